@@ -1,0 +1,43 @@
+/**
+ * The one interface every provider implements (DESIGN §4). The state machine
+ * never changes for a new provider: add a file next to this one and a line in
+ * registry.ts.
+ */
+import type { Target } from '../../lib/config';
+import type { ExportRef, ExportStatus, Job } from '../shared/contracts';
+
+export interface PlanContext {
+  /** AWS region the Lambdas run in (for S3 keys such as `lex/<region>/...`). */
+  region: string;
+}
+
+export interface CheckResult {
+  status: ExportStatus;
+  /** The provider's failure reasons (FAILED only); must not contain secrets or URLs. */
+  reasons?: string[];
+}
+
+export interface DownloadTarget {
+  /** Where to fetch the archive. Never logged, never returned to the state machine. */
+  url: string;
+  /**
+   * Hosts this provider is expected to serve downloads from, as exact host
+   * names or `*.suffix` patterns. The download guard refuses any other host
+   * (unless its origin is on the operator's allowlist).
+   */
+  allowedHosts: readonly string[];
+}
+
+export interface Provider {
+  readonly name: string;
+  /** Turns one config target into jobs: one job for a plain target, many for a discovery target. */
+  plan(target: Target, context: PlanContext): Promise<Job[]>;
+  /** Starts an export; returns identifiers only. */
+  start(job: Job): Promise<ExportRef>;
+  /** Reports the export's status. */
+  check(job: Job, ref: ExportRef): Promise<CheckResult>;
+  /** A fresh download URL, fetched right before the download (Lex URLs live 5 minutes). */
+  downloadUrl(job: Job, ref: ExportRef): Promise<DownloadTarget>;
+  /** Best-effort removal of the export at the provider once the archive is stored. */
+  cleanup(job: Job, ref: ExportRef): Promise<void>;
+}

@@ -1,0 +1,130 @@
+/**
+ * The data that travels through the state machine, as zod schemas. Every
+ * handler parses its input with these, so a hand-started execution with a
+ * wrong shape fails fast with a named error instead of half-working.
+ *
+ * Only identifiers travel here: never a secret value, a JWT or a download URL.
+ */
+import { z } from 'zod';
+import { pollingSchema } from '../../lib/config';
+
+export const PROVIDER_NAMES = ['lex'] as const;
+
+/** One unit of backup work, produced by Plan from a config target (or discovery). */
+export const jobSchema = z.object({
+  /** Stable id of the backed-up resource, e.g. `lex:ABCDEFGHIJ:DRAFT`, `lex:ABCDEFGHIJ:3:en_US`. */
+  id: z.string().min(1),
+  provider: z.enum(PROVIDER_NAMES),
+  /** The stable S3 key its archive is stored under (DESIGN §3). */
+  key: z.string().min(1),
+  /** Human-readable name, e.g. the bot's name when discovery knows it. */
+  name: z.string().optional(),
+  /** Provider-specific, normalized description of what to export (identifiers only). */
+  spec: z.record(z.string(), z.unknown()),
+});
+export type Job = z.infer<typeof jobSchema>;
+
+/** What a provider returns from start(); identifiers only. */
+export const exportRefSchema = z.object({ exportId: z.string().min(1) }).catchall(z.unknown());
+export type ExportRef = z.infer<typeof exportRefSchema>;
+
+export const exportStatusSchema = z.enum(['IN_PROGRESS', 'READY', 'FAILED']);
+export type ExportStatus = z.infer<typeof exportStatusSchema>;
+
+/** The polling state kept in `$.export` between StartExport and CheckExport. */
+export const exportStateSchema = z.object({
+  ref: exportRefSchema,
+  status: exportStatusSchema,
+  /** Status checks made so far. */
+  polls: z.number().int().min(0),
+  /** Seconds the next Wait state waits. */
+  waitSeconds: z.number().int().min(0),
+  /** Seconds waited so far (the sum of the Wait states' durations). */
+  waitedSeconds: z.number().int().min(0),
+  /** False once another wait would exceed the job's polling budget. */
+  withinBudget: z.boolean(),
+  /** Provider's failure reasons when status is FAILED. */
+  reasons: z.array(z.string()).optional(),
+});
+export type ExportState = z.infer<typeof exportStateSchema>;
+
+export const jobStatusSchema = z.enum(['SUCCEEDED', 'UNCHANGED', 'FAILED']);
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+/** One job's outcome; the run manifest is a list of these (DESIGN §3). */
+export const jobResultSchema = z.object({
+  target: z.string(),
+  provider: z.string().optional(),
+  name: z.string().optional(),
+  status: jobStatusSchema,
+  key: z.string().optional(),
+  versionId: z.string().optional(),
+  bytes: z.number().int().optional(),
+  sha256: z.string().optional(),
+  exportId: z.string().optional(),
+  error: z.string().optional(),
+  cause: z.string().optional(),
+});
+export type JobResult = z.infer<typeof jobResultSchema>;
+
+/** What a manual or scheduled execution may be started with. */
+export const executionInputSchema = z
+  .strictObject({
+    trigger: z.enum(['schedule', 'manual']).default('manual'),
+    /** The schedule tick (ISO 8601) for scheduled runs. */
+    tickTime: z.string().optional(),
+    /** Back up only these targets (job id, bot id or bot name). */
+    only: z.array(z.string().min(1)).optional(),
+  })
+  .prefault({});
+export type ExecutionInput = z.infer<typeof executionInputSchema>;
+
+export { pollingSchema };
+
+// ---- Task inputs and outputs (the Payload of each LambdaInvoke) ----
+
+export const planInputSchema = z.object({
+  runId: z.string().min(1),
+  startedAt: z.string().min(1),
+  /** The config's targets, embedded in the definition at synth time. */
+  targets: z.array(z.unknown()),
+  /** The execution input, as given by the caller. */
+  input: z.unknown(),
+});
+export const planOutputSchema = z.object({
+  runId: z.string(),
+  trigger: z.enum(['schedule', 'manual']),
+  jobs: z.array(jobSchema),
+});
+export type PlanOutput = z.infer<typeof planOutputSchema>;
+
+export const startExportInputSchema = z.object({ job: jobSchema, polling: pollingSchema });
+export const checkExportInputSchema = z.object({ job: jobSchema, polling: pollingSchema, export: exportStateSchema });
+
+export const storeArchiveInputSchema = z.object({ job: jobSchema, runId: z.string().min(1), export: exportStateSchema });
+export const storeArchiveOutputSchema = z.object({
+  status: z.enum(['SUCCEEDED', 'UNCHANGED']),
+  key: z.string(),
+  versionId: z.string().optional(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+});
+export type StoreArchiveOutput = z.infer<typeof storeArchiveOutputSchema>;
+
+export const cleanupInputSchema = z.object({ job: jobSchema, export: exportStateSchema });
+
+export const summarizeInputSchema = z.object({
+  runId: z.string().min(1),
+  startedAt: z.string().min(1),
+  trigger: z.string(),
+  results: z.array(jobResultSchema),
+});
+export const summarizeOutputSchema = z.object({
+  manifestKey: z.string(),
+  total: z.number().int(),
+  succeeded: z.number().int(),
+  unchanged: z.number().int(),
+  failed: z.number().int(),
+  failedTargets: z.array(z.string()),
+});
+export type SummarizeOutput = z.infer<typeof summarizeOutputSchema>;

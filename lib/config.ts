@@ -1,0 +1,297 @@
+/**
+ * The BotVault configuration file (`botvault.config.json`): its zod schema,
+ * its defaults, and the one function that loads it. Shared by the CDK app
+ * (synth time) and the CLI, so a bad file fails the same way everywhere.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
+
+/** Lex bot ids and test set ids are 10 upper-case alphanumerics. */
+const LEX_ID = /^[0-9A-Z]{10}$/;
+/** `DRAFT` or a numbered version. */
+const LEX_BOT_VERSION = /^(DRAFT|[1-9][0-9]{0,4})$/;
+/** Lex locale ids look like `en_US`, `de_DE`, `es_419`. */
+const LEX_LOCALE = /^[a-z]{2}_[A-Z0-9]{2,3}$/;
+/** A Secrets Manager secret name or ARN. */
+const SECRET_REF = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
+
+const secretRef = z.string().regex(SECRET_REF, {
+  message: 'must be a Secrets Manager secret name (e.g. "botvault/lex-password") or a secret ARN',
+});
+
+/** An http(s) origin such as `https://files.example.com` or `http://127.0.0.1:4010`. */
+export const originSchema = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an origin like "https://host" or "http://127.0.0.1:4010" (scheme, host and optional port; no path)' },
+);
+
+/**
+ * A Lex V2 target. One object covers every Lex export kind so that errors
+ * name the field that is wrong instead of "no union member matched":
+ * - a whole bot: `botId` + `botVersion`
+ * - one locale: add `localeId`
+ * - a locale's custom vocabulary: add `localeId` and `customVocabulary: true`
+ * - a test set: `testSetId` alone
+ * - discovery: `discover: true` (+ `include` / `exclude` name patterns, `versions`)
+ */
+export const lexTargetSchema = z
+  .strictObject({
+    provider: z.literal('lex'),
+    botId: z.string().regex(LEX_ID, { message: 'must be a Lex bot id: 10 upper-case letters or digits, e.g. "ABCDEFGHIJ"' }).optional(),
+    botVersion: z
+      .string()
+      .regex(LEX_BOT_VERSION, { message: 'must be "DRAFT" or a version number such as "3"' })
+      .optional(),
+    localeId: z.string().regex(LEX_LOCALE, { message: 'must be a Lex locale id such as "en_US"' }).optional(),
+    customVocabulary: z.boolean().optional(),
+    testSetId: z.string().regex(LEX_ID, { message: 'must be a Lex test set id: 10 upper-case letters or digits' }).optional(),
+    fileFormat: z.enum(['LexJson', 'TSV', 'CSV']).optional(),
+    passwordSecret: secretRef.optional(),
+    discover: z.literal(true).optional(),
+    include: z.array(z.string().min(1)).optional(),
+    exclude: z.array(z.string().min(1)).optional(),
+    versions: z.enum(['DRAFT', 'latest', 'all']).optional(),
+    locales: z.boolean().optional(),
+  })
+  .superRefine((t, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (t.discover) {
+      for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary', 'testSetId'] as const) {
+        if (t[field] !== undefined) issue(field, `is not allowed with "discover": true (discovery finds the bots itself); remove it or remove "discover"`);
+      }
+      for (const [field, patterns] of [['include', t.include], ['exclude', t.exclude]] as const) {
+        for (const p of patterns ?? []) {
+          try {
+            globToRegExp(p);
+          } catch {
+            issue(field, `has an invalid pattern "${p}"`);
+          }
+        }
+      }
+      return;
+    }
+    for (const field of ['include', 'exclude', 'versions', 'locales'] as const) {
+      if (t[field] !== undefined) issue(field, `only applies with "discover": true`);
+    }
+    if (t.testSetId !== undefined) {
+      for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary'] as const) {
+        if (t[field] !== undefined) issue(field, 'is not allowed on a test set target ("testSetId"); a test set export names only the test set');
+      }
+      if (t.fileFormat !== undefined && t.fileFormat !== 'CSV') issue('fileFormat', 'must be "CSV" for a test set export');
+      return;
+    }
+    if (t.botId === undefined) issue('botId', 'is required: give the bot id (or use "testSetId", or "discover": true)');
+    if (t.botVersion === undefined) issue('botVersion', 'is required: "DRAFT" or a version number such as "3"');
+    if (t.customVocabulary && t.localeId === undefined) issue('localeId', 'is required with "customVocabulary": true (a custom vocabulary belongs to one locale)');
+    if (t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'TSV') issue('fileFormat', 'must be "TSV" for a custom vocabulary export');
+    if (!t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'LexJson') {
+      issue('fileFormat', 'must be "LexJson" for a bot or locale export (TSV is for custom vocabularies, CSV for test sets)');
+    }
+  });
+
+export type LexTarget = z.infer<typeof lexTargetSchema>;
+
+/**
+ * Every provider's target schema, keyed by the `provider` field. A new
+ * provider adds one entry here (and one in the Lambdas' provider registry).
+ */
+export const targetSchemas = {
+  lex: lexTargetSchema,
+} as const;
+
+export type ProviderName = keyof typeof targetSchemas;
+export const PROVIDERS = Object.keys(targetSchemas) as ProviderName[];
+
+/**
+ * Dispatches on `provider` by hand so that an unknown provider gets one
+ * message listing the known ones, and a known one gets its own field errors.
+ */
+export const targetSchema = z.unknown().transform((value, ctx): Target => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an object such as {"provider": "lex", "botId": "ABCDEFGHIJ", "botVersion": "DRAFT"}' });
+    return z.NEVER;
+  }
+  const provider = (value as { provider?: unknown }).provider;
+  if (typeof provider !== 'string' || !(provider in targetSchemas)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['provider'],
+      message: `must be one of ${PROVIDERS.map((p) => `"${p}"`).join(', ')}${provider === undefined ? '' : ` (got ${JSON.stringify(provider)})`}`,
+    });
+    return z.NEVER;
+  }
+  const parsed = targetSchemas[provider as ProviderName].safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+      for (const key of keys) {
+        ctx.addIssue({ code: 'custom', path: key === undefined ? issue.path : [...issue.path, key], message: describeIssue(issue, key) });
+      }
+    }
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+export type Target = LexTarget;
+
+/** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
+const CRON_FIELD = /^[0-9A-Za-z*?,\-/#L W]+$/;
+export const cronSchema = z.string().refine(
+  (value) => {
+    const m = /^cron\((.*)\)$/.exec(value.trim());
+    if (!m) return false;
+    const fields = m[1]!.trim().split(/\s+/);
+    if (fields.length !== 6 || !fields.every((f) => CRON_FIELD.test(f))) return false;
+    // Scheduler requires "?" in exactly one of day-of-month / day-of-week.
+    return (fields[2] === '?') !== (fields[4] === '?');
+  },
+  {
+    message:
+      'must be an EventBridge Scheduler cron expression with 6 fields and "?" in day-of-month or day-of-week, e.g. "cron(0 3 * * ? *)" for 03:00 every day',
+  },
+);
+
+export const timezoneSchema = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' },
+);
+
+export const pollingSchema = z
+  .strictObject({
+    /** Seconds to wait before the first status check. */
+    firstWaitSeconds: z.number().int().min(1).max(3600).default(10),
+    /** Each following wait is the previous one times this factor. */
+    backoffFactor: z.number().min(1).max(10).default(2),
+    /** No single wait is longer than this. */
+    maxWaitSeconds: z.number().int().min(1).max(3600).default(60),
+    /** Total seconds of waiting before a job that is still in progress is failed as timed out. */
+    budgetSeconds: z.number().int().min(10).max(86_400).default(1800),
+  })
+  .refine((p) => p.maxWaitSeconds >= p.firstWaitSeconds, {
+    path: ['maxWaitSeconds'],
+    message: 'must be at least polling.firstWaitSeconds',
+  });
+
+export type PollingConfig = z.infer<typeof pollingSchema>;
+
+export const configSchema = z.strictObject({
+  /** Optional name for the CloudFormation stack (default "BotVault"). */
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })
+    .default('BotVault'),
+  schedule: z
+    .strictObject({
+      cron: cronSchema.default('cron(0 3 * * ? *)'),
+      timezone: timezoneSchema.default('UTC'),
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
+  maxConcurrency: z
+    .number({ message: 'must be a whole number from 1 to 40' })
+    .int({ message: 'must be a whole number from 1 to 40' })
+    .min(1, { message: 'must be at least 1 (jobs run one at a time with 1)' })
+    .max(40, { message: 'must be at most 40 (the inline Map limit)' })
+    .default(5),
+  polling: pollingSchema.prefault({}),
+  retention: z
+    .strictObject({
+      /** Days after which a version that is no longer current moves to Glacier Instant Retrieval (omit to keep it in Standard). */
+      noncurrentTransitionDays: z.number().int().min(30).optional(),
+      /** Days after which a version that is no longer current is deleted (omit to keep history forever). */
+      noncurrentExpirationDays: z.number().int().min(1).optional().default(365),
+      /** Newest non-current versions to keep regardless of age. */
+      noncurrentVersionsToKeep: z.number().int().min(1).max(100).optional(),
+    })
+    .refine((r) => r.noncurrentTransitionDays === undefined || r.noncurrentExpirationDays === undefined || r.noncurrentExpirationDays > r.noncurrentTransitionDays, {
+      path: ['noncurrentExpirationDays'],
+      message: 'must be greater than retention.noncurrentTransitionDays',
+    })
+    .prefault({}),
+  /** Extra download origins (for local simulators); production providers need none. */
+  downloadAllowlist: z.array(originSchema).default([]),
+  /** Days to keep Lambda and Step Functions logs. */
+  logRetentionDays: z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)], {
+    message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
+  }).default(90),
+  targets: z.array(targetSchema).min(1, { message: 'must list at least one target to back up' }),
+});
+
+export type BotVaultConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** `targets[2].botId` from a zod path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue, key?: string): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown field "${key ?? issue.keys.join('", "')}": remove it or check the spelling (see "Configuration" in README.md)`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  return issue.message;
+}
+
+/** Validates a parsed config object; throws one ConfigError naming every bad field. */
+export function parseConfig(raw: unknown, source = DEFAULT_CONFIG_FILE): BotVaultConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.flatMap((issue) =>
+    (issue.code === 'unrecognized_keys' ? issue.keys : [undefined]).map((key) => ({
+      path: formatPath(key === undefined ? issue.path : [...issue.path, key]) || '(top level)',
+      message: describeIssue(issue, key),
+    })),
+  );
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
+  throw new ConfigError(`Invalid BotVault config in ${source}:\n${lines.join('\n')}`, issues);
+}
+
+/** Reads and validates a config file. */
+export function loadConfig(file = DEFAULT_CONFIG_FILE): BotVaultConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read BotVault config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. Create it (see "Configuration" in README.md) or pass another file.`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`BotVault config ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, file);
+}
+
+/** `*` matches any run of characters, `?` one; everything else is literal. Case-insensitive. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
