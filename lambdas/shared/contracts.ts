@@ -126,5 +126,7 @@ export const summarizeOutputSchema = z.object({
   unchanged: z.number().int(),
   failed: z.number().int(),
   failedTargets: z.array(z.string()),
+  /** One line for the execution's Fail cause, e.g. "2 of 5 backup jobs failed (lex:A:DRAFT, ...); run manifest: runs/...". */
+  message: z.string(),
 });
 export type SummarizeOutput = z.infer<typeof summarizeOutputSchema>;

@@ -1,0 +1,272 @@
+/**
+ * The backup job graph (DESIGN §1) as a Standard, JSONPath state machine.
+ *
+ * JSONPath, not JSONata: the very definition this construct emits is what
+ * `botvault local` and the workflow tests run in aws-local-stepfunctions,
+ * which has no JSONata.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { BotVaultConfig } from '../config';
+
+/** The Lambda behind each Task state. */
+export interface BackupFunctions {
+  readonly plan: lambda.IFunction;
+  readonly startExport: lambda.IFunction;
+  readonly checkExport: lambda.IFunction;
+  readonly storeArchive: lambda.IFunction;
+  readonly cleanup: lambda.IFunction;
+  readonly summarize: lambda.IFunction;
+}
+
+/**
+ * State names. They are bound to handlers by the local runner and show up in
+ * the console and in alarms, so they are part of the operator's vocabulary.
+ */
+export const States = {
+  plan: 'Plan',
+  map: 'BackUpEachTarget',
+  startExport: 'StartExport',
+  wait: 'WaitForExport',
+  checkExport: 'CheckExport',
+  exportReady: 'IsExportReady',
+  exportFailed: 'ExportFailed',
+  exportTimedOut: 'ExportTimedOut',
+  storeArchive: 'StoreArchive',
+  cleanup: 'Cleanup',
+  jobSucceeded: 'JobSucceeded',
+  jobFailed: 'JobFailed',
+  summarize: 'Summarize',
+  anyFailed: 'AnyJobFailed',
+  runFailed: 'BackupRunFailed',
+  runSucceeded: 'BackupRunSucceeded',
+} as const;
+
+/** Task state name → the Lambda (key of BackupFunctions) it invokes. */
+export const TASK_FUNCTIONS = {
+  [States.plan]: 'plan',
+  [States.startExport]: 'startExport',
+  [States.checkExport]: 'checkExport',
+  [States.storeArchive]: 'storeArchive',
+  [States.cleanup]: 'cleanup',
+  [States.summarize]: 'summarize',
+} as const satisfies Record<string, keyof BackupFunctions>;
+
+/** Errors raised by Lambda itself (not our code): always worth a retry. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+/** Provider errors our handlers raise that a later attempt can fix (lambdas/shared/errors.ts). */
+export const RETRYABLE_PROVIDER_ERRORS = ['RateLimitedError', 'ProviderUnavailableError'];
+
+export interface BackupWorkflowProps {
+  /** The validated BotVault config; its targets and polling settings are embedded in the definition. */
+  readonly config: BotVaultConfig;
+  /** The Lambdas behind the Task states. */
+  readonly functions: BackupFunctions;
+  /**
+   * Log group for execution logs (level ALL, execution data excluded).
+   * @default a new log group with `config.logRetentionDays` retention
+   */
+  readonly logGroup?: logs.ILogGroup;
+  /**
+   * Longest a whole run may take before Step Functions stops it.
+   * @default 12 hours
+   */
+  readonly timeout?: Duration;
+}
+
+export class BackupWorkflow extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly logGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: BackupWorkflowProps) {
+    super(scope, id);
+    const { config, functions } = props;
+    if (config.targets.length === 0) throw new Error('BackupWorkflow: config.targets is empty; add at least one target to back up.');
+
+    const invoke = (name: keyof typeof TASK_FUNCTIONS, payload: Record<string, unknown>, resultPath: string, timeout: Duration) =>
+      new tasks.LambdaInvoke(this, name, {
+        stateName: name,
+        resultPath,
+        lambdaFunction: functions[TASK_FUNCTIONS[name]],
+        payload: sfn.TaskInput.fromObject(payload),
+        // The handler's return value is the state's result; no Lambda envelope to unwrap.
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        taskTimeout: sfn.Timeout.duration(timeout),
+      })
+        .addRetry({
+          errors: LAMBDA_SERVICE_ERRORS,
+          interval: Duration.seconds(2),
+          backoffRate: 2,
+          maxAttempts: 6,
+          maxDelay: Duration.seconds(60),
+          jitterStrategy: sfn.JitterType.FULL,
+        });
+
+    const withProviderRetry = (task: tasks.LambdaInvoke) =>
+      task.addRetry({
+        errors: RETRYABLE_PROVIDER_ERRORS,
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxAttempts: 6,
+        maxDelay: Duration.seconds(120),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+
+    const plan = withProviderRetry(
+      invoke(
+        States.plan,
+        {
+          'runId.$': '$$.Execution.Name',
+          'startedAt.$': '$$.Execution.StartTime',
+          targets: config.targets,
+          'input.$': '$',
+        },
+        '$.plan',
+        Duration.minutes(5),
+      ),
+    );
+
+    // ---- per job ----
+    const jobFailed = new sfn.Pass(this, States.jobFailed, {
+      stateName: States.jobFailed,
+      parameters: {
+        'target.$': '$.job.id',
+        'provider.$': '$.job.provider',
+        'key.$': '$.job.key',
+        status: 'FAILED',
+        'error.$': '$.error.Error',
+        'cause.$': '$.error.Cause',
+      },
+    });
+    const catchTo = (task: tasks.LambdaInvoke) => task.addCatch(jobFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const startExport = catchTo(
+      withProviderRetry(invoke(States.startExport, { 'job.$': '$.job', 'polling.$': '$.polling' }, '$.export', Duration.minutes(1))),
+    );
+
+    const wait = new sfn.Wait(this, States.wait, {
+      stateName: States.wait,
+      time: sfn.WaitTime.secondsPath('$.export.waitSeconds'),
+    });
+    const checkExport = catchTo(
+      withProviderRetry(
+        invoke(States.checkExport, { 'job.$': '$.job', 'polling.$': '$.polling', 'export.$': '$.export' }, '$.export', Duration.minutes(1)),
+      ),
+    );
+    const storeArchive = catchTo(
+      withProviderRetry(
+        invoke(States.storeArchive, { 'job.$': '$.job', 'runId.$': '$.runId', 'export.$': '$.export' }, '$.result', Duration.minutes(15)),
+      ),
+    );
+    const cleanup = invoke(States.cleanup, { 'job.$': '$.job', 'export.$': '$.export' }, sfn.JsonPath.DISCARD, Duration.minutes(1));
+    const jobSucceeded = new sfn.Pass(this, States.jobSucceeded, { stateName: States.jobSucceeded, outputPath: '$.result' });
+    // Cleanup is best effort: a leftover export expires at the provider, the backup is already safe.
+    cleanup.addCatch(jobSucceeded, { errors: ['States.ALL'], resultPath: '$.cleanupError' });
+
+    const exportFailed = new sfn.Pass(this, States.exportFailed, {
+      stateName: States.exportFailed,
+      parameters: {
+        Error: 'ExportFailedError',
+        'Cause.$': "States.Format('The provider reported export {} as failed: {}', $.export.ref.exportId, States.JsonToString($.export.reasons))",
+      },
+      resultPath: '$.error',
+    }).next(jobFailed);
+    const exportTimedOut = new sfn.Pass(this, States.exportTimedOut, {
+      stateName: States.exportTimedOut,
+      parameters: {
+        Error: 'ExportTimedOutError',
+        'Cause.$':
+          "States.Format('Export {} was still in progress after {} seconds of polling ({} status checks); raise polling.budgetSeconds if this bot is large', $.export.ref.exportId, $.export.waitedSeconds, $.export.polls)",
+      },
+      resultPath: '$.error',
+    }).next(jobFailed);
+
+    const jobGraph = sfn.Chain.start(startExport)
+      .next(wait)
+      .next(checkExport)
+      .next(
+        new sfn.Choice(this, States.exportReady, { stateName: States.exportReady })
+          .when(sfn.Condition.stringEquals('$.export.status', 'READY'), storeArchive.next(cleanup).next(jobSucceeded))
+          .when(sfn.Condition.stringEquals('$.export.status', 'FAILED'), exportFailed)
+          .when(
+            sfn.Condition.and(
+              sfn.Condition.stringEquals('$.export.status', 'IN_PROGRESS'),
+              sfn.Condition.booleanEquals('$.export.withinBudget', true),
+            ),
+            wait,
+          )
+          .otherwise(exportTimedOut),
+      );
+
+    const map = new sfn.Map(this, States.map, {
+      stateName: States.map,
+      itemsPath: '$.plan.jobs',
+      maxConcurrency: config.maxConcurrency,
+      itemSelector: {
+        'job.$': '$$.Map.Item.Value',
+        'runId.$': '$.plan.runId',
+        polling: config.polling,
+      },
+      resultPath: '$.results',
+    });
+    map.itemProcessor(jobGraph);
+
+    const summarize = withProviderRetry(
+      invoke(
+        States.summarize,
+        {
+          'runId.$': '$.plan.runId',
+          'startedAt.$': '$$.Execution.StartTime',
+          'trigger.$': '$.plan.trigger',
+          'results.$': '$.results',
+        },
+        '$.summary',
+        Duration.minutes(2),
+      ),
+    );
+
+    const runFailed = new sfn.Fail(this, States.runFailed, {
+      stateName: States.runFailed,
+      error: 'BackupJobsFailed',
+      // Summarize formats the cause; intrinsic functions in CausePath are not run by aws-local-stepfunctions.
+      causePath: '$.summary.message',
+    });
+    const runSucceeded = new sfn.Succeed(this, States.runSucceeded, { stateName: States.runSucceeded, outputPath: '$.summary' });
+
+    const definition = sfn.Chain.start(plan)
+      .next(map)
+      .next(summarize)
+      .next(
+        new sfn.Choice(this, States.anyFailed, { stateName: States.anyFailed })
+          .when(sfn.Condition.numberGreaterThan('$.summary.failed', 0), runFailed)
+          .otherwise(runSucceeded),
+      );
+
+    this.logGroup =
+      props.logGroup ??
+      new logs.LogGroup(this, 'ExecutionLogs', {
+        retention: config.logRetentionDays as logs.RetentionDays,
+      });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: props.timeout ?? Duration.hours(12),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment: 'BotVault: export every configured bot, stream each archive into the versioned archive bucket, write a run manifest.',
+    });
+  }
+}
