@@ -1,0 +1,46 @@
+/** `botvault local`: run the synthesized workflow in-process against whatever endpoints the environment names. */
+import { ConfigError, loadConfig } from '../config';
+import { CliError, formatJobLines, readableCause } from './output';
+
+export interface LocalCommandOptions {
+  config: string;
+  bucket: string;
+  fast: boolean;
+  only?: string[];
+  json: boolean;
+  runId?: string;
+}
+
+/** Returns the exit code: 0 when every job succeeded, 1 otherwise. */
+export async function runLocalCommand(opts: LocalCommandOptions): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(opts.config);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+  // Loaded on demand: it pulls in aws-cdk-lib, which `botvault --help` does not need.
+  const { runLocal } = await import('../local/runner');
+  const result = await runLocal({
+    config,
+    bucket: opts.bucket,
+    fast: opts.fast,
+    runId: opts.runId,
+    input: { trigger: 'manual', ...(opts.only ? { only: opts.only } : {}) },
+  });
+  if (!result.manifest) {
+    // Failed before any job ran (bad input, unreachable provider during discovery, ...).
+    throw new CliError(`run ${result.runId} failed before backing anything up: ${result.error}: ${readableCause(result.cause)}`);
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+  } else {
+    for (const line of formatJobLines(result.manifest.results)) process.stdout.write(`${line}\n`);
+    const c = result.manifest.counts;
+    process.stdout.write(
+      `run ${result.runId}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${opts.bucket}/${result.manifestKey}\n`,
+    );
+  }
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}

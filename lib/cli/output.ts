@@ -1,0 +1,42 @@
+/** Output helpers shared by the CLI commands: one-line errors, job tables, exit codes. */
+import type { JobResult } from '../../lambdas/shared/contracts';
+
+/** A problem the operator can fix; printed as one line, exit code 2. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export function exitWith(code: number): never {
+  process.exit(code);
+}
+
+/** Lambda puts `{"errorType","errorMessage",...}` JSON in a task failure's Cause; show just the message. */
+export function readableCause(cause: string | undefined): string | undefined {
+  if (!cause) return cause;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: already readable
+  }
+  return cause;
+}
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** One aligned line per job: status, target, key, size, sha256 (or the error). */
+export function formatJobLines(results: readonly JobResult[]): string[] {
+  const width = Math.max(...results.map((r) => r.target.length), 6);
+  return results.map((r) => {
+    const status = r.status.padEnd(9);
+    const target = r.target.padEnd(width);
+    if (r.status === 'FAILED') return `${status} ${target}  ${r.error ?? 'Error'}: ${readableCause(r.cause) ?? ''}`.trimEnd();
+    return `${status} ${target}  ${r.key ?? '-'}  ${formatBytes(r.bytes).padStart(9)}  sha256 ${r.sha256 ?? '-'}`;
+  });
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's one test command (`npm test`, and what .ci/run runs):
+# starts the real versioned S3 server the e2e suite needs (OpenStack Swift,
+# installed from Debian packages on first use), type-checks, then runs every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/swift-s3.sh start
+eval "$(bash scripts/swift-s3.sh env)"
+
+echo "== type check"
+npx tsc --noEmit -p tsconfig.json
+
+echo "== tests"
+npx vitest run "$@"
