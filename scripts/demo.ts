@@ -1,0 +1,119 @@
+/**
+ * `npm run demo`: a full local backup run with no AWS account.
+ *
+ * Starts the Lex V2 simulator and an S3-compatible server on 127.0.0.1, runs
+ * the state machine that `cdk synth` emits (real handlers, real SDK clients)
+ * twice — a bot is edited in between — and prints what is in the bucket.
+ *
+ * S3 server: OpenStack Swift when BOTVAULT_SWIFT_S3_ENDPOINT is set (real
+ * versioning: every key shows its two versions), otherwise s3rver in-process
+ * (no versioning: the second run overwrites).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { parseConfig } from '../lib/config';
+import { formatBytes, formatJobLines } from '../lib/cli/output';
+import { runLocal } from '../lib/local/runner';
+import { startLexSimulator } from '../test/simulators/lex-simulator';
+import { s3ClientFor, startS3Server } from '../test/simulators/s3-server';
+import { swiftS3FromEnv } from '../test/simulators/swift';
+
+const BOTS = [
+  { botId: 'ORDRFLWRS1', botName: 'OrderFlowers', versions: ['1', '2'], locales: ['en_US'], intents: ['OrderFlowers', 'CancelOrder'] },
+  { botId: 'BOOKTRIP01', botName: 'BookTrip', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['BookHotel', 'BookCar'] },
+  { botId: 'SUPPORTDSK', botName: 'SupportDesk', versions: [], locales: ['en_US', 'es_US'], intents: ['ResetPassword', 'TalkToAgent'] },
+  { botId: 'WEATHERBOT', botName: 'WeatherBot', versions: ['1', '2', '3'], locales: ['en_GB'], intents: ['GetForecast'] },
+];
+
+async function listBucket(s3: S3Client, bucket: string): Promise<string[]> {
+  const lines: string[] = [];
+  try {
+    const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    for (const v of res.Versions ?? []) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
+      lines.push(
+        `${v.Key}  version ${v.VersionId}${v.IsLatest ? ' (current)' : '          '}  ${formatBytes(v.Size).padStart(9)}  sha256 ${head.Metadata?.sha256 ?? '-'}`,
+      );
+    }
+    return lines;
+  } catch {
+    // s3rver has no versioning API: list the current objects only.
+  }
+  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  for (const o of res.Contents ?? []) {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.Key }));
+    lines.push(`${o.Key}  ${formatBytes(o.Size).padStart(9)}  sha256 ${head.Metadata?.sha256 ?? '-'}`);
+  }
+  return lines;
+}
+
+async function main(): Promise<number> {
+  const lex = await startLexSimulator({ bots: BOTS, defaultFaults: { exportLatencyMs: 300 } });
+  const swift = process.env.BOTVAULT_SWIFT_S3_ENDPOINT ? swiftS3FromEnv() : undefined;
+  const local = swift ? undefined : await startS3Server();
+  const endpoint = swift?.endpoint ?? local!.endpoint;
+  const s3 = swift?.client ?? s3ClientFor(endpoint);
+  try {
+    process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lex.url;
+    process.env.AWS_ENDPOINT_URL_S3 = endpoint;
+    process.env.AWS_REGION = 'us-east-1';
+    if (!swift) {
+      process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+      process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    } else {
+      process.env.AWS_ACCESS_KEY_ID = process.env.BOTVAULT_SWIFT_S3_ACCESS_KEY;
+      process.env.AWS_SECRET_ACCESS_KEY = process.env.BOTVAULT_SWIFT_S3_SECRET_KEY;
+    }
+
+    const bucket = `botvault-demo-${randomBytes(4).toString('hex')}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } })).catch(() => undefined);
+
+    const config = parseConfig({
+      stackName: 'BotVaultDemo',
+      maxConcurrency: 4,
+      polling: { firstWaitSeconds: 5, backoffFactor: 2, maxWaitSeconds: 30, budgetSeconds: 600 },
+      downloadAllowlist: [lex.url],
+      targets: [
+        { provider: 'lex', botId: 'ORDRFLWRS1', botVersion: 'DRAFT' },
+        { provider: 'lex', botId: 'ORDRFLWRS1', botVersion: '2' },
+        { provider: 'lex', botId: 'BOOKTRIP01', botVersion: '1', localeId: 'de_DE' },
+        { provider: 'lex', botId: 'SUPPORTDSK', botVersion: 'DRAFT' },
+        { provider: 'lex', discover: true, include: ['Weather*'], versions: 'latest' },
+      ],
+    });
+
+    console.log(`BotVault demo: Lex V2 simulator at ${lex.url}, S3 (${swift ? 'OpenStack Swift, versioned' : 's3rver, unversioned'}) at ${endpoint}, bucket ${bucket}\n`);
+    let exitCode = 0;
+    for (const [i, label] of ['first run', 'second run (OrderFlowers edited in between)'].entries()) {
+      if (i === 1) lex.modifyBot('ORDRFLWRS1', { intents: ['OrderFlowers', 'CancelOrder', 'TrackDelivery'] });
+      const started = Date.now();
+      const run = await runLocal({ config, bucket, fast: true });
+      console.log(`== ${label}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s (run id ${run.runId})`);
+      for (const line of formatJobLines(run.manifest?.results ?? [])) console.log(`   ${line}`);
+      console.log(`   manifest: s3://${bucket}/${run.manifestKey}\n`);
+      if (run.status !== 'SUCCEEDED') exitCode = 1;
+    }
+    console.log(`== bucket s3://${bucket}`);
+    for (const line of await listBucket(s3, bucket)) console.log(`   ${line}`);
+    return exitCode;
+  } finally {
+    await lex.close();
+    await local?.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  },
+);
