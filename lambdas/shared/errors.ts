@@ -65,3 +65,11 @@ export class InvalidInputError extends BotVaultError {
 
 /** Errors the state machine retries, by name (besides Lambda's own service errors). */
 export const RETRYABLE_ERRORS = ['RateLimitedError', 'ProviderUnavailableError'] as const;
+
+/**
+ * A Lambda environment variable is missing or malformed (BOTVAULT_BUCKET, AWS_REGION, ...).
+ * The deployment is broken, not the run: never retried.
+ */
+export class EnvironmentError extends BotVaultError {
+  override readonly name = 'EnvironmentError';
+}

@@ -1,0 +1,360 @@
+/**
+ * Amazon Lex V2 (model building API) as a BotVault provider.
+ *
+ * Exports: CreateExport → DescribeExport until Completed → download the
+ * presigned URL DescribeExport hands out (valid 5 minutes after each call, so
+ * it is fetched fresh right before the download) → DeleteExport.
+ * Discovery: ListBots / ListBotVersions / ListBotLocales with nextToken paging.
+ *
+ * SDK errors are mapped by `name` onto BotVault's named errors, which the
+ * state machine retries (RateLimitedError, ProviderUnavailableError) or fails
+ * the job with (ProviderRequestError, ProviderAuthError).
+ */
+import {
+  CreateExportCommand,
+  DeleteExportCommand,
+  DescribeExportCommand,
+  type ExportResourceSpecification,
+  type LexModelsV2Client,
+  ListBotLocalesCommand,
+  ListBotsCommand,
+  ListBotVersionsCommand,
+} from '@aws-sdk/client-lex-models-v2';
+import { z } from 'zod';
+import { globToRegExp, type LexTarget, type Target } from '../../lib/config';
+import type { ExportRef, Job } from '../shared/contracts';
+import {
+  BotVaultError,
+  InvalidInputError,
+  ProviderAuthError,
+  ProviderRequestError,
+  ProviderUnavailableError,
+  RateLimitedError,
+} from '../shared/errors';
+import { logger } from '../shared/logger';
+import type { SecretReader } from '../shared/secrets';
+import type { CheckResult, DownloadTarget, PlanContext, Provider } from './types';
+
+export interface LexProviderDeps {
+  readonly lex: LexModelsV2Client;
+  /** Reads `passwordSecret` values; required only for targets that set one. */
+  readonly secrets?: SecretReader;
+  /** Parallel discovery calls (ListBotVersions / ListBotLocales); low to stay under Lex's list quotas. @default 4 */
+  readonly discoveryConcurrency?: number;
+}
+
+/** What a Lex job exports, normalized; identifiers only (a secret's name, never its value). */
+export const lexSpecSchema = z.object({
+  kind: z.enum(['bot', 'botLocale', 'customVocabulary', 'testSet']),
+  botId: z.string().optional(),
+  botVersion: z.string().optional(),
+  localeId: z.string().optional(),
+  testSetId: z.string().optional(),
+  fileFormat: z.enum(['LexJson', 'TSV', 'CSV']),
+  passwordSecret: z.string().optional(),
+});
+export type LexSpec = z.infer<typeof lexSpecSchema>;
+
+// ---- keys and ids (DESIGN §3: one stable key per backed-up resource) ----
+
+export function lexJob(region: string, spec: LexSpec, name?: string): Job {
+  const { botId, botVersion, localeId, testSetId } = spec;
+  let id: string;
+  let key: string;
+  switch (spec.kind) {
+    case 'bot':
+      id = `lex:${botId}:${botVersion}`;
+      key = `lex/${region}/${botId}/${botVersion}/bot.zip`;
+      break;
+    case 'botLocale':
+      id = `lex:${botId}:${botVersion}:${localeId}`;
+      key = `lex/${region}/${botId}/${botVersion}/locales/${localeId}.zip`;
+      break;
+    case 'customVocabulary':
+      id = `lex:${botId}:${botVersion}:${localeId}:custom-vocabulary`;
+      key = `lex/${region}/${botId}/${botVersion}/locales/${localeId}/custom-vocabulary.zip`;
+      break;
+    case 'testSet':
+      id = `lex:test-set:${testSetId}`;
+      key = `lex/${region}/test-sets/${testSetId}/test-set.zip`;
+      break;
+  }
+  const cleanSpec = Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined));
+  return { id, provider: 'lex', key, ...(name ? { name } : {}), spec: cleanSpec };
+}
+
+/** The normalized spec of a static (non-discovery) target. */
+export function specForTarget(t: LexTarget): LexSpec {
+  const password = t.passwordSecret ? { passwordSecret: t.passwordSecret } : {};
+  if (t.testSetId) return { kind: 'testSet', testSetId: t.testSetId, fileFormat: 'CSV', ...password };
+  if (!t.botId || !t.botVersion) throw new InvalidInputError('A Lex target needs botId and botVersion (or testSetId, or "discover": true).');
+  const bot = { botId: t.botId, botVersion: t.botVersion };
+  if (t.customVocabulary) return { kind: 'customVocabulary', ...bot, localeId: t.localeId, fileFormat: 'TSV', ...password };
+  if (t.localeId) return { kind: 'botLocale', ...bot, localeId: t.localeId, fileFormat: 'LexJson', ...password };
+  return { kind: 'bot', ...bot, fileFormat: 'LexJson', ...password };
+}
+
+/**
+ * Hosts a Lex presigned download URL may point at: the S3 endpoints of the
+ * region Lex runs in (plus the global endpoint), in virtual-hosted and path
+ * style, including the legacy dash and dual-stack forms. Deliberately not
+ * `*.amazonaws.com`: that suffix also covers names anyone can point anywhere
+ * they like (EC2 public DNS names, ELB and API Gateway hosts), which would
+ * turn the host rule into no rule at all.
+ */
+export function lexDownloadHosts(region: string): string[] {
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const bases = [`s3.${suffix}`, `s3.${region}.${suffix}`, `s3-${region}.${suffix}`, `s3.dualstack.${region}.${suffix}`];
+  return bases.flatMap((b) => [b, `*.${b}`]);
+}
+
+// ---- error mapping ----
+
+const RATE_LIMITED = new Set(['ThrottlingException', 'TooManyRequestsException', 'LimitExceededException']);
+const UNAVAILABLE = new Set([
+  'ConflictException',
+  'InternalServerException',
+  'ServiceQuotaExceededException',
+  'PreconditionFailedException',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+const BAD_REQUEST = new Set(['ValidationException', 'ResourceNotFoundException', 'BadRequestException']);
+const AUTH = new Set([
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'MissingAuthenticationTokenException',
+]);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+
+type SdkError = Error & { code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+
+/** Maps an SDK or network error onto a named BotVault error; anything else (a bug) is returned unchanged. */
+export function mapLexError(err: unknown, what: string): Error {
+  if (err instanceof BotVaultError || !(err instanceof Error)) return err as Error;
+  const e = err as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  const message = `Lex ${what} failed: ${e.name}${e.message ? `: ${e.message}` : ''}`;
+  if (RATE_LIMITED.has(e.name) || status === 429) return new RateLimitedError(message, { cause: err });
+  if (AUTH.has(e.name)) return new ProviderAuthError(message, { cause: err });
+  if (BAD_REQUEST.has(e.name)) return new ProviderRequestError(message, { cause: err });
+  if (UNAVAILABLE.has(e.name) || (e.code && NETWORK_CODES.has(e.code))) return new ProviderUnavailableError(message, { cause: err });
+  if (status !== undefined) {
+    if (status >= 500 || e.$fault === 'server') return new ProviderUnavailableError(message, { cause: err });
+    if (status === 401 || status === 403) return new ProviderAuthError(message, { cause: err });
+    if (status >= 400) return new ProviderRequestError(message, { cause: err });
+  }
+  return err;
+}
+
+// ---- the provider ----
+
+function parseSpec(job: Job): LexSpec {
+  const parsed = lexSpecSchema.safeParse(job.spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidInputError(`Job ${job.id} has an invalid Lex spec: job.spec.${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function resourceSpecification(spec: LexSpec): ExportResourceSpecification {
+  const { botId, botVersion, localeId, testSetId } = spec;
+  switch (spec.kind) {
+    case 'bot':
+      return { botExportSpecification: { botId, botVersion } };
+    case 'botLocale':
+      return { botLocaleExportSpecification: { botId, botVersion, localeId } };
+    case 'customVocabulary':
+      return { customVocabularyExportSpecification: { botId, botVersion, localeId } };
+    case 'testSet':
+      return { testSetExportSpecification: { testSetId } };
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export class LexProvider implements Provider {
+  readonly name = 'lex';
+
+  constructor(private readonly deps: LexProviderDeps) {}
+
+  async plan(target: Target, context: PlanContext): Promise<Job[]> {
+    if (target.provider !== 'lex') throw new InvalidInputError(`The Lex provider cannot plan a ${String(target.provider)} target.`);
+    if (!target.discover) return [lexJob(context.region, specForTarget(target))];
+    return this.discover(target, context.region);
+  }
+
+  async start(job: Job): Promise<ExportRef> {
+    const spec = parseSpec(job);
+    const filePassword = spec.passwordSecret ? await this.password(spec.passwordSecret) : undefined;
+    const res = await this.call(`CreateExport for ${job.id}`, () =>
+      this.deps.lex.send(
+        new CreateExportCommand({
+          resourceSpecification: resourceSpecification(spec),
+          fileFormat: spec.fileFormat,
+          // Only here, only in this call: the password never enters the job, the ref or a log.
+          ...(filePassword ? { filePassword } : {}),
+        }),
+      ),
+    );
+    if (!res.exportId) throw new ProviderUnavailableError(`Lex CreateExport for ${job.id} returned no exportId.`);
+    logger.info('Export started', { job: job.id, exportId: res.exportId, status: res.exportStatus });
+    return { exportId: res.exportId };
+  }
+
+  async check(job: Job, ref: ExportRef): Promise<CheckResult> {
+    const res = await this.describe(job, ref);
+    switch (res.exportStatus) {
+      case 'Completed':
+        return { status: 'READY' };
+      case 'Failed':
+        return { status: 'FAILED', reasons: res.failureReasons?.length ? res.failureReasons : ['Lex reported the export as Failed without a reason'] };
+      case 'Deleting':
+        // Someone deleted the export: it will never complete, so waiting out the budget would only delay the failure.
+        return { status: 'FAILED', reasons: [`export ${ref.exportId} is being deleted`] };
+      case 'InProgress':
+        return { status: 'IN_PROGRESS' };
+      default:
+        // An unknown status: keep polling; the budget bounds the wait.
+        logger.warn('Unknown Lex export status; treating it as in progress', { job: job.id, exportId: ref.exportId, status: res.exportStatus });
+        return { status: 'IN_PROGRESS' };
+    }
+  }
+
+  async downloadUrl(job: Job, ref: ExportRef): Promise<DownloadTarget> {
+    const res = await this.describe(job, ref);
+    if (res.exportStatus !== 'Completed') {
+      throw new ProviderRequestError(`Lex export ${ref.exportId} for ${job.id} is ${res.exportStatus ?? 'in an unknown state'}, not Completed: nothing to download.`);
+    }
+    if (!res.downloadUrl) throw new ProviderUnavailableError(`Lex export ${ref.exportId} for ${job.id} is Completed but came without a download URL.`);
+    const region = await this.deps.lex.config.region();
+    return { url: res.downloadUrl, allowedHosts: lexDownloadHosts(region) };
+  }
+
+  async cleanup(job: Job, ref: ExportRef): Promise<void> {
+    try {
+      await this.deps.lex.send(new DeleteExportCommand({ exportId: ref.exportId }));
+    } catch (err) {
+      // Already gone (deleted earlier, or expired after 7 days): that is what cleanup wanted.
+      if ((err as Error).name === 'ResourceNotFoundException') return;
+      throw mapLexError(err, `DeleteExport ${ref.exportId} for ${job.id}`);
+    }
+  }
+
+  // ---- internals ----
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapLexError(err, what);
+    }
+  }
+
+  private describe(job: Job, ref: ExportRef) {
+    return this.call(`DescribeExport ${ref.exportId} for ${job.id}`, () => this.deps.lex.send(new DescribeExportCommand({ exportId: ref.exportId })));
+  }
+
+  /** The export password: the secret's string, or its `password` field when the secret is JSON. */
+  private async password(secretId: string): Promise<string> {
+    if (!this.deps.secrets) throw new InvalidInputError(`Target needs secret "${secretId}" but no secret reader is configured.`);
+    const raw = await this.deps.secrets(secretId);
+    try {
+      const parsed = JSON.parse(raw) as unknown;
+      if (parsed && typeof parsed === 'object' && typeof (parsed as { password?: unknown }).password === 'string') return (parsed as { password: string }).password;
+    } catch {
+      // Not JSON: the whole string is the password.
+    }
+    return raw;
+  }
+
+  private async discover(t: LexTarget, region: string): Promise<Job[]> {
+    const include = (t.include ?? []).map(globToRegExp);
+    const exclude = (t.exclude ?? []).map(globToRegExp);
+    const wanted = (name: string) => (include.length === 0 || include.some((r) => r.test(name))) && !exclude.some((r) => r.test(name));
+    const mode = t.versions ?? 'DRAFT';
+    const password = t.passwordSecret ? { passwordSecret: t.passwordSecret } : {};
+
+    const bots: { botId: string; botName: string }[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('ListBots', () => this.deps.lex.send(new ListBotsCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
+      for (const b of page.botSummaries ?? []) {
+        if (!b.botId || !b.botName || !wanted(b.botName)) continue;
+        if (b.botStatus === 'Deleting') continue; // an export of a bot being deleted can only fail
+        bots.push({ botId: b.botId, botName: b.botName });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+
+    const perBot = await mapLimit(bots, this.deps.discoveryConcurrency ?? 4, async (bot) => {
+      const versions = mode === 'DRAFT' ? ['DRAFT'] : await this.versionsToExport(bot.botId, mode);
+      if (versions.length === 0) {
+        logger.warn('Discovered bot has no numbered version; skipped (versions: "latest")', { botId: bot.botId, botName: bot.botName });
+        return [];
+      }
+      const jobs: Job[] = [];
+      for (const botVersion of versions) {
+        jobs.push(lexJob(region, { kind: 'bot', botId: bot.botId, botVersion, fileFormat: 'LexJson', ...password }, bot.botName));
+        if (t.locales) {
+          for (const localeId of await this.localesOf(bot.botId, botVersion)) {
+            jobs.push(lexJob(region, { kind: 'botLocale', botId: bot.botId, botVersion, localeId, fileFormat: 'LexJson', ...password }, bot.botName));
+          }
+        }
+      }
+      return jobs;
+    });
+    const jobs = perBot.flat();
+    logger.info('Lex discovery finished', { bots: bots.length, jobs: jobs.length, versions: mode, locales: Boolean(t.locales) });
+    return jobs;
+  }
+
+  /** 'latest': the highest numbered version (none when the bot was never versioned); 'all': DRAFT and every numbered one. */
+  private async versionsToExport(botId: string, mode: 'latest' | 'all'): Promise<string[]> {
+    const numbered: number[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(`ListBotVersions for ${botId}`, () =>
+        this.deps.lex.send(new ListBotVersionsCommand({ botId, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
+      );
+      for (const v of page.botVersionSummaries ?? []) {
+        if (v.botVersion && /^[1-9][0-9]*$/.test(v.botVersion) && v.botStatus !== 'Deleting') numbered.push(Number(v.botVersion));
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    numbered.sort((a, b) => a - b);
+    if (mode === 'latest') return numbered.length ? [String(numbered[numbered.length - 1])] : [];
+    return ['DRAFT', ...numbered.map(String)];
+  }
+
+  private async localesOf(botId: string, botVersion: string): Promise<string[]> {
+    const locales: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(`ListBotLocales for ${botId} version ${botVersion}`, () =>
+        this.deps.lex.send(new ListBotLocalesCommand({ botId, botVersion, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
+      );
+      for (const l of page.botLocaleSummaries ?? []) if (l.localeId) locales.push(l.localeId);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return locales;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * AWS clients for the Lambdas, created lazily and cached.
+ *
+ * Every client is built with the SDK's default configuration, so the standard
+ * `AWS_ENDPOINT_URL_<SERVICE>` variables (and AWS_REGION, credentials) decide
+ * where it talks to (DESIGN §3 "Endpoints"). In Lambda the environment never
+ * changes, so each client is created once per container. The cache is keyed by
+ * a fingerprint of the variables the SDK reads at construction, because the
+ * local runner and the tests host every handler in one process and repoint the
+ * environment between runs: a client cached from the previous run would keep
+ * talking to a simulator that is gone.
+ */
+import { createHash } from 'node:crypto';
+import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+type Env = Record<string, string | undefined>;
+
+const FINGERPRINT_VARS = [
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_PROFILE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_ENDPOINT_URL',
+  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+];
+
+/** Hash of the variables a client of `service` depends on (hashed: credentials are among them). */
+function fingerprint(serviceVar: string, env: Env): string {
+  const hash = createHash('sha256');
+  for (const name of [...FINGERPRINT_VARS, serviceVar]) hash.update(`${name}=${env[name] ?? ''}\n`);
+  return hash.digest('hex');
+}
+
+function cached<T>(serviceVar: string, create: (env: Env) => T): (env?: Env) => T {
+  let entry: { key: string; client: T } | undefined;
+  return (env = process.env) => {
+    const key = fingerprint(serviceVar, env);
+    if (entry?.key !== key) entry = { key, client: create(env) };
+    return entry.client;
+  };
+}
+
+/**
+ * Socket timeouts for the API clients: without them a provider that accepts the
+ * connection and never answers holds the Lambda until its own timeout, which
+ * surfaces as an opaque Lambda timeout instead of a retryable provider error.
+ */
+const API_REQUEST_HANDLER = { connectionTimeout: 5_000, requestTimeout: 30_000 };
+
+/**
+ * S3: path-style addressing when an endpoint override is set (local S3 servers
+ * do not serve `<bucket>.127.0.0.1`), and checksums only when an operation
+ * requires them (s3rver would otherwise store the aws-chunked framing of a
+ * streamed upload as part of the object; REFERENCE "Local S3 servers").
+ */
+export function createS3Client(env: Env = process.env): S3Client {
+  return new S3Client({
+    forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
+  });
+}
+
+export function createLexClient(_env: Env = process.env): LexModelsV2Client {
+  return new LexModelsV2Client({ requestHandler: API_REQUEST_HANDLER });
+}
+
+export function createSecretsClient(_env: Env = process.env): SecretsManagerClient {
+  return new SecretsManagerClient({ requestHandler: API_REQUEST_HANDLER });
+}
+
+export const s3Client = cached('AWS_ENDPOINT_URL_S3', createS3Client);
+export const lexClient = cached('AWS_ENDPOINT_URL_LEX_MODELS_V2', createLexClient);
+export const secretsClient = cached('AWS_ENDPOINT_URL_SECRETS_MANAGER', createSecretsClient);

@@ -1,0 +1,50 @@
+/**
+ * The Lambdas' environment, read at call time (not import time) so that one
+ * process can host every handler and a test can point them somewhere else
+ * between runs. Every getter fails with an EnvironmentError naming the
+ * variable: a missing variable is a broken deployment, never a retry.
+ */
+import { EnvironmentError } from './errors';
+
+type Env = Record<string, string | undefined>;
+
+function required(name: string, env: Env, hint: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new EnvironmentError(`Environment variable ${name} is not set: ${hint}`);
+  return value;
+}
+
+/** BOTVAULT_BUCKET: the archive bucket every handler writes to. */
+export function bucketName(env: Env = process.env): string {
+  return required('BOTVAULT_BUCKET', env, 'it names the archive bucket (the stack sets it on every Lambda).');
+}
+
+/** AWS_REGION: the region the Lambdas run in; part of every Lex key (`lex/<region>/...`). */
+export function region(env: Env = process.env): string {
+  return required('AWS_REGION', env, 'Lambda sets it; when running handlers locally, export AWS_REGION (e.g. us-east-1).');
+}
+
+/**
+ * BOTVAULT_DOWNLOAD_ALLOWLIST: comma-separated origins (`http://127.0.0.1:4010`)
+ * the download guard lets through even though they are plain http or private
+ * addresses (local simulators, on-premises providers). Empty or unset = none.
+ */
+export function downloadAllowlist(env: Env = process.env): string[] {
+  const raw = env.BOTVAULT_DOWNLOAD_ALLOWLIST ?? '';
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new EnvironmentError(`BOTVAULT_DOWNLOAD_ALLOWLIST has an entry that is not a URL origin: "${entry}" (expected e.g. "https://files.example.com" or "http://127.0.0.1:4010").`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '')) {
+        throw new EnvironmentError(`BOTVAULT_DOWNLOAD_ALLOWLIST entry "${entry}" must be an origin: scheme, host and optional port, no path.`);
+      }
+      return url.origin;
+    });
+}

@@ -1,0 +1,45 @@
+/**
+ * What every handler.ts shares: parse the payload with its zod schema (a
+ * hand-started execution with a wrong shape fails with InvalidInputError
+ * naming the field), build the dependencies from the environment, call the
+ * pure core, and log the failure once with its error name.
+ */
+import type { z } from 'zod';
+import { formatPath } from '../../lib/config';
+import { cachedSecretReader, type SecretReader } from './secrets';
+import { lexClient, secretsClient } from './clients';
+import { InvalidInputError } from './errors';
+import { logger, syncLogLevel } from './logger';
+import type { ProviderDeps } from '../providers/registry';
+
+/** Parses `event` or throws InvalidInputError listing every bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, event: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${formatPath(i.path) || '(payload)'}: ${i.message}`);
+  throw new InvalidInputError(`${what} got an invalid input: ${issues.join('; ')}`);
+}
+
+/** Wraps a core: parse → deps → core, with one error log line (name and message, never the payload). */
+export function defineHandler<S extends z.ZodType, D, R>(what: string, schema: S, deps: () => D, core: (input: z.output<S>, deps: D) => Promise<R>) {
+  return async (event: unknown): Promise<R> => {
+    syncLogLevel();
+    try {
+      return await core(parseInput(schema, event, what), deps());
+    } catch (err) {
+      const e = err as Error;
+      logger.error(`${what} failed`, { errorName: e.name, errorMessage: e.message });
+      throw err;
+    }
+  };
+}
+
+const readers = new WeakMap<object, SecretReader>();
+
+/** Provider dependencies from the environment; the clients are cached per container (clients.ts). */
+export function providerDepsFromEnv(): ProviderDeps {
+  const secrets = secretsClient();
+  let reader = readers.get(secrets);
+  if (!reader) readers.set(secrets, (reader = cachedSecretReader(secrets)));
+  return { lex: lexClient(), secrets: reader };
+}
