@@ -1,0 +1,10 @@
+/** CheckExport Lambda: see check-export.ts. */
+import { checkExportInputSchema } from '../shared/contracts';
+import { defineHandler, providerDepsFromEnv } from '../shared/handler';
+import { providerFor } from '../providers/registry';
+import { checkExport } from './check-export';
+
+export const handler = defineHandler('CheckExport', checkExportInputSchema, () => {
+  const providerDeps = providerDepsFromEnv();
+  return { providerFor: (name: string) => providerFor(name, providerDeps) };
+}, checkExport);

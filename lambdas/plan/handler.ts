@@ -1,0 +1,11 @@
+/** Plan Lambda: see plan.ts. */
+import { planInputSchema } from '../shared/contracts';
+import { region } from '../shared/env';
+import { defineHandler, providerDepsFromEnv } from '../shared/handler';
+import { providerFor } from '../providers/registry';
+import { plan } from './plan';
+
+export const handler = defineHandler('Plan', planInputSchema, () => {
+  const providerDeps = providerDepsFromEnv();
+  return { providerFor: (name: string) => providerFor(name, providerDeps), region: region() };
+}, plan);

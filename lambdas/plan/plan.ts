@@ -1,0 +1,75 @@
+/**
+ * Plan: turns the config's targets (embedded in the definition at synth time)
+ * and the execution input into the list of jobs the Map runs.
+ *
+ * Everything that can be wrong with a manual run's input is caught here, before
+ * any export starts: a malformed input or an `only` entry that matches nothing
+ * fails the whole execution with InvalidInputError naming the field.
+ */
+import type { z } from 'zod';
+import { formatPath, targetSchema, type Target } from '../../lib/config';
+import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../shared/contracts';
+import { InvalidInputError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import type { Provider } from '../providers/types';
+
+export type PlanInput = z.output<typeof planInputSchema>;
+
+export interface PlanDeps {
+  readonly providerFor: (name: string) => Provider;
+  /** The region the Lambdas run in (part of every Lex key). */
+  readonly region: string;
+}
+
+/** How many known ids an "unknown target" error lists before it says "and N more". */
+const MAX_LISTED = 50;
+
+function invalid(prefix: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): InvalidInputError {
+  const lines = issues.map((i) => `${formatPath([prefix, ...i.path])}: ${i.message}`);
+  return new InvalidInputError(`Invalid ${prefix === 'input' ? 'execution input' : 'target'}: ${lines.join('; ')}`);
+}
+
+/** Does `entry` of `only` select `job`? Job ids and bot ids match exactly, names without case. */
+export function selects(entry: string, job: Job): boolean {
+  return job.id === entry || job.spec.botId === entry || job.spec.testSetId === entry || (job.name !== undefined && job.name.toLowerCase() === entry.toLowerCase());
+}
+
+export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput> {
+  const exec = executionInputSchema.safeParse(input.input ?? {});
+  if (!exec.success) throw invalid('input', exec.error.issues);
+
+  const targets: Target[] = input.targets.map((raw, index) => {
+    const parsed = targetSchema.safeParse(raw);
+    if (!parsed.success) throw invalid(`targets[${index}]`, parsed.error.issues);
+    return parsed.data;
+  });
+
+  // Sequential: a discovery target pages through list APIs, and running several at once only invites throttling.
+  const jobs = new Map<string, Job>();
+  for (const target of targets) {
+    for (const job of await deps.providerFor(target.provider).plan(target, { region: deps.region })) {
+      const seen = jobs.get(job.id);
+      // The same resource via two targets (a static one and a discovery) is backed up once; keep a known name.
+      if (!seen) jobs.set(job.id, job);
+      else if (!seen.name && job.name) jobs.set(job.id, { ...seen, name: job.name });
+    }
+  }
+
+  let selected = [...jobs.values()];
+  const only = exec.data.only;
+  if (only) {
+    const unknown = only.filter((entry) => !selected.some((job) => selects(entry, job)));
+    if (unknown.length) {
+      const known = selected.map((j) => (j.name ? `${j.id} (${j.name})` : j.id));
+      const listed = known.slice(0, MAX_LISTED).join(', ') + (known.length > MAX_LISTED ? `, and ${known.length - MAX_LISTED} more` : '');
+      throw new InvalidInputError(
+        `input.only: ${unknown.map((u) => `"${u}"`).join(', ')} ${unknown.length === 1 ? 'matches' : 'match'} no configured target. Give a job id, bot id or bot name; known targets: ${listed || '(none)'}.`,
+      );
+    }
+    selected = selected.filter((job) => only.some((entry) => selects(entry, job)));
+  }
+
+  logger.info('Planned backup jobs', { runId: input.runId, trigger: exec.data.trigger, targets: targets.length, jobs: selected.length });
+  if (selected.length === 0) logger.warn('No jobs to run: discovery found no matching bots', { runId: input.runId });
+  return { runId: input.runId, trigger: exec.data.trigger, jobs: selected };
+}

@@ -1,0 +1,10 @@
+/** StartExport Lambda: see start-export.ts. */
+import { startExportInputSchema } from '../shared/contracts';
+import { defineHandler, providerDepsFromEnv } from '../shared/handler';
+import { providerFor } from '../providers/registry';
+import { startExport } from './start-export';
+
+export const handler = defineHandler('StartExport', startExportInputSchema, () => {
+  const providerDeps = providerDepsFromEnv();
+  return { providerFor: (name: string) => providerFor(name, providerDeps) };
+}, startExport);

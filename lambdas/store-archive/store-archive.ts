@@ -1,0 +1,84 @@
+/**
+ * StoreArchive: fresh download URL → download guard → stream into S3 with
+ * hash, size and zip checks → verified object at the job's stable key.
+ *
+ * Lex download URLs live five minutes after each DescribeExport, so the URL is
+ * fetched right before the download and, after a 403 (expired or refused),
+ * exactly once more. The URL itself never leaves this function: not in logs,
+ * not in errors (redacted), not in the result.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { z } from 'zod';
+import { storeArchive as storeArchiveInS3 } from '../shared/archive-store';
+import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../shared/contracts';
+import { openDownload, redactUrl, type DownloadResponse } from '../shared/download-guard';
+import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import type { Provider } from '../providers/types';
+
+export type StoreArchiveInput = z.output<typeof storeArchiveInputSchema>;
+
+export interface StoreArchiveDeps {
+  readonly providerFor: (name: string) => Provider;
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** Operator allowlist of download origins (BOTVAULT_DOWNLOAD_ALLOWLIST). */
+  readonly allowedOrigins: readonly string[];
+  /** The guarded download; injectable for tests. @default openDownload */
+  readonly open?: typeof openDownload;
+}
+
+/** Opens the download, asking for a fresh URL once after a 403. Resolves only with a 200. */
+async function download(provider: Provider, job: Job, ref: ExportRef, deps: StoreArchiveDeps): Promise<DownloadResponse> {
+  const open = deps.open ?? openDownload;
+  for (let attempt = 1; ; attempt++) {
+    const target = await provider.downloadUrl(job, ref);
+    const res = await open(target.url, { allowedHosts: target.allowedHosts, allowedOrigins: deps.allowedOrigins });
+    if (res.status === 200) return res;
+    res.body.destroy(); // nothing from an error response is kept
+    const where = redactUrl(target.url);
+    if (res.status === 403) {
+      if (attempt === 1) {
+        logger.warn('Download refused (403); retrying once with a fresh URL', { job: job.id, exportId: ref.exportId, url: where });
+        continue;
+      }
+      throw new DownloadUrlExpiredError(`The download of export ${ref.exportId} for ${job.id} was refused (HTTP 403) twice, even with a fresh URL from the provider (${where}).`);
+    }
+    const msg = `The download of export ${ref.exportId} for ${job.id} answered HTTP ${res.status} (${where}).`;
+    if (res.status === 429) throw new RateLimitedError(msg);
+    if (res.status >= 500) throw new ProviderUnavailableError(msg);
+    throw new DownloadIntegrityError(`${msg} Expected 200 with the archive.`);
+  }
+}
+
+function contentLength(res: DownloadResponse): number | undefined {
+  const raw = res.headers['content-length'];
+  return typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveDeps): Promise<JobResult> {
+  const { job, runId } = input;
+  const ref = input.export.ref;
+  const provider = deps.providerFor(job.provider);
+  const res = await download(provider, job, ref, deps);
+  const stored = await storeArchiveInS3({
+    s3: deps.s3,
+    bucket: deps.bucket,
+    job,
+    runId,
+    exportId: ref.exportId,
+    body: res.body,
+    contentLength: contentLength(res),
+  });
+  return jobResultSchema.parse({
+    target: job.id,
+    provider: job.provider,
+    ...(job.name ? { name: job.name } : {}),
+    status: 'SUCCEEDED',
+    key: stored.key,
+    ...(stored.versionId ? { versionId: stored.versionId } : {}),
+    bytes: stored.bytes,
+    sha256: stored.sha256,
+    exportId: ref.exportId,
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * Summarize: writes the run manifest (the list of job results plus timing) to
+ * `runs/<yyyy>/<mm>/<dd>/<runId>.json`, emits the run's metrics, and returns
+ * the counts the final Choice state uses to fail the execution when any job
+ * failed (a Map whose items all caught their errors would otherwise succeed
+ * and no alarm would fire).
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { z } from 'zod';
+import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../shared/contracts';
+import { InvalidInputError } from '../shared/errors';
+import { logger } from '../shared/logger';
+
+export type SummarizeInput = z.output<typeof summarizeInputSchema>;
+
+/** The part of Powertools Metrics this needs. */
+export interface MetricsSink {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): unknown;
+}
+
+export interface SummarizeDeps {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly metrics: MetricsSink;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+export interface RunManifest {
+  runId: string;
+  trigger: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  counts: { total: number; succeeded: number; unchanged: number; failed: number };
+  results: JobResult[];
+}
+
+/** How many failed targets the one-line message names before "and N more" (the Fail cause has a size limit). */
+const MAX_NAMED = 20;
+
+/** `runs/2024/05/17/<runId>.json`, dated by the run's start in UTC. */
+export function manifestKey(runId: string, startedAt: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `runs/${startedAt.getUTCFullYear()}/${pad(startedAt.getUTCMonth() + 1)}/${pad(startedAt.getUTCDate())}/${runId.replace(/\//g, '_')}.json`;
+}
+
+export async function summarize(input: SummarizeInput, deps: SummarizeDeps): Promise<SummarizeOutput> {
+  const started = new Date(input.startedAt);
+  if (Number.isNaN(started.getTime())) throw new InvalidInputError(`startedAt: "${input.startedAt}" is not an ISO 8601 timestamp.`);
+  const finished = (deps.now ?? (() => new Date()))();
+
+  const count = (status: JobResult['status']) => input.results.filter((r) => r.status === status).length;
+  const counts = { total: input.results.length, succeeded: count('SUCCEEDED'), unchanged: count('UNCHANGED'), failed: count('FAILED') };
+  const failedTargets = input.results.filter((r) => r.status === 'FAILED').map((r) => r.target);
+  const bytesStored = input.results.reduce((sum, r) => sum + (r.status === 'SUCCEEDED' ? (r.bytes ?? 0) : 0), 0);
+  const durationSeconds = Math.max(0, Math.round((finished.getTime() - started.getTime()) / 1000));
+
+  const manifest: RunManifest = {
+    runId: input.runId,
+    trigger: input.trigger,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds,
+    counts,
+    results: input.results,
+  };
+  const key = manifestKey(input.runId, started);
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: deps.bucket,
+      Key: key,
+      Body: JSON.stringify(manifest, null, 2),
+      ContentType: 'application/json',
+    }),
+  );
+
+  deps.metrics.addMetric('JobsSucceeded', MetricUnit.Count, counts.succeeded);
+  deps.metrics.addMetric('JobsFailed', MetricUnit.Count, counts.failed);
+  deps.metrics.addMetric('JobsUnchanged', MetricUnit.Count, counts.unchanged);
+  deps.metrics.addMetric('BytesStored', MetricUnit.Bytes, bytesStored);
+  deps.metrics.addMetric('RunDurationSeconds', MetricUnit.Seconds, durationSeconds);
+  deps.metrics.publishStoredMetrics();
+
+  const named = failedTargets.slice(0, MAX_NAMED).join(', ') + (failedTargets.length > MAX_NAMED ? `, and ${failedTargets.length - MAX_NAMED} more` : '');
+  const message =
+    counts.failed > 0
+      ? `${counts.failed} of ${counts.total} backup jobs failed (${named}); run manifest: ${key}`
+      : `${counts.succeeded} of ${counts.total} backup jobs succeeded${counts.unchanged ? `, ${counts.unchanged} unchanged` : ''}; run manifest: ${key}`;
+  logger.info('Run summarized', { runId: input.runId, ...counts, bytesStored, durationSeconds, manifestKey: key });
+  return { manifestKey: key, ...counts, failedTargets, message };
+}
