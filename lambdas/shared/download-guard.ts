@@ -197,11 +197,11 @@ export function assessUrl(url: string, opts: Pick<DownloadGuardOptions, 'allowed
   if (u.protocol !== 'https:') {
     throw new UnsafeUrlError(`Refusing to download ${shown}: only https is allowed (add the origin ${u.origin} to downloadAllowlist if this is a trusted local server).`);
   }
-  if (u.port !== '') throw new UnsafeUrlError(`Refusing to download ${shown}: only the standard https port is allowed.`);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (!hostMatches(host, opts.allowedHosts)) {
     throw new UnsafeUrlError(`Refusing to download ${shown}: host ${host} is not one this provider serves downloads from (${opts.allowedHosts.join(', ') || 'none'}).`);
   }
+  if (u.port !== '') throw new UnsafeUrlError(`Refusing to download ${shown}: only the standard https port is allowed.`);
   if (isIP(host)) {
     const reason = forbiddenAddressReason(host);
     if (reason) throw new UnsafeUrlError(`Refusing to download ${shown}: ${host} is a ${reason} address.`);
@@ -236,7 +236,7 @@ export function guardedLookup(shown: string): LookupFunction {
  * Connection failures are ProviderUnavailableError (a later attempt, with a
  * fresh URL, may work); refusals are UnsafeUrlError.
  */
-export function openDownload(url: string, opts: DownloadGuardOptions): Promise<DownloadResponse> {
+export async function openDownload(url: string, opts: DownloadGuardOptions): Promise<DownloadResponse> {
   const { url: target, allowlisted } = assessUrl(url, opts);
   const shown = redactUrl(target);
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;

@@ -1,0 +1,223 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  assessUrl,
+  forbiddenAddressReason,
+  guardedLookup,
+  hostMatches,
+  openDownload,
+  redactUrl,
+} from '../../lambdas/shared/download-guard';
+import { ProviderUnavailableError, UnsafeUrlError } from '../../lambdas/shared/errors';
+import { lexDownloadHosts } from '../../lambdas/providers/lex';
+
+const S3_HOSTS = lexDownloadHosts('us-east-1');
+const SECRET_QUERY = '?X-Amz-Credential=AKIDEXAMPLE&X-Amz-Signature=topsecretsignature';
+
+function refusal(fn: () => unknown): UnsafeUrlError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect((err as Error).message).not.toContain('topsecretsignature');
+    return err as UnsafeUrlError;
+  }
+  throw new Error('expected an UnsafeUrlError');
+}
+
+async function refusalAsync(p: Promise<unknown>): Promise<Error> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected the download to be refused');
+    },
+    (e: unknown) => e as Error,
+  );
+  expect(err.message).not.toContain('topsecretsignature');
+  return err;
+}
+
+describe('download guard: the URL decision (no network)', () => {
+  const opts = { allowedHosts: S3_HOSTS, allowedOrigins: [] };
+
+  it('allows https to an expected S3 host, virtual-hosted and path style', () => {
+    for (const url of [
+      `https://lex-exports.s3.us-east-1.amazonaws.com/bot.zip${SECRET_QUERY}`,
+      `https://s3.us-east-1.amazonaws.com/lex-exports/bot.zip${SECRET_QUERY}`,
+      `https://lex-exports.s3.amazonaws.com/bot.zip`,
+      `https://LEX-EXPORTS.S3.AMAZONAWS.COM./bot.zip`,
+    ]) {
+      expect(assessUrl(url, opts).allowlisted).toBe(false);
+    }
+  });
+
+  it('refuses plain http', () => {
+    expect(refusal(() => assessUrl(`http://lex-exports.s3.amazonaws.com/bot.zip${SECRET_QUERY}`, opts)).message).toMatch(/only https/);
+  });
+
+  it('refuses other schemes, credentials in the URL and non-standard ports', () => {
+    expect(refusal(() => assessUrl('file:///etc/passwd', opts)).message).toMatch(/scheme file:/);
+    expect(refusal(() => assessUrl(`https://user:pw@lex-exports.s3.amazonaws.com/bot.zip`, opts)).message).toMatch(/credentials/);
+    expect(refusal(() => assessUrl(`https://lex-exports.s3.amazonaws.com:8443/bot.zip${SECRET_QUERY}`, opts)).message).toMatch(/standard https port/);
+    expect(refusal(() => assessUrl('not a url', opts)).message).toMatch(/does not parse/);
+  });
+
+  it('refuses hosts the provider does not serve downloads from, including other *.amazonaws.com names', () => {
+    for (const host of ['evil.example.com', 'ec2-1-2-3-4.compute-1.amazonaws.com', 'amazonaws.com', 's3.amazonaws.com.evil.com', 'xs3.amazonaws.com', 'bucket.s3.eu-west-1.amazonaws.com']) {
+      const err = refusal(() => assessUrl(`https://${host}/bot.zip${SECRET_QUERY}`, opts));
+      expect(err.message).toMatch(/is not one this provider serves downloads from/);
+    }
+  });
+
+  it('refuses an IP-literal host in a private, loopback or metadata range even when the host list names it', () => {
+    for (const ip of ['127.0.0.1', '169.254.169.254', '10.0.0.5', '[::1]', '[fd00::1]', '[::ffff:127.0.0.1]']) {
+      const host = ip.replace(/^\[|\]$/g, '');
+      const err = refusal(() => assessUrl(`https://${ip}/latest/meta-data${SECRET_QUERY}`, { allowedHosts: [host, '::ffff:7f00:1'], allowedOrigins: [] }));
+      expect(err.message).toMatch(/address/);
+    }
+  });
+
+  it('lets an allowlisted origin use http and any address, and only that exact origin', () => {
+    const local = { allowedHosts: [], allowedOrigins: ['http://127.0.0.1:4010'] };
+    expect(assessUrl(`http://127.0.0.1:4010/exports/1/download${SECRET_QUERY}`, local)).toMatchObject({ allowlisted: true });
+    refusal(() => assessUrl('http://127.0.0.1:4011/exports/1/download', local));
+    refusal(() => assessUrl('https://127.0.0.1:4010/exports/1/download', local));
+  });
+
+  it('matches *.suffix patterns only below the suffix', () => {
+    expect(hostMatches('a.b.example.com', ['*.example.com'])).toBe(true);
+    expect(hostMatches('example.com', ['*.example.com'])).toBe(false);
+    expect(hostMatches('badexample.com', ['*.example.com'])).toBe(false);
+    expect(hostMatches('Example.COM.', ['example.com'])).toBe(true);
+  });
+
+  it('classifies addresses', () => {
+    const forbidden = [
+      '127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254',
+      '100.64.0.1', '100.127.255.254', '0.0.0.0', '224.0.0.1', '255.255.255.255',
+      '::', '::1', 'fe80::1', 'febf::1', 'fc00::1', 'fd12:3456::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', 'ff02::1',
+    ];
+    const allowed = ['8.8.8.8', '52.216.1.1', '172.32.0.1', '172.15.255.255', '100.128.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '2a05:d018::1'];
+    for (const a of forbidden) expect(forbiddenAddressReason(a), a).toBeDefined();
+    for (const a of allowed) expect(forbiddenAddressReason(a), a).toBeUndefined();
+    expect(forbiddenAddressReason('169.254.169.254')).toMatch(/link-local/);
+    expect(forbiddenAddressReason('100.64.0.1')).toMatch(/carrier-grade NAT/);
+    expect(forbiddenAddressReason('fd00::1')).toMatch(/unique local/);
+  });
+
+  it('the lookup refuses a name that resolves to loopback (with and without all: true)', async () => {
+    const lookup = guardedLookup('https://localhost/x');
+    for (const options of [{}, { all: true }]) {
+      const err = await new Promise<Error | null>((resolve) => lookup('localhost', options, (e) => resolve(e)));
+      expect(err).toBeInstanceOf(UnsafeUrlError);
+      expect(err!.message).toMatch(/resolves to (127\.0\.0\.1|::1), a loopback address/);
+    }
+  });
+
+  it('redacts the query string', () => {
+    expect(redactUrl(`https://b.s3.amazonaws.com/a/b.zip${SECRET_QUERY}#frag`)).toBe('https://b.s3.amazonaws.com/a/b.zip');
+  });
+});
+
+describe('download guard: openDownload against a local server that counts what it serves', () => {
+  let server: http.Server;
+  let origin: string;
+  let requests: string[] = [];
+  let bytesSent = 0;
+  let redirectTarget: http.Server;
+  let redirectOrigin: string;
+  let redirectRequests = 0;
+
+  beforeAll(async () => {
+    redirectTarget = http.createServer((_req, res) => {
+      redirectRequests++;
+      res.end('internal secrets');
+    });
+    redirectTarget.listen(0, '127.0.0.1');
+    await once(redirectTarget, 'listening');
+    redirectOrigin = `http://127.0.0.1:${(redirectTarget.address() as AddressInfo).port}`;
+
+    server = http.createServer((req, res) => {
+      requests.push(req.url ?? '');
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/redirect') {
+        res.writeHead(302, { location: `${redirectOrigin}/latest/meta-data?token=topsecretsignature` });
+        return res.end();
+      }
+      if (path === '/stall') return; // never answers
+      const body = Buffer.from('PK\x03\x04 pretend archive');
+      bytesSent += body.length;
+      res.writeHead(200, { 'content-length': body.length });
+      res.end(body);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    redirectTarget.closeAllConnections();
+    await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => redirectTarget.close(r))]);
+  });
+  beforeEach(() => {
+    requests = [];
+    bytesSent = 0;
+    redirectRequests = 0;
+  });
+
+  it('refused URLs never reach the server: http, wrong host, wrong port, private address', async () => {
+    const port = new URL(origin).port;
+    const cases = [
+      { url: `${origin}/archive${SECRET_QUERY}`, allowedHosts: ['127.0.0.1'], re: /only https/ },
+      { url: `https://127.0.0.1/archive${SECRET_QUERY}`, allowedHosts: ['127.0.0.1'], re: /loopback address/ },
+      { url: `https://127.0.0.1:${port}/archive${SECRET_QUERY}`, allowedHosts: ['127.0.0.1'], re: /standard https port/ },
+      { url: `https://localhost:${port}/archive${SECRET_QUERY}`, allowedHosts: S3_HOSTS, re: /not one this provider serves/ },
+      // Host allowed by name, but it resolves to loopback: refused inside the lookup, before any connection.
+      { url: `https://localhost/archive${SECRET_QUERY}`, allowedHosts: ['localhost'], re: /resolves to .*loopback/ },
+    ];
+    for (const c of cases) {
+      const err = await refusalAsync(openDownload(c.url, { allowedHosts: c.allowedHosts, allowedOrigins: [] }));
+      expect(err).toBeInstanceOf(UnsafeUrlError);
+      expect(err.message).toMatch(c.re);
+    }
+    expect(requests).toEqual([]);
+    expect(bytesSent).toBe(0);
+  });
+
+  it('an allowlisted origin is fetched and its body streamed', async () => {
+    const res = await openDownload(`${origin}/archive${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin] });
+    expect(res.status).toBe(200);
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('PK\x03\x04 pretend archive');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('a redirect is refused and never followed, and the error keeps the query strings out', async () => {
+    const err = await refusalAsync(openDownload(`${origin}/redirect${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin, redirectOrigin] }));
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err.message).toMatch(/302 redirect .* downloads never follow redirects/);
+    expect(err.message).toContain(`${redirectOrigin}/latest/meta-data`);
+    expect(requests).toEqual([`/redirect${SECRET_QUERY}`]);
+    expect(redirectRequests).toBe(0);
+  });
+
+  it('a server that never answers is a ProviderUnavailableError after the idle timeout', async () => {
+    const err = await refusalAsync(openDownload(`${origin}/stall${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin], idleTimeoutMs: 200 }));
+    expect(err).toBeInstanceOf(ProviderUnavailableError);
+    expect(err.message).toMatch(/stalled/);
+  });
+
+  it('a refused connection is a ProviderUnavailableError without the query string', async () => {
+    const closed = http.createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const deadOrigin = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const err = await refusalAsync(openDownload(`${deadOrigin}/archive${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [deadOrigin] }));
+    expect(err).toBeInstanceOf(ProviderUnavailableError);
+    expect(err.message).toMatch(/ECONNREFUSED/);
+    expect(err.message).toContain(`${deadOrigin}/archive`);
+  });
+});
