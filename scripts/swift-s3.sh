@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# A real, versioned S3-compatible server for tests and the demo: single-node
+# OpenStack Swift (Debian packages) with the s3api middleware and object
+# versioning, on 127.0.0.1. Light in-process servers (s3rver) have no
+# versioning, and the bucket's version history is what BotVault is for.
+#
+#   bash scripts/swift-s3.sh start   # install if missing, configure, start, wait for the S3 API
+#   bash scripts/swift-s3.sh stop
+#   bash scripts/swift-s3.sh env     # prints the BOTVAULT_SWIFT_S3_* exports (eval it)
+#   bash scripts/swift-s3.sh status
+#
+# Environment: SWIFT_S3_PORT (default 8089), SWIFT_S3_DIR (data, config, logs;
+# default /tmp/botvault-swift), SWIFT_S3_BACKEND_PORT (first of the three
+# backend ports plus memcached's, default 16010). No systemd here: every
+# process runs in the background with a pid file and a log under the data dir.
+set -euo pipefail
+
+PORT="${SWIFT_S3_PORT:-8089}"
+DIR="${SWIFT_S3_DIR:-/tmp/botvault-swift}"
+BASE="${SWIFT_S3_BACKEND_PORT:-16010}"
+OBJECT_PORT=$BASE
+CONTAINER_PORT=$((BASE + 1))
+ACCOUNT_PORT=$((BASE + 2))
+MEMCACHED_PORT=$((BASE + 3))
+# tempauth user test:tester with key "testing": with s3api the S3 access key is
+# "<account>:<user>" and the secret is the user's key. Test values, never real.
+ACCESS_KEY="test:tester"
+SECRET_KEY="testing"
+ENDPOINT="http://127.0.0.1:${PORT}"
+SERVERS=(account container object proxy)
+PACKAGES=(swift swift-proxy swift-object swift-container swift-account python3-swift memcached)
+
+log() { echo "swift-s3: $*" >&2; }
+
+answering() {
+  # The proxy's /info lists the loaded middleware: s3api and object_versioning
+  # there mean the S3 API with versioning is wired in. The backends are
+  # checked separately since /info does not touch them.
+  local info p
+  info=$(curl -s -m 3 "${ENDPOINT}/info" 2>/dev/null) || return 1
+  [[ $info == *'"s3api"'* && $info == *'"object_versioning"'* ]] || return 1
+  for p in "$OBJECT_PORT" "$CONTAINER_PORT" "$ACCOUNT_PORT"; do
+    [ "$(curl -s -m 3 "http://127.0.0.1:$p/healthcheck" 2>/dev/null)" = OK ] || return 1
+  done
+}
+
+install_if_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  command -v curl >/dev/null || missing+=(curl)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} (Debian packages, about 30 s)"
+  local t0=$SECONDS
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Recommends pull in nothing the servers need and double the install time.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  log "installed in $((SECONDS - t0)) s"
+}
+
+write_configs() {
+  mkdir -p "$DIR/etc" "$DIR/devices/d1" "$DIR/run" "$DIR/log" "$DIR/cache"
+
+  # Swift reads swift.conf from /etc/swift whatever swift_dir says (only the
+  # rings follow swift_dir), so the hash path settings and the one replicated
+  # policy have to live there. Keep any foreign file aside once.
+  mkdir -p /etc/swift
+  if ! grep -q 'botvault-swift-s3' /etc/swift/swift.conf 2>/dev/null; then
+    [ -f /etc/swift/swift.conf ] && cp -n /etc/swift/swift.conf /etc/swift/swift.conf.before-botvault
+    cat >/etc/swift/swift.conf <<'EOF'
+# botvault-swift-s3: written by scripts/swift-s3.sh (single-node test server)
+[swift-hash]
+swift_hash_path_suffix = botvault-test
+swift_hash_path_prefix = botvault-test
+
+[storage-policy:0]
+name = Policy-0
+default = yes
+EOF
+  fi
+
+  # Shared by the backends: no mount checks (plain directories, not loopback
+  # disks), root (the data dir is root's), one worker each (2-core machine).
+  local common
+  common="swift_dir = $DIR/etc
+devices = $DIR/devices
+mount_check = false
+bind_ip = 127.0.0.1
+user = root
+workers = 1
+log_level = INFO
+recon_cache_path = $DIR/cache
+eventlet_debug = false"
+
+  cat >"$DIR/etc/account-server.conf" <<EOF
+[DEFAULT]
+$common
+bind_port = $ACCOUNT_PORT
+
+[pipeline:main]
+pipeline = healthcheck recon account-server
+
+[app:account-server]
+use = egg:swift#account
+
+[filter:healthcheck]
+use = egg:swift#healthcheck
+
+[filter:recon]
+use = egg:swift#recon
+EOF
+
+  cat >"$DIR/etc/container-server.conf" <<EOF
+[DEFAULT]
+$common
+bind_port = $CONTAINER_PORT
+
+[pipeline:main]
+pipeline = healthcheck recon container-server
+
+[app:container-server]
+use = egg:swift#container
+
+[filter:healthcheck]
+use = egg:swift#healthcheck
+
+[filter:recon]
+use = egg:swift#recon
+EOF
+
+  cat >"$DIR/etc/object-server.conf" <<EOF
+[DEFAULT]
+$common
+bind_port = $OBJECT_PORT
+
+[pipeline:main]
+pipeline = healthcheck recon object-server
+
+[app:object-server]
+use = egg:swift#object
+
+[filter:healthcheck]
+use = egg:swift#healthcheck
+
+[filter:recon]
+use = egg:swift#recon
+EOF
+
+  # Pipeline order matters: s3api before the auth (tempauth), slo after it
+  # (multipart uploads are SLOs), copy for CopyObject, and versioned_writes
+  # with allow_object_versioning plus symlink (new-style versioning stores
+  # versions behind symlinks) — s3api's PutBucketVersioning needs both.
+  cat >"$DIR/etc/proxy-server.conf" <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $PORT
+swift_dir = $DIR/etc
+user = root
+workers = 1
+log_level = INFO
+eventlet_debug = false
+
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+allow_account_management = true
+
+[filter:s3api]
+use = egg:swift#s3api
+location = us-east-1
+dns_compliant_bucket_names = true
+allow_multipart_uploads = true
+# The AWS SDK sends a 5 MiB minimum part size; keep Swift's check in line with S3.
+min_segment_size = 5242880
+
+[filter:tempauth]
+use = egg:swift#tempauth
+reseller_prefix = AUTH
+user_test_tester = $SECRET_KEY .admin
+
+[filter:versioned_writes]
+use = egg:swift#versioned_writes
+allow_versioned_writes = true
+allow_object_versioning = true
+
+[filter:symlink]
+use = egg:swift#symlink
+
+[filter:copy]
+use = egg:swift#copy
+
+[filter:slo]
+use = egg:swift#slo
+
+[filter:dlo]
+use = egg:swift#dlo
+
+[filter:bulk]
+use = egg:swift#bulk
+
+[filter:listing_formats]
+use = egg:swift#listing_formats
+
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$MEMCACHED_PORT
+
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+
+[filter:healthcheck]
+use = egg:swift#healthcheck
+
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+EOF
+}
+
+build_rings() {
+  # One device, one replica, one zone: a ring of 2^8 partitions is plenty here.
+  local name port
+  for name in account container object; do
+    [ -f "$DIR/etc/$name.ring.gz" ] && continue
+    case $name in account) port=$ACCOUNT_PORT ;; container) port=$CONTAINER_PORT ;; object) port=$OBJECT_PORT ;; esac
+    (
+      cd "$DIR/etc"
+      swift-ring-builder "$name.builder" create 8 1 1 >/dev/null
+      swift-ring-builder "$name.builder" add "r1z1-127.0.0.1:$port/d1" 100 >/dev/null
+      swift-ring-builder "$name.builder" rebalance >/dev/null
+    )
+  done
+}
+
+running() { # pidfile -> 0 if that process is alive
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+start_bg() { # name, command...
+  local name=$1
+  shift
+  running "$DIR/run/$name.pid" && return 0
+  nohup "$@" >>"$DIR/log/$name.log" 2>&1 </dev/null &
+  echo $! >"$DIR/run/$name.pid"
+}
+
+check_xattrs() {
+  # The object server keeps metadata in user xattrs; fail now, not on the first PUT.
+  python3 - "$DIR/devices/d1" <<'EOF' || { log "the filesystem under $DIR has no user xattrs; set SWIFT_S3_DIR elsewhere"; exit 1; }
+import os, sys, tempfile
+with tempfile.NamedTemporaryFile(dir=sys.argv[1]) as f:
+    os.setxattr(f.name, 'user.swift.metadata', b'x' * 254)
+EOF
+}
+
+cmd_start() {
+  if answering; then
+    log "already answering at $ENDPOINT"
+    return 0
+  fi
+  local t0=$SECONDS
+  install_if_missing
+  write_configs
+  check_xattrs
+  build_rings
+  start_bg memcached memcached -u root -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64
+  for s in account container object proxy; do
+    # -v also logs to stderr (kept by Swift as a console handler): no syslog in a container.
+    start_bg "$s" "swift-$s-server" "$DIR/etc/$s-server.conf" -v
+  done
+  local deadline=$((SECONDS + 60))
+  until answering; do
+    if [ $SECONDS -ge $deadline ] || ! running "$DIR/run/proxy.pid"; then
+      log "the S3 API at $ENDPOINT did not answer within 60 s"
+      for s in proxy object container account; do
+        echo "----- $DIR/log/$s.log (tail)" >&2
+        tail -n 30 "$DIR/log/$s.log" >&2 2>/dev/null || true
+      done
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "S3 API up at $ENDPOINT in $((SECONDS - t0)) s (data, config and logs in $DIR)"
+}
+
+cmd_stop() {
+  local s pid
+  for s in proxy object container account memcached; do
+    if running "$DIR/run/$s.pid"; then
+      pid=$(cat "$DIR/run/$s.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$DIR/run/$s.pid"
+  done
+  log "stopped"
+}
+
+cmd_env() {
+  echo "export BOTVAULT_SWIFT_S3_ENDPOINT=$ENDPOINT BOTVAULT_SWIFT_S3_ACCESS_KEY=$ACCESS_KEY BOTVAULT_SWIFT_S3_SECRET_KEY=$SECRET_KEY"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  restart) cmd_stop; cmd_start ;;
+  env) cmd_env ;;
+  status) if answering; then echo "up at $ENDPOINT"; else echo "down"; exit 1; fi ;;
+  *)
+    echo "usage: $0 start|stop|restart|env|status" >&2
+    exit 2
+    ;;
+esac

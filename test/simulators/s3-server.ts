@@ -1,0 +1,183 @@
+/**
+ * A light S3-compatible server in-process (s3rver) for tests where bucket
+ * versioning does not matter; for versioning use Swift (./swift.ts).
+ *
+ * s3rver knows one access key, S3RVER (secret S3RVER): it rejects any other
+ * key id but does not verify SigV4 signatures themselves.
+ *
+ * s3rver 3.7.1 lacks two operations BotVault depends on: AbortMultipartUpload
+ * (405 MethodNotAllowed) and ListMultipartUploads (501 NotImplemented). A
+ * failed streamed upload must abort its multipart upload, and tests check
+ * that none is left open, so both are added here over s3rver's own on-disk
+ * layout (`<bucket>/._S3rver_uploads/<uploadId>/{key,metadata,<part>...}`).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+/** The part of Koa's context used by the added operations. */
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+}
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+/** The part of s3rver's API used here (the package ships no types). */
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  httpServer?: Server;
+  /** Koa's middleware stack, composed when the server starts. */
+  middleware: KoaMiddleware[];
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  directory: string;
+  silent: boolean;
+  resetOnClose: boolean;
+  allowMismatchedSignatures: boolean;
+  vhostBuckets: boolean;
+}) => S3rverInstance;
+
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+
+/** The credentials s3rver accepts (hard-coded in s3rver). */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export interface S3Server {
+  /** http://127.0.0.1:PORT */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startS3Server(opts: { port?: number } = {}): Promise<S3Server> {
+  // A fresh directory per server: tests never see each other's buckets.
+  const directory = mkdtempSync(join(tmpdir(), 'botvault-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: opts.port ?? 0,
+    directory,
+    silent: true,
+    resetOnClose: true,
+    allowMismatchedSignatures: false,
+    // Path-style only: virtual-host buckets would need DNS names for 127.0.0.1.
+    vhostBuckets: false,
+  });
+  // First in the stack, so these run before s3rver's router rejects them.
+  server.middleware.unshift(multipartGaps(directory));
+  let address: AddressInfo;
+  try {
+    address = await server.run();
+  } catch (err) {
+    rmSync(directory, { recursive: true, force: true });
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    close() {
+      closed ??= (async () => {
+        // SDK clients keep sockets alive; without this close() waits for them to time out.
+        server.httpServer?.closeAllConnections();
+        await server.close();
+        rmSync(directory, { recursive: true, force: true });
+      })();
+      return closed;
+    },
+  };
+}
+
+/** An S3 client for a local S3-compatible endpoint (s3rver by default credentials). */
+export function s3ClientFor(
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } = S3RVER_CREDENTIALS,
+): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    // The SDK's default (WHEN_SUPPORTED) sends streamed bodies as aws-chunked
+    // with a CRC32 trailer; s3rver does not decode that framing and would store
+    // it as part of the object. Only checksum when the operation requires it.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export async function createBucket(endpoint: string, name: string): Promise<void> {
+  const client = s3ClientFor(endpoint);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: name }));
+  } finally {
+    client.destroy();
+  }
+}
+
+const xmlEscape = (v: string) => v.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function s3Error(ctx: KoaContext, status: number, code: string, message: string): void {
+  ctx.status = status;
+  ctx.type = 'application/xml';
+  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
+}
+
+/** AbortMultipartUpload and ListMultipartUploads over s3rver's upload directories. */
+function multipartGaps(root: string): KoaMiddleware {
+  return async (ctx, next) => {
+    const [, bucket, ...rest] = ctx.path.split('/');
+    const key = rest.map(decodeURIComponent).join('/');
+    const abort = ctx.method === 'DELETE' && key !== '' && typeof ctx.query.uploadId === 'string';
+    const list = ctx.method === 'GET' && key === '' && 'uploads' in ctx.query;
+    if (!bucket || !(abort || list)) return next();
+
+    // The same check s3rver makes for SigV4 requests: the one known access key id.
+    const auth = `${ctx.headers.authorization ?? ''}${ctx.query['X-Amz-Credential'] ?? ''}`;
+    if (!auth.includes('S3RVER/')) return s3Error(ctx, 403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    if (!existsSync(join(root, bucket))) return s3Error(ctx, 404, 'NoSuchBucket', 'The specified bucket does not exist');
+    const uploadsDir = join(root, bucket, '._S3rver_uploads');
+
+    if (abort) {
+      const uploadId = String(ctx.query.uploadId);
+      const dir = join(uploadsDir, uploadId);
+      if (!/^[0-9a-f]+$/.test(uploadId) || !existsSync(dir) || readFileSync(join(dir, 'key'), 'utf8') !== key) {
+        return s3Error(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+      }
+      rmSync(dir, { recursive: true, force: true });
+      ctx.status = 204;
+      ctx.body = null;
+      return;
+    }
+
+    const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+    const uploads = (existsSync(uploadsDir) ? readdirSync(uploadsDir) : [])
+      .filter((id) => existsSync(join(uploadsDir, id, 'key')))
+      .map((id) => ({
+        id,
+        key: readFileSync(join(uploadsDir, id, 'key'), 'utf8'),
+        initiated: statSync(join(uploadsDir, id, 'key')).mtime.toISOString(),
+      }))
+      .filter((u) => u.key.startsWith(prefix))
+      .sort((a, b) => a.key.localeCompare(b.key) || a.id.localeCompare(b.id));
+    ctx.status = 200;
+    ctx.type = 'application/xml';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Bucket>${xmlEscape(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
+      `<Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+      uploads
+        .map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`)
+        .join('') +
+      '</ListMultipartUploadsResult>';
+  };
+}
