@@ -1,0 +1,848 @@
+/**
+ * A local Amazon Lex V2 model-building API (restJson1) for the real
+ * `@aws-sdk/client-lex-models-v2` client: point it here with `endpoint` or
+ * `AWS_ENDPOINT_URL_LEX_MODELS_V2=<url>`.
+ *
+ * It reproduces what BotVault depends on and can be hurt by (see
+ * shared/REFERENCE.md): the export lifecycle (CreateExport → DescribeExport
+ * until Completed → a presigned download valid a few minutes after each
+ * DescribeExport → DeleteExport), discovery with paging, the error wire format
+ * (`x-amzn-errortype` + `{"message"}`), and injectable faults on the API and
+ * on the download.
+ *
+ * Behaviour worth knowing when writing tests against it:
+ * - Like Lex, numbered bot versions are immutable: `modifyBot` changes what a
+ *   DRAFT export contains; versions keep the intents the bot was added with.
+ * - An archive is built once, when its export is created (a snapshot), and is
+ *   what every successful download of that export serves (`archiveFor`).
+ * - Two exports of an unchanged bot have identical entries but not identical
+ *   zip bytes: like Lex, each archive's entries are stamped with its export's
+ *   time. Change detection must look at the entries, not the zip's hash.
+ * - Lists return at most `maxPageSize` items a page (default 10) even when a
+ *   larger `maxResults` is asked for, as AWS list APIs may: callers must follow
+ *   `nextToken`, and this makes every discovery test exercise paging.
+ * - SigV4 signatures are not verified, but an Authorization header is required.
+ */
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { ZipFile } from 'yazl';
+
+export interface SimBot {
+  botId: string;
+  botName: string;
+  /** Numbered versions ('1', '2', ...); DRAFT always exists. */
+  versions?: string[];
+  /** @default ['en_US'] */
+  locales?: string[];
+  intents?: string[];
+}
+
+export interface LexFaults {
+  /** The export stays InProgress this long (default 0: Completed on the first DescribeExport). */
+  exportLatencyMs?: number;
+  /** The export ends Failed, with these failureReasons (true: a generic reason). */
+  failExport?: boolean | string[];
+  /** The export stays InProgress forever. */
+  neverFinish?: boolean;
+  /** The first N CreateExport calls get 429 ThrottlingException. */
+  throttleCreate?: number;
+  /** The first N DescribeExport calls get 429 ThrottlingException. */
+  throttleDescribe?: number;
+  /** The first N CreateExport calls get 409 ConflictException. */
+  conflictCreate?: number;
+  /**
+   * What the download URL does:
+   * truncate: Content-Length of the whole zip, then the connection closes after half of it;
+   * reset: chunked, then the socket is destroyed mid-body;
+   * drip: one byte every 200 ms;
+   * empty: 200 with no bytes; notzip: 200 with random bytes that are not a zip;
+   * forbidden: always 403 (S3's AccessDenied "Request has expired");
+   * forbiddenOnce: the first download of each export gets that 403, later ones succeed;
+   * redirectInternal: 302 to the instance metadata address.
+   */
+  download?: 'ok' | 'truncate' | 'reset' | 'drip' | 'empty' | 'notzip' | 'forbidden' | 'forbiddenOnce' | 'redirectInternal';
+}
+
+export interface LexSimulatorOptions {
+  bots?: SimBot[];
+  /** Faults per botId; they replace `defaultFaults` for that bot. */
+  faults?: Record<string, LexFaults>;
+  defaultFaults?: LexFaults;
+  /** Lifetime of a download URL after the DescribeExport that handed it out. @default 300_000 */
+  urlTtlMs?: number;
+  /** Test set ids that testSetExportSpecification may name. */
+  testSets?: string[];
+  /** The most items one list page holds, whatever maxResults says. @default 10 */
+  maxPageSize?: number;
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+}
+
+export interface SimCall {
+  op: string;
+  botId?: string;
+  exportId?: string;
+  status: number;
+}
+
+export interface SimExport {
+  exportId: string;
+  botId?: string;
+  /** InProgress | Completed | Failed | Deleting, as of now. */
+  status: string;
+  deleted: boolean;
+  /** The resourceSpecification as requested (never the file password). */
+  spec: unknown;
+}
+
+export interface LexSimulator {
+  /** http://HOST:PORT: the API endpoint, and the origin of the download URLs. */
+  url: string;
+  close(): Promise<void>;
+  addBot(bot: SimBot): void;
+  setFaults(botId: string, faults: LexFaults): void;
+  /** Every API call and download, in order. */
+  calls: SimCall[];
+  exports: Map<string, SimExport>;
+  /** The exact bytes a successful download of this export serves. */
+  archiveFor(exportId: string): Buffer;
+  /** Changes what future DRAFT exports of the bot contain. */
+  modifyBot(botId: string, change: { intents?: string[] }): void;
+}
+
+// ---------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+const notFound = (what: string) => new ApiError(404, 'ResourceNotFoundException', `${what} does not exist.`);
+const invalid = (message: string) => new ApiError(400, 'ValidationException', message);
+
+interface BotState {
+  bot: SimBot;
+  /** DRAFT's intents (modifyBot changes them). */
+  draftIntents: string[];
+  /** The intents every numbered version was created with (immutable). */
+  versionIntents: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface ExportState {
+  exportId: string;
+  botId?: string;
+  spec: Record<string, unknown>;
+  fileFormat: string;
+  createdAt: number;
+  deleted: boolean;
+  deletedAt?: number;
+  /** The archive, built at creation; undefined for exports that will fail. */
+  archive?: Buffer;
+  downloads: number;
+}
+
+type ResourceKind = 'Bot' | 'BotLocale' | 'CustomVocabulary' | 'TestSet';
+
+const LOCALE_NAMES: Record<string, string> = {
+  en_US: 'English (US)',
+  en_GB: 'English (GB)',
+  en_AU: 'English (AU)',
+  de_DE: 'German (DE)',
+  es_US: 'Spanish (US)',
+  es_ES: 'Spanish (ES)',
+  fr_FR: 'French (FR)',
+  fr_CA: 'French (CA)',
+  it_IT: 'Italian (IT)',
+  ja_JP: 'Japanese (JP)',
+};
+
+const DEFAULT_FAILURE = ['Failed to export the resource: an internal error occurred.'];
+/** Entry timestamps are derived from this, not the clock, so archives are reproducible. */
+const ARCHIVE_EPOCH = Date.UTC(2024, 0, 1);
+
+const epochSeconds = (ms: number) => ms / 1000;
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+function exportIdFor(n: number): string {
+  // Lex ids are 10 upper-case alphanumerics; keep them unique and recognisable.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let id = '';
+  for (const b of randomBytes(7)) id += alphabet[b % alphabet.length];
+  return `${id}${String(n % 1000).padStart(3, '0')}`;
+}
+
+function amzDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+function s3ErrorXml(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${randomBytes(8).toString('hex').toUpperCase()}</RequestId></Error>`;
+}
+
+/** Utterances that differ per intent, so content changes show in the entries. */
+function utterancesFor(intent: string): { utterance: string }[] {
+  const words = intent.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return [{ utterance: words }, { utterance: `I want to ${words}` }, { utterance: `please ${words}` }];
+}
+
+interface ArchiveContent {
+  kind: ResourceKind;
+  fileFormat: string;
+  bot?: SimBot;
+  botVersion?: string;
+  intents: string[];
+  locales: string[];
+  testSetId?: string;
+}
+
+/** The entries of an export, as Lex lays them out (see REFERENCE.md, "Archive layout"). */
+function archiveEntries(c: ArchiveContent): [string, string][] {
+  const entries: [string, string][] = [
+    ['manifest.json', json({ metadata: { schemaVersion: '1', fileFormat: c.fileFormat, resourceType: c.kind } })],
+  ];
+  if (c.kind === 'TestSet') {
+    entries.push([
+      `${c.testSetId}/TestSet.csv`,
+      'Line #,Conversation #,Source,Input,Expected Output Intent\n1,1,User,book a hotel,BookHotel\n2,1,Agent,What city?,\n',
+    ]);
+    return entries;
+  }
+  const bot = c.bot!;
+  const root = bot.botName;
+  if (c.kind === 'Bot') {
+    entries.push([
+      `${root}/Bot.json`,
+      json({
+        name: bot.botName,
+        identifier: bot.botId,
+        version: c.botVersion,
+        description: null,
+        dataPrivacy: { childDirected: false },
+        idleSessionTTLInSeconds: 300,
+      }),
+    ]);
+  }
+  for (const locale of c.locales) {
+    const dir = `${root}/BotLocales/${locale}`;
+    if (c.kind === 'CustomVocabulary') {
+      entries.push([`${dir}/CustomVocabulary/CustomVocabulary.${c.fileFormat === 'TSV' ? 'tsv' : 'json'}`, `phrase\tweight\n${bot.botName}\t3\n`]);
+      continue;
+    }
+    entries.push([
+      `${dir}/BotLocale.json`,
+      json({
+        name: LOCALE_NAMES[locale] ?? locale,
+        identifier: locale,
+        version: null,
+        description: null,
+        voiceSettings: { voiceId: 'Joanna', engine: 'neural' },
+        nluConfidenceThreshold: 0.4,
+      }),
+    ]);
+    const slotType = `${bot.botName}Choice`;
+    entries.push([
+      `${dir}/SlotTypes/${slotType}/SlotType.json`,
+      json({
+        name: slotType,
+        identifier: slotType.toUpperCase().slice(0, 10),
+        description: null,
+        slotTypeValues: c.intents.map((i) => ({ sampleValue: { value: i.toLowerCase() }, synonyms: null })),
+        valueSelectionSetting: { resolutionStrategy: 'OriginalValue' },
+      }),
+    ]);
+    for (const intent of c.intents) {
+      entries.push([
+        `${dir}/Intents/${intent}/Intent.json`,
+        json({
+          name: intent,
+          identifier: intent.toUpperCase().slice(0, 10),
+          description: null,
+          parentIntentSignature: null,
+          sampleUtterances: utterancesFor(intent),
+          intentConfirmationSetting: null,
+          slotPriorities: [],
+        }),
+      ]);
+    }
+    entries.push([
+      `${dir}/Intents/FallbackIntent/Intent.json`,
+      json({ name: 'FallbackIntent', identifier: 'FALLBCKINT', description: 'Default intent when no other intent matches', parentIntentSignature: 'AMAZON.FallbackIntent' }),
+    ]);
+  }
+  return entries;
+}
+
+async function buildZip(entries: [string, string][], mtime: Date): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const [path, text] of entries) zip.addBuffer(Buffer.from(text), path, { mtime, mode: 0o100644 });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw invalid('The request body is not valid JSON.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('The request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function requireString(obj: Record<string, unknown>, field: string, where: string): string {
+  const v = obj[field];
+  if (typeof v !== 'string' || v.length === 0) throw invalid(`1 validation error detected: Value at '${where}.${field}' failed to satisfy constraint: Member must not be null`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+
+export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise<LexSimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const urlTtlMs = opts.urlTtlMs ?? 300_000;
+  const maxPageSize = opts.maxPageSize ?? 10;
+  const testSets = new Set(opts.testSets ?? []);
+  const bots = new Map<string, BotState>();
+  const faults = new Map<string, LexFaults>(Object.entries(opts.faults ?? {}));
+  const counters = new Map<string, { create: number; describe: number }>();
+  const exportStates = new Map<string, ExportState>();
+  const exportsView = new Map<string, SimExport>();
+  /** Issued download signatures: each DescribeExport hands out a new one. */
+  const issued = new Map<string, { exportId: string; expiresAt: number }>();
+  const signingKey = randomBytes(32);
+  const calls: SimCall[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let exportCount = 0;
+  let url = '';
+
+  const faultsFor = (botId: string | undefined): LexFaults => (botId !== undefined ? faults.get(botId) : undefined) ?? opts.defaultFaults ?? {};
+  const counterFor = (botId: string | undefined) => {
+    const key = botId ?? '';
+    let c = counters.get(key);
+    if (!c) counters.set(key, (c = { create: 0, describe: 0 }));
+    return c;
+  };
+
+  function addBot(bot: SimBot): void {
+    if (!/^[0-9A-Za-z]{1,10}$/.test(bot.botId)) throw new Error(`SimBot botId must be 1-10 alphanumerics (Lex ids are 10): ${bot.botId}`);
+    for (const v of bot.versions ?? []) if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`SimBot ${bot.botId}: versions are numbered ('1', '2', ...); DRAFT is implied: ${v}`);
+    const now = Date.now();
+    const intents = [...(bot.intents ?? ['Greeting'])];
+    bots.set(bot.botId, { bot: { ...bot }, draftIntents: intents, versionIntents: intents, createdAt: now, updatedAt: now });
+  }
+  for (const bot of opts.bots ?? []) addBot(bot);
+
+  const localesOf = (s: BotState) => s.bot.locales ?? ['en_US'];
+  const versionsOf = (s: BotState) => ['DRAFT', ...(s.bot.versions ?? [])];
+
+  function botOr404(botId: string): BotState {
+    const s = bots.get(botId);
+    if (!s) throw notFound(`Bot ${botId}`);
+    return s;
+  }
+  function versionOr404(s: BotState, botVersion: string): void {
+    if (!versionsOf(s).includes(botVersion)) throw notFound(`Bot ${s.bot.botId} version ${botVersion}`);
+  }
+
+  function statusOf(e: ExportState, now = Date.now()): string {
+    if (e.deleted) return 'Deleting';
+    const f = faultsFor(e.botId);
+    if (f.neverFinish) return 'InProgress';
+    if (now - e.createdAt < (f.exportLatencyMs ?? 0)) return 'InProgress';
+    return f.failExport || !e.archive ? 'Failed' : 'Completed';
+  }
+
+  // ---- paging: opaque tokens bound to the list they came from ----
+
+  function page<T>(items: T[], body: Record<string, unknown>, scope: string): { items: T[]; nextToken?: string } {
+    const max = body.maxResults;
+    if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 1000)) {
+      throw invalid(`1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`);
+    }
+    let start = 0;
+    if (body.nextToken !== undefined) {
+      const decoded = typeof body.nextToken === 'string' ? Buffer.from(body.nextToken, 'base64url').toString('utf8') : '';
+      const m = /^(.*)\|(\d+)$/.exec(decoded);
+      if (!m || m[1] !== scope) throw invalid('The nextToken is invalid or was issued for another request.');
+      start = Number(m[2]);
+    }
+    const size = Math.min(typeof max === 'number' ? max : 10, maxPageSize);
+    const slice = items.slice(start, start + size);
+    const next = start + size < items.length ? Buffer.from(`${scope}|${start + size}`).toString('base64url') : undefined;
+    return next ? { items: slice, nextToken: next } : { items: slice };
+  }
+
+  function sortOrder(body: Record<string, unknown>, attribute: string, defaultOrder: 'Ascending' | 'Descending'): 1 | -1 {
+    if (body.sortBy === undefined) return defaultOrder === 'Ascending' ? 1 : -1;
+    if (!isObject(body.sortBy) || body.sortBy.attribute !== attribute || !['Ascending', 'Descending'].includes(String(body.sortBy.order))) {
+      throw invalid(`sortBy must be {"attribute": "${attribute}", "order": "Ascending" | "Descending"}.`);
+    }
+    return body.sortBy.order === 'Ascending' ? 1 : -1;
+  }
+
+  function nameFilter(body: Record<string, unknown>, filterName: string): (name: string) => boolean {
+    if (body.filters === undefined) return () => true;
+    if (!Array.isArray(body.filters) || body.filters.length !== 1) throw invalid('filters must hold exactly one filter.');
+    const f: unknown = body.filters[0];
+    if (!isObject(f) || f.name !== filterName || !Array.isArray(f.values) || f.values.length !== 1 || typeof f.values[0] !== 'string' || !['CO', 'EQ', 'NE'].includes(String(f.operator))) {
+      throw invalid(`filters[0] must be {"name": "${filterName}", "values": [one value], "operator": "CO" | "EQ" | "NE"}.`);
+    }
+    const value = f.values[0].toLowerCase();
+    const op = f.operator;
+    return (name) => {
+      const n = name.toLowerCase();
+      return op === 'CO' ? n.includes(value) : op === 'EQ' ? n === value : n !== value;
+    };
+  }
+
+  // ---- operations ----
+
+  type Reply = { status: number; body: Record<string, unknown> };
+  type Op = { op: string; botId?: string; exportId?: string };
+
+  async function createExport(body: Record<string, unknown>, call: Op): Promise<Reply> {
+    const rs = body.resourceSpecification;
+    if (!isObject(rs)) throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
+    const kinds = ['botExportSpecification', 'botLocaleExportSpecification', 'customVocabularyExportSpecification', 'testSetExportSpecification'].filter((k) => rs[k] !== undefined);
+    if (kinds.length !== 1) throw invalid('resourceSpecification must contain exactly one export specification.');
+    const kindKey = kinds[0]!;
+    const spec = rs[kindKey];
+    if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
+    const fileFormat = body.fileFormat;
+    if (!['LexJson', 'TSV', 'CSV'].includes(String(fileFormat))) {
+      throw invalid(`1 validation error detected: Value '${String(fileFormat)}' at 'fileFormat' failed to satisfy constraint: Member must satisfy enum value set: [LexJson, TSV, CSV]`);
+    }
+    if (body.filePassword !== undefined && (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)) {
+      throw invalid('filePassword must be a string of 1 to 1024 characters.');
+    }
+
+    let content: ArchiveContent;
+    let botId: string | undefined;
+    if (kindKey === 'testSetExportSpecification') {
+      const testSetId = requireString(spec, 'testSetId', `resourceSpecification.${kindKey}`);
+      if (fileFormat !== 'CSV') throw invalid('Test sets can only be exported as CSV.');
+      if (!testSets.has(testSetId)) throw notFound(`Test set ${testSetId}`);
+      content = { kind: 'TestSet', fileFormat: 'CSV', intents: [], locales: [], testSetId };
+    } else {
+      botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
+      call.botId = botId;
+      const botVersion = requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`);
+      const state = botOr404(botId);
+      versionOr404(state, botVersion);
+      const intents = botVersion === 'DRAFT' ? state.draftIntents : state.versionIntents;
+      const base = { bot: { ...state.bot }, botVersion, intents: [...intents] };
+      if (kindKey === 'botExportSpecification') {
+        if (fileFormat !== 'LexJson') throw invalid('Bots can only be exported as LexJson.');
+        content = { kind: 'Bot', fileFormat, ...base, locales: localesOf(state) };
+      } else {
+        const localeId = requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
+        if (!localesOf(state).includes(localeId)) throw notFound(`Locale ${localeId} of bot ${botId} version ${botVersion}`);
+        if (kindKey === 'botLocaleExportSpecification') {
+          if (fileFormat !== 'LexJson') throw invalid('Bot locales can only be exported as LexJson.');
+          content = { kind: 'BotLocale', fileFormat, ...base, locales: [localeId] };
+        } else {
+          if (fileFormat !== 'TSV') throw invalid('Custom vocabularies can only be exported as TSV.');
+          content = { kind: 'CustomVocabulary', fileFormat, ...base, locales: [localeId] };
+        }
+      }
+    }
+
+    // Faults that refuse the call are checked after validation, as a real service's throttling would not hide a 400.
+    const f = faultsFor(botId);
+    const counter = counterFor(botId);
+    counter.create++;
+    if (counter.create <= (f.throttleCreate ?? 0)) throw new ApiError(429, 'ThrottlingException', 'Rate exceeded');
+    if (counter.create - (f.throttleCreate ?? 0) <= (f.conflictCreate ?? 0)) {
+      throw new ApiError(409, 'ConflictException', `There is an export in progress for the resource. Wait for it to complete and try again.`);
+    }
+
+    const now = Date.now();
+    const n = ++exportCount;
+    const exportId = exportIdFor(n);
+    call.exportId = exportId;
+    // Stamped with a per-export time (reproducible: derived from the export's sequence number).
+    const archive = f.failExport ? undefined : await buildZip(archiveEntries(content), new Date(ARCHIVE_EPOCH + n * 2000));
+    // Only identifiers are kept: the password is neither stored nor echoed.
+    const resourceSpecification = { [kindKey]: { ...spec } };
+    exportStates.set(exportId, { exportId, botId, spec: resourceSpecification, fileFormat: String(fileFormat), createdAt: now, deleted: false, archive, downloads: 0 });
+    exportsView.set(exportId, {
+      exportId,
+      ...(botId !== undefined ? { botId } : {}),
+      get status() {
+        return statusOf(exportStates.get(exportId)!);
+      },
+      get deleted() {
+        return exportStates.get(exportId)!.deleted;
+      },
+      spec: resourceSpecification,
+    });
+    return {
+      status: 202,
+      body: { exportId, resourceSpecification, fileFormat, exportStatus: 'InProgress', creationDateTime: epochSeconds(now) },
+    };
+  }
+
+  function exportOr404(exportId: string, call: Op): ExportState {
+    const e = exportStates.get(exportId);
+    if (!e) throw notFound(`Export ${exportId}`);
+    if (e.botId !== undefined) call.botId = e.botId;
+    return e;
+  }
+
+  function describeExport(exportId: string, call: Op): Reply {
+    const e = exportOr404(exportId, call);
+    // A deleted export lingers as Deleting for a moment, then is gone.
+    if (e.deleted && Date.now() - e.deletedAt! > 1000) throw notFound(`Export ${exportId}`);
+    const f = faultsFor(e.botId);
+    const counter = counterFor(e.botId);
+    counter.describe++;
+    if (counter.describe <= (f.throttleDescribe ?? 0)) throw new ApiError(429, 'ThrottlingException', 'Rate exceeded');
+
+    const now = Date.now();
+    const status = statusOf(e, now);
+    const body: Record<string, unknown> = {
+      exportId,
+      resourceSpecification: e.spec,
+      fileFormat: e.fileFormat,
+      exportStatus: status,
+      creationDateTime: epochSeconds(e.createdAt),
+      lastUpdatedDateTime: epochSeconds(status === 'InProgress' ? e.createdAt : Math.max(e.createdAt, now - 1)),
+    };
+    if (status === 'Failed') body.failureReasons = Array.isArray(f.failExport) ? f.failExport : DEFAULT_FAILURE;
+    if (status === 'Completed') body.downloadUrl = presign(exportId, now);
+    return { status: 200, body };
+  }
+
+  function presign(exportId: string, now: number): string {
+    const date = amzDate(now);
+    const expires = Math.max(1, Math.ceil(urlTtlMs / 1000));
+    // A nonce makes every DescribeExport hand out a distinct URL, as the tests need to tell them apart.
+    const nonce = randomUUID();
+    const signature = createHmac('sha256', signingKey).update(`${exportId}\n${date}\n${expires}\n${nonce}`).digest('hex');
+    issued.set(signature, { exportId, expiresAt: now + urlTtlMs });
+    const q = new URLSearchParams({
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': `ASIASIMULATOR/${date.slice(0, 8)}/us-east-1/s3/aws4_request`,
+      'X-Amz-Date': date,
+      'X-Amz-Expires': String(expires),
+      // Real presigned URLs carry a session token: a URL is a credential and must not be logged.
+      'X-Amz-Security-Token': Buffer.from(`simulated-session-token-${nonce}`).toString('base64'),
+      'X-Amz-SignedHeaders': 'host',
+      'X-Amz-Signature': signature,
+    });
+    return `${url}/downloads/${exportId}?${q.toString()}`;
+  }
+
+  function deleteExport(exportId: string, call: Op): Reply {
+    const e = exportOr404(exportId, call);
+    if (e.deleted) throw notFound(`Export ${exportId}`);
+    e.deleted = true;
+    e.deletedAt = Date.now();
+    return { status: 202, body: { exportId, exportStatus: 'Deleting' } };
+  }
+
+  function listBots(body: Record<string, unknown>): Reply {
+    const order = sortOrder(body, 'BotName', 'Ascending');
+    const keep = nameFilter(body, 'BotName');
+    const all = [...bots.values()].filter((s) => keep(s.bot.botName)).sort((a, b) => order * a.bot.botName.localeCompare(b.bot.botName) || a.bot.botId.localeCompare(b.bot.botId));
+    const scope = `bots:${JSON.stringify([body.sortBy ?? null, body.filters ?? null])}`;
+    const { items, nextToken } = page(all, body, scope);
+    return {
+      status: 200,
+      body: {
+        botSummaries: items.map((s) => {
+          const numbered = (s.bot.versions ?? []).map(Number).sort((a, b) => a - b);
+          return {
+            botId: s.bot.botId,
+            botName: s.bot.botName,
+            botStatus: 'Available',
+            ...(numbered.length ? { latestBotVersion: String(numbered[numbered.length - 1]) } : {}),
+            lastUpdatedDateTime: epochSeconds(s.updatedAt),
+            botType: 'Bot',
+          };
+        }),
+        ...(nextToken ? { nextToken } : {}),
+      },
+    };
+  }
+
+  function listBotVersions(botId: string, body: Record<string, unknown>): Reply {
+    const s = botOr404(botId);
+    const order = sortOrder(body, 'BotVersion', 'Descending');
+    const rank = (v: string) => (v === 'DRAFT' ? Number.MAX_SAFE_INTEGER : Number(v));
+    const all = versionsOf(s).sort((a, b) => order * (rank(a) - rank(b)));
+    const { items, nextToken } = page(all, body, `versions:${botId}:${order}`);
+    return {
+      status: 200,
+      body: {
+        botId,
+        botVersionSummaries: items.map((v) => ({
+          botName: s.bot.botName,
+          botVersion: v,
+          botStatus: 'Available',
+          creationDateTime: epochSeconds(v === 'DRAFT' ? s.createdAt : s.createdAt + Number(v) * 1000),
+        })),
+        ...(nextToken ? { nextToken } : {}),
+      },
+    };
+  }
+
+  function listBotLocales(botId: string, botVersion: string, body: Record<string, unknown>): Reply {
+    const s = botOr404(botId);
+    versionOr404(s, botVersion);
+    const order = sortOrder(body, 'BotLocaleName', 'Ascending');
+    const keep = nameFilter(body, 'BotLocaleName');
+    const named = localesOf(s).map((id) => ({ id, name: LOCALE_NAMES[id] ?? id }));
+    const all = named.filter((l) => keep(l.name)).sort((a, b) => order * a.name.localeCompare(b.name));
+    const scope = `locales:${botId}:${botVersion}:${JSON.stringify([body.sortBy ?? null, body.filters ?? null])}`;
+    const { items, nextToken } = page(all, body, scope);
+    return {
+      status: 200,
+      body: {
+        botId,
+        botVersion,
+        botLocaleSummaries: items.map((l) => ({
+          localeId: l.id,
+          localeName: l.name,
+          botLocaleStatus: 'Built',
+          lastUpdatedDateTime: epochSeconds(s.updatedAt),
+          lastBuildSubmittedDateTime: epochSeconds(s.updatedAt),
+        })),
+        ...(nextToken ? { nextToken } : {}),
+      },
+    };
+  }
+
+  // ---- HTTP ----
+
+  function sendError(res: ServerResponse, err: ApiError): void {
+    const body = JSON.stringify({ message: err.message });
+    res.writeHead(err.status, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': err.type,
+      'x-amzn-requestid': randomUUID(),
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const call: Op = { op: 'Unknown' };
+    let status = 500;
+    try {
+      // Route first, so that even a refused call is recorded under its operation.
+      const [a, b, c, d, e] = segments;
+      let run: (body: Record<string, unknown>) => Promise<Reply> | Reply;
+      if (method === 'PUT' && a === 'exports' && segments.length === 1) {
+        call.op = 'CreateExport';
+        run = (body) => createExport(body, call);
+      } else if (a === 'exports' && segments.length === 2 && (method === 'GET' || method === 'DELETE')) {
+        call.op = method === 'GET' ? 'DescribeExport' : 'DeleteExport';
+        call.exportId = b!;
+        run = () => (method === 'GET' ? describeExport(b!, call) : deleteExport(b!, call));
+      } else if (method === 'POST' && a === 'bots' && segments.length === 1) {
+        call.op = 'ListBots';
+        run = listBots;
+      } else if (method === 'POST' && a === 'bots' && c === 'botversions' && segments.length === 3) {
+        call.op = 'ListBotVersions';
+        call.botId = b!;
+        run = (body) => listBotVersions(b!, body);
+      } else if (method === 'POST' && a === 'bots' && c === 'botversions' && e === 'botlocales' && segments.length === 5) {
+        call.op = 'ListBotLocales';
+        call.botId = b!;
+        run = (body) => listBotLocales(b!, d!, body);
+      } else {
+        throw new ApiError(404, 'UnknownOperationException', `No operation matches ${method} ${path}.`);
+      }
+      if (!req.headers.authorization) throw new ApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token: the request must be signed.');
+      const body = parseJsonObject(await readBody(req));
+      const reply = await run(body);
+      status = reply.status;
+      const text = JSON.stringify(reply.body);
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalServerException', `Simulator error: ${(err as Error).message}`);
+      status = apiErr.status;
+      if (!res.headersSent) sendError(res, apiErr);
+      else res.destroy();
+    } finally {
+      calls.push({ ...call, status });
+    }
+  }
+
+  function handleDownload(res: ServerResponse, exportId: string, query: URLSearchParams): void {
+    const call: SimCall = { op: 'Download', exportId, status: 0 };
+    const e = exportStates.get(exportId);
+    if (e?.botId !== undefined) call.botId = e.botId;
+    const xml = (status: number, code: string, message: string) => {
+      call.status = status;
+      const text = s3ErrorXml(code, message);
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    calls.push(call);
+
+    const signature = query.get('X-Amz-Signature') ?? '';
+    const grant = issued.get(signature);
+    if (!grant || grant.exportId !== exportId) return xml(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if (Date.now() > grant.expiresAt) return xml(403, 'AccessDenied', 'Request has expired');
+    if (!e || e.deleted || !e.archive) return xml(404, 'NoSuchKey', 'The specified key does not exist.');
+
+    const f = faultsFor(e.botId);
+    const archive = e.archive;
+    e.downloads++;
+    switch (f.download ?? 'ok') {
+      case 'forbidden':
+        return xml(403, 'AccessDenied', 'Request has expired');
+      case 'forbiddenOnce':
+        if (e.downloads === 1) return xml(403, 'AccessDenied', 'Request has expired');
+        break;
+      case 'redirectInternal':
+        call.status = 302;
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 });
+        res.end();
+        return;
+      case 'empty':
+        call.status = 200;
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': 0 });
+        res.end();
+        return;
+      case 'notzip': {
+        call.status = 200;
+        const junk = Buffer.concat([Buffer.from('<html><body>Service Unavailable</body></html>\n'), randomBytes(512)]);
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': junk.length });
+        res.end(junk);
+        return;
+      }
+      case 'truncate':
+        call.status = 200;
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
+        // The promised length is never reached: the peer sees a clean FIN after half the body.
+        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => res.socket?.end());
+        return;
+      case 'reset': {
+        call.status = 200;
+        res.writeHead(200, { 'content-type': 'application/zip', 'transfer-encoding': 'chunked' });
+        // destroy(), not resetAndDestroy(): a TCP RST can make the peer's kernel drop
+        // bytes it has not read yet, so the client might never see the headers.
+        // With chunked framing, a close before the last chunk is still a cut body.
+        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            res.socket?.destroy();
+          }, 20);
+          timers.add(t);
+        });
+        return;
+      }
+      case 'drip': {
+        call.status = 200;
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
+        let i = 0;
+        const t = setInterval(() => {
+          if (i >= archive.length || res.destroyed) {
+            clearInterval(t);
+            timers.delete(t);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(archive.subarray(i, ++i));
+        }, 200);
+        timers.add(t);
+        res.on('close', () => {
+          clearInterval(t);
+          timers.delete(t);
+        });
+        return;
+      }
+      case 'ok':
+        break;
+    }
+    call.status = 200;
+    res.writeHead(200, {
+      'content-type': 'application/zip',
+      'content-length': archive.length,
+      etag: `"${createHash('md5').update(archive).digest('hex')}"`,
+    });
+    res.end(archive);
+  }
+
+  const server = createServer((req, res) => {
+    const parsed = new URL(req.url ?? '/', 'http://simulator');
+    const dl = /^\/downloads\/([^/]+)$/.exec(parsed.pathname);
+    if (dl && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.resume();
+      handleDownload(res, decodeURIComponent(dl[1]!), parsed.searchParams);
+      return;
+    }
+    void handleApi(req, res, parsed.pathname);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    calls,
+    exports: exportsView,
+    addBot,
+    setFaults(botId, f) {
+      faults.set(botId, f);
+      counters.delete(botId);
+    },
+    modifyBot(botId, change) {
+      const s = bots.get(botId);
+      if (!s) throw new Error(`modifyBot: unknown bot ${botId}`);
+      if (change.intents) s.draftIntents = [...change.intents];
+      s.updatedAt = Date.now();
+    },
+    archiveFor(exportId) {
+      const e = exportStates.get(exportId);
+      if (!e) throw new Error(`archiveFor: unknown export ${exportId}`);
+      if (!e.archive) throw new Error(`archiveFor: export ${exportId} fails and has no archive`);
+      return e.archive;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        // Keep-alive sockets from SDK clients (and drip downloads) would hold close() open.
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
