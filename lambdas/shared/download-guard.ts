@@ -33,6 +33,13 @@ export interface DownloadGuardOptions {
   readonly signal?: AbortSignal;
   /** Fail when the connection is silent this long (connect or body). @default 30000 */
   readonly idleTimeoutMs?: number;
+  /**
+   * Fail when the whole download (head and body) takes longer than this. A
+   * body that drips slowly never trips the idle timeout; without a deadline it
+   * would run until Lambda kills the function, and a killed function cannot
+   * abort its multipart upload. @default no deadline
+   */
+  readonly deadlineMs?: number;
 }
 
 export interface DownloadResponse {
@@ -56,6 +63,8 @@ export function redactUrl(url: string | URL): string {
     return '(unparseable URL)';
   }
 }
+
+const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
 
 function redactLocation(location: string, base: URL): string {
   try {
@@ -254,8 +263,20 @@ export async function openDownload(url: string, opts: DownloadGuardOptions): Pro
       ...(allowlisted ? {} : { lookup: guardedLookup(shown) }),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
+    const deadline =
+      opts.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const err = new ProviderUnavailableError(`Download from ${shown} did not finish within ${duration(opts.deadlineMs!)}.`);
+            if (response) response.destroy(err);
+            req.destroy(err);
+          }, opts.deadlineMs);
+    deadline?.unref();
+    req.on('close', () => {
+      if (!response) clearTimeout(deadline);
+    });
     req.setTimeout(idleTimeoutMs, () => {
-      const err = new ProviderUnavailableError(`Download from ${shown} stalled: no data for ${Math.round(idleTimeoutMs / 1000)} s.`);
+      const err = new ProviderUnavailableError(`Download from ${shown} stalled: no data for ${duration(idleTimeoutMs)}.`);
       // Mid-body, the reader listens on the body: give it this error rather than a bare "aborted".
       if (response) response.destroy(err);
       req.destroy(err);
@@ -270,6 +291,7 @@ export async function openDownload(url: string, opts: DownloadGuardOptions): Pro
     req.on('response', (res) => {
       settled = true;
       response = res;
+      res.once('close', () => clearTimeout(deadline));
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) {
         res.destroy();

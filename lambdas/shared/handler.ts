@@ -20,12 +20,22 @@ export function parseInput<S extends z.ZodType>(schema: S, event: unknown, what:
   throw new InvalidInputError(`${what} got an invalid input: ${issues.join('; ')}`);
 }
 
+/** The part of the Lambda context handlers use; absent when the local runner calls a handler directly. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /** Wraps a core: parse → deps → core, with one error log line (name and message, never the payload). */
-export function defineHandler<S extends z.ZodType, D, R>(what: string, schema: S, deps: () => D, core: (input: z.output<S>, deps: D) => Promise<R>) {
-  return async (event: unknown): Promise<R> => {
+export function defineHandler<S extends z.ZodType, D, R>(
+  what: string,
+  schema: S,
+  deps: (context?: InvocationContext) => D,
+  core: (input: z.output<S>, deps: D) => Promise<R>,
+) {
+  return async (event: unknown, context?: InvocationContext): Promise<R> => {
     syncLogLevel();
     try {
-      return await core(parseInput(schema, event, what), deps());
+      return await core(parseInput(schema, event, what), deps(context));
     } catch (err) {
       const e = err as Error;
       logger.error(`${what} failed`, { errorName: e.name, errorMessage: e.message });

@@ -24,16 +24,29 @@ export interface StoreArchiveDeps {
   readonly bucket: string;
   /** Operator allowlist of download origins (BOTVAULT_DOWNLOAD_ALLOWLIST). */
   readonly allowedOrigins: readonly string[];
+  /**
+   * Longest the download (and so the upload it feeds) may take. Shorter than
+   * the Lambda's own timeout, so a too-slow download fails as a named,
+   * retryable error with its multipart upload aborted, instead of Lambda
+   * killing the function mid-upload. @default 10 minutes
+   */
+  readonly downloadDeadlineMs?: number;
   /** The guarded download; injectable for tests. @default openDownload */
   readonly open?: typeof openDownload;
 }
+
+export const DEFAULT_DOWNLOAD_DEADLINE_MS = 10 * 60_000;
 
 /** Opens the download, asking for a fresh URL once after a 403. Resolves only with a 200. */
 async function download(provider: Provider, job: Job, ref: ExportRef, deps: StoreArchiveDeps): Promise<DownloadResponse> {
   const open = deps.open ?? openDownload;
   for (let attempt = 1; ; attempt++) {
     const target = await provider.downloadUrl(job, ref);
-    const res = await open(target.url, { allowedHosts: target.allowedHosts, allowedOrigins: deps.allowedOrigins });
+    const res = await open(target.url, {
+      allowedHosts: target.allowedHosts,
+      allowedOrigins: deps.allowedOrigins,
+      deadlineMs: deps.downloadDeadlineMs ?? DEFAULT_DOWNLOAD_DEADLINE_MS,
+    });
     if (res.status === 200) return res;
     res.body.destroy(); // nothing from an error response is kept
     const where = redactUrl(target.url);

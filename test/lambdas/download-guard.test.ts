@@ -146,6 +146,12 @@ describe('download guard: openDownload against a local server that counts what i
         return res.end();
       }
       if (path === '/stall') return; // never answers
+      if (path === '/drip') {
+        res.writeHead(200, { 'content-length': 1_000_000 });
+        const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('x')), 20);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
       const body = Buffer.from('PK\x03\x04 pretend archive');
       bytesSent += body.length;
       res.writeHead(200, { 'content-length': body.length });
@@ -207,6 +213,23 @@ describe('download guard: openDownload against a local server that counts what i
     const err = await refusalAsync(openDownload(`${origin}/stall${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin], idleTimeoutMs: 200 }));
     expect(err).toBeInstanceOf(ProviderUnavailableError);
     expect(err.message).toMatch(/stalled/);
+  });
+
+  it('a body that drips below the idle timeout is cut at the deadline with a ProviderUnavailableError', async () => {
+    const res = await openDownload(`${origin}/drip${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin], idleTimeoutMs: 1000, deadlineMs: 300 });
+    expect(res.status).toBe(200);
+    let received = 0;
+    const err = await (async () => {
+      for await (const c of res.body) received += (c as Buffer).length;
+    })().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(ProviderUnavailableError);
+    expect(err!.message).toMatch(/did not finish within 300 ms/);
+    expect(err!.message).not.toContain('topsecretsignature');
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(1_000_000);
   });
 
   it('a refused connection is a ProviderUnavailableError without the query string', async () => {
