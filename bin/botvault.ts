@@ -2,8 +2,9 @@
  * `botvault`: the operator's command line. Each command lives in lib/cli/;
  * this file only wires them into commander.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runLocalCommand } from '../lib/cli/local';
+import { awsCliError } from '../lib/cli/aws';
 import { CliError, exitWith } from '../lib/cli/output';
 
 const program = new Command()
@@ -26,9 +27,91 @@ program
   .addOption(new Option('--run-id <id>', 'execution name / run id (default: local-<time>-<random>)'))
   .action(async (opts) => exitWith(await runLocalCommand(opts)));
 
+/**
+ * Options shared by the commands that talk to a deployed stack. The help text
+ * says where each value comes from when the option is left out.
+ */
+function deployedStackOptions(cmd: Command, opts: { stateMachine?: boolean } = {}): Command {
+  cmd
+    .option('-c, --config <file>', 'config file; its stackName names the stack (default: botvault.config.json when present)')
+    .option(
+      '--stack <name>',
+      `CloudFormation stack whose outputs name the archive bucket${opts.stateMachine ? ' and state machine' : ''} (default: the config's stackName, else BotVault)`,
+    )
+    .option('--bucket <name>', "archive bucket, instead of the stack's ArchiveBucketName output");
+  if (opts.stateMachine) cmd.option('--state-machine <arn>', "state machine ARN, instead of the stack's StateMachineArn output");
+  return cmd
+    .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)')
+    .option('--json', 'print JSON for scripts instead of text', false);
+}
+
+deployedStackOptions(
+  program
+    .command('run')
+    .description(
+      'Start a backup run of the deployed state machine now (input {"trigger":"manual"}). ' +
+        'With --wait, follow it live and print one line per job. Exit codes: 0 all jobs succeeded, 1 some failed, 2 could not start.',
+    )
+    .option('--only <target...>', 'back up only these targets: job ids such as lex:ABCDEFGHIJ:DRAFT or bot ids, checked against the config before starting')
+    .option('--wait', 'follow the run until it ends (a live table on a terminal, one line per change otherwise), then print the summary', false)
+    .option('--name <name>', 'execution name, which is also the run id (default: manual-<time>-<random>); names are unique for 90 days')
+    .addOption(new Option('--poll-ms <ms>', 'how often --wait polls the execution').default(2000).argParser(positiveInt).hideHelp()),
+  { stateMachine: true },
+).action(async (opts) => {
+  const { runCommand } = await import('../lib/cli/run');
+  exitWith(await runCommand(opts));
+});
+
+deployedStackOptions(
+  program
+    .command('status')
+    .argument('[run]', 'run id (execution name), execution ARN or manifest key (default: the latest run)')
+    .description("Show a run's manifest as a table: each job's status, size, version and sha256 (or its error). Exit 0 when every job succeeded, 1 when some failed."),
+).action(async (run: string | undefined, opts) => {
+  const { statusCommand } = await import('../lib/cli/status');
+  exitWith(await statusCommand(run, opts));
+});
+
+deployedStackOptions(
+  program
+    .command('list')
+    .argument('[target]', 'only this resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id (ABCDEFGHIJ) or S3 key')
+    .description('List the backed-up resources and every stored version: date, size, sha256, S3 version id and the run that stored it.'),
+).action(async (target: string | undefined, opts) => {
+  const { listCommand } = await import('../lib/cli/list');
+  exitWith(await listCommand(target, opts));
+});
+
+deployedStackOptions(
+  program
+    .command('get')
+    .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
+    .description(
+      "Download an archive version, checking it against the sha256 stored with it on the way; on a mismatch nothing is written and the exit code is 2.",
+    )
+    .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
+    .option('-o, --output <file>', 'where to write it (default: <botId>-<botVersion>-<version or "current">.zip here)'),
+).action(async (target: string, opts) => {
+  const { getCommand } = await import('../lib/cli/get');
+  exitWith(await getCommand(target, opts));
+});
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of milliseconds, at least 1');
+  return n;
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof CliError) {
-    process.stderr.write(`botvault: ${err.message}\n`);
+  // Credential, region and network failures anywhere become the same one-line advice.
+  const known = err instanceof CliError ? err : awsCliError(err, 'an AWS call');
+  if (known) {
+    process.stderr.write(`botvault: ${known.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof Error && '$metadata' in err) {
+    // An AWS service error no command expected: its name and message are the useful part, not our stack.
+    process.stderr.write(`botvault: AWS error ${err.name}: ${err.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`botvault: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

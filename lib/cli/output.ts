@@ -40,3 +40,31 @@ export function formatJobLines(results: readonly JobResult[]): string[] {
     return `${status} ${target}  ${r.key ?? '-'}  ${formatBytes(r.bytes).padStart(9)}  sha256 ${r.sha256 ?? '-'}`;
   });
 }
+
+/**
+ * Left-aligned columns separated by two spaces, with a header row. Columns
+ * listed in `right` are right-aligned (sizes, counts). Plain text, no box
+ * characters: output is pasted into tickets and grepped.
+ */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+/** `2024-05-17 03:00:12Z`: UTC, seconds, sortable; the same on every operator's machine. */
+export function formatTime(value: Date | string | undefined): string {
+  if (value === undefined) return '-';
+  const d = typeof value === 'string' ? new Date(value) : value;
+  if (Number.isNaN(d.getTime())) return String(value);
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** Prints JSON the way every `--json` flag does: two-space indented, one trailing newline. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,94 @@
+/**
+ * `botvault get TARGET [--version ID] [-o FILE]`: downloads one archive
+ * version and checks it against the sha256 BotVault stored with it.
+ *
+ * The bytes stream to `<file>.partial` through a hash; only when the digest
+ * matches the object's `sha256` metadata is the file renamed into place. A
+ * mismatch (a corrupt object, or one changed outside BotVault) leaves no
+ * file behind: an operator restoring a bot must never pick up bad bytes.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { aws, httpStatus, s3Client } from './aws';
+import { loadResources } from './list';
+import { CliError, formatBytes, printJson } from './output';
+import { locate, type LocateOptions } from './resolve';
+import { defaultFileName, displayName, listSome, resolveResource } from './targets';
+
+export interface GetCommandOptions extends LocateOptions {
+  readonly version?: string;
+  readonly output?: string;
+  readonly json: boolean;
+}
+
+export async function getCommand(target: string, opts: GetCommandOptions): Promise<number> {
+  const { bucket } = await locate(opts, { bucket: true });
+  const s3 = s3Client(opts);
+  try {
+    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    const known = resource.versions.map((v) => v.versionId).filter((v): v is string => Boolean(v));
+    if (opts.version && known.length && !known.includes(opts.version)) {
+      throw new CliError(`${displayName(resource)} has no version "${opts.version}"; versions (newest first): ${listSome(known)}`);
+    }
+    const file = resolve(opts.output ?? defaultFileName(resource, opts.version));
+    const partial = `${file}.partial`;
+
+    const res = await aws(`GetObject s3://${bucket}/${resource.key}`, async () => {
+      try {
+        return await s3.send(new GetObjectCommand({ Bucket: bucket, Key: resource.key, VersionId: opts.version }));
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'NoSuchVersion' || name === 'InvalidArgument' || (opts.version && httpStatus(err) === 404)) {
+          throw new CliError(`${displayName(resource)} has no version "${opts.version}": see \`botvault list ${displayName(resource)}\``);
+        }
+        if (name === 'NoSuchKey') throw new CliError(`${resource.key} was deleted while fetching it; see \`botvault list\``);
+        throw err;
+      }
+    });
+    const expected = res.Metadata?.sha256?.toLowerCase();
+
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    let sha256: string;
+    try {
+      await pipeline(res.Body as Readable, tap, createWriteStream(partial));
+      sha256 = hash.digest('hex');
+      if (res.ContentLength !== undefined && bytes !== res.ContentLength) {
+        throw new CliError(`download of ${resource.key} was cut short: got ${bytes} of ${res.ContentLength} bytes; nothing written, try again`);
+      }
+      if (expected && sha256 !== expected) {
+        throw new CliError(
+          `sha256 mismatch for ${resource.key}${res.VersionId ? ` version ${res.VersionId}` : ''}: the bytes hash to ${sha256} but BotVault stored ${expected}; ` +
+            'the object was corrupted or changed outside BotVault. Nothing written; fetch an older --version (see `botvault list`)',
+        );
+      }
+      await rename(partial, file);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
+
+    const result = { path: file, key: resource.key, target: displayName(resource), versionId: res.VersionId ?? null, bytes, sha256, verified: Boolean(expected) };
+    if (!expected) {
+      // Not written by BotVault (or metadata lost in a copy): the bytes are all there is, so keep them, but say so.
+      process.stderr.write(`botvault: warning: ${resource.key} has no sha256 metadata; the download could not be verified\n`);
+    }
+    if (opts.json) printJson(result);
+    else process.stdout.write(`${file}  ${formatBytes(bytes)} (${bytes} bytes)  sha256 ${sha256}${expected ? ' (verified)' : ' (NOT verified)'}\n`);
+    return 0;
+  } finally {
+    s3.destroy();
+  }
+}

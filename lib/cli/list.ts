@@ -1,0 +1,168 @@
+/**
+ * `botvault list [TARGET]`: the backed-up resources and their versions. Each
+ * resource has one stable key (README "S3 layout"), so its S3 object versions
+ * are its history: date, size, sha256 (object metadata) and version id, which
+ * `botvault get --version` takes.
+ */
+import { HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { PROVIDERS } from '../config';
+import { aws, httpStatus, s3Client } from './aws';
+import { CliError, formatBytes, formatTable, formatTime, printJson } from './output';
+import { locate, type LocateOptions } from './resolve';
+import { displayName, keyInfo, matchResources, noSuchResource, type KeyInfo } from './targets';
+
+export interface ListCommandOptions extends LocateOptions {
+  readonly json: boolean;
+}
+
+export interface ArchiveVersion {
+  readonly key: string;
+  /** Undefined when the bucket (or the S3-compatible server) has no versioning. */
+  readonly versionId?: string;
+  readonly isLatest: boolean;
+  readonly lastModified?: Date;
+  readonly size?: number;
+}
+
+export interface Resource extends KeyInfo {
+  /** Newest first. */
+  readonly versions: ArchiveVersion[];
+}
+
+/** Top-level prefixes that hold archives: one per provider (`lex/`, ...), never `runs/` or `staging/`. */
+const archivePrefixes = () => PROVIDERS.map((p) => `${p}/`);
+
+const noBucket = (bucket: string) => new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
+
+/**
+ * Every archive version under the provider prefixes. Falls back to the
+ * current objects when the server has no versioning API (s3rver answers
+ * ListObjectVersions with NotImplemented), so the command still works there.
+ */
+export async function listArchiveVersions(s3: S3Client, bucket: string): Promise<ArchiveVersion[]> {
+  const versions: ArchiveVersion[] = [];
+  for (const prefix of archivePrefixes()) {
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    try {
+      do {
+        const page = await aws(`ListObjectVersions s3://${bucket}/${prefix}`, () =>
+          s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker })),
+        );
+        for (const v of page.Versions ?? []) {
+          if (!v.Key?.endsWith('.zip')) continue;
+          // "null" is S3's version id of an object stored while versioning was off.
+          versions.push({ key: v.Key, versionId: v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined, isLatest: v.IsLatest ?? false, lastModified: v.LastModified, size: v.Size });
+        }
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+      } while (keyMarker);
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchBucket') throw noBucket(bucket);
+      if (err instanceof CliError || !isUnsupported(err)) throw err;
+      versions.push(...(await listCurrent(s3, bucket, prefix)));
+    }
+  }
+  return versions;
+}
+
+function isUnsupported(err: unknown): boolean {
+  const name = (err as Error).name;
+  return name === 'NotImplemented' || name === 'MethodNotAllowed' || httpStatus(err) === 501 || httpStatus(err) === 405;
+}
+
+async function listCurrent(s3: S3Client, bucket: string, prefix: string): Promise<ArchiveVersion[]> {
+  const out: ArchiveVersion[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })));
+    for (const o of page.Contents ?? []) if (o.Key?.endsWith('.zip')) out.push({ key: o.Key, isLatest: true, lastModified: o.LastModified, size: o.Size });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/** Versions grouped by key, resources sorted by key, each resource's versions newest first. */
+export function groupResources(versions: readonly ArchiveVersion[]): Resource[] {
+  const byKey = new Map<string, ArchiveVersion[]>();
+  for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+  return [...byKey.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, vs]) => ({
+      ...keyInfo(key),
+      versions: [...vs].sort((a, b) => Number(b.isLatest) - Number(a.isLatest) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0)),
+    }));
+}
+
+/** The bucket's resources, narrowed to `target` when given (unknown target: CliError listing the known ones). */
+export async function loadResources(s3: S3Client, bucket: string, target?: string): Promise<Resource[]> {
+  const resources = groupResources(await listArchiveVersions(s3, bucket));
+  if (target === undefined) return resources;
+  const matched = matchResources(target, resources);
+  if (matched.length === 0) throw noSuchResource(target, resources, bucket);
+  return matched;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function listCommand(target: string | undefined, opts: ListCommandOptions): Promise<number> {
+  const { bucket } = await locate(opts, { bucket: true });
+  const s3 = s3Client(opts);
+  try {
+    const resources = await loadResources(s3, bucket!, target);
+    // sha256 and run id are object metadata: one HeadObject per version, a few at a time.
+    const flat = resources.flatMap((r) => r.versions.map((v) => ({ r, v })));
+    const heads = await mapLimit(flat, 8, async ({ v }) => {
+      const head = await aws(`HeadObject s3://${bucket}/${v.key}`, () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId })));
+      return head.Metadata ?? {};
+    });
+    const rows = flat.map(({ r, v }, i) => ({
+      target: displayName(r),
+      key: v.key,
+      versionId: v.versionId ?? null,
+      current: v.isLatest,
+      lastModified: v.lastModified?.toISOString() ?? null,
+      bytes: v.size ?? null,
+      sha256: heads[i]!.sha256 ?? null,
+      runId: heads[i]!['run-id'] ?? null,
+    }));
+    if (opts.json) {
+      printJson(rows);
+      return 0;
+    }
+    if (rows.length === 0) {
+      process.stdout.write(`no archives in s3://${bucket} yet: start a backup with \`botvault run --wait\`\n`);
+      return 0;
+    }
+    const lines = formatTable(
+      ['TARGET', 'DATE', 'SIZE', 'SHA256', 'VERSION', 'RUN'],
+      rows.map((r) => [
+        r.target,
+        formatTime(r.lastModified ?? undefined),
+        formatBytes(r.bytes ?? undefined),
+        r.sha256 ?? '-',
+        `${r.versionId ?? '-'}${r.current ? ' (current)' : ''}`,
+        r.runId ?? '-',
+      ]),
+      [2],
+    );
+    for (const line of lines) process.stdout.write(`${line}\n`);
+    process.stdout.write(`${resources.length} resource${resources.length === 1 ? '' : 's'}, ${rows.length} version${rows.length === 1 ? '' : 's'} in s3://${bucket}\n`);
+    return 0;
+  } finally {
+    s3.destroy();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * A run's live progress, rebuilt from Step Functions execution history.
+ *
+ * Every state of the per-job graph gets the job in its input (`$.job`, set by
+ * the Map's ItemSelector and kept by every ResultPath), so a StateEntered
+ * event names its job directly: no need to follow previousEventId chains
+ * through interleaved Map iterations. Plan's output lists every job up front,
+ * so jobs show as pending before their iteration starts.
+ *
+ * Pure: `RunProgress.apply` takes history events and returns what changed;
+ * run.ts fetches the events and draws.
+ */
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { States } from '../constructs/backup-workflow';
+import { formatTable } from './output';
+
+export type JobOutcome = 'SUCCEEDED' | 'UNCHANGED' | 'FAILED';
+
+export interface JobProgress {
+  readonly target: string;
+  /** The state the job is in (a state name from backup-workflow.ts), or "Pending". */
+  state: string;
+  /** CheckExport calls so far. */
+  polls: number;
+  outcome?: JobOutcome;
+  error?: string;
+}
+
+export interface ProgressChange {
+  readonly target?: string;
+  /** A line for plain (non-terminal) output. */
+  readonly line: string;
+}
+
+/** The step a job is in, as an operator says it; plain output prints a line when this changes. */
+export function phaseOf(state: string): string {
+  switch (state) {
+    case 'Pending':
+      return 'pending';
+    case States.startExport:
+      return 'starting export';
+    case States.wait:
+    case States.checkExport:
+    case States.exportReady:
+      return 'exporting';
+    case States.storeArchive:
+      return 'storing archive';
+    case States.cleanup:
+      return 'cleaning up';
+    case States.exportFailed:
+    case States.exportTimedOut:
+    case States.jobFailed:
+      return 'failed';
+    case States.jobSucceeded:
+      return 'done';
+    default:
+      return state;
+  }
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined; // truncated (over 256 KiB) or absent execution data: progress is best effort
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+
+export class RunProgress {
+  readonly jobs = new Map<string, JobProgress>();
+  /** The top-level state the execution is in (Plan, BackUpEachTarget, Summarize, ...). */
+  stage = 'Starting';
+  /** Final execution status once the history says so. */
+  status?: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  /** The Summarize step's output: where the manifest is. */
+  manifestKey?: string;
+  /** Highest event id applied; the next history fetch asks only for newer ones. */
+  lastEventId = 0;
+
+  private job(target: string): JobProgress {
+    let job = this.jobs.get(target);
+    if (!job) {
+      job = { target, state: 'Pending', polls: 0 };
+      this.jobs.set(target, job);
+    }
+    return job;
+  }
+
+  /** Applies events (any order of pages, duplicates ignored) and returns the plain-output lines for what changed. */
+  apply(events: readonly HistoryEvent[]): ProgressChange[] {
+    const changes: ProgressChange[] = [];
+    for (const event of [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0))) {
+      if ((event.id ?? 0) <= this.lastEventId) continue;
+      this.lastEventId = event.id ?? this.lastEventId;
+      changes.push(...this.applyOne(event));
+    }
+    return changes;
+  }
+
+  private applyOne(event: HistoryEvent): ProgressChange[] {
+    const type = event.type ?? '';
+    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails) {
+      const { name = '', input } = event.stateEnteredEventDetails;
+      const data = parseJson(input);
+      const jobId = isObject(data?.job) && typeof data.job.id === 'string' ? data.job.id : undefined;
+      if (!jobId) {
+        if (name === this.stage) return [];
+        this.stage = name;
+        return [{ line: `run: ${name}` }];
+      }
+      return this.enter(this.job(jobId), name, data!);
+    }
+    if (type === 'TaskStateExited' && event.stateExitedEventDetails) {
+      const { name, output } = event.stateExitedEventDetails;
+      const data = parseJson(output);
+      if (name === States.plan && isObject(data?.plan) && Array.isArray(data.plan.jobs)) {
+        const ids = data.plan.jobs.map((j) => (isObject(j) && typeof j.id === 'string' ? j.id : undefined)).filter((id): id is string => Boolean(id));
+        for (const id of ids) this.job(id);
+        return [{ line: `run: ${ids.length} job${ids.length === 1 ? '' : 's'} planned` }];
+      }
+      if (name === States.summarize && isObject(data?.summary) && typeof data.summary.manifestKey === 'string') this.manifestKey = data.summary.manifestKey;
+      return [];
+    }
+    const final = { ExecutionSucceeded: 'SUCCEEDED', ExecutionFailed: 'FAILED', ExecutionTimedOut: 'TIMED_OUT', ExecutionAborted: 'ABORTED' } as const;
+    if (type in final) {
+      this.status = final[type as keyof typeof final];
+      if (this.status === 'SUCCEEDED') {
+        const out = parseJson(event.executionSucceededEventDetails?.output);
+        if (typeof out?.manifestKey === 'string') this.manifestKey ??= out.manifestKey;
+      }
+      return [{ line: `run: ${this.status}` }];
+    }
+    return [];
+  }
+
+  private enter(job: JobProgress, state: string, input: Record<string, unknown>): ProgressChange[] {
+    const before = phaseOf(job.state);
+    job.state = state;
+    if (state === States.checkExport) job.polls += 1;
+    if (state === States.jobSucceeded) {
+      const status = isObject(input.result) ? input.result.status : undefined;
+      job.outcome = status === 'UNCHANGED' ? 'UNCHANGED' : 'SUCCEEDED';
+    }
+    if (state === States.jobFailed) {
+      job.outcome = 'FAILED';
+      const error = isObject(input.error) ? input.error.Error : undefined;
+      if (typeof error === 'string') job.error = error;
+    }
+    const after = job.outcome ?? phaseOf(state);
+    if (after === before) return [];
+    return [{ target: job.target, line: `${job.target}: ${after}${job.error ? ` (${job.error})` : ''}` }];
+  }
+
+  /** Counts for the table's footer. */
+  counts(): { total: number; done: number; failed: number } {
+    const all = [...this.jobs.values()];
+    return { total: all.length, done: all.filter((j) => j.outcome).length, failed: all.filter((j) => j.outcome === 'FAILED').length };
+  }
+
+  /** The table a terminal redraws in place: one row per job, plus a status line. */
+  render(maxRows = Number.POSITIVE_INFINITY): string[] {
+    const all = [...this.jobs.values()];
+    const shown = all.length > maxRows ? all.slice(0, Math.max(1, maxRows)) : all;
+    const rows = shown.map((j) => [j.target, j.outcome ? `${j.outcome}${j.error ? ` ${j.error}` : ''}` : j.state, String(j.polls)]);
+    const c = this.counts();
+    const lines = all.length ? formatTable(['TARGET', 'STATE', 'POLLS'], rows, [2]) : [];
+    if (shown.length < all.length) lines.push(`... and ${all.length - shown.length} more`);
+    lines.push(`${this.status ?? this.stage}: ${c.done} of ${c.total} jobs done${c.failed ? `, ${c.failed} failed` : ''}`);
+    return lines;
+  }
+}

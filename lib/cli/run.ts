@@ -1,0 +1,215 @@
+/**
+ * `botvault run`: starts the deployed state machine by hand (StartExecution)
+ * and, with `--wait`, follows it live and prints the run's summary.
+ *
+ * Everything that can be wrong on the operator's side is checked before the
+ * execution starts (the `--only` targets against the config, the stack, the
+ * bucket the summary needs), so "could not start" (exit 2) really means
+ * nothing was started.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import { manifestKey as manifestKeyOf } from '../../lambdas/summarize/summarize';
+import { aws, regionFromArn, s3Client, sfnClient } from './aws';
+import { CliError, formatJobLines, formatTime, printJson, readableCause } from './output';
+import { RunProgress } from './progress';
+import { locate, readConfig, type LocateOptions } from './resolve';
+import { readManifest } from './status';
+import { checkOnly } from './targets';
+
+export interface RunCommandOptions extends LocateOptions {
+  readonly only?: string[];
+  readonly wait: boolean;
+  readonly json: boolean;
+  /** Execution name (= run id). @default manual-<time>-<random> */
+  readonly name?: string;
+  /** How often `--wait` polls the execution. @default 2000 */
+  readonly pollMs: number;
+}
+
+/** `manual-20240517T030012Z-1a2b3c`: sorts by time, says how it was started, unique. */
+export function manualRunName(now = new Date()): string {
+  return `manual-${now.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z-${randomBytes(3).toString('hex')}`;
+}
+
+/** Step Functions execution names: 1–80 characters, no whitespace, wildcards, brackets or control characters. */
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+
+/**
+ * History events newer than `afterId`, oldest first. Reads the history
+ * backwards and stops at the first known event, so each poll of a long run
+ * costs one small page instead of re-reading everything.
+ */
+export async function newHistoryEvents(sfn: SFNClient, executionArn: string, afterId: number): Promise<HistoryEvent[]> {
+  const fresh: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await aws('GetExecutionHistory', () =>
+      sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 200, includeExecutionData: true, nextToken })),
+    );
+    for (const event of page.events ?? []) {
+      if ((event.id ?? 0) <= afterId) return fresh.reverse();
+      fresh.push(event);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return fresh.reverse();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Display {
+  update(progress: RunProgress, changes: { line: string }[]): void;
+  done(): void;
+}
+
+/** A per-job table redrawn in place: cursor up over the previous drawing, clear, draw. */
+function terminalDisplay(out: NodeJS.WriteStream): Display {
+  let drawn = 0;
+  return {
+    update(progress) {
+      // Rows beyond the screen scroll away and the cursor-up would miss them; cap to the terminal.
+      const lines = progress.render(Math.max(3, (out.rows ?? 40) - 4)).map((l) => l.slice(0, Math.max(20, (out.columns ?? 120) - 1)));
+      out.write(`${drawn ? `\x1b[${drawn}F\x1b[0J` : ''}${lines.join('\n')}\n`);
+      drawn = lines.length;
+    },
+    done() {
+      out.write('\n');
+    },
+  };
+}
+
+/** One timestamped line per change: for logs and CI, where redrawing would only add noise. */
+function plainDisplay(out: NodeJS.WritableStream): Display {
+  return {
+    update(_progress, changes) {
+      for (const c of changes) out.write(`${formatTime(new Date()).slice(11)} ${c.line}\n`);
+    },
+    done() {},
+  };
+}
+
+const quietDisplay: Display = { update() {}, done() {} };
+
+/** Polls the execution until it ends, feeding its history to the display. */
+export async function follow(sfn: SFNClient, executionArn: string, pollMs: number, display: Display): Promise<{ progress: RunProgress; execution: DescribeExecutionCommandOutput }> {
+  const progress = new RunProgress();
+  for (;;) {
+    // Describe first: once it reports the end, the history read after it holds every event.
+    const execution = await aws('DescribeExecution', () => sfn.send(new DescribeExecutionCommand({ executionArn })));
+    const events = await newHistoryEvents(sfn, executionArn, progress.lastEventId);
+    const changes = progress.apply(events);
+    if (changes.length) display.update(progress, changes);
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
+      display.done();
+      return { progress, execution };
+    }
+    await sleep(pollMs);
+  }
+}
+
+export async function runCommand(opts: RunCommandOptions): Promise<number> {
+  if (opts.name !== undefined && !EXECUTION_NAME.test(opts.name)) {
+    throw new CliError(`--name "${opts.name}": an execution name is 1-80 characters without spaces, brackets, wildcards or any of "#%\\^|~\`$&,;:/`);
+  }
+  if (opts.only) {
+    // The config is the list of what can be backed up; without it --only cannot be checked.
+    const config = readConfig(opts.config, true)!;
+    const { unverified } = checkOnly(opts.only, config, opts.region);
+    if (unverified.length) {
+      process.stderr.write(
+        `botvault: warning: ${unverified.map((u) => `"${u}"`).join(', ')} ${unverified.length === 1 ? 'is' : 'are'} not a configured target; accepted because a discovery target may find ${unverified.length === 1 ? 'it' : 'them'} (the run fails in Plan if not)\n`,
+      );
+    }
+  }
+  const where = await locate(opts, { stateMachine: true, bucket: opts.wait });
+  const stateMachineArn = where.stateMachineArn!;
+  // An explicit ARN names its region; the client must talk to that region whatever AWS_REGION says.
+  const sfn = sfnClient({ region: opts.region ?? regionFromArn(stateMachineArn) });
+  try {
+    const name = opts.name ?? manualRunName();
+    const input = { trigger: 'manual', ...(opts.only ? { only: opts.only } : {}) };
+    const started = await aws('StartExecution', async () => {
+      try {
+        return await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+      } catch (err) {
+        throw startError(err, stateMachineArn, name) ?? err;
+      }
+    });
+    const executionArn = started.executionArn!;
+
+    if (!opts.wait) {
+      if (opts.json) printJson({ executionArn, name, startDate: started.startDate?.toISOString(), input });
+      else {
+        process.stdout.write(`started run ${name}\n  execution ${executionArn}\n`);
+        process.stdout.write(`  follow it: botvault status ${name}  (once it finished), or the Step Functions console\n`);
+      }
+      return 0;
+    }
+
+    const display = opts.json ? quietDisplay : process.stdout.isTTY ? terminalDisplay(process.stdout) : plainDisplay(process.stdout);
+    if (!opts.json) process.stdout.write(`started run ${name} (${executionArn})\n`);
+    // Ctrl-C stops following, not the run: say so, and how to look at it later.
+    const onInterrupt = () => {
+      process.stderr.write(`\nbotvault: stopped following; run ${name} goes on. See it with: botvault status ${name}\n`);
+      process.exit(130);
+    };
+    process.once('SIGINT', onInterrupt);
+    let followed;
+    try {
+      followed = await follow(sfn, executionArn, opts.pollMs, display);
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+    const { progress, execution } = followed;
+    const status = execution.status ?? 'UNKNOWN';
+
+    const s3 = s3Client({ region: opts.region });
+    try {
+      const key = progress.manifestKey ?? manifestKeyOf(name, execution.startDate ?? new Date());
+      const manifest = await readManifest(s3, where.bucket!, key);
+      if (opts.json) {
+        printJson({ executionArn, name, status, ...(execution.error ? { error: execution.error, cause: execution.cause } : {}), manifestKey: manifest ? key : undefined, manifest });
+      } else if (manifest) {
+        for (const line of formatJobLines(manifest.results)) process.stdout.write(`${line}\n`);
+        const c = manifest.counts;
+        process.stdout.write(`run ${name} ${status}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${where.bucket}/${key}\n`);
+      } else {
+        // Failed before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
+        process.stdout.write(`run ${name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`);
+      }
+    } finally {
+      s3.destroy();
+    }
+    return status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    sfn.destroy();
+  }
+}
+
+/** StartExecution's own refusals, each with what to do. */
+function startError(err: unknown, arn: string, name: string): CliError | undefined {
+  switch ((err as Error).name) {
+    case 'StateMachineDoesNotExist':
+      return new CliError(`state machine ${arn} does not exist: check --state-machine, or deploy the stack with \`npx cdk deploy\``);
+    case 'InvalidArn':
+      return new CliError(`--state-machine ${arn} is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)`);
+    case 'ExecutionAlreadyExists':
+      return new CliError(`a run named "${name}" already exists (names are unique for 90 days): pick another --name, or see it with \`botvault status ${name}\``);
+    case 'InvalidName':
+      return new CliError(`--name "${name}" is not a valid execution name: ${(err as Error).message}`);
+    case 'ExecutionLimitExceeded':
+      return new CliError('too many running executions in this account and region: wait for some to finish');
+    case 'StateMachineDeleting':
+      return new CliError(`state machine ${arn} is being deleted`);
+    default:
+      return undefined;
+  }
+}

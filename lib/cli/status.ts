@@ -1,0 +1,125 @@
+/**
+ * `botvault status [RUN]`: a run's manifest (README "S3 layout":
+ * `runs/<yyyy>/<mm>/<dd>/<runId>.json`) as a table.
+ *
+ * The manifest, not the execution history, is the record: it survives the
+ * 90 days Step Functions keeps history, and it is what the run stored.
+ */
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { RunManifest } from '../../lambdas/summarize/summarize';
+import { aws, httpStatus, s3Client } from './aws';
+import { CliError, formatBytes, formatTable, formatTime, printJson, readableCause } from './output';
+import { locate, type LocateOptions } from './resolve';
+
+export interface StatusCommandOptions extends LocateOptions {
+  readonly json: boolean;
+}
+
+const RUNS = 'runs/';
+
+/** The manifest at `key`, or undefined when there is none. */
+export async function readManifest(s3: S3Client, bucket: string, key: string): Promise<RunManifest | undefined> {
+  try {
+    const res = await aws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    return JSON.parse(await res.Body!.transformToString()) as RunManifest;
+  } catch (err) {
+    if ((err as Error).name === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
+    if ((err as Error).name === 'NoSuchBucket') throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
+    throw err;
+  }
+}
+
+async function listAll(s3: S3Client, bucket: string, prefix: string, delimiter?: string): Promise<{ keys: { key: string; lastModified?: Date }[]; prefixes: string[] }> {
+  const keys: { key: string; lastModified?: Date }[] = [];
+  const prefixes: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, async () => {
+      try {
+        return await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchBucket') throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
+        throw err;
+      }
+    });
+    for (const o of page.Contents ?? []) if (o.Key) keys.push({ key: o.Key, lastModified: o.LastModified });
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(p.Prefix);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { keys, prefixes };
+}
+
+/**
+ * The newest manifest's key. Keys sort by date (`runs/yyyy/mm/dd/`), so the
+ * newest day is found by descending one level at a time through the
+ * "folders" (four small listings, however many years of runs there are);
+ * within that day run ids do not sort by time, so LastModified decides.
+ */
+export async function latestManifestKey(s3: S3Client, bucket: string): Promise<string | undefined> {
+  let prefix = RUNS;
+  for (let depth = 0; depth < 3; depth++) {
+    const { prefixes } = await listAll(s3, bucket, prefix, '/');
+    if (prefixes.length === 0) return undefined;
+    prefix = [...prefixes].sort().at(-1)!;
+  }
+  const { keys } = await listAll(s3, bucket, prefix);
+  const manifests = keys.filter((k) => k.key.endsWith('.json'));
+  manifests.sort((a, b) => (a.lastModified?.getTime() ?? 0) - (b.lastModified?.getTime() ?? 0) || a.key.localeCompare(b.key));
+  return manifests.at(-1)?.key;
+}
+
+/**
+ * The manifest key for RUN: a manifest key as is, an execution ARN's name, or
+ * a run id (execution name), looked up under `runs/` because a run id does
+ * not say which day it ran.
+ */
+export async function manifestKeyFor(s3: S3Client, bucket: string, run: string): Promise<string | undefined> {
+  if (run.startsWith(RUNS) && run.endsWith('.json')) return run;
+  const runId = run.startsWith('arn:') ? run.split(':').at(-1)! : run;
+  const file = `/${runId.replace(/\//g, '_')}.json`;
+  const { keys } = await listAll(s3, bucket, RUNS);
+  // Newest first: a re-used name (after 90 days) should show the latest run.
+  return keys.filter((k) => k.key.endsWith(file)).sort((a, b) => b.key.localeCompare(a.key))[0]?.key;
+}
+
+/** The table `status` prints: one row per job. */
+export function formatManifest(manifest: RunManifest, bucket: string, key: string): string[] {
+  const c = manifest.counts;
+  const head = [
+    `run ${manifest.runId} (${manifest.trigger})  started ${formatTime(manifest.startedAt)}  took ${manifest.durationSeconds} s`,
+    `${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${bucket}/${key}`,
+  ];
+  if (manifest.results.length === 0) return [...head, '(no jobs: the run had nothing to back up)'];
+  const rows = manifest.results.map((r) => [
+    r.status,
+    r.target,
+    formatBytes(r.bytes),
+    r.versionId ?? '-',
+    r.sha256 ? r.sha256.slice(0, 12) : '-',
+    r.status === 'FAILED' ? `${r.error ?? 'Error'}: ${readableCause(r.cause) ?? ''}`.trim() : (r.key ?? '-'),
+  ]);
+  return [...head, '', ...formatTable(['STATUS', 'TARGET', 'SIZE', 'VERSION', 'SHA256', 'KEY / ERROR'], rows, [2])];
+}
+
+/** Exit code: 0 when the run backed up everything, 1 when some job failed (handy in monitoring scripts). */
+export async function statusCommand(run: string | undefined, opts: StatusCommandOptions): Promise<number> {
+  const { bucket } = await locate(opts, { bucket: true });
+  const s3 = s3Client(opts);
+  try {
+    const key = run ? await manifestKeyFor(s3, bucket!, run) : await latestManifestKey(s3, bucket!);
+    if (!key) {
+      throw new CliError(
+        run
+          ? `no run "${run}" in s3://${bucket}/${RUNS}: give a run id (execution name) or manifest key; \`botvault status\` shows the latest`
+          : `no runs in s3://${bucket}/${RUNS} yet: start one with \`botvault run --wait\``,
+      );
+    }
+    const manifest = await readManifest(s3, bucket!, key);
+    if (!manifest) throw new CliError(`manifest s3://${bucket}/${key} disappeared while reading it; try again`);
+    if (opts.json) printJson(manifest);
+    else for (const line of formatManifest(manifest, bucket!, key)) process.stdout.write(`${line}\n`);
+    return manifest.counts.failed > 0 ? 1 : 0;
+  } finally {
+    s3.destroy();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * How an operator names a backed-up resource on the command line, and how
+ * that name is checked before anything is started or fetched.
+ *
+ * A resource has three names (README "S3 layout"): its job id
+ * (`lex:ABCDEFGHIJ:DRAFT`), its bot id (`ABCDEFGHIJ`, which may cover several
+ * resources) and its stable S3 key (`lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip`).
+ * Pure functions: the commands feed them the config and the bucket listing.
+ */
+import type { BotVaultConfig, LexTarget } from '../config';
+import { lexJob, specForTarget } from '../../lambdas/providers/lex';
+import { CliError } from './output';
+
+/** What a stable archive key says about the resource behind it. */
+export interface KeyInfo {
+  readonly key: string;
+  readonly provider: string;
+  /** The job id, where the key's shape is known (Lex); otherwise undefined. */
+  readonly id?: string;
+  readonly botId?: string;
+  readonly botVersion?: string;
+  readonly localeId?: string;
+  readonly testSetId?: string;
+}
+
+/**
+ * Parses a stable archive key. Lex keys are the contract in
+ * lambdas/providers/lex.ts (`lexJob`); any other provider's key
+ * (`<provider>/<scope>/<botId>/<variant>/…`) yields its bot id only.
+ */
+export function keyInfo(key: string): KeyInfo {
+  const parts = key.split('/');
+  const provider = parts[0] ?? '';
+  if (provider === 'lex') {
+    const [, , a, b, c, d, e] = parts;
+    if (a === 'test-sets' && b && c === 'test-set.zip' && parts.length === 5) return { key, provider, id: `lex:test-set:${b}`, testSetId: b };
+    if (a && b && c === 'bot.zip' && parts.length === 5) return { key, provider, id: `lex:${a}:${b}`, botId: a, botVersion: b };
+    if (a && b && c === 'locales' && d?.endsWith('.zip') && parts.length === 6) {
+      const localeId = d.slice(0, -'.zip'.length);
+      return { key, provider, id: `lex:${a}:${b}:${localeId}`, botId: a, botVersion: b, localeId };
+    }
+    if (a && b && c === 'locales' && d && e === 'custom-vocabulary.zip' && parts.length === 7) {
+      return { key, provider, id: `lex:${a}:${b}:${d}:custom-vocabulary`, botId: a, botVersion: b, localeId: d };
+    }
+    return { key, provider };
+  }
+  return { key, provider, ...(parts.length >= 4 && parts[2] ? { botId: parts[2] } : {}) };
+}
+
+/** The name shown for a resource: its job id where known, else its key. */
+export const displayName = (info: KeyInfo) => info.id ?? info.key;
+
+/** Every resource `query` names: an exact key, an exact job id, or all resources of a bot (or test set) id. */
+export function matchResources<T extends KeyInfo>(query: string, infos: readonly T[]): T[] {
+  const byKey = infos.filter((i) => i.key === query);
+  if (byKey.length) return byKey;
+  const byId = infos.filter((i) => i.id === query);
+  if (byId.length) return byId;
+  return infos.filter((i) => i.botId === query || i.testSetId === query);
+}
+
+/** The CliError for a name that matches nothing: lists what the bucket does hold. */
+export function noSuchResource(query: string, infos: readonly KeyInfo[], bucket: string): CliError {
+  const known = infos.map(displayName);
+  return new CliError(
+    `"${query}" matches no backed-up resource in s3://${bucket}; give a job id, bot id or S3 key${known.length ? ` — known: ${listSome(known)}` : ' (no archives yet: run a backup first)'}`,
+  );
+}
+
+/** The one resource `query` names; unknown or ambiguous is a CliError listing what it could be. */
+export function resolveResource<T extends KeyInfo>(query: string, infos: readonly T[], bucket: string): T {
+  const found = matchResources(query, infos);
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) throw noSuchResource(query, infos, bucket);
+  throw new CliError(`"${query}" matches ${found.length} resources; name one of: ${listSome(found.map(displayName))}`);
+}
+
+/** At most `max` items, then "and N more": an error stays one readable line. */
+export function listSome(items: readonly string[], max = 20): string {
+  return items.slice(0, max).join(', ') + (items.length > max ? `, and ${items.length - max} more` : '');
+}
+
+/** The job id a static (non-discovery) config target produces; undefined for discovery targets. */
+export function targetJobId(target: BotVaultConfig['targets'][number], region = 'us-east-1'): string | undefined {
+  const t = target as { provider: string; discover?: boolean; id?: string };
+  if (t.discover) return undefined;
+  // Lex ids come from the very function Plan uses, so the CLI cannot drift from what the workflow runs.
+  if (t.provider === 'lex') return lexJob(region, specForTarget(target as LexTarget)).id;
+  return undefined;
+}
+
+export interface OnlyCheck {
+  /** Entries accepted only because a discovery target might find them. */
+  readonly unverified: string[];
+}
+
+/**
+ * Checks `--only` entries against the config before a run is started, so a
+ * typo fails here (exit 2, nothing started) instead of as a failed execution.
+ * An entry is known when it is a static target's job id or bot id (or test
+ * set id). With a discovery target in the config any other entry may still
+ * match a discovered bot (by id or name): it is accepted and reported as
+ * unverified, and Plan has the last word.
+ */
+export function checkOnly(entries: readonly string[], config: BotVaultConfig, region?: string): OnlyCheck {
+  const known = new Set<string>();
+  let discovery = false;
+  for (const target of config.targets) {
+    const t = target as { discover?: boolean; botId?: string; testSetId?: string };
+    if (t.discover) {
+      discovery = true;
+      continue;
+    }
+    const id = targetJobId(target, region);
+    if (id) known.add(id);
+    if (t.botId) known.add(t.botId);
+    if (t.testSetId) known.add(t.testSetId);
+  }
+  const unknown = entries.filter((e) => !known.has(e));
+  if (unknown.length && !discovery) {
+    const ids = config.targets.map((t) => targetJobId(t, region)).filter((id): id is string => Boolean(id));
+    throw new CliError(
+      `--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id)`,
+    );
+  }
+  return { unverified: unknown };
+}
+
+/**
+ * `ABCDEFGHIJ-DRAFT-current.zip`, `ABCDEFGHIJ-3-en_US-<versionId>.zip`: the
+ * job id without its provider, then the version, so two downloads of
+ * different resources or versions never overwrite each other.
+ */
+export function defaultFileName(info: KeyInfo, versionId: string | undefined): string {
+  const stem = info.id
+    ? info.id.split(':').slice(1).join('-')
+    : info.key.replace(/\.zip$/, '').split('/').slice(2).join('-') || 'archive';
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${safe(stem)}-${safe(versionId ?? 'current')}.zip`;
+}
