@@ -225,22 +225,35 @@ EOF
 }
 
 build_rings() {
+  # Rings record the backends' ports: rebuild them when the ports changed.
+  if [ "$(cat "$DIR/etc/ports" 2>/dev/null)" != "$BASE" ]; then
+    rm -f "$DIR"/etc/*.ring.gz "$DIR"/etc/*.builder
+    echo "$BASE" >"$DIR/etc/ports"
+  fi
   # One device, one replica, one zone: a ring of 2^8 partitions is plenty here.
-  local name port
+  # The three rings are built in parallel: each swift-ring-builder call is
+  # mostly Python start-up time.
+  local name port pids=()
   for name in account container object; do
     [ -f "$DIR/etc/$name.ring.gz" ] && continue
     case $name in account) port=$ACCOUNT_PORT ;; container) port=$CONTAINER_PORT ;; object) port=$OBJECT_PORT ;; esac
     (
       cd "$DIR/etc"
+      rm -f "$name.builder"
       swift-ring-builder "$name.builder" create 8 1 1 >/dev/null
       swift-ring-builder "$name.builder" add "r1z1-127.0.0.1:$port/d1" 100 >/dev/null
       swift-ring-builder "$name.builder" rebalance >/dev/null
-    )
+    ) &
+    pids+=($!)
   done
+  local pid
+  for pid in "${pids[@]}"; do wait "$pid" || { log "building the rings failed"; exit 1; }; done
 }
 
-running() { # pidfile -> 0 if that process is alive
-  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+running() { # pidfile -> 0 if that process is alive and still ours (pids get reused)
+  local pid
+  [ -f "$1" ] && pid=$(cat "$1") && kill -0 "$pid" 2>/dev/null &&
+    grep -qa -e swift -e memcached "/proc/$pid/cmdline" 2>/dev/null
 }
 
 start_bg() { # name, command...
