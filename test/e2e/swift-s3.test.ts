@@ -118,4 +118,21 @@ describe('versioned S3 server (Swift s3api)', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: target, VersionId: copy.VersionId }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
   });
+
+  it('CopyObject from a specific source version (CopySource ?versionId=) copies that version, not the latest', async () => {
+    const key = 'staging/two-versions.zip';
+    const older = randomBytes(3000);
+    const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: older }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(3000) }));
+    expect(first.VersionId).toBeTruthy();
+
+    const target = 'lex/us-east-1/SWIFTBOT01/2/bot.zip';
+    const copy = await s3.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: `${bucket}/${key}?versionId=${encodeURIComponent(first.VersionId!)}`, MetadataDirective: 'REPLACE', Metadata: { sha256: sha256(older) } }),
+    );
+    expect(copy.CopySourceVersionId).toBe(first.VersionId);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: target }));
+    expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(older));
+    expect(got.Metadata).toEqual({ sha256: sha256(older) });
+  });
 });

@@ -513,7 +513,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   function describeExport(exportId: string, call: Op): Reply {
     const e = exportOr404(exportId, call);
     // A deleted export lingers as Deleting for a moment, then is gone.
-    if (e.deleted && Date.now() - e.deletedAt! > 1000) throw notFound(`Export ${exportId}`);
+    if (e.deleted && Date.now() - e.deletedAt! > 5000) throw notFound(`Export ${exportId}`);
     const f = faultsFor(e.botId);
     const counter = counterFor(e.botId);
     counter.describe++;
