@@ -27,7 +27,6 @@ MEMCACHED_PORT=$((BASE + 3))
 ACCESS_KEY="test:tester"
 SECRET_KEY="testing"
 ENDPOINT="http://127.0.0.1:${PORT}"
-SERVERS=(account container object proxy)
 PACKAGES=(swift swift-proxy swift-object swift-container swift-account python3-swift memcached)
 
 log() { echo "swift-s3: $*" >&2; }
@@ -45,7 +44,7 @@ answering() {
 }
 
 install_if_missing() {
-  local missing=()
+  local missing=() p
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
@@ -55,7 +54,7 @@ install_if_missing() {
   local t0=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Recommends pull in nothing the servers need and double the install time.
+  # The servers need none of the recommended packages.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   log "installed in $((SECONDS - t0)) s"
 }
