@@ -206,6 +206,17 @@ describe('storeArchive: bad bodies store nothing', () => {
     expect(await keys('staging/')).toEqual([]);
   });
 
+  it('an S3 failure surfaces as S3 reported it, and the download is torn down', async () => {
+    const zip = await lexLikeZip(5000);
+    const source = body(zip, { chunk: 100 });
+    const err = await storeArchive({ s3, bucket: 'no-such-bucket', job: job(), runId: 'r', exportId: 'E', body: source, contentLength: zip.length }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.name).toBe('NoSuchBucket');
+    expect(source.destroyed).toBe(true);
+  });
+
   it('a stored object that fails verification is removed from the key', async () => {
     // A store that corrupts metadata on the way: HeadObject reports a different hash.
     const tampering = s3ClientFor(server.endpoint);

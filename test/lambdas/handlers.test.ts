@@ -202,6 +202,32 @@ describe('handlers: store-archive download faults', () => {
     expect(downloads(state.ref.exportId).map((c) => c.status)).toEqual([403, 200]);
   });
 
+  it('logs the retry after a 403 with the URL redacted: no signature, no session token in any log line', async () => {
+    const { job, state } = await readyJob({ download: 'forbiddenOnce' });
+    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    // Powertools writes INFO/DEBUG to stdout and WARN/ERROR to stderr: capture both.
+    const lines: string[] = [];
+    const streams = [process.stdout, process.stderr];
+    const originals = streams.map((s) => s.write.bind(s));
+    streams.forEach((s, i) => {
+      s.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        lines.push(String(chunk));
+        return (originals[i] as (...a: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof s.write;
+    });
+    try {
+      await storeArchive({ job, runId: 'run-log', export: state });
+    } finally {
+      streams.forEach((s, i) => (s.write = originals[i]!));
+      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    }
+    const logged = lines.join('');
+    expect(logged).toContain('Download refused (403); retrying once with a fresh URL');
+    expect(logged).toContain(`${sim.url}/downloads/${state.ref.exportId}`);
+    expect(logged).toContain('Archive stored');
+    expect(logged).not.toMatch(/X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential/);
+  });
+
   it('forbidden twice → DownloadUrlExpiredError after exactly one fresh URL; nothing stored', async () => {
     const { job, state } = await readyJob({ download: 'forbidden' });
     const describesBefore = sim.calls.filter((c) => c.op === 'DescribeExport' && c.exportId === state.ref.exportId).length;
