@@ -1,0 +1,95 @@
+/** Small CLI helpers: tables, times, run names, ARNs, and which AWS failures become one-line advice. */
+import { describe, expect, it } from 'vitest';
+import { NO_CREDENTIALS, awsCliError, regionFromArn } from '../../lib/cli/aws';
+import { CliError, formatTable, formatTime } from '../../lib/cli/output';
+import { manualRunName } from '../../lib/cli/run';
+import { formatManifest } from '../../lib/cli/status';
+
+describe('formatTable', () => {
+  it('aligns columns, right-aligns the listed ones, and leaves no trailing spaces', () => {
+    expect(formatTable(['A', 'SIZE', 'NOTE'], [['x', '1 B', ''], ['longer', '10.0 KiB', 'n']], [1])).toEqual([
+      'A           SIZE  NOTE',
+      'x            1 B',
+      'longer  10.0 KiB  n',
+    ]);
+  });
+});
+
+describe('formatTime', () => {
+  it('prints UTC to the second, and passes unparseable values through', () => {
+    expect(formatTime('2024-05-17T03:00:12.345Z')).toBe('2024-05-17 03:00:12Z');
+    expect(formatTime(undefined)).toBe('-');
+    expect(formatTime('soon')).toBe('soon');
+  });
+});
+
+describe('manualRunName', () => {
+  it('is a valid, time-sortable execution name', () => {
+    const name = manualRunName(new Date('2024-05-17T03:00:12.345Z'));
+    expect(name).toMatch(/^manual-20240517T030012Z-[0-9a-f]{6}$/);
+    expect(manualRunName()).not.toBe(manualRunName());
+  });
+});
+
+describe('regionFromArn', () => {
+  it('reads the region of an ARN, nothing from anything else', () => {
+    expect(regionFromArn('arn:aws:states:eu-west-1:123456789012:stateMachine:BotVault')).toBe('eu-west-1');
+    expect(regionFromArn('BotVault')).toBeUndefined();
+    expect(regionFromArn(undefined)).toBeUndefined();
+  });
+});
+
+describe('awsCliError', () => {
+  const named = (name: string, message = name, extra: object = {}) => Object.assign(new Error(message), { name, ...extra });
+
+  it('turns missing or rejected credentials into the same advice', () => {
+    expect(awsCliError(named('CredentialsProviderError', 'Could not load credentials from any providers'), 'x')?.message).toBe(NO_CREDENTIALS);
+    for (const name of ['ExpiredToken', 'UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidAccessKeyId']) {
+      const e = awsCliError(named(name), 'DescribeStacks BotVault');
+      expect(e).toBeInstanceOf(CliError);
+      expect(e?.message).toBe(`${NO_CREDENTIALS} (AWS said ${name} for DescribeStacks BotVault)`);
+    }
+  });
+
+  it('names a missing region, an unreachable endpoint and a denied call', () => {
+    expect(awsCliError(new Error('Region is missing'), 'x')?.message).toMatch(/^no AWS region: set AWS_REGION/);
+    expect(awsCliError(named('Error', 'connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }), 'StartExecution')?.message).toMatch(
+      /^cannot reach AWS for StartExecution \(ECONNREFUSED\)/,
+    );
+    expect(awsCliError(named('AccessDeniedException', 'not authorized to perform states:StartExecution'), 'StartExecution')?.message).toMatch(/^access denied for StartExecution/);
+  });
+
+  it('leaves everything else to the caller', () => {
+    expect(awsCliError(named('ThrottlingException'), 'x')).toBeUndefined();
+    expect(awsCliError('a string', 'x')).toBeUndefined();
+  });
+});
+
+describe('formatManifest', () => {
+  it('prints the run line, the counts and one row per job (the error for a failed one)', () => {
+    const lines = formatManifest(
+      {
+        runId: 'r1',
+        trigger: 'manual',
+        startedAt: '2024-05-17T03:00:00.000Z',
+        finishedAt: '2024-05-17T03:00:09.000Z',
+        durationSeconds: 9,
+        counts: { total: 2, succeeded: 1, unchanged: 0, failed: 1 },
+        results: [
+          { target: 'lex:A:DRAFT', status: 'SUCCEEDED', key: 'lex/us-east-1/A/DRAFT/bot.zip', bytes: 2048, sha256: 'ab'.repeat(32), versionId: 'v1' },
+          { target: 'lex:B:DRAFT', status: 'FAILED', error: 'ExportFailedError', cause: '{"errorType":"ExportFailedError","errorMessage":"locale not built"}' },
+        ],
+      },
+      'bkt',
+      'runs/2024/05/17/r1.json',
+    );
+    expect(lines).toEqual([
+      'run r1 (manual)  started 2024-05-17 03:00:00Z  took 9 s',
+      '1 stored, 0 unchanged, 1 failed of 2; manifest s3://bkt/runs/2024/05/17/r1.json',
+      '',
+      'STATUS     TARGET          SIZE  VERSION  SHA256        KEY / ERROR',
+      'SUCCEEDED  lex:A:DRAFT  2.0 KiB  v1       abababababab  lex/us-east-1/A/DRAFT/bot.zip',
+      'FAILED     lex:B:DRAFT        -  -        -             ExportFailedError: locale not built',
+    ]);
+  });
+});

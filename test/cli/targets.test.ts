@@ -1,0 +1,103 @@
+/**
+ * How operators name resources on the command line: key parsing, matching,
+ * the --only check against the config, default download names.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config';
+import { CliError } from '../../lib/cli/output';
+import { checkOnly, defaultFileName, keyInfo, matchResources, resolveResource, targetJobId } from '../../lib/cli/targets';
+
+const KEYS = [
+  'lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip',
+  'lex/us-east-1/ABCDEFGHIJ/3/bot.zip',
+  'lex/us-east-1/ABCDEFGHIJ/3/locales/en_US.zip',
+  'lex/us-east-1/ABCDEFGHIJ/3/locales/en_US/custom-vocabulary.zip',
+  'lex/us-east-1/test-sets/TESTSET001/test-set.zip',
+  'lex/us-east-1/ZYXWVUTSRQ/DRAFT/bot.zip',
+];
+const infos = KEYS.map(keyInfo);
+
+describe('keyInfo', () => {
+  it('recovers the job id Plan gives each Lex key shape', () => {
+    expect(infos.map((i) => i.id)).toEqual([
+      'lex:ABCDEFGHIJ:DRAFT',
+      'lex:ABCDEFGHIJ:3',
+      'lex:ABCDEFGHIJ:3:en_US',
+      'lex:ABCDEFGHIJ:3:en_US:custom-vocabulary',
+      'lex:test-set:TESTSET001',
+      'lex:ZYXWVUTSRQ:DRAFT',
+    ]);
+    expect(infos[2]).toMatchObject({ botId: 'ABCDEFGHIJ', botVersion: '3', localeId: 'en_US' });
+    expect(infos[4]!.testSetId).toBe('TESTSET001');
+    expect(infos[4]!.botId).toBeUndefined();
+  });
+
+  it('the ids agree with the ids the workflow computes from config targets', () => {
+    const config = parseConfig({
+      targets: [
+        { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' },
+        { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: '3', localeId: 'en_US' },
+        { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: '3', localeId: 'en_US', customVocabulary: true },
+        { provider: 'lex', testSetId: 'TESTSET001' },
+      ],
+    });
+    expect(config.targets.map((t) => targetJobId(t))).toEqual([infos[0]!.id, infos[2]!.id, infos[3]!.id, infos[4]!.id]);
+  });
+
+  it('keeps an unknown layout as a key with no id, and other providers with their bot id', () => {
+    expect(keyInfo('lex/us-east-1/odd.zip')).toEqual({ key: 'lex/us-east-1/odd.zip', provider: 'lex' });
+    expect(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip')).toEqual({ key: 'koreai/bots.kore.ai/st-1/published/bot.zip', provider: 'koreai', botId: 'st-1' });
+  });
+});
+
+describe('matching a TARGET', () => {
+  it('an exact key or job id names one resource; a bot id names all of its resources', () => {
+    expect(matchResources('lex/us-east-1/ABCDEFGHIJ/3/bot.zip', infos).map((i) => i.key)).toEqual([KEYS[1]]);
+    expect(matchResources('lex:ABCDEFGHIJ:3', infos).map((i) => i.key)).toEqual([KEYS[1]]);
+    expect(matchResources('ABCDEFGHIJ', infos)).toHaveLength(4);
+    expect(matchResources('TESTSET001', infos).map((i) => i.key)).toEqual([KEYS[4]]);
+    expect(matchResources('abcdefghij', infos)).toEqual([]);
+  });
+
+  it('resolves a unique match; an ambiguous one lists the candidates; an unknown one lists what exists', () => {
+    expect(resolveResource('ZYXWVUTSRQ', infos, 'b').key).toBe(KEYS[5]);
+    expect(() => resolveResource('ABCDEFGHIJ', infos, 'b')).toThrow(CliError);
+    expect(() => resolveResource('ABCDEFGHIJ', infos, 'b')).toThrow(/matches 4 resources; name one of: lex:ABCDEFGHIJ:DRAFT, lex:ABCDEFGHIJ:3, /);
+    expect(() => resolveResource('NOPE', infos, 'b')).toThrow(/"NOPE" matches no backed-up resource in s3:\/\/b; .* known: lex:ABCDEFGHIJ:DRAFT/);
+    expect(() => resolveResource('NOPE', [], 'b')).toThrow(/no archives yet/);
+  });
+});
+
+describe('checkOnly', () => {
+  const staticOnly = parseConfig({
+    targets: [
+      { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' },
+      { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: '3', localeId: 'en_US' },
+    ],
+  });
+
+  it('accepts job ids and bot ids of configured targets', () => {
+    expect(checkOnly(['lex:ABCDEFGHIJ:DRAFT', 'lex:ABCDEFGHIJ:3:en_US', 'ABCDEFGHIJ'], staticOnly)).toEqual({ unverified: [] });
+  });
+
+  it('refuses anything else, listing the known job ids', () => {
+    expect(() => checkOnly(['lex:ABCDEFGHIJ:9'], staticOnly)).toThrow(CliError);
+    expect(() => checkOnly(['lex:ABCDEFGHIJ:9', 'ABCDEFGHIJ'], staticOnly)).toThrow(
+      '--only "lex:ABCDEFGHIJ:9": not in the config\'s targets; known: lex:ABCDEFGHIJ:DRAFT, lex:ABCDEFGHIJ:3:en_US (job id or bot id)',
+    );
+  });
+
+  it('with a discovery target, accepts unknown entries as unverified (discovery may find them)', () => {
+    const withDiscovery = parseConfig({ targets: [...staticOnly.targets, { provider: 'lex', discover: true }] });
+    expect(checkOnly(['ABCDEFGHIJ', 'SupportBot', 'lex:QQQQQQQQQQ:DRAFT'], withDiscovery)).toEqual({ unverified: ['SupportBot', 'lex:QQQQQQQQQQ:DRAFT'] });
+  });
+});
+
+describe('defaultFileName', () => {
+  it('is <botId>-<botVersion>[-<locale>]-<version or current>.zip, safe for any file system', () => {
+    expect(defaultFileName(infos[0]!, undefined)).toBe('ABCDEFGHIJ-DRAFT-current.zip');
+    expect(defaultFileName(infos[2]!, 'v/1+2')).toBe('ABCDEFGHIJ-3-en_US-v_1_2.zip');
+    expect(defaultFileName(infos[4]!, 'abc')).toBe('test-set-TESTSET001-abc.zip');
+    expect(defaultFileName(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip'), undefined)).toBe('st-1-published-bot-current.zip');
+  });
+});
