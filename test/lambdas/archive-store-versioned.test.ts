@@ -1,0 +1,86 @@
+/**
+ * storeArchive on a real versioned S3 server (OpenStack Swift's S3 API,
+ * started by `npm test` via scripts/swift-s3.sh): each store adds exactly one
+ * verified version at the stable key, staging leaves no version or delete
+ * marker behind, and a failure never adds a version.
+ *
+ * Removing a copy that fails verification is covered on s3rver
+ * (archive-store.test.ts), not here: Swift's s3api takes 60 s to delete the
+ * latest version of a key that has older ones (and then marks none latest),
+ * a quirk of the test server, not of S3.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeArchive } from '../../lambdas/shared/archive-store';
+import type { Job } from '../../lambdas/shared/contracts';
+import { DownloadIntegrityError } from '../../lambdas/shared/errors';
+import { swiftS3FromEnv } from '../simulators/swift';
+import { lexLikeZip } from './zip-fixtures';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const job: Job = { id: 'lex:HISTORYBOT:DRAFT', provider: 'lex', key: 'lex/us-east-1/HISTORYBOT/DRAFT/bot.zip', name: 'History', spec: { kind: 'bot' } };
+let s3: S3Client;
+const bucket = `botvault-versioned-${randomBytes(4).toString('hex')}`;
+
+async function versions(prefix: string) {
+  const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
+  return { versions: res.Versions ?? [], markers: res.DeleteMarkers ?? [] };
+}
+
+beforeAll(async () => {
+  s3 = swiftS3FromEnv().client;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+});
+afterAll(() => s3?.destroy());
+
+describe('storeArchive on a versioned bucket (Swift)', () => {
+  let first: Awaited<ReturnType<typeof storeArchive>>;
+  let firstZip: Buffer;
+
+  it('returns the version id of the copy, whose metadata and bytes are verified', async () => {
+    firstZip = await lexLikeZip(2000);
+    first = await storeArchive({ s3, bucket, job, runId: 'run-1', exportId: 'EXP1', body: Readable.from([firstZip]), contentLength: firstZip.length });
+    expect(first.versionId).toBeTruthy();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: job.key, VersionId: first.versionId }));
+    expect(head.Metadata).toMatchObject({ sha256: sha256(firstZip), 'run-id': 'run-1', 'export-id': 'EXP1', source: job.id, 'bot-name': 'History' });
+    expect(head.ContentLength).toBe(firstZip.length);
+  });
+
+  it('a second store adds a second version; the first stays readable', async () => {
+    const zip = await lexLikeZip(3000);
+    const second = await storeArchive({ s3, bucket, job, runId: 'run-2', exportId: 'EXP2', body: Readable.from([zip]), contentLength: zip.length });
+    expect(second.versionId).toBeTruthy();
+    expect(second.versionId).not.toBe(first.versionId);
+    const { versions: v } = await versions(job.key);
+    expect(v.map((x) => x.VersionId).sort()).toEqual([first.versionId, second.versionId].sort());
+    expect(v.find((x) => x.IsLatest)?.VersionId).toBe(second.versionId);
+    const old = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: job.key, VersionId: first.versionId }));
+    expect(sha256(Buffer.from(await old.Body!.transformToByteArray()))).toBe(sha256(firstZip));
+  });
+
+  it('staging leaves no versions and no delete markers behind', async () => {
+    expect(await versions('staging/')).toEqual({ versions: [], markers: [] });
+  });
+
+  it('a failed store adds no version', async () => {
+    const before = (await versions(job.key)).versions.length;
+    const zip = await lexLikeZip(3000);
+    const err = await storeArchive({ s3, bucket, job, runId: 'run-3', exportId: 'EXP3', body: Readable.from([zip.subarray(0, 1000)]), contentLength: zip.length }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DownloadIntegrityError);
+    expect((await versions(job.key)).versions).toHaveLength(before);
+    expect(await versions('staging/')).toEqual({ versions: [], markers: [] });
+  });
+});
