@@ -29,43 +29,46 @@ export async function readManifest(s3: S3Client, bucket: string, key: string): P
   }
 }
 
-async function listAll(s3: S3Client, bucket: string, prefix: string, delimiter?: string): Promise<{ keys: { key: string; lastModified?: Date }[]; prefixes: string[] }> {
+async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ keys: { key: string; lastModified?: Date }[] }> {
   const keys: { key: string; lastModified?: Date }[] = [];
-  const prefixes: string[] = [];
   let token: string | undefined;
   do {
     const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, async () => {
       try {
-        return await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+        return await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
       } catch (err) {
         if ((err as Error).name === 'NoSuchBucket') throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
         throw err;
       }
     });
     for (const o of page.Contents ?? []) if (o.Key) keys.push({ key: o.Key, lastModified: o.LastModified });
-    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(p.Prefix);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  return { keys, prefixes };
+  return { keys };
 }
 
 /**
- * The newest manifest's key. Keys sort by date (`runs/yyyy/mm/dd/`), so the
- * newest day is found by descending one level at a time through the
- * "folders" (four small listings, however many years of runs there are);
- * within that day run ids do not sort by time, so LastModified decides.
+ * The newest manifest's key. Keys sort by date (`runs/yyyy/mm/dd/<runId>.json`),
+ * so the newest day is the last key's day; within that day run ids do not
+ * sort by time, so LastModified decides. One listing of `runs/` (a page per
+ * 1,000 runs: about three pages for three years of nightly runs) rather than
+ * walking "folders" with a delimiter, which not every S3-compatible server
+ * answers correctly (s3rver returns no CommonPrefixes for nested keys).
  */
 export async function latestManifestKey(s3: S3Client, bucket: string): Promise<string | undefined> {
-  let prefix = RUNS;
-  for (let depth = 0; depth < 3; depth++) {
-    const { prefixes } = await listAll(s3, bucket, prefix, '/');
-    if (prefixes.length === 0) return undefined;
-    prefix = [...prefixes].sort().at(-1)!;
-  }
-  const { keys } = await listAll(s3, bucket, prefix);
-  const manifests = keys.filter((k) => k.key.endsWith('.json'));
-  manifests.sort((a, b) => (a.lastModified?.getTime() ?? 0) - (b.lastModified?.getTime() ?? 0) || a.key.localeCompare(b.key));
-  return manifests.at(-1)?.key;
+  const { keys } = await listAll(s3, bucket, RUNS);
+  return newestManifest(keys);
+}
+
+/** Pure part of latestManifestKey: the newest day's most recently written manifest. */
+export function newestManifest(keys: readonly { key: string; lastModified?: Date }[]): string | undefined {
+  const manifests = keys.filter((k) => /^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(k.key));
+  if (manifests.length === 0) return undefined;
+  const day = manifests.map((k) => k.key.slice(0, 'runs/yyyy/mm/dd/'.length)).sort().at(-1)!;
+  return manifests
+    .filter((k) => k.key.startsWith(day))
+    .sort((a, b) => (a.lastModified?.getTime() ?? 0) - (b.lastModified?.getTime() ?? 0) || a.key.localeCompare(b.key))
+    .at(-1)!.key;
 }
 
 /**

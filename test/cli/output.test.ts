@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_CREDENTIALS, awsCliError, regionFromArn } from '../../lib/cli/aws';
 import { CliError, formatTable, formatTime } from '../../lib/cli/output';
 import { manualRunName } from '../../lib/cli/run';
-import { formatManifest } from '../../lib/cli/status';
+import { formatManifest, newestManifest } from '../../lib/cli/status';
 
 describe('formatTable', () => {
   it('aligns columns, right-aligns the listed ones, and leaves no trailing spaces', () => {
@@ -91,5 +91,23 @@ describe('formatManifest', () => {
       'SUCCEEDED  lex:A:DRAFT  2.0 KiB  v1       abababababab  lex/us-east-1/A/DRAFT/bot.zip',
       'FAILED     lex:B:DRAFT        -  -        -             ExportFailedError: locale not built',
     ]);
+  });
+});
+
+describe('newestManifest', () => {
+  const at = (iso: string) => new Date(iso);
+  it('picks the newest day by key, then the last written run of that day (run ids do not sort by time)', () => {
+    expect(
+      newestManifest([
+        { key: 'runs/2024/12/31/zzz-late-name.json', lastModified: at('2025-01-01T00:00:00Z') },
+        { key: 'runs/2025/01/02/manual-b.json', lastModified: at('2025-01-02T10:00:00Z') },
+        { key: 'runs/2025/01/02/a-scheduled.json', lastModified: at('2025-01-02T11:00:00Z') },
+        { key: 'runs/2025/01/02/notes.txt', lastModified: at('2025-01-03T00:00:00Z') },
+        { key: 'runs/2025/01/02/nested/x.json', lastModified: at('2025-01-03T00:00:00Z') },
+      ]),
+    ).toBe('runs/2025/01/02/a-scheduled.json');
+  });
+  it('is undefined without manifests', () => {
+    expect(newestManifest([{ key: 'runs/readme.json' }])).toBeUndefined();
   });
 });

@@ -1,0 +1,136 @@
+/**
+ * Everything `botvault` talks to, on 127.0.0.1: the Lex V2 simulator, an S3
+ * server (s3rver, or Swift for real versioning), the Step Functions simulator
+ * (which runs the synthesized definition with the real handlers in this
+ * process) and the CloudFormation simulator holding the stack's outputs.
+ *
+ * `cli()` runs the real command line as a child process (`node
+ * bin/botvault.mjs`), its AWS clients pointed at the simulators only through
+ * the standard AWS_ENDPOINT_URL_<SERVICE> variables, as an operator's would be.
+ * It is asynchronous on purpose: the simulators live in this process, and a
+ * synchronous spawn would stop them from answering.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CreateBucketCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parseConfig, type BotVaultConfig } from '../../lib/config';
+import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
+import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
+import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server } from '../simulators/s3-server';
+import { startSfnSimulator, type SfnSimulator } from '../simulators/sfn-simulator';
+import { swiftS3FromEnv } from '../simulators/swift';
+
+const BIN = resolve(import.meta.dirname, '../../bin/botvault.mjs');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliHarness {
+  lex: LexSimulator;
+  s3: S3Client;
+  bucket: string;
+  sfn: SfnSimulator;
+  cfn: CfnSimulator;
+  config: BotVaultConfig;
+  /** The config file the CLI reads (its stackName is the CloudFormation simulator's stack). */
+  configFile: string;
+  /** The CLI's working directory (default download location). */
+  dir: string;
+  /** The environment every CLI call gets (endpoints, region, credentials). */
+  env: Record<string, string>;
+  cli(args: string[], opts?: { env?: Record<string, string | undefined> }): Promise<CliResult>;
+  close(): Promise<void>;
+}
+
+export async function startCliHarness(opts: {
+  bots: SimBot[];
+  targets: Record<string, unknown>[];
+  stackName: string;
+  s3?: 's3rver' | 'swift';
+}): Promise<CliHarness> {
+  const lex = await startLexSimulator({ bots: opts.bots, defaultFaults: { exportLatencyMs: 100 } });
+  const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;
+  const local = swift ? undefined : await startS3Server();
+  const endpoint = swift?.endpoint ?? local!.endpoint;
+  const s3 = swift?.client ?? s3ClientFor(endpoint);
+  const credentials = swift
+    ? { accessKeyId: process.env.BOTVAULT_SWIFT_S3_ACCESS_KEY!, secretAccessKey: process.env.BOTVAULT_SWIFT_S3_SECRET_KEY! }
+    : S3RVER_CREDENTIALS;
+
+  // The handlers run in this process (inside the Step Functions simulator): point their clients here.
+  process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lex.url;
+  process.env.AWS_ENDPOINT_URL_S3 = endpoint;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+  delete process.env.BOTVAULT_DOWNLOAD_ALLOWLIST;
+
+  const bucket = `botvault-cli-${randomBytes(5).toString('hex')}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  if (swift) await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+
+  const rawConfig = { stackName: opts.stackName, maxConcurrency: 4, downloadAllowlist: [lex.url], targets: opts.targets };
+  const config = parseConfig(rawConfig);
+  // Only the CLI's own key is accepted: a call signed with anything else is refused as AWS would.
+  const sfn = await startSfnSimulator({ config, bucket, fast: true, accessKeyIds: [credentials.accessKeyId] });
+  const cfn = await startCfnSimulator({
+    stacks: { [opts.stackName]: { outputs: { ArchiveBucketName: bucket, StateMachineArn: sfn.stateMachineArn } } },
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'botvault-cli-e2e-'));
+  const configFile = join(dir, 'botvault.config.json');
+  writeFileSync(configFile, JSON.stringify(rawConfig, null, 2));
+
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    // No profile, no config files, no instance metadata: credentials come only from what a test passes.
+    HOME: dir,
+    AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_SFN: sfn.url,
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
+  };
+
+  return {
+    lex,
+    s3,
+    bucket,
+    sfn,
+    cfn,
+    config,
+    configFile,
+    dir,
+    env,
+    cli(args, o = {}) {
+      const merged: Record<string, string> = { ...env };
+      for (const [k, v] of Object.entries(o.env ?? {})) {
+        if (v === undefined) delete merged[k];
+        else merged[k] = v;
+      }
+      return new Promise((done) => {
+        execFile(process.execPath, [BIN, ...args], { cwd: dir, env: merged, timeout: 60_000 }, (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+          done({ code, stdout, stderr });
+        });
+      });
+    },
+    async close() {
+      await sfn.close();
+      await cfn.close();
+      await lex.close();
+      await local?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
