@@ -115,8 +115,13 @@ class HistoryRecorder {
     private readonly region: string,
   ) {}
 
+  private lastAt = 0;
+
   private push(type: string, at: number, details: Record<string, unknown>, iteration?: number): void {
     const id = this.history.length + 1;
+    // Events of Map iterations reach the root logger a little after they happened, so their own
+    // timestamps can run backwards; the service's history never does.
+    at = this.lastAt = Math.max(at, this.lastAt);
     const previousEventId = iteration === undefined ? this.lastRoot : (this.lastInIteration.get(iteration) ?? this.lastRoot);
     this.history.push({ id, previousEventId, timestamp: seconds(at), type, ...details });
     if (iteration === undefined) this.lastRoot = id;
