@@ -76,7 +76,8 @@ function terminalDisplay(out: NodeJS.WriteStream): Display {
   return {
     update(progress) {
       // Rows beyond the screen scroll away and the cursor-up would miss them; cap to the terminal.
-      const lines = progress.render(Math.max(3, (out.rows ?? 40) - 4)).map((l) => l.slice(0, Math.max(20, (out.columns ?? 120) - 1)));
+      // A pseudo-terminal may report 0 x 0: treat that as unknown.
+      const lines = progress.render(Math.max(3, (out.rows || 40) - 4)).map((l) => l.slice(0, Math.max(20, (out.columns || 120) - 1)));
       out.write(`${drawn ? `\x1b[${drawn}F\x1b[0J` : ''}${lines.join('\n')}\n`);
       drawn = lines.length;
     },

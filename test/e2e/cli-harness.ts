@@ -44,7 +44,7 @@ export interface CliHarness {
   dir: string;
   /** The environment every CLI call gets (endpoints, region, credentials). */
   env: Record<string, string>;
-  cli(args: string[], opts?: { env?: Record<string, string | undefined> }): Promise<CliResult>;
+  cli(args: string[], opts?: { env?: Record<string, string | undefined>; tty?: boolean }): Promise<CliResult>;
   close(): Promise<void>;
 }
 
@@ -118,8 +118,14 @@ export async function startCliHarness(opts: {
         if (v === undefined) delete merged[k];
         else merged[k] = v;
       }
+      // tty: run under util-linux `script`, which gives the CLI a pseudo-terminal as stdout (and
+      // merges stderr into it), the way an operator's shell does.
+      const [file, argv] = o.tty
+        ? ['script', ['-qefc', [process.execPath, BIN, ...args].map(shellQuote).join(' '), '/dev/null']]
+        : [process.execPath, [BIN, ...args]];
+      if (o.tty) merged.TERM = 'xterm';
       return new Promise((done) => {
-        execFile(process.execPath, [BIN, ...args], { cwd: dir, env: merged, timeout: 60_000 }, (err, stdout, stderr) => {
+        execFile(file, argv, { cwd: dir, env: merged, timeout: 60_000 }, (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
           done({ code, stdout, stderr });
         });
@@ -134,3 +140,5 @@ export async function startCliHarness(opts: {
     },
   };
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
