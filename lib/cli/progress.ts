@@ -42,13 +42,15 @@ export function phaseOf(state: string): string {
     case States.wait:
     case States.checkExport:
     case States.exportReady:
+    // The Pass states that turn a failed or stuck export into the job's error lead straight to
+    // JobFailed, whose line names the error: no line of their own.
+    case States.exportFailed:
+    case States.exportTimedOut:
       return 'exporting';
     case States.storeArchive:
       return 'storing archive';
     case States.cleanup:
       return 'cleaning up';
-    case States.exportFailed:
-    case States.exportTimedOut:
     case States.jobFailed:
       return 'failed';
     case States.jobSucceeded:
@@ -67,6 +69,8 @@ function parseJson(text: string | undefined): Record<string, unknown> | undefine
     return undefined; // truncated (over 256 KiB) or absent execution data: progress is best effort
   }
 }
+
+const QUIET_RUN_STATES = new Set<string>([States.anyFailed, States.runFailed, States.runSucceeded]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 
@@ -110,7 +114,8 @@ export class RunProgress {
       if (!jobId) {
         if (name === this.stage) return [];
         this.stage = name;
-        return [{ line: `run: ${name}` }];
+        // The closing Choice and Succeed/Fail states add nothing to the "run: SUCCEEDED|FAILED" line that follows.
+        return QUIET_RUN_STATES.has(name) ? [] : [{ line: `run: ${name}` }];
       }
       return this.enter(this.job(jobId), name, data!);
     }

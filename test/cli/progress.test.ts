@@ -38,6 +38,8 @@ function history(): HistoryEvent[] {
     entered(States.jobSucceeded, { ...job(a), result: { status: 'UNCHANGED' } }, 'Pass'),
     entered(States.summarize, { plan: {} }),
     ev('TaskStateExited', { stateExitedEventDetails: { name: States.summarize, output: JSON.stringify({ summary: { manifestKey: 'runs/2024/05/17/r1.json' } }) } }),
+    entered(States.anyFailed, { summary: { failed: 1 } }, 'Choice'),
+    entered(States.runFailed, { summary: { failed: 1 } }, 'Fail'),
     ev('ExecutionFailed', { executionFailedEventDetails: { error: 'BackupJobsFailed', cause: '1 of 2 failed' } }),
   ];
 }
@@ -73,9 +75,13 @@ describe('RunProgress', () => {
       'lex:ALPHABOT01:DRAFT: cleaning up',
       'lex:ALPHABOT01:DRAFT: UNCHANGED',
     ]);
-    expect(lines).toContain('lex:BRAVOBOT02:DRAFT: FAILED (ExportFailedError)');
+    expect(lines.filter((l) => l.startsWith('lex:BRAVOBOT02:DRAFT'))).toEqual([
+      'lex:BRAVOBOT02:DRAFT: starting export',
+      'lex:BRAVOBOT02:DRAFT: exporting',
+      'lex:BRAVOBOT02:DRAFT: FAILED (ExportFailedError)',
+    ]);
     expect(lines).toContain('run: 2 jobs planned');
-    expect(lines.at(-1)).toBe('run: FAILED');
+    expect(lines.filter((l) => l.startsWith('run:'))).toEqual(['run: Plan', 'run: 2 jobs planned', 'run: BackUpEachTarget', 'run: Summarize', 'run: FAILED']);
   });
 
   it('applies pages in any order and ignores events it has already seen', () => {
@@ -124,6 +130,8 @@ describe('RunProgress', () => {
 describe('phaseOf', () => {
   it('folds the polling loop into one phase', () => {
     expect([States.wait, States.checkExport, States.exportReady].map(phaseOf)).toEqual(['exporting', 'exporting', 'exporting']);
-    expect(phaseOf(States.exportTimedOut)).toBe('failed');
+    // A failed export's own Pass state leads straight to JobFailed, whose line carries the error.
+    expect(phaseOf(States.exportTimedOut)).toBe('exporting');
+    expect(phaseOf(States.jobFailed)).toBe('failed');
   });
 });
