@@ -28,6 +28,8 @@ export interface JobProgress {
 
 export interface ProgressChange {
   readonly target?: string;
+  /** When it happened (the history event's time, not when this poll saw it). */
+  readonly at?: Date;
   /** A line for plain (non-terminal) output. */
   readonly line: string;
 }
@@ -100,7 +102,7 @@ export class RunProgress {
     for (const event of [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0))) {
       if ((event.id ?? 0) <= this.lastEventId) continue;
       this.lastEventId = event.id ?? this.lastEventId;
-      changes.push(...this.applyOne(event));
+      changes.push(...this.applyOne(event).map((c) => ({ ...c, at: event.timestamp })));
     }
     return changes;
   }

@@ -19,7 +19,7 @@ import {
 import { manifestKey as manifestKeyOf } from '../../lambdas/summarize/summarize';
 import { aws, regionFromArn, s3Client, sfnClient } from './aws';
 import { CliError, formatJobLines, formatTime, printJson, readableCause } from './output';
-import { RunProgress } from './progress';
+import { RunProgress, type ProgressChange } from './progress';
 import { locate, readConfig, type LocateOptions } from './resolve';
 import { readManifest } from './status';
 import { checkOnly } from './targets';
@@ -66,7 +66,7 @@ export async function newHistoryEvents(sfn: SFNClient, executionArn: string, aft
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Display {
-  update(progress: RunProgress, changes: { line: string }[]): void;
+  update(progress: RunProgress, changes: ProgressChange[]): void;
   done(): void;
 }
 
@@ -91,7 +91,7 @@ function terminalDisplay(out: NodeJS.WriteStream): Display {
 function plainDisplay(out: NodeJS.WritableStream): Display {
   return {
     update(_progress, changes) {
-      for (const c of changes) out.write(`${formatTime(new Date()).slice(11)} ${c.line}\n`);
+      for (const c of changes) out.write(`${formatTime(c.at ?? new Date()).slice(11)} ${c.line}\n`);
     },
     done() {},
   };

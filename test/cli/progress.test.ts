@@ -84,6 +84,14 @@ describe('RunProgress', () => {
     expect(lines.filter((l) => l.startsWith('run:'))).toEqual(['run: Plan', 'run: 2 jobs planned', 'run: BackUpEachTarget', 'run: Summarize', 'run: FAILED']);
   });
 
+  it('dates each change by its event, not by when the poll saw it', () => {
+    const events = history();
+    events.forEach((e, i) => (e.timestamp = new Date(Date.UTC(2024, 4, 17, 3, 0, i))));
+    const changes = new RunProgress().apply(events);
+    const failed = changes.find((c) => c.line === 'lex:BRAVOBOT02:DRAFT: FAILED (ExportFailedError)');
+    expect(failed?.at?.toISOString()).toBe('2024-05-17T03:00:13.000Z');
+  });
+
   it('applies pages in any order and ignores events it has already seen', () => {
     const all = history();
     const p = new RunProgress();
