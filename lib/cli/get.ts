@@ -77,7 +77,10 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
       await rename(partial, file);
     } catch (err) {
       await rm(partial, { force: true });
-      throw err;
+      if (err instanceof CliError) throw err;
+      // A connection cut mid-body, a full disk, a directory that does not exist: say what and that nothing was kept.
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new CliError(`could not save ${resource.key} to ${file}: ${reason}; nothing written`);
     }
 
     const result = { path: file, key: resource.key, target: displayName(resource), versionId: res.VersionId ?? null, bytes, sha256, verified: Boolean(expected) };

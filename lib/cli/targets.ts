@@ -104,21 +104,24 @@ export interface OnlyCheck {
  */
 export function checkOnly(entries: readonly string[], config: BotVaultConfig, region?: string): OnlyCheck {
   const known = new Set<string>();
+  /** `<provider>:<botId>` of targets whose job ids the CLI cannot compute (providers other than Lex). */
+  const idPrefixes: string[] = [];
   let discovery = false;
   for (const target of config.targets) {
-    const t = target as { discover?: boolean; botId?: string; testSetId?: string };
+    const t = target as { provider: string; discover?: boolean; botId?: string; testSetId?: string };
     if (t.discover) {
       discovery = true;
       continue;
     }
     const id = targetJobId(target, region);
     if (id) known.add(id);
+    else if (t.botId) idPrefixes.push(`${t.provider}:${t.botId}`);
     if (t.botId) known.add(t.botId);
     if (t.testSetId) known.add(t.testSetId);
   }
-  const unknown = entries.filter((e) => !known.has(e));
+  const unknown = entries.filter((e) => !known.has(e) && !idPrefixes.some((p) => e === p || e.startsWith(`${p}:`)));
   if (unknown.length && !discovery) {
-    const ids = config.targets.map((t) => targetJobId(t, region)).filter((id): id is string => Boolean(id));
+    const ids = [...config.targets.map((t) => targetJobId(t, region)).filter((id): id is string => Boolean(id)), ...idPrefixes.map((p) => `${p}:…`)];
     throw new CliError(
       `--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id)`,
     );

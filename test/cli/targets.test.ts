@@ -93,6 +93,20 @@ describe('checkOnly', () => {
   });
 });
 
+describe('checkOnly with a provider whose job ids the CLI cannot compute', () => {
+  // As a second provider's target will look; the schema does not accept one yet, hence the cast.
+  const config = { ...parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] }) };
+  const withOther = { ...config, targets: [...config.targets, { provider: 'koreai', botId: 'st-1234' }] } as unknown as typeof config;
+
+  it('accepts its bot id and any job id under <provider>:<botId>', () => {
+    expect(checkOnly(['st-1234', 'koreai:st-1234', 'koreai:st-1234:published'], withOther)).toEqual({ unverified: [] });
+  });
+
+  it('refuses a different bot, listing the id prefix it would accept', () => {
+    expect(() => checkOnly(['koreai:st-9999:published'], withOther)).toThrow('known: lex:ABCDEFGHIJ:DRAFT, koreai:st-1234:…');
+  });
+});
+
 describe('defaultFileName', () => {
   it('is <botId>-<botVersion>[-<locale>]-<version or current>.zip, safe for any file system', () => {
     expect(defaultFileName(infos[0]!, undefined)).toBe('ABCDEFGHIJ-DRAFT-current.zip');

@@ -239,6 +239,13 @@ describe('botvault get', () => {
     expect(oneLine(res.stderr)).toBe('botvault: "ALPHABOT01" matches 2 resources; name one of: lex:ALPHABOT01:1:de_DE, lex:ALPHABOT01:DRAFT');
   });
 
+  it('a file that cannot be written: exit 2, one line, nothing left behind', async () => {
+    const res = await h.cli(['get', 'lex:CHARLIE003:2', '-o', 'no-such-dir/charlie.zip', '--bucket', h.bucket]);
+    expect(res.code).toBe(2);
+    expect(oneLine(res.stderr)).toBe(`botvault: could not save lex/us-east-1/CHARLIE003/2/bot.zip to ${join(h.dir, 'no-such-dir/charlie.zip')}: ENOENT; nothing written`);
+    expect(existsSync(join(h.dir, 'no-such-dir'))).toBe(false);
+  });
+
   it('an object whose bytes no longer match its sha256: exit 2, nothing written', async () => {
     const key = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
     const original = await h.s3.send(new HeadObjectCommand({ Bucket: h.bucket, Key: key }));
