@@ -65,7 +65,7 @@ export async function newHistoryEvents(sfn: SFNClient, executionArn: string, aft
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Display {
+export interface Display {
   update(progress: RunProgress, changes: ProgressChange[]): void;
   done(): void;
 }
@@ -99,15 +99,42 @@ function plainDisplay(out: NodeJS.WritableStream): Display {
 
 const quietDisplay: Display = { update() {}, done() {} };
 
-/** Polls the execution until it ends, feeding its history to the display. */
-export async function follow(sfn: SFNClient, executionArn: string, pollMs: number, display: Display): Promise<{ progress: RunProgress; execution: DescribeExecutionCommandOutput }> {
+/** Polls in a row that may fail (throttling, a network blip) before following gives up. */
+export const MAX_POLL_FAILURES = 5;
+
+/**
+ * Polls the execution until it ends, feeding its history to the display.
+ * The run is already going: a failing poll is retried at the next interval,
+ * and only a run of failures (or credentials expiring mid-run) stops the
+ * following, with a message that says the run itself goes on.
+ */
+export async function follow(
+  sfn: SFNClient,
+  executionArn: string,
+  pollMs: number,
+  display: Display,
+): Promise<{ progress: RunProgress; execution: DescribeExecutionCommandOutput }> {
   const progress = new RunProgress();
+  let failures = 0;
   for (;;) {
-    // Describe first: once it reports the end, the history read after it holds every event.
-    const execution = await aws('DescribeExecution', () => sfn.send(new DescribeExecutionCommand({ executionArn })));
-    const events = await newHistoryEvents(sfn, executionArn, progress.lastEventId);
-    const changes = progress.apply(events);
-    if (changes.length) display.update(progress, changes);
+    let execution: DescribeExecutionCommandOutput;
+    try {
+      // Describe first: once it reports the end, the history read after it holds every event.
+      execution = await aws('DescribeExecution', () => sfn.send(new DescribeExecutionCommand({ executionArn })));
+      const changes = progress.apply(await newHistoryEvents(sfn, executionArn, progress.lastEventId));
+      if (changes.length) display.update(progress, changes);
+      failures = 0;
+    } catch (err) {
+      failures += 1;
+      if (err instanceof CliError || failures >= MAX_POLL_FAILURES) {
+        display.done();
+        const name = executionArn.split(':').at(-1);
+        const reason = err instanceof Error ? `${err instanceof CliError ? '' : `${err.name}: `}${err.message}` : String(err);
+        throw new CliError(`stopped following run ${name} (${reason}); the run goes on: see it later with \`botvault status ${name}\``);
+      }
+      await sleep(pollMs);
+      continue;
+    }
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
       display.done();
       return { progress, execution };
