@@ -1,0 +1,142 @@
+/**
+ * The one place for BotVault's Lambda defaults (DESIGN §6): every Lambda is a
+ * BackupFunction, so runtime, architecture, logging, tracing and bundling are
+ * decided here once.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: `lambdas/`, `package-lock.json` and `node_modules/` live there. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Environment every BotVault Lambda gets. The caller's environment is merged
+ * in, but may not change these: they are what makes logs, metrics and stack
+ * traces look the same in every function.
+ */
+export const DEFAULT_ENVIRONMENT: Readonly<Record<string, string>> = {
+  // Stack traces point at the TypeScript source (the bundle ships a source map).
+  NODE_OPTIONS: '--enable-source-maps',
+  POWERTOOLS_SERVICE_NAME: 'botvault',
+  POWERTOOLS_METRICS_NAMESPACE: 'BotVault',
+};
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+
+export interface BackupFunctionProps {
+  /**
+   * The Lambda's folder under `lambdas/`; its entry is `lambdas/<name>/handler.ts`,
+   * exporting `handler`. For example `store-archive`.
+   */
+  readonly name: string;
+  /**
+   * Description shown in the Lambda console.
+   * @default `BotVault <name>`
+   */
+  readonly description?: string;
+  /**
+   * Memory in MB (CPU scales with it).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * How long one invocation may run.
+   * @default Duration.seconds(60)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's log group keeps logs.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Extra environment variables, merged with BotVault's defaults
+   * (`NODE_OPTIONS`, `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_NAMESPACE`),
+   * which they may not change.
+   * @default - the defaults only
+   */
+  readonly environment?: Record<string, string>;
+}
+
+/**
+ * A Node.js Lambda bundled locally with esbuild: newest Node runtime, arm64,
+ * X-Ray tracing, its own log group with a retention, minified CommonJS with
+ * source maps, and every dependency (the AWS SDK included) bundled so the
+ * versions in package-lock.json are the versions that run.
+ */
+export class BackupFunction extends Construct {
+  /** The Lambda function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** Its log group (deleted with the stack: logs are not backups). */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BackupFunctionProps) {
+    super(scope, id);
+    if (!NAME.test(props.name)) {
+      throw new Error(`BackupFunction: name "${props.name}" must be a folder name under lambdas/ such as "store-archive" (lower-case letters, digits, hyphens).`);
+    }
+    const entry = join(PROJECT_ROOT, 'lambdas', props.name, 'handler.ts');
+    if (!existsSync(entry)) {
+      throw new Error(`BackupFunction: no handler for "${props.name}": expected ${entry} exporting "handler".`);
+    }
+    const memorySize = props.memorySize ?? 256;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
+      throw new Error(`BackupFunction "${props.name}": memorySize must be a whole number of MB from 128 to 10240 (got ${memorySize}).`);
+    }
+    const timeout = props.timeout ?? Duration.seconds(60);
+    if (!timeout.isUnresolved() && (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)) {
+      throw new Error(`BackupFunction "${props.name}": timeout must be from 1 second to 15 minutes, the Lambda limit (got ${timeout.toHumanString()}).`);
+    }
+    const environment = mergeEnvironment(props.name, props.environment ?? {});
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description ?? `BotVault ${props.name}`,
+      // The newest Node.js runtime this aws-cdk-lib knows; bump with aws-cdk-lib.
+      runtime: lambda.Runtime.NODEJS_24_X,
+      // Graviton: cheaper per GB-second, and nothing here is x86-specific.
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: nodejs.OutputFormat.CJS,
+        // Local esbuild (a devDependency): synth needs no Docker.
+        forceDockerBundling: false,
+        // Bundle the AWS SDK too instead of using the runtime's copy, so the versions are pinned.
+        externalModules: [],
+      },
+    });
+  }
+}
+
+function mergeEnvironment(name: string, extra: Record<string, string>): Record<string, string> {
+  for (const [key, value] of Object.entries(extra)) {
+    const fixed = DEFAULT_ENVIRONMENT[key];
+    if (fixed !== undefined && fixed !== value) {
+      throw new Error(
+        `BackupFunction "${name}": environment variable ${key} is set by BackupFunction for every Lambda ("${fixed}") and cannot be changed to "${value}"; remove it from the environment prop.`,
+      );
+    }
+  }
+  return { ...extra, ...DEFAULT_ENVIRONMENT };
+}
