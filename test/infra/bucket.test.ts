@@ -1,0 +1,187 @@
+/** The archive bucket: protection, lifecycle rules, grant helpers (lib/constructs/archive-bucket.ts). */
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { describe, expect, it } from 'vitest';
+import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
+import { cdkJsonContext, logicalId, render, synth, type CfnTemplate } from './helpers';
+
+const LEX_TARGET = { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' };
+
+const ABORT_RULE = { Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } };
+const STAGING_RULES = [
+  { Id: 'ExpireStaging', Status: 'Enabled', Prefix: 'staging/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+  { Id: 'RemoveStagingDeleteMarkers', Status: 'Enabled', Prefix: 'staging/', ExpiredObjectDeleteMarker: true },
+];
+
+/** An ArchiveBucket alone in a stack, plus a role to grant to. */
+function bucketStack(props: ArchiveBucketProps = {}) {
+  const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const archive = new ArchiveBucket(stack, 'Archive', props);
+  const role = new iam.Role(stack, 'Grantee', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  return { stack, archive, role };
+}
+
+function roleStatements(stack: Stack): unknown[] {
+  const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+  return Object.values(json.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .flatMap((r) => render((r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as unknown[]);
+}
+
+describe('archive bucket in the stack', () => {
+  const { template, json } = synth({ targets: [LEX_TARGET] });
+  const bucketId = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
+
+  it('is the only bucket, versioned, private, owner-enforced and SSE-S3 encrypted', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+  });
+
+  it('is retained when the stack is deleted or the bucket replaced', () => {
+    expect(json.Resources[bucketId]!.DeletionPolicy).toBe('Retain');
+    expect(json.Resources[bucketId]!.UpdateReplacePolicy).toBe('Retain');
+    // No auto-delete custom resource that could empty it.
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+
+  it('has a bucket policy that denies every request not made over TLS, and nothing else', () => {
+    const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
+    expect(policies).toHaveLength(1);
+    expect(render(policies[0]!.Properties)).toEqual({
+      Bucket: `Ref(${bucketId})`,
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Resource: [`${bucketId}.Arn`, `${bucketId}.Arn/*`],
+          },
+        ],
+      },
+    });
+  });
+
+  it('lifecycle with the default retention: abort uploads after 1 day, expire non-current versions after 365 days, clean staging/', () => {
+    expect(json.Resources[bucketId]!.Properties!.LifecycleConfiguration).toEqual({
+      Rules: [ABORT_RULE, { Id: 'NoncurrentVersions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 365 } }, ...STAGING_RULES],
+    });
+  });
+
+  it('lifecycle with full retention config: transition to Glacier IR, expire, keep the newest N', () => {
+    const { json: j } = synth({
+      targets: [LEX_TARGET],
+      retention: { noncurrentTransitionDays: 30, noncurrentExpirationDays: 400, noncurrentVersionsToKeep: 10 },
+    });
+    const id = logicalId(j, 'AWS::S3::Bucket', 'ArchiveBucket');
+    expect(j.Resources[id]!.Properties!.LifecycleConfiguration).toEqual({
+      Rules: [
+        ABORT_RULE,
+        {
+          Id: 'NoncurrentVersions',
+          Status: 'Enabled',
+          NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }],
+          NoncurrentVersionExpiration: { NoncurrentDays: 400, NewerNoncurrentVersions: 10 },
+        },
+        ...STAGING_RULES,
+      ],
+    });
+  });
+});
+
+describe('ArchiveBucket construct', () => {
+  it('without retention keeps every version: no non-current rule', () => {
+    const { stack } = bucketStack();
+    const rules = Template.fromStack(stack).findResources('AWS::S3::Bucket');
+    const ids = (Object.values(rules)[0] as { Properties: { LifecycleConfiguration: { Rules: { Id: string }[] } } }).Properties.LifecycleConfiguration.Rules.map((r) => r.Id);
+    expect(ids).toEqual(['AbortIncompleteMultipartUploads', 'ExpireStaging', 'RemoveStagingDeleteMarkers']);
+  });
+
+  it('with a KMS key encrypts with SSE-KMS and an S3 Bucket Key', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test');
+    new ArchiveBucket(stack, 'Archive', { encryptionKey: new kms.Key(stack, 'Key') });
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() } },
+        ],
+      },
+    });
+  });
+
+  it('grantArchiveWrite: staging read/write/delete, archive prefixes put/read (no delete), multipart listing', () => {
+    const { stack, archive, role } = bucketStack();
+    archive.grantArchiveWrite(role);
+    const b = logicalId(Template.fromStack(stack).toJSON() as CfnTemplate, 'AWS::S3::Bucket', 'ArchiveBucket');
+    expect(roleStatements(stack)).toEqual([
+      {
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+        Effect: 'Allow',
+        Resource: `${b}.Arn/staging/*`,
+      },
+      { Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
+      { Action: 's3:ListBucketMultipartUploads', Effect: 'Allow', Resource: `${b}.Arn` },
+    ]);
+  });
+
+  it('grantManifestWrite: PutObject on runs/* only', () => {
+    const { stack, archive, role } = bucketStack();
+    archive.grantManifestWrite(role);
+    const b = logicalId(Template.fromStack(stack).toJSON() as CfnTemplate, 'AWS::S3::Bucket', 'ArchiveBucket');
+    expect(roleStatements(stack)).toEqual([{ Action: 's3:PutObject', Effect: 'Allow', Resource: `${b}.Arn/runs/*` }]);
+  });
+
+  it('grantRead: list the bucket and its versions, read archives and manifests (not staging)', () => {
+    const { stack, archive, role } = bucketStack();
+    archive.grantRead(role);
+    const b = logicalId(Template.fromStack(stack).toJSON() as CfnTemplate, 'AWS::S3::Bucket', 'ArchiveBucket');
+    expect(roleStatements(stack)).toEqual([
+      { Action: ['s3:ListBucket', 's3:ListBucketVersions'], Effect: 'Allow', Resource: `${b}.Arn` },
+      { Action: ['s3:GetObject', 's3:GetObjectVersion'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`, `${b}.Arn/runs/*`] },
+    ]);
+  });
+
+  it('with a KMS key, the grants add exactly the key permissions each writer or reader needs', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const key = new kms.Key(stack, 'Key');
+    const archive = new ArchiveBucket(stack, 'Archive', { encryptionKey: key });
+    const writer = new iam.Role(stack, 'Writer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const summarizer = new iam.Role(stack, 'Summarizer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    archive.grantArchiveWrite(writer);
+    archive.grantManifestWrite(summarizer);
+    archive.grantRead(reader);
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const keyId = logicalId(json, 'AWS::KMS::Key', 'Key');
+    const kmsActions = (rolePrefix: string) =>
+      Object.values(json.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties!.Roles as { Ref: string }[])[0]!.Ref.startsWith(rolePrefix))
+        .flatMap((r) => (r.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))
+        .map((s) => ({ Action: s.Action, Resource: render(s.Resource) }));
+    expect(kmsActions('Writer')).toEqual([
+      { Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: `${keyId}.Arn` },
+    ]);
+    expect(kmsActions('Summarizer')).toEqual([{ Action: ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: `${keyId}.Arn` }]);
+    expect(kmsActions('Reader')).toEqual([{ Action: 'kms:Decrypt', Resource: `${keyId}.Arn` }]);
+  });
+
+  it.each([
+    [{ noncurrentTransitionDays: 60, noncurrentExpirationDays: 60 }, /noncurrentExpirationDays \(60\) must be greater than retention.noncurrentTransitionDays \(60\)/],
+    [{ noncurrentVersionsToKeep: 5 }, /noncurrentVersionsToKeep only applies together with retention.noncurrentExpirationDays/],
+    [{ noncurrentExpirationDays: 0 }, /noncurrentExpirationDays must be a whole number of at least 1 \(got 0\)/],
+    [{ noncurrentTransitionDays: 1.5 }, /noncurrentTransitionDays must be a whole number/],
+    [{ noncurrentExpirationDays: 30, noncurrentVersionsToKeep: 101 }, /at most 100/],
+  ])('rejects retention %j with an actionable message', (retention, message) => {
+    expect(() => bucketStack({ retention })).toThrow(message);
+  });
+});

@@ -1,0 +1,106 @@
+/** The Lambdas: BackupFunction defaults and each function's settings in the stack. */
+import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { BackupFunction, type BackupFunctionProps } from '../../lib/constructs/backup-function';
+import { SKIP_BUNDLING, logicalId, render, synth } from './helpers';
+
+const FUNCTIONS = ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup', 'Summarize'] as const;
+const DEFAULT_ENV = { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'botvault', POWERTOOLS_METRICS_NAMESPACE: 'BotVault' };
+
+describe('the six Lambdas in the stack', () => {
+  const { template, json } = synth({
+    targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }],
+    downloadAllowlist: ['http://127.0.0.1:4010', 'https://files.example.com'],
+    logRetentionDays: 30,
+  });
+  const bucketRef = `Ref(${logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')})`;
+  const props = (name: string) => json.Resources[logicalId(json, 'AWS::Lambda::Function', `${name}Function`)]!.Properties!;
+
+  it('are exactly six', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+  });
+
+  it.each(FUNCTIONS)('%s: Node.js 24 on arm64, X-Ray tracing, handler "index.handler"', (name) => {
+    expect(props(name)).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Handler: 'index.handler',
+    });
+  });
+
+  it.each(FUNCTIONS)('%s: logs to its own log group with the configured retention, deleted with the stack', (name) => {
+    const logGroupId = (render(props(name).LoggingConfig) as { LogGroup: string }).LogGroup.replace(/^Ref\((.*)\)$/, '$1');
+    const logGroup = json.Resources[logGroupId]!;
+    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup.Properties).toEqual({ RetentionInDays: 30 });
+    expect(logGroup.DeletionPolicy).toBe('Delete');
+  });
+
+  it.each([
+    ['Plan', 256, 300],
+    ['StartExport', 256, 60],
+    ['CheckExport', 256, 60],
+    ['StoreArchive', 1024, 900],
+    ['Cleanup', 256, 60],
+    ['Summarize', 256, 60],
+  ] as const)('%s: %i MB, %i s', (name, memory, timeout) => {
+    expect(props(name)).toMatchObject({ MemorySize: memory, Timeout: timeout });
+  });
+
+  it.each(FUNCTIONS.filter((n) => n !== 'StoreArchive'))('%s: environment is the defaults plus BOTVAULT_BUCKET', (name) => {
+    expect(render(props(name).Environment)).toEqual({ Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef } });
+  });
+
+  it('StoreArchive: also BOTVAULT_DOWNLOAD_ALLOWLIST, the config allowlist joined by commas', () => {
+    expect(render(props('StoreArchive').Environment)).toEqual({
+      Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef, BOTVAULT_DOWNLOAD_ALLOWLIST: 'http://127.0.0.1:4010,https://files.example.com' },
+    });
+  });
+
+  it('StoreArchive: an empty allowlist is an empty variable (no extra origins)', () => {
+    const { json: j } = synth({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+    const p = j.Resources[logicalId(j, 'AWS::Lambda::Function', 'StoreArchiveFunction')]!.Properties!;
+    expect((p.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_DOWNLOAD_ALLOWLIST).toBe('');
+  });
+});
+
+describe('BackupFunction construct', () => {
+  const stackWith = (props: BackupFunctionProps) => {
+    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
+    const fn = new BackupFunction(stack, 'Fn', props);
+    return { stack, fn, template: Template.fromStack(stack) };
+  };
+
+  it('defaults: 256 MB, 60 s, 90 days of logs, description naming the Lambda', () => {
+    const { template, fn } = stackWith({ name: 'plan' });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 256, Timeout: 60, Description: 'BotVault plan' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    // The public logGroup is the one the function logs to.
+    const logGroupId = Stack.of(fn).getLogicalId(fn.logGroup.node.defaultChild as CfnElement);
+    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroupId } } });
+  });
+
+  it('merges the caller environment with the defaults; a default repeated with the same value is fine', () => {
+    const { template } = stackWith({ name: 'plan', environment: { FOO: 'bar', POWERTOOLS_SERVICE_NAME: 'botvault' } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { ...DEFAULT_ENV, FOO: 'bar' } } });
+  });
+
+  it('honours memory, timeout and log retention props', () => {
+    const { template } = stackWith({ name: 'plan', memorySize: 512, timeout: Duration.minutes(2), logRetention: logs.RetentionDays.ONE_WEEK });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, Timeout: 120, LoggingConfig: { LogGroup: Match.anyValue() } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it.each([
+    [{ name: 'plan', environment: { NODE_OPTIONS: '--max-old-space-size=100' } }, /NODE_OPTIONS is set by BackupFunction for every Lambda \("--enable-source-maps"\) and cannot be changed/],
+    [{ name: 'no-such-lambda' }, /no handler for "no-such-lambda": expected .*lambdas\/no-such-lambda\/handler\.ts/],
+    [{ name: '../plan' }, /must be a folder name under lambdas\//],
+    [{ name: 'plan', memorySize: 64 }, /memorySize must be a whole number of MB from 128 to 10240 \(got 64\)/],
+    [{ name: 'plan', timeout: Duration.minutes(16) }, /timeout must be from 1 second to 15 minutes/],
+  ] as [BackupFunctionProps, RegExp][])('rejects %j with an actionable message', (props, message) => {
+    expect(() => stackWith(props)).toThrow(message);
+  });
+});
