@@ -1,0 +1,105 @@
+/**
+ * A bad config stops synth with one message naming the field: through
+ * loadConfig (what bin/app.ts calls) and through the real CDK entry,
+ * `tsx bin/app.ts`, as `cdk synth` runs it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/constructs/backup-function';
+import { ConfigError, loadConfig } from '../../lib/config';
+import { SKIP_BUNDLING } from './helpers';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'botvault-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const LEX = { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' };
+let n = 0;
+function file(content: unknown): string {
+  const path = join(dir, `config-${++n}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+/** Runs the CDK entry like `cdk synth -c config=PATH` does (context through CDK_CONTEXT_JSON), without bundling. */
+async function cdkApp(configPath: string, outdir: string) {
+  try {
+    const { stdout, stderr } = await run(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ config: configPath, ...SKIP_BUNDLING }) },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('loadConfig names the bad field', () => {
+  it.each([
+    ['unknown provider', { targets: [{ provider: 'dialogflow', botId: 'x' }] }, 'targets[0].provider: must be one of "lex" (got "dialogflow")'],
+    ['missing botId', { targets: [{ provider: 'lex', botVersion: 'DRAFT' }] }, 'targets[0].botId: is required'],
+    ['bad cron', { targets: [LEX], schedule: { cron: 'cron(0 3 * * *)' } }, 'schedule.cron: must be an EventBridge Scheduler cron expression'],
+    ['bad timezone', { targets: [LEX], schedule: { timezone: 'Europe/Atlantis' } }, 'schedule.timezone: must be an IANA time zone'],
+    ['concurrency 0', { targets: [LEX], maxConcurrency: 0 }, 'maxConcurrency: must be at least 1'],
+    ['concurrency 41', { targets: [LEX], maxConcurrency: 41 }, 'maxConcurrency: must be at most 40'],
+    ['unknown field', { targets: [LEX], retension: {} }, 'retension: unknown field "retension"'],
+    ['unknown target field', { targets: [{ ...LEX, botversion: '1' }] }, 'targets[0].botversion: unknown field "botversion"'],
+    ['no targets', { targets: [] }, 'targets: must list at least one target'],
+  ])('%s', (_name, raw, message) => {
+    const path = file(raw);
+    let error: unknown;
+    try {
+      loadConfig(path);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(`Invalid BotVault config in ${path}:`);
+    expect((error as Error).message).toContain(message);
+  });
+
+  it('not JSON, and a missing file, are ConfigErrors too', () => {
+    expect(() => loadConfig(file('{ "targets": ['))).toThrow(/is not valid JSON/);
+    expect(() => loadConfig(join(dir, 'nope.json'))).toThrow(/Cannot read BotVault config .*nope\.json: ENOENT/);
+  });
+
+  it('the example botvault.config.json is valid: a whole DRAFT bot, a numbered version, one locale', () => {
+    const config = loadConfig(join(PROJECT_ROOT, 'botvault.config.json'));
+    expect(config.targets).toEqual([
+      { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' },
+      { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: '3' },
+      { provider: 'lex', botId: 'KLMNOPQRST', botVersion: '2', localeId: 'en_US' },
+    ]);
+  });
+});
+
+describe('bin/app.ts (the cdk.json app command)', () => {
+  it('a bad config: exit code 1, the message on stderr, no stack trace, nothing synthesized', async () => {
+    const outdir = mkdtempSync(join(dir, 'out-'));
+    const path = file({ targets: [{ provider: 'lex', botVersion: 'DRAFT' }], maxConcurrency: 41 });
+    const res = await cdkApp(path, outdir);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`Invalid BotVault config in ${path}:\n  maxConcurrency: must be at most 40 (the inline Map limit)\n  targets[0].botId: is required: give the bot id (or use "testSetId", or "discover": true)\n`);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(outdir, 'manifest.json'))).toBe(false);
+  });
+
+  it('a missing config file: exit code 1 with a hint', async () => {
+    const res = await cdkApp(join(dir, 'missing.json'), mkdtempSync(join(dir, 'out-')));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^Cannot read BotVault config .*missing\.json: ENOENT\. Create it/);
+  });
+
+  it('a good config: synthesizes the stack named by stackName into CDK_OUTDIR', async () => {
+    const outdir = mkdtempSync(join(dir, 'out-'));
+    const res = await cdkApp(file({ stackName: 'BotVaultTest', targets: [LEX] }), outdir);
+    expect(res.code, res.stderr).toBe(0);
+    const template = JSON.parse(readFileSync(join(outdir, 'BotVaultTest.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+  });
+});

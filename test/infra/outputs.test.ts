@@ -1,0 +1,21 @@
+/** Stack outputs, exactly (the CLI and README depend on their keys: see also test/cli/stack-outputs.test.ts). */
+import { describe, expect, it } from 'vitest';
+import { REGION, logicalId, render, synth } from './helpers';
+
+describe('stack outputs', () => {
+  const { json } = synth({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+  const bucket = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
+  const machine = logicalId(json, 'AWS::StepFunctions::StateMachine', 'Workflow');
+
+  it('are exactly ArchiveBucketName, StateMachineArn and StartManualRunCommand, with these values', () => {
+    expect(Object.fromEntries(Object.entries(json.Outputs ?? {}).map(([k, v]) => [k, render(v.Value)]))).toEqual({
+      ArchiveBucketName: `Ref(${bucket})`,
+      StateMachineArn: `Ref(${machine})`,
+      StartManualRunCommand: `aws stepfunctions start-execution --region ${REGION} --state-machine-arn Ref(${machine}) --input '{"trigger":"manual"}'`,
+    });
+  });
+
+  it('each has a description', () => {
+    for (const [key, out] of Object.entries(json.Outputs ?? {})) expect(out.Description, key).toMatch(/\w{3,}/);
+  });
+});
