@@ -7,11 +7,11 @@
  * lifecycle rules, and the grants the Lambdas get, each limited to the key
  * prefixes that Lambda actually writes.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 
 /** Where StoreArchive uploads first; it then copies onto the stable key (lambdas/shared/archive-store.ts). */
 export const STAGING_PREFIX = 'staging/';
@@ -54,6 +54,17 @@ export interface ArchiveBucketProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
+   * A bucket to write S3 server access logs to (who read, wrote or deleted
+   * which version). It must allow the S3 logging service to write to it.
+   * @default - no server access logs; audit object access with CloudTrail data events instead
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * Key prefix for the server access logs in `accessLogsBucket`.
+   * @default 'botvault-archive/'
+   */
+  readonly accessLogsPrefix?: string;
+  /**
    * Physical bucket name.
    * @default - CloudFormation generates a unique name
    */
@@ -86,7 +97,16 @@ export class ArchiveBucket extends Construct {
       // Deleting the stack must never delete the backups.
       removalPolicy: RemovalPolicy.RETAIN,
       autoDeleteObjects: false,
+      ...(props.accessLogsBucket
+        ? { serverAccessLogsBucket: props.accessLogsBucket, serverAccessLogsPrefix: props.accessLogsPrefix ?? 'botvault-archive/' }
+        : {}),
     });
+    if (!props.accessLogsBucket) {
+      Validations.of(this.bucket).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-S1',
+        reason: 'Server access logs are opt-in (accessLogsBucket): they need a second bucket; CloudTrail data events audit object access too.',
+      });
+    }
 
     // A failed upload that could not abort itself would otherwise be billed forever.
     this.bucket.addLifecycleRule({
@@ -171,6 +191,7 @@ export class ArchiveBucket extends Construct {
     );
     // Multipart uploads and copies of SSE-KMS objects need both data key generation and decryption.
     this.encryptionKey?.grantEncryptDecrypt(grantee);
+    this.acknowledgePrefixWildcards(grantee, [STAGING_PREFIX, ...ARCHIVE_PREFIXES]);
     return grant;
   }
 
@@ -182,6 +203,7 @@ export class ArchiveBucket extends Construct {
       resourceArns: [this.bucket.arnForObjects(`${MANIFEST_PREFIX}*`)],
     });
     this.encryptionKey?.grantEncrypt(grantee);
+    this.acknowledgePrefixWildcards(grantee, [MANIFEST_PREFIX]);
     return grant;
   }
 
@@ -204,7 +226,26 @@ export class ArchiveBucket extends Construct {
       }),
     );
     this.encryptionKey?.grantDecrypt(grantee);
+    this.acknowledgePrefixWildcards(grantee, [...ARCHIVE_PREFIXES, MANIFEST_PREFIX]);
     return grant;
+  }
+
+  /**
+   * `<prefix>*` is how a grant names "the objects under this prefix"; record
+   * why on the grantee, so cdk-nag's wildcard rule (AwsSolutions-IAM5) passes
+   * for exactly these resources and still flags any other wildcard.
+   */
+  private acknowledgePrefixWildcards(grantee: iam.IGrantable, prefixes: readonly string[]): void {
+    // The policy hangs off the principal (a Lambda's role), not the function construct.
+    const target: unknown = Construct.isConstruct(grantee.grantPrincipal) ? grantee.grantPrincipal : grantee;
+    if (!Construct.isConstruct(target)) return;
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnResource);
+    Validations.of(target as IConstruct).acknowledge(
+      ...prefixes.map((p) => ({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}*]`,
+        reason: `Objects under ${p} in the archive bucket: the prefix this grant is for, nothing wider.`,
+      })),
+    );
   }
 }
 

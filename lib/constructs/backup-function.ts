@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -75,6 +76,8 @@ export class BackupFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
   /** Its log group (deleted with the stack: logs are not backups). */
   public readonly logGroup: logs.LogGroup;
+  /** Its execution role: may write to its own log group and send traces, nothing else until granted. */
+  public readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: BackupFunctionProps) {
     super(scope, id);
@@ -100,7 +103,20 @@ export class BackupFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    // An own role instead of AWSLambdaBasicExecutionRole (logs:CreateLogGroup and writes to every log group):
+    // this function writes to its own log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `BotVault ${props.name} Lambda`,
+    });
+    this.logGroup.grantWrite(this.role);
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+    });
+
     this.function = new nodejs.NodejsFunction(this, 'Function', {
+      role: this.role,
       entry,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,

@@ -4,7 +4,7 @@
  * start that keeps failing (throttling, a deleted state machine, missing
  * permissions) leaves a message someone can alarm on instead of vanishing.
  */
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -70,6 +70,10 @@ export class BackupSchedule extends Construct {
       enforceSSL: true,
       // The SQS maximum: long enough to notice over a holiday weekend.
       retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: "This queue is the schedule target's dead-letter queue (Scheduler's DeadLetterConfig), which cdk-nag cannot see.",
     });
 
     const target = new targets.StepFunctionsStartExecution(props.stateMachine, {
