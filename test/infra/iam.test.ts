@@ -10,6 +10,11 @@ import { LEX_DESCRIBE_EXPORT_BOT_ACTIONS } from '../../lib/botvault-stack';
 import { ACCOUNT, REGION, functionStatements, logicalId, synth, type CfnTemplate } from './helpers';
 
 const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
+/** What every BackupFunction's role starts with: write to its own log group (no AWSLambdaBasicExecutionRole), send traces. */
+const base = (json: CfnTemplate, name: string) => [
+  { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: `${logicalId(json, 'AWS::Logs::LogGroup', `${name}LogGroup`)}.Arn` },
+  XRAY,
+];
 const lex = (resource: string) => `arn:aws:lex:${REGION}:${ACCOUNT}:${resource}`;
 const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
 const PASSWORD_ARN = 'arn:aws:secretsmanager:eu-central-1:210987654321:secret:shared/lex-testset-AbCdEf';
@@ -39,27 +44,39 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
   });
   const bots = [lex('bot/ABCDEFGHIJ'), lex('bot/KLMNOPQRST')];
 
-  it('Plan: no Lex permission at all (nothing to discover), only X-Ray', () => {
-    expect(functionStatements(json, 'PlanFunction')).toEqual([XRAY]);
+  it('Plan: no Lex permission at all (nothing to discover), only its logs and X-Ray', () => {
+    expect(functionStatements(json, 'PlanFunction')).toEqual(base(json, 'Plan'));
   });
 
   it('StartExport: CreateExport on each configured bot (each bot once), no secrets', () => {
-    expect(functionStatements(json, 'StartExportFunction')).toEqual([XRAY, { Action: 'lex:CreateExport', Effect: 'Allow', Resource: bots }]);
+    expect(functionStatements(json, 'StartExportFunction')).toEqual([...base(json, 'StartExport'), { Action: 'lex:CreateExport', Effect: 'Allow', Resource: bots }]);
   });
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport (and the reads it is authorized against) on the bots', (fn) => {
     const statements = functionStatements(json, fn);
-    expect(statements.slice(0, 2)).toEqual([XRAY, { Action: BOT_READS, Effect: 'Allow', Resource: bots }]);
-    expect(statements.slice(2)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
+    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: BOT_READS, Effect: 'Allow', Resource: bots }]);
+    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
   });
 
   it('Cleanup: DeleteExport on the bots', () => {
-    expect(functionStatements(json, 'CleanupFunction')).toEqual([XRAY, { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: bots }]);
+    expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: bots }]);
   });
 
   it('Summarize: PutObject on runs/* only', () => {
     const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
-    expect(functionStatements(json, 'SummarizeFunction')).toEqual([XRAY, { Action: 's3:PutObject', Effect: 'Allow', Resource: `${b}.Arn/runs/*` }]);
+    expect(functionStatements(json, 'SummarizeFunction')).toEqual([...base(json, 'Summarize'), { Action: 's3:PutObject', Effect: 'Allow', Resource: `${b}.Arn/runs/*` }]);
+  });
+
+  it('every Lambda role: assumable by Lambda only, no managed policies (AWSLambdaBasicExecutionRole would allow writing to any log group)', () => {
+    const roles = Object.entries(json.Resources).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && /^(Plan|StartExport|CheckExport|StoreArchive|Cleanup|Summarize)Role/.test(id));
+    expect(roles).toHaveLength(6);
+    for (const [, role] of roles) {
+      expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties!.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+      });
+    }
   });
 
   it('no Lambda can read secrets, list bots or touch the bucket beyond its grant', () => {
@@ -81,7 +98,7 @@ describe('IAM with test sets and export passwords', () => {
 
   it('StartExport: CreateExport on bots and the test set; GetSecretValue on each password secret (name → ARN pattern, ARN as given)', () => {
     expect(functionStatements(json, 'StartExportFunction')).toEqual([
-      XRAY,
+      ...base(json, 'StartExport'),
       { Action: 'lex:CreateExport', Effect: 'Allow', Resource: [...bots, testSet] },
       { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] },
     ]);
@@ -89,17 +106,17 @@ describe('IAM with test sets and export passwords', () => {
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; no secrets', (fn) => {
     const statements = functionStatements(json, fn);
-    expect(statements.slice(0, 4)).toEqual([
-      XRAY,
+    expect(statements.slice(0, 5)).toEqual([
+      ...base(json, fn.replace(/Function$/, '')),
       { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
       { Action: [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS].sort(), Effect: 'Allow', Resource: bots },
       { Action: 'lex:DescribeTestSet', Effect: 'Allow', Resource: testSet },
     ]);
-    expect(statements.slice(4)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
+    expect(statements.slice(5)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
   });
 
   it('Cleanup: DeleteExport on bots and the test set', () => {
-    expect(functionStatements(json, 'CleanupFunction')).toEqual([XRAY, { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: [...bots, testSet] }]);
+    expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: [...bots, testSet] }]);
   });
 });
 
@@ -114,6 +131,7 @@ describe('IAM with discovery', () => {
 
   it('Plan: ListBots on * (it has no resource type), ListBotVersions and ListBotLocales on every bot', () => {
     expect(functionStatements(json, 'PlanFunction')).toEqual([
+      base(json, 'Plan')[0],
       // cdk.json's minimizePolicies merges it with X-Ray's statement: both are on "*".
       { Action: ['lex:ListBots', ...XRAY.Action], Effect: 'Allow', Resource: '*' },
       { Action: ['lex:ListBotLocales', 'lex:ListBotVersions'], Effect: 'Allow', Resource: anyBot },
@@ -122,17 +140,19 @@ describe('IAM with discovery', () => {
 
   it('StartExport: CreateExport on bot/* (discovered bots are unknown at deploy time) and the discovery target password', () => {
     expect(functionStatements(json, 'StartExportFunction')).toEqual([
-      XRAY,
+      ...base(json, 'StartExport'),
       { Action: 'lex:CreateExport', Effect: 'Allow', Resource: anyBot },
       { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') },
     ]);
   });
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport and its reads on bot/*', (fn) => {
-    expect(functionStatements(json, fn).slice(0, 2)).toEqual([XRAY, { Action: BOT_READS, Effect: 'Allow', Resource: anyBot }]);
+    const statements = functionStatements(json, fn);
+    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: BOT_READS, Effect: 'Allow', Resource: anyBot }]);
+    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
   });
 
   it('Cleanup: DeleteExport on bot/*', () => {
-    expect(functionStatements(json, 'CleanupFunction')).toEqual([XRAY, { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: anyBot }]);
+    expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: anyBot }]);
   });
 });
