@@ -3,6 +3,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
 import { cdkJsonContext, logicalId, render, synth, type CfnTemplate } from './helpers';
@@ -116,6 +117,15 @@ describe('ArchiveBucket construct', () => {
         ],
       },
     });
+  });
+
+  it('with an access logs bucket writes S3 server access logs there', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test');
+    const logs = new s3.Bucket(stack, 'Logs');
+    new ArchiveBucket(stack, 'Archive', { accessLogsBucket: logs });
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const archive = json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')]!;
+    expect(archive.Properties!.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logicalId(json, 'AWS::S3::Bucket', 'Logs') }, LogFilePrefix: 'botvault-archive/' });
   });
 
   it('grantArchiveWrite: staging read/write/delete, archive prefixes put/read (no delete), multipart listing', () => {
