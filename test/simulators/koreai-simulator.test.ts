@@ -1,0 +1,599 @@
+/**
+ * The Kore.ai simulator speaks the public Bot Export API as REFERENCE.md
+ * describes it: JWTs signed with jose are verified for real, the export flow
+ * ends in a real zip, the status API reports the bot's latest export, the rate
+ * limits answer Kore's 429, and every fault does what its name says on the wire.
+ */
+import { get as httpGet, request, type IncomingHttpHeaders } from 'node:http';
+import { SignJWT } from 'jose';
+import yauzl from 'yauzl';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RATE_LIMIT_MESSAGE, startKoreSimulator, type KoreApp, type KoreBot, type KoreSimulator, type KoreSimulatorOptions } from './koreai-simulator';
+
+const ALPHA = 'st-0a1b2c3d-1111-4222-8333-444455556666';
+const BRAVO = 'st-9f8e7d6c-aaaa-4bbb-8ccc-ddddeeeeffff';
+const BOTS: KoreBot[] = [
+  { botId: ALPHA, botName: 'Alpha', dialogs: ['Welcome', 'BookFlight'], publishedDialogs: ['Welcome'] },
+  { botId: BRAVO, botName: 'Bravo' },
+];
+const APP: KoreApp = { clientId: 'cs-11111111-2222-3333-4444-555555555555', clientSecret: 'app-secret-0123456789abcdef0123456789' };
+const JTI_APP: KoreApp = { clientId: 'cs-jti', clientSecret: 'jti-secret-0123456789abcdef0123456789', enforceJti: true };
+const BRAVO_ONLY: KoreApp = { clientId: 'cs-bravo-only', clientSecret: 'bravo-secret-0123456789abcdef01234', bots: [BRAVO] };
+
+let sim: KoreSimulator | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await sim?.close();
+  sim = undefined;
+});
+
+async function start(opts: Partial<KoreSimulatorOptions> = {}): Promise<KoreSimulator> {
+  sim = await startKoreSimulator({ apps: [APP, JTI_APP, BRAVO_ONLY], bots: BOTS, ...opts });
+  return sim;
+}
+
+interface JwtOptions {
+  app?: KoreApp;
+  secret?: string;
+  appId?: string;
+  /** Seconds from now; negative for an expired token. */
+  expiresIn?: number;
+  jti?: string;
+  omit?: ('sub' | 'iat' | 'exp')[];
+  nowMs?: number;
+}
+
+/** Signs a JWT the way Kore.ai documents it: HS256 with the client secret, claims sub and appId. */
+async function jwt(o: JwtOptions = {}): Promise<string> {
+  const app = o.app ?? APP;
+  const now = Math.floor((o.nowMs ?? Date.now()) / 1000);
+  const omit = new Set(o.omit ?? []);
+  let t = new SignJWT({ appId: o.appId ?? app.clientId }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' });
+  if (!omit.has('sub')) t = t.setSubject('botvault-backup');
+  if (!omit.has('iat')) t = t.setIssuedAt(now);
+  if (!omit.has('exp')) t = t.setExpirationTime(now + (o.expiresIn ?? 300));
+  if (o.jti !== undefined) t = t.setJti(o.jti);
+  return t.sign(new TextEncoder().encode(o.secret ?? app.clientSecret));
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  json: Record<string, unknown>;
+}
+
+function api(method: 'GET' | 'POST', url: string, token: string | undefined, body?: unknown): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) headers.auth = token;
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text) as Record<string, unknown> });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const startExport = async (s: KoreSimulator, botId: string, body: unknown = { exportType: 'latest' }, token?: string) =>
+  api('POST', `${s.url}/api/public/bot/${botId}/export`, token ?? (await jwt()), body);
+const exportStatus = async (s: KoreSimulator, botId: string, token?: string) => api('GET', `${s.url}/api/public/bot/${botId}/export/status`, token ?? (await jwt()));
+
+interface Raw {
+  status?: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  error?: Error;
+}
+
+/** A plain GET that never follows redirects and reports a cut body as an error next to what arrived. */
+function rawGet(url: string, headers: Record<string, string> = {}): Promise<Raw> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const req = httpGet(url, { headers }, (res) => {
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', (error) => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), error }));
+      res.on('aborted', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), error: new Error('aborted') }));
+    });
+    req.on('error', (error) => resolve({ headers: {}, body: Buffer.concat(chunks), error }));
+  });
+}
+
+/** Opens a zip with yauzl and returns its entries' text by name. */
+function unzip(buf: Buffer): Promise<Map<string, string>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const out = new Map<string, string>();
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e ?? new Error('no stream'));
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            out.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
+            zip.readEntry();
+          });
+          stream.on('error', reject);
+        });
+      });
+      zip.on('end', () => resolve(out));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+/** Starts an export and returns its id and a success status (latency 0). */
+async function exportReady(s: KoreSimulator, botId: string, body: unknown = { exportType: 'latest' }): Promise<{ id: string; status: Reply }> {
+  const started = await startExport(s, botId, body);
+  expect(started.status).toBe(200);
+  const status = await exportStatus(s, botId);
+  expect(status.json).toMatchObject({ _id: started.json._id, status: 'success' });
+  return { id: started.json._id as string, status };
+}
+
+const errorBody = (msg: string, code: number) => ({ errors: [{ msg, code }] });
+
+describe('export flow', () => {
+  it('starts an export, reports pending then success, and serves a real Kore-shaped zip', async () => {
+    const s = await start({ faults: { [ALPHA]: { exportLatencyMs: 300 } } });
+    const started = await startExport(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['botSettings', 'botVariables'], tasks: ['botTask'], nlpData: ['utterances'] } });
+    expect(started.status).toBe(200);
+    expect(started.json).toMatchObject({ status: 'pending', streamId: ALPHA, exportType: 'latest', requestType: 'Botexport' });
+    expect(started.json._id).toMatch(/^ber-[0-9a-f-]{36}$/);
+    expect(started.json.createdBy).toMatch(/^u-[0-9a-f]{24}$/);
+    expect(Number.isNaN(Date.parse(String(started.json.createdOn)))).toBe(false);
+    const id = started.json._id as string;
+
+    const pending = await exportStatus(s, ALPHA);
+    expect(pending.status).toBe(200);
+    expect(pending.json).toMatchObject({ _id: id, botId: ALPHA, status: 'pending' });
+    expect(pending.json).not.toHaveProperty('downloadURL');
+    expect(s.exports.get(id)?.status).toBe('pending');
+
+    await new Promise((r) => setTimeout(r, 350));
+    const done = await exportStatus(s, ALPHA);
+    expect(done.json).toMatchObject({ _id: id, botId: ALPHA, status: 'success', fileSize: s.archiveFor(id).length });
+    expect(done.json.fileId).toEqual(expect.any(String));
+    expect(done.json.lMod).toEqual(expect.any(String));
+    expect(s.exports.get(id)).toMatchObject({ id, botId: ALPHA, exportType: 'latest', status: 'success' });
+    expect(s.exports.get(id)?.body).toMatchObject({ exportOptions: { tasks: ['botTask'] } });
+    const downloadURL = done.json.downloadURL as string;
+    expect(downloadURL).toMatch(new RegExp(`^${s.url}/downloads/${id}\\?sig=[0-9a-f]{64}&exp=\\d+$`));
+
+    const dl = await rawGet(downloadURL);
+    expect(dl.error).toBeUndefined();
+    expect(dl.status).toBe(200);
+    expect(dl.headers['content-type']).toBe('application/zip');
+    expect(dl.body.equals(s.archiveFor(id))).toBe(true);
+    const entries = await unzip(dl.body);
+    expect([...entries.keys()].sort()).toEqual(['MLUtterances.json', 'botDefinition.json', 'botFunctions/botFunctions.js', 'config.json']);
+    const def = JSON.parse(entries.get('botDefinition.json')!) as { name: string; exportType: string; dialogs: { name: string; nodes: unknown[] }[] };
+    expect(def.name).toBe('Alpha');
+    expect(def.exportType).toBe('latest');
+    expect(def.dialogs.map((d) => d.name)).toEqual(['Welcome', 'BookFlight']);
+    expect(def.dialogs.every((d) => d.nodes.length > 0)).toBe(true);
+    const config = JSON.parse(entries.get('config.json')!) as Record<string, unknown>;
+    expect(Object.keys(config)).toEqual(expect.arrayContaining(['botSettings', 'botVariables']));
+    expect(config).not.toHaveProperty('ivrSettings');
+    expect(JSON.parse(entries.get('MLUtterances.json')!)).toContainEqual(expect.objectContaining({ taskName: 'BookFlight' }));
+
+    expect(s.calls.map((c) => [c.op, c.status])).toEqual([
+      ['Export', 200],
+      ['ExportStatus', 200],
+      ['ExportStatus', 200],
+      ['Download', 200],
+    ]);
+    expect(s.calls[3]).toMatchObject({ exportId: id, botId: ALPHA });
+    expect(s.calls[3]).not.toHaveProperty('withAuth');
+  });
+
+  it('hands out a fresh signed URL on every status call; each works until it expires, and a tampered one never does', async () => {
+    let clock = Date.now();
+    const s = await start({ now: () => clock, urlTtlMs: 60_000 });
+    const { id, status } = await exportReady(s, ALPHA);
+    const again = await exportStatus(s, ALPHA, await jwt({ nowMs: clock }));
+    const [u1, u2] = [status.json.downloadURL as string, again.json.downloadURL as string];
+    expect(u1).not.toBe(u2);
+    expect((await rawGet(u1)).body.equals(s.archiveFor(id))).toBe(true);
+    expect((await rawGet(u2)).status).toBe(200);
+
+    const tampered = u2.replace(/sig=([0-9a-f])/, (_m, c: string) => `sig=${c === '0' ? '1' : '0'}`);
+    const bad = await rawGet(tampered);
+    expect(bad.status).toBe(403);
+    const longer = await rawGet(u2.replace(/exp=(\d+)/, (_m, e: string) => `exp=${Number(e) + 3_600_000}`));
+    expect(longer.status).toBe(403);
+
+    clock += 60_001;
+    const expired = await rawGet(u2);
+    expect(expired.status).toBe(403);
+    expect(JSON.parse(expired.body.toString('utf8'))).toEqual(errorBody('The download link has expired', 403));
+  });
+
+  it('reports the latest export of the bot, not the one the caller started', async () => {
+    const s = await start({ faults: { [ALPHA]: { exportLatencyMs: 60_000 } } });
+    const first = await startExport(s, ALPHA);
+    const second = await startExport(s, ALPHA);
+    const status = await exportStatus(s, ALPHA);
+    expect(status.json._id).toBe(second.json._id);
+    expect(status.json._id).not.toBe(first.json._id);
+    expect(s.exports.size).toBe(2);
+  });
+
+  it('answers 404 for status of a bot never exported, and for an unknown bot', async () => {
+    const s = await start();
+    const none = await exportStatus(s, BRAVO);
+    expect(none.status).toBe(404);
+    expect(none.json).toEqual(errorBody('No bot export found for this bot', 404));
+    const unknown = await startExport(s, 'st-00000000-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+  });
+
+  it("exports published dialogs for 'published', and is deterministic per bot state", async () => {
+    const s = await start();
+    const a = await exportReady(s, ALPHA);
+    const b = await exportReady(s, ALPHA);
+    expect(a.id).not.toBe(b.id);
+    // Same bot state, same bytes: change detection may hash the archive.
+    expect(s.archiveFor(a.id).equals(s.archiveFor(b.id))).toBe(true);
+
+    const pub = await exportReady(s, ALPHA, { exportType: 'published' });
+    const pubDef = JSON.parse((await unzip(s.archiveFor(pub.id))).get('botDefinition.json')!) as { exportType: string; dialogs: { name: string }[] };
+    expect(pubDef.exportType).toBe('published');
+    expect(pubDef.dialogs.map((d) => d.name)).toEqual(['Welcome']);
+
+    s.modifyBot(ALPHA, { dialogs: ['Welcome', 'BookFlight', 'CancelFlight'] });
+    const c = await exportReady(s, ALPHA);
+    expect(s.archiveFor(c.id).equals(s.archiveFor(a.id))).toBe(false);
+    const def = JSON.parse((await unzip(s.archiveFor(c.id))).get('botDefinition.json')!) as { dialogs: { name: string }[] };
+    expect(def.dialogs.map((d) => d.name)).toEqual(['Welcome', 'BookFlight', 'CancelFlight']);
+    // Editing the bot does not change what is published.
+    const pub2 = await exportReady(s, ALPHA, { exportType: 'published' });
+    expect(s.archiveFor(pub2.id).equals(s.archiveFor(pub.id))).toBe(true);
+    // The earlier export keeps serving its snapshot.
+    expect((await rawGet(a.status.json.downloadURL as string)).body.equals(s.archiveFor(a.id))).toBe(true);
+  });
+
+  it('honours exportOptions and subTasks in what the archive holds', async () => {
+    const s = await start();
+    const settingsOnly = await exportReady(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['ivrSettings'] } });
+    const entries = await unzip(s.archiveFor(settingsOnly.id));
+    expect(entries.has('MLUtterances.json')).toBe(false);
+    expect((JSON.parse(entries.get('botDefinition.json')!) as { dialogs: unknown[] }).dialogs).toEqual([]);
+    expect(JSON.parse(entries.get('config.json')!)).toHaveProperty('ivrSettings');
+
+    const sub = await exportReady(s, ALPHA, { exportType: 'latest', subTasks: { dialogs: ['BookFlight'] }, allTasks: true, IncludeDependentTasks: true, customDashboards: false });
+    const subDef = JSON.parse((await unzip(s.archiveFor(sub.id))).get('botDefinition.json')!) as { dialogs: { name: string }[] };
+    expect(subDef.dialogs.map((d) => d.name)).toEqual(['BookFlight']);
+  });
+
+  it('answers 400 for a bad exportType or an undocumented exportOptions value', async () => {
+    const s = await start();
+    const bodies: unknown[] = [
+      {},
+      { exportType: 'draft' },
+      { exportType: 'latest', exportOptions: { settings: ['botSettings', 'everything'] } },
+      { exportType: 'latest', exportOptions: { tasks: ['dialogs'] } },
+      { exportType: 'latest', exportOptions: { nlpData: ['utterances', 'faqs'] } },
+      { exportType: 'latest', exportOptions: { icons: ['botIcon'] } },
+      { exportType: 'latest', exportOptions: { settings: 'botSettings' } },
+      { exportType: 'latest', subTasks: { widgets: [] } },
+      { exportType: 'latest', allTasks: 'yes' },
+      '{"exportType": ',
+    ];
+    for (const body of bodies) {
+      const r = await startExport(s, ALPHA, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.json.errors).toEqual([{ msg: expect.any(String), code: 400 }]);
+    }
+    expect(s.exports.size).toBe(0);
+    const ok = await startExport(s, ALPHA, {
+      exportType: 'published',
+      exportOptions: {
+        settings: ['botSettings', 'botVariables', 'ivrSettings', 'genAIandLLMSettings'],
+        tasks: ['botTask', 'knowledgeGraph', 'smallTalk'],
+        nlpData: ['utterances', 'patterns', 'traits', 'rules', 'concepts', 'synonyms', 'standardResponses', 'nlpSettings'],
+      },
+    });
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('auth', () => {
+  const expectAuthError = (r: Reply, status: 401 | 403) => {
+    expect(r.status).toBe(status);
+    expect(r.json).toEqual({ errors: [{ msg: expect.any(String), code: status }] });
+  };
+
+  it('accepts a valid HS256 token and records every auth header it saw', async () => {
+    const s = await start();
+    const token = await jwt();
+    expect((await startExport(s, ALPHA, undefined, token)).status).toBe(200);
+    expect(s.seenJwts).toEqual([token]);
+  });
+
+  it('answers 401 without a token, with a malformed one, a wrong secret, an unknown appId, or alg none', async () => {
+    const s = await start();
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const claims = Buffer.from(JSON.stringify({ appId: APP.clientId, sub: 'x', iat: 1, exp: 4102444800 })).toString('base64url');
+    // The helpers sign a valid token when given none, so the missing header goes through api() directly.
+    expectAuthError(await api('POST', `${s.url}/api/public/bot/${ALPHA}/export`, undefined, { exportType: 'latest' }), 401);
+    expect(s.calls.at(-1)).toMatchObject({ op: 'Export', status: 401, authError: 'missing-token' });
+    const cases: [string, string][] = [
+      ['not-a-jwt', 'malformed'],
+      [await jwt({ secret: 'wrong-secret-0123456789abcdef0123456789' }), 'bad-signature'],
+      // A token signed with another app's secret, but naming this app: the signature must be checked against the named app.
+      [await jwt({ appId: APP.clientId, secret: BRAVO_ONLY.clientSecret }), 'bad-signature'],
+      [await jwt({ appId: 'cs-nobody' }), 'unknown-app'],
+      [`${header}.${claims}.`, 'bad-signature'],
+    ];
+    for (const [token, authError] of cases) {
+      const r = await startExport(s, ALPHA, undefined, token);
+      expectAuthError(r, 401);
+      expect(s.calls.at(-1)).toMatchObject({ op: 'Export', status: 401, authError });
+    }
+    expect(s.exports.size).toBe(0);
+  });
+
+  it('answers 401 for an expired token, and for one missing sub, iat or exp', async () => {
+    const s = await start();
+    const expired = await exportStatus(s, ALPHA, await jwt({ expiresIn: -5 }));
+    expectAuthError(expired, 401);
+    expect(s.calls.at(-1)?.authError).toBe('expired');
+    for (const claim of ['sub', 'iat', 'exp'] as const) {
+      const r = await startExport(s, ALPHA, undefined, await jwt({ omit: [claim] }));
+      expectAuthError(r, 401);
+      expect(s.calls.at(-1)?.authError, claim).toBe('bad-claims');
+    }
+  });
+
+  it('checks expiry against its own clock', async () => {
+    let clock = Date.now();
+    const s = await start({ now: () => clock });
+    const token = await jwt({ expiresIn: 60 });
+    expect((await startExport(s, ALPHA, undefined, token)).status).toBe(200);
+    clock += 61_000;
+    expectAuthError(await exportStatus(s, ALPHA, token), 401);
+    expect(s.calls.at(-1)?.authError).toBe('expired');
+  });
+
+  it('requires a jti and refuses a replayed one when the app enforces JTI', async () => {
+    const s = await start();
+    const noJti = await startExport(s, ALPHA, undefined, await jwt({ app: JTI_APP }));
+    expectAuthError(noJti, 401);
+    expect(s.calls.at(-1)?.authError).toBe('jti-missing');
+
+    const token = await jwt({ app: JTI_APP, jti: 'run-1-call-1' });
+    expect((await startExport(s, ALPHA, undefined, token)).status).toBe(200);
+    const replay = await exportStatus(s, ALPHA, token);
+    expectAuthError(replay, 401);
+    expect(s.calls.at(-1)?.authError).toBe('jti-replayed');
+    // The same jti in a freshly signed token is still a replay.
+    expectAuthError(await exportStatus(s, ALPHA, await jwt({ app: JTI_APP, jti: 'run-1-call-1' })), 401);
+    expect((await exportStatus(s, ALPHA, await jwt({ app: JTI_APP, jti: 'run-1-call-2' }))).status).toBe(200);
+
+    // Without enforcement, a token may be reused.
+    const reusable = await jwt();
+    expect((await exportStatus(s, ALPHA, reusable)).status).toBe(200);
+    expect((await exportStatus(s, ALPHA, reusable)).status).toBe(200);
+  });
+
+  it('answers 403 when the app is not allowed to export the bot', async () => {
+    const s = await start();
+    const token = await jwt({ app: BRAVO_ONLY });
+    const r = await startExport(s, ALPHA, undefined, token);
+    expectAuthError(r, 403);
+    expect(s.calls.at(-1)).toMatchObject({ op: 'Export', botId: ALPHA, status: 403, authError: 'app-not-allowed' });
+    expectAuthError(await exportStatus(s, ALPHA, token), 403);
+    expect((await startExport(s, BRAVO, undefined, token)).status).toBe(200);
+    expect(s.exports.size).toBe(1);
+  });
+
+  it('never writes a JWT or client secret to the console, nor echoes the token in a reply', async () => {
+    const spies = (['log', 'info', 'warn', 'error', 'debug', 'trace'] as const).map((m) => vi.spyOn(console, m).mockImplementation(() => undefined));
+    const s = await start({ faults: { [ALPHA]: { serverErrors: 1, download: 'reset' } } });
+    const good = await jwt();
+    const bad = await jwt({ secret: 'wrong-secret-0123456789abcdef0123456789' });
+    const replies = [
+      await startExport(s, ALPHA, undefined, good),
+      await startExport(s, ALPHA, undefined, good),
+      await startExport(s, ALPHA, '{broken', good),
+      await startExport(s, ALPHA, undefined, bad),
+      await exportStatus(s, ALPHA, await jwt({ expiresIn: -5 })),
+    ];
+    const status = await exportStatus(s, ALPHA, good);
+    await rawGet(status.json.downloadURL as string, { auth: good });
+    expect(replies.map((r) => r.status)).toEqual([503, 200, 400, 401, 401]);
+    for (const r of replies) {
+      expect(JSON.stringify(r.json)).not.toContain(good);
+      expect(JSON.stringify(r.json)).not.toContain(bad);
+    }
+    const logged = JSON.stringify(spies.flatMap((spy) => spy.mock.calls));
+    for (const secret of [good, bad, APP.clientSecret]) expect(logged).not.toContain(secret);
+    // The test can see a leak: the download carried the JWT, and that is recorded.
+    expect(s.calls.at(-1)).toMatchObject({ op: 'Download', withAuth: true });
+    expect(s.seenJwts.filter((t) => t === good)).toHaveLength(5);
+  });
+});
+
+describe('rate limits', () => {
+  it('rateLimitBurst: the next N export-or-status calls answer 429 with the documented body', async () => {
+    const s = await start({ faults: { [ALPHA]: { rateLimitBurst: 2 } } });
+    const r1 = await startExport(s, ALPHA);
+    const r2 = await exportStatus(s, ALPHA);
+    expect([r1.status, r2.status]).toEqual([429, 429]);
+    expect(r1.json).toEqual({ errors: [{ msg: 'Rate limit for this API has been reached', code: 429 }] });
+    expect(RATE_LIMIT_MESSAGE).toBe('Rate limit for this API has been reached');
+    expect((await startExport(s, ALPHA)).status).toBe(200);
+    // Other bots are unaffected, and setFaults restarts the countdown.
+    expect((await startExport(s, BRAVO)).status).toBe(200);
+    s.setFaults(ALPHA, { rateLimitBurst: 1 });
+    expect((await exportStatus(s, ALPHA)).status).toBe(429);
+    expect((await exportStatus(s, ALPHA)).status).toBe(200);
+    expect(s.exports.size).toBe(2);
+  });
+
+  it('the 61st export-or-status call for a bot within a minute answers 429 (default limit)', async () => {
+    const s = await start();
+    const token = await jwt();
+    expect((await startExport(s, ALPHA, undefined, token)).status).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 59; i++) statuses.push((await exportStatus(s, ALPHA, token)).status);
+    expect(statuses.every((st) => st === 200)).toBe(true);
+    const r61 = await exportStatus(s, ALPHA, token);
+    expect(r61.status).toBe(429);
+    expect(r61.json).toEqual(errorBody(RATE_LIMIT_MESSAGE, 429));
+    expect((await startExport(s, ALPHA, undefined, token)).status).toBe(429);
+    // The limit is per bot.
+    expect((await startExport(s, BRAVO, undefined, token)).status).toBe(200);
+  });
+
+  it('counts a rolling 60 s window per bot (rateLimitPerMinute)', async () => {
+    let clock = Date.now();
+    const s = await start({ rateLimitPerMinute: 3, now: () => clock });
+    const token = await jwt({ expiresIn: 3600 });
+    expect((await startExport(s, ALPHA, undefined, token)).status).toBe(200);
+    clock += 30_000;
+    expect((await exportStatus(s, ALPHA, token)).status).toBe(200);
+    expect((await exportStatus(s, ALPHA, token)).status).toBe(200);
+    expect((await exportStatus(s, ALPHA, token)).status).toBe(429);
+    expect((await exportStatus(s, BRAVO, token)).status).toBe(404); // past the limit check: no export yet, but not rate limited
+    // 60 s after the first call, one slot is free again; rejected calls did not use one up.
+    clock += 30_000;
+    expect((await exportStatus(s, ALPHA, token)).status).toBe(200);
+    expect((await exportStatus(s, ALPHA, token)).status).toBe(429);
+    expect(s.calls.filter((c) => c.status === 429)).toHaveLength(2);
+  });
+});
+
+describe('faults', () => {
+  it('serverErrors: the next N calls answer 503 then 500, then the API recovers', async () => {
+    const s = await start({ faults: { [ALPHA]: { serverErrors: 3 } } });
+    const replies = [await startExport(s, ALPHA), await startExport(s, ALPHA), await exportStatus(s, ALPHA), await startExport(s, ALPHA)];
+    expect(replies.map((r) => r.status)).toEqual([503, 500, 503, 200]);
+    expect(replies[0]!.json).toEqual(errorBody('Service Unavailable', 503));
+    expect(s.exports.size).toBe(1);
+  });
+
+  it('failExport with a reason: status failed, the reason in `message`, no downloadURL', async () => {
+    const s = await start({ faults: { [ALPHA]: { failExport: 'Export failed: bot has invalid dialog references' } } });
+    const started = await startExport(s, ALPHA);
+    expect(started.json.status).toBe('pending');
+    const status = await exportStatus(s, ALPHA);
+    expect(status.status).toBe(200);
+    expect(status.json).toMatchObject({ _id: started.json._id, status: 'failed', message: 'Export failed: bot has invalid dialog references' });
+    expect(status.json).not.toHaveProperty('downloadURL');
+    expect(status.json).not.toHaveProperty('fileId');
+    expect(s.exports.get(started.json._id as string)?.status).toBe('failed');
+  });
+
+  it('failExport true: a generic reason; a latency delays the failure', async () => {
+    let clock = Date.now();
+    const s = await start({ now: () => clock, faults: { [ALPHA]: { failExport: true, exportLatencyMs: 10_000 } } });
+    await startExport(s, ALPHA, undefined, await jwt({ nowMs: clock }));
+    expect((await exportStatus(s, ALPHA, await jwt({ nowMs: clock }))).json.status).toBe('pending');
+    clock += 10_000;
+    const status = await exportStatus(s, ALPHA, await jwt({ nowMs: clock }));
+    expect(status.json).toMatchObject({ status: 'failed', message: expect.stringMatching(/failed/i) });
+  });
+
+  it('neverFinish: pending however long the caller waits', async () => {
+    let clock = Date.now();
+    const s = await start({ now: () => clock, faults: { [ALPHA]: { neverFinish: true } } });
+    const token = await jwt({ nowMs: clock, expiresIn: 365 * 86_400 });
+    await startExport(s, ALPHA, undefined, token);
+    clock += 7 * 86_400_000;
+    expect((await exportStatus(s, ALPHA, token)).json).toMatchObject({ status: 'pending' });
+  });
+
+  it("foreignStatus: status reports someone else's export, with its own _id and creator", async () => {
+    const s = await start({ faults: { [ALPHA]: { foreignStatus: true } } });
+    const started = await startExport(s, ALPHA);
+    const status = await exportStatus(s, ALPHA);
+    expect(status.json.status).toBe('success');
+    expect(status.json._id).toMatch(/^ber-/);
+    expect(status.json._id).not.toBe(started.json._id);
+    expect(status.json.createdBy).not.toBe(started.json.createdBy);
+    expect([...s.exports.keys()]).toEqual([started.json._id]);
+    // It is the same foreign export on every call, and its URL works.
+    expect((await exportStatus(s, ALPHA)).json._id).toBe(status.json._id);
+    expect((await rawGet(status.json.downloadURL as string)).status).toBe(200);
+    s.setFaults(ALPHA, {});
+    expect((await exportStatus(s, ALPHA)).json._id).toBe(started.json._id);
+  });
+
+  it('download ok serves exactly archiveFor; downloadHost changes only the URL host', async () => {
+    const s = await start({ faults: { [ALPHA]: { downloadHost: 'kore-files.corp.internal:8443' } } });
+    const { id, status } = await exportReady(s, ALPHA);
+    const url = new URL(status.json.downloadURL as string);
+    expect(url.host).toBe('kore-files.corp.internal:8443');
+    expect(url.pathname).toBe(`/downloads/${id}`);
+    // The same path and query on the simulator still works: only the advertised host differs.
+    const dl = await rawGet(`${s.url}${url.pathname}${url.search}`);
+    expect(dl.status).toBe(200);
+    expect(dl.body.equals(s.archiveFor(id))).toBe(true);
+  });
+
+  it('download truncate: the full Content-Length is promised, half arrives, the body is cut', async () => {
+    const s = await start({ faults: { [ALPHA]: { download: 'truncate' } } });
+    const { id, status } = await exportReady(s, ALPHA);
+    const dl = await rawGet(status.json.downloadURL as string);
+    expect(dl.status).toBe(200);
+    expect(Number(dl.headers['content-length'])).toBe(s.archiveFor(id).length);
+    expect(dl.error).toBeDefined();
+    expect(dl.body.length).toBeLessThan(s.archiveFor(id).length);
+  });
+
+  it('download reset: a chunked body cut by a destroyed socket', async () => {
+    const s = await start({ faults: { [ALPHA]: { download: 'reset' } } });
+    const { id, status } = await exportReady(s, ALPHA);
+    const dl = await rawGet(status.json.downloadURL as string);
+    expect(dl.status).toBe(200);
+    expect(dl.headers['transfer-encoding']).toBe('chunked');
+    expect(dl.error).toBeDefined();
+    expect(dl.body.length).toBeLessThan(s.archiveFor(id).length);
+  });
+
+  it('download notzip: a 200 whose body yauzl cannot open', async () => {
+    const s = await start({ faults: { [ALPHA]: { download: 'notzip' } } });
+    const { status } = await exportReady(s, ALPHA);
+    const dl = await rawGet(status.json.downloadURL as string);
+    expect(dl.status).toBe(200);
+    expect(dl.error).toBeUndefined();
+    expect(dl.body.length).toBeGreaterThan(0);
+    await expect(unzip(dl.body)).rejects.toThrow();
+  });
+
+  it('download forbidden: 403 every time, even with a fresh URL', async () => {
+    const s = await start({ faults: { [ALPHA]: { download: 'forbidden' } } });
+    const { status } = await exportReady(s, ALPHA);
+    expect((await rawGet(status.json.downloadURL as string)).status).toBe(403);
+    const fresh = await exportStatus(s, ALPHA);
+    const dl = await rawGet(fresh.json.downloadURL as string);
+    expect(dl.status).toBe(403);
+    expect(JSON.parse(dl.body.toString('utf8'))).toEqual(errorBody('Access denied', 403));
+  });
+
+  it('download redirectInternal: 302 to the instance metadata address', async () => {
+    const s = await start({ faults: { [ALPHA]: { download: 'redirectInternal' } } });
+    const { status } = await exportReady(s, ALPHA);
+    const dl = await rawGet(status.json.downloadURL as string);
+    expect(dl.status).toBe(302);
+    expect(dl.headers.location).toBe('http://169.254.169.254/latest/meta-data/');
+    expect(s.calls.at(-1)).toMatchObject({ op: 'Download', status: 302 });
+  });
+
+  it('faults are per bot', async () => {
+    const s = await start({ faults: { [ALPHA]: { download: 'forbidden', failExport: 'nope' } } });
+    const { id, status } = await exportReady(s, BRAVO);
+    expect((await rawGet(status.json.downloadURL as string)).body.equals(s.archiveFor(id))).toBe(true);
+  });
+});

@@ -1,0 +1,718 @@
+/**
+ * A local Kore.ai public Bot Export API for the Kore.ai provider: point a
+ * target's `host` at `sim.url`.
+ *
+ * It reproduces what BotVault depends on and can be hurt by (see
+ * shared/REFERENCE.md, "Kore.ai public API"):
+ * - JWT auth in the `auth` header, verified for real with jose: HS256 signed
+ *   with the app's client secret, `appId` naming a known client id, `sub`,
+ *   `iat` and an unexpired `exp`, and a never-reused `jti` when the app
+ *   enforces JTI. Apps may be limited to some bots (403 for the others).
+ * - The export lifecycle: POST .../export → 200 `{status: 'pending', _id: 'ber-…'}`
+ *   → GET .../export/status reports the bot's LATEST export (per bot, not per
+ *   request) → on success a `downloadURL` (spelt that way) that is freshly
+ *   signed on every status call and expires → the zip, served by this server.
+ * - Per-bot rate limiting in a rolling 60 s window and Kore's 429 body.
+ * - Injectable faults on the API and on the download.
+ *
+ * Semantics worth knowing when writing tests against it:
+ * - A failed export's status is
+ *   `{_id, botId, status: 'failed', message: '<reason>', createdOn, lMod, ...}`:
+ *   the reason is the top-level string field `message` (Kore's export status
+ *   field for it is undocumented; this simulator picks `message`). There is
+ *   no `downloadURL`, `fileId` or `fileSize` unless `status` is 'success'.
+ * - A status call for a bot that was never exported answers 404.
+ * - A second export while one is pending is accepted and becomes the latest:
+ *   status then reports only the newer one, so a client that does not match
+ *   `_id` is misled (as on the real service).
+ * - Faults are read when a call arrives, so `setFaults` also changes exports
+ *   already started. `rateLimitBurst` and `serverErrors` count down from the
+ *   moment they are set (`setFaults` restarts them).
+ * - Order of checks on an API call: route → auth (401) → app allowed for the
+ *   bot (403) → bot exists (404) → `serverErrors` (503, 500, 503, …) →
+ *   `rateLimitBurst` (429) → rolling rate limit (429) → body validation (400)
+ *   → the operation. Only calls that got past the rate limit count towards it,
+ *   so a client that backs off is not locked out by its own rejected calls.
+ * - Archives are built when the export starts (a snapshot) and cached: every
+ *   successful download of that export serves the same bytes (`archiveFor`).
+ *   They are deterministic per bot state (fixed entry times, no export id
+ *   inside): two exports of an unchanged bot are byte-identical, and
+ *   `modifyBot` changes what later 'latest' exports contain. 'published'
+ *   exports hold `publishedDialogs` (default: the bot's initial dialogs), which
+ *   `modifyBot` never changes.
+ * - `foreignStatus`: status reports another user's successful export of the
+ *   bot (its own `_id`, `createdBy` and a working `downloadURL`); it is not
+ *   listed in `exports`.
+ * - Downloads need no `auth` header (the URL is signed); one that carries one
+ *   is still recorded in `seenJwts` and flagged `withAuth` in `calls`, so tests
+ *   can prove the JWT never left for the download host.
+ *
+ * Nothing here ever writes to the console: JWTs and client secrets are
+ * credentials, and error bodies never echo the token.
+ */
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import { ZipFile } from 'yazl';
+
+export interface KoreBot {
+  /** 'st-<uuid>', as Kore.ai stream ids are. */
+  botId: string;
+  botName: string;
+  /** The in-development dialogs ('latest' exports). @default ['Welcome'] */
+  dialogs?: string[];
+  /** The published dialogs ('published' exports). @default the initial `dialogs` */
+  publishedDialogs?: string[];
+}
+
+export interface KoreApp {
+  clientId: string;
+  clientSecret: string;
+  /** Require a `jti` claim and refuse any jti this app has used before. */
+  enforceJti?: boolean;
+  /** botIds this app may export. @default all bots */
+  bots?: string[];
+}
+
+export interface KoreFaults {
+  /** The export's status stays 'pending' this long after it started. */
+  exportLatencyMs?: number;
+  /** The export ends 'failed'; the status carries this reason in `message` (true: a generic reason). */
+  failExport?: string | boolean;
+  /** The export stays 'pending' forever. */
+  neverFinish?: boolean;
+  /** The next N export-or-status calls answer 429 with Kore's rate-limit body. */
+  rateLimitBurst?: number;
+  /** The next N export-or-status calls answer 503, 500, 503, ... */
+  serverErrors?: number;
+  /** Status reports someone else's (successful) export of the bot, with a different `_id`. */
+  foreignStatus?: boolean;
+  /**
+   * What the download URL does:
+   * ok: the zip; truncate: Content-Length of the whole zip, then a clean close after half;
+   * reset: chunked, then the socket is destroyed mid-body; notzip: 200 with an HTML page;
+   * forbidden: always 403; redirectInternal: 302 to the instance metadata address.
+   */
+  download?: 'ok' | 'truncate' | 'reset' | 'notzip' | 'forbidden' | 'redirectInternal';
+  /**
+   * The host (and optional port) put in `downloadURL`, e.g. 'kore-files.corp.internal'
+   * (on-prem installs have been seen to hand out internal hosts).
+   * @default the simulator's own 127.0.0.1:PORT
+   */
+  downloadHost?: string;
+}
+
+export interface KoreSimulatorOptions {
+  apps: KoreApp[];
+  bots: KoreBot[];
+  faults?: Record<string, KoreFaults>;
+  /** Export + status calls allowed per bot in a rolling 60 s window. @default 60 */
+  rateLimitPerMinute?: number;
+  /** Lifetime of a downloadURL after the status call that handed it out. @default 300_000 */
+  urlTtlMs?: number;
+  /** The clock (ms since epoch) for JWT times, latency, rate windows and URL expiry. @default Date.now */
+  now?: () => number;
+  port?: number;
+}
+
+export interface KoreCall {
+  op: 'Export' | 'ExportStatus' | 'Download';
+  botId?: string;
+  exportId?: string;
+  status: number;
+  /** Why auth was refused: missing-token | malformed | unknown-app | bad-signature | expired | bad-claims | jti-missing | jti-replayed | app-not-allowed. */
+  authError?: string;
+  /** Download only: the request carried an `auth` header (it never should). */
+  withAuth?: boolean;
+}
+
+export interface KoreExport {
+  id: string;
+  botId: string;
+  exportType: string;
+  /** The request body as received. */
+  body: unknown;
+  /** pending | success | failed, as of now. */
+  status: string;
+}
+
+export interface KoreSimulator {
+  /** http://127.0.0.1:PORT: the API host, and the origin of the download URLs. */
+  url: string;
+  close(): Promise<void>;
+  setFaults(botId: string, f: KoreFaults): void;
+  /** Every export, status and download call, in order (unroutable requests are not recorded). */
+  calls: KoreCall[];
+  exports: Map<string, KoreExport>;
+  /** The exact bytes a successful download of this export serves. */
+  archiveFor(exportId: string): Buffer;
+  /** Changes the in-development dialogs, i.e. what later 'latest' exports contain. */
+  modifyBot(botId: string, change: { dialogs?: string[] }): void;
+  /** Every `auth` header value received, API and downloads alike. */
+  seenJwts: string[];
+}
+
+// ---------------------------------------------------------------------------
+
+/** Kore's error body: `{"errors":[{"msg","code"}]}`. */
+class KoreError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly authError?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const RATE_LIMIT_MESSAGE = 'Rate limit for this API has been reached';
+const DEFAULT_FAILURE = 'Bot export failed: an internal error occurred while exporting the bot.';
+const RATE_WINDOW_MS = 60_000;
+/** Entry times are fixed so that an unchanged bot exports to identical bytes. */
+const ARCHIVE_MTIME = new Date(Date.UTC(2024, 0, 1));
+const BOT_ID = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const EXPORT_TYPES = ['latest', 'published'];
+/** The documented exportOptions values; anything else is a 400. */
+const EXPORT_OPTIONS: Record<string, readonly string[]> = {
+  settings: ['botSettings', 'botVariables', 'ivrSettings', 'genAIandLLMSettings'],
+  tasks: ['botTask', 'knowledgeGraph', 'smallTalk'],
+  nlpData: ['utterances', 'patterns', 'traits', 'rules', 'concepts', 'synonyms', 'standardResponses', 'nlpSettings'],
+};
+const SUBTASK_KINDS = ['dialogs', 'alerts', 'actions'];
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+/** A stable, id-shaped hex string derived from the given parts (Kore ids are 24-hex Mongo ids). */
+const stableId = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 24);
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+// ---- archives ----
+
+interface ArchiveContent {
+  botId: string;
+  botName: string;
+  exportType: string;
+  dialogs: string[];
+  includeDialogs: boolean;
+  includeUtterances: boolean;
+  settings: string[];
+}
+
+/** Utterances that differ per dialog, so a content change shows in the entries. */
+function utterancesFor(dialog: string): string[] {
+  const words = dialog.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return [words, `I want to ${words}`, `can you help me ${words}`];
+}
+
+/** The entries of a Kore.ai bot export (REFERENCE.md: botDefinition.json, config.json, ML utterances, bot functions). */
+function archiveEntries(c: ArchiveContent): [string, string][] {
+  const dialogs = c.includeDialogs ? c.dialogs : [];
+  const definition = {
+    name: c.botName,
+    type: 'default',
+    defaultLanguage: 'en',
+    exportType: c.exportType,
+    localeData: { en: { name: c.botName, description: '' } },
+    dialogs: dialogs.map((d) => {
+      const id = stableId(c.botId, d);
+      return {
+        _id: `dg-${id}`,
+        name: d,
+        lname: d.toLowerCase(),
+        shortDesc: `${d} dialog`,
+        nodes: [
+          { nodeId: 'intent0', type: 'intent', componentId: `dc-${stableId(id, 'intent')}`, transitions: [{ default: 'message0' }] },
+          { nodeId: 'message0', type: 'message', componentId: `dc-${stableId(id, 'message')}`, message: `This is ${c.botName}: ${d}.`, transitions: [{ default: 'end' }] },
+        ],
+      };
+    }),
+  };
+  const config: Record<string, unknown> = { botId: c.botId, exportType: c.exportType };
+  if (c.settings.includes('botSettings')) config.botSettings = { channels: ['rtm'], autoCorrect: true, timezone: 'UTC' };
+  if (c.settings.includes('botVariables')) config.botVariables = [{ key: 'supportEmail', value: 'help@example.com', scope: 'prePopulated' }];
+  if (c.settings.includes('ivrSettings')) config.ivrSettings = { enabled: false };
+  if (c.settings.includes('genAIandLLMSettings')) config.genAIandLLMSettings = { enabled: false };
+  const entries: [string, string][] = [
+    ['botDefinition.json', json(definition)],
+    ['config.json', json(config)],
+  ];
+  if (c.includeUtterances) {
+    entries.push(['MLUtterances.json', json(dialogs.flatMap((d) => utterancesFor(d).map((sentence) => ({ sentence, taskName: d, language: 'en' }))))]);
+  }
+  entries.push(['botFunctions/botFunctions.js', `// Bot functions of ${c.botName}\nfunction greet(name) {\n  return 'Hello ' + name;\n}\n`]);
+  return entries;
+}
+
+async function buildZip(entries: [string, string][]): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const [path, text] of entries) zip.addBuffer(Buffer.from(text), path, { mtime: ARCHIVE_MTIME, mode: 0o100644 });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+// ---- request validation ----
+
+interface ExportRequest {
+  exportType: string;
+  settings: string[];
+  includeDialogs: boolean;
+  includeUtterances: boolean;
+  /** subTasks.dialogs when given: only those dialogs are exported. */
+  onlyDialogs?: string[];
+}
+
+function validateExportBody(body: Record<string, unknown>): ExportRequest {
+  const bad = (msg: string) => new KoreError(400, msg);
+  if (typeof body.exportType !== 'string' || !EXPORT_TYPES.includes(body.exportType)) {
+    throw bad(`exportType must be one of ${EXPORT_TYPES.join(', ')}`);
+  }
+  const selected: Record<string, string[] | undefined> = {};
+  if (body.exportOptions !== undefined) {
+    if (!isObject(body.exportOptions)) throw bad('exportOptions must be an object');
+    for (const [key, values] of Object.entries(body.exportOptions)) {
+      const allowed = EXPORT_OPTIONS[key];
+      if (!allowed) throw bad(`exportOptions.${key} is not a valid option; valid options: ${Object.keys(EXPORT_OPTIONS).join(', ')}`);
+      if (!isStringArray(values)) throw bad(`exportOptions.${key} must be an array of strings`);
+      const unknown = values.filter((v) => !allowed.includes(v));
+      if (unknown.length) throw bad(`exportOptions.${key} has invalid value(s) ${unknown.join(', ')}; valid values: ${allowed.join(', ')}`);
+      selected[key] = values;
+    }
+  }
+  let onlyDialogs: string[] | undefined;
+  if (body.subTasks !== undefined) {
+    if (!isObject(body.subTasks)) throw bad('subTasks must be an object');
+    for (const [key, values] of Object.entries(body.subTasks)) {
+      if (!SUBTASK_KINDS.includes(key)) throw bad(`subTasks.${key} is not valid; valid keys: ${SUBTASK_KINDS.join(', ')}`);
+      if (!isStringArray(values)) throw bad(`subTasks.${key} must be an array of strings`);
+    }
+    if (isStringArray(body.subTasks.dialogs)) onlyDialogs = body.subTasks.dialogs;
+  }
+  for (const flag of ['allTasks', 'customDashboards', 'IncludeDependentTasks']) {
+    if (body[flag] !== undefined && typeof body[flag] !== 'boolean') throw bad(`${flag} must be a boolean`);
+  }
+  // Without exportOptions Kore exports everything.
+  const settings = selected.settings ?? (selected.tasks || selected.nlpData ? [] : [...EXPORT_OPTIONS.settings!]);
+  const includeDialogs = selected.tasks ? selected.tasks.includes('botTask') : !(selected.settings || selected.nlpData);
+  const includeUtterances = selected.nlpData ? selected.nlpData.includes('utterances') : !(selected.settings || selected.tasks);
+  return { exportType: body.exportType, settings, includeDialogs, includeUtterances, ...(onlyDialogs ? { onlyDialogs } : {}) };
+}
+
+// ---------------------------------------------------------------------------
+
+interface BotState {
+  bot: KoreBot;
+  dialogs: string[];
+  publishedDialogs: string[];
+}
+
+interface ExportState {
+  id: string;
+  botId: string;
+  exportType: string;
+  body: unknown;
+  createdBy: string;
+  createdAt: number;
+  archive: Buffer;
+  fileId: string;
+  /** Someone else's export, reported by the foreignStatus fault. */
+  foreign: boolean;
+}
+
+export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<KoreSimulator> {
+  const host = '127.0.0.1';
+  const now = opts.now ?? Date.now;
+  const limit = opts.rateLimitPerMinute ?? 60;
+  const urlTtlMs = opts.urlTtlMs ?? 300_000;
+
+  const apps = new Map<string, KoreApp>();
+  for (const app of opts.apps) apps.set(app.clientId, { ...app });
+  const bots = new Map<string, BotState>();
+  for (const bot of opts.bots) {
+    if (!BOT_ID.test(bot.botId)) throw new Error(`KoreBot botId must be 'st-<uuid>' (lower-case hex): ${bot.botId}`);
+    const dialogs = [...(bot.dialogs ?? ['Welcome'])];
+    bots.set(bot.botId, { bot: { ...bot }, dialogs, publishedDialogs: [...(bot.publishedDialogs ?? dialogs)] });
+  }
+
+  const faults = new Map<string, KoreFaults>();
+  /** What is left of the countdown faults, per bot. */
+  const remaining = new Map<string, { rateLimited: number; serverErrors: number; served5xx: number }>();
+  const setFaults = (botId: string, f: KoreFaults) => {
+    faults.set(botId, { ...f });
+    remaining.set(botId, { rateLimited: f.rateLimitBurst ?? 0, serverErrors: f.serverErrors ?? 0, served5xx: 0 });
+  };
+  for (const [botId, f] of Object.entries(opts.faults ?? {})) setFaults(botId, f);
+  const faultsFor = (botId: string): KoreFaults => faults.get(botId) ?? {};
+
+  const exportStates = new Map<string, ExportState>();
+  const exportsView = new Map<string, KoreExport>();
+  /** The latest export per bot: the only one the status API reports. */
+  const latest = new Map<string, string>();
+  const foreignExports = new Map<string, string>();
+  /** Admitted call times per bot, for the rolling window. */
+  const windows = new Map<string, number[]>();
+  /** Used jtis per app (enforceJti). */
+  const usedJtis = new Map<string, Set<string>>();
+  /** Download signatures handed out: each status call signs a new URL. */
+  const issued = new Map<string, { exportId: string; expiresAt: number }>();
+  const signingKey = randomBytes(32);
+  const calls: KoreCall[] = [];
+  const seenJwts: string[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let url = '';
+
+  function statusOf(e: ExportState, at = now()): 'pending' | 'success' | 'failed' {
+    if (e.foreign) return 'success';
+    const f = faultsFor(e.botId);
+    if (f.neverFinish || at - e.createdAt < (f.exportLatencyMs ?? 0)) return 'pending';
+    return f.failExport ? 'failed' : 'success';
+  }
+
+  // ---- auth ----
+
+  /** Verifies the `auth` JWT and returns the app it was signed for. Never puts the token in an error. */
+  async function authenticate(req: IncomingMessage): Promise<KoreApp> {
+    const header = req.headers.auth;
+    const token = Array.isArray(header) ? header[0] : header;
+    if (!token) throw new KoreError(401, 'Missing auth token: send the JWT in the "auth" header', 'missing-token');
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      throw new KoreError(401, 'Invalid auth token: not a JWT', 'malformed');
+    }
+    // The app is found by the (unverified) appId, then the token is verified with that app's secret.
+    const app = typeof claims.appId === 'string' ? apps.get(claims.appId) : undefined;
+    if (!app) throw new KoreError(401, 'Invalid auth token: unknown appId', 'unknown-app');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, new TextEncoder().encode(app.clientSecret), {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        currentDate: new Date(now()),
+      }));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_JWT_EXPIRED') throw new KoreError(401, 'Invalid auth token: the token has expired', 'expired');
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') throw new KoreError(401, 'Invalid auth token: exp, iat and sub claims are required', 'bad-claims');
+      throw new KoreError(401, 'Invalid auth token: signature verification failed', 'bad-signature');
+    }
+    if (app.enforceJti) {
+      if (typeof payload.jti !== 'string' || payload.jti === '') throw new KoreError(401, 'Invalid auth token: jti claim is required for this app', 'jti-missing');
+      let used = usedJtis.get(app.clientId);
+      if (!used) usedJtis.set(app.clientId, (used = new Set()));
+      if (used.has(payload.jti)) throw new KoreError(401, 'Invalid auth token: jti has already been used', 'jti-replayed');
+      used.add(payload.jti);
+    }
+    return app;
+  }
+
+  // ---- operations ----
+
+  type Reply = { status: number; body: Record<string, unknown> };
+
+  function admit(botId: string): void {
+    const left = remaining.get(botId);
+    if (left && left.serverErrors > 0) {
+      left.serverErrors--;
+      // Alternate the two status codes a flaky gateway answers with.
+      const status = left.served5xx++ % 2 === 0 ? 503 : 500;
+      throw new KoreError(status, status === 503 ? 'Service Unavailable' : 'Internal Server Error');
+    }
+    if (left && left.rateLimited > 0) {
+      left.rateLimited--;
+      throw new KoreError(429, RATE_LIMIT_MESSAGE);
+    }
+    const t = now();
+    const recent = (windows.get(botId) ?? []).filter((at) => t - at < RATE_WINDOW_MS);
+    if (recent.length >= limit) {
+      windows.set(botId, recent);
+      throw new KoreError(429, RATE_LIMIT_MESSAGE);
+    }
+    recent.push(t);
+    windows.set(botId, recent);
+  }
+
+  const createdByFor = (clientId: string) => `u-${stableId('user', clientId)}`;
+
+  async function newExport(state: BotState, req: ExportRequest, body: unknown, createdBy: string, foreign: boolean): Promise<ExportState> {
+    const source = req.exportType === 'published' ? state.publishedDialogs : state.dialogs;
+    const dialogs = req.onlyDialogs ? source.filter((d) => req.onlyDialogs!.includes(d)) : [...source];
+    const archive = await buildZip(
+      archiveEntries({
+        botId: state.bot.botId,
+        botName: state.bot.botName,
+        exportType: req.exportType,
+        dialogs,
+        includeDialogs: req.includeDialogs,
+        includeUtterances: req.includeUtterances,
+        settings: req.settings,
+      }),
+    );
+    const e: ExportState = {
+      id: `ber-${randomUUID()}`,
+      botId: state.bot.botId,
+      exportType: req.exportType,
+      body,
+      createdBy,
+      createdAt: now(),
+      archive,
+      fileId: stableId('file', randomUUID()),
+      foreign,
+    };
+    exportStates.set(e.id, e);
+    return e;
+  }
+
+  async function startExport(state: BotState, app: KoreApp, raw: Buffer, call: KoreCall): Promise<Reply> {
+    let body: unknown;
+    try {
+      body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+    } catch {
+      throw new KoreError(400, 'The request body is not valid JSON');
+    }
+    if (!isObject(body)) throw new KoreError(400, 'The request body must be a JSON object');
+    const req = validateExportBody(body);
+    const e = await newExport(state, req, body, createdByFor(app.clientId), false);
+    call.exportId = e.id;
+    latest.set(e.botId, e.id);
+    exportsView.set(e.id, {
+      id: e.id,
+      botId: e.botId,
+      exportType: e.exportType,
+      body,
+      get status() {
+        return statusOf(e);
+      },
+    });
+    return {
+      status: 200,
+      body: {
+        status: 'pending',
+        streamId: e.botId,
+        createdBy: e.createdBy,
+        exportType: e.exportType,
+        requestType: 'Botexport',
+        _id: e.id,
+        createdOn: new Date(e.createdAt).toISOString(),
+      },
+    };
+  }
+
+  async function exportStatus(state: BotState, call: KoreCall): Promise<Reply> {
+    const botId = state.bot.botId;
+    const f = faultsFor(botId);
+    let id = latest.get(botId);
+    if (f.foreignStatus) {
+      id = foreignExports.get(botId);
+      if (!id) {
+        const e = await newExport(state, { exportType: 'latest', settings: [...EXPORT_OPTIONS.settings!], includeDialogs: true, includeUtterances: true }, { exportType: 'latest' }, `u-${stableId('someone-else', botId)}`, true);
+        foreignExports.set(botId, (id = e.id));
+      }
+    }
+    const e = id ? exportStates.get(id) : undefined;
+    if (!e) throw new KoreError(404, 'No bot export found for this bot');
+    call.exportId = e.id;
+    const t = now();
+    const status = statusOf(e, t);
+    const finishedAt = e.createdAt + (faultsFor(botId).exportLatencyMs ?? 0);
+    const body: Record<string, unknown> = {
+      _id: e.id,
+      botId,
+      streamId: botId,
+      status,
+      exportType: e.exportType,
+      requestType: 'Botexport',
+      createdBy: e.createdBy,
+      createdOn: new Date(e.createdAt).toISOString(),
+      lMod: new Date(status === 'pending' || e.foreign ? e.createdAt : Math.min(t, finishedAt)).toISOString(),
+    };
+    if (status === 'failed') body.message = typeof f.failExport === 'string' ? f.failExport : DEFAULT_FAILURE;
+    if (status === 'success') {
+      body.downloadURL = sign(e.id, t, f.downloadHost);
+      body.fileId = e.fileId;
+      body.fileSize = e.archive.length;
+    }
+    return { status: 200, body };
+  }
+
+  function sign(exportId: string, at: number, downloadHost: string | undefined): string {
+    const exp = at + urlTtlMs;
+    // A nonce makes every status call hand out a distinct URL, so tests can tell them apart.
+    const sig = createHmac('sha256', signingKey).update(`${exportId}\n${exp}\n${randomUUID()}`).digest('hex');
+    issued.set(sig, { exportId, expiresAt: exp });
+    const origin = downloadHost ? `http://${downloadHost}` : url;
+    return `${origin}/downloads/${exportId}?sig=${sig}&exp=${exp}`;
+  }
+
+  // ---- HTTP ----
+
+  function send(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+  const sendError = (res: ServerResponse, err: KoreError) => send(res, err.status, { errors: [{ msg: err.message, code: err.status }] });
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, op: 'Export' | 'ExportStatus', botId: string): Promise<void> {
+    const call: KoreCall = { op, botId, status: 500 };
+    const auth = req.headers.auth;
+    if (auth !== undefined) seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
+    try {
+      const raw = await readBody(req);
+      const app = await authenticate(req);
+      if (app.bots && !app.bots.includes(botId)) throw new KoreError(403, 'This app is not authorized to access this bot', 'app-not-allowed');
+      const state = bots.get(botId);
+      if (!state) throw new KoreError(404, 'Bot not found');
+      admit(botId);
+      const reply = op === 'Export' ? await startExport(state, app, raw, call) : await exportStatus(state, call);
+      call.status = reply.status;
+      send(res, reply.status, reply.body);
+    } catch (err) {
+      // Anything unexpected becomes a bare 500: its message is not echoed, as it could quote the request.
+      const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
+      call.status = e.status;
+      if (e.authError) call.authError = e.authError;
+      if (!res.headersSent) sendError(res, e);
+      else res.destroy();
+    } finally {
+      calls.push(call);
+    }
+  }
+
+  function handleDownload(req: IncomingMessage, res: ServerResponse, exportId: string, query: URLSearchParams): void {
+    const call: KoreCall = { op: 'Download', exportId, status: 0 };
+    const auth = req.headers.auth;
+    if (auth !== undefined) {
+      seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
+      call.withAuth = true;
+    }
+    calls.push(call);
+    const fail = (status: number, msg: string) => {
+      call.status = status;
+      send(res, status, { errors: [{ msg, code: status }] });
+    };
+    const e = exportStates.get(exportId);
+    if (e) call.botId = e.botId;
+    const grant = issued.get(query.get('sig') ?? '');
+    if (!grant || grant.exportId !== exportId || query.get('exp') !== String(grant.expiresAt)) return fail(403, 'Invalid download link');
+    if (now() > grant.expiresAt) return fail(403, 'The download link has expired');
+    if (!e) return fail(404, 'File not found');
+
+    const archive = e.archive;
+    switch (e.foreign ? 'ok' : (faultsFor(e.botId).download ?? 'ok')) {
+      case 'forbidden':
+        return fail(403, 'Access denied');
+      case 'redirectInternal':
+        call.status = 302;
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 });
+        res.end();
+        return;
+      case 'notzip': {
+        call.status = 200;
+        const page = Buffer.from('<html><head><title>Kore.ai</title></head><body>Service temporarily unavailable</body></html>\n');
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': page.length });
+        res.end(page);
+        return;
+      }
+      case 'truncate':
+        call.status = 200;
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
+        // The promised length is never reached: the peer sees a clean FIN after half the body.
+        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => res.socket?.end());
+        return;
+      case 'reset': {
+        call.status = 200;
+        res.writeHead(200, { 'content-type': 'application/zip', 'transfer-encoding': 'chunked' });
+        // destroy() shortly after the write rather than a TCP RST: an RST can make the
+        // peer's kernel drop unread bytes, so the client might not even see the headers.
+        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            res.socket?.destroy();
+          }, 20);
+          timers.add(t);
+        });
+        return;
+      }
+      case 'ok':
+        break;
+    }
+    call.status = 200;
+    res.writeHead(200, {
+      'content-type': 'application/zip',
+      'content-length': archive.length,
+      'content-disposition': `attachment; filename="${e.botId}.zip"`,
+    });
+    res.end(req.method === 'HEAD' ? undefined : archive);
+  }
+
+  const server = createServer((req, res) => {
+    const parsed = new URL(req.url ?? '/', 'http://simulator');
+    const method = req.method ?? 'GET';
+    const dl = /^\/downloads\/([^/]+)$/.exec(parsed.pathname);
+    if (dl && (method === 'GET' || method === 'HEAD')) {
+      req.resume();
+      handleDownload(req, res, decodeURIComponent(dl[1]!), parsed.searchParams);
+      return;
+    }
+    const api = /^\/api\/public\/bot\/([^/]+)\/export(\/status)?$/.exec(parsed.pathname);
+    if (api && method === (api[2] ? 'GET' : 'POST')) {
+      void handleApi(req, res, api[2] ? 'ExportStatus' : 'Export', decodeURIComponent(api[1]!));
+      return;
+    }
+    req.resume();
+    send(res, 404, { errors: [{ msg: `Cannot ${method} ${parsed.pathname}`, code: 404 }] });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  url = `http://${host}:${(server.address() as AddressInfo).port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    calls,
+    exports: exportsView,
+    seenJwts,
+    setFaults,
+    modifyBot(botId, change) {
+      const s = bots.get(botId);
+      if (!s) throw new Error(`modifyBot: unknown bot ${botId}`);
+      if (change.dialogs) s.dialogs = [...change.dialogs];
+    },
+    archiveFor(exportId) {
+      const e = exportStates.get(exportId);
+      if (!e) throw new Error(`archiveFor: unknown export ${exportId}`);
+      return e.archive;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        // Keep-alive sockets would hold close() open.
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
