@@ -114,7 +114,7 @@ export class BackupWorkflow extends Construct {
           jitterStrategy: sfn.JitterType.FULL,
         });
 
-    const withProviderRetry = (task: tasks.LambdaInvoke) =>
+    const withProviderRetry = (task: sfn.TaskStateBase) =>
       task.addRetry({
         errors: RETRYABLE_PROVIDER_ERRORS,
         interval: Duration.seconds(5),
@@ -150,7 +150,7 @@ export class BackupWorkflow extends Construct {
         'cause.$': '$.error.Cause',
       },
     });
-    const catchTo = (task: tasks.LambdaInvoke) => task.addCatch(jobFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const catchTo = (task: sfn.TaskStateBase) => task.addCatch(jobFailed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const startExport = catchTo(
       withProviderRetry(invoke(States.startExport, { 'job.$': '$.job', 'polling.$': '$.polling' }, '$.export', Duration.minutes(1))),

@@ -12,12 +12,15 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { EventLog } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import type { BotVaultConfig } from '../config';
 import { States, TASK_FUNCTIONS } from '../constructs/backup-workflow';
 import { BotVaultStack } from '../botvault-stack';
 import { definitionFromTemplate } from './definition';
 import type { ExecutionInput, JobResult } from '../../lambdas/shared/contracts';
+
+/** One entry of the local execution's event log (the package does not export the type). */
+export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 // aws-local-stepfunctions 3 targets Node 22 and calls Promise.withResolvers.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
