@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { koreaiTargetSchema, type KoreaiTarget } from './targets/koreai';
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
@@ -106,6 +107,7 @@ export type LexTarget = z.infer<typeof lexTargetSchema>;
  */
 export const targetSchemas = {
   lex: lexTargetSchema,
+  koreai: koreaiTargetSchema,
 } as const;
 
 export type ProviderName = keyof typeof targetSchemas;
@@ -142,7 +144,8 @@ export const targetSchema = z.unknown().transform((value, ctx): Target => {
   return parsed.data;
 });
 
-export type Target = LexTarget;
+export type Target = LexTarget | KoreaiTarget;
+export type { KoreaiTarget };
 
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON_FIELD = /^[0-9A-Za-z*?,\-/#L W]+$/;
@@ -232,7 +235,38 @@ export const configSchema = z.strictObject({
     message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
   }).default(90),
   targets: z.array(targetSchema).min(1, { message: 'must list at least one target to back up' }),
-});
+}).superRefine(checkKoreaiTargets);
+
+/**
+ * Rules that span fields: a Kore.ai host may be plain http only when the
+ * operator allowlisted it (a local simulator), and one bot may be exported
+ * once per run, because Kore.ai's status API reports only a bot's latest
+ * export: two exports of one bot at once would each lose track of theirs.
+ */
+function checkKoreaiTargets(config: { downloadAllowlist: string[]; targets: Target[] }, ctx: z.RefinementCtx): void {
+  const seen = new Map<string, number>();
+  config.targets.forEach((t, i) => {
+    if (t.provider !== 'koreai') return;
+    const origin = new URL(t.host).origin;
+    if (origin.startsWith('http:') && !config.downloadAllowlist.includes(origin)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', i, 'host'],
+        message: `must be https (the JWT travels with every call); plain http is accepted only for a local simulator whose origin ${origin} is also listed in downloadAllowlist`,
+      });
+    }
+    const bot = `${origin} ${t.botId}`;
+    const first = seen.get(bot);
+    if (first === undefined) seen.set(bot, i);
+    else {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', i, 'botId'],
+        message: `bot ${t.botId} is already backed up by targets[${first}]: Kore.ai reports only a bot's latest export, so one run can export a bot once (choose one exportType)`,
+      });
+    }
+  });
+}
 
 export type BotVaultConfig = z.infer<typeof configSchema>;
 

@@ -1,10 +1,11 @@
 /**
  * Provider name → implementation. A new provider is one file next to lex.ts
- * and one line in PROVIDERS (DESIGN §4); the state machine never changes.
+ * and one line here (DESIGN §4); the state machine never changes.
  */
 import type { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { InvalidInputError } from '../shared/errors';
 import type { SecretReader } from '../shared/secrets';
+import { KoreaiProvider } from './koreai';
 import { LexProvider } from './lex';
 import type { Provider } from './types';
 
@@ -16,6 +17,7 @@ export interface ProviderDeps {
 
 const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
   lex: (deps) => new LexProvider({ lex: deps.lex, secrets: deps.secrets }),
+  koreai: (deps) => new KoreaiProvider({ secrets: deps.secrets }),
 };
 
 export function providerFor(name: string, deps: ProviderDeps): Provider {

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { pollingSchema } from '../../lib/config';
 
-export const PROVIDER_NAMES = ['lex'] as const;
+export const PROVIDER_NAMES = ['lex', 'koreai'] as const;
 
 /** One unit of backup work, produced by Plan from a config target (or discovery). */
 export const jobSchema = z.object({

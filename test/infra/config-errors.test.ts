@@ -41,7 +41,7 @@ async function cdkApp(configPath: string, outdir: string) {
 
 describe('loadConfig names the bad field', () => {
   it.each([
-    ['unknown provider', { targets: [{ provider: 'dialogflow', botId: 'x' }] }, 'targets[0].provider: must be one of "lex" (got "dialogflow")'],
+    ['unknown provider', { targets: [{ provider: 'dialogflow', botId: 'x' }] }, 'targets[0].provider: must be one of "lex", "koreai" (got "dialogflow")'],
     ['missing botId', { targets: [{ provider: 'lex', botVersion: 'DRAFT' }] }, 'targets[0].botId: is required'],
     ['bad cron', { targets: [LEX], schedule: { cron: 'cron(0 3 * * *)' } }, 'schedule.cron: must be an EventBridge Scheduler cron expression'],
     ['bad timezone', { targets: [LEX], schedule: { timezone: 'Europe/Atlantis' } }, 'schedule.timezone: must be an IANA time zone'],
