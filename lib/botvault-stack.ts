@@ -11,7 +11,7 @@ import { ArnFormat, CfnOutput, type CfnResource, Duration, Fn, Stack, type Stack
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { BotVaultConfig, LexTarget } from './config';
+import type { BotVaultConfig, KoreaiTarget, LexTarget } from './config';
 import { ArchiveBucket } from './constructs/archive-bucket';
 import { BackupFunction } from './constructs/backup-function';
 import { BackupSchedule } from './constructs/backup-schedule';
@@ -97,6 +97,7 @@ export class BotVaultStack extends Stack {
     const f = this.functions;
 
     this.grantLex(config);
+    this.grantKoreai(config);
     this.archiveBucket.grantArchiveWrite(f.storeArchive.function);
     this.archiveBucket.grantManifestWrite(f.summarize.function);
 
@@ -202,6 +203,20 @@ export class BotVaultStack extends Stack {
     }
 
     allow(f.cleanup, ['lex:DeleteExport'], exportResources);
+  }
+
+  /**
+   * Kore.ai needs no AWS API but its credentials: every Lambda that calls the
+   * Bot Export API (start, status checks, the fresh status before a download)
+   * reads exactly the configured `credentialsSecret`s, nothing else.
+   */
+  private grantKoreai(config: BotVaultConfig): void {
+    const kore = config.targets.filter((t): t is KoreaiTarget => t.provider === 'koreai');
+    if (kore.length === 0) return;
+    const secrets = unique(kore.map((t) => t.credentialsSecret)).map((s) => this.secretArn(s));
+    for (const grantee of [this.functions.startExport, this.functions.checkExport, this.functions.storeArchive]) {
+      iam.Grant.addToPrincipal({ grantee: grantee.function, actions: ['secretsmanager:GetSecretValue'], resourceArns: secrets });
+    }
   }
 
   /**
