@@ -1,0 +1,183 @@
+/**
+ * Kore.ai beside Lex through the synthesized definition: the same states, the
+ * same StoreArchive path, real JWT checks at the Kore.ai simulator and the
+ * client secret read through the real SecretsManagerClient.
+ */
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { States } from '../../lib/constructs/backup-workflow';
+import type { EventLog } from '../../lib/local/runner';
+import { startKoreSimulator, type KoreSimulator } from '../simulators/koreai-simulator';
+import { startSecretsSimulator, type SecretsSimulator } from '../simulators/secrets-simulator';
+import { startHarness, type Harness } from './harness';
+
+const SENTINEL_SECRET = 'SENTINEL-kore-client-secret-5d2e8b';
+const CONCIERGE = 'st-1a2b3c4d-0000-1111-2222-333344445555';
+const HELPDESK = 'st-9f8e7d6c-5555-4444-3333-222211110000';
+const APP = { clientId: 'cs-botvault-app', clientSecret: SENTINEL_SECRET };
+const LEX_BOTS = [
+  { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US'], intents: ['Greet', 'Order'] },
+  { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'] },
+];
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+interface World {
+  h: Harness;
+  kore: KoreSimulator;
+  secrets: SecretsSimulator;
+  targets(extra?: Record<string, unknown>): Record<string, unknown>[];
+}
+let world: World | undefined;
+
+async function startWorld(): Promise<World> {
+  const h = await startHarness({ bots: LEX_BOTS, defaultFaults: { exportLatencyMs: 100 } });
+  const kore = await startKoreSimulator({
+    apps: [APP],
+    bots: [
+      { botId: CONCIERGE, botName: 'Concierge', dialogs: ['Welcome', 'BookTable'] },
+      { botId: HELPDESK, botName: 'Helpdesk', dialogs: ['Welcome', 'ResetPassword'] },
+    ],
+  });
+  const secrets = await startSecretsSimulator({
+    secrets: { 'botvault/koreai': JSON.stringify(APP), 'botvault/koreai-wrong': JSON.stringify({ ...APP, clientSecret: 'wrong-secret' }) },
+  });
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+  for (const bot of [CONCIERGE, HELPDESK]) kore.setFaults(bot, { exportLatencyMs: 100 });
+  return {
+    h,
+    kore,
+    secrets,
+    targets: (kore1 = {}) => [
+      { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
+      { provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' },
+      { provider: 'koreai', host: kore.url, botId: CONCIERGE, credentialsSecret: 'botvault/koreai', ...kore1 },
+      { provider: 'koreai', host: kore.url, botId: HELPDESK, credentialsSecret: 'botvault/koreai', exportType: 'latest' },
+    ],
+  };
+}
+
+const config = (w: World, extra: Record<string, unknown> = {}) => w.h.config({ downloadAllowlist: [w.h.lex.url, w.kore.url], targets: w.targets(extra) });
+const result = (run: { manifest?: { results: { target: string }[] } }, target: string) => run.manifest!.results.find((r) => r.target === target);
+
+afterEach(async () => {
+  if (!world) return;
+  await world.h.close();
+  await world.kore.close();
+  await world.secrets.close();
+  delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+  world = undefined;
+});
+
+describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', () => {
+  it('backs up both providers through the same states; Kore.ai archives land under koreai/<host>/<botId>/<exportType>/bot.zip', async () => {
+    const w = (world = await startWorld());
+    const run = await w.h.run(config(w));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.manifest!.counts).toEqual({ total: 4, succeeded: 4, unchanged: 0, failed: 0 });
+    const host = new URL(w.kore.url).host;
+    for (const [bot, exportType] of [[CONCIERGE, 'published'], [HELPDESK, 'latest']] as const) {
+      const r = result(run, `koreai:${bot}:${exportType}`) as { key: string; exportId: string; sha256: string; bytes: number };
+      expect(r).toMatchObject({ status: 'SUCCEEDED', key: `koreai/${host}/${bot}/${exportType}/bot.zip` });
+      const served = w.kore.archiveFor(r.exportId);
+      const stored = await w.h.object(r.key);
+      expect(stored?.body.equals(served)).toBe(true);
+      expect(r).toMatchObject({ sha256: sha256(served), bytes: served.length });
+      expect(stored?.metadata).toMatchObject({ sha256: sha256(served), 'export-id': r.exportId, 'run-id': run.runId, source: `koreai:${bot}:${exportType}` });
+      expect(w.kore.exports.get(r.exportId)?.exportType).toBe(exportType);
+    }
+    // No new state for the new provider: the Kore.ai jobs ran through the Lex jobs' states.
+    const entered = new Set(run.events.filter((e) => e.type === 'StateEntered').map((e) => (e as Extract<EventLog, { type: 'StateEntered' }>).state.name));
+    expect([...entered].every((name) => (Object.values(States) as string[]).includes(name))).toBe(true);
+    // Polling happened, and the download never carried the JWT.
+    expect(w.kore.calls.filter((c) => c.op === 'ExportStatus').length).toBeGreaterThan(2);
+    expect(w.kore.calls.filter((c) => c.op === 'Download').every((c) => !c.withAuth && c.status === 200)).toBe(true);
+  });
+
+  it('429 bursts at start and at poll are retried by the state machine with backoff: the job succeeds', async () => {
+    const w = (world = await startWorld());
+    w.kore.setFaults(CONCIERGE, { exportLatencyMs: 100, rateLimitBurst: 2 });
+    let pollBurst = false;
+    const run = await w.h.run(config(w), {
+      onEvent: (e) => {
+        // Once the export has started, throttle the status checks too.
+        if (!pollBurst && e.type === 'StateEntered' && e.state.name === States.wait && w.kore.calls.some((c) => c.op === 'Export' && c.botId === CONCIERGE && c.status === 200)) {
+          pollBurst = true;
+          w.kore.setFaults(CONCIERGE, { exportLatencyMs: 100, rateLimitBurst: 2 });
+        }
+      },
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(result(run, `koreai:${CONCIERGE}:published`)).toMatchObject({ status: 'SUCCEEDED' });
+    const calls = w.kore.calls.filter((c) => c.botId === CONCIERGE && c.op !== 'Download');
+    expect(calls.filter((c) => c.op === 'Export').map((c) => c.status)).toEqual([429, 429, 200]);
+    expect(calls.filter((c) => c.op === 'ExportStatus' && c.status === 429)).toHaveLength(2);
+    const retried = run.events.filter((e) => e.type === 'StateRetried');
+    expect(retried.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a wrong client secret fails that job with ProviderAuthError, never retried; every other bot is stored', async () => {
+    const w = (world = await startWorld());
+    const run = await w.h.run(config(w, { credentialsSecret: 'botvault/koreai-wrong' }));
+
+    expect(run.status).toBe('FAILED');
+    expect(run.cause).toContain(`koreai:${CONCIERGE}:published`);
+    expect(result(run, `koreai:${CONCIERGE}:published`)).toMatchObject({ status: 'FAILED', error: 'ProviderAuthError' });
+    expect(w.kore.calls.filter((c) => c.botId === CONCIERGE)).toEqual([expect.objectContaining({ op: 'Export', status: 401 })]);
+    expect(run.manifest!.counts).toMatchObject({ succeeded: 3, failed: 1 });
+  });
+
+  it('an export that Kore.ai reports failed: FAILED with its reason, nothing downloaded or stored for it', async () => {
+    const w = (world = await startWorld());
+    w.kore.setFaults(HELPDESK, { failExport: 'Bot export failed: dialog ResetPassword is invalid' });
+    const run = await w.h.run(config(w));
+
+    expect(run.status).toBe('FAILED');
+    const failed = result(run, `koreai:${HELPDESK}:latest`) as { error: string; cause: string };
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'ExportFailedError' });
+    expect(failed.cause).toContain('dialog ResetPassword is invalid');
+    expect(w.kore.calls.filter((c) => c.op === 'Download' && c.botId === HELPDESK)).toEqual([]);
+    expect(await w.h.keys('koreai/')).toEqual([`koreai/${new URL(w.kore.url).host}/${CONCIERGE}/published/bot.zip`]);
+  });
+
+  it('sentinel: the client secret, the JWTs and the signed download URLs appear nowhere in events, results, manifest or logs', async () => {
+    const w = (world = await startWorld());
+    w.kore.setFaults(HELPDESK, { failExport: true });
+    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    const lines: string[] = [];
+    const streams = [process.stdout, process.stderr];
+    const originals = streams.map((s) => s.write.bind(s));
+    streams.forEach((s) => {
+      s.write = ((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      }) as typeof s.write;
+    });
+    let run;
+    try {
+      run = await w.h.run(config(w, { credentialsSecret: 'botvault/koreai' }));
+    } finally {
+      streams.forEach((s, i) => (s.write = originals[i]!));
+      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    }
+
+    const manifest = await w.h.object(run.manifestKey!);
+    const logs = lines.join('');
+    const haystacks = { events: JSON.stringify(run.events), results: JSON.stringify(run.manifest), manifest: manifest!.body.toString('utf8'), logs, cause: run.cause ?? '' };
+    // The capture worked: the run logged at DEBUG, and the logs name the Kore.ai jobs.
+    expect(logs).toContain(`koreai:${CONCIERGE}:published`);
+    expect(w.kore.seenJwts.length).toBeGreaterThan(3);
+    const signedUrls = w.kore.calls.filter((c) => c.op === 'Download').map((c) => c.exportId!);
+    expect(signedUrls.length).toBeGreaterThan(0);
+    for (const [where, text] of Object.entries(haystacks)) {
+      expect(text, where).not.toContain(SENTINEL_SECRET);
+      for (const jwt of w.kore.seenJwts) {
+        expect(text, where).not.toContain(jwt);
+        expect(text, where).not.toContain(jwt.split('.')[2]!);
+      }
+      expect(text, where).not.toMatch(/[?&]sig=/);
+    }
+    expect(run.status).toBe('FAILED');
+  });
+});
