@@ -64,6 +64,8 @@ export const jobResultSchema = z.object({
   exportId: z.string().optional(),
   error: z.string().optional(),
   cause: z.string().optional(),
+  /** The restore sidecar: written, already current (unchanged), or could not be captured (the backup still counts). */
+  restoreInfo: z.enum(['written', 'unchanged', 'unavailable']).optional(),
 });
 export type JobResult = z.infer<typeof jobResultSchema>;
 
@@ -130,3 +132,98 @@ export const summarizeOutputSchema = z.object({
   message: z.string(),
 });
 export type SummarizeOutput = z.infer<typeof summarizeOutputSchema>;
+
+// ---- Restore sidecar (issue 6): what an export leaves out and a restore needs ----
+
+/** The sidecar of an archive lives beside it, versioned like it: `<archive key>.restore.json`. */
+export const RESTORE_INFO_SUFFIX = '.restore.json';
+/** Object metadata naming the sidecar details an archive version (and each sidecar version) belongs to. */
+export const RESTORE_INFO_SHA256_METADATA = 'restore-info-sha256';
+/** Object metadata: the archive's content hash (entries' names and contents; see archive-store.ts). */
+export const CONTENT_SHA256_METADATA = 'content-sha256';
+export function restoreInfoKey(archiveKey: string): string {
+  return `${archiveKey}${RESTORE_INFO_SUFFIX}`;
+}
+
+/** A Lex alias as DescribeBotAlias reports it: the parts CreateBotAlias needs to recreate it. */
+export const lexAliasInfoSchema = z.object({
+  botAliasId: z.string().min(1),
+  botAliasName: z.string().min(1),
+  description: z.string().optional(),
+  botVersion: z.string().optional(),
+  /** Per locale id: enabled, and the alias's Lambda code hook (`lambdaARN`, `codeHookInterfaceVersion`). */
+  botAliasLocaleSettings: z
+    .record(
+      z.string(),
+      z.object({
+        enabled: z.boolean(),
+        codeHookSpecification: z
+          .object({ lambdaCodeHook: z.object({ lambdaARN: z.string(), codeHookInterfaceVersion: z.string() }) })
+          .optional(),
+      }),
+    )
+    .optional(),
+  /** As Lex returns it (`textLogSettings[]`, `audioLogSettings[]` with their destinations); passed back to CreateBotAlias unchanged. */
+  conversationLogSettings: z
+    .object({
+      textLogSettings: z.array(z.record(z.string(), z.unknown())).optional(),
+      audioLogSettings: z.array(z.record(z.string(), z.unknown())).optional(),
+    })
+    .optional(),
+  sentimentAnalysisSettings: z.object({ detectSentiment: z.boolean() }).optional(),
+});
+export type LexAliasInfo = z.infer<typeof lexAliasInfoSchema>;
+
+/** Lex: the bot settings StartImport needs for a new bot, plus aliases and tags (none of which the export holds). */
+export const lexRestoreInfoSchema = z.object({
+  botId: z.string().min(1),
+  botName: z.string().min(1),
+  description: z.string().optional(),
+  roleArn: z.string().min(1),
+  dataPrivacy: z.object({ childDirected: z.boolean() }),
+  idleSessionTTLInSeconds: z.number().int(),
+  botType: z.string().optional(),
+  aliases: z.array(lexAliasInfoSchema),
+  tags: z.record(z.string(), z.string()),
+});
+export type LexRestoreInfo = z.infer<typeof lexRestoreInfoSchema>;
+
+export const koreaiRestoreInfoSchema = z.object({
+  botId: z.string().min(1),
+  /** The bot's name, from the export's botDefinition.json (absent when the archive does not carry it). */
+  botName: z.string().optional(),
+});
+export type KoreaiRestoreInfo = z.infer<typeof koreaiRestoreInfoSchema>;
+
+/** What a provider's restoreInfo() returns: exactly one provider section. */
+export const restoreDetailsSchema = z.object({
+  lex: lexRestoreInfoSchema.optional(),
+  koreai: koreaiRestoreInfoSchema.optional(),
+});
+export type RestoreDetails = z.infer<typeof restoreDetailsSchema>;
+
+/**
+ * The sidecar `<archive key>.restore.json` (schemaVersion 1).
+ *
+ * Written when a new archive version is written, and when the details changed
+ * although the archive did not (UNCHANGED). Both the sidecar object and the
+ * archive version carry the metadata `restore-info-sha256`: the SHA-256 (hex)
+ * of the canonical JSON (keys sorted) of `{ provider, target, lex?, koreai? }`
+ * — the details without capturedAt/runId/archive, so an unchanged bot keeps
+ * its hash. The sidecar for archive version V is the newest sidecar version
+ * whose `archive.versionId` (or `archive.sha256`) is V's; its details are
+ * those named by V's `restore-info-sha256` or newer ones captured while the
+ * archive stayed unchanged. A missing sidecar means the details could not be
+ * captured (the backup itself does not fail for that).
+ */
+export const restoreInfoSchema = restoreDetailsSchema.extend({
+  schemaVersion: z.literal(1),
+  provider: z.enum(PROVIDER_NAMES),
+  /** The job id, e.g. `lex:ABCDEFGHIJ:DRAFT`. */
+  target: z.string().min(1),
+  capturedAt: z.string().min(1),
+  runId: z.string().min(1),
+  /** The archive version these details were captured with (versionId absent in an unversioned bucket). */
+  archive: z.object({ key: z.string().min(1), versionId: z.string().optional(), sha256: z.string().min(1) }),
+});
+export type RestoreInfo = z.infer<typeof restoreInfoSchema>;
