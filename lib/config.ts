@@ -234,6 +234,24 @@ export const configSchema = z.strictObject({
   logRetentionDays: z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)], {
     message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
   }).default(90),
+  /** Where alarms and failed-run messages go (an SNS topic is always deployed; the email subscription is optional). */
+  notifications: z
+    .strictObject({
+      /** Subscribed to the alarm topic; AWS sends a confirmation mail first. */
+      email: z.email({ message: 'must be an email address such as "ops@example.com"' }).optional(),
+    })
+    .prefault({}),
+  /** S3 Object Lock default retention for every new object version in the archive bucket (omit for none). */
+  objectLock: z
+    .strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)' }),
+      days: z
+        .number({ message: 'must be a whole number of days from 1 to 36500' })
+        .int({ message: 'must be a whole number of days from 1 to 36500' })
+        .min(1, { message: 'must be at least 1' })
+        .max(36_500, { message: 'must be at most 36500 (100 years)' }),
+    })
+    .optional(),
   targets: z.array(targetSchema).min(1, { message: 'must list at least one target to back up' }),
 }).superRefine(checkKoreaiTargets);
 
