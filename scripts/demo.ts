@@ -1,9 +1,12 @@
 /**
  * `npm run demo`: a full local backup run with no AWS account.
  *
- * Starts the Lex V2 simulator and an S3-compatible server on 127.0.0.1, runs
+ * Starts the Lex V2 and Kore.ai simulators, a Secrets Manager simulator
+ * holding the Kore.ai app's credentials, and an S3-compatible server on
+ * 127.0.0.1, runs
  * the state machine that `cdk synth` emits (real handlers, real SDK clients)
- * twice — a bot is edited in between — and prints what is in the bucket.
+ * twice — a Lex bot and a Kore.ai bot are edited in between — and prints
+ * what is in the bucket.
  *
  * S3 server: OpenStack Swift when BOTVAULT_SWIFT_S3_ENDPOINT is set (real
  * versioning: every key shows its two versions), otherwise s3rver in-process
@@ -21,8 +24,10 @@ import {
 import { parseConfig } from '../lib/config';
 import { formatBytes, formatJobLines } from '../lib/cli/output';
 import { runLocal } from '../lib/local/runner';
+import { startKoreSimulator } from '../test/simulators/koreai-simulator';
 import { startLexSimulator } from '../test/simulators/lex-simulator';
 import { s3ClientFor, startS3Server } from '../test/simulators/s3-server';
+import { startSecretsSimulator } from '../test/simulators/secrets-simulator';
 import { swiftS3FromEnv } from '../test/simulators/swift';
 
 const BOTS = [
@@ -32,36 +37,51 @@ const BOTS = [
   { botId: 'WEATHERBOT', botName: 'WeatherBot', versions: ['1', '2', '3'], locales: ['en_GB'], intents: ['GetForecast'] },
 ];
 
+const KORE_APP = { clientId: 'cs-demo-botvault', clientSecret: randomBytes(24).toString('base64url') };
+const KORE_BOTS = [
+  { botId: 'st-5e1f0c2a-7b3d-4c8e-9a6f-1d2b3c4e5f60', botName: 'HotelConcierge', dialogs: ['Welcome', 'BookRoom', 'LateCheckout'] },
+  { botId: 'st-0b9a8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d', botName: 'ITHelpdesk', dialogs: ['Welcome', 'ResetPassword'] },
+];
+
+/** Left-aligned columns, two spaces apart. */
+function columns(rows: string[][]): string[] {
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
 async function listBucket(s3: S3Client, bucket: string): Promise<string[]> {
-  const lines: string[] = [];
+  const lines: string[][] = [];
   try {
     const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
     for (const v of res.Versions ?? []) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
-      lines.push(
-        `${v.Key}  version ${v.VersionId}${v.IsLatest ? ' (current)' : '          '}  ${formatBytes(v.Size).padStart(9)}  sha256 ${head.Metadata?.sha256 ?? '-'}`,
-      );
+      lines.push([v.Key!, `version ${v.VersionId}${v.IsLatest ? ' (current)' : ''}`, formatBytes(v.Size).padStart(9), `sha256 ${head.Metadata?.sha256 ?? '-'}`]);
     }
-    return lines;
+    return columns(lines);
   } catch {
     // s3rver has no versioning API: list the current objects only.
   }
   const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   for (const o of res.Contents ?? []) {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.Key }));
-    lines.push(`${o.Key}  ${formatBytes(o.Size).padStart(9)}  sha256 ${head.Metadata?.sha256 ?? '-'}`);
+    lines.push([o.Key!, formatBytes(o.Size).padStart(9), `sha256 ${head.Metadata?.sha256 ?? '-'}`]);
   }
-  return lines;
+  return columns(lines);
 }
 
 async function main(): Promise<number> {
   const lex = await startLexSimulator({ bots: BOTS, defaultFaults: { exportLatencyMs: 300 } });
+  const kore = await startKoreSimulator({ apps: [KORE_APP], bots: KORE_BOTS });
+  for (const bot of KORE_BOTS) kore.setFaults(bot.botId, { exportLatencyMs: 300 });
+  // The Kore.ai app's credentials live in (simulated) Secrets Manager, as in production.
+  const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP) } });
   const swift = process.env.BOTVAULT_SWIFT_S3_ENDPOINT ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
   const endpoint = swift?.endpoint ?? local!.endpoint;
   const s3 = swift?.client ?? s3ClientFor(endpoint);
   try {
     process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lex.url;
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
     process.env.AWS_ENDPOINT_URL_S3 = endpoint;
     process.env.AWS_REGION = 'us-east-1';
     if (!swift) {
@@ -80,20 +100,25 @@ async function main(): Promise<number> {
       stackName: 'BotVaultDemo',
       maxConcurrency: 4,
       polling: { firstWaitSeconds: 5, backoffFactor: 2, maxWaitSeconds: 30, budgetSeconds: 600 },
-      downloadAllowlist: [lex.url],
+      downloadAllowlist: [lex.url, kore.url],
       targets: [
         { provider: 'lex', botId: 'ORDRFLWRS1', botVersion: 'DRAFT' },
         { provider: 'lex', botId: 'ORDRFLWRS1', botVersion: '2' },
         { provider: 'lex', botId: 'BOOKTRIP01', botVersion: '1', localeId: 'de_DE' },
         { provider: 'lex', botId: 'SUPPORTDSK', botVersion: 'DRAFT' },
         { provider: 'lex', discover: true, include: ['Weather*'], versions: 'latest' },
+        { provider: 'koreai', host: kore.url, botId: KORE_BOTS[0]!.botId, credentialsSecret: 'botvault/koreai-demo', exportType: 'latest' },
+        { provider: 'koreai', host: kore.url, botId: KORE_BOTS[1]!.botId, credentialsSecret: 'botvault/koreai-demo' },
       ],
     });
 
-    console.log(`BotVault demo: Lex V2 simulator at ${lex.url}, S3 (${swift ? 'OpenStack Swift, versioned' : 's3rver, unversioned'}) at ${endpoint}, bucket ${bucket}\n`);
+    console.log(`BotVault demo: Lex V2 simulator at ${lex.url}, Kore.ai simulator at ${kore.url}, S3 (${swift ? 'OpenStack Swift, versioned' : 's3rver, unversioned'}) at ${endpoint}, bucket ${bucket}\n`);
     let exitCode = 0;
-    for (const [i, label] of ['first run', 'second run (OrderFlowers edited in between)'].entries()) {
-      if (i === 1) lex.modifyBot('ORDRFLWRS1', { intents: ['OrderFlowers', 'CancelOrder', 'TrackDelivery'] });
+    for (const [i, label] of ['first run', 'second run (OrderFlowers and HotelConcierge edited in between)'].entries()) {
+      if (i === 1) {
+        lex.modifyBot('ORDRFLWRS1', { intents: ['OrderFlowers', 'CancelOrder', 'TrackDelivery'] });
+        kore.modifyBot(KORE_BOTS[0]!.botId, { dialogs: ['Welcome', 'BookRoom', 'LateCheckout', 'SpaBooking'] });
+      }
       const started = Date.now();
       const run = await runLocal({ config, bucket, fast: true });
       console.log(`== ${label}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s (run id ${run.runId})`);
@@ -106,6 +131,8 @@ async function main(): Promise<number> {
     return exitCode;
   } finally {
     await lex.close();
+    await kore.close();
+    await secrets.close();
     await local?.close();
   }
 }

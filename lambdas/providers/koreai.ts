@@ -179,7 +179,7 @@ export class KoreaiProvider implements Provider {
     return { url: status.reply.downloadURL, allowedHosts: [new URL(spec.host).hostname, ...spec.downloadHosts] };
   }
 
-  async cleanup(): Promise<void> {
+  async cleanup(_job: Job, _ref: ExportRef): Promise<void> {
     // Kore.ai has no API to delete an export; its download link simply expires.
   }
 

@@ -33,11 +33,12 @@ export function formatBytes(n: number | undefined): string {
 /** One aligned line per job: status, target, key, size, sha256 (or the error). */
 export function formatJobLines(results: readonly JobResult[]): string[] {
   const width = Math.max(...results.map((r) => r.target.length), 6);
+  const keyWidth = Math.max(...results.filter((r) => r.status !== 'FAILED').map((r) => (r.key ?? '-').length), 1);
   return results.map((r) => {
     const status = r.status.padEnd(9);
     const target = r.target.padEnd(width);
     if (r.status === 'FAILED') return `${status} ${target}  ${r.error ?? 'Error'}: ${readableCause(r.cause) ?? ''}`.trimEnd();
-    return `${status} ${target}  ${r.key ?? '-'}  ${formatBytes(r.bytes).padStart(9)}  sha256 ${r.sha256 ?? '-'}`;
+    return `${status} ${target}  ${(r.key ?? '-').padEnd(keyWidth)}  ${formatBytes(r.bytes).padStart(9)}  sha256 ${r.sha256 ?? '-'}`;
   });
 }
 
