@@ -6,6 +6,7 @@
  * which has no JSONata.
  */
 import { Duration } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -44,6 +45,7 @@ export const States = {
   anyFailed: 'AnyJobFailed',
   runFailed: 'BackupRunFailed',
   runSucceeded: 'BackupRunSucceeded',
+  duplicateTick: 'DuplicateTickSkipped',
 } as const;
 
 /** Task state name → the Lambda (key of BackupFunctions) it invokes. */
@@ -65,8 +67,29 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
 ];
 
+/** What Plan throws when the execution's schedule tick was already started by another execution. */
+export const DUPLICATE_TICK_ERROR = 'DuplicateTickError';
+
 /** Provider errors our handlers raise that a later attempt can fix (lambdas/shared/errors.ts). */
 export const RETRYABLE_PROVIDER_ERRORS = ['RateLimitedError', 'ProviderUnavailableError'];
+
+/**
+ * Named errors (lambdas/shared/errors.ts) that a retry cannot fix: bad input,
+ * refused credentials, a broken deployment, an unsafe URL, bytes that failed
+ * their checks. A `MaxAttempts: 0` retrier listed before the catch-all keeps
+ * them from being retried by it.
+ */
+export const NEVER_RETRIED_ERRORS = [
+  'InvalidInputError',
+  'ProviderAuthError',
+  'ProviderRequestError',
+  'EnvironmentError',
+  'UnsafeUrlError',
+  'DownloadIntegrityError',
+  'DownloadUrlExpiredError',
+  'ExportFailedError',
+  'ExportTimedOutError',
+];
 
 export interface BackupWorkflowProps {
   /** The validated BotVault config; its targets and polling settings are embedded in the definition. */
@@ -83,6 +106,13 @@ export interface BackupWorkflowProps {
    * @default 12 hours
    */
   readonly timeout?: Duration;
+  /**
+   * Customer managed key for the state machine's definition and execution
+   * history and for the execution log group (whose key policy must let
+   * CloudWatch Logs use it; EncryptionKey does).
+   * @default - AWS owned keys
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 export class BackupWorkflow extends Construct {
@@ -105,11 +135,24 @@ export class BackupWorkflow extends Construct {
         retryOnServiceExceptions: false,
         taskTimeout: sfn.Timeout.duration(timeout),
       })
+        .addRetry({ errors: NEVER_RETRIED_ERRORS, maxAttempts: 0 })
         .addRetry({
           errors: LAMBDA_SERVICE_ERRORS,
           interval: Duration.seconds(2),
           backoffRate: 2,
           maxAttempts: 6,
+          maxDelay: Duration.seconds(60),
+          jitterStrategy: sfn.JitterType.FULL,
+        })
+        // A crash: the runtime died (Lambda.Unknown, Runtime.ExitError), the task timed out
+        // (States.Timeout, perhaps after its work was done: StoreArchive is idempotent per run),
+        // or a bug threw an unexpected error (TypeError, an SDK parse error). CDK renders this
+        // retrier last, as States.ALL must be.
+        .addRetry({
+          errors: [sfn.Errors.ALL],
+          interval: Duration.seconds(5),
+          backoffRate: 2,
+          maxAttempts: 2,
           maxDelay: Duration.seconds(60),
           jitterStrategy: sfn.JitterType.FULL,
         });
@@ -136,6 +179,16 @@ export class BackupWorkflow extends Construct {
         '$.plan',
         Duration.minutes(5),
       ),
+    );
+    // A schedule tick another execution already started (Plan's tick marker, lambdas/plan/plan.ts): this
+    // execution backs up nothing and ends successfully at once, so a repeated tick neither runs twice nor alarms.
+    plan.addRetry({ errors: [DUPLICATE_TICK_ERROR], maxAttempts: 0 }).addCatch(
+      new sfn.Succeed(this, States.duplicateTick, {
+        stateName: States.duplicateTick,
+        comment: 'This schedule tick was already started by another execution; nothing to do.',
+        outputPath: '$.duplicateTick',
+      }),
+      { errors: [DUPLICATE_TICK_ERROR], resultPath: '$.duplicateTick' },
     );
 
     // ---- per job ----
@@ -258,6 +311,7 @@ export class BackupWorkflow extends Construct {
       props.logGroup ??
       new logs.LogGroup(this, 'ExecutionLogs', {
         retention: config.logRetentionDays as logs.RetentionDays,
+        encryptionKey: props.encryptionKey,
       });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -266,6 +320,7 @@ export class BackupWorkflow extends Construct {
       timeout: props.timeout ?? Duration.hours(12),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      encryptionConfiguration: props.encryptionKey ? new sfn.CustomerManagedEncryptionConfiguration(props.encryptionKey, Duration.minutes(5)) : undefined,
       comment: 'BotVault: export every configured bot, stream each archive into the versioned archive bucket, write a run manifest.',
     });
   }
