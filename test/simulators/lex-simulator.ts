@@ -27,6 +27,7 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ZipFile } from 'yazl';
+import { readZipEntries } from '../../lib/archive/zip-entries';
 
 export interface SimBot {
   botId: string;
@@ -62,6 +63,27 @@ export interface LexFaults {
    * redirectInternal: 302 to the instance metadata address.
    */
   download?: 'ok' | 'truncate' | 'reset' | 'drip' | 'empty' | 'notzip' | 'forbidden' | 'forbiddenOnce' | 'redirectInternal';
+  /** Imports into this bot (or, in defaultFaults, of a new bot) end Failed with these failureReasons (true: a generic reason). */
+  failImport?: boolean | string[];
+  /** An import stays InProgress this long before it is applied. */
+  importLatencyMs?: number;
+  /** What a PUT to an upload URL does: ok, or redirect (307 to the instance metadata address). */
+  upload?: 'ok' | 'redirect';
+}
+
+/** An import (CreateUploadUrl → upload → StartImport → DescribeImport), as of now. */
+export interface SimImport {
+  importId: string;
+  /** True once a PUT to its upload URL stored a file. */
+  uploaded: boolean;
+  started: boolean;
+  /** InProgress | Completed | Failed once started. */
+  status?: string;
+  mergeStrategy?: string;
+  spec?: unknown;
+  /** The bot the import created or changed. */
+  importedResourceId?: string;
+  failureReasons?: string[];
 }
 
 export interface LexSimulatorOptions {
@@ -110,6 +132,10 @@ export interface LexSimulator {
   archiveFor(exportId: string): Buffer;
   /** Changes what future DRAFT exports of the bot contain. */
   modifyBot(botId: string, change: { intents?: string[] }): void;
+  /** Every import by id: CreateUploadUrl creates one, StartImport starts it. */
+  imports: Map<string, SimImport>;
+  /** The id of the bot named `botName`, if any (bots created by imports get fresh ids). */
+  botIdByName(botName: string): string | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -127,6 +153,12 @@ const notFound = (what: string) => new ApiError(404, 'ResourceNotFoundException'
 const invalid = (message: string) => new ApiError(400, 'ValidationException', message);
 
 interface BotState {
+  /**
+   * The DRAFT's definition files as the last import left them (paths below the
+   * bot's folder, in archive order); undefined while the DRAFT is generated
+   * from `draftIntents`. modifyBot drops it.
+   */
+  imported?: Map<string, string>;
   bot: SimBot;
   /** DRAFT's intents (modifyBot changes them). */
   draftIntents: string[];
@@ -201,6 +233,8 @@ interface ArchiveContent {
   intents: string[];
   locales: string[];
   testSetId?: string;
+  /** Imported definition files (BotState.imported) of a DRAFT: exported as they were imported. */
+  imported?: Map<string, string>;
 }
 
 /** The entries of an export, as Lex lays them out (see REFERENCE.md, "Archive layout"). */
@@ -217,6 +251,12 @@ function archiveEntries(c: ArchiveContent): [string, string][] {
   }
   const bot = c.bot!;
   const root = bot.botName;
+  if (c.imported && c.kind !== 'CustomVocabulary') {
+    for (const [rel, text] of c.imported) {
+      if (rel === 'Bot.json' ? c.kind === 'Bot' : c.locales.some((l) => rel.startsWith(`BotLocales/${l}/`))) entries.push([`${root}/${rel}`, text]);
+    }
+    return entries;
+  }
   if (c.kind === 'Bot') {
     entries.push([
       `${root}/Bot.json`,
@@ -280,6 +320,11 @@ function archiveEntries(c: ArchiveContent): [string, string][] {
   return entries;
 }
 
+/** The locale ids an imported definition holds (`BotLocales/<id>/BotLocale.json`). */
+function importedLocales(files: Map<string, string>): string[] {
+  return [...files.keys()].flatMap((rel) => /^BotLocales\/([^/]+)\/BotLocale\.json$/.exec(rel)?.[1] ?? []);
+}
+
 async function buildZip(entries: [string, string][], mtime: Date): Promise<Buffer> {
   const zip = new ZipFile();
   for (const [path, text] of entries) zip.addBuffer(Buffer.from(text), path, { mtime, mode: 0o100644 });
@@ -330,6 +375,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   /** Issued download signatures: each DescribeExport hands out a new one. */
   const issued = new Map<string, { exportId: string; expiresAt: number }>();
   const signingKey = randomBytes(32);
+  const importStates = new Map<string, ImportState>();
+  const importsView = new Map<string, SimImport>();
   const calls: SimCall[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -353,7 +400,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   }
   for (const bot of opts.bots ?? []) addBot(bot);
 
-  const localesOf = (s: BotState) => s.bot.locales ?? ['en_US'];
+  const localesOf = (s: BotState) => (s.imported ? importedLocales(s.imported) : (s.bot.locales ?? ['en_US']));
   const versionsOf = (s: BotState) => ['DRAFT', ...(s.bot.versions ?? [])];
 
   function botOr404(botId: string): BotState {
@@ -451,7 +498,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       const state = botOr404(botId);
       versionOr404(state, botVersion);
       const intents = botVersion === 'DRAFT' ? state.draftIntents : state.versionIntents;
-      const base = { bot: { ...state.bot }, botVersion, intents: [...intents] };
+      const base = { bot: { ...state.bot }, botVersion, intents: [...intents], ...(botVersion === 'DRAFT' && state.imported ? { imported: new Map(state.imported) } : {}) };
       if (kindKey === 'botExportSpecification') {
         if (fileFormat !== 'LexJson') throw invalid('Bots can only be exported as LexJson.');
         content = { kind: 'Bot', fileFormat, ...base, locales: localesOf(state) };
@@ -634,6 +681,208 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     };
   }
 
+  // ---- imports: CreateUploadUrl → PUT the zip → StartImport → DescribeImport ----
+
+  interface ImportState {
+    view: SimImport;
+    createdAt: number;
+    uploadExpiresAt: number;
+    uploadSignature: string;
+    file?: Buffer;
+    startedAt?: number;
+    spec?: Record<string, unknown>;
+    kindKey?: string;
+    /** The bot whose faults apply (existing bot) or undefined (new bot). */
+    botId?: string;
+    applied: boolean;
+  }
+
+  function createUploadUrl(): Reply {
+    const now = Date.now();
+    const importId = exportIdFor(++exportCount);
+    const date = amzDate(now);
+    const nonce = randomUUID();
+    const signature = createHmac('sha256', signingKey).update(`upload\n${importId}\n${date}\n${nonce}`).digest('hex');
+    const view: SimImport = { importId, uploaded: false, started: false };
+    importStates.set(importId, { view, createdAt: now, uploadExpiresAt: now + urlTtlMs, uploadSignature: signature, applied: false });
+    importsView.set(importId, view);
+    const q = new URLSearchParams({
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': `ASIASIMULATOR/${date.slice(0, 8)}/us-east-1/s3/aws4_request`,
+      'X-Amz-Date': date,
+      'X-Amz-Expires': String(Math.max(1, Math.ceil(urlTtlMs / 1000))),
+      'X-Amz-Security-Token': Buffer.from(`simulated-session-token-${nonce}`).toString('base64'),
+      'X-Amz-SignedHeaders': 'host',
+      'X-Amz-Signature': signature,
+    });
+    return { status: 200, body: { importId, uploadUrl: `${url}/uploads/${importId}?${q.toString()}` } };
+  }
+
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, importId: string, query: URLSearchParams): Promise<void> {
+    const call: SimCall = { op: 'Upload', status: 0 };
+    calls.push(call);
+    const body = await readBody(req);
+    const xml = (status: number, code: string, message: string) => {
+      call.status = status;
+      const text = s3ErrorXml(code, message);
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const i = importStates.get(importId);
+    if (!i || query.get('X-Amz-Signature') !== i.uploadSignature) return xml(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if (Date.now() > i.uploadExpiresAt) return xml(403, 'AccessDenied', 'Request has expired');
+    if ((opts.defaultFaults?.upload ?? 'ok') === 'redirect') {
+      call.status = 307;
+      res.writeHead(307, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (i.view.started) return xml(409, 'OperationAborted', 'The import has already started.');
+    i.file = body;
+    i.view.uploaded = true;
+    call.status = 200;
+    res.writeHead(200, { etag: `"${createHash('md5').update(body).digest('hex')}"`, 'content-length': 0 });
+    res.end();
+  }
+
+  function startImport(body: Record<string, unknown>, call: Op): Reply {
+    const importId = requireString(body, 'importId', 'startImportRequest');
+    const rs = body.resourceSpecification;
+    if (!isObject(rs)) throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
+    const kinds = ['botImportSpecification', 'botLocaleImportSpecification', 'customVocabularyImportSpecification', 'testSetImportResourceSpecification'].filter((k) => rs[k] !== undefined);
+    if (kinds.length !== 1) throw invalid('resourceSpecification must contain exactly one import specification.');
+    const kindKey = kinds[0]!;
+    const spec = rs[kindKey];
+    if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
+    const merge = body.mergeStrategy;
+    if (!['FailOnConflict', 'Overwrite', 'Append'].includes(String(merge))) {
+      throw invalid(`1 validation error detected: Value '${String(merge)}' at 'mergeStrategy' failed to satisfy constraint: Member must satisfy enum value set: [FailOnConflict, Overwrite, Append]`);
+    }
+    if (merge === 'Append' && kindKey !== 'customVocabularyImportSpecification') throw invalid('The Append merge strategy is only supported for custom vocabulary imports.');
+    const i = importStates.get(importId);
+    if (!i) throw notFound(`Import ${importId}`);
+    if (i.view.started) throw new ApiError(409, 'ConflictException', `Import ${importId} has already been started.`);
+    if (!i.file) throw invalid(`No file was uploaded for import ${importId}: upload the file to the URL from CreateUploadUrl first.`);
+    let botId: string | undefined;
+    if (kindKey === 'botImportSpecification') {
+      const botName = requireString(spec, 'botName', `resourceSpecification.${kindKey}`);
+      requireString(spec, 'roleArn', `resourceSpecification.${kindKey}`);
+      if (!isObject(spec.dataPrivacy) || typeof spec.dataPrivacy.childDirected !== 'boolean') {
+        throw invalid(`1 validation error detected: Value at 'resourceSpecification.${kindKey}.dataPrivacy' failed to satisfy constraint: Member must not be null`);
+      }
+      const ttl = spec.idleSessionTTLInSeconds;
+      if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 60 || ttl > 86400)) {
+        throw invalid('idleSessionTTLInSeconds must be a whole number of seconds from 60 to 86400.');
+      }
+      botId = [...bots.values()].find((s) => s.bot.botName === botName)?.bot.botId;
+    } else if (kindKey === 'botLocaleImportSpecification') {
+      botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
+      if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT') throw invalid('Imports can only change the DRAFT version of a bot.');
+      requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
+      botOr404(botId);
+    } else {
+      throw invalid(`The simulator does not import ${kindKey}.`);
+    }
+    if (botId !== undefined) call.botId = botId;
+    const now = Date.now();
+    Object.assign(i, { startedAt: now, spec, kindKey, botId });
+    Object.assign(i.view, { started: true, status: 'InProgress', mergeStrategy: String(merge), spec: { [kindKey]: spec } });
+    return { status: 202, body: { importId, resourceSpecification: { [kindKey]: spec }, mergeStrategy: merge, importStatus: 'InProgress', creationDateTime: epochSeconds(now) } };
+  }
+
+  /** Applies a started import once its latency has passed: Completed (the bot changed) or Failed (nothing changed). */
+  async function settleImport(i: ImportState): Promise<void> {
+    if (i.applied || !i.view.started) return;
+    const f = faultsFor(i.botId);
+    if (Date.now() - i.startedAt! < (f.importLatencyMs ?? 0)) return;
+    i.applied = true;
+    const fail = (reasons: string[]) => Object.assign(i.view, { status: 'Failed', failureReasons: reasons });
+    if (f.failImport) return void fail(Array.isArray(f.failImport) ? f.failImport : ['Failed to import the resource: an internal error occurred.']);
+    let files: Map<string, Buffer>;
+    try {
+      files = await readZipEntries(i.file!);
+    } catch (err) {
+      return void fail([`The import file is not a valid zip archive: ${(err as Error).message}`]);
+    }
+    let manifest: { metadata?: { resourceType?: string } } = {};
+    try {
+      manifest = JSON.parse(files.get('manifest.json')?.toString('utf8') ?? '{}') as typeof manifest;
+    } catch {
+      return void fail(['The import file has an invalid manifest.json.']);
+    }
+    const expected = i.kindKey === 'botImportSpecification' ? 'Bot' : 'BotLocale';
+    if (manifest.metadata?.resourceType !== expected) {
+      return void fail([`The import file's manifest.json names resource type ${manifest.metadata?.resourceType ?? '(none)'}, but the import is for a ${expected}.`]);
+    }
+    // Definition files below the archive's one top-level folder.
+    const rel = new Map<string, string>();
+    for (const [name, data] of files) {
+      if (name === 'manifest.json') continue;
+      const slash = name.indexOf('/');
+      if (slash > 0) rel.set(name.slice(slash + 1), data.toString('utf8'));
+    }
+    const spec = i.spec!;
+    const merge = i.view.mergeStrategy;
+    if (i.kindKey === 'botImportSpecification') {
+      if (!rel.has('Bot.json')) return void fail(['The import file has no Bot.json.']);
+      const existing = i.botId !== undefined ? bots.get(i.botId) : undefined;
+      if (existing && merge === 'FailOnConflict') {
+        return void fail([`Bot ${existing.bot.botName} (${existing.bot.botId}) already exists and the merge strategy is FailOnConflict: nothing was changed.`]);
+      }
+      let state = existing;
+      if (!state) {
+        let id: string;
+        do id = exportIdFor(++exportCount).slice(0, 10);
+        while (bots.has(id));
+        addBot({ botId: id, botName: String(spec.botName), locales: importedLocales(rel), intents: [] });
+        state = bots.get(id)!;
+      }
+      state.imported = rel;
+      state.updatedAt = Date.now();
+      Object.assign(i.view, { status: 'Completed', importedResourceId: state.bot.botId });
+      return;
+    }
+    const state = botOr404(String(spec.botId));
+    const localeId = String(spec.localeId);
+    const source = importedLocales(rel)[0];
+    if (!source) return void fail(['The import file has no BotLocale.json.']);
+    if (localesOf(state).includes(localeId) && merge === 'FailOnConflict') {
+      return void fail([`Locale ${localeId} of bot ${state.bot.botId} already exists and the merge strategy is FailOnConflict: nothing was changed.`]);
+    }
+    // Materialize the generated DRAFT, then replace the locale's folder with the imported one.
+    const current = state.imported ?? new Map(archiveEntries({ kind: 'Bot', fileFormat: 'LexJson', bot: state.bot, botVersion: 'DRAFT', intents: state.draftIntents, locales: localesOf(state) })
+      .filter(([name]) => name !== 'manifest.json')
+      .map(([name, text]) => [name.slice(name.indexOf('/') + 1), text] as [string, string]));
+    const next = new Map([...current].filter(([name]) => !name.startsWith(`BotLocales/${localeId}/`)));
+    for (const [name, text] of rel) if (name.startsWith(`BotLocales/${source}/`)) next.set(`BotLocales/${localeId}/${name.slice(`BotLocales/${source}/`.length)}`, text);
+    state.imported = next;
+    state.updatedAt = Date.now();
+    Object.assign(i.view, { status: 'Completed', importedResourceId: state.bot.botId });
+  }
+
+  async function describeImport(importId: string, call: Op): Promise<Reply> {
+    const i = importStates.get(importId);
+    if (!i || !i.view.started) throw notFound(`Import ${importId}`);
+    if (i.botId !== undefined) call.botId = i.botId;
+    await settleImport(i);
+    const v = i.view;
+    const spec = (i.spec ?? {}) as Record<string, unknown>;
+    return {
+      status: 200,
+      body: {
+        importId,
+        resourceSpecification: v.spec,
+        ...(v.importedResourceId ? { importedResourceId: v.importedResourceId } : {}),
+        importedResourceName: typeof spec.botName === 'string' ? spec.botName : (bots.get(String(spec.botId))?.bot.botName ?? null),
+        mergeStrategy: v.mergeStrategy,
+        importStatus: v.status,
+        ...(v.status === 'Failed' ? { failureReasons: v.failureReasons } : {}),
+        creationDateTime: epochSeconds(i.startedAt!),
+        lastUpdatedDateTime: epochSeconds(Date.now()),
+      },
+    };
+  }
+
   // ---- HTTP ----
 
   function sendError(res: ServerResponse, err: ApiError): void {
@@ -663,6 +912,15 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
         call.op = method === 'GET' ? 'DescribeExport' : 'DeleteExport';
         call.exportId = b!;
         run = () => (method === 'GET' ? describeExport(b!, call) : deleteExport(b!, call));
+      } else if (method === 'POST' && a === 'createuploadurl' && segments.length === 1) {
+        call.op = 'CreateUploadUrl';
+        run = () => createUploadUrl();
+      } else if (method === 'PUT' && a === 'imports' && segments.length === 1) {
+        call.op = 'StartImport';
+        run = (body) => startImport(body, call);
+      } else if (method === 'GET' && a === 'imports' && segments.length === 2) {
+        call.op = 'DescribeImport';
+        run = () => describeImport(b!, call);
       } else if (method === 'POST' && a === 'bots' && segments.length === 1) {
         call.op = 'ListBots';
         run = listBots;
@@ -793,6 +1051,11 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   const server = createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://simulator');
+    const up = /^\/uploads\/([^/]+)$/.exec(parsed.pathname);
+    if (up && req.method === 'PUT') {
+      void handleUpload(req, res, decodeURIComponent(up[1]!), parsed.searchParams);
+      return;
+    }
     const dl = /^\/downloads\/([^/]+)$/.exec(parsed.pathname);
     if (dl && (req.method === 'GET' || req.method === 'HEAD')) {
       req.resume();
@@ -817,6 +1080,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     url,
     calls,
     exports: exportsView,
+    imports: importsView,
+    botIdByName: (botName) => [...bots.values()].find((s) => s.bot.botName === botName)?.bot.botId,
     addBot,
     setFaults(botId, f) {
       faults.set(botId, f);
@@ -825,7 +1090,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     modifyBot(botId, change) {
       const s = bots.get(botId);
       if (!s) throw new Error(`modifyBot: unknown bot ${botId}`);
-      if (change.intents) s.draftIntents = [...change.intents];
+      if (change.intents) {
+        s.draftIntents = [...change.intents];
+        s.imported = undefined;
+      }
       s.updatedAt = Date.now();
     },
     archiveFor(exportId) {
