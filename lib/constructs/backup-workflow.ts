@@ -89,6 +89,8 @@ export const NEVER_RETRIED_ERRORS = [
   'DownloadUrlExpiredError',
   'ExportFailedError',
   'ExportTimedOutError',
+  // A repeated schedule tick: Plan's Catch ends the execution; retrying would only find the tick again.
+  'DuplicateTickError',
 ];
 
 export interface BackupWorkflowProps {
