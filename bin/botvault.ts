@@ -13,7 +13,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const program = new Command()
   .name('botvault')
-  .description('Back up Amazon Lex V2 bots into a versioned S3 bucket, and see what was backed up.')
+  .description('Back up Amazon Lex V2 and Kore.ai bots into a versioned S3 bucket, and see what was backed up.')
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (str, write) => write(str) });
 
@@ -98,6 +98,45 @@ deployedStackOptions(
 ).action(async (target: string, opts) => {
   const { getCommand } = await import('../lib/cli/get');
   exitWith(await getCommand(target, opts));
+});
+
+deployedStackOptions(
+  program
+    .command('restore')
+    .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT, koreai:st-…:published), bot id when it has one archive, or S3 key')
+    .description(
+      'Put an archive version back into the provider: read it from S3 (sha256-checked), upload it and start an import into the bot, then follow the import. ' +
+        'An existing bot is imported with FailOnConflict unless --merge says otherwise, so by default nothing is overwritten. ' +
+        'Exit codes: 0 restored (or a clean --dry-run), 1 the import failed (its reasons are printed), 2 could not start.',
+    )
+    .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
+    .option('--to-bot <name|id>', 'restore into this bot: an existing bot id or name, or the name of a new bot (default: the bot the archive came from)')
+    .addOption(new Option('--merge <strategy>', 'what happens to resources that already exist in the bot (Lex: Append is for custom vocabularies only)').choices(['FailOnConflict', 'Overwrite', 'Append']))
+    .option('--dry-run', 'check everything (archive and sha256, target bot, parameters, credentials) and change nothing', false)
+    .option('--role-arn <arn>', "Lex, new bot: the bot's IAM role (default: the restore sidecar's, or the existing bot's)")
+    .addOption(new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)').choices(['true', 'false']).argParser((v) => v === 'true'))
+    .addOption(new Option('--idle-session-ttl <seconds>', 'Lex, new bot: idle session timeout, 60-86400 (default: sidecar, then the archive)').argParser(positiveInt))
+    .addOption(new Option('--timeout <seconds>', 'stop following the import after this long (it goes on at the provider)').default(900).argParser(positiveInt).attributeName('timeoutSeconds'))
+    .addOption(new Option('--poll-ms <ms>', 'how often the import status is polled').default(2000).argParser(positiveInt).hideHelp()),
+).action(async (target: string, opts) => {
+  const { restoreCommand } = await import('../lib/cli/restore');
+  exitWith(await restoreCommand(target, opts));
+});
+
+deployedStackOptions(
+  program
+    .command('diff')
+    .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
+    .description(
+      "Compare two archive versions file by file (intents, slot types, dialogs, …): what was added, removed or changed, with a unified diff of each changed file's pretty-printed JSON. " +
+        'Exit 0 whether or not they differ; 2 when a version cannot be read.',
+    )
+    .option('--from <id>', 'older S3 version id (default: the version before --to)')
+    .option('--to <id>', 'newer S3 version id (default: the current version)')
+    .addOption(new Option('--context <lines>', 'lines of context around each change').default(3).argParser(positiveInt)),
+).action(async (target: string, opts) => {
+  const { diffCommand } = await import('../lib/cli/diff');
+  exitWith(await diffCommand(target, opts));
 });
 
 function positiveInt(value: string): number {

@@ -7,7 +7,8 @@
  * resources) and its stable S3 key (`lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip`).
  * Pure functions: the commands feed them the config and the bucket listing.
  */
-import type { BotVaultConfig, LexTarget } from '../config';
+import type { BotVaultConfig, KoreaiTarget, LexTarget } from '../config';
+import { koreaiJob } from '../../lambdas/providers/koreai';
 import { lexJob, specForTarget } from '../../lambdas/providers/lex';
 import { CliError } from './output';
 
@@ -15,7 +16,7 @@ import { CliError } from './output';
 export interface KeyInfo {
   readonly key: string;
   readonly provider: string;
-  /** The job id, where the key's shape is known (Lex); otherwise undefined. */
+  /** The job id, where the key's shape is known (Lex, Kore.ai); otherwise undefined. */
   readonly id?: string;
   readonly botId?: string;
   readonly botVersion?: string;
@@ -24,8 +25,8 @@ export interface KeyInfo {
 }
 
 /**
- * Parses a stable archive key. Lex keys are the contract in
- * lambdas/providers/lex.ts (`lexJob`); any other provider's key
+ * Parses a stable archive key. Lex and Kore.ai keys are the contract in
+ * lambdas/providers/{lex,koreai}.ts (`lexJob`, `koreaiJob`); any other provider's key
  * (`<provider>/<scope>/<botId>/<variant>/…`) yields its bot id only.
  */
 export function keyInfo(key: string): KeyInfo {
@@ -42,6 +43,12 @@ export function keyInfo(key: string): KeyInfo {
     if (a && b && c === 'locales' && d && e === 'custom-vocabulary.zip' && parts.length === 7) {
       return { key, provider, id: `lex:${a}:${b}:${d}:custom-vocabulary`, botId: a, botVersion: b, localeId: d };
     }
+    return { key, provider };
+  }
+  if (provider === 'koreai') {
+    // koreai/<host>/<botId>/<exportType>/bot.zip (koreaiJob in lambdas/providers/koreai.ts)
+    const [, host, botId, exportType, file] = parts;
+    if (host && botId && exportType && file === 'bot.zip' && parts.length === 5) return { key, provider, id: `koreai:${botId}:${exportType}`, botId };
     return { key, provider };
   }
   return { key, provider, ...(parts.length >= 4 && parts[2] ? { botId: parts[2] } : {}) };
@@ -86,6 +93,7 @@ export function targetJobId(target: BotVaultConfig['targets'][number], region = 
   if (t.discover) return undefined;
   // Lex ids come from the very function Plan uses, so the CLI cannot drift from what the workflow runs.
   if (t.provider === 'lex') return lexJob(region, specForTarget(target as LexTarget)).id;
+  if (t.provider === 'koreai') return koreaiJob(target as KoreaiTarget).id;
   return undefined;
 }
 

@@ -17,6 +17,8 @@ const KEYS = [
 ];
 const infos = KEYS.map(keyInfo);
 
+const KORE_BOT = 'st-1a2b3c4d-0000-1111-2222-333344445555';
+
 describe('keyInfo', () => {
   it('recovers the job id Plan gives each Lex key shape', () => {
     expect(infos.map((i) => i.id)).toEqual([
@@ -44,9 +46,16 @@ describe('keyInfo', () => {
     expect(config.targets.map((t) => targetJobId(t))).toEqual([infos[0]!.id, infos[2]!.id, infos[3]!.id, infos[4]!.id]);
   });
 
-  it('keeps an unknown layout as a key with no id, and other providers with their bot id', () => {
+  it('reads Kore.ai keys into the job ids Plan gives them', () => {
+    expect(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip')).toEqual({ key: 'koreai/bots.kore.ai/st-1/published/bot.zip', provider: 'koreai', id: 'koreai:st-1:published', botId: 'st-1' });
+    const config = parseConfig({ targets: [{ provider: 'koreai', host: 'https://bots.kore.ai', botId: KORE_BOT, credentialsSecret: 'botvault/koreai', exportType: 'latest' }] });
+    expect(targetJobId(config.targets[0]!)).toBe(keyInfo(`koreai/bots.kore.ai/${KORE_BOT}/latest/bot.zip`).id);
+  });
+
+  it('keeps an unknown layout as a key with no id, and unknown providers with their bot id', () => {
     expect(keyInfo('lex/us-east-1/odd.zip')).toEqual({ key: 'lex/us-east-1/odd.zip', provider: 'lex' });
-    expect(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip')).toEqual({ key: 'koreai/bots.kore.ai/st-1/published/bot.zip', provider: 'koreai', botId: 'st-1' });
+    expect(keyInfo('koreai/bots.kore.ai/st-1/odd.zip')).toEqual({ key: 'koreai/bots.kore.ai/st-1/odd.zip', provider: 'koreai' });
+    expect(keyInfo('other/scope/bot-1/v/bot.zip')).toEqual({ key: 'other/scope/bot-1/v/bot.zip', provider: 'other', botId: 'bot-1' });
   });
 });
 
@@ -93,17 +102,20 @@ describe('checkOnly', () => {
   });
 });
 
-describe('checkOnly with a provider whose job ids the CLI cannot compute', () => {
-  // As a second provider's target will look; the schema does not accept one yet, hence the cast.
-  const config = { ...parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] }) };
-  const withOther = { ...config, targets: [...config.targets, { provider: 'koreai', botId: 'st-1234' }] } as unknown as typeof config;
-
-  it('accepts its bot id and any job id under <provider>:<botId>', () => {
-    expect(checkOnly(['st-1234', 'koreai:st-1234', 'koreai:st-1234:published'], withOther)).toEqual({ unverified: [] });
+describe('checkOnly with Kore.ai targets', () => {
+  const config = parseConfig({
+    targets: [
+      { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' },
+      { provider: 'koreai', host: 'https://bots.kore.ai', botId: KORE_BOT, credentialsSecret: 'botvault/koreai' },
+    ],
   });
 
-  it('refuses a different bot, listing the id prefix it would accept', () => {
-    expect(() => checkOnly(['koreai:st-9999:published'], withOther)).toThrow('known: lex:ABCDEFGHIJ:DRAFT, koreai:st-1234:…');
+  it('accepts its job id and its bot id', () => {
+    expect(checkOnly([`koreai:${KORE_BOT}:published`, KORE_BOT], config)).toEqual({ unverified: [] });
+  });
+
+  it('refuses another export type or bot, listing the known job ids', () => {
+    expect(() => checkOnly([`koreai:${KORE_BOT}:latest`], config)).toThrow(`known: lex:ABCDEFGHIJ:DRAFT, koreai:${KORE_BOT}:published`);
   });
 });
 
@@ -112,6 +124,6 @@ describe('defaultFileName', () => {
     expect(defaultFileName(infos[0]!, undefined)).toBe('ABCDEFGHIJ-DRAFT-current.zip');
     expect(defaultFileName(infos[2]!, 'v/1+2')).toBe('ABCDEFGHIJ-3-en_US-v_1_2.zip');
     expect(defaultFileName(infos[4]!, 'abc')).toBe('test-set-TESTSET001-abc.zip');
-    expect(defaultFileName(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip'), undefined)).toBe('st-1-published-bot-current.zip');
+    expect(defaultFileName(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip'), undefined)).toBe('st-1-published-current.zip');
   });
 });
