@@ -214,6 +214,17 @@ export const configSchema = z.strictObject({
     .min(1, { message: 'must be at least 1 (jobs run one at a time with 1)' })
     .max(40, { message: 'must be at most 40 (the inline Map limit)' })
     .default(5),
+  /**
+   * How the job graph runs: "inline" (one Map inside the execution; its events count toward the
+   * execution's 25,000-event history) or "distributed" (a Distributed Map: each job is a child
+   * Standard execution with its own history). README "Performance" says when to switch.
+   */
+  mapMode: z
+    .enum(['inline', 'distributed'], {
+      message:
+        'must be "inline" (one Map in the execution, for up to about a thousand jobs) or "distributed" (a Distributed Map of child executions, for thousands of jobs)',
+    })
+    .default('inline'),
   polling: pollingSchema.prefault({}),
   retention: z
     .strictObject({
@@ -231,6 +242,16 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Extra download origins (for local simulators); production providers need none. */
   downloadAllowlist: z.array(originSchema).default([]),
+  /**
+   * "skipUnchanged": an export whose entries (names and contents; not zip timestamps or entry
+   * order) equal the current archive's writes no new version and the job reports UNCHANGED, so
+   * every S3 version is a real change. "always": every run writes a new version.
+   */
+  changeDetection: z
+    .enum(['skipUnchanged', 'always'], {
+      message: 'must be "skipUnchanged" (no new version when the bot did not change) or "always" (a new version every run)',
+    })
+    .default('skipUnchanged'),
   /** Days to keep Lambda and Step Functions logs. */
   logRetentionDays: z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)], {
     message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',

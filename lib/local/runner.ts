@@ -93,8 +93,13 @@ export interface LocalRunResult {
 
 const definitionCache = new Map<string, Record<string, unknown>>();
 
-/** Synthesizes the stack for `config` (without bundling) and returns its state machine definition. */
-export function synthesizeDefinition(config: BotVaultConfig, region = 'us-east-1'): Record<string, unknown> {
+/**
+ * Synthesizes the stack for `config` (without bundling) and returns its state machine definition.
+ * Always with the inline Map: aws-local-stepfunctions has no Distributed Map (no child executions),
+ * and `mapMode` changes only how the same job graph is hosted, not the graph itself.
+ */
+export function synthesizeDefinition(configAsGiven: BotVaultConfig, region = 'us-east-1'): Record<string, unknown> {
+  const config: BotVaultConfig = { ...configAsGiven, mapMode: 'inline' };
   const cacheKey = JSON.stringify([config, region]);
   const cached = definitionCache.get(cacheKey);
   if (cached) return structuredClone(cached);
