@@ -244,22 +244,30 @@ export class KoreaiProvider implements Provider {
   }
 
   private async jwt(spec: KoreaiSpec): Promise<string> {
-    const raw = await this.deps.secrets(spec.credentialsSecret);
-    let creds: z.infer<typeof credentialsSchema>;
-    try {
-      creds = credentialsSchema.parse(JSON.parse(raw));
-    } catch {
-      // Say what is wrong with the shape, never what is in it.
-      throw new ProviderRequestError(`Secret "${spec.credentialsSecret}" must be JSON of the form {"clientId": "...", "clientSecret": "..."}.`);
-    }
-    const token = new SignJWT({ appId: creds.clientId })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(JWT_SUBJECT)
-      .setIssuedAt()
-      .setExpirationTime(`${JWT_LIFETIME_SECONDS}s`);
-    if (spec.enforceJti) token.setJti(randomUUID());
-    return token.sign(new TextEncoder().encode(creds.clientSecret));
+    return koreaiJwt(await this.deps.secrets(spec.credentialsSecret), spec.credentialsSecret, spec.enforceJti);
   }
+}
+
+/**
+ * A fresh JWT for one Kore.ai call, from the credentials secret's value
+ * (`{"clientId","clientSecret"}`); `secretName` only names it in errors.
+ * Shared with `botvault restore`, so both sign exactly alike.
+ */
+export async function koreaiJwt(secretValue: string, secretName: string, enforceJti: boolean): Promise<string> {
+  let creds: z.infer<typeof credentialsSchema>;
+  try {
+    creds = credentialsSchema.parse(JSON.parse(secretValue));
+  } catch {
+    // Say what is wrong with the shape, never what is in it.
+    throw new ProviderRequestError(`Secret "${secretName}" must be JSON of the form {"clientId": "...", "clientSecret": "..."}.`);
+  }
+  const token = new SignJWT({ appId: creds.clientId })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(JWT_SUBJECT)
+    .setIssuedAt()
+    .setExpirationTime(`${JWT_LIFETIME_SECONDS}s`);
+  if (enforceJti) token.setJti(randomUUID());
+  return token.sign(new TextEncoder().encode(creds.clientSecret));
 }
 
 function failureReason(reply: StatusReply): string {
