@@ -89,7 +89,7 @@ export class BotVaultStack extends Stack {
       storeArchive: fn('StoreArchive', 'store-archive', {
         memorySize: 1024,
         timeout: Duration.minutes(15),
-        environment: { BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(',') },
+        environment: { BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(','), BOTVAULT_CHANGE_DETECTION: config.changeDetection },
       }),
       cleanup: fn('Cleanup', 'cleanup'),
       summarize: fn('Summarize', 'summarize', { timeout: Duration.seconds(60) }),

@@ -4,7 +4,7 @@
  * registry.ts.
  */
 import type { Target } from '../../lib/config';
-import type { ExportRef, ExportStatus, Job } from '../shared/contracts';
+import type { ExportRef, ExportStatus, Job, RestoreDetails } from '../shared/contracts';
 
 export interface PlanContext {
   /** AWS region the Lambdas run in (for S3 keys such as `lex/<region>/...`). */
@@ -28,6 +28,12 @@ export interface DownloadTarget {
   allowedHosts: readonly string[];
 }
 
+/** Read access to the archive just downloaded (the staged object), for restoreInfo(). */
+export interface ArchiveReader {
+  /** One entry's uncompressed bytes; undefined when there is no such entry or it is larger than `maxBytes`. */
+  readEntry(name: string, maxBytes: number): Promise<Buffer | undefined>;
+}
+
 export interface Provider {
   readonly name: string;
   /** Turns one config target into jobs: one job for a plain target, many for a discovery target. */
@@ -40,4 +46,11 @@ export interface Provider {
   downloadUrl(job: Job, ref: ExportRef): Promise<DownloadTarget>;
   /** Best-effort removal of the export at the provider once the archive is stored. */
   cleanup(job: Job, ref: ExportRef): Promise<void>;
+  /**
+   * What the export leaves out and a restore needs (the restore sidecar,
+   * `<archive key>.restore.json`), captured right after the download; undefined
+   * when the job has nothing to record. Throwing only costs the sidecar, never
+   * the backup.
+   */
+  restoreInfo?(job: Job, archive: ArchiveReader): Promise<RestoreDetails | undefined>;
 }

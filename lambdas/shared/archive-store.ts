@@ -15,6 +15,21 @@
  * give the single version at the stable key its own hash. HeadObject then
  * proves the stored size and hash before the job reports success.
  * (CopyObject handles objects up to 5 GB; bot exports are far below that.)
+ *
+ * Change detection (issue 6): before the copy, the staged object's content
+ * hash (zip-content.ts: entries' names and contents, not timestamps or order)
+ * is computed by range reads of the staged object, in flat memory. With
+ * `changeDetection: 'skipUnchanged'` (the default), when the current object at
+ * the stable key carries the same `content-sha256`, nothing is copied: the
+ * job is UNCHANGED and reports the current version, so every S3 version is a
+ * real change. An archive without a content hash (encrypted) is always stored.
+ *
+ * Restore sidecar: the provider's restore details (restore-info.ts) are
+ * captured from the staged archive, named in the archive's
+ * `restore-info-sha256` metadata, and written to `<key>.restore.json` after the
+ * archive version is verified (for an UNCHANGED archive: only when they
+ * changed). A sidecar failure never fails the backup: restoreInfo says
+ * 'unavailable'.
  */
 import { createHash } from 'node:crypto';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
@@ -27,9 +42,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Job } from './contracts';
+import type { ArchiveReader } from '../providers/types';
+import { CONTENT_SHA256_METADATA, RESTORE_INFO_SHA256_METADATA, type Job, type RestoreDetails } from './contracts';
 import { BotVaultError, DownloadIntegrityError } from './errors';
 import { logger } from './logger';
+import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
+import { NotHashableError, readZipIndex, s3ByteSource, type ZipIndex } from './zip-content';
 import { ZipStreamCheck } from './zip-check';
 
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -46,13 +64,29 @@ export interface StoreArchiveParams {
   readonly contentLength?: number;
   /** Extra object metadata; the standard keys (sha256, source, export-id, run-id, bot-name) always win. */
   readonly metadata?: Record<string, string>;
+  /** skipUnchanged: no new version when the content hash equals the current object's. @default 'skipUnchanged' */
+  readonly changeDetection?: ChangeDetection;
+  /** The provider's restore details, read from the staged archive (Provider.restoreInfo); none when absent. */
+  readonly restoreDetails?: (archive: ArchiveReader) => Promise<RestoreDetails | undefined>;
 }
 
+export type ChangeDetection = 'skipUnchanged' | 'always';
+
 export interface StoredArchive {
+  /**
+   * UNCHANGED: nothing was written; versionId, bytes and sha256 are the
+   * current object's. Absent: SUCCEEDED (a new version, or the one this run
+   * already wrote).
+   */
+  status?: 'UNCHANGED';
   key: string;
   versionId?: string;
   bytes: number;
   sha256: string;
+  /** The entries' content hash; absent when the archive has none (encrypted) or it could not be read. */
+  contentSha256?: string;
+  /** The restore sidecar's fate; absent when the provider records nothing for this job. */
+  restoreInfo?: 'written' | 'unchanged' | 'unavailable';
 }
 
 /** `staging/<runId>/<job id>.zip` with anything but letters, digits, `.`, `_`, `-` replaced by `_`. */
@@ -160,6 +194,26 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
       'run-id': headerSafe(runId),
       ...(job.name ? { 'bot-name': headerSafe(job.name) } : {}),
     };
+
+    const index = await stagedIndex(s3, bucket, staging, bytes, stagedVersionId, log);
+    const contentSha256 = index ? await contentHash(index, log) : undefined;
+    const restore = params.restoreDetails ? await captureRestoreInfo(job, index, params.restoreDetails, log) : undefined;
+    if ((params.changeDetection ?? 'skipUnchanged') === 'skipUnchanged' && contentSha256) {
+      const current = await headCurrent(s3, bucket, job.key);
+      if (current && current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 && current.Metadata.sha256 && current.ContentLength !== undefined) {
+        const unchanged = {
+          key: job.key,
+          ...(current.VersionId ? { versionId: current.VersionId } : {}),
+          bytes: current.ContentLength,
+          sha256: current.Metadata.sha256,
+        };
+        const restoreInfo = restore === 'unavailable' ? restore : restore ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: unchanged, onlyIfChanged: true }) : undefined;
+        logger.info('Archive unchanged: same content as the current version, nothing written', { ...log, contentSha256, versionId: current.VersionId, restoreInfo });
+        return { status: 'UNCHANGED', ...unchanged, contentSha256, ...(restoreInfo ? { restoreInfo } : {}) };
+      }
+    }
+    if (contentSha256) metadata[CONTENT_SHA256_METADATA] = contentSha256;
+    if (restore && restore !== 'unavailable') metadata[RESTORE_INFO_SHA256_METADATA] = restore.sha256;
     const copySource = `${bucket}/${staging.split('/').map(encodeURIComponent).join('/')}${stagedVersionId ? `?versionId=${encodeURIComponent(stagedVersionId)}` : ''}`;
     const copied = await s3.send(
       new CopyObjectCommand({
@@ -180,8 +234,10 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
       );
     }
     written = undefined;
-    logger.info('Archive stored', { ...log, bytes, sha256, versionId: copied.VersionId });
-    return { key: job.key, ...(copied.VersionId ? { versionId: copied.VersionId } : {}), bytes, sha256 };
+    const stored = { key: job.key, ...(copied.VersionId ? { versionId: copied.VersionId } : {}), bytes, sha256 };
+    const restoreInfo = restore === 'unavailable' ? restore : restore ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: stored, onlyIfChanged: false }) : undefined;
+    logger.info('Archive stored', { ...log, bytes, sha256, contentSha256, versionId: copied.VersionId, restoreInfo });
+    return { ...stored, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}) };
   } catch (err) {
     body.destroy();
     integrity.destroy();
@@ -223,5 +279,63 @@ async function abortLeftoverUploads(s3: S3Client, bucket: string, staging: strin
     }
   } catch (e) {
     logger.debug('Could not sweep multipart uploads of the staging key', { ...log, error: (e as Error).name });
+  }
+}
+
+/** The staged archive's central directory; undefined (logged) when it cannot be read, so change detection and the sidecar step aside. */
+async function stagedIndex(s3: S3Client, bucket: string, staging: string, bytes: number, versionId: string | undefined, log: object): Promise<ZipIndex | undefined> {
+  try {
+    return await readZipIndex(s3ByteSource(s3, bucket, staging, bytes, versionId));
+  } catch (err) {
+    if (err instanceof DownloadIntegrityError) throw err; // the stored bytes are not a sound zip
+    logger.warn('Could not read the staged archive back; storing it without a content hash', { ...log, error: (err as Error).name, reason: (err as Error).message });
+    return undefined;
+  }
+}
+
+/**
+ * The content hash, or undefined when the archive has none (encrypted) or the
+ * read-back failed: then the archive is stored as a new version regardless,
+ * the safe side. A damaged entry (CRC, size) fails the store.
+ */
+async function contentHash(index: ZipIndex, log: object): Promise<string | undefined> {
+  try {
+    return await index.contentSha256();
+  } catch (err) {
+    if (err instanceof DownloadIntegrityError) throw err;
+    if (err instanceof NotHashableError) logger.info('Archive has no content hash; change detection does not apply', { ...log, reason: err.message });
+    else logger.warn('Could not compute the content hash; storing the archive as a new version', { ...log, error: (err as Error).name, reason: (err as Error).message });
+    return undefined;
+  }
+}
+
+/** The provider's restore details and their hash; 'unavailable' (logged) when they could not be captured; undefined when there are none. */
+async function captureRestoreInfo(
+  job: Job,
+  index: ZipIndex | undefined,
+  read: NonNullable<StoreArchiveParams['restoreDetails']>,
+  log: object,
+): Promise<CapturedRestoreInfo | 'unavailable' | undefined> {
+  try {
+    const reader: ArchiveReader = { readEntry: async (name, maxBytes) => (index ? index.readEntry(name, maxBytes) : undefined) };
+    const details = await read(reader);
+    if (!details) return undefined;
+    return { details, sha256: restoreInfoSha256(job, details) };
+  } catch (err) {
+    logger.warn('Could not capture the restore details; the archive is stored without a sidecar', { ...log, error: (err as Error).name, reason: (err as Error).message });
+    return 'unavailable';
+  }
+}
+
+/** The current object at the stable key, or undefined when there is none. */
+async function headCurrent(s3: S3Client, bucket: string, key: string) {
+  try {
+    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+    // Without s3:ListBucket (the Lambda has none), S3 answers 403, not 404, for a key that does not exist yet.
+    if (e.$metadata?.httpStatusCode === 403) return undefined;
+    throw err;
   }
 }

@@ -48,3 +48,14 @@ export function downloadAllowlist(env: Env = process.env): string[] {
       return url.origin;
     });
 }
+
+/**
+ * BOTVAULT_CHANGE_DETECTION: the config's `changeDetection`, set by the stack
+ * on StoreArchive. `skipUnchanged` (the default, also when unset) or `always`.
+ */
+export function changeDetection(env: Env = process.env): 'skipUnchanged' | 'always' {
+  const raw = env.BOTVAULT_CHANGE_DETECTION?.trim();
+  if (!raw) return 'skipUnchanged';
+  if (raw === 'skipUnchanged' || raw === 'always') return raw;
+  throw new EnvironmentError(`Environment variable BOTVAULT_CHANGE_DETECTION is "${raw}": expected "skipUnchanged" or "always" (the config's changeDetection).`);
+}

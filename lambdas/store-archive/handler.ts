@@ -1,7 +1,7 @@
 /** StoreArchive Lambda: see store-archive.ts. */
 import { s3Client } from '../shared/clients';
 import { storeArchiveInputSchema } from '../shared/contracts';
-import { bucketName, downloadAllowlist } from '../shared/env';
+import { bucketName, changeDetection, downloadAllowlist } from '../shared/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { DEFAULT_DOWNLOAD_DEADLINE_MS, storeArchive } from './store-archive';
@@ -17,6 +17,7 @@ export const handler = defineHandler('StoreArchive', storeArchiveInputSchema, (c
     s3: s3Client(),
     bucket: bucketName(),
     allowedOrigins: downloadAllowlist(),
+    changeDetection: changeDetection(),
     // In Lambda: finish (or fail cleanly) before the function's own timeout. Locally: the default.
     downloadDeadlineMs: remaining === undefined ? DEFAULT_DOWNLOAD_DEADLINE_MS : Math.max(10_000, remaining - CLEANUP_RESERVE_MS),
   };

@@ -9,7 +9,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
-import { storeArchive as storeArchiveInS3 } from '../shared/archive-store';
+import { storeArchive as storeArchiveInS3, type ChangeDetection } from '../shared/archive-store';
 import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../shared/contracts';
 import { openDownload, redactUrl, type DownloadResponse } from '../shared/download-guard';
 import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../shared/errors';
@@ -33,6 +33,8 @@ export interface StoreArchiveDeps {
   readonly downloadDeadlineMs?: number;
   /** The guarded download; injectable for tests. @default openDownload */
   readonly open?: typeof openDownload;
+  /** Config `changeDetection` (BOTVAULT_CHANGE_DETECTION). @default 'skipUnchanged' */
+  readonly changeDetection?: ChangeDetection;
 }
 
 export const DEFAULT_DOWNLOAD_DEADLINE_MS = 10 * 60_000;
@@ -82,16 +84,19 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
     exportId: ref.exportId,
     body: res.body,
     contentLength: contentLength(res),
+    changeDetection: deps.changeDetection ?? 'skipUnchanged',
+    ...(provider.restoreInfo ? { restoreDetails: (archive) => provider.restoreInfo!(job, archive) } : {}),
   });
   return jobResultSchema.parse({
     target: job.id,
     provider: job.provider,
     ...(job.name ? { name: job.name } : {}),
-    status: 'SUCCEEDED',
+    status: stored.status ?? 'SUCCEEDED',
     key: stored.key,
     ...(stored.versionId ? { versionId: stored.versionId } : {}),
     bytes: stored.bytes,
     sha256: stored.sha256,
     exportId: ref.exportId,
+    ...(stored.restoreInfo ? { restoreInfo: stored.restoreInfo } : {}),
   });
 }

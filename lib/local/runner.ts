@@ -159,6 +159,7 @@ function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
     [...(process.env.BOTVAULT_DOWNLOAD_ALLOWLIST ?? '').split(','), ...opts.config.downloadAllowlist].map((o) => o.trim()).filter(Boolean),
   );
   process.env.BOTVAULT_DOWNLOAD_ALLOWLIST = [...allow].join(',');
+  process.env.BOTVAULT_CHANGE_DETECTION = opts.config.changeDetection ?? 'skipUnchanged';
   process.env.AWS_REGION ??= region;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'botvault';
   process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'BotVault';

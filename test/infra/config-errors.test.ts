@@ -50,6 +50,7 @@ describe('loadConfig names the bad field', () => {
     ['unknown field', { targets: [LEX], retension: {} }, 'retension: unknown field "retension"'],
     ['unknown target field', { targets: [{ ...LEX, botversion: '1' }] }, 'targets[0].botversion: unknown field "botversion"'],
     ['no targets', { targets: [] }, 'targets: must list at least one target'],
+    ['bad changeDetection', { targets: [LEX], changeDetection: 'never' }, 'changeDetection: must be "skipUnchanged" (no new version when the bot did not change) or "always"'],
   ])('%s', (_name, raw, message) => {
     const path = file(raw);
     let error: unknown;

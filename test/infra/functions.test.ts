@@ -54,10 +54,21 @@ describe('the six Lambdas in the stack', () => {
     expect(render(props(name).Environment)).toEqual({ Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef } });
   });
 
-  it('StoreArchive: also BOTVAULT_DOWNLOAD_ALLOWLIST, the config allowlist joined by commas', () => {
+  it('StoreArchive: also BOTVAULT_DOWNLOAD_ALLOWLIST, the config allowlist joined by commas, and BOTVAULT_CHANGE_DETECTION (default skipUnchanged)', () => {
     expect(render(props('StoreArchive').Environment)).toEqual({
-      Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef, BOTVAULT_DOWNLOAD_ALLOWLIST: 'http://127.0.0.1:4010,https://files.example.com' },
+      Variables: {
+        ...DEFAULT_ENV,
+        BOTVAULT_BUCKET: bucketRef,
+        BOTVAULT_DOWNLOAD_ALLOWLIST: 'http://127.0.0.1:4010,https://files.example.com',
+        BOTVAULT_CHANGE_DETECTION: 'skipUnchanged',
+      },
     });
+  });
+
+  it('StoreArchive: changeDetection "always" reaches BOTVAULT_CHANGE_DETECTION', () => {
+    const { json: j } = synth({ changeDetection: 'always', targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+    const p = j.Resources[logicalId(j, 'AWS::Lambda::Function', 'StoreArchiveFunction')]!.Properties!;
+    expect((p.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_CHANGE_DETECTION).toBe('always');
   });
 
   it('StoreArchive: an empty allowlist is an empty variable (no extra origins)', () => {

@@ -94,11 +94,11 @@ describe('storeArchive: good archives', () => {
     const j = job('lex:ALPHABOT01:DRAFT', 'Alpha');
     const stored = await storeArchive({ s3, bucket, job: j, runId: 'run-1', exportId: 'EXP1', body: body(zip, { chunk: 333 }), contentLength: zip.length });
 
-    expect(stored).toEqual({ key: j.key, bytes: zip.length, sha256: sha256(zip) });
+    expect(stored).toEqual({ key: j.key, bytes: zip.length, sha256: sha256(zip), contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await read(j.key)).equals(zip)).toBe(true);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: j.key }));
     expect(head.ContentType).toBe('application/zip');
-    expect(head.Metadata).toEqual({ sha256: sha256(zip), source: j.id, 'export-id': 'EXP1', 'run-id': 'run-1', 'bot-name': 'Alpha' });
+    expect(head.Metadata).toEqual({ sha256: sha256(zip), source: j.id, 'export-id': 'EXP1', 'run-id': 'run-1', 'bot-name': 'Alpha', 'content-sha256': stored.contentSha256 });
     expect(await keys()).toEqual([j.key]);
     expect(await openUploads()).toBe(0);
   });

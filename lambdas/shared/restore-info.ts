@@ -1,0 +1,111 @@
+/**
+ * The restore sidecar `<archive key>.restore.json` (contracts.ts,
+ * restoreInfoSchema): what the export leaves out and a restore needs, written
+ * beside the archive and versioned like it.
+ *
+ * `restore-info-sha256` is the SHA-256 of the canonical JSON (keys sorted, no
+ * whitespace) of `{ provider, target, lex?, koreai? }`: the details without
+ * capturedAt, runId and archive, so an unchanged bot keeps its hash and an
+ * unchanged sidecar is not written again.
+ */
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  RESTORE_INFO_SHA256_METADATA,
+  restoreDetailsSchema,
+  restoreInfoKey,
+  restoreInfoSchema,
+  type Job,
+  type RestoreDetails,
+  type RestoreInfo,
+} from './contracts';
+import { logger } from './logger';
+
+/** As archive-store.ts: S3 user metadata travels in HTTP headers; keep printable ASCII, percent-encode the rest. */
+function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+/** JSON with object keys sorted at every level (arrays keep their order). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The `restore-info-sha256` of a job's details (see the file comment). */
+export function restoreInfoSha256(job: Pick<Job, 'id' | 'provider'>, details: RestoreDetails): string {
+  const { lex, koreai } = restoreDetailsSchema.parse(details);
+  return createHash('sha256').update(canonicalJson({ provider: job.provider, target: job.id, lex, koreai })).digest('hex');
+}
+
+/** Details captured for one job, with their hash; ready to be written once the archive version is known. */
+export interface CapturedRestoreInfo {
+  details: RestoreDetails;
+  sha256: string;
+}
+
+export interface WriteSidecarParams {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly job: Job;
+  readonly runId: string;
+  readonly info: CapturedRestoreInfo;
+  readonly archive: { versionId?: string; sha256: string };
+  /** Write only when the current sidecar's hash differs (the archive was UNCHANGED). */
+  readonly onlyIfChanged: boolean;
+}
+
+/**
+ * Writes the sidecar (or, with onlyIfChanged, leaves an identical one alone).
+ * Never throws: the archive is what matters; a failure is logged and reported
+ * as 'unavailable'.
+ */
+export async function writeSidecar(p: WriteSidecarParams): Promise<'written' | 'unchanged' | 'unavailable'> {
+  const key = restoreInfoKey(p.job.key);
+  try {
+    if (p.onlyIfChanged) {
+      const current = await p.s3.send(new HeadObjectCommand({ Bucket: p.bucket, Key: key })).catch((err: unknown) => {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+        // Without s3:ListBucket (the Lambda has none), S3 answers 403, not 404, for a key that does not exist yet.
+        if (e.$metadata?.httpStatusCode === 403) return undefined;
+        throw err;
+      });
+      if (current?.Metadata?.[RESTORE_INFO_SHA256_METADATA] === p.info.sha256) return 'unchanged';
+    }
+    const sidecar: RestoreInfo = restoreInfoSchema.parse({
+      schemaVersion: 1,
+      provider: p.job.provider,
+      target: p.job.id,
+      capturedAt: new Date().toISOString(),
+      runId: p.runId,
+      ...p.info.details,
+      archive: { key: p.job.key, ...(p.archive.versionId ? { versionId: p.archive.versionId } : {}), sha256: p.archive.sha256 },
+    });
+    const body = `${JSON.stringify(sidecar, null, 2)}\n`;
+    await p.s3.send(
+      new PutObjectCommand({
+        Bucket: p.bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/json',
+        Metadata: {
+          sha256: createHash('sha256').update(body).digest('hex'),
+          [RESTORE_INFO_SHA256_METADATA]: p.info.sha256,
+          'run-id': headerSafe(p.runId),
+          source: headerSafe(p.job.id),
+        },
+      }),
+    );
+    return 'written';
+  } catch (err) {
+    logger.warn('Could not write the restore sidecar; the archive itself is stored', { job: p.job.id, key, error: (err as Error).name, reason: (err as Error).message });
+    return 'unavailable';
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Change detection and the restore sidecar in storeArchive, against a real
+ * S3-compatible server (s3rver, unversioned: what is at the stable key is what
+ * the last write left there).
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { storeArchive, type StoreArchiveParams } from '../../lambdas/shared/archive-store';
+import { restoreInfoKey, restoreInfoSchema, type Job, type RestoreDetails } from '../../lambdas/shared/contracts';
+import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
+import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import yazl from 'yazl';
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+let server: S3Server;
+let s3: S3Client;
+let bucket: string;
+let n = 0;
+
+const job: Job = { id: 'lex:CHANGEBOT1:DRAFT', provider: 'lex', key: 'lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip', name: 'Change', spec: { kind: 'bot' } };
+
+/** A zip of `entries`, every entry stamped `mtime`, in the given order. */
+function zip(entries: [string, string][], mtime: Date): Promise<Buffer> {
+  const z = new yazl.ZipFile();
+  for (const [name, data] of entries) z.addBuffer(Buffer.from(data), name, { mtime });
+  z.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    z.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    z.outputStream.on('error', reject);
+    z.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+  });
+}
+const BOT: [string, string][] = [
+  ['manifest.json', '{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"Bot"}'],
+  ['Change/Bot.json', '{"name":"Change"}'],
+  ['Change/BotLocales/en_US/Intents/Greet/Intent.json', '{"name":"Greet"}'],
+];
+
+const lexDetails = (roleArn = 'arn:aws:iam::123456789012:role/LexRole'): RestoreDetails => ({
+  lex: {
+    botId: 'CHANGEBOT1',
+    botName: 'Change',
+    roleArn,
+    dataPrivacy: { childDirected: false },
+    idleSessionTTLInSeconds: 300,
+    aliases: [{ botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias', botVersion: 'DRAFT' }],
+    tags: { team: 'support' },
+  },
+});
+
+function store(data: Buffer, runId: string, extra: Partial<StoreArchiveParams> = {}) {
+  return storeArchive({ s3, bucket, job, runId, exportId: `EXP-${runId}`, body: Readable.from([data]), contentLength: data.length, ...extra });
+}
+async function head(key: string) {
+  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+}
+async function read(key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+async function keys(): Promise<string[]> {
+  return ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key!).sort();
+}
+
+beforeAll(async () => {
+  server = await startS3Server();
+  s3 = s3ClientFor(server.endpoint);
+});
+afterAll(async () => {
+  s3.destroy();
+  await server.close();
+});
+beforeEach(async () => {
+  bucket = `archive-changes-${++n}`;
+  await createBucket(server.endpoint, bucket);
+});
+
+describe('change detection', () => {
+  it('the same entries with other timestamps and order: UNCHANGED, nothing written, the current object reported', async () => {
+    const first = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
+    const again = await zip([...BOT].reverse(), new Date(Date.UTC(2025, 6, 1, 12)));
+    expect(again.equals(first)).toBe(false);
+
+    const a = await store(first, 'run-1');
+    expect(a.status).toBeUndefined();
+    expect(a.contentSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await head(job.key)).Metadata).toMatchObject({ sha256: sha256(first), 'content-sha256': a.contentSha256 });
+
+    const b = await store(again, 'run-2');
+    expect(b).toEqual({ status: 'UNCHANGED', key: job.key, bytes: first.length, sha256: sha256(first), contentSha256: a.contentSha256 });
+    expect((await read(job.key)).equals(first)).toBe(true);
+    expect((await head(job.key)).Metadata?.['run-id']).toBe('run-1');
+    expect(await keys()).toEqual([job.key]); // staging removed
+  });
+
+  it('a changed entry writes the new archive', async () => {
+    await store(await zip(BOT, new Date(Date.UTC(2024, 0, 1))), 'run-1');
+    const changed = await zip([...BOT, ['Change/BotLocales/en_US/Intents/Bye/Intent.json', '{"name":"Bye"}']], new Date(Date.UTC(2024, 0, 1)));
+    const b = await store(changed, 'run-2');
+    expect(b.status).toBeUndefined();
+    expect(b.sha256).toBe(sha256(changed));
+    expect((await read(job.key)).equals(changed)).toBe(true);
+    expect((await head(job.key)).Metadata?.['run-id']).toBe('run-2');
+  });
+
+  it('changeDetection "always" writes an unchanged archive again', async () => {
+    const first = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
+    const again = await zip(BOT, new Date(Date.UTC(2024, 0, 2)));
+    await store(first, 'run-1');
+    const b = await store(again, 'run-2', { changeDetection: 'always' });
+    expect(b.status).toBeUndefined();
+    expect((await read(job.key)).equals(again)).toBe(true);
+  });
+
+  it('an archive without a content hash (encrypted entries) is always written', async () => {
+    const plain = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
+    const enc = Buffer.from(plain);
+    // Flag every entry as encrypted, in its local header and its central directory entry.
+    for (let at = 0; (at = enc.indexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]), at)) >= 0; at += 4) enc.writeUInt16LE(enc.readUInt16LE(at + 6) | 1, at + 6);
+    for (let at = 0; (at = enc.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at)) >= 0; at += 4) enc.writeUInt16LE(enc.readUInt16LE(at + 8) | 1, at + 8);
+    const a = await store(enc, 'run-1');
+    expect(a.contentSha256).toBeUndefined();
+    expect((await head(job.key)).Metadata?.['content-sha256']).toBeUndefined();
+    const b = await store(enc, 'run-2');
+    expect(b.status).toBeUndefined();
+    expect((await head(job.key)).Metadata?.['run-id']).toBe('run-2');
+  });
+});
+
+describe('restore sidecar', () => {
+  it('is written beside a new archive, names it, and matches the archive metadata', async () => {
+    const data = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
+    const stored = await store(data, 'run-1', { restoreDetails: async () => lexDetails() });
+    expect(stored.restoreInfo).toBe('written');
+    const key = restoreInfoKey(job.key);
+    expect(key).toBe('lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip.restore.json');
+    const body = await read(key);
+    const sidecar = restoreInfoSchema.parse(JSON.parse(body.toString('utf8')));
+    expect(sidecar).toMatchObject({ schemaVersion: 1, provider: 'lex', target: job.id, runId: 'run-1', archive: { key: job.key, sha256: sha256(data) }, ...lexDetails() });
+    expect(Number.isNaN(Date.parse(sidecar.capturedAt))).toBe(false);
+    const hash = restoreInfoSha256(job, lexDetails());
+    expect((await head(job.key)).Metadata?.['restore-info-sha256']).toBe(hash);
+    const sidecarHead = await head(key);
+    expect(sidecarHead.ContentType).toBe('application/json');
+    expect(sidecarHead.Metadata).toMatchObject({ 'restore-info-sha256': hash, sha256: sha256(body), 'run-id': 'run-1' });
+  });
+
+  it('an UNCHANGED archive rewrites the sidecar only when the details changed', async () => {
+    await store(await zip(BOT, new Date(Date.UTC(2024, 0, 1))), 'run-1', { restoreDetails: async () => lexDetails() });
+    const same = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 2))), 'run-2', { restoreDetails: async () => lexDetails() });
+    expect(same).toMatchObject({ status: 'UNCHANGED', restoreInfo: 'unchanged' });
+    expect(restoreInfoSchema.parse(JSON.parse((await read(restoreInfoKey(job.key))).toString())).runId).toBe('run-1');
+
+    const otherRole = lexDetails('arn:aws:iam::123456789012:role/OtherRole');
+    const changed = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 3))), 'run-3', { restoreDetails: async () => otherRole });
+    expect(changed).toMatchObject({ status: 'UNCHANGED', restoreInfo: 'written' });
+    const sidecar = restoreInfoSchema.parse(JSON.parse((await read(restoreInfoKey(job.key))).toString()));
+    expect(sidecar.runId).toBe('run-3');
+    expect(sidecar.lex?.roleArn).toBe('arn:aws:iam::123456789012:role/OtherRole');
+    expect((await head(restoreInfoKey(job.key))).Metadata?.['restore-info-sha256']).toBe(restoreInfoSha256(job, otherRole));
+  });
+
+  it('details that cannot be captured cost the sidecar, not the backup', async () => {
+    const data = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
+    const stored = await store(data, 'run-1', {
+      restoreDetails: async () => {
+        throw new Error('AccessDeniedException: not allowed to DescribeBot');
+      },
+    });
+    expect(stored).toMatchObject({ key: job.key, sha256: sha256(data), restoreInfo: 'unavailable' });
+    expect(await keys()).toEqual([job.key]);
+    expect((await head(job.key)).Metadata?.['restore-info-sha256']).toBeUndefined();
+  });
+
+  it('no details (a provider with nothing to record): no sidecar, no restoreInfo', async () => {
+    const stored = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 1))), 'run-1', { restoreDetails: async () => undefined });
+    expect(stored.restoreInfo).toBeUndefined();
+    expect(await keys()).toEqual([job.key]);
+  });
+
+  it('restoreDetails reads entries of the staged archive', async () => {
+    let seen: string | undefined;
+    await store(await zip(BOT, new Date(Date.UTC(2024, 0, 1))), 'run-1', {
+      restoreDetails: async (archive) => {
+        seen = (await archive.readEntry('Change/Bot.json', 1024))?.toString();
+        return undefined;
+      },
+    });
+    expect(seen).toBe('{"name":"Change"}');
+  });
+});
