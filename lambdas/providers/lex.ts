@@ -13,17 +13,21 @@
 import {
   CreateExportCommand,
   DeleteExportCommand,
+  DescribeBotAliasCommand,
+  DescribeBotCommand,
   DescribeExportCommand,
   type ExportResourceSpecification,
   type LexModelsV2Client,
+  ListBotAliasesCommand,
   ListBotLocalesCommand,
   ListBotsCommand,
   ListBotVersionsCommand,
+  ListTagsForResourceCommand,
 } from '@aws-sdk/client-lex-models-v2';
 // A namespace import, not { z }: esbuild can then drop what is unused (zod's 40+ locales, ~350 kB) from the Lambda bundles.
 import * as z from 'zod';
 import { globToRegExp, type LexTarget, type Target } from '../../lib/config';
-import type { ExportRef, Job } from '../shared/contracts';
+import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../shared/contracts';
 import {
   BotVaultError,
   InvalidInputError,
@@ -34,7 +38,7 @@ import {
 } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { SecretReader } from '../shared/secrets';
-import type { CheckResult, DownloadTarget, PlanContext, Provider } from './types';
+import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
 
 export interface LexProviderDeps {
   readonly lex: LexModelsV2Client;
@@ -258,6 +262,69 @@ export class LexProvider implements Provider {
       if ((err as Error).name === 'ResourceNotFoundException') return;
       throw mapLexError(err, `DeleteExport ${ref.exportId} for ${job.id}`);
     }
+  }
+
+  /**
+   * What a Lex export leaves out and a restore needs (the restore sidecar):
+   * DescribeBot (role, data privacy, idle TTL, type), every alias with its
+   * locale settings (Lambda code hooks) and conversation logs (ListBotAliases,
+   * paged, then DescribeBotAlias each), and the bot's tags. Test sets have no
+   * bot: nothing to record.
+   *
+   * The bot's ARN (for ListTagsForResource) takes its partition and account
+   * from the bot's role ARN: Lex can only use a role passed by the bot's own
+   * account (iam:PassRole does not cross accounts), so no STS call is needed.
+   */
+  async restoreInfo(job: Job, _archive: ArchiveReader): Promise<RestoreDetails | undefined> {
+    const spec = parseSpec(job);
+    if (spec.kind === 'testSet' || !spec.botId) return undefined;
+    const botId = spec.botId;
+    const lex = this.deps.lex;
+    const bot = await this.call(`DescribeBot ${botId}`, () => lex.send(new DescribeBotCommand({ botId })));
+    if (!bot.botName || !bot.roleArn || !bot.dataPrivacy || bot.dataPrivacy.childDirected === undefined || bot.idleSessionTTLInSeconds === undefined) {
+      throw new ProviderUnavailableError(`Lex DescribeBot ${botId} left out the bot's name, role, data privacy or idle session TTL.`);
+    }
+
+    const aliasIds: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(`ListBotAliases for ${botId}`, () => lex.send(new ListBotAliasesCommand({ botId, maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
+      for (const a of page.botAliasSummaries ?? []) if (a.botAliasId) aliasIds.push(a.botAliasId);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const aliases = await mapLimit(aliasIds, this.deps.discoveryConcurrency ?? 4, async (botAliasId): Promise<LexAliasInfo> => {
+      const a = await this.call(`DescribeBotAlias ${botAliasId} of ${botId}`, () => lex.send(new DescribeBotAliasCommand({ botId, botAliasId })));
+      // Only what CreateBotAlias takes; status, history and timestamps are not restored.
+      return lexAliasInfoSchema.parse({
+        botAliasId,
+        botAliasName: a.botAliasName,
+        description: a.description,
+        botVersion: a.botVersion,
+        botAliasLocaleSettings: a.botAliasLocaleSettings,
+        conversationLogSettings: a.conversationLogSettings,
+        sentimentAnalysisSettings: a.sentimentAnalysisSettings,
+      });
+    });
+
+    const role = /^arn:([^:]+):iam::(\d{12}):/.exec(bot.roleArn);
+    if (!role) throw new ProviderUnavailableError(`Lex DescribeBot ${botId} returned a role ARN that names no account: ${bot.roleArn}.`);
+    const region = await lex.config.region();
+    const resourceARN = `arn:${role[1]}:lex:${region}:${role[2]}:bot/${botId}`;
+    const tagged = await this.call(`ListTagsForResource for bot ${botId}`, () => lex.send(new ListTagsForResourceCommand({ resourceARN })));
+
+    return {
+      lex: {
+        botId,
+        botName: bot.botName,
+        ...(bot.description ? { description: bot.description } : {}),
+        roleArn: bot.roleArn,
+        dataPrivacy: { childDirected: bot.dataPrivacy.childDirected },
+        idleSessionTTLInSeconds: bot.idleSessionTTLInSeconds,
+        ...(bot.botType ? { botType: bot.botType } : {}),
+        aliases,
+        tags: { ...(tagged.tags ?? {}) },
+      },
+    };
   }
 
   // ---- internals ----

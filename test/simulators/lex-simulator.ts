@@ -37,6 +37,34 @@ export interface SimBot {
   /** @default ['en_US'] */
   locales?: string[];
   intents?: string[];
+  /** What DescribeBot, ListBotAliases/DescribeBotAlias and ListTagsForResource report (not in the export). */
+  settings?: SimBotSettings;
+}
+
+/** A bot's settings outside its export; defaults: see `botSettings`. */
+export interface SimBotSettings {
+  description?: string;
+  /** @default the Lex service-linked role of account 123456789012 */
+  roleArn?: string;
+  /** @default { childDirected: false } */
+  dataPrivacy?: { childDirected: boolean };
+  /** @default 300 */
+  idleSessionTTLInSeconds?: number;
+  /** @default [TestBotAlias (TSTALIASID) on DRAFT, every locale enabled] */
+  aliases?: SimBotAlias[];
+  /** @default {} */
+  tags?: Record<string, string>;
+}
+
+/** A bot alias as DescribeBotAlias reports it. */
+export interface SimBotAlias {
+  botAliasId: string;
+  botAliasName: string;
+  description?: string;
+  botVersion?: string;
+  botAliasLocaleSettings?: Record<string, { enabled: boolean; codeHookSpecification?: { lambdaCodeHook: { lambdaARN: string; codeHookInterfaceVersion: string } } }>;
+  conversationLogSettings?: { textLogSettings?: Record<string, unknown>[]; audioLogSettings?: Record<string, unknown>[] };
+  sentimentAnalysisSettings?: { detectSentiment: boolean };
 }
 
 export interface LexFaults {
@@ -125,6 +153,8 @@ export interface LexSimulator {
   close(): Promise<void>;
   addBot(bot: SimBot): void;
   setFaults(botId: string, faults: LexFaults): void;
+  /** Changes the bot's settings outside its export (role, aliases, tags, ...): merged into the current ones. */
+  setBotSettings(botId: string, settings: SimBotSettings): void;
   /** Every API call and download, in order. */
   calls: SimCall[];
   exports: Map<string, SimExport>;
@@ -883,6 +913,91 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     };
   }
 
+  // ---- bot settings outside the export: DescribeBot, ListBotAliases, DescribeBotAlias, ListTagsForResource ----
+
+  function botSettings(s: BotState): Required<Omit<SimBotSettings, 'description'>> & { description?: string } {
+    const set = s.bot.settings ?? {};
+    const locales = localesOf(s);
+    return {
+      ...(set.description !== undefined ? { description: set.description } : {}),
+      roleArn: set.roleArn ?? `arn:aws:iam::123456789012:role/aws-service-role/lexv2.amazonaws.com/AWSServiceRoleForLexV2Bots_${s.bot.botId}`,
+      dataPrivacy: set.dataPrivacy ?? { childDirected: false },
+      idleSessionTTLInSeconds: set.idleSessionTTLInSeconds ?? 300,
+      aliases: set.aliases ?? [
+        { botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias', botVersion: 'DRAFT', botAliasLocaleSettings: Object.fromEntries(locales.map((l) => [l, { enabled: true }])) },
+      ],
+      tags: set.tags ?? {},
+    };
+  }
+
+  function describeBot(botId: string): Reply {
+    const s = botOr404(botId);
+    const set = botSettings(s);
+    return {
+      status: 200,
+      body: {
+        botId,
+        botName: s.bot.botName,
+        ...(set.description !== undefined ? { description: set.description } : {}),
+        roleArn: set.roleArn,
+        dataPrivacy: set.dataPrivacy,
+        idleSessionTTLInSeconds: set.idleSessionTTLInSeconds,
+        botStatus: 'Available',
+        creationDateTime: epochSeconds(s.createdAt),
+        lastUpdatedDateTime: epochSeconds(s.updatedAt),
+        botType: 'Bot',
+      },
+    };
+  }
+
+  function listBotAliases(botId: string, body: Record<string, unknown>): Reply {
+    const s = botOr404(botId);
+    const { items, nextToken } = page(botSettings(s).aliases, body, `aliases:${botId}`);
+    return {
+      status: 200,
+      body: {
+        botId,
+        botAliasSummaries: items.map((a) => ({
+          botAliasId: a.botAliasId,
+          botAliasName: a.botAliasName,
+          ...(a.description !== undefined ? { description: a.description } : {}),
+          ...(a.botVersion !== undefined ? { botVersion: a.botVersion } : {}),
+          botAliasStatus: 'Available',
+          creationDateTime: epochSeconds(s.createdAt),
+          lastUpdatedDateTime: epochSeconds(s.updatedAt),
+        })),
+        ...(nextToken ? { nextToken } : {}),
+      },
+    };
+  }
+
+  function describeBotAlias(botId: string, botAliasId: string): Reply {
+    const s = botOr404(botId);
+    const a = botSettings(s).aliases.find((x) => x.botAliasId === botAliasId);
+    if (!a) throw notFound(`Bot alias ${botAliasId} of bot ${botId}`);
+    return {
+      status: 200,
+      body: {
+        ...a,
+        botId,
+        botAliasStatus: 'Available',
+        botAliasHistoryEvents: [],
+        creationDateTime: epochSeconds(s.createdAt),
+        lastUpdatedDateTime: epochSeconds(s.updatedAt),
+      },
+    };
+  }
+
+  /** Only bot ARNs: `arn:<partition>:lex:<region>:<account of the bot's role>:bot/<botId>`. */
+  function listTagsForResource(resourceARN: string): Reply {
+    const m = /^arn:[a-z-]+:lex:[a-z0-9-]+:(\d{12}):bot\/([0-9A-Za-z]+)$/.exec(resourceARN);
+    if (!m) throw invalid(`resourceARN is not a Lex bot ARN: ${resourceARN}`);
+    const s = bots.get(m[2]!);
+    const account = s ? /^arn:[^:]+:iam::(\d{12}):/.exec(botSettings(s).roleArn)?.[1] : undefined;
+    if (!s || account !== m[1]) throw notFound(`Resource ${resourceARN}`);
+    return { status: 200, body: { tags: botSettings(s).tags } };
+  }
+
   // ---- HTTP ----
 
   function sendError(res: ServerResponse, err: ApiError): void {
@@ -932,6 +1047,21 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
         call.op = 'ListBotLocales';
         call.botId = b!;
         run = (body) => listBotLocales(b!, d!, body);
+      } else if (method === 'GET' && a === 'bots' && segments.length === 2) {
+        call.op = 'DescribeBot';
+        call.botId = b!;
+        run = () => describeBot(b!);
+      } else if (method === 'POST' && a === 'bots' && c === 'botaliases' && segments.length === 3) {
+        call.op = 'ListBotAliases';
+        call.botId = b!;
+        run = (body) => listBotAliases(b!, body);
+      } else if (method === 'GET' && a === 'bots' && c === 'botaliases' && segments.length === 4) {
+        call.op = 'DescribeBotAlias';
+        call.botId = b!;
+        run = () => describeBotAlias(b!, d!);
+      } else if (method === 'GET' && a === 'tags' && segments.length === 2) {
+        call.op = 'ListTagsForResource';
+        run = () => listTagsForResource(b!);
       } else {
         throw new ApiError(404, 'UnknownOperationException', `No operation matches ${method} ${path}.`);
       }
@@ -1086,6 +1216,12 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     setFaults(botId, f) {
       faults.set(botId, f);
       counters.delete(botId);
+    },
+    setBotSettings(botId, settings) {
+      const s = bots.get(botId);
+      if (!s) throw new Error(`setBotSettings: unknown bot ${botId}`);
+      s.bot.settings = { ...s.bot.settings, ...settings };
+      s.updatedAt = Date.now();
     },
     modifyBot(botId, change) {
       const s = bots.get(botId);
