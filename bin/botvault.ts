@@ -115,8 +115,8 @@ deployedStackOptions(
     .option('--dry-run', 'check everything (archive and sha256, target bot, parameters, credentials) and change nothing', false)
     .option('--role-arn <arn>', "Lex, new bot: the bot's IAM role (default: the restore sidecar's, or the existing bot's)")
     .addOption(new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)').choices(['true', 'false']).argParser((v) => v === 'true'))
-    .addOption(new Option('--idle-session-ttl <seconds>', 'Lex, new bot: idle session timeout, 60-86400 (default: sidecar, then the archive)').argParser(positiveInt))
-    .addOption(new Option('--timeout <seconds>', 'stop following the import after this long (it goes on at the provider)').default(900).argParser(positiveInt).attributeName('timeoutSeconds'))
+    .addOption(new Option('--idle-session-ttl <seconds>', 'Lex, new bot: idle session timeout, 60-86400 (default: sidecar, then the archive)').argParser(wholeSeconds))
+    .addOption(new Option('--timeout <seconds>', 'stop following the import after this long (it goes on at the provider)').default(900).argParser(wholeSeconds))
     .addOption(new Option('--poll-ms <ms>', 'how often the import status is polled').default(2000).argParser(positiveInt).hideHelp()),
 ).action(async (target: string, opts) => {
   const { restoreCommand } = await import('../lib/cli/restore');
@@ -133,11 +133,23 @@ deployedStackOptions(
     )
     .option('--from <id>', 'older S3 version id (default: the version before --to)')
     .option('--to <id>', 'newer S3 version id (default: the current version)')
-    .addOption(new Option('--context <lines>', 'lines of context around each change').default(3).argParser(positiveInt)),
+    .addOption(
+      new Option('--context <lines>', 'lines of context around each change').default(3).argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of lines, 0 or more');
+        return n;
+      }),
+    ),
 ).action(async (target: string, opts) => {
   const { diffCommand } = await import('../lib/cli/diff');
   exitWith(await diffCommand(target, opts));
 });
+
+function wholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of seconds, at least 1');
+  return n;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);

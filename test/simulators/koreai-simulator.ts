@@ -55,6 +55,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { ZipFile } from 'yazl';
+import { readZipEntries } from '../../lib/archive/zip-entries';
 
 export interface KoreBot {
   /** 'st-<uuid>', as Kore.ai stream ids are. */
@@ -101,6 +102,23 @@ export interface KoreFaults {
    * @default the simulator's own 127.0.0.1:PORT
    */
   downloadHost?: string;
+  /** Imports into this bot (or, set on the new bot's name via `newBotFaults`, of a new bot) end 'failed' with this reason. */
+  failImport?: string;
+  /** An import's status stays 'pending' this long. */
+  importLatencyMs?: number;
+}
+
+/** A bot import (uploadfile → import → import/status), as of now. */
+export interface KoreImport {
+  bir: string;
+  /** The bot imported into: the existing bot's id, or the new bot's once it exists. */
+  botId?: string;
+  /** True for /api/public/bot/import (a new bot). */
+  newBot: boolean;
+  /** The request body as received. */
+  body: unknown;
+  /** pending | success | failed, as of the last status call. */
+  status: string;
 }
 
 export interface KoreSimulatorOptions {
@@ -117,7 +135,7 @@ export interface KoreSimulatorOptions {
 }
 
 export interface KoreCall {
-  op: 'Export' | 'ExportStatus' | 'Download';
+  op: 'Export' | 'ExportStatus' | 'Download' | 'UploadFile' | 'Import' | 'ImportStatus';
   botId?: string;
   exportId?: string;
   status: number;
@@ -149,6 +167,14 @@ export interface KoreSimulator {
   archiveFor(exportId: string): Buffer;
   /** Changes the in-development dialogs, i.e. what later 'latest' exports contain. */
   modifyBot(botId: string, change: { dialogs?: string[] }): void;
+  /** Every bot import by bir. */
+  imports: Map<string, KoreImport>;
+  /** Files stored by /api/public/uploadfile, by fileId. */
+  uploads: Map<string, Buffer>;
+  /** The id of the bot named `botName`, if any. */
+  botIdByName(botName: string): string | undefined;
+  /** Faults for imports that create a new bot (they have no bot id yet). */
+  newBotFaults: KoreFaults;
   /** Every `auth` header value received, API and downloads alike. */
   seenJwts: string[];
 }
@@ -316,6 +342,12 @@ interface BotState {
   bot: KoreBot;
   dialogs: string[];
   publishedDialogs: string[];
+  /**
+   * The in-development definition as the last import left it (the imported
+   * zip's entries, in order); 'latest' exports serve it verbatim (export
+   * options aside) until modifyBot changes the dialogs.
+   */
+  imported?: [string, string][];
 }
 
 interface ExportState {
@@ -452,7 +484,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     const source = req.exportType === 'published' ? state.publishedDialogs : state.dialogs;
     const dialogs = req.onlyDialogs ? source.filter((d) => req.onlyDialogs!.includes(d)) : [...source];
     const archive = await buildZip(
-      archiveEntries({
+      req.exportType === 'latest' && state.imported && !req.onlyDialogs ? state.imported : archiveEntries({
         botId: state.bot.botId,
         botName: state.bot.botName,
         exportType: req.exportType,
@@ -556,6 +588,136 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     issued.set(sig, { exportId, expiresAt: exp });
     const origin = downloadHost ? `http://${downloadHost}` : url;
     return `${origin}/downloads/${exportId}?sig=${sig}&exp=${exp}`;
+  }
+
+  // ---- imports: uploadfile → bot import → import status ----
+
+  const uploads = new Map<string, Buffer>();
+  const importStates = new Map<string, { view: KoreImport; createdAt: number; fileId: string; name?: string; settled: boolean; createdBy: string }>();
+  const importsView = new Map<string, KoreImport>();
+  const newBotFaults: KoreFaults = {};
+
+  async function uploadFile(req: IncomingMessage, raw: Buffer): Promise<Reply> {
+    let form: FormData;
+    try {
+      form = await new Response(raw, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData();
+    } catch {
+      throw new KoreError(400, 'The request must be multipart/form-data with a file');
+    }
+    const file = form.get('file');
+    if (form.get('fileContext') !== 'bulkImport') throw new KoreError(400, 'fileContext must be bulkImport');
+    const ext = form.get('fileExtension');
+    if (ext !== 'zip' && ext !== 'json') throw new KoreError(400, 'fileExtension must be zip or json');
+    if (!file || typeof file === 'string') throw new KoreError(400, 'file is required');
+    const fileId = stableId('upload', randomUUID());
+    uploads.set(fileId, Buffer.from(await file.arrayBuffer()));
+    return { status: 200, body: { fileId, hash: createHash('md5').update(uploads.get(fileId)!).digest('hex') } };
+  }
+
+  function startImport(app: KoreApp, botId: string | undefined, raw: Buffer): Reply {
+    let body: unknown;
+    try {
+      body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+    } catch {
+      throw new KoreError(400, 'The request body is not valid JSON');
+    }
+    if (!isObject(body)) throw new KoreError(400, 'The request body must be a JSON object');
+    if (body.uploadMode !== 'ZIP') throw new KoreError(400, 'This simulator imports uploadMode ZIP only (zipInfo: the fileId of an exported bot zip)');
+    if (typeof body.zipInfo !== 'string' || !uploads.has(body.zipInfo)) throw new KoreError(400, 'zipInfo must be the fileId of an uploaded file');
+    if (body.name !== undefined && (typeof body.name !== 'string' || body.name === '')) throw new KoreError(400, 'name must be a non-empty string');
+    const bir = `bir-${randomUUID()}`;
+    const createdBy = createdByFor(app.clientId);
+    const view: KoreImport = { bir, ...(botId ? { botId } : {}), newBot: !botId, body, status: 'pending' };
+    importStates.set(bir, { view, createdAt: now(), fileId: body.zipInfo, ...(typeof body.name === 'string' ? { name: body.name } : {}), settled: false, createdBy });
+    importsView.set(bir, view);
+    return {
+      status: 200,
+      body: { status: 'pending', ...(botId ? { streamId: botId } : {}), statusLogs: [{ taskType: 'importRequest', status: 'success' }], createdBy, requestType: 'Botimport', bir, createdOn: new Date(now()).toISOString() },
+    };
+  }
+
+  /** Applies an import once its latency has passed: the bot's in-development copy becomes the zip's definition, or nothing changes. */
+  async function settleImport(i: { view: KoreImport; createdAt: number; fileId: string; name?: string; settled: boolean }): Promise<void> {
+    const f = i.view.botId ? faultsFor(i.view.botId) : newBotFaults;
+    if (i.settled || now() - i.createdAt < (f.importLatencyMs ?? 0)) return;
+    i.settled = true;
+    const fail = (reason: string) => Object.assign(i.view, { status: 'failed', reason });
+    if (f.failImport) return void fail(f.failImport);
+    let files: Map<string, Buffer>;
+    try {
+      files = await readZipEntries(uploads.get(i.fileId)!);
+    } catch {
+      return void fail('Bot import failed: the uploaded file is not a valid bot export zip');
+    }
+    let definition: { name?: unknown; dialogs?: { name?: unknown }[] };
+    try {
+      definition = JSON.parse(files.get('botDefinition.json')?.toString('utf8') ?? '') as typeof definition;
+      JSON.parse(files.get('config.json')?.toString('utf8') ?? '');
+    } catch {
+      return void fail('Bot import failed: botDefinition.json and config.json are required');
+    }
+    const dialogs = (definition.dialogs ?? []).map((d) => String(d.name));
+    let state = i.view.botId ? bots.get(i.view.botId) : undefined;
+    if (!state) {
+      const botId = `st-${randomUUID()}`;
+      const botName = i.name ?? (typeof definition.name === 'string' ? definition.name : 'Imported bot');
+      state = { bot: { botId, botName }, dialogs, publishedDialogs: [] };
+      bots.set(botId, state);
+      i.view.botId = botId;
+    }
+    state.dialogs = dialogs;
+    state.imported = [...files].map(([name, data]) => [name, data.toString('utf8')]);
+    i.view.status = 'success';
+  }
+
+  async function importStatus(bir: string): Promise<Reply> {
+    const i = importStates.get(bir);
+    if (!i) throw new KoreError(404, 'Import request not found');
+    await settleImport(i);
+    const v = i.view as KoreImport & { reason?: string };
+    return {
+      status: 200,
+      body: {
+        _id: bir,
+        ...(v.botId ? { streamId: v.botId } : {}),
+        status: v.status,
+        requestType: 'Botimport',
+        createdBy: i.createdBy,
+        createdOn: new Date(i.createdAt).toISOString(),
+        statusLogs: [{ taskType: 'importRequest', status: v.status === 'failed' ? 'failed' : 'success', ...(v.reason ? { message: v.reason } : {}) }],
+        ...(v.reason ? { message: v.reason } : {}),
+      },
+    };
+  }
+
+  async function handleImportApi(req: IncomingMessage, res: ServerResponse, op: 'UploadFile' | 'Import' | 'ImportStatus', arg?: string): Promise<void> {
+    const call: KoreCall = { op, status: 500, ...(op === 'Import' && arg ? { botId: arg } : {}) };
+    const auth = req.headers.auth;
+    if (auth !== undefined) seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
+    try {
+      const raw = await readBody(req);
+      const app = await authenticate(req);
+      let reply: Reply;
+      if (op === 'UploadFile') reply = await uploadFile(req, raw);
+      else if (op === 'ImportStatus') reply = await importStatus(arg!);
+      else {
+        if (arg !== undefined) {
+          if (app.bots && !app.bots.includes(arg)) throw new KoreError(403, 'This app is not authorized to access this bot', 'app-not-allowed');
+          if (!bots.has(arg)) throw new KoreError(404, 'Bot not found');
+        }
+        reply = startImport(app, arg, raw);
+      }
+      call.status = reply.status;
+      send(res, reply.status, reply.body);
+    } catch (err) {
+      const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
+      call.status = e.status;
+      if (e.authError) call.authError = e.authError;
+      if (!res.headersSent) sendError(res, e);
+      else res.destroy();
+    } finally {
+      calls.push(call);
+    }
   }
 
   // ---- HTTP ----
@@ -669,6 +831,11 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       handleDownload(req, res, decodeURIComponent(dl[1]!), parsed.searchParams);
       return;
     }
+    if (method === 'POST' && parsed.pathname === '/api/public/uploadfile') return void handleImportApi(req, res, 'UploadFile');
+    const imp = /^\/api\/public\/bot\/(?:([^/]+)\/)?import$/.exec(parsed.pathname);
+    if (imp && method === 'POST' && imp[1] !== 'import') return void handleImportApi(req, res, 'Import', imp[1] === undefined ? undefined : decodeURIComponent(imp[1]));
+    const impStatus = /^\/api\/public\/bot\/import\/status\/([^/]+)$/.exec(parsed.pathname);
+    if (impStatus && method === 'GET') return void handleImportApi(req, res, 'ImportStatus', decodeURIComponent(impStatus[1]!));
     const api = /^\/api\/public\/bot\/([^/]+)\/export(\/status)?$/.exec(parsed.pathname);
     if (api && method === (api[2] ? 'GET' : 'POST')) {
       void handleApi(req, res, api[2] ? 'ExportStatus' : 'Export', decodeURIComponent(api[1]!));
@@ -693,11 +860,18 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     calls,
     exports: exportsView,
     seenJwts,
+    imports: importsView,
+    uploads,
+    newBotFaults,
+    botIdByName: (botName) => [...bots.values()].find((b) => b.bot.botName === botName)?.bot.botId,
     setFaults,
     modifyBot(botId, change) {
       const s = bots.get(botId);
       if (!s) throw new Error(`modifyBot: unknown bot ${botId}`);
-      if (change.dialogs) s.dialogs = [...change.dialogs];
+      if (change.dialogs) {
+        s.dialogs = [...change.dialogs];
+        s.imported = undefined;
+      }
     },
     archiveFor(exportId) {
       const e = exportStates.get(exportId);

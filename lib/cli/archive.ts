@@ -1,0 +1,131 @@
+/**
+ * Reading one stored archive version for `restore` and `diff`: the bytes,
+ * checked against the sha256 BotVault stored with them, and the restore
+ * sidecar (`<archive key>.restore.json`, lambdas/shared/contracts.ts) that
+ * belongs to that version.
+ *
+ * Bot archives are small (definitions, not data), so a version is held in
+ * memory; a mismatch is a CliError and nothing of it is used.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lambdas/shared/contracts';
+import { aws, httpStatus } from './aws';
+import type { Resource } from './list';
+import { CliError } from './output';
+import { displayName, listSome } from './targets';
+
+/** Archives larger than this are refused: a bot definition is kilobytes to a few megabytes. */
+export const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
+
+export interface ArchiveBytes {
+  readonly key: string;
+  /** The S3 version id (undefined on a server without versioning). */
+  readonly versionId?: string;
+  readonly data: Buffer;
+  readonly sha256: string;
+  /** True when the object carried sha256 metadata and the bytes matched it. */
+  readonly verified: boolean;
+  readonly metadata: Record<string, string>;
+  readonly lastModified?: Date;
+}
+
+/** The version ids `--version` may name: the resource's, newest first. */
+export function checkVersion(resource: Resource, version: string | undefined, flag = '--version'): void {
+  const known = resource.versions.map((v) => v.versionId).filter((v): v is string => Boolean(v));
+  if (version && known.length && !known.includes(version)) {
+    throw new CliError(`${displayName(resource)} has no version "${version}" (${flag}); versions (newest first): ${listSome(known)}`);
+  }
+}
+
+/** GetObject of one version, sha256-checked against its metadata. A mismatch is a CliError. */
+export async function readArchive(s3: S3Client, bucket: string, resource: Resource, versionId: string | undefined): Promise<ArchiveBytes> {
+  const res = await aws(`GetObject s3://${bucket}/${resource.key}`, async () => {
+    try {
+      return await s3.send(new GetObjectCommand({ Bucket: bucket, Key: resource.key, VersionId: versionId }));
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === 'NoSuchVersion' || name === 'InvalidArgument' || (versionId && httpStatus(err) === 404)) {
+        throw new CliError(`${displayName(resource)} has no version "${versionId}": see \`botvault list ${displayName(resource)}\``);
+      }
+      if (name === 'NoSuchKey') throw new CliError(`${resource.key} was deleted meanwhile; see \`botvault list\``);
+      throw err;
+    }
+  });
+  if ((res.ContentLength ?? 0) > MAX_ARCHIVE_BYTES) {
+    throw new CliError(`${resource.key} is ${res.ContentLength} bytes, more than the ${MAX_ARCHIVE_BYTES} a bot archive can plausibly be; not reading it`);
+  }
+  let data: Buffer;
+  try {
+    data = Buffer.from(await res.Body!.transformToByteArray());
+  } catch (err) {
+    throw new CliError(`reading ${resource.key} was cut short (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); try again`);
+  }
+  if (res.ContentLength !== undefined && data.length !== res.ContentLength) {
+    throw new CliError(`reading ${resource.key} was cut short: got ${data.length} of ${res.ContentLength} bytes; try again`);
+  }
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  const expected = res.Metadata?.sha256?.toLowerCase();
+  if (expected && expected !== sha256) {
+    throw new CliError(
+      `sha256 mismatch for ${resource.key}${res.VersionId ? ` version ${res.VersionId}` : ''}: the bytes hash to ${sha256} but BotVault stored ${expected}; ` +
+        'the object was corrupted or changed outside BotVault. Nothing was used; pick another --version (see `botvault list`)',
+    );
+  }
+  return {
+    key: resource.key,
+    versionId: res.VersionId && res.VersionId !== 'null' ? res.VersionId : versionId,
+    data,
+    sha256,
+    verified: Boolean(expected),
+    metadata: res.Metadata ?? {},
+    lastModified: res.LastModified,
+  };
+}
+
+/**
+ * The sidecar captured with this archive version: the newest sidecar version
+ * whose `archive.versionId` (or, without versioning, `archive.sha256`) is
+ * this one's. Undefined when there is none (older backups, or details that
+ * could not be captured); an unreadable sidecar is ignored the same way,
+ * with a warning, since restore can still go on from flags and the archive.
+ */
+export async function readRestoreInfo(s3: S3Client, bucket: string, archive: ArchiveBytes, warn: (line: string) => void): Promise<RestoreInfo | undefined> {
+  const key = restoreInfoKey(archive.key);
+  const matches = (info: RestoreInfo) =>
+    info.archive.key === archive.key && (archive.versionId && info.archive.versionId ? info.archive.versionId === archive.versionId : info.archive.sha256 === archive.sha256);
+
+  let candidates: (string | undefined)[] = [undefined];
+  try {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+    const versions = (page.Versions ?? []).filter((v) => v.Key === key);
+    versions.sort((a, b) => Number(b.IsLatest) - Number(a.IsLatest) || (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0));
+    if (versions.length) candidates = versions.map((v) => (v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined));
+    else if (page.Versions) return undefined;
+  } catch {
+    // No versioning API (s3rver): only the current sidecar can be read.
+  }
+  for (const versionId of candidates.slice(0, 50)) {
+    let text: string;
+    try {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      text = await res.Body!.transformToString();
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
+      throw awsOr(err, key);
+    }
+    let parsed: RestoreInfo;
+    try {
+      parsed = restoreInfoSchema.parse(JSON.parse(text));
+    } catch {
+      warn(`ignoring ${key}${versionId ? ` version ${versionId}` : ''}: not a restore sidecar BotVault can read`);
+      continue;
+    }
+    if (matches(parsed)) return parsed;
+  }
+  return undefined;
+}
+
+function awsOr(err: unknown, key: string): Error {
+  return err instanceof Error ? new CliError(`cannot read ${key}: ${err.name}: ${err.message}`) : new CliError(`cannot read ${key}`);
+}

@@ -1,0 +1,145 @@
+/**
+ * `botvault diff TARGET [--from V1] [--to V2]`: what changed in a bot between
+ * two stored versions (default: the previous one and the current one).
+ *
+ * Both versions are read from S3 and checked against their sha256, and their
+ * zip entries (CRC-checked) are compared file by file: the definition files
+ * of a Lex export (Bot.json, BotLocale.json, each intent's and slot type's
+ * JSON) or a Kore.ai export (botDefinition.json with the dialogs, config.json,
+ * …). Each changed file gets a unified diff of its pretty-printed JSON, so a
+ * reordered or re-indented export shows only real changes. Zip bytes and
+ * entry times are not compared: two exports of an unchanged bot differ there.
+ */
+import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
+import { checkVersion, readArchive, type ArchiveBytes } from './archive';
+import { s3Client } from './aws';
+import { loadResources } from './list';
+import { CliError, formatTime, printJson } from './output';
+import { locate, type LocateOptions } from './resolve';
+import { displayName, resolveResource } from './targets';
+import { readZipEntries, ZipEntryError } from '../archive/zip-entries';
+
+export interface DiffCommandOptions extends LocateOptions {
+  readonly from?: string;
+  readonly to?: string;
+  readonly context: number;
+  readonly json: boolean;
+}
+
+export interface VersionRef {
+  versionId: string | null;
+  sha256: string;
+  lastModified: string | null;
+  runId: string | null;
+}
+
+export interface ArchiveDiff {
+  target: string;
+  key: string;
+  from: VersionRef;
+  to: VersionRef;
+  added: string[];
+  removed: string[];
+  changed: { path: string; patch: string }[];
+  unchanged: number;
+}
+
+/** Pretty-printed JSON where the entry is JSON, its text otherwise; binary entries as a one-line summary. */
+export function normalizeEntry(path: string, data: Buffer): string {
+  if (data.includes(0)) return `(binary, ${data.length} bytes, sha256 ${createHash('sha256').update(data).digest('hex')})\n`;
+  const text = data.toString('utf8');
+  if (/\.json$/i.test(path)) {
+    try {
+      return `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+    } catch {
+      // not valid JSON: compare the text as it is
+    }
+  }
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** The file-level comparison of two archives' entries (pure: the command feeds it what it read). */
+export function compareEntries(
+  before: Map<string, Buffer>,
+  after: Map<string, Buffer>,
+  labels: { from: string; to: string },
+  context = 3,
+): Pick<ArchiveDiff, 'added' | 'removed' | 'changed' | 'unchanged'> {
+  const added = [...after.keys()].filter((p) => !before.has(p)).sort();
+  const removed = [...before.keys()].filter((p) => !after.has(p)).sort();
+  const changed: ArchiveDiff['changed'] = [];
+  let unchanged = 0;
+  for (const path of [...before.keys()].filter((p) => after.has(p)).sort()) {
+    const a = normalizeEntry(path, before.get(path)!);
+    const b = normalizeEntry(path, after.get(path)!);
+    if (a === b) {
+      unchanged++;
+      continue;
+    }
+    changed.push({ path, patch: createTwoFilesPatch(`a/${path}`, `b/${path}`, a, b, labels.from, labels.to, { context }) });
+  }
+  return { added, removed, changed, unchanged };
+}
+
+async function entriesOf(archive: ArchiveBytes, what: string): Promise<Map<string, Buffer>> {
+  try {
+    return await readZipEntries(archive.data);
+  } catch (err) {
+    if (err instanceof ZipEntryError) throw new CliError(`${what} of ${archive.key} is not a sound zip: ${err.message}`);
+    throw err;
+  }
+}
+
+const ref = (a: ArchiveBytes): VersionRef => ({
+  versionId: a.versionId ?? null,
+  sha256: a.sha256,
+  lastModified: a.lastModified?.toISOString() ?? null,
+  runId: a.metadata['run-id'] ?? null,
+});
+
+export async function diffCommand(target: string, opts: DiffCommandOptions): Promise<number> {
+  const { bucket } = await locate(opts, { bucket: true });
+  const s3 = s3Client(opts);
+  let result: ArchiveDiff;
+  try {
+    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    checkVersion(resource, opts.to, '--to');
+    checkVersion(resource, opts.from, '--from');
+    const ids = resource.versions.map((v) => v.versionId);
+    if (ids.some((v) => v === undefined) && !(opts.from && opts.to)) {
+      throw new CliError(`s3://${bucket} keeps no versions of ${resource.key} (bucket versioning is off): nothing to compare; turn versioning on, or pass --from and --to`);
+    }
+    const toId = opts.to ?? ids[0]!;
+    const toIndex = ids.indexOf(toId);
+    const fromId = opts.from ?? ids[toIndex + 1];
+    if (!fromId) {
+      throw new CliError(`${displayName(resource)} has no version older than ${toId}${ids.length === 1 ? ' (it has one version so far)' : ''}: nothing to compare; see \`botvault list ${displayName(resource)}\``);
+    }
+    if (fromId === toId) throw new CliError(`--from and --to name the same version ${toId}: nothing to compare`);
+    const [from, to] = await Promise.all([readArchive(s3, bucket!, resource, fromId), readArchive(s3, bucket!, resource, toId)]);
+    const [before, after] = await Promise.all([entriesOf(from, `version ${fromId}`), entriesOf(to, `version ${toId}`)]);
+    result = {
+      target: displayName(resource),
+      key: resource.key,
+      from: ref(from),
+      to: ref(to),
+      ...compareEntries(before, after, { from: `version ${fromId}`, to: `version ${toId}` }, opts.context),
+    };
+  } finally {
+    s3.destroy();
+  }
+  if (opts.json) {
+    printJson(result);
+    return 0;
+  }
+  const side = (r: VersionRef) => `${r.versionId ?? 'current'} (${formatTime(r.lastModified ?? undefined)}${r.runId ? `, run ${r.runId}` : ''})`;
+  const out: string[] = [`${result.target}: ${side(result.from)} → ${side(result.to)}`];
+  for (const p of result.added) out.push(`added    ${p}`);
+  for (const p of result.removed) out.push(`removed  ${p}`);
+  for (const c of result.changed) out.push(`changed  ${c.path}`);
+  out.push(`${result.added.length} added, ${result.removed.length} removed, ${result.changed.length} changed, ${result.unchanged} unchanged`);
+  for (const c of result.changed) out.push('', ...c.patch.replace(/^=+\n/, '').trimEnd().split('\n'));
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
