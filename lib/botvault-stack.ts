@@ -202,6 +202,22 @@ export class BotVaultStack extends Stack {
       allow(grantee, ['lex:DescribeTestSet'], testSets);
     }
 
+    // The restore sidecar (issue 6): StoreArchive records what the export leaves out. DescribeBot is
+    // among the reads above; ListBotAliases and ListTagsForResource take `bot`, DescribeBotAlias takes
+    // `bot alias` (`bot-alias/<botId>/<botAliasId>`: any alias of the bot, so a wildcard per bot).
+    allow(f.storeArchive, ['lex:ListBotAliases', 'lex:ListTagsForResource'], bots);
+    const aliasArns = (discover ? ['*'] : botIds).map((botId) =>
+      this.formatArn({ service: 'lex', resource: 'bot-alias', resourceName: botId === '*' ? '*' : `${botId}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+    );
+    allow(f.storeArchive, ['lex:DescribeBotAlias'], aliasArns);
+    for (const botId of discover ? ['*'] : botIds) {
+      const flat = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
+      Validations.of(f.storeArchive.role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lex:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:bot-alias/${botId === '*' ? '*' : `${botId}/*`}]`,
+        reason: 'The restore sidecar records every alias of the bot (DescribeBotAlias); aliases are created at any time, so all aliases of this bot.',
+      });
+    }
+
     allow(f.cleanup, ['lex:DeleteExport'], exportResources);
   }
 

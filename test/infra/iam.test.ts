@@ -19,8 +19,27 @@ const lex = (resource: string) => `arn:aws:lex:${REGION}:${ACCOUNT}:${resource}`
 const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
 const PASSWORD_ARN = 'arn:aws:secretsmanager:eu-central-1:210987654321:secret:shared/lex-testset-AbCdEf';
 const BOT_READS = [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS, 'lex:DescribeExport'].sort();
+/** StoreArchive's extra bot reads for the restore sidecar (DescribeBot is already among the export reads). */
+const SIDECAR_BOT_READS = ['lex:ListBotAliases', 'lex:ListTagsForResource'];
+const withSidecar = (fn: string, actions: string[]) => (fn === 'StoreArchiveFunction' ? [...actions, ...SIDECAR_BOT_READS].sort() : actions);
 
-/** StoreArchive's S3 statements (ArchiveBucket.grantArchiveWrite). */
+/** The stack key's data-key actions for objects in the archive bucket, usable only through S3 (ArchiveBucket grants). */
+function keyViaS3(json: CfnTemplate, actions: string | string[]) {
+  return {
+    Action: actions,
+    Condition: { StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } },
+    Effect: 'Allow',
+    Resource: `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`,
+  };
+}
+
+/** Plan's schedule tick markers (ArchiveBucket.grantTickMarkers): conditional put and read-back under ticks/ only. */
+function tickMarkers(json: CfnTemplate) {
+  const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
+  return [{ Action: ['s3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: `${b}.Arn/ticks/*` }, keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey'])];
+}
+
+/** StoreArchive's S3 statements (ArchiveBucket.grantArchiveWrite), and the key through S3 for SSE-KMS uploads and copies. */
 function archiveWrite(json: CfnTemplate) {
   const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
   return [
@@ -31,6 +50,7 @@ function archiveWrite(json: CfnTemplate) {
     },
     { Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
     { Action: 's3:ListBucketMultipartUploads', Effect: 'Allow', Resource: `${b}.Arn` },
+    keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey']),
   ];
 }
 
@@ -44,27 +64,32 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
   });
   const bots = [lex('bot/ABCDEFGHIJ'), lex('bot/KLMNOPQRST')];
 
-  it('Plan: no Lex permission at all (nothing to discover), only its logs and X-Ray', () => {
-    expect(functionStatements(json, 'PlanFunction')).toEqual(base(json, 'Plan'));
+  it('Plan: no Lex permission at all (nothing to discover), only its logs, X-Ray and the schedule tick markers', () => {
+    expect(functionStatements(json, 'PlanFunction')).toEqual([...base(json, 'Plan'), ...tickMarkers(json)]);
   });
 
   it('StartExport: CreateExport on each configured bot (each bot once), no secrets', () => {
     expect(functionStatements(json, 'StartExportFunction')).toEqual([...base(json, 'StartExport'), { Action: 'lex:CreateExport', Effect: 'Allow', Resource: bots }]);
   });
 
-  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport (and the reads it is authorized against) on the bots', (fn) => {
+  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport (and the reads it is authorized against) on the bots; StoreArchive also the sidecar reads', (fn) => {
     const statements = functionStatements(json, fn);
-    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: BOT_READS, Effect: 'Allow', Resource: bots }]);
-    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
+    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: bots }]);
+    const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
+    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
   });
 
   it('Cleanup: DeleteExport on the bots', () => {
     expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: bots }]);
   });
 
-  it('Summarize: PutObject on runs/* only', () => {
+  it('Summarize: PutObject on runs/* only, and a data key through S3 to encrypt the manifest', () => {
     const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
-    expect(functionStatements(json, 'SummarizeFunction')).toEqual([...base(json, 'Summarize'), { Action: 's3:PutObject', Effect: 'Allow', Resource: `${b}.Arn/runs/*` }]);
+    expect(functionStatements(json, 'SummarizeFunction')).toEqual([
+      ...base(json, 'Summarize'),
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: `${b}.Arn/runs/*` },
+      keyViaS3(json, 'kms:GenerateDataKey'),
+    ]);
   });
 
   it('every Lambda role: assumable by Lambda only, no managed policies (AWSLambdaBasicExecutionRole would allow writing to any log group)', () => {
@@ -80,8 +105,9 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
   });
 
   it('no Lambda can read secrets, list bots or touch the bucket beyond its grant', () => {
-    const all = JSON.stringify(['Plan', 'StartExport', 'CheckExport', 'Cleanup'].map((f) => functionStatements(json, `${f}Function`)));
-    expect(all).not.toMatch(/secretsmanager|lex:ListBots"|s3:/);
+    const all = JSON.stringify(['StartExport', 'CheckExport', 'Cleanup'].map((f) => functionStatements(json, `${f}Function`)));
+    expect(all).not.toMatch(/secretsmanager|lex:ListBots"|s3:|kms:/);
+    expect(JSON.stringify(functionStatements(json, 'PlanFunction'))).not.toMatch(/secretsmanager|lex:|runs\/|staging\/|lex\/\*|koreai\/\*/);
   });
 });
 
@@ -109,10 +135,12 @@ describe('IAM with test sets and export passwords', () => {
     expect(statements.slice(0, 5)).toEqual([
       ...base(json, fn.replace(/Function$/, '')),
       { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
-      { Action: [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS].sort(), Effect: 'Allow', Resource: bots },
+      { Action: withSidecar(fn, [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS].sort()), Effect: 'Allow', Resource: bots },
       { Action: 'lex:DescribeTestSet', Effect: 'Allow', Resource: testSet },
     ]);
-    expect(statements.slice(5)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
+    // No alias reads for the test set: it has no aliases and no sidecar.
+    const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
+    expect(statements.slice(5)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
   });
 
   it('Cleanup: DeleteExport on bots and the test set', () => {
@@ -135,6 +163,7 @@ describe('IAM with discovery', () => {
       // cdk.json's minimizePolicies merges it with X-Ray's statement: both are on "*".
       { Action: ['lex:ListBots', ...XRAY.Action], Effect: 'Allow', Resource: '*' },
       { Action: ['lex:ListBotLocales', 'lex:ListBotVersions'], Effect: 'Allow', Resource: anyBot },
+      ...tickMarkers(json),
     ]);
   });
 
@@ -148,8 +177,9 @@ describe('IAM with discovery', () => {
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport and its reads on bot/*', (fn) => {
     const statements = functionStatements(json, fn);
-    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: BOT_READS, Effect: 'Allow', Resource: anyBot }]);
-    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? archiveWrite(json) : []);
+    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: anyBot }]);
+    const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: lex('bot-alias/*') };
+    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
   });
 
   it('Cleanup: DeleteExport on bot/*', () => {
