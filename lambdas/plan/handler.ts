@@ -1,11 +1,12 @@
 /** Plan Lambda: see plan.ts. */
 import { planInputSchema } from '../shared/contracts';
-import { region } from '../shared/env';
+import { s3Client } from '../shared/clients';
+import { bucketName, region } from '../shared/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { plan } from './plan';
 
 export const handler = defineHandler('Plan', planInputSchema, () => {
   const providerDeps = providerDepsFromEnv();
-  return { providerFor: (name: string) => providerFor(name, providerDeps), region: region() };
+  return { providerFor: (name: string) => providerFor(name, providerDeps), region: region(), ticks: () => ({ s3: s3Client(), bucket: bucketName() }) };
 }, plan);

@@ -12,6 +12,7 @@ import { executionInputSchema, type Job, type PlanOutput, type planInputSchema }
 import { InvalidInputError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { Provider } from '../providers/types';
+import { claimTick, type TickMarkerDeps } from './tick-marker';
 
 export type PlanInput = z.output<typeof planInputSchema>;
 
@@ -19,6 +20,13 @@ export interface PlanDeps {
   readonly providerFor: (name: string) => Provider;
   /** The region the Lambdas run in (part of every Lex key). */
   readonly region: string;
+  /**
+   * Where schedule ticks are claimed (tick-marker.ts), built only when a
+   * scheduled execution needs it. A scheduled execution whose tick another
+   * execution claimed fails with DuplicateTickError.
+   * @default - ticks are not claimed
+   */
+  readonly ticks?: () => TickMarkerDeps;
 }
 
 /** How many known ids an "unknown target" error lists before it says "and N more". */
@@ -37,6 +45,13 @@ export function selects(entry: string, job: Job): boolean {
 export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput> {
   const exec = executionInputSchema.safeParse(input.input ?? {});
   if (!exec.success) throw invalid('input', exec.error.issues);
+
+  // Claim the schedule tick before any provider call: a repeated tick stops here.
+  const { trigger, tickTime } = exec.data;
+  if (trigger === 'schedule' && tickTime !== undefined && deps.ticks) {
+    const claim = await claimTick(tickTime, input.runId, deps.ticks());
+    logger.info('Schedule tick claimed', { runId: input.runId, tickTime, claim });
+  }
 
   const targets: Target[] = input.targets.map((raw, index) => {
     const parsed = targetSchema.safeParse(raw);

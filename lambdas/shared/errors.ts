@@ -73,3 +73,12 @@ export const RETRYABLE_ERRORS = ['RateLimitedError', 'ProviderUnavailableError']
 export class EnvironmentError extends BotVaultError {
   override readonly name = 'EnvironmentError';
 }
+
+/**
+ * The execution's schedule tick was already started by another execution
+ * (a repeated delivery of the same tick). The workflow catches it and ends the
+ * execution successfully without backing anything up.
+ */
+export class DuplicateTickError extends BotVaultError {
+  override readonly name = 'DuplicateTickError';
+}

@@ -10,6 +10,10 @@
  * failed streamed upload must abort its multipart upload, and tests check
  * that none is left open, so both are added here over s3rver's own on-disk
  * layout (`<bucket>/._S3rver_uploads/<uploadId>/{key,metadata,<part>...}`).
+ *
+ * It also ignores `If-None-Match: *` on PutObject (S3's conditional write:
+ * 412 PreconditionFailed when the key exists) and would silently overwrite;
+ * that check is added here too, over s3rver's object files.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -74,7 +78,7 @@ export async function startS3Server(opts: { port?: number } = {}): Promise<S3Ser
     vhostBuckets: false,
   });
   // First in the stack, so these run before s3rver's router rejects them.
-  server.middleware.unshift(multipartGaps(directory));
+  server.middleware.unshift(multipartGaps(directory), conditionalPut(directory));
   let address: AddressInfo;
   try {
     address = await server.run();
@@ -130,6 +134,24 @@ function s3Error(ctx: KoaContext, status: number, code: string, message: string)
   ctx.status = status;
   ctx.type = 'application/xml';
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
+}
+
+/**
+ * PutObject with `If-None-Match: *` (S3 conditional writes): 412 when the key
+ * has an object (s3rver keeps it as `<key>._S3rver_object`), otherwise on to
+ * s3rver's own PutObject. S3 accepts only `*` here.
+ */
+function conditionalPut(root: string): KoaMiddleware {
+  return async (ctx, next) => {
+    const condition = ctx.headers['if-none-match'];
+    const [, bucket, ...rest] = ctx.path.split('/');
+    if (ctx.method !== 'PUT' || condition === undefined || !bucket || rest.length === 0 || 'uploadId' in ctx.query || 'partNumber' in ctx.query) return next();
+    if (condition !== '*') return s3Error(ctx, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
+    const parts = rest.map(decodeURIComponent).join('/').split('/');
+    const objectFile = join(root, bucket, ...parts.slice(0, -1), `${parts[parts.length - 1]}._S3rver_object`);
+    if (existsSync(objectFile)) return s3Error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    return next();
+  };
 }
 
 /** AbortMultipartUpload and ListMultipartUploads over s3rver's upload directories. */

@@ -1,0 +1,137 @@
+/**
+ * Idempotent schedule ticks (lambdas/plan/tick-marker.ts) against a real
+ * S3-compatible server that honours `If-None-Match: *` on PutObject, and
+ * through Plan's core: a tick runs once, a repeated tick stops in Plan before
+ * any provider call, a retried Plan of the claiming execution goes on.
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plan } from '../../lambdas/plan/plan';
+import { claimTick, tickMarkerKey } from '../../lambdas/plan/tick-marker';
+import { DuplicateTickError, InvalidInputError } from '../../lambdas/shared/errors';
+import type { Provider } from '../../lambdas/providers/types';
+import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+
+let server: S3Server;
+let s3: S3Client;
+const bucket = 'ticks-test';
+const deps = () => ({ s3, bucket });
+
+beforeAll(async () => {
+  server = await startS3Server();
+  await createBucket(server.endpoint, bucket);
+  s3 = s3ClientFor(server.endpoint);
+});
+afterAll(async () => {
+  s3?.destroy();
+  await server?.close();
+});
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(Error);
+  return err as Error;
+}
+
+describe('the local S3 server honours conditional writes', () => {
+  it('If-None-Match: * fails with 412 on an existing key and writes nothing; without it, PutObject overwrites', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cond/a', Body: 'one', IfNoneMatch: '*' }));
+    const err = (await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cond/a', Body: 'two', IfNoneMatch: '*' })))) as Error & {
+      $metadata: { httpStatusCode: number };
+    };
+    expect(err.name).toBe('PreconditionFailed');
+    expect(err.$metadata.httpStatusCode).toBe(412);
+    const read = async () => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond/a' }))).Body!.transformToString();
+    expect(await read()).toBe('one');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cond/a', Body: 'three' }));
+    expect(await read()).toBe('three');
+  });
+});
+
+describe('claimTick', () => {
+  it('the first execution claims the tick and records its run id under ticks/', async () => {
+    expect(await claimTick('2024-05-17T03:00:00Z', 'run-a', deps(), new Date('2024-05-17T03:00:02Z'))).toBe('claimed');
+    const marker = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'ticks/2024-05-17T03:00:00Z.json' }));
+    expect(JSON.parse(await marker.Body!.transformToString())).toEqual({ runId: 'run-a', tickTime: '2024-05-17T03:00:00Z', claimedAt: '2024-05-17T03:00:02.000Z' });
+  });
+
+  it('a retried Plan of the same execution finds its own claim and goes on', async () => {
+    expect(await claimTick('2024-05-17T03:00:00Z', 'run-a', deps())).toBe('already-ours');
+  });
+
+  it('another execution of the same tick gets DuplicateTickError naming the first one; the marker is unchanged', async () => {
+    const err = await failure(claimTick('2024-05-17T03:00:00Z', 'run-b', deps()));
+    expect(err).toBeInstanceOf(DuplicateTickError);
+    expect(err.name).toBe('DuplicateTickError');
+    expect(err.message).toBe('Schedule tick 2024-05-17T03:00:00Z was already started by execution run-a; this execution backs up nothing.');
+    const marker = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'ticks/2024-05-17T03:00:00Z.json' }));
+    expect(JSON.parse(await marker.Body!.transformToString())).toMatchObject({ runId: 'run-a' });
+  });
+
+  it('the next tick is a new claim', async () => {
+    expect(await claimTick('2024-05-18T03:00:00Z', 'run-b', deps())).toBe('claimed');
+  });
+
+  it.each(['2024-05-17 03:00:00', '../runs/x', '2024-05-17T03:00:00+02:00', '2024-13-45T99:00:00Z'])('rejects tick time %j without writing', async (tick) => {
+    const err = await failure(claimTick(tick, 'run-c', deps()));
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err.message).toContain('input.tickTime');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ticks/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(['ticks/2024-05-17T03:00:00Z.json', 'ticks/2024-05-18T03:00:00Z.json']);
+  });
+
+  it('keys are the scheduled time, fractional seconds allowed', () => {
+    expect(tickMarkerKey('2024-05-17T03:00:00.000Z')).toBe('ticks/2024-05-17T03:00:00.000Z.json');
+  });
+});
+
+describe('plan with schedule ticks', () => {
+  const target = { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' };
+  /** A provider that records whether Plan got as far as planning. */
+  const recording = () => {
+    const calls: string[] = [];
+    const provider = {
+      plan: async (t: { botId?: string }) => {
+        calls.push(`plan ${t.botId}`);
+        return [{ id: `lex:${t.botId}:DRAFT`, provider: 'lex', key: `lex/eu-west-1/${t.botId}/DRAFT/bot.zip`, spec: { botId: t.botId, botVersion: 'DRAFT' } }];
+      },
+    } as unknown as Provider;
+    return { calls, deps: { providerFor: () => provider, region: 'eu-west-1', ticks: deps } };
+  };
+  const scheduled = (runId: string, tickTime: string) => ({
+    runId,
+    startedAt: tickTime,
+    targets: [target],
+    input: { trigger: 'schedule', tickTime },
+  });
+
+  it('runs the first execution of a tick, and stops a second one before any provider call', async () => {
+    const first = recording();
+    const out = await plan(scheduled('sched-1', '2024-06-01T03:00:00Z'), first.deps);
+    expect(out.jobs.map((j) => j.id)).toEqual(['lex:ALPHABOT01:DRAFT']);
+    expect(first.calls).toEqual(['plan ALPHABOT01']);
+
+    const second = recording();
+    const err = await failure(plan(scheduled('sched-2', '2024-06-01T03:00:00Z'), second.deps));
+    expect(err.name).toBe('DuplicateTickError');
+    expect(second.calls).toEqual([]);
+  });
+
+  it('a retried Plan of the first execution plans again', async () => {
+    const retry = recording();
+    expect((await plan(scheduled('sched-1', '2024-06-01T03:00:00Z'), retry.deps)).jobs).toHaveLength(1);
+  });
+
+  it('manual runs claim nothing (the marker store is never built)', async () => {
+    const manual = recording();
+    const out = await plan(
+      { runId: 'manual-1', startedAt: '2024-06-01T10:00:00Z', targets: [target], input: { trigger: 'manual' } },
+      { ...manual.deps, ticks: () => { throw new Error('ticks must not be used for a manual run'); } },
+    );
+    expect(out.trigger).toBe('manual');
+    expect(out.jobs).toHaveLength(1);
+  });
+});
