@@ -12,10 +12,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { BotVaultConfig, KoreaiTarget, LexTarget } from './config';
+import { BackupAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
 import { BackupFunction } from './constructs/backup-function';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
+import { EncryptionKey } from './constructs/encryption-key';
 
 /**
  * Stack output ids. The CLI finds the stack's resources by these keys
@@ -65,6 +67,10 @@ export class BotVaultStack extends Stack {
   public readonly workflow: BackupWorkflow;
   /** The schedule that starts it. */
   public readonly schedule: BackupSchedule;
+  /** The customer managed key for archives, topic, log groups and execution data. */
+  public readonly encryptionKey: EncryptionKey;
+  /** Alarms, failed-run messages and the dashboard, all to one topic. */
+  public readonly alarms: BackupAlarms;
 
   constructor(scope: Construct, id: string, props: BotVaultStackProps) {
     super(scope, id, {
@@ -74,11 +80,13 @@ export class BotVaultStack extends Stack {
     const { config } = props;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
-    this.archiveBucket = new ArchiveBucket(this, 'Archive', { retention: config.retention });
+    this.encryptionKey = new EncryptionKey(this, 'EncryptionKey');
+    const key = this.encryptionKey.key;
+    this.archiveBucket = new ArchiveBucket(this, 'Archive', { retention: config.retention, encryptionKey: key, objectLock: config.objectLock });
     const bucketEnv = { BOTVAULT_BUCKET: this.archiveBucket.bucket.bucketName };
 
     const fn = (id: string, name: string, opts: { memorySize?: number; timeout?: Duration; environment?: Record<string, string> } = {}) =>
-      new BackupFunction(this, id, { name, logRetention, ...opts, environment: { ...bucketEnv, ...opts.environment } });
+      new BackupFunction(this, id, { name, logRetention, logEncryptionKey: key, ...opts, environment: { ...bucketEnv, ...opts.environment } });
 
     this.functions = {
       // Discovery pages through every bot, version and locale under Lex's list rate limits: the workflow allows 5 minutes.
@@ -100,6 +108,7 @@ export class BotVaultStack extends Stack {
     this.grantKoreai(config);
     this.archiveBucket.grantArchiveWrite(f.storeArchive.function);
     this.archiveBucket.grantManifestWrite(f.summarize.function);
+    this.archiveBucket.grantTickMarkers(f.plan.function);
 
     this.workflow = new BackupWorkflow(this, 'Workflow', {
       config,
@@ -111,6 +120,9 @@ export class BotVaultStack extends Stack {
         cleanup: f.cleanup.function,
         summarize: f.summarize.function,
       },
+      encryptionKey: key,
+      // Named after the stack (execution ARNs read ...:execution:BotVault:<run id>); the key grant needs a known name.
+      stateMachineName: this.stackName.slice(0, 80),
     });
 
     this.acknowledgeWorkflowWildcards();
@@ -120,6 +132,14 @@ export class BotVaultStack extends Stack {
       cron: config.schedule.cron,
       timezone: config.schedule.timezone,
       enabled: config.schedule.enabled,
+      stateMachineKey: key,
+    });
+
+    this.alarms = new BackupAlarms(this, 'Alarms', {
+      stateMachine: this.workflow.stateMachine,
+      encryptionKey: key,
+      email: config.notifications.email,
+      deadLetterQueue: this.schedule.deadLetterQueue,
     });
 
     // Top-level outputs: their logical ids are their OutputKeys (no construct-path hash), which the CLI looks up.

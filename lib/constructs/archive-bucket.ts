@@ -19,6 +19,16 @@ export const STAGING_PREFIX = 'staging/';
 export const ARCHIVE_PREFIXES = ['lex/', 'koreai/'] as const;
 /** Where Summarize writes run manifests (`runs/<yyyy>/<mm>/<dd>/<runId>.json`). */
 export const MANIFEST_PREFIX = 'runs/';
+/** Where Plan records each schedule tick it started (`ticks/<scheduled time>.json`), so a repeated tick runs nothing. */
+export const TICK_PREFIX = 'ticks/';
+
+/** S3 Object Lock default retention for every new object version. */
+export interface ArchiveObjectLock {
+  /** GOVERNANCE: users with s3:BypassGovernanceRetention may shorten or remove it; COMPLIANCE: nobody can, not even root. */
+  readonly mode: 'GOVERNANCE' | 'COMPLIANCE';
+  /** Days each new version is protected from deletion and overwrite of that version. */
+  readonly days: number;
+}
 
 /** How long versions that are no longer current are kept, and where. */
 export interface ArchiveRetention {
@@ -54,11 +64,28 @@ export interface ArchiveBucketProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * A bucket to write S3 server access logs to (who read, wrote or deleted
-   * which version). It must allow the S3 logging service to write to it.
-   * @default - no server access logs; audit object access with CloudTrail data events instead
+   * Whether to write S3 server access logs (who read, wrote or deleted which
+   * version): to `accessLogsBucket`, or to a dedicated bucket this construct creates.
+   * @default true
+   */
+  readonly serverAccessLogs?: boolean;
+  /**
+   * A bucket to write S3 server access logs to. It must allow the S3 logging
+   * service to write to it. Ignored when `serverAccessLogs` is false.
+   * @default - a dedicated, private, SSE-S3 encrypted, TLS-only bucket, retained with the stack deleted
    */
   readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * How long the dedicated access logs bucket keeps logs.
+   * @default Duration.days(365)
+   */
+  readonly accessLogsRetention?: Duration;
+  /**
+   * S3 Object Lock default retention: no version can be deleted (by anyone in
+   * COMPLIANCE mode) until it is this old. Best chosen before the first deploy.
+   * @default - no Object Lock
+   */
+  readonly objectLock?: ArchiveObjectLock;
   /**
    * Key prefix for the server access logs in `accessLogsBucket`.
    * @default 'botvault-archive/'
@@ -77,12 +104,19 @@ export class ArchiveBucket extends Construct {
   public readonly bucket: s3.Bucket;
   /** The key objects are encrypted with, when a customer managed key was given. */
   public readonly encryptionKey?: kms.IKey;
+  /** Where S3 server access logs go (absent when they are turned off). */
+  public readonly accessLogsBucket?: s3.IBucket;
 
   constructor(scope: Construct, id: string, props: ArchiveBucketProps = {}) {
     super(scope, id);
     const retention = props.retention ?? {};
     validateRetention(retention);
+    if (props.objectLock) validateObjectLock(props.objectLock);
     this.encryptionKey = props.encryptionKey;
+    if (props.serverAccessLogs ?? true) {
+      this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(props.accessLogsRetention ?? Duration.days(365));
+    }
+    const lock = props.objectLock;
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
@@ -99,15 +133,22 @@ export class ArchiveBucket extends Construct {
       // Deleting the stack must never delete the backups.
       removalPolicy: RemovalPolicy.RETAIN,
       autoDeleteObjects: false,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: props.accessLogsBucket ? (props.accessLogsPrefix ?? 'botvault-archive/') : undefined,
+      objectLockEnabled: lock ? true : undefined,
+      objectLockDefaultRetention: !lock
+        ? undefined
+        : lock.mode === 'COMPLIANCE'
+          ? s3.ObjectLockRetention.compliance(Duration.days(lock.days))
+          : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
     });
-    if (!props.accessLogsBucket) {
+    if (this.accessLogsBucket) {
+      this.logAccessTo(this.accessLogsBucket, props.accessLogsPrefix ?? 'botvault-archive/');
+    } else {
       Validations.of(this.bucket).acknowledge({
         id: 'AwsSolutions::AwsSolutions-S1',
-        reason: 'Server access logs are opt-in (accessLogsBucket): they need a second bucket; CloudTrail data events audit object access too.',
+        reason: 'Server access logs were turned off (serverAccessLogs: false); CloudTrail data events can audit object access instead.',
       });
     }
+    if (props.encryptionKey) this.denyWrongEncryption(props.encryptionKey);
 
     // A failed upload that could not abort itself would otherwise be billed forever.
     this.bucket.addLifecycleRule({
@@ -146,6 +187,98 @@ export class ArchiveBucket extends Construct {
       prefix: STAGING_PREFIX,
       expiredObjectDeleteMarker: true,
     });
+    // A tick marker only matters while its tick could still be delivered again (Scheduler retries for at
+    // most a day); 100 days outlives the 90 days an execution name stays taken.
+    this.bucket.addLifecycleRule({
+      id: 'ExpireTickMarkers',
+      prefix: TICK_PREFIX,
+      expiration: Duration.days(100),
+      noncurrentVersionExpiration: Duration.days(1),
+    });
+  }
+
+  /**
+   * Bucket default encryption already gives every object written without
+   * encryption headers SSE-KMS with this key. The policy denies the only way
+   * around it: a PutObject (also CopyObject's destination and
+   * CreateMultipartUpload, which authorize as s3:PutObject) that explicitly
+   * asks for another algorithm or another KMS key. A request without the
+   * headers — how every BotVault Lambda writes, and UploadPart, which may not
+   * carry them — is not denied: the Null guards make each condition apply
+   * only when its header is present.
+   */
+  private denyWrongEncryption(key: kms.IKey): void {
+    const objects = this.bucket.arnForObjects('*');
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherEncryptionAlgorithms',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [objects],
+        conditions: {
+          Null: { 's3:x-amz-server-side-encryption': 'false' },
+          StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+        },
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherKmsKeys',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [objects],
+        conditions: {
+          Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn },
+        },
+      }),
+    );
+  }
+
+  /**
+   * Server access logging, written out instead of through `serverAccessLogsBucket`:
+   * that prop grants log delivery by bucket policy or by ACL depending on a
+   * feature flag, and an ACL cannot work on an owner-enforced bucket. This is
+   * the bucket-policy way, whatever the app's flags (the local runner
+   * synthesizes without cdk.json). An imported bucket must allow it itself.
+   */
+  private logAccessTo(logs: s3.IBucket, prefix: string): void {
+    const cfn = this.bucket.node.defaultChild as s3.CfnBucket;
+    cfn.loggingConfiguration = { destinationBucketName: logs.bucketName, logFilePrefix: prefix };
+    logs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3ServerAccessLogsOfTheArchiveBucket',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [logs.arnForObjects(`${prefix}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': this.bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
+  }
+
+  /** A private bucket for the archive bucket's server access logs (log delivery requires SSE-S3). */
+  private createAccessLogsBucket(retention: Duration): s3.Bucket {
+    const logs = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // S3 server access log delivery supports only SSE-S3 on the destination bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: false,
+      // Audit records: kept when the stack is deleted, like the archive itself.
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: retention }],
+    });
+    Validations.of(logs).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-S1',
+      reason: "This is the archive bucket's access log bucket; logging its own access would log into itself.",
+    });
+    return logs;
   }
 
   /**
@@ -187,7 +320,7 @@ export class ArchiveBucket extends Construct {
       }),
     );
     // Multipart uploads and copies of SSE-KMS objects need both data key generation and decryption.
-    this.encryptionKey?.grantEncryptDecrypt(grantee);
+    this.grantKeyViaS3(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.acknowledgePrefixWildcards(grantee, [STAGING_PREFIX, ...ARCHIVE_PREFIXES]);
     return grant;
   }
@@ -199,8 +332,24 @@ export class ArchiveBucket extends Construct {
       actions: ['s3:PutObject'],
       resourceArns: [this.bucket.arnForObjects(`${MANIFEST_PREFIX}*`)],
     });
-    this.encryptionKey?.grantEncrypt(grantee);
+    this.grantKeyViaS3(grantee, 'kms:GenerateDataKey');
     this.acknowledgePrefixWildcards(grantee, [MANIFEST_PREFIX]);
+    return grant;
+  }
+
+  /**
+   * What Plan needs to record a schedule tick (`ticks/<scheduled time>.json`)
+   * with a conditional PutObject, and to read the marker back when the write
+   * finds one (its own earlier attempt, or another execution of the same tick).
+   */
+  public grantTickMarkers(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${TICK_PREFIX}*`)],
+    });
+    this.grantKeyViaS3(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.acknowledgePrefixWildcards(grantee, [TICK_PREFIX]);
     return grant;
   }
 
@@ -222,9 +371,20 @@ export class ArchiveBucket extends Construct {
         resourceArns: [...ARCHIVE_PREFIXES, MANIFEST_PREFIX].map((p) => this.bucket.arnForObjects(`${p}*`)),
       }),
     );
-    this.encryptionKey?.grantDecrypt(grantee);
+    this.grantKeyViaS3(grantee, 'kms:Decrypt');
     this.acknowledgePrefixWildcards(grantee, [...ARCHIVE_PREFIXES, MANIFEST_PREFIX]);
     return grant;
+  }
+
+  /** The key actions S3 performs for the grantee on this bucket's objects, usable through S3 only. */
+  private grantKeyViaS3(grantee: iam.IGrantable, ...actions: string[]): void {
+    if (!this.encryptionKey) return;
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+    });
   }
 
   /**
@@ -243,6 +403,15 @@ export class ArchiveBucket extends Construct {
         reason: `Objects under ${p} in the archive bucket: the prefix this grant is for, nothing wider.`,
       })),
     );
+  }
+}
+
+function validateObjectLock(lock: ArchiveObjectLock): void {
+  if (lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE') {
+    throw new Error(`ArchiveBucket: objectLock.mode must be "GOVERNANCE" or "COMPLIANCE" (got "${String(lock.mode)}").`);
+  }
+  if (!Number.isInteger(lock.days) || lock.days < 1 || lock.days > 36_500) {
+    throw new Error(`ArchiveBucket: objectLock.days must be a whole number from 1 to 36500 (got ${lock.days}).`);
   }
 }
 

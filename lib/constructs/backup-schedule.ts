@@ -4,7 +4,9 @@
  * start that keeps failing (throttling, a deleted state machine, missing
  * permissions) leaves a message someone can alarm on instead of vanishing.
  */
-import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -41,6 +43,13 @@ export interface BackupScheduleProps {
    * @default 3
    */
   readonly retryAttempts?: number;
+  /**
+   * The customer managed key the state machine is encrypted with: starting an
+   * execution encrypts its input with it, so the schedule's role may use the
+   * key for this state machine's executions (encryption context) only.
+   * @default - the state machine uses AWS owned keys; no key permission
+   */
+  readonly stateMachineKey?: kms.IKey;
 }
 
 /** A cron schedule starting the backup state machine with `{"trigger":"schedule","tickTime":...}`. */
@@ -49,6 +58,8 @@ export class BackupSchedule extends Construct {
   public readonly schedule: scheduler.Schedule;
   /** Where Scheduler puts starts it gave up on (encrypted, TLS only, kept 14 days). */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The role Scheduler assumes to start executions (and dead-letter a start it gave up on). */
+  public readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: BackupScheduleProps) {
     super(scope, id);
@@ -76,7 +87,30 @@ export class BackupSchedule extends Construct {
       reason: "This queue is the schedule target's dead-letter queue (Scheduler's DeadLetterConfig), which cdk-nag cannot see.",
     });
 
+    const stack = Stack.of(this);
+    // The trust policy Scheduler's own target role would get: this account's default schedule group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+          },
+        },
+      }),
+      description: 'BotVault schedule: start the backup state machine',
+    });
+    if (props.stateMachineKey) {
+      iam.Grant.addToPrincipal({
+        grantee: this.role,
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resourceArns: [props.stateMachineKey.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': props.stateMachine.stateMachineArn } },
+      });
+    }
+
     const target = new targets.StepFunctionsStartExecution(props.stateMachine, {
+      role: this.role,
       // The scheduled tick travels as tickTime, so a late retry still knows which night it was for.
       input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule', tickTime: scheduler.ContextAttribute.scheduledTime }),
       deadLetterQueue: this.deadLetterQueue,

@@ -14,6 +14,7 @@ const ABORT_RULE = { Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', A
 const STAGING_RULES = [
   { Id: 'ExpireStaging', Status: 'Enabled', Prefix: 'staging/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
   { Id: 'RemoveStagingDeleteMarkers', Status: 'Enabled', Prefix: 'staging/', ExpiredObjectDeleteMarker: true },
+  { Id: 'ExpireTickMarkers', Status: 'Enabled', Prefix: 'ticks/', ExpirationInDays: 100, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
 ];
 
 /** An ArchiveBucket alone in a stack, plus a role to grant to. */
@@ -35,14 +36,20 @@ describe('archive bucket in the stack', () => {
   const { template, json } = synth({ targets: [LEX_TARGET] });
   const bucketId = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
 
-  it('is the only bucket, versioned, private, owner-enforced and SSE-S3 encrypted', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 1);
-    template.hasResourceProperties('AWS::S3::Bucket', {
+  it('is versioned, private, owner-enforced and SSE-KMS encrypted with the stack key and an S3 Bucket Key', () => {
+    // The archive and its access log bucket.
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(render(json.Resources[bucketId]!.Properties)).toMatchObject({
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn` } },
+        ],
+      },
     });
+    expect(json.Resources[bucketId]!.Properties!.ObjectLockEnabled).toBeUndefined();
   });
 
   it('is retained when the stack is deleted or the bucket replaced', () => {
@@ -52,9 +59,10 @@ describe('archive bucket in the stack', () => {
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
-  it('has a bucket policy that denies every request not made over TLS, and nothing else', () => {
-    const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
+  it('has a bucket policy that denies requests not made over TLS and writes that ask for other encryption, and nothing else', () => {
+    const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${bucketId})`);
     expect(policies).toHaveLength(1);
+    const keyArn = `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`;
     expect(render(policies[0]!.Properties)).toEqual({
       Bucket: `Ref(${bucketId})`,
       PolicyDocument: {
@@ -66,6 +74,27 @@ describe('archive bucket in the stack', () => {
             Effect: 'Deny',
             Principal: { AWS: '*' },
             Resource: [`${bucketId}.Arn`, `${bucketId}.Arn/*`],
+          },
+          {
+            // Only a header that is present and names another algorithm: header-less writes (multipart parts,
+            // copies, every BotVault Lambda) get the bucket default, SSE-KMS with the stack key.
+            Sid: 'DenyOtherEncryptionAlgorithms',
+            Action: 's3:PutObject',
+            Condition: { Null: { 's3:x-amz-server-side-encryption': 'false' }, StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Resource: `${bucketId}.Arn/*`,
+          },
+          {
+            Sid: 'DenyOtherKmsKeys',
+            Action: 's3:PutObject',
+            Condition: {
+              Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+              StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn },
+            },
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Resource: `${bucketId}.Arn/*`,
           },
         ],
       },
@@ -102,9 +131,10 @@ describe('archive bucket in the stack', () => {
 describe('ArchiveBucket construct', () => {
   it('without retention keeps every version: no non-current rule', () => {
     const { stack } = bucketStack();
-    const rules = Template.fromStack(stack).findResources('AWS::S3::Bucket');
-    const ids = (Object.values(rules)[0] as { Properties: { LifecycleConfiguration: { Rules: { Id: string }[] } } }).Properties.LifecycleConfiguration.Rules.map((r) => r.Id);
-    expect(ids).toEqual(['AbortIncompleteMultipartUploads', 'ExpireStaging', 'RemoveStagingDeleteMarkers']);
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const archive = json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')] as unknown as { Properties: { LifecycleConfiguration: { Rules: { Id: string }[] } } };
+    const ids = archive.Properties.LifecycleConfiguration.Rules.map((r) => r.Id);
+    expect(ids).toEqual(['AbortIncompleteMultipartUploads', 'ExpireStaging', 'RemoveStagingDeleteMarkers', 'ExpireTickMarkers']);
   });
 
   it('with a KMS key encrypts with SSE-KMS and an S3 Bucket Key', () => {
@@ -175,14 +205,15 @@ describe('ArchiveBucket construct', () => {
     const kmsActions = (rolePrefix: string) =>
       Object.values(json.Resources)
         .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties!.Roles as { Ref: string }[])[0]!.Ref.startsWith(rolePrefix))
-        .flatMap((r) => (r.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+        .flatMap((r) => (r.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement)
         .filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))
-        .map((s) => ({ Action: s.Action, Resource: render(s.Resource) }));
-    expect(kmsActions('Writer')).toEqual([
-      { Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: `${keyId}.Arn` },
-    ]);
-    expect(kmsActions('Summarizer')).toEqual([{ Action: ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: `${keyId}.Arn` }]);
-    expect(kmsActions('Reader')).toEqual([{ Action: 'kms:Decrypt', Resource: `${keyId}.Arn` }]);
+        .map((s) => ({ Action: s.Action, Resource: render(s.Resource), Condition: s.Condition }));
+    // Only what S3 does with the key for each (SSE-KMS: a data key to write, decrypt to read, both for
+    // multipart uploads and copies), and only through S3 in this region.
+    const viaS3 = { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } };
+    expect(kmsActions('Writer')).toEqual([{ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: `${keyId}.Arn`, Condition: viaS3 }]);
+    expect(kmsActions('Summarizer')).toEqual([{ Action: 'kms:GenerateDataKey', Resource: `${keyId}.Arn`, Condition: viaS3 }]);
+    expect(kmsActions('Reader')).toEqual([{ Action: 'kms:Decrypt', Resource: `${keyId}.Arn`, Condition: viaS3 }]);
   });
 
   it.each([

@@ -31,11 +31,11 @@ describe('the six Lambdas in the stack', () => {
     });
   });
 
-  it.each(FUNCTIONS)('%s: logs to its own log group with the configured retention, deleted with the stack', (name) => {
+  it.each(FUNCTIONS)('%s: logs to its own log group with the configured retention, encrypted with the stack key, deleted with the stack', (name) => {
     const logGroupId = (render(props(name).LoggingConfig) as { LogGroup: string }).LogGroup.replace(/^Ref\((.*)\)$/, '$1');
     const logGroup = json.Resources[logGroupId]!;
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup.Properties).toEqual({ RetentionInDays: 30 });
+    expect(render(logGroup.Properties)).toEqual({ RetentionInDays: 30, KmsKeyId: `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn` });
     expect(logGroup.DeletionPolicy).toBe('Delete');
   });
 

@@ -38,7 +38,7 @@ describe('schedule from the config', () => {
     });
   });
 
-  it("runs as a role only Scheduler in this account can assume, allowed exactly StartExecution on the machine and SendMessage to the DLQ", () => {
+  it("runs as a role only Scheduler in this account can assume, allowed exactly StartExecution on the machine, the key for this machine's executions, and SendMessage to the DLQ", () => {
     const roleId = scheduleProps().Target.RoleArn.replace(/\.Arn$/, '');
     expect(render(json.Resources[roleId]!.Properties!.AssumeRolePolicyDocument)).toEqual({
       Version: '2012-10-17',
@@ -55,6 +55,13 @@ describe('schedule from the config', () => {
       (r) => r.Type === 'AWS::IAM::Policy' && (r.Properties!.Roles as { Ref: string }[]).some((x) => x.Ref === roleId),
     );
     expect(policies.flatMap((p) => render((p.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as unknown[])).toEqual([
+      {
+        // The state machine is encrypted with the stack key: StartExecution encrypts the input with it.
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': `Ref(${stateMachine})` } },
+        Effect: 'Allow',
+        Resource: `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`,
+      },
       { Action: 'states:StartExecution', Effect: 'Allow', Resource: `Ref(${stateMachine})` },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: `${dlq}.Arn` },
     ]);

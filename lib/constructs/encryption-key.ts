@@ -1,0 +1,79 @@
+/**
+ * BotVault's customer managed KMS key: one key for everything the stack
+ * stores at rest — archive objects (SSE-KMS with an S3 Bucket Key), the alarm
+ * topic, the Lambda and Step Functions log groups, and the state machine's
+ * definition and execution history.
+ *
+ * One key, so an operator revokes or audits BotVault's data in one place; its
+ * key policy names each AWS service that uses it on our behalf, each limited
+ * to this account (and, for CloudWatch Logs, to this account's log groups).
+ */
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+export interface EncryptionKeyProps {
+  /**
+   * Alias for the key, without the `alias/` prefix.
+   * @default - no alias
+   */
+  readonly alias?: string;
+  /**
+   * Days KMS waits before deleting the key once it is scheduled for deletion.
+   * Only relevant if the key is ever removed by hand: the stack retains it.
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+}
+
+/** A symmetric, yearly-rotated KMS key whose policy lets CloudWatch Logs and CloudWatch alarms use it. */
+export class EncryptionKey extends Construct {
+  /** The key. */
+  public readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: EncryptionKeyProps = {}) {
+    super(scope, id);
+    const pendingWindow = props.pendingWindow ?? Duration.days(30);
+    if (!pendingWindow.isUnresolved() && (pendingWindow.toDays() < 7 || pendingWindow.toDays() > 30)) {
+      throw new Error(`EncryptionKey: pendingWindow must be from 7 to 30 days, the KMS limit (got ${pendingWindow.toHumanString()}).`);
+    }
+    const stack = Stack.of(this);
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'BotVault: archive objects, alarm topic, log groups and Step Functions execution data',
+      enableKeyRotation: true,
+      alias: props.alias,
+      pendingWindow,
+      // Deleting the key would make every archived version unreadable: never with the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // CloudWatch Logs encrypts log groups with the key; the encryption context names the log group,
+    // so the service may use the key for this account's log groups only.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsForThisAccountsLogGroups',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+
+    // CloudWatch alarms publish to the encrypted alarm topic as the CloudWatch service: SNS asks KMS for a
+    // data key on its behalf (the SNS guide documents exactly these two actions, with no condition). Who may
+    // publish is decided by the topic's own policy, which admits only this account's alarms. (EventBridge
+    // publishes through a role of its own, granted in IAM; it needs nothing here.)
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsToTheEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+  }
+}
