@@ -19,12 +19,12 @@ import { SignJWT } from 'jose';
 import * as z from 'zod';
 import type { KoreaiTarget } from '../../lib/targets/koreai';
 import type { Target } from '../../lib/config';
-import type { ExportRef, Job } from '../shared/contracts';
+import type { ExportRef, Job, RestoreDetails } from '../shared/contracts';
 import { downloadAllowlist } from '../shared/env';
 import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { SecretReader } from '../shared/secrets';
-import type { CheckResult, DownloadTarget, PlanContext, Provider } from './types';
+import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
 
 export interface KoreaiProviderDeps {
   /** Reads `credentialsSecret`. */
@@ -178,6 +178,29 @@ export class KoreaiProvider implements Provider {
       throw new ProviderRequestError(`Kore.ai export ${ref.exportId} for ${job.id} is ${status.reply.status ?? 'in an unknown state'}, not success with a downloadURL: nothing to download.`);
     }
     return { url: status.reply.downloadURL, allowedHosts: [new URL(spec.host).hostname, ...spec.downloadHosts] };
+  }
+
+  /**
+   * The restore sidecar: the bot id and its name, which an import into a new
+   * bot needs. The name comes from the archive's botDefinition.json (read from
+   * the staged object; no API call, so no rate limit or admin credentials),
+   * else from the job (discovery); omitted when neither has it.
+   */
+  async restoreInfo(job: Job, archive: ArchiveReader): Promise<RestoreDetails> {
+    const spec = parseSpec(job);
+    let botName: string | undefined;
+    const definition = await archive.readEntry('botDefinition.json', 16 * 1024 * 1024);
+    if (definition) {
+      try {
+        const parsed = JSON.parse(definition.toString('utf8')) as { name?: unknown; localeData?: { en?: { name?: unknown } } };
+        const name = parsed.name ?? parsed.localeData?.en?.name;
+        if (typeof name === 'string' && name) botName = name;
+      } catch {
+        logger.warn('botDefinition.json in the Kore.ai export is not JSON; the sidecar records no bot name', { job: job.id });
+      }
+    }
+    botName ??= job.name;
+    return { koreai: { botId: spec.botId, ...(botName ? { botName } : {}) } };
   }
 
   async cleanup(_job: Job, _ref: ExportRef): Promise<void> {
