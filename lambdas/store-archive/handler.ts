@@ -6,8 +6,14 @@ import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { DEFAULT_DOWNLOAD_DEADLINE_MS, storeArchive } from './store-archive';
 
-/** Time kept back from the Lambda's remaining time for aborting the upload and reporting the error. */
+/** Time kept back from the Lambda's remaining time for aborting the upload and reporting the error (at most a quarter of it). */
 const CLEANUP_RESERVE_MS = 60_000;
+
+/** The download deadline for an invocation with `remaining` ms left. */
+export function downloadDeadline(remaining: number | undefined): number {
+  if (remaining === undefined) return DEFAULT_DOWNLOAD_DEADLINE_MS;
+  return Math.max(1_000, Math.floor(remaining - Math.min(CLEANUP_RESERVE_MS, remaining / 4)));
+}
 
 export const handler = defineHandler('StoreArchive', storeArchiveInputSchema, (context) => {
   const providerDeps = providerDepsFromEnv();
@@ -19,6 +25,6 @@ export const handler = defineHandler('StoreArchive', storeArchiveInputSchema, (c
     allowedOrigins: downloadAllowlist(),
     changeDetection: changeDetection(),
     // In Lambda: finish (or fail cleanly) before the function's own timeout. Locally: the default.
-    downloadDeadlineMs: remaining === undefined ? DEFAULT_DOWNLOAD_DEADLINE_MS : Math.max(10_000, remaining - CLEANUP_RESERVE_MS),
+    downloadDeadlineMs: downloadDeadline(remaining),
   };
 }, storeArchive);

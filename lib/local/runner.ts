@@ -47,7 +47,7 @@ const HANDLER_MODULES = {
   summarize: '../../lambdas/summarize/handler',
 } as const;
 
-type Handler = (event: unknown) => Promise<unknown>;
+type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
 
 export interface RunManifest {
   runId: string;
@@ -74,6 +74,32 @@ export interface LocalRunOptions {
   readonly onEvent?: (event: EventLog) => void;
   /** AWS region the handlers think they run in. @default AWS_REGION or us-east-1 */
   readonly region?: string;
+  /**
+   * Faults of the Lambda service itself, per Task state (tests, drills): what
+   * Step Functions sees when a function's runtime dies or its invocation times out.
+   */
+  readonly lambdaFaults?: Partial<Record<keyof typeof TASK_FUNCTIONS, LambdaFault>>;
+  /**
+   * A function timeout per Task state, in ms: the handler then gets a Lambda
+   * context whose getRemainingTimeInMillis() counts down from it (handlers that
+   * plan around their deadline, like StoreArchive, see it). Not enforced.
+   * @default no context, as a handler called outside Lambda
+   */
+  readonly functionTimeoutMs?: Partial<Record<keyof typeof TASK_FUNCTIONS, number>>;
+}
+
+/** A Lambda invocation that fails although the handler is fine. */
+export interface LambdaFault {
+  /** How many invocations of the state fail (counted over all jobs of the run). */
+  readonly times: number;
+  /**
+   * `before`: the runtime dies before the handler runs (nothing happened).
+   * `after`: the handler ran to the end (its S3 writes happened) but its result
+   * is lost, as when the invocation times out right before returning.
+   */
+  readonly when: 'before' | 'after';
+  /** The error Lambda reports. @default 'Lambda.Unknown' */
+  readonly error?: string;
 }
 
 export interface LocalRunResult {
@@ -138,17 +164,28 @@ async function loadHandlers(): Promise<Record<keyof typeof HANDLER_MODULES, Hand
   return Object.fromEntries(entries) as Record<keyof typeof HANDLER_MODULES, Handler>;
 }
 
-function bindTask(handler: Handler) {
+function bindTask(handler: Handler, fault?: LambdaFault, timeoutMs?: number) {
+  let faultsLeft = fault?.times ?? 0;
+  const injected = () => {
+    const name = fault?.error ?? 'Lambda.Unknown';
+    return new LambdaFunctionError(name, `Injected Lambda fault (${fault?.when}): the function's runtime did not return a result.`);
+  };
   return async (input: unknown) => {
     // The payload crosses a JSON boundary in AWS; do the same here so nothing non-JSON sneaks through.
     const payload = JSON.parse(JSON.stringify(input)) as unknown;
+    const failing = faultsLeft > 0 ? (faultsLeft--, fault!.when) : undefined;
+    if (failing === 'before') throw injected();
+    let result: unknown;
     try {
-      const result = await handler(payload);
-      return JSON.parse(JSON.stringify(result ?? null));
+      const started = Date.now();
+      const context = timeoutMs === undefined ? undefined : { getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)) };
+      result = await handler(payload, context);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       throw new LambdaFunctionError(e.name || 'Error', e.message);
     }
+    if (failing === 'after') throw injected();
+    return JSON.parse(JSON.stringify(result ?? null));
   };
 }
 
@@ -176,7 +213,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const handlers = await loadHandlers();
 
   const taskResourceLocalHandlers = Object.fromEntries(
-    Object.entries(TASK_FUNCTIONS).map(([stateName, fn]) => [stateName, bindTask(handlers[fn])]),
+    Object.entries(TASK_FUNCTIONS).map(([stateName, fn]) => [
+      stateName,
+      bindTask(handlers[fn], opts.lambdaFaults?.[stateName as keyof typeof TASK_FUNCTIONS], opts.functionTimeoutMs?.[stateName as keyof typeof TASK_FUNCTIONS]),
+    ]),
   );
   const fastMs = 20;
   const overrides = {
