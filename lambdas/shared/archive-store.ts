@@ -186,6 +186,11 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
 
     const sha256 = integrity.sha256;
     const bytes = integrity.bytes;
+    const already = await versionOfThisRun(s3, bucket, job.key, runId, sha256, bytes);
+    if (already) {
+      logger.info('Archive already stored by this run; not writing a second version', { ...log, bytes, sha256, versionId: already.versionId });
+      return { key: job.key, ...(already.versionId ? { versionId: already.versionId } : {}), bytes, sha256 };
+    }
     const metadata: Record<string, string> = {
       ...params.metadata,
       sha256,
@@ -252,6 +257,34 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
         .catch((e: unknown) => logger.warn('Could not delete the staging object', { ...log, error: (e as Error).name }));
     }
   }
+}
+
+/**
+ * The version this run already wrote at `key`, if it is the current one and
+ * holds exactly these bytes (its `run-id` is this run's, its `sha256` and size
+ * are this archive's). StoreArchive runs again for the same job and run when a
+ * retry follows a timeout or crash that had in fact written; copying again
+ * would add a second, identical version to the bot's history.
+ */
+export async function versionOfThisRun(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  runId: string,
+  sha256: string,
+  bytes: number,
+): Promise<{ versionId?: string } | undefined> {
+  let head;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey' || status === 404) return undefined;
+    throw err;
+  }
+  const meta = head.Metadata ?? {};
+  if (meta['run-id'] !== headerSafe(runId) || meta.sha256 !== sha256 || head.ContentLength !== bytes) return undefined;
+  return head.VersionId ? { versionId: head.VersionId } : {};
 }
 
 /**
