@@ -40,6 +40,8 @@ export interface DownloadGuardOptions {
    * abort its multipart upload. @default no deadline
    */
   readonly deadlineMs?: number;
+  /** Resolves host names; every address it answers is checked before connecting. @default dns.lookup */
+  readonly resolver?: LookupFunction;
 }
 
 export interface DownloadResponse {
@@ -219,9 +221,9 @@ export function assessUrl(url: string, opts: Pick<DownloadGuardOptions, 'allowed
 }
 
 /** dns.lookup that refuses the connection when any resolved address is not public. */
-export function guardedLookup(shown: string): LookupFunction {
+export function guardedLookup(shown: string, resolver: LookupFunction = dnsLookup as unknown as LookupFunction): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, options, (err, address, family) => {
+    resolver(hostname, options, (err, address, family) => {
       if (err) return callback(err, address as string, family);
       const all: LookupAddress[] = Array.isArray(address) ? address : [{ address: address as string, family: family ?? 4 }];
       for (const a of all) {
@@ -260,7 +262,7 @@ export async function openDownload(url: string, opts: DownloadGuardOptions): Pro
       // No pooling: a pooled socket is keyed by host and port, not by our lookup, so a socket opened
       // for an allowlisted request could otherwise be reused without the address check.
       agent: false,
-      ...(allowlisted ? {} : { lookup: guardedLookup(shown) }),
+      ...(allowlisted ? {} : { lookup: guardedLookup(shown, opts.resolver) }),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const deadline =

@@ -1,7 +1,9 @@
+import type { LookupAddress } from 'node:dns';
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import https from 'node:https';
+import net, { type AddressInfo, type LookupFunction } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   assessUrl,
   forbiddenAddressReason,
@@ -242,5 +244,85 @@ describe('download guard: openDownload against a local server that counts what i
     expect(err).toBeInstanceOf(ProviderUnavailableError);
     expect(err.message).toMatch(/ECONNREFUSED/);
     expect(err.message).toContain(`${deadOrigin}/archive`);
+  });
+});
+
+/**
+ * A host name the provider may serve from, resolving (through an injected
+ * resolver, no network) to addresses a download must never reach. A TCP
+ * server on 127.0.0.1:443 counts connections: the control shows that without
+ * the guard this very setup does reach it, and every guarded case shows zero.
+ */
+describe('download guard: a permitted host name that resolves to a forbidden address', () => {
+  const HOST = 'files.example.test';
+  const url = `https://${HOST}/bot.zip${SECRET_QUERY}`;
+  let counter: net.Server;
+  let connections = 0;
+  let bytesReceived = 0;
+  const resolverCalls: string[] = [];
+
+  /** Answers every lookup of HOST with `addresses`, honouring `all` like dns.lookup. */
+  const resolverTo = (...addresses: string[]): LookupFunction =>
+    ((hostname: string, options: { all?: boolean }, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+      resolverCalls.push(hostname);
+      const all = addresses.map((address) => ({ address, family: net.isIP(address) }));
+      if (options.all) callback(null, all);
+      else callback(null, all[0]!.address, all[0]!.family);
+    }) as unknown as LookupFunction;
+
+  beforeAll(async () => {
+    counter = net.createServer((socket) => {
+      connections++;
+      socket.on('data', (d) => (bytesReceived += d.length));
+      socket.on('error', () => undefined);
+      socket.end();
+    });
+    counter.listen(443, '127.0.0.1');
+    await once(counter, 'listening');
+  });
+  afterAll(async () => {
+    await new Promise((r) => counter.close(r));
+  });
+  beforeEach(() => {
+    connections = 0;
+    bytesReceived = 0;
+    resolverCalls.length = 0;
+  });
+
+  it('control: without the guard, the same URL and resolver reach the counting server', async () => {
+    const req = https.request(url, { lookup: resolverTo('127.0.0.1'), agent: false });
+    req.on('error', () => undefined); // the counter is not a TLS server
+    req.end();
+    await vi.waitFor(() => expect(connections).toBe(1));
+    req.destroy();
+  });
+
+  it.each([
+    ['loopback', ['127.0.0.1'], /loopback/],
+    ['link-local (instance metadata)', ['169.254.169.254'], /link-local \(169\.254\/16/],
+    ['link-local, elsewhere in 169.254/16', ['169.254.10.20'], /link-local/],
+    ['private 10/8', ['10.0.0.8'], /private \(10\/8\)/],
+    ['private 172.16/12', ['172.20.1.1'], /private \(172\.16\/12\)/],
+    ['private 192.168/16', ['192.168.1.20'], /private \(192\.168\/16\)/],
+    ['IPv6 loopback', ['::1'], /loopback/],
+    ['IPv6 unique local (ULA)', ['fd12:3456::1'], /unique local/],
+    ['IPv6 link-local', ['fe80::1'], /link-local \(fe80/],
+    ['IPv4-mapped loopback', ['::ffff:127.0.0.1'], /loopback/],
+    ['one public and one private answer (rebinding)', ['93.184.216.34', '10.1.2.3'], /10\.1\.2\.3, a private/],
+  ])('%s: UnsafeUrlError at connect time, zero connections, zero bytes', async (_what, addresses, reason) => {
+    const err = await refusalAsync(openDownload(url, { allowedHosts: [HOST], allowedOrigins: [], resolver: resolverTo(...addresses) }));
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err.message).toMatch(/resolves to/);
+    expect(err.message).toMatch(reason);
+    expect(resolverCalls).toEqual([HOST]);
+    expect(connections).toBe(0);
+    expect(bytesReceived).toBe(0);
+  });
+
+  it('explicitly allowed: an allowlisted origin skips the address rule and does connect', async () => {
+    // A loopback address, refused above; on the operator's allowlist it is fetched.
+    const err = await refusalAsync(openDownload(`https://127.0.0.1/bot.zip${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: ['https://127.0.0.1'] }));
+    expect(err).toBeInstanceOf(ProviderUnavailableError); // the counter speaks no TLS
+    expect(connections).toBe(1);
   });
 });
