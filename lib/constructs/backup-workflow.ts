@@ -199,7 +199,8 @@ export class BackupWorkflow extends Construct {
     );
     // A schedule tick another execution already started (Plan's tick marker, lambdas/plan/plan.ts): this
     // execution backs up nothing and ends successfully at once, so a repeated tick neither runs twice nor alarms.
-    plan.addRetry({ errors: [DUPLICATE_TICK_ERROR], maxAttempts: 0 }).addCatch(
+    // (Never retried: DuplicateTickError is in NEVER_RETRIED_ERRORS.)
+    plan.addCatch(
       new sfn.Succeed(this, States.duplicateTick, {
         stateName: States.duplicateTick,
         comment: 'This schedule tick was already started by another execution; nothing to do.',
