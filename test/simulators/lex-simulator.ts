@@ -78,6 +78,8 @@ export interface LexFaults {
   throttleCreate?: number;
   /** The first N DescribeExport calls get 429 ThrottlingException. */
   throttleDescribe?: number;
+  /** The N DescribeExport calls after any throttled ones get 200 with a JSON body cut short (the SDK cannot parse it). */
+  garbleDescribe?: number;
   /** The first N CreateExport calls get 409 ConflictException. */
   conflictCreate?: number;
   /**
@@ -495,7 +497,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   // ---- operations ----
 
-  type Reply = { status: number; body: Record<string, unknown> };
+  type Reply = { status: number; body: Record<string, unknown>; garbled?: boolean };
   type Op = { op: string; botId?: string; exportId?: string };
 
   async function createExport(body: Record<string, unknown>, call: Op): Promise<Reply> {
@@ -595,6 +597,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const counter = counterFor(e.botId);
     counter.describe++;
     if (counter.describe <= (f.throttleDescribe ?? 0)) throw new ApiError(429, 'ThrottlingException', 'Rate exceeded');
+    if (counter.describe - (f.throttleDescribe ?? 0) <= (f.garbleDescribe ?? 0)) return { status: 200, body: { exportId }, garbled: true };
 
     const now = Date.now();
     const status = statusOf(e, now);
@@ -1069,7 +1072,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       const body = parseJsonObject(await readBody(req));
       const reply = await run(body);
       status = reply.status;
-      const text = JSON.stringify(reply.body);
+      const text = reply.garbled ? JSON.stringify(reply.body).slice(0, -3) : JSON.stringify(reply.body);
       res.writeHead(reply.status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text) });
       res.end(text);
     } catch (err) {

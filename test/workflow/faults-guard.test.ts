@@ -38,6 +38,16 @@ describe('a crashed Lambda is retried', () => {
     await expectStoredAsServed(h!, resultFor(run, FAULTY));
   });
 
+  it('a provider answer the handler cannot parse crashes CheckExport with an unnamed SyntaxError; the crash is retried and the job succeeds', async () => {
+    await harness({ garbleDescribe: 1 });
+    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(failures(run, States.checkExport)).toEqual(['SyntaxError']);
+    expect(retries(run, States.checkExport)).toBe(1);
+    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+  });
+
   it('an unexpected error name (a TypeError from a bug) at CheckExport is retried, and the job succeeds', async () => {
     await harness({});
     const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }), { lambdaFaults: { [States.checkExport]: { times: 1, when: 'before', error: 'TypeError' } } });
