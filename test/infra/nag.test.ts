@@ -58,6 +58,16 @@ describe('cdk-nag AwsSolutions', () => {
     expect(nag({ targets: [{ provider: 'lex', discover: true }] }, undefined)).toBeUndefined();
   });
 
+  it('passes with Object Lock, an alarm email and server access logs (the log bucket, the alarm topic, the key)', () => {
+    expect(
+      nag({
+        targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }],
+        objectLock: { mode: 'COMPLIANCE', days: 30 },
+        notifications: { email: 'ops@example.com' },
+      }),
+    ).toBeUndefined();
+  });
+
   it('still flags a wildcard nobody acknowledged (the acknowledgments are per resource, not per rule)', () => {
     const message = nag({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] }, undefined, (stack) => {
       stack.functions.summarize.function.addToRolePolicy(

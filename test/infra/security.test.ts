@@ -1,0 +1,211 @@
+/**
+ * Encryption at rest with the stack's customer managed key, server access
+ * logs, Object Lock, and Step Functions logging and tracing
+ * (lib/constructs/encryption-key.ts, archive-bucket.ts, backup-workflow.ts).
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../lib/config';
+import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
+import { BackupWorkflow } from '../../lib/constructs/backup-workflow';
+import { EncryptionKey } from '../../lib/constructs/encryption-key';
+import { ACCOUNT, REGION, cdkJsonContext, logicalId, render, synth, type CfnTemplate } from './helpers';
+
+const TARGETS = [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }];
+
+describe('the stack key', () => {
+  const { json } = synth({ targets: TARGETS });
+  const keyId = logicalId(json, 'AWS::KMS::Key', 'EncryptionKey');
+  const key = json.Resources[keyId]!;
+
+  it('is one symmetric key with yearly rotation, retained when the stack is deleted', () => {
+    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::KMS::Key')).toHaveLength(1);
+    expect(key.Properties).toMatchObject({ EnableKeyRotation: true, PendingWindowInDays: 30 });
+    expect(key.Properties!.KeySpec).toBeUndefined();
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it("key policy: the account, CloudWatch Logs for this account's log groups (encryption-context condition), CloudWatch alarms, Step Functions log delivery", () => {
+    expect(render(key.Properties!.KeyPolicy)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Action: 'kms:*', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Resource: '*' },
+        {
+          Sid: 'CloudWatchLogsForThisAccountsLogGroups',
+          Action: ['kms:Decrypt*', 'kms:Describe*', 'kms:Encrypt*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:*` } },
+          Effect: 'Allow',
+          Principal: { Service: `logs.${REGION}.amazonaws.com` },
+          Resource: '*',
+        },
+        {
+          Sid: 'CloudWatchAlarmsToTheEncryptedTopic',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Resource: '*',
+        },
+        // Added by StateMachine for execution logs delivered into the encrypted log group.
+        { Action: 'kms:Decrypt*', Effect: 'Allow', Principal: { Service: 'delivery.logs.amazonaws.com' }, Resource: '*' },
+      ],
+    });
+  });
+
+  it('every log group (six Lambdas, the state machine) is encrypted with it', () => {
+    const groups = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(7);
+    for (const g of groups) expect(render(g.Properties!.KmsKeyId)).toBe(`${keyId}.Arn`);
+  });
+});
+
+describe('Step Functions', () => {
+  const { json } = synth({ targets: TARGETS, stackName: 'NightlyBots' });
+  const machineId = logicalId(json, 'AWS::StepFunctions::StateMachine', 'Workflow');
+  const machine = render(json.Resources[machineId]!.Properties) as Record<string, unknown>;
+  const keyArn = `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`;
+
+  it('definition and execution history encrypted with the stack key (data keys reused 5 minutes)', () => {
+    expect(machine.EncryptionConfiguration).toEqual({ Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: keyArn, KmsDataKeyReusePeriodSeconds: 300 });
+  });
+
+  it('logs every event without execution data (no inputs or outputs in the logs), X-Ray tracing on', () => {
+    expect(machine.LoggingConfiguration).toEqual({
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: `${logicalId(json, 'AWS::Logs::LogGroup', 'WorkflowExecutionLogs')}.Arn` } }],
+      IncludeExecutionData: false,
+      Level: 'ALL',
+    });
+    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it("is named after the stack, so the role's key permission names exactly this state machine", () => {
+    expect(machine.StateMachineName).toBe('NightlyBots');
+    const roleId = String(machine.RoleArn).replace(/\.Arn$/, '');
+    const statements = Object.values(json.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties!.Roles as { Ref: string }[]).some((x) => x.Ref === roleId))
+      .flatMap((r) => render((r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as { Action: unknown }[])
+      .filter((st) => JSON.stringify(st.Action).includes('kms:'));
+    expect(statements).toEqual([
+      {
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:NightlyBots` } },
+        Effect: 'Allow',
+        Resource: keyArn,
+      },
+      {
+        Action: 'kms:GenerateDataKey',
+        Condition: { StringEquals: { 'kms:EncryptionContext:SourceArn': `arn:aws:logs:${REGION}:${ACCOUNT}:*` } },
+        Effect: 'Allow',
+        Resource: keyArn,
+      },
+    ]);
+  });
+
+  it('BackupWorkflow refuses a key without a state machine name (the key grant would name no state machine)', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test', { env: { account: ACCOUNT, region: REGION } });
+    const config = parseConfig({ targets: TARGETS });
+    const fns = new Proxy({}, { get: () => undefined }) as never;
+    expect(() => new BackupWorkflow(stack, 'W', { config, functions: fns, encryptionKey: new kms.Key(stack, 'K') })).toThrow(/encryptionKey needs stateMachineName/);
+    expect(() => new BackupWorkflow(stack, 'W2', { config, functions: fns, stateMachineName: 'has space' })).toThrow(/stateMachineName "has space" must be 1 to 80 letters/);
+  });
+});
+
+describe('server access logs', () => {
+  const { json } = synth({ targets: TARGETS });
+  const archiveId = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
+  const logsId = logicalId(json, 'AWS::S3::Bucket', 'ArchiveAccessLogs');
+
+  it('the archive bucket logs to a dedicated bucket, under botvault-archive/', () => {
+    expect(render(json.Resources[archiveId]!.Properties!.LoggingConfiguration)).toEqual({ DestinationBucketName: `Ref(${logsId})`, LogFilePrefix: 'botvault-archive/' });
+  });
+
+  it('the log bucket: private, owner-enforced, SSE-S3 (what log delivery supports), logs kept 365 days, retained', () => {
+    const logs = json.Resources[logsId]!;
+    expect(render(logs.Properties)).toEqual({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LifecycleConfiguration: { Rules: [{ Id: 'ExpireAccessLogs', Status: 'Enabled', ExpirationInDays: 365 }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    expect(logs.DeletionPolicy).toBe('Retain');
+  });
+
+  it('the log bucket policy: TLS only, and S3 log delivery may write for the archive bucket of this account only', () => {
+    const policy = Object.values(json.Resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${logsId})`)!;
+    expect(render(policy.Properties!.PolicyDocument)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Resource: [`${logsId}.Arn`, `${logsId}.Arn/*`],
+        },
+        {
+          Sid: 'S3ServerAccessLogsOfTheArchiveBucket',
+          Action: 's3:PutObject',
+          Condition: { ArnLike: { 'aws:SourceArn': `${archiveId}.Arn` }, StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+          Effect: 'Allow',
+          Principal: { Service: 'logging.s3.amazonaws.com' },
+          Resource: `${logsId}.Arn/botvault-archive/*`,
+        },
+      ],
+    });
+  });
+
+  it('ArchiveBucket with serverAccessLogs: false creates no log bucket and writes no logging configuration', () => {
+    const json2 = bucketTemplate({ serverAccessLogs: false });
+    expect(Object.values(json2.Resources).filter((r) => r.Type === 'AWS::S3::Bucket')).toHaveLength(1);
+    expect(json2.Resources[logicalId(json2, 'AWS::S3::Bucket', 'ArchiveBucket')]!.Properties!.LoggingConfiguration).toBeUndefined();
+  });
+});
+
+function bucketTemplate(props: ArchiveBucketProps): CfnTemplate {
+  const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test', { env: { account: ACCOUNT, region: REGION } });
+  new ArchiveBucket(stack, 'Archive', props);
+  return Template.fromStack(stack).toJSON() as CfnTemplate;
+}
+
+describe('Object Lock', () => {
+  it.each(['GOVERNANCE', 'COMPLIANCE'] as const)('objectLock %s for 30 days: every new version locked by default', (mode) => {
+    const { json } = synth({ targets: TARGETS, objectLock: { mode, days: 30 } });
+    const props = json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')]!.Properties!;
+    expect(props.ObjectLockEnabled).toBe(true);
+    expect(props.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: mode, Days: 30 } } });
+    expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('config errors name the field', () => {
+    let err: unknown;
+    try {
+      parseConfig({ targets: TARGETS, objectLock: { mode: 'LEGAL_HOLD', days: 0 } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      { path: 'objectLock.mode', message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)' },
+      { path: 'objectLock.days', message: 'must be at least 1' },
+    ]);
+    expect(() => parseConfig({ targets: TARGETS, objectLock: { mode: 'GOVERNANCE' } })).toThrow(/objectLock\.days: is required/);
+  });
+
+  it.each([
+    [{ mode: 'GOVERNANCE', days: 0 }, /objectLock.days must be a whole number from 1 to 36500 \(got 0\)/],
+    [{ mode: 'LEGAL', days: 3 }, /objectLock.mode must be "GOVERNANCE" or "COMPLIANCE" \(got "LEGAL"\)/],
+  ])('ArchiveBucket rejects objectLock %j', (objectLock, message) => {
+    expect(() => bucketTemplate({ objectLock: objectLock as ArchiveBucketProps['objectLock'] })).toThrow(message);
+  });
+});
+
+describe('EncryptionKey construct', () => {
+  it('takes an alias and refuses a pending window outside 7 to 30 days', () => {
+    const stack = new Stack(new App(), 'Test', { env: { account: ACCOUNT, region: REGION } });
+    new EncryptionKey(stack, 'Key', { alias: 'botvault' });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/botvault' });
+    expect(() => new EncryptionKey(stack, 'Key2', { pendingWindow: Duration.days(3) })).toThrow(/pendingWindow must be from 7 to 30 days/);
+  });
+});
