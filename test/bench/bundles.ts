@@ -1,0 +1,118 @@
+/**
+ * Lambda bundle benchmark: synthesizes the stack with real bundling (local
+ * esbuild, exactly what `cdk synth` ships), then for each function measures
+ * its minified `index.js` and how long a fresh Node process takes to load it
+ * (`require`, as the Lambda runtime loads a CommonJS handler), as the median
+ * of several fresh processes. Node's own start-up is not counted.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as esbuild from 'esbuild';
+import { buildApp } from '../../lib/app';
+import { parseConfig } from '../../lib/config';
+import { PROJECT_ROOT } from '../../lib/constructs/backup-function';
+import { cdkJsonContext } from '../infra/helpers';
+
+const run = promisify(execFile);
+
+export interface BundleResult {
+  /** The Lambda's construct id, e.g. StoreArchive. */
+  readonly name: string;
+  /** Bytes of the minified index.js (the source map ships beside it and is not loaded unless an error is printed). */
+  readonly bytes: number;
+  /** Median ms to require() the bundle in a fresh process. */
+  readonly coldImportMs: number;
+  /** Every sample, ms. */
+  readonly samplesMs: number[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** ms to require() `file` in each of `samples` fresh Node processes, with the environment a BotVault Lambda gets. */
+async function coldImport(file: string, cwd: string, samples: number): Promise<number[]> {
+  const script = `const t = process.hrtime.bigint(); require(${JSON.stringify(file)}); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
+  const samplesMs: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const { stdout } = await run(process.execPath, ['-e', script], {
+      cwd,
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'botvault',
+        POWERTOOLS_METRICS_NAMESPACE: 'BotVault',
+      },
+    });
+    samplesMs.push(Number(stdout));
+  }
+  return samplesMs;
+}
+
+/**
+ * The road not taken, measured beside the real bundles: the same esbuild
+ * options with `@aws-sdk/*` external (as if the Lambda runtime's SDK were
+ * used), loaded with the repository's node_modules resolvable.
+ */
+export async function benchExternalSdk(samples: number, log: (line: string) => void): Promise<BundleResult[]> {
+  const names = readdirSync(join(PROJECT_ROOT, 'lambdas')).filter((d) => existsSync(join(PROJECT_ROOT, 'lambdas', d, 'handler.ts')));
+  const dir = join(PROJECT_ROOT, 'node_modules', '.cache', 'botvault-bench-external-sdk');
+  const results: BundleResult[] = [];
+  try {
+    for (const name of names) {
+      // .cjs: the repository's package.json says "type": "module".
+      const file = join(dir, name, 'index.cjs');
+      await esbuild.build({
+        entryPoints: [join(PROJECT_ROOT, 'lambdas', name, 'handler.ts')],
+        outfile: file,
+        bundle: true,
+        minify: true,
+        sourcemap: true,
+        platform: 'node',
+        target: 'node24',
+        format: 'cjs',
+        mainFields: ['module', 'main'],
+        external: ['@aws-sdk/*'],
+        logLevel: 'error',
+      });
+      const samplesMs = await coldImport(file, dir, samples);
+      const result = { name, bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
+      results.push(result);
+      log(`  ${name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples}; SDK from node_modules)`);
+    }
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchBundles(samples: number, log: (line: string) => void): Promise<BundleResult[]> {
+  const outdir = mkdtempSync(join(tmpdir(), 'botvault-bench-bundles-'));
+  try {
+    const config = parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+    const { app, stack } = buildApp(config, { outdir, context: cdkJsonContext() }, { account: '123456789012', region: 'eu-west-1' });
+    app.synth();
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<
+      string,
+      { Properties: { Code: { S3Key: string } } }
+    >;
+    const results: BundleResult[] = [];
+    for (const [logicalId, fn] of Object.entries(functions)) {
+      const name = /^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId;
+      const file = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+      const samplesMs = await coldImport(file, outdir, samples);
+      const result = { name, bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
+      results.push(result);
+      log(`  ${name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples})`);
+    }
+    return results;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

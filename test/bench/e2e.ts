@@ -1,0 +1,126 @@
+/**
+ * End-to-end benchmark: the synthesized state machine run locally
+ * (lib/local/runner.ts: aws-local-stepfunctions, every Task bound to its real
+ * handler) backing up N simulated Lex bots, whose exports each take a fixed
+ * latency, into s3rver, with maxConcurrency C. Waits are real (no `fast`):
+ * the first poll comes `firstWaitSeconds` = latency after StartExport, so
+ * every export is ready at its first poll.
+ *
+ * Ideal: no job can finish before its export is ready, and at most C run at
+ * once, so no schedule beats ceil(N / C) × latency. Overhead is the
+ * execution's wall time (ExecutionStarted to its last event) beyond that.
+ *
+ * State transitions: Step Functions bills one per state entered, retries
+ * included. Counted from the event log: StateEntered + StateRetried events,
+ * per Map iteration (a bot's own transitions), plus the run's top-level
+ * transitions (Plan, the Map, Summarize, the Choice, the end state) spread
+ * over the bots.
+ */
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { parseConfig } from '../../lib/config';
+import { runLocal, synthesizeDefinition, type EventLog } from '../../lib/local/runner';
+import { startLexSimulator } from '../simulators/lex-simulator';
+import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server } from '../simulators/s3-server';
+
+export interface E2eResult {
+  readonly bots: number;
+  readonly maxConcurrency: number;
+  readonly exportLatencySeconds: number;
+  readonly idealSeconds: number;
+  readonly wallSeconds: number;
+  /** (wall − ideal) / ideal, percent. */
+  readonly overheadPercent: number;
+  /** Transitions inside one bot's Map iteration: the most any bot needed. */
+  readonly transitionsPerBotMax: number;
+  /** All transitions of the execution divided by the bots (their share of the top-level states included). */
+  readonly transitionsPerBotAllIn: number;
+  readonly totalTransitions: number;
+  readonly status: string;
+  readonly succeeded: number;
+  /** Mean time per state name, ms (where the overhead goes). */
+  meanStateMs?: Record<string, number>;
+}
+
+const botId = (n: number) => `BENCHBOT${String(n).padStart(2, '0')}`;
+/** Backed up by the warm-up run, so no measured bot finds its own archive already stored. */
+const WARM_UP_BOT = 'WARMUPBOT0';
+
+export async function benchE2e(bots: number, maxConcurrency: number, latencySeconds: number, log: (line: string) => void): Promise<E2eResult> {
+  const lex = await startLexSimulator({
+    bots: [...Array.from({ length: bots }, (_, n) => ({ botId: botId(n), botName: `BenchBot${n}` })), { botId: WARM_UP_BOT, botName: 'WarmUp' }],
+    defaultFaults: { exportLatencyMs: latencySeconds * 1000 },
+  });
+  const s3server = await startS3Server();
+  const s3 = s3ClientFor(s3server.endpoint);
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_LEX_MODELS_V2: lex.url,
+      AWS_ENDPOINT_URL_S3: s3server.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    });
+    delete process.env.BOTVAULT_DOWNLOAD_ALLOWLIST;
+    const bucket = 'bench-e2e';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const configFor = (ids: string[]) =>
+      parseConfig({
+        maxConcurrency,
+        downloadAllowlist: [lex.url],
+        polling: { firstWaitSeconds: latencySeconds, backoffFactor: 2, maxWaitSeconds: 60, budgetSeconds: 600 },
+        targets: ids.map((id) => ({ provider: 'lex', botId: id, botVersion: 'DRAFT' })),
+      });
+    // Warm-up outside the measurement: synthesis (cached per config), handler imports, SDK clients, sockets.
+    const config = configFor(Array.from({ length: bots }, (_, n) => botId(n)));
+    synthesizeDefinition(config);
+    const warm = await runLocal({ config: configFor([WARM_UP_BOT]), bucket, runId: 'bench-warm-up' });
+    if (warm.status !== 'SUCCEEDED') throw new Error(`warm-up run ${warm.status}: ${warm.error ?? ''} ${warm.cause ?? ''}`);
+
+    const events: EventLog[] = [];
+    const result = await runLocal({ config, bucket, runId: 'bench-e2e', onEvent: (e) => events.push(e) });
+    const first = events[0]!.timestamp;
+    const last = events[events.length - 1]!.timestamp;
+    const wallSeconds = (last - first) / 1000;
+    const idealSeconds = Math.ceil(bots / maxConcurrency) * latencySeconds;
+
+    const transitions = events.filter((e) => e.type === 'StateEntered' || e.type === 'StateRetried') as { index?: number }[];
+    const perBot = new Map<number, number>();
+    for (const t of transitions) if (t.index !== undefined) perBot.set(t.index, (perBot.get(t.index) ?? 0) + 1);
+    const e2e: E2eResult = {
+      meanStateMs: {},
+      bots,
+      maxConcurrency,
+      exportLatencySeconds: latencySeconds,
+      idealSeconds,
+      wallSeconds,
+      overheadPercent: ((wallSeconds - idealSeconds) / idealSeconds) * 100,
+      transitionsPerBotMax: Math.max(...perBot.values()),
+      transitionsPerBotAllIn: transitions.length / bots,
+      totalTransitions: transitions.length,
+      status: result.status,
+      succeeded: result.manifest?.counts.succeeded ?? 0,
+    };
+    if (perBot.size !== bots) throw new Error(`expected ${bots} Map iterations in the event log, found ${perBot.size}`);
+    const spent = new Map<string, number[]>();
+    const entered = new Map<string, number>();
+    for (const e of events) {
+      if (e.type !== 'StateEntered' && e.type !== 'StateExited') continue;
+      const id = `${e.state.name}#${e.index ?? '-'}`;
+      if (e.type === 'StateEntered') entered.set(id, e.timestamp);
+      else spent.set(e.state.name, [...(spent.get(e.state.name) ?? []), e.timestamp - (entered.get(id) ?? e.timestamp)]);
+    }
+    e2e.meanStateMs = Object.fromEntries([...spent].map(([name, ms]) => [name, Math.round(ms.reduce((a, b) => a + b, 0) / ms.length)]));
+    log(
+      `  ${bots} bots, maxConcurrency ${maxConcurrency}, export latency ${latencySeconds} s: wall ${wallSeconds.toFixed(2)} s vs ideal ${idealSeconds} s ` +
+        `(+${e2e.overheadPercent.toFixed(1)}%), ${e2e.transitionsPerBotMax} transitions per bot (${e2e.transitionsPerBotAllIn.toFixed(2)} with the run's own), ${result.status}`,
+    );
+    return e2e;
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    s3.destroy();
+    await lex.close();
+    await s3server.close();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench`: BotVault's performance goals (README "Performance"),
+ * measured in one run on the machine at hand, printed as a table and written
+ * to test/bench/results.json. Not part of `npm test`: timing goals live here,
+ * never in tests.
+ *
+ *   npm run bench                   everything (about 5–8 minutes on 2 cores)
+ *   npm run bench -- store bundles  only some parts (store, bundles, e2e)
+ *
+ * BENCH_SIZES_MIB=10,100,1024 and BENCH_E2E=bots,concurrency,latencySeconds
+ * change the workloads (the goals are defined for the defaults).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { benchBundles, benchExternalSdk, type BundleResult } from './bundles';
+import { benchE2e, type E2eResult } from './e2e';
+import { benchStore, MiB } from './store';
+import type { StoreCaseResult } from './store-case';
+
+const GOALS = {
+  /** Peak RSS growth of StoreArchive from the smallest to the largest archive. */
+  rssGrowthMB: 32,
+  /** StoreArchive throughput as a share of the raw copy's, at the largest size. */
+  throughputShare: 0.85,
+  bundleBytes: 500_000,
+  coldImportMs: 150,
+  overheadPercent: 10,
+  transitionsPerBot: 12,
+};
+
+interface Check {
+  goal: string;
+  value: string;
+  met: boolean;
+}
+
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['store', 'bundles', 'e2e']);
+const sizes = (process.env.BENCH_SIZES_MIB ?? '10,100,1024').split(',').map((s) => Number(s) * MiB);
+const [bots, concurrency, latency] = (process.env.BENCH_E2E ?? '50,10,10').split(',').map(Number) as [number, number, number];
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const num = (x: number, digits = 1) => x.toFixed(digits);
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))) };
+  log(`BotVault benchmark — ${startedAt.toISOString()} — Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`);
+
+  let store: StoreCaseResult[] = [];
+  let bundles: BundleResult[] = [];
+  let externalSdk: BundleResult[] = [];
+  let e2e: E2eResult | undefined;
+  if (parts.has('store')) {
+    log('\nStoreArchive (one child process per case; local HTTP zip source → s3rver):');
+    store = await benchStore(sizes, ['raw', 'storeArchive', 'naive'], log);
+  }
+  if (parts.has('bundles')) {
+    log('\nLambda bundles (cdk synth with local esbuild; cold require in fresh processes):');
+    bundles = await benchBundles(7, log);
+    log('\nFor comparison, the same handlers with @aws-sdk/* external (not what ships):');
+    externalSdk = await benchExternalSdk(7, log);
+  }
+  if (parts.has('e2e')) {
+    log('\nEnd to end (local runner, Lex simulator, s3rver; real waits):');
+    e2e = await benchE2e(bots, concurrency, latency, log);
+  }
+
+  const checks: Check[] = [];
+  const lines: string[] = [];
+  if (store.length) {
+    const by = (mode: string, bytes: number) => store.find((r) => r.mode === mode && r.bytes === bytes);
+    lines.push('', '| archive | raw copy MiB/s | StoreArchive MiB/s (stream phase) | share of raw (stream phase) | naive MiB/s | peak RSS MiB raw / StoreArchive / naive |', '|---|---|---|---|---|---|');
+    for (const bytes of sizes) {
+      const raw = by('raw', bytes)!;
+      const sa = by('storeArchive', bytes)!;
+      const naive = by('naive', bytes)!;
+      lines.push(
+        `| ${num(bytes / MiB, 0)} MiB | ${num(raw.throughput)} | ${num(sa.throughput)} (${num(sa.streamThroughput)}) | ${num((sa.throughput / raw.throughput) * 100, 0)}% (${num((sa.streamThroughput / raw.throughput) * 100, 0)}%) | ${num(naive.throughput)} | ${num(raw.peakRssMiB)} / ${num(sa.peakRssMiB)} / ${num(naive.peakRssMiB)} |`,
+      );
+    }
+    const small = by('storeArchive', sizes[0]!)!;
+    const large = by('storeArchive', sizes[sizes.length - 1]!)!;
+    const growthMB = ((large.peakRssMiB - small.peakRssMiB) * MiB) / 1e6;
+    checks.push({ goal: `StoreArchive peak RSS grows < ${GOALS.rssGrowthMB} MB from ${num(sizes[0]! / MiB, 0)} MiB to ${num(sizes[sizes.length - 1]! / MiB, 0)} MiB`, value: `${num(growthMB)} MB`, met: growthMB < GOALS.rssGrowthMB });
+    const raw = by('raw', large.bytes)!;
+    const share = large.throughput / raw.throughput;
+    checks.push({ goal: `StoreArchive throughput ≥ ${GOALS.throughputShare * 100}% of raw copy (${num(large.bytes / MiB, 0)} MiB, whole job)`, value: `${num(share * 100, 0)}%`, met: share >= GOALS.throughputShare });
+    const streamShare = large.streamThroughput / raw.throughput;
+    checks.push({ goal: `  same, stream phase only (download → checks → staged upload)`, value: `${num(streamShare * 100, 0)}%`, met: streamShare >= GOALS.throughputShare });
+  }
+  if (bundles.length) {
+    const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+    lines.push('', '| Lambda | minified bundle (SDK bundled, shipped) | cold import (median) | SDK external: bundle | SDK external: cold import |', '|---|---|---|---|---|');
+    for (const b of bundles) {
+      const ext = externalSdk.find((e) => e.name === kebab(b.name));
+      lines.push(`| ${b.name} | ${num(b.bytes / 1000, 0)} kB | ${num(b.coldImportMs, 0)} ms | ${ext ? `${num(ext.bytes / 1000, 0)} kB` : '-'} | ${ext ? `${num(ext.coldImportMs, 0)} ms` : '-'} |`);
+    }
+    const biggest = Math.max(...bundles.map((b) => b.bytes));
+    const slowest = Math.max(...bundles.map((b) => b.coldImportMs));
+    checks.push({ goal: `every bundle < ${GOALS.bundleBytes / 1000} kB minified`, value: `largest ${num(biggest / 1000, 0)} kB`, met: biggest < GOALS.bundleBytes });
+    checks.push({ goal: `every bundle imported cold < ${GOALS.coldImportMs} ms`, value: `slowest ${num(slowest, 0)} ms`, met: slowest < GOALS.coldImportMs });
+  }
+  if (e2e) {
+    lines.push(
+      '',
+      '| bots | maxConcurrency | export latency | ideal ceil(N/C)×latency | wall | overhead | transitions per bot (max; all-in) |',
+      '|---|---|---|---|---|---|---|',
+      `| ${e2e.bots} | ${e2e.maxConcurrency} | ${e2e.exportLatencySeconds} s | ${e2e.idealSeconds} s | ${num(e2e.wallSeconds, 2)} s | ${num(e2e.overheadPercent)}% | ${e2e.transitionsPerBotMax}; ${num(e2e.transitionsPerBotAllIn, 2)} |`,
+    );
+    checks.push({ goal: `end-to-end overhead < ${GOALS.overheadPercent}% of ideal`, value: `${num(e2e.overheadPercent)}%`, met: e2e.overheadPercent < GOALS.overheadPercent });
+    checks.push({ goal: `≤ ${GOALS.transitionsPerBot} state transitions per bot (export ready at first poll)`, value: `${e2e.transitionsPerBotMax} (${num(e2e.transitionsPerBotAllIn, 2)} all-in)`, met: e2e.transitionsPerBotMax <= GOALS.transitionsPerBot });
+  }
+  lines.push('', '| goal | measured | met |', '|---|---|---|', ...checks.map((c) => `| ${c.goal} | ${c.value} | ${c.met ? 'yes' : 'NO'} |`));
+  log(lines.join('\n'));
+
+  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  writeFileSync(
+    out,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, bundles, externalSdk, e2e }, null, 2)}\n`,
+  );
+  log(`\nWrote ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,66 @@
+/**
+ * StoreArchive benchmark driver: a zip source in its own process, a fresh
+ * local S3 server (s3rver, on disk) per case, and one child process per case
+ * (store-case.ts), so neither the source nor the S3 server nor an earlier case
+ * counts toward a case's peak RSS. The S3 server's directory is removed after
+ * every case (the 1 GiB cases write several GiB: parts, the completed object, its copy).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createBucket, S3RVER_CREDENTIALS, startS3Server } from '../simulators/s3-server';
+import type { StoreCaseResult, StoreMode } from './store-case';
+
+const run = promisify(execFile);
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+export const MiB = 1024 * 1024;
+
+/** `node --import tsx <file>`: TypeScript in a plain child process. */
+export function tsxArgs(file: string, ...args: string[]): string[] {
+  return ['--import', 'tsx', here(file), ...args];
+}
+
+async function startZipSource(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, tsxArgs('./zip-source.ts'), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return { url: (JSON.parse(line) as { url: string }).url, child };
+}
+
+export async function benchStore(sizes: readonly number[], modes: readonly StoreMode[], log: (line: string) => void): Promise<StoreCaseResult[]> {
+  const source = await startZipSource();
+  const results: StoreCaseResult[] = [];
+  try {
+    for (const bytes of sizes) {
+      for (const mode of modes) {
+        const s3 = await startS3Server();
+        try {
+          const bucket = 'bench';
+          await createBucket(s3.endpoint, bucket);
+          const { stdout } = await run(process.execPath, tsxArgs('./store-case.ts', JSON.stringify({ mode, bytes, source: source.url, bucket })), {
+            env: {
+              ...process.env,
+              AWS_ENDPOINT_URL_S3: s3.endpoint,
+              AWS_REGION: 'us-east-1',
+              AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+              POWERTOOLS_LOG_LEVEL: 'SILENT',
+              POWERTOOLS_METRICS_DISABLED: 'true',
+            },
+            maxBuffer: 1024 * 1024,
+          });
+          const result = JSON.parse(stdout.trim().split('\n').pop()!) as StoreCaseResult;
+          results.push(result);
+          log(`  ${mode.padEnd(12)} ${(bytes / MiB).toFixed(0).padStart(5)} MiB  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`);
+        } finally {
+          await s3.close();
+        }
+      }
+    }
+  } finally {
+    source.child.kill('SIGTERM');
+  }
+  return results;
+}
