@@ -141,10 +141,19 @@ describe('handlers: one job end to end', () => {
       bytes: served.length,
       sha256: sha256(served),
       exportId: state.ref.exportId,
+      restoreInfo: 'written',
     });
     const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: job!.key }));
     expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(served)).toBe(true);
-    expect(stored.Metadata).toEqual({ sha256: sha256(served), source: job!.id, 'export-id': state.ref.exportId, 'run-id': 'run-e2e', 'bot-name': 'Alpha' });
+    expect(stored.Metadata).toEqual({
+      sha256: sha256(served),
+      source: job!.id,
+      'export-id': state.ref.exportId,
+      'run-id': 'run-e2e',
+      'bot-name': 'Alpha',
+      'content-sha256': expect.stringMatching(/^[0-9a-f]{64}$/),
+      'restore-info-sha256': expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(await keys('staging/')).toEqual([]);
 
     expect(await cleanup({ job, export: state })).toEqual({ cleaned: true });

@@ -66,7 +66,8 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(failed).toMatchObject({ status: 'FAILED', error: 'ExportFailedError' });
     expect(failed!.cause).toContain('Bot locale en_US is not built');
     expect(run.manifest!.counts).toMatchObject({ succeeded: 2, failed: 1 });
-    expect(await h.keys('lex/')).toEqual(['lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
+    // Archives only (each has its restore sidecar beside it).
+    expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual(['lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
     // No download was attempted for the failed export.
     expect(h.lex.calls.filter((c) => c.op === 'Download' && c.botId === 'BRAVOBOT02')).toEqual([]);
   });
@@ -96,7 +97,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(await h.object('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip')).toBeUndefined();
     expect(await h.openMultipartUploads()).toBe(0);
     expect(await h.keys('staging/')).toEqual([]);
-    expect(await h.keys('lex/')).toEqual(['lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
+    expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual(['lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
   });
 
   it('discovery expands to every matching bot at run time, with paging', async () => {
