@@ -3,6 +3,7 @@
  * reads it: for an error, the first retrier whose ErrorEquals names it (or
  * States.ALL) decides, and `MaxAttempts: 0` means "never retried".
  */
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { definitionFromTemplate } from '../../lib/local/definition';
 import { LAMBDA_SERVICE_ERRORS, NEVER_RETRIED_ERRORS, RETRYABLE_PROVIDER_ERRORS, States, TASK_FUNCTIONS } from '../../lib/constructs/backup-workflow';
@@ -19,6 +20,11 @@ interface Retrier {
 }
 interface StateDef {
   Type: string;
+  SecondsPath?: string;
+  Next?: string;
+  Default?: string;
+  Choices?: unknown[];
+  ItemSelector?: Record<string, unknown>;
   Retry?: Retrier[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
   ItemProcessor?: { States: Record<string, StateDef> };
@@ -119,5 +125,27 @@ describe('state machine retries', () => {
       expect(states[name]!.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.jobFailed })]);
     }
     expect(states[States.cleanup]!.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.jobSucceeded })]);
+  });
+});
+
+describe('the definition as a whole', () => {
+  it('is valid Amazon States Language (MaxAttempts 0 retriers and States.ALL last included)', () => {
+    const validate = createRequire(import.meta.url)('asl-validator') as (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
+    const result = validate(definition);
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('polling backs off within a budget: the Wait reads the computed backoff, the Choice leaves the loop as timed out when the budget is spent', () => {
+    const wait = states[States.wait]!;
+    expect(wait).toMatchObject({ Type: 'Wait', SecondsPath: '$.export.waitSeconds', Next: States.checkExport });
+    const choice = JSON.stringify(states[States.exportReady]);
+    expect(choice).toContain('"Variable":"$.export.withinBudget","BooleanEquals":true');
+    expect(states[States.exportReady]!.Default).toBe(States.exportTimedOut);
+    // The config's polling schedule (10 s doubling to a cap, within a budget per job) travels with every job.
+    const polling = states[States.map]!.ItemSelector!.polling as Record<string, number>;
+    expect(polling).toMatchObject({ firstWaitSeconds: 10, backoffFactor: 2 });
+    expect(polling.maxWaitSeconds).toBeGreaterThan(polling.firstWaitSeconds!);
+    expect(polling.budgetSeconds).toBeGreaterThan(polling.maxWaitSeconds!);
   });
 });
