@@ -83,7 +83,11 @@ export class BotVaultStack extends Stack {
     this.encryptionKey = new EncryptionKey(this, 'EncryptionKey');
     const key = this.encryptionKey.key;
     this.archiveBucket = new ArchiveBucket(this, 'Archive', { retention: config.retention, encryptionKey: key, objectLock: config.objectLock });
-    const bucketEnv = { BOTVAULT_BUCKET: this.archiveBucket.bucket.bucketName };
+    const bucketEnv: Record<string, string> = {
+      BOTVAULT_BUCKET: this.archiveBucket.bucket.bucketName,
+      // Object Lock default retention makes S3 require a checksum (or Content-MD5) on every upload.
+      ...(config.objectLock ? { BOTVAULT_S3_CHECKSUMS: 'WHEN_SUPPORTED' } : {}),
+    };
 
     const fn = (id: string, name: string, opts: { memorySize?: number; timeout?: Duration; environment?: Record<string, string> } = {}) =>
       new BackupFunction(this, id, { name, logRetention, logEncryptionKey: key, ...opts, environment: { ...bucketEnv, ...opts.environment } });

@@ -26,6 +26,7 @@ const FINGERPRINT_VARS = [
   'AWS_SESSION_TOKEN',
   'AWS_ENDPOINT_URL',
   'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+  'BOTVAULT_S3_CHECKSUMS',
 ];
 
 /** Hash of the variables a client of `service` depends on (hashed: credentials are among them). */
@@ -56,11 +57,14 @@ const API_REQUEST_HANDLER = { connectionTimeout: 5_000, requestTimeout: 30_000 }
  * do not serve `<bucket>.127.0.0.1`), and checksums only when an operation
  * requires them (s3rver would otherwise store the aws-chunked framing of a
  * streamed upload as part of the object; REFERENCE "Local S3 servers").
+ * BOTVAULT_S3_CHECKSUMS=WHEN_SUPPORTED (the stack sets it with Object Lock)
+ * sends a checksum with every upload instead: S3 rejects uploads without
+ * Content-MD5 or a checksum into a bucket with default Object Lock retention.
  */
 export function createS3Client(env: Env = process.env): S3Client {
   return new S3Client({
     forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: env.BOTVAULT_S3_CHECKSUMS === 'WHEN_SUPPORTED' ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
   });

@@ -7,6 +7,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
+import { createS3Client } from '../../lambdas/shared/clients';
 import { ConfigError, parseConfig } from '../../lib/config';
 import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
 import { BackupWorkflow } from '../../lib/constructs/backup-workflow';
@@ -176,6 +177,22 @@ describe('Object Lock', () => {
     expect(props.ObjectLockEnabled).toBe(true);
     expect(props.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: mode, Days: 30 } } });
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('with Object Lock every Lambda sends upload checksums (S3 requires them under default retention); without it none is told to', async () => {
+    const { json } = synth({ targets: TARGETS, objectLock: { mode: 'GOVERNANCE', days: 7 } });
+    const fns = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(6);
+    for (const f of fns) expect((f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_S3_CHECKSUMS).toBe('WHEN_SUPPORTED');
+    const { json: plain } = synth({ targets: TARGETS });
+    expect(JSON.stringify(plain)).not.toContain('BOTVAULT_S3_CHECKSUMS');
+    // What the variable does to the Lambdas' S3 client.
+    const withSums = createS3Client({ BOTVAULT_S3_CHECKSUMS: 'WHEN_SUPPORTED' });
+    const without = createS3Client({});
+    expect(await withSums.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
+    expect(await without.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
+    withSums.destroy();
+    without.destroy();
   });
 
   it('config errors name the field', () => {
