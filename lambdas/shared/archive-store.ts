@@ -4,9 +4,9 @@
  *
  * The body passes through one Transform that counts bytes, hashes them
  * (SHA-256) and feeds the streaming zip check. Its flush() fails when the byte
- * count differs from Content-Length or the zip check fails; because lib-storage
- * only completes the upload after reading the stream's end, a bad body aborts
- * the upload instead of completing it.
+ * count differs from Content-Length or the zip check fails; because the upload
+ * (part-upload.ts) only completes after reading the stream's end, a bad body
+ * aborts the upload instead of completing it.
  *
  * Why a staging key and a copy: the `sha256` metadata is only known after the
  * last byte, while a multipart upload's metadata is fixed at
@@ -41,7 +41,6 @@ import {
   ListMultipartUploadsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { ArchiveReader } from '../providers/types';
 import { CONTENT_SHA256_METADATA, RESTORE_INFO_SHA256_METADATA, type Job, type RestoreDetails } from './contracts';
 import { BotVaultError, DownloadIntegrityError } from './errors';
@@ -49,8 +48,13 @@ import { logger } from './logger';
 import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
 import { NotHashableError, readZipIndex, s3ByteSource, type ZipIndex } from './zip-content';
 import { ZipStreamCheck } from './zip-check';
+import { uploadStream } from './part-upload';
 
-export const PART_SIZE = 8 * 1024 * 1024;
+/**
+ * Upload tuning (README "Performance", `npm run bench`): memory is a fixed pool of QUEUE_SIZE + 1
+ * part buffers (part-upload.ts), here 30 MiB at most, whatever the archive's size.
+ */
+export const PART_SIZE = 6 * 1024 * 1024;
 export const QUEUE_SIZE = 4;
 
 export interface StoreArchiveParams {
@@ -160,18 +164,11 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
   let written: { versionId?: string } | undefined;
   try {
     try {
-      const upload = new Upload({
-        client: s3,
-        params: { Bucket: bucket, Key: staging, Body: integrity, ContentType: 'application/zip' },
-        partSize: PART_SIZE,
-        queueSize: QUEUE_SIZE,
-        leavePartsOnError: false,
-      });
-      const staged = await upload.done();
-      stagedVersionId = staged.VersionId;
+      const staged = await uploadStream({ s3, bucket, key: staging, body: integrity, contentType: 'application/zip', partSize: PART_SIZE, queueSize: QUEUE_SIZE });
+      stagedVersionId = staged.versionId;
       uploaded = true;
     } catch (err) {
-      // lib-storage may throw its abort's error instead of the cause; what went wrong with the body is known here.
+      // The upload may fail with a consequence (a stream cut short) instead of the cause; what went wrong with the body is known here.
       if (integrity.failure) throw integrity.failure;
       if (bodyError) {
         if (bodyError instanceof BotVaultError) throw bodyError;
@@ -299,7 +296,7 @@ async function removeWritten(s3: S3Client, bucket: string, key: string, versionI
 }
 
 /**
- * lib-storage aborts its multipart upload on failure; if that abort itself
+ * The upload aborts its multipart upload on failure; if that abort itself
  * failed, incomplete parts would be billed until a lifecycle rule removes
  * them. The staging key is unique to this run and job, so sweeping its
  * uploads touches nothing else.
@@ -320,16 +317,17 @@ async function stagedIndex(s3: S3Client, bucket: string, staging: string, bytes:
   try {
     return await readZipIndex(s3ByteSource(s3, bucket, staging, bytes, versionId));
   } catch (err) {
-    if (err instanceof DownloadIntegrityError) throw err; // the stored bytes are not a sound zip
+    // The streaming zip check already vouched for the structure; a failed read-back only costs change detection and the sidecar's archive reads.
     logger.warn('Could not read the staged archive back; storing it without a content hash', { ...log, error: (err as Error).name, reason: (err as Error).message });
     return undefined;
   }
 }
 
 /**
- * The content hash, or undefined when the archive has none (encrypted) or the
- * read-back failed: then the archive is stored as a new version regardless,
- * the safe side. A damaged entry (CRC, size) fails the store.
+ * The content hash, or undefined when the archive has none (encrypted, odd
+ * layout) or the read-back failed: then the archive is stored as a new
+ * version regardless, the safe side. A damaged entry (CRC-32, size, deflate
+ * data) fails the store with DownloadIntegrityError: the export is corrupt.
  */
 async function contentHash(index: ZipIndex, log: object): Promise<string | undefined> {
   try {
