@@ -73,11 +73,16 @@ function corrupt(reason: string): DownloadIntegrityError {
   return new DownloadIntegrityError(`The stored archive failed the content check: ${reason}.`);
 }
 
+/** A read of the byte source came back short: a transport problem, not a property of the archive. */
+export class ShortReadError extends Error {
+  override readonly name = 'ShortReadError';
+}
+
 async function readAll(src: ByteSource, start: number, end: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of await src.read(start, end)) parts.push(Buffer.from(chunk));
   const buf = Buffer.concat(parts);
-  if (buf.length !== end - start) throw corrupt(`a read of bytes ${start}-${end} returned ${buf.length} bytes`);
+  if (buf.length !== end - start) throw new ShortReadError(`A read of bytes ${start}-${end} returned ${buf.length} bytes.`);
   return buf;
 }
 
@@ -170,7 +175,7 @@ class Cursor {
 
   private async more(): Promise<void> {
     const next = await this.it.next();
-    if (next.done) throw corrupt(`the data ended early, at byte ${this.offset + this.buf.length}`);
+    if (next.done) throw new ShortReadError(`The read ended early, at byte ${this.offset + this.buf.length}.`);
     this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : Buffer.from(next.value);
   }
 
@@ -196,7 +201,8 @@ class Cursor {
   }
 
   async skipTo(offset: number): Promise<void> {
-    if (offset < this.offset) throw corrupt(`entries overlap at byte ${offset}`);
+    // Entries sharing or overlapping data: legal for a zip reader, but not a layout one sequential walk can hash.
+    if (offset < this.offset) throw new NotHashableError(`entries overlap at byte ${offset}`);
     for await (const _ of this.chunks(offset - this.offset)) {
       // skipped: data descriptors or padding between entries
     }
@@ -242,7 +248,9 @@ async function unpack(entry: ZipEntry, data: AsyncIterable<Buffer>, sink: (chunk
     } catch (err) {
       inflate.destroy();
       if (failure) throw failure;
-      throw err instanceof DownloadIntegrityError ? err : corrupt(`entry ${entry.name} does not inflate: ${(err as Error).message}`);
+      // zlib's own errors (Z_DATA_ERROR, ...) mean bad deflate data; anything else came from reading the source.
+      if (String((err as { code?: unknown }).code ?? '').startsWith('Z_')) throw corrupt(`entry ${entry.name} does not inflate: ${(err as Error).message}`);
+      throw err;
     }
   }
   if (size !== entry.uncompressedSize) throw corrupt(`entry ${entry.name} holds ${size} bytes, its header declares ${entry.uncompressedSize}`);

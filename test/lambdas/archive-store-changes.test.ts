@@ -9,6 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storeArchive, type StoreArchiveParams } from '../../lambdas/shared/archive-store';
 import { restoreInfoKey, restoreInfoSchema, type Job, type RestoreDetails } from '../../lambdas/shared/contracts';
+import { DownloadIntegrityError } from '../../lambdas/shared/errors';
 import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import yazl from 'yazl';
@@ -113,6 +114,18 @@ describe('change detection', () => {
     const b = await store(again, 'run-2', { changeDetection: 'always' });
     expect(b.status).toBeUndefined();
     expect((await read(job.key)).equals(again)).toBe(true);
+  });
+
+  it('an entry whose bytes fail its CRC-32 fails the store, and nothing is written', async () => {
+    const z = new yazl.ZipFile();
+    z.addBuffer(Buffer.from('x'.repeat(4000)), 'Change/Bot.json', { compress: false });
+    z.end();
+    const chunks: Buffer[] = [];
+    for await (const c of z.outputStream) chunks.push(c as Buffer);
+    const damaged = Buffer.concat(chunks);
+    damaged[200] = 'y'.charCodeAt(0); // inside the stored entry's data: the zip structure stays intact
+    await expect(store(damaged, 'run-1')).rejects.toBeInstanceOf(DownloadIntegrityError);
+    expect(await keys()).toEqual([]);
   });
 
   it('an archive without a content hash (encrypted entries) is always written', async () => {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DownloadIntegrityError } from '../../lambdas/shared/errors';
-import { bufferByteSource, NotHashableError, readZipIndex, type ByteSource } from '../../lambdas/shared/zip-content';
+import { bufferByteSource, NotHashableError, readZipIndex, ShortReadError, type ByteSource } from '../../lambdas/shared/zip-content';
 import yazl from 'yazl';
 
 interface Entry {
@@ -118,6 +118,18 @@ describe('content hash', () => {
     const index = await readZipIndex(bufferByteSource(enc));
     expect(index.notHashable).toMatch(/encrypted/);
     await expect(index.contentSha256()).rejects.toBeInstanceOf(NotHashableError);
+  });
+
+  it('a read that comes back short is a ShortReadError (transport), not an integrity failure', async () => {
+    const data = await zip(base);
+    const src = bufferByteSource(data);
+    const short: ByteSource = { size: src.size, read: (s, e) => src.read(s, s === 0 ? Math.max(s, e - 1000) : e) };
+    const index = await readZipIndex(short);
+    const err = await index.contentSha256().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ShortReadError);
   });
 
   it('a truncated archive has no index', async () => {
