@@ -143,6 +143,7 @@ export class BotVaultStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       encryptionKey: key,
       email: config.notifications.email,
+      noSuccessWindow: Duration.hours(config.notifications.noSuccessHours),
       deadLetterQueue: this.schedule.deadLetterQueue,
     });
 

@@ -261,6 +261,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Subscribed to the alarm topic; AWS sends a confirmation mail first. */
       email: z.email({ message: 'must be an email address such as "ops@example.com"' }).optional(),
+      /** Hours without a successful run before the NoSuccessfulRun alarm fires (longer than the longest gap between scheduled runs). */
+      noSuccessHours: z
+        .number({ message: 'must be a whole number of hours from 2 to 168' })
+        .int({ message: 'must be a whole number of hours from 2 to 168' })
+        .min(2, { message: 'must be at least 2' })
+        .max(168, { message: 'must be at most 168 (CloudWatch evaluates at most 7 days)' })
+        .default(26),
     })
     .prefault({}),
   /** S3 Object Lock default retention for every new object version in the archive bucket (omit for none). */

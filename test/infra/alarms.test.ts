@@ -174,6 +174,12 @@ describe('alarms in the stack', () => {
     for (const m of botvault) expect(m.slice(2, 4)).toEqual(['service', 'botvault']);
   });
 
+  it('notifications.noSuccessHours widens the window (a weekday-only schedule has a 72 h weekend gap)', () => {
+    const { json: j } = synth({ targets: TARGETS, schedule: { cron: 'cron(0 3 ? * MON-FRI *)' }, notifications: { noSuccessHours: 80 } });
+    expect(j.Resources[logicalId(j, 'AWS::CloudWatch::Alarm', 'AlarmsNoSuccessfulRun')]!.Properties).toMatchObject({ Period: 3600, EvaluationPeriods: 80, DatapointsToAlarm: 80 });
+    expect(() => parseConfig({ targets: TARGETS, notifications: { noSuccessHours: 200 } })).toThrow(/notifications\.noSuccessHours: must be at most 168/);
+  });
+
   it('without notifications.email: the topic, no subscription', () => {
     const { template: t } = synth({ targets: TARGETS });
     t.resourceCountIs('AWS::SNS::Topic', 1);
