@@ -277,6 +277,8 @@ export async function versionOfThisRun(
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey' || status === 404) return undefined;
+    // Without s3:ListBucket (StoreArchive has none), S3 answers a HeadObject of a key that does not exist yet with 403.
+    if (status === 403) return undefined;
     throw err;
   }
   const meta = head.Metadata ?? {};
