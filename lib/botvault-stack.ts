@@ -1,7 +1,7 @@
 /**
  * The BotVault stack (DESIGN §1): the archive bucket, six Lambdas, the backup
- * state machine, and the schedule that starts it, all built from one
- * validated config.
+ * state machine, the schedule that starts it, the alarms that watch it, and
+ * the one KMS key that encrypts them, all built from one validated config.
  *
  * Each Lambda gets exactly the permissions its code uses, on exactly the
  * resources the config names; the IAM is derived from the config here, so a
