@@ -1,0 +1,219 @@
+/**
+ * `botvault restore` for Lex V2 end to end: the real command line as
+ * a child process, its real SDK clients pointed at the Lex V2 simulator (which
+ * implements CreateUploadUrl / upload / StartImport / DescribeImport and keeps
+ * what was imported) and at versioned S3 (OpenStack Swift). Backups are real
+ * runs of the synthesized workflow (runLocal), so the round trip is the one an
+ * operator makes: back up → the bot changes → restore → back up again → the
+ * archive's entries are the original ones.
+ *
+ * The tests share one bucket and run in order.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZipEntries } from '../../lib/archive/zip-entries';
+import { runLocal } from '../../lib/local/runner';
+import { restoreInfoKey, type RestoreInfo } from '../../lambdas/shared/contracts';
+import { startCliHarness, type CliHarness } from './cli-harness';
+
+const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const TARGET = 'lex:ALPHABOT01:DRAFT';
+const ROLE = 'arn:aws:iam::123456789012:role/BotVaultRestoreRole';
+
+let h: CliHarness;
+let lexEnv: Record<string, string>;
+/** Version ids of KEY, oldest first. */
+const versions: string[] = [];
+
+beforeAll(async () => {
+  h = await startCliHarness({
+    s3: 'swift',
+    stackName: 'BotVaultRestoreE2E',
+    bots: [{ botId: 'ALPHABOT01', botName: 'Alpha', locales: ['en_US'], intents: ['Greet', 'Order'] }],
+    targets: [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }],
+  });
+  lexEnv = { AWS_ENDPOINT_URL_LEX_MODELS_V2: h.lex.url };
+});
+afterAll(async () => h?.close());
+
+async function backUp(runId: string): Promise<string> {
+  const run = await runLocal({ config: h.config, bucket: h.bucket, fast: true, runId });
+  expect(run.status).toBe('SUCCEEDED');
+  const result = run.manifest!.results.find((r) => r.target === TARGET)!;
+  expect(result.status).toBe('SUCCEEDED');
+  return result.versionId!;
+}
+
+/** An archive version's entries as text, by name. */
+async function entries(versionId?: string): Promise<Record<string, string>> {
+  const res = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY, VersionId: versionId }));
+  const map = await readZipEntries(Buffer.from(await res.Body!.transformToByteArray()));
+  return Object.fromEntries([...map].map(([k, v]) => [k, v.toString('utf8')]));
+}
+
+/** What the bot's DRAFT holds right now, as a fresh export (not stored anywhere). */
+async function liveEntries(): Promise<Record<string, string>> {
+  const { LexModelsV2Client, CreateExportCommand, DescribeExportCommand } = await import('@aws-sdk/client-lex-models-v2');
+  const lex = new LexModelsV2Client({ endpoint: h.lex.url, region: 'us-east-1' });
+  try {
+    const { exportId } = await lex.send(new CreateExportCommand({ resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } }, fileFormat: 'LexJson' }));
+    for (;;) {
+      const d = await lex.send(new DescribeExportCommand({ exportId }));
+      if (d.exportStatus === 'Completed') {
+        const map = await readZipEntries(Buffer.from(await (await fetch(d.downloadUrl!)).arrayBuffer()));
+        return Object.fromEntries([...map].map(([k, v]) => [k, v.toString('utf8')]));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    lex.destroy();
+  }
+}
+
+const ops = () => h.lex.calls.map((c) => c.op);
+const importOps = () => ops().filter((op) => ['CreateUploadUrl', 'Upload', 'StartImport', 'DescribeImport'].includes(op));
+
+function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+describe('history: two backups with an edit in between', () => {
+  it('backs up, changes the bot, backs up again', async () => {
+    versions.push(await backUp('restore-e2e-1'));
+    h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Cancel'] });
+    versions.push(await backUp('restore-e2e-2'));
+    expect(versions[0]).not.toBe(versions[1]);
+  });
+});
+
+describe('botvault restore (Lex V2)', () => {
+  it('--dry-run checks the archive and the bot, and changes nothing', async () => {
+    const before = await liveEntries();
+    const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--dry-run', '--config', h.configFile], { env: lexEnv });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, 7 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`));
+    expect(res.stdout).toContain('note: FailOnConflict: Lex stops at the first resource that already exists');
+    expect(res.stdout.trimEnd().split('\n').at(-1)).toBe('nothing was changed');
+    expect(importOps()).toEqual([]);
+    expect(await liveEntries()).toEqual(before);
+  });
+
+  it('into the existing bot with the default FailOnConflict: the import fails with its reasons, exit 1, the bot is as it was', async () => {
+    const before = await liveEntries();
+    const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/\nimport \w+: FAILED: Bot Alpha \(ALPHABOT01\) already exists and the merge strategy is FailOnConflict: nothing was changed\.\n$/);
+    expect(importOps()).toEqual(['CreateUploadUrl', 'Upload', 'StartImport', 'DescribeImport']);
+    expect(await liveEntries()).toEqual(before);
+  });
+
+  it('--merge Overwrite: the import completes; the next backup holds exactly the restored version\'s entries', async () => {
+    const original = await entries(versions[0]);
+    expect(await entries(versions[1])).not.toEqual(original);
+    const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--merge', 'Overwrite', '--json', '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      target: TARGET,
+      key: KEY,
+      versionId: versions[0],
+      verified: true,
+      entries: 7,
+      dryRun: false,
+      destination: { botId: 'ALPHABOT01', botName: 'Alpha', existing: true },
+      mergeStrategy: 'Overwrite',
+      status: 'COMPLETED',
+      failureReasons: [],
+    });
+    const imported = h.lex.imports.get(report.importId as string)!;
+    expect(imported).toMatchObject({ status: 'Completed', mergeStrategy: 'Overwrite', importedResourceId: 'ALPHABOT01' });
+    expect(imported.spec).toEqual({
+      botImportSpecification: { botName: 'Alpha', roleArn: expect.any(String), dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: expect.any(Number) },
+    });
+
+    versions.push(await backUp('restore-e2e-3'));
+    expect(await entries(versions[2])).toEqual(original);
+  });
+
+  it('into a new bot: needs the role when the version has no sidecar, then creates the bot from the archive', async () => {
+    // A version stored without a sidecar (as backups made before sidecars were): a copy of version 2 with its sha256.
+    const v2 = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY, VersionId: versions[1] }));
+    const put = await h.s3.send(
+      new PutObjectCommand({ Bucket: h.bucket, Key: KEY, Body: Buffer.from(await v2.Body!.transformToByteArray()), Metadata: { sha256: v2.Metadata!.sha256!, 'run-id': 'copied-by-hand' } }),
+    );
+    versions.push(put.VersionId!);
+    const refused = await h.cli(['restore', TARGET, '--to-bot', 'AlphaCopy', '--config', h.configFile], { env: lexEnv });
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.stderr)).toBe(
+      "botvault: restoring into new bot AlphaCopy needs --role-arn ARN (the bot's IAM role; exports do not hold it) (this version has no restore sidecar)",
+    );
+    const res = await h.cli(['restore', TARGET, '--to-bot', 'AlphaCopy', '--role-arn', ROLE, '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const botId = h.lex.botIdByName('AlphaCopy');
+    expect(botId).toMatch(/^[0-9A-Z]{10}$/);
+    expect(res.stdout).toContain(`into new bot AlphaCopy (${botId}), merge FailOnConflict\n`);
+    expect(res.stdout).toContain(`: COMPLETED; bot AlphaCopy (${botId}) holds the archive's definition\n`);
+    const [started] = [...h.lex.imports.values()].filter((i) => (i.spec as { botImportSpecification?: { botName?: string } })?.botImportSpecification?.botName === 'AlphaCopy');
+    expect(started!.spec).toEqual({ botImportSpecification: { botName: 'AlphaCopy', roleArn: ROLE, dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 } });
+  });
+
+  it('a restore sidecar supplies what the export leaves out (role, privacy, TTL, tags)', async () => {
+    const current = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY }));
+    const info: RestoreInfo = {
+      schemaVersion: 1,
+      provider: 'lex',
+      target: TARGET,
+      capturedAt: new Date().toISOString(),
+      runId: 'restore-e2e-3',
+      archive: { key: KEY, versionId: current.VersionId, sha256: current.Metadata!.sha256! },
+      lex: {
+        botId: 'ALPHABOT01',
+        botName: 'Alpha',
+        roleArn: 'arn:aws:iam::123456789012:role/FromSidecar',
+        dataPrivacy: { childDirected: true },
+        idleSessionTTLInSeconds: 600,
+        aliases: [{ botAliasId: 'TSTALIASID', botAliasName: 'Live' }],
+        tags: { team: 'support' },
+      },
+    };
+    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: restoreInfoKey(KEY), Body: JSON.stringify(info), ContentType: 'application/json' }));
+    const res = await h.cli(['restore', TARGET, '--to-bot', 'AlphaFromSidecar', '--dry-run', '--config', h.configFile], { env: lexEnv });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('can be restored into new bot AlphaFromSidecar, merge FailOnConflict\n');
+    expect(res.stdout).toContain('  roleArn: restore sidecar\n');
+    expect(res.stdout).toContain('  dataPrivacy.childDirected: restore sidecar\n');
+    expect(res.stdout).toContain('  idleSessionTTLInSeconds: restore sidecar\n');
+    expect(res.stdout).toContain('note: the bot had 1 alias(es) (Live); imports do not create aliases');
+    expect(h.lex.botIdByName('AlphaFromSidecar')).toBeUndefined();
+  });
+
+  it('an upload URL that is neither https nor allowlisted is refused before any byte leaves; nothing is imported', async () => {
+    const strict = join(h.dir, 'strict.config.json');
+    writeFileSync(strict, JSON.stringify({ stackName: 'BotVaultRestoreE2E', targets: [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }] }));
+    const before = h.lex.calls.length;
+    const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', '--config', strict], { env: lexEnv });
+    expect(res.code).toBe(2);
+    const line = oneLine(res.stderr);
+    expect(line).toMatch(/^botvault: refusing to upload the archive: http:\/\/127\.0\.0\.1:\d+\/uploads\/\w+: only https is allowed/);
+    // The presigned URL is a credential: only scheme, host and path are shown.
+    expect(line).not.toContain('X-Amz-');
+    expect(h.lex.calls.slice(before).map((c) => c.op)).toEqual(['DescribeBot', 'CreateUploadUrl']);
+  });
+
+  it('a version whose bytes do not match their sha256: exit 2 before anything is uploaded', async () => {
+    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: KEY, Body: Buffer.from('PK\x03\x04 not the archive'), Metadata: { sha256: '0'.repeat(64) } }));
+    const before = h.lex.calls.length;
+    const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', '--config', h.configFile], { env: lexEnv });
+    expect(res.code).toBe(2);
+    expect(oneLine(res.stderr)).toMatch(/^botvault: sha256 mismatch for lex\/us-east-1\/ALPHABOT01\/DRAFT\/bot\.zip version \S+: the bytes hash to [0-9a-f]{64} but BotVault stored 0{64}; /);
+    expect(h.lex.calls.length).toBe(before);
+  });
+});
