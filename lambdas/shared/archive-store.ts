@@ -52,10 +52,11 @@ import { uploadStream } from './part-upload';
 
 /**
  * Upload tuning (README "Performance", `npm run bench`): memory is a fixed pool of QUEUE_SIZE + 1
- * part buffers (part-upload.ts), here 30 MiB at most, whatever the archive's size.
+ * part buffers (part-upload.ts), here 20 MiB at most, whatever the archive's size; three parts in
+ * flight keep a Lambda's network busy, and 5 MiB parts (S3's minimum) still allow 48 GiB archives.
  */
-export const PART_SIZE = 6 * 1024 * 1024;
-export const QUEUE_SIZE = 4;
+export const PART_SIZE = 5 * 1024 * 1024;
+export const QUEUE_SIZE = 3;
 
 export interface StoreArchiveParams {
   readonly s3: S3Client;

@@ -2,7 +2,9 @@
  * End-to-end benchmark: the synthesized state machine run locally
  * (lib/local/runner.ts: aws-local-stepfunctions, every Task bound to its real
  * handler) backing up N simulated Lex bots, whose exports each take a fixed
- * latency, into s3rver, with maxConcurrency C. Waits are real (no `fast`):
+ * latency, into s3rver, with maxConcurrency C. The Lex simulator and s3rver
+ * run in a process of their own (servers.ts), as Lex and S3 do not share the
+ * Lambdas' CPU in AWS. Waits are real (no `fast`):
  * the first poll comes `firstWaitSeconds` = latency after StartExport, so
  * every export is ready at its first poll.
  *
@@ -16,11 +18,13 @@
  * transitions (Plan, the Map, Summarize, the Choice, the end state) spread
  * over the bots.
  */
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { parseConfig } from '../../lib/config';
 import { runLocal, synthesizeDefinition, type EventLog } from '../../lib/local/runner';
-import { startLexSimulator } from '../simulators/lex-simulator';
-import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server } from '../simulators/s3-server';
+import { S3RVER_CREDENTIALS } from '../simulators/s3-server';
+import { tsxArgs } from './store';
 
 export interface E2eResult {
   readonly bots: number;
@@ -46,28 +50,27 @@ const botId = (n: number) => `BENCHBOT${String(n).padStart(2, '0')}`;
 const WARM_UP_BOT = 'WARMUPBOT0';
 
 export async function benchE2e(bots: number, maxConcurrency: number, latencySeconds: number, log: (line: string) => void): Promise<E2eResult> {
-  const lex = await startLexSimulator({
-    bots: [...Array.from({ length: bots }, (_, n) => ({ botId: botId(n), botName: `BenchBot${n}` })), { botId: WARM_UP_BOT, botName: 'WarmUp' }],
-    defaultFaults: { exportLatencyMs: latencySeconds * 1000 },
+  const bucket = 'bench-e2e';
+  const simBots = [...Array.from({ length: bots }, (_, n) => ({ botId: botId(n), botName: `BenchBot${n}` })), { botId: WARM_UP_BOT, botName: 'WarmUp' }];
+  const servers = spawn(process.execPath, tsxArgs('./servers.ts', JSON.stringify({ bots: simBots, exportLatencyMs: latencySeconds * 1000, bucket })), {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const s3server = await startS3Server();
-  const s3 = s3ClientFor(s3server.endpoint);
   const saved = { ...process.env };
   try {
+    const [line] = (await once(createInterface({ input: servers.stdout! }), 'line')) as [string];
+    const { lexUrl, s3Endpoint } = JSON.parse(line) as { lexUrl: string; s3Endpoint: string };
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL_LEX_MODELS_V2: lex.url,
-      AWS_ENDPOINT_URL_S3: s3server.endpoint,
+      AWS_ENDPOINT_URL_LEX_MODELS_V2: lexUrl,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     });
     delete process.env.BOTVAULT_DOWNLOAD_ALLOWLIST;
-    const bucket = 'bench-e2e';
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const configFor = (ids: string[]) =>
       parseConfig({
         maxConcurrency,
-        downloadAllowlist: [lex.url],
+        downloadAllowlist: [lexUrl],
         polling: { firstWaitSeconds: latencySeconds, backoffFactor: 2, maxWaitSeconds: 60, budgetSeconds: 600 },
         targets: ids.map((id) => ({ provider: 'lex', botId: id, botVersion: 'DRAFT' })),
       });
@@ -119,8 +122,7 @@ export async function benchE2e(bots: number, maxConcurrency: number, latencySeco
   } finally {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
-    s3.destroy();
-    await lex.close();
-    await s3server.close();
+    servers.kill('SIGTERM');
+    await once(servers, 'exit');
   }
 }

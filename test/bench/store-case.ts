@@ -11,15 +11,20 @@
  *    staging key → CopyObject with the hash as metadata → HeadObject check;
  *  - `naive`: read the whole body into one Buffer, then one PutObject;
  *  - `raw`: the response stream piped into one streaming PutObject with its
- *    Content-Length: no hashing, no checks, no copy. The ceiling.
+ *    Content-Length: no hashing, no checks, no copy. The ceiling;
+ *  - `rawMultipart`: the response stream piped into the same multipart upload
+ *    StoreArchive uses (part-upload.ts, same part size and queue), no hashing,
+ *    no checks, no copy: what the protocol alone costs on this S3 server.
  */
 import http from 'node:http';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PART_SIZE, QUEUE_SIZE } from '../../lambdas/shared/archive-store';
 import { createS3Client } from '../../lambdas/shared/clients';
+import { uploadStream } from '../../lambdas/shared/part-upload';
 import type { Provider } from '../../lambdas/providers/types';
 import { storeArchive } from '../../lambdas/store-archive/store-archive';
 
-export type StoreMode = 'storeArchive' | 'naive' | 'raw';
+export type StoreMode = 'storeArchive' | 'naive' | 'raw' | 'rawMultipart';
 
 export interface StoreCase {
   readonly mode: StoreMode;
@@ -62,6 +67,11 @@ async function once(mode: StoreMode, s3: S3Client, c: StoreCase, bytes: number, 
   if (mode === 'raw') {
     const res = await get(url);
     await s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: key, Body: res, ContentLength: Number(res.headers['content-length']) }));
+    return;
+  }
+  if (mode === 'rawMultipart') {
+    const res = await get(url);
+    await uploadStream({ s3, bucket: c.bucket, key, body: res, partSize: PART_SIZE, queueSize: QUEUE_SIZE });
     return;
   }
   if (mode === 'naive') {

@@ -53,7 +53,7 @@ export async function benchStore(sizes: readonly number[], modes: readonly Store
           });
           const result = JSON.parse(stdout.trim().split('\n').pop()!) as StoreCaseResult;
           results.push(result);
-          log(`  ${mode.padEnd(12)} ${(bytes / MiB).toFixed(0).padStart(5)} MiB  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`);
+          log(`  ${mode.padEnd(13)} ${(bytes / MiB).toFixed(0).padStart(5)} MiB  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`);
         } finally {
           await s3.close();
         }
