@@ -1,0 +1,24 @@
+/** Restore drill Lambda (EventBridge Scheduler): see drill.ts. */
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { s3Client } from '../shared/clients';
+import { bucketName } from '../shared/env';
+import { defineHandler } from '../shared/handler';
+import { logger } from '../shared/logger';
+import { runDrill } from './drill';
+
+/** Scheduler sends `{"trigger":"restore-drill"}`; a hand invocation may send nothing. */
+const drillInputSchema = z.object({ trigger: z.string().optional() }).loose().prefault({});
+
+// Namespace fixed: the drill construct's alarm reads BotVault/DrillFailures.
+export const handler = defineHandler(
+  'RestoreDrill',
+  drillInputSchema,
+  () => ({
+    s3: s3Client(),
+    bucket: bucketName(),
+    metrics: new Metrics({ namespace: 'BotVault', serviceName: 'botvault' }),
+    log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
+  }),
+  runDrill,
+);

@@ -1,0 +1,98 @@
+/**
+ * The restore drill's core against a real S3-compatible server (s3rver): a
+ * sound archive passes; one whose bytes no longer match their sha256, and one
+ * whose sha256 matches but whose zip entry fails its CRC-32, both fail the
+ * drill by name, with the DrillFailures metric counting them.
+ */
+import { createHash } from 'node:crypto';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drillArchive, runDrill, RestoreDrillFailedError, type MetricsSink } from '../../lambdas/restore-drill/drill';
+import { s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { lexLikeZip } from './zip-fixtures';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const GOOD = 'lex/us-east-1/GOODBOT001/DRAFT/bot.zip';
+const ROTTEN = 'lex/us-east-1/ROTTENBOT1/DRAFT/bot.zip';
+const BADCRC = 'koreai/bots.kore.ai/st-1a2b3c4d-0000-1111-2222-333344445555/published/bot.zip';
+
+let server: S3Server;
+let s3: S3Client;
+const bucket = 'drill';
+
+function sink() {
+  const metrics: Record<string, number> = {};
+  let published = 0;
+  const m: MetricsSink = {
+    addMetric: (name, _unit, value) => {
+      metrics[name] = value;
+    },
+    publishStoredMetrics: () => {
+      published++;
+    },
+  };
+  return { m, metrics, published: () => published };
+}
+
+async function put(key: string, body: Buffer, sha: string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { sha256: sha } }));
+}
+
+beforeAll(async () => {
+  server = await startS3Server();
+  s3 = s3ClientFor(server.endpoint);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+afterAll(async () => {
+  s3?.destroy();
+  await server?.close();
+});
+
+describe('restore drill core', () => {
+  it('a sound archive passes: sha256 matches, every entry opens with its CRC; metrics say 1 checked, 0 failures', async () => {
+    const zip = await lexLikeZip(40_000);
+    await put(GOOD, zip, sha256(zip));
+    // Not archives: never checked.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${GOOD}.restore.json`, Body: '{}' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/2026/11/22/run.json', Body: '{}' }));
+
+    const { m, metrics, published } = sink();
+    const report = await runDrill({}, { s3, bucket, metrics: m });
+    expect(report).toMatchObject({ checked: 1, failed: 0 });
+    expect(report.results[0]).toMatchObject({ key: GOOD, ok: true, entries: 3, bytes: zip.length });
+    expect(metrics).toEqual({ DrillArchivesChecked: 1, DrillFailures: 0 });
+    expect(published()).toBe(1);
+  });
+
+  it('bytes that no longer match their sha256, and a zip entry that fails its CRC-32: the drill fails naming both', async () => {
+    const zip = await lexLikeZip(1000);
+    const rotten = Buffer.from(zip);
+    rotten[rotten.length - 30] ^= 0xff; // inside the central directory: the stored sha256 no longer matches
+    await put(ROTTEN, rotten, sha256(zip));
+
+    // Flip a byte inside a stored entry's data and store the new sha256: the hash is right, the content is not.
+    const badCrc = Buffer.from(await lexLikeZip(1000));
+    const at = badCrc.indexOf(Buffer.from('"intents"'));
+    expect(at).toBeGreaterThan(0);
+    badCrc[at + 2] = 'X'.charCodeAt(0);
+    await put(BADCRC, badCrc, sha256(badCrc));
+
+    expect(await drillArchive(s3, bucket, BADCRC)).toMatchObject({ ok: false, problem: expect.stringMatching(/^the zip does not open cleanly: entry Bot\/Bot\.json: CRC-32 [0-9a-f]{8} does not match the stored [0-9a-f]{8}$/) });
+
+    const { m, metrics } = sink();
+    const err = await runDrill({}, { s3, bucket, metrics: m }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RestoreDrillFailedError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^Restore drill: 2 of 3 archives are not restorable: /);
+    expect(message).toContain(`${ROTTEN}: sha256 mismatch: the bytes hash to ${sha256(rotten)}, the metadata says ${sha256(zip)}`);
+    expect(message).toContain(`${BADCRC}: the zip does not open cleanly: entry Bot/Bot.json: CRC-32`);
+    expect(message).not.toContain(GOOD);
+    expect(metrics).toEqual({ DrillArchivesChecked: 3, DrillFailures: 2 });
+  });
+
+  it('an archive without sha256 metadata cannot be verified: it fails the drill', async () => {
+    const zip = await lexLikeZip();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip', Body: zip }));
+    expect(await drillArchive(s3, bucket, 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip')).toMatchObject({ ok: false, problem: expect.stringMatching(/^no sha256 metadata/) });
+  });
+});
