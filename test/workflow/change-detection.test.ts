@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lambdas/shared/contracts';
+import { startKoreSimulator } from '../simulators/koreai-simulator';
+import { startSecretsSimulator } from '../simulators/secrets-simulator';
 import { head, startHarness, type Harness } from './harness';
 
 const ROLE = 'arn:aws:iam::210987654321:role/LexBotRole';
@@ -117,5 +119,30 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     const second = await h.run(config);
     expect(second.manifest!.counts).toEqual({ total: 1, succeeded: 1, unchanged: 0, failed: 0 });
     expect((await h.object('lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip'))!.metadata['run-id']).toBe(second.runId);
+  });
+
+  it('Kore.ai: the sidecar names the bot (from botDefinition.json); an unchanged bot is UNCHANGED', async () => {
+    const BOT = 'st-1a2b3c4d-0000-1111-2222-333344445555';
+    const app = { clientId: 'cs-botvault-app', clientSecret: 'test-only-client-secret' };
+    h = await startHarness({ bots: [] });
+    const kore = await startKoreSimulator({ apps: [app], bots: [{ botId: BOT, botName: 'Concierge', dialogs: ['Welcome', 'BookTable'] }] });
+    const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai': JSON.stringify(app) } });
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+    try {
+      const config = h.config({ downloadAllowlist: [h.lex.url, kore.url], targets: [{ provider: 'koreai', host: kore.url, botId: BOT, credentialsSecret: 'botvault/koreai' }] });
+      const first = await h.run(config);
+      const [r1] = first.manifest!.results;
+      expect(r1).toMatchObject({ status: 'SUCCEEDED', restoreInfo: 'written' });
+      const info = await sidecar(r1!.key!);
+      expect(info).toMatchObject({ provider: 'koreai', target: r1!.target, koreai: { botId: BOT, botName: 'Concierge' }, archive: { key: r1!.key, sha256: r1!.sha256 } });
+      expect(info.lex).toBeUndefined();
+
+      const second = await h.run(config);
+      expect(second.manifest!.results[0]).toMatchObject({ status: 'UNCHANGED', sha256: r1!.sha256, restoreInfo: 'unchanged' });
+    } finally {
+      await kore.close();
+      await secrets.close();
+      delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+    }
   });
 });
