@@ -18,6 +18,7 @@ import { BackupFunction } from './constructs/backup-function';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
 import { EncryptionKey } from './constructs/encryption-key';
+import { RestoreDrill } from './constructs/restore-drill';
 
 /**
  * Stack output ids. The CLI finds the stack's resources by these keys
@@ -71,6 +72,8 @@ export class BotVaultStack extends Stack {
   public readonly encryptionKey: EncryptionKey;
   /** Alarms, failed-run messages and the dashboard, all to one topic. */
   public readonly alarms: BackupAlarms;
+  /** The scheduled restore drill, when the config enables it. */
+  public readonly restoreDrill?: RestoreDrill;
 
   constructor(scope: Construct, id: string, props: BotVaultStackProps) {
     super(scope, id, {
@@ -146,6 +149,17 @@ export class BotVaultStack extends Stack {
       noSuccessWindow: Duration.hours(config.notifications.noSuccessHours),
       deadLetterQueue: this.schedule.deadLetterQueue,
     });
+
+    if (config.restoreDrill.enabled) {
+      this.restoreDrill = new RestoreDrill(this, 'RestoreDrill', {
+        archiveBucket: this.archiveBucket,
+        cron: config.restoreDrill.cron,
+        timezone: config.restoreDrill.timezone,
+        logRetention,
+        logEncryptionKey: key,
+        alarmTopic: this.alarms.topic,
+      });
+    }
 
     // Top-level outputs: their logical ids are their OutputKeys (no construct-path hash), which the CLI looks up.
     new CfnOutput(this, STACK_OUTPUTS.bucket, {

@@ -281,6 +281,15 @@ export const configSchema = z.strictObject({
         .max(36_500, { message: 'must be at most 36500 (100 years)' }),
     })
     .optional(),
+  /** A scheduled check that every archive's latest version could be restored (sha256 and every zip entry read back). */
+  restoreDrill: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** EventBridge Scheduler cron, six fields. */
+      cron: cronSchema.default('cron(0 6 ? * SUN *)'),
+      timezone: timezoneSchema.default('UTC'),
+    })
+    .prefault({}),
   targets: z.array(targetSchema).min(1, { message: 'must list at least one target to back up' }),
 }).superRefine(checkKoreaiTargets);
 
