@@ -6,7 +6,7 @@
  * of several fresh processes. Node's own start-up is not counted.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,10 +58,10 @@ async function coldImport(file: string, cwd: string, samples: number): Promise<n
 /**
  * The road not taken, measured beside the real bundles: the same esbuild
  * options with `@aws-sdk/*` external (as if the Lambda runtime's SDK were
- * used), loaded with the repository's node_modules resolvable.
+ * used), loaded with the repository's node_modules resolvable. `names`: the
+ * Lambdas' folders under lambdas/, e.g. store-archive.
  */
-export async function benchExternalSdk(samples: number, log: (line: string) => void): Promise<BundleResult[]> {
-  const names = readdirSync(join(PROJECT_ROOT, 'lambdas')).filter((d) => existsSync(join(PROJECT_ROOT, 'lambdas', d, 'handler.ts')));
+export async function benchExternalSdk(names: readonly string[], samples: number, log: (line: string) => void): Promise<BundleResult[]> {
   const dir = join(PROJECT_ROOT, 'node_modules', '.cache', 'botvault-bench-external-sdk');
   const results: BundleResult[] = [];
   try {

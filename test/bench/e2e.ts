@@ -41,6 +41,12 @@ export interface E2eResult {
   readonly totalTransitions: number;
   readonly status: string;
   readonly succeeded: number;
+  /** JSON bytes of the execution's state right after the Map (jobs and results included). */
+  stateBytesAfterMap?: number;
+  /** Bytes one bot adds to that state: its job in $.plan.jobs plus its result in $.results. */
+  stateBytesPerBot?: number;
+  /** How many bots fit in Step Functions' 256 KiB state limit at that rate. */
+  botsWithin256KiB?: number;
   /** Mean time per state name, ms (where the overhead goes). */
   meanStateMs?: Record<string, number>;
 }
@@ -113,6 +119,12 @@ export async function benchE2e(bots: number, maxConcurrency: number, latencySeco
       if (e.type === 'StateEntered') entered.set(id, e.timestamp);
       else spent.set(e.state.name, [...(spent.get(e.state.name) ?? []), e.timestamp - (entered.get(id) ?? e.timestamp)]);
     }
+    // The parent execution's state after the Map holds the job list and every job's result: Step Functions' 256 KiB cap.
+    const mapExit = events.find((e): e is Extract<EventLog, { type: 'StateExited' }> => e.type === 'StateExited' && e.state.name === 'BackUpEachTarget' && e.index === undefined);
+    const afterMap = (mapExit?.state.output ?? {}) as { plan?: { jobs?: unknown[] }; results?: unknown[] };
+    e2e.stateBytesAfterMap = JSON.stringify(afterMap).length;
+    e2e.stateBytesPerBot = (JSON.stringify(afterMap.plan?.jobs ?? []).length + JSON.stringify(afterMap.results ?? []).length) / bots;
+    e2e.botsWithin256KiB = Math.floor((256 * 1024) / e2e.stateBytesPerBot);
     e2e.meanStateMs = Object.fromEntries([...spent].map(([name, ms]) => [name, Math.round(ms.reduce((a, b) => a + b, 0) / ms.length)]));
     log(
       `  ${bots} bots, maxConcurrency ${maxConcurrency}, export latency ${latencySeconds} s: wall ${wallSeconds.toFixed(2)} s vs ideal ${idealSeconds} s ` +

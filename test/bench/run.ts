@@ -7,8 +7,9 @@
  *   npm run bench                   everything (about 5–8 minutes on 2 cores)
  *   npm run bench -- store bundles  only some parts (store, bundles, e2e)
  *
- * BENCH_SIZES_MIB=10,100,1024 and BENCH_E2E=bots,concurrency,latencySeconds
- * change the workloads (the goals are defined for the defaults).
+ * BENCH_SIZES_MIB=10,100,1024, BENCH_REPEAT=2 (StoreArchive rounds) and
+ * BENCH_E2E=bots,concurrency,latencySeconds change the workloads (the goals
+ * are defined for the defaults).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -37,8 +38,11 @@ interface Check {
 
 const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['store', 'bundles', 'e2e']);
 const sizes = (process.env.BENCH_SIZES_MIB ?? '10,100,1024').split(',').map((s) => Number(s) * MiB);
+const repeat = Number(process.env.BENCH_REPEAT ?? '2');
 const [bots, concurrency, latency] = (process.env.BENCH_E2E ?? '50,10,10').split(',').map(Number) as [number, number, number];
 const log = (line: string) => process.stdout.write(`${line}\n`);
+/** StoreArchive → store-archive: the Lambda's folder under lambdas/. */
+const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 const num = (x: number, digits = 1) => x.toFixed(digits);
 
 async function main(): Promise<void> {
@@ -51,14 +55,18 @@ async function main(): Promise<void> {
   let externalSdk: BundleResult[] = [];
   let e2e: E2eResult | undefined;
   if (parts.has('store')) {
-    log('\nStoreArchive (one child process per case; local HTTP zip source → s3rver):');
-    store = await benchStore(sizes, ['raw', 'rawMultipart', 'storeArchive', 'naive'], log);
+    log(`\nStoreArchive (one child process per case, ${repeat} rounds: fastest run's throughput, highest peak RSS; local HTTP zip source → s3rver):`);
+    store = await benchStore(sizes, ['raw', 'rawMultipart', 'storeArchive', 'naive'], repeat, log);
   }
   if (parts.has('bundles')) {
     log('\nLambda bundles (cdk synth with local esbuild; cold require in fresh processes):');
     bundles = await benchBundles(7, log);
     log('\nFor comparison, the same handlers with @aws-sdk/* external (not what ships):');
-    externalSdk = await benchExternalSdk(7, log);
+    externalSdk = await benchExternalSdk(
+      bundles.map((b) => kebab(b.name)),
+      7,
+      log,
+    );
   }
   if (parts.has('e2e')) {
     log('\nEnd to end (local runner, Lex simulator, s3rver; real waits):');
@@ -99,7 +107,6 @@ async function main(): Promise<void> {
     checks.push({ goal: `  (for scale: the raw PUT's own peak RSS growth)`, value: `${num(rawGrowthMB)} MB`, met: true });
   }
   if (bundles.length) {
-    const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
     lines.push('', '| Lambda | minified bundle (SDK bundled, shipped) | cold import (median) | SDK external: bundle | SDK external: cold import |', '|---|---|---|---|---|');
     for (const b of bundles) {
       const ext = externalSdk.find((e) => e.name === kebab(b.name));
@@ -113,9 +120,11 @@ async function main(): Promise<void> {
   if (e2e) {
     lines.push(
       '',
-      '| bots | maxConcurrency | export latency | ideal ceil(N/C)×latency | wall | overhead | transitions per bot (max; all-in) |',
-      '|---|---|---|---|---|---|---|',
-      `| ${e2e.bots} | ${e2e.maxConcurrency} | ${e2e.exportLatencySeconds} s | ${e2e.idealSeconds} s | ${num(e2e.wallSeconds, 2)} s | ${num(e2e.overheadPercent)}% | ${e2e.transitionsPerBotMax}; ${num(e2e.transitionsPerBotAllIn, 2)} |`,
+      '| bots | maxConcurrency | export latency | ideal ceil(N/C)×latency | wall | overhead | transitions per bot (max; all-in) | state bytes per bot (jobs + results) → bots within 256 KiB |',
+      '|---|---|---|---|---|---|---|---|',
+      `| ${e2e.bots} | ${e2e.maxConcurrency} | ${e2e.exportLatencySeconds} s | ${e2e.idealSeconds} s | ${num(e2e.wallSeconds, 2)} s | ${num(e2e.overheadPercent)}% | ${e2e.transitionsPerBotMax}; ${num(e2e.transitionsPerBotAllIn, 2)} | ${num(e2e.stateBytesPerBot ?? 0, 0)} → ${e2e.botsWithin256KiB ?? '?'} |`,
+      '',
+      `Mean time per state (ms): ${Object.entries(e2e.meanStateMs ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
     checks.push({ goal: `end-to-end overhead < ${GOALS.overheadPercent}% of ideal`, value: `${num(e2e.overheadPercent)}%`, met: e2e.overheadPercent < GOALS.overheadPercent });
     checks.push({ goal: `≤ ${GOALS.transitionsPerBot} state transitions per bot (export ready at first poll)`, value: `${e2e.transitionsPerBotMax} (${num(e2e.transitionsPerBotAllIn, 2)} all-in)`, met: e2e.transitionsPerBotMax <= GOALS.transitionsPerBot });

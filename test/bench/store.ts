@@ -29,7 +29,30 @@ async function startZipSource(): Promise<{ url: string; child: ChildProcess }> {
   return { url: (JSON.parse(line) as { url: string }).url, child };
 }
 
-export async function benchStore(sizes: readonly number[], modes: readonly StoreMode[], log: (line: string) => void): Promise<StoreCaseResult[]> {
+/**
+ * Every case `repeat` times (rounds interleave the modes, so a burst of load
+ * on a shared machine hits all of them alike). Reported per case: the fastest
+ * run's times (the least disturbed) and the highest peak RSS of all runs (the
+ * conservative one); every run is kept in `runs`.
+ */
+export async function benchStore(
+  sizes: readonly number[],
+  modes: readonly StoreMode[],
+  repeat: number,
+  log: (line: string) => void,
+): Promise<(StoreCaseResult & { runs: StoreCaseResult[] })[]> {
+  const all = new Map<string, StoreCaseResult[]>();
+  for (let round = 1; round <= repeat; round++) {
+    log(`  round ${round} of ${repeat}`);
+    for (const r of await benchStoreOnce(sizes, modes, log)) all.set(`${r.mode} ${r.bytes}`, [...(all.get(`${r.mode} ${r.bytes}`) ?? []), r]);
+  }
+  return [...all.values()].map((runs) => {
+    const fastest = runs.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    return { ...fastest, peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)), runs };
+  });
+}
+
+async function benchStoreOnce(sizes: readonly number[], modes: readonly StoreMode[], log: (line: string) => void): Promise<StoreCaseResult[]> {
   const source = await startZipSource();
   const results: StoreCaseResult[] = [];
   try {
