@@ -77,7 +77,9 @@ export function compareEntries(
       unchanged++;
       continue;
     }
-    changed.push({ path, patch: createTwoFilesPatch(`a/${path}`, `b/${path}`, a, b, labels.from, labels.to, { context }) });
+    // The package starts each patch with a "=====" rule line; unified diff tools do not need it.
+    const patch = createTwoFilesPatch(`a/${path}`, `b/${path}`, a, b, labels.from, labels.to, { context }).replace(/^=+\n/, '');
+    changed.push({ path, patch });
   }
   return { added, removed, changed, unchanged };
 }
@@ -139,7 +141,7 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
   for (const p of result.removed) out.push(`removed  ${p}`);
   for (const c of result.changed) out.push(`changed  ${c.path}`);
   out.push(`${result.added.length} added, ${result.removed.length} removed, ${result.changed.length} changed, ${result.unchanged} unchanged`);
-  for (const c of result.changed) out.push('', ...c.patch.replace(/^=+\n/, '').trimEnd().split('\n'));
+  for (const c of result.changed) out.push('', ...c.patch.trimEnd().split('\n'));
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

@@ -114,6 +114,9 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
     try {
       entries = await readZipEntries(archive.data);
     } catch (err) {
+      if (err instanceof ZipEntryError && /encrypted/i.test(err.message)) {
+        throw new CliError(`${resource.key} is password-protected (exported with passwordSecret): restoring encrypted archives is not supported yet; unpack it with the password and import it in the Lex console`);
+      }
       if (err instanceof ZipEntryError) throw new CliError(`${resource.key}${archive.versionId ? ` version ${archive.versionId}` : ''} is not a sound zip (${err.message}); pick another --version`);
       throw err;
     }
@@ -302,7 +305,11 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
       };
       destination = { botId: existing?.botId ?? null, botName, existing: Boolean(existing) };
       if (existing && merge === 'FailOnConflict') notes.push('FailOnConflict: Lex stops at the first resource that already exists and changes nothing; --merge Overwrite replaces the bot\'s DRAFT definition with the archive\'s');
-      if (!existing && info?.lex?.aliases.length) notes.push(`the bot had ${info.lex.aliases.length} alias(es) (${info.lex.aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version`);
+      // Lex creates TestBotAlias (TSTALIASID) with every bot; only the operator's own aliases need recreating.
+      const aliases = (info?.lex?.aliases ?? []).filter((a) => a.botAliasId !== 'TSTALIASID');
+      if (!existing && aliases.length) {
+        notes.push(`the bot had ${aliases.length} alias${aliases.length === 1 ? '' : 'es'} (${aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version (their settings are in the restore sidecar)`);
+      }
     }
     const base = { ...baseReport(ctx), destination, mergeStrategy: merge, sources, notes };
     if (opts.dryRun) return { ...base, importId: null, status: 'DRY_RUN', failureReasons: [] };

@@ -179,7 +179,11 @@ describe('botvault restore (Lex V2)', () => {
         roleArn: 'arn:aws:iam::123456789012:role/FromSidecar',
         dataPrivacy: { childDirected: true },
         idleSessionTTLInSeconds: 600,
-        aliases: [{ botAliasId: 'TSTALIASID', botAliasName: 'Live' }],
+        // TestBotAlias comes with every Lex bot: only Live needs recreating.
+        aliases: [
+          { botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias' },
+          { botAliasId: 'LIVEALIAS1', botAliasName: 'Live' },
+        ],
         tags: { team: 'support' },
       },
     };
@@ -191,7 +195,7 @@ describe('botvault restore (Lex V2)', () => {
     expect(res.stdout).toContain('  roleArn: restore sidecar\n');
     expect(res.stdout).toContain('  dataPrivacy.childDirected: restore sidecar\n');
     expect(res.stdout).toContain('  idleSessionTTLInSeconds: restore sidecar\n');
-    expect(res.stdout).toContain('note: the bot had 1 alias(es) (Live); imports do not create aliases');
+    expect(res.stdout).toContain('note: the bot had 1 alias (Live); imports do not create aliases');
     expect(h.lex.botIdByName('AlphaFromSidecar')).toBeUndefined();
   });
 
