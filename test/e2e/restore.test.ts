@@ -26,13 +26,19 @@ let h: CliHarness;
 let lexEnv: Record<string, string>;
 /** Version ids of KEY, oldest first. */
 const versions: string[] = [];
+const LOCALE_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/locales/en_US.zip';
+/** Version ids of the en_US locale archive, oldest first. */
+const localeVersions: string[] = [];
 
 beforeAll(async () => {
   h = await startCliHarness({
     s3: 'swift',
     stackName: 'BotVaultRestoreE2E',
     bots: [{ botId: 'ALPHABOT01', botName: 'Alpha', locales: ['en_US'], intents: ['Greet', 'Order'] }],
-    targets: [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }],
+    targets: [
+      { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
+      { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' },
+    ],
   });
   lexEnv = { AWS_ENDPOINT_URL_LEX_MODELS_V2: h.lex.url };
 });
@@ -43,12 +49,14 @@ async function backUp(runId: string): Promise<string> {
   expect(run.status).toBe('SUCCEEDED');
   const result = run.manifest!.results.find((r) => r.target === TARGET)!;
   expect(result.status).toBe('SUCCEEDED');
+  const locale = run.manifest!.results.find((r) => r.key === LOCALE_KEY);
+  if (locale?.status === 'SUCCEEDED') localeVersions.push(locale.versionId!);
   return result.versionId!;
 }
 
 /** An archive version's entries as text, by name. */
-async function entries(versionId?: string): Promise<Record<string, string>> {
-  const res = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY, VersionId: versionId }));
+async function entries(versionId?: string, key = KEY): Promise<Record<string, string>> {
+  const res = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: key, VersionId: versionId }));
   const map = await readZipEntries(Buffer.from(await res.Body!.transformToByteArray()));
   return Object.fromEntries([...map].map(([k, v]) => [k, v.toString('utf8')]));
 }
@@ -162,6 +170,18 @@ describe('botvault restore (Lex V2)', () => {
     expect(res.stdout).toContain(`: COMPLETED; bot AlphaCopy (${botId}) holds the archive's definition\n`);
     const [started] = [...h.lex.imports.values()].filter((i) => (i.spec as { botImportSpecification?: { botName?: string } })?.botImportSpecification?.botName === 'AlphaCopy');
     expect(started!.spec).toEqual({ botImportSpecification: { botName: 'AlphaCopy', roleArn: ROLE, dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 } });
+  });
+
+  it('a locale archive restores into the existing bot with botLocaleImportSpecification; the next backup holds its entries', async () => {
+    h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Refund'] });
+    const res = await h.cli(['restore', 'lex:ALPHABOT01:DRAFT:en_US', '--version', localeVersions[1]!, '--merge', 'Overwrite', '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('into existing bot Alpha (ALPHABOT01), merge Overwrite\n');
+    const [last] = [...h.lex.imports.values()].slice(-1);
+    expect(last).toMatchObject({ status: 'Completed', spec: { botLocaleImportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' } } });
+    await backUp('restore-e2e-locale');
+    expect(await entries(undefined, LOCALE_KEY)).toEqual(await entries(localeVersions[1], LOCALE_KEY));
   });
 
   it('a restore sidecar supplies what the export leaves out (role, privacy, TTL, tags)', async () => {
