@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillArchive, runDrill, RestoreDrillFailedError, type MetricsSink } from '../../lambdas/restore-drill/drill';
-import { s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { lexLikeZip } from './zip-fixtures';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -62,6 +62,19 @@ describe('restore drill core', () => {
     expect(report.results[0]).toMatchObject({ key: GOOD, ok: true, entries: 3, bytes: zip.length });
     expect(metrics).toEqual({ DrillArchivesChecked: 1, DrillFailures: 0 });
     expect(published()).toBe(1);
+
+    // The Lambda handler: clients and bucket from the environment, the same result.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      BOTVAULT_BUCKET: bucket,
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    const { handler } = await import('../../lambdas/restore-drill/handler');
+    expect(await handler({ trigger: 'restore-drill' })).toMatchObject({ checked: 1, failed: 0 });
   });
 
   it('bytes that no longer match their sha256, and a zip entry that fails its CRC-32: the drill fails naming both', async () => {
