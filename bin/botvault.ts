@@ -107,7 +107,7 @@ deployedStackOptions(
     .description(
       'Put an archive version back into the provider: read it from S3 (sha256-checked), upload it and start an import into the bot, then follow the import. ' +
         'An existing bot is imported with FailOnConflict unless --merge says otherwise, so by default nothing is overwritten. ' +
-        'Exit codes: 0 restored (or a clean --dry-run), 1 the import failed (its reasons are printed), 2 could not start.',
+        'Exit codes: 0 restored (or a clean --dry-run), 1 the import failed (its reasons are printed) or was still running at --timeout, 2 could not start.',
     )
     .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
     .option('--to-bot <name|id>', 'restore into this bot: an existing bot id or name, or the name of a new bot (default: the bot the archive came from)')
