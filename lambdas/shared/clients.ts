@@ -78,6 +78,7 @@ export function createSecretsClient(_env: Env = process.env): SecretsManagerClie
   return new SecretsManagerClient({ requestHandler: API_REQUEST_HANDLER });
 }
 
-export const s3Client = cached('AWS_ENDPOINT_URL_S3', createS3Client);
-export const lexClient = cached('AWS_ENDPOINT_URL_LEX_MODELS_V2', createLexClient);
-export const secretsClient = cached('AWS_ENDPOINT_URL_SECRETS_MANAGER', createSecretsClient);
+// /* @__PURE__ */: cached() only returns a closure, so esbuild may drop the clients a Lambda never calls (and their SDK code) from its bundle.
+export const s3Client = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_S3', createS3Client);
+export const lexClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_LEX_MODELS_V2', createLexClient);
+export const secretsClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_SECRETS_MANAGER', createSecretsClient);
