@@ -312,7 +312,7 @@ describe('handlers: input validation', () => {
   it('store-archive: a job for an unknown provider is refused by the input schema', async () => {
     const [job] = await planJobs({ only: ['ALPHABOT01'] });
     const state = await exportReady(job!);
-    const err = await failure(storeArchive({ job: { ...job!, provider: 'koreai' }, runId: 'r', export: state }));
+    const err = await failure(storeArchive({ job: { ...job!, provider: 'dropbox' }, runId: 'r', export: state }));
     expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toMatch(/job\.provider/);
   });

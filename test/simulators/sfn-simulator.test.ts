@@ -143,7 +143,8 @@ describe('an execution through the real SFNClient', () => {
     await sim.executions.get(started.executionArn!)!.finished;
     const done = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
     expect(done.status).toBe('SUCCEEDED');
-    expect(JSON.parse(done.output!)).toMatchObject({ total: 1, succeeded: 1, failed: 0, manifestKey: expect.stringMatching(/^runs\/.*\/run-2\.json$/) });
+    // run-1 already stored ALPHABOT01 and the simulator's bot has not changed since, so change detection reports it UNCHANGED.
+    expect(JSON.parse(done.output!)).toMatchObject({ total: 1, succeeded: 0, unchanged: 1, failed: 0, manifestKey: expect.stringMatching(/^runs\/.*\/run-2\.json$/) });
 
     const first = await sfn.send(new ListExecutionsCommand({ stateMachineArn: sim.stateMachineArn, maxResults: 1 }));
     expect(first.executions!.map((e) => e.name)).toEqual(['run-2']);
