@@ -38,6 +38,12 @@ describe('bundling with local esbuild', () => {
       // error texts mention optional packages such as signature-v4-crt, hence client-*).
       expect(/require\(["']@aws-sdk\/client-/.test(code), `${dir}: requires an SDK client at run time`).toBe(false);
       expect(/LexModelsV2Client|S3Client/.test(code), `${dir}: contains an SDK client`).toBe(true);
+      // Credentials come from the environment only (lambdas/shared/lambda-credentials.ts): none of the default
+      // chain's other sources (SSO, web identity, container, credential_process) is bundled.
+      expect(/AWS_SECRET_ACCESS_KEY/.test(code), `${dir}: reads environment credentials`).toBe(true);
+      for (const source of ['sso_start_url', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'credential_process']) {
+        expect(code.includes(source), `${dir}: bundles the default credential chain (${source})`).toBe(false);
+      }
     }
 
     // The bundles run: loaded as CommonJS (as Lambda loads index.js) in a plain Node process, each exports
