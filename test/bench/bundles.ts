@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as esbuild from 'esbuild';
 import { buildApp } from '../../lib/app';
 import { parseConfig } from '../../lib/config';
-import { PROJECT_ROOT } from '../../lib/constructs/backup-function';
+import { DEFAULT_ENVIRONMENT, PROJECT_ROOT } from '../../lib/constructs/backup-function';
 import { cdkJsonContext } from '../infra/helpers';
 
 const run = promisify(execFile);
@@ -45,9 +45,7 @@ async function coldImport(file: string, cwd: string, samples: number): Promise<n
       env: {
         PATH: process.env.PATH,
         AWS_REGION: 'eu-west-1',
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'botvault',
-        POWERTOOLS_METRICS_NAMESPACE: 'BotVault',
+        ...DEFAULT_ENVIRONMENT,
       },
     });
     samplesMs.push(Number(stdout));

@@ -7,7 +7,7 @@ import { BackupFunction, type BackupFunctionProps } from '../../lib/constructs/b
 import { SKIP_BUNDLING, logicalId, render, synth } from './helpers';
 
 const FUNCTIONS = ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup', 'Summarize'] as const;
-const DEFAULT_ENV = { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'botvault', POWERTOOLS_METRICS_NAMESPACE: 'BotVault' };
+const DEFAULT_ENV = { POWERTOOLS_SERVICE_NAME: 'botvault', POWERTOOLS_METRICS_NAMESPACE: 'BotVault' };
 
 describe('the six Lambdas in the stack', () => {
   const { template, json } = synth({
@@ -106,7 +106,7 @@ describe('BackupFunction construct', () => {
   });
 
   it.each([
-    [{ name: 'plan', environment: { NODE_OPTIONS: '--max-old-space-size=100' } }, /NODE_OPTIONS is set by BackupFunction for every Lambda \("--enable-source-maps"\) and cannot be changed/],
+    [{ name: 'plan', environment: { POWERTOOLS_SERVICE_NAME: 'mine' } }, /POWERTOOLS_SERVICE_NAME is set by BackupFunction for every Lambda \("botvault"\) and cannot be changed/],
     [{ name: 'no-such-lambda' }, /no handler for "no-such-lambda": expected .*lambdas\/no-such-lambda\/handler\.ts/],
     [{ name: '../plan' }, /must be a folder name under lambdas\//],
     [{ name: 'plan', memorySize: 64 }, /memorySize must be a whole number of MB from 128 to 10240 \(got 64\)/],
