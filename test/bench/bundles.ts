@@ -100,15 +100,18 @@ export async function benchBundles(samples: number, log: (line: string) => void)
       string,
       { Properties: { Code: { S3Key: string } } }
     >;
-    const results: BundleResult[] = [];
-    for (const [logicalId, fn] of Object.entries(functions)) {
-      const name = /^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId;
-      const file = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
-      const samplesMs = await coldImport(file, outdir, samples);
-      const result = { name, bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
-      results.push(result);
-      log(`  ${name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples})`);
+    const bundles = Object.entries(functions).map(([logicalId, fn]) => ({
+      name: /^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId,
+      file: join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js'),
+      samplesMs: [] as number[],
+    }));
+    // Interleaved rounds (one sample of each bundle per round): a burst of load on the shared machine, such as
+    // the synth's own aftermath, then touches every bundle alike instead of skewing the first one measured.
+    for (let round = 0; round < samples; round++) {
+      for (const b of bundles) b.samplesMs.push(...(await coldImport(b.file, outdir, 1)));
     }
+    const results: BundleResult[] = bundles.map((b) => ({ name: b.name, bytes: statSync(b.file).size, coldImportMs: median(b.samplesMs), samplesMs: b.samplesMs }));
+    for (const r of results) log(`  ${r.name.padEnd(13)} ${(r.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${r.coldImportMs.toFixed(0)} ms (median of ${samples})`);
     return results;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
