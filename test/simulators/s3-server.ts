@@ -14,8 +14,22 @@
  * It also ignores `If-None-Match: *` on PutObject (S3's conditional write:
  * 412 PreconditionFailed when the key exists) and would silently overwrite;
  * that check is added here too, over s3rver's object files.
+ *
+ * And it answers PutObject and UploadPart before their bytes are on disk: its
+ * store resolves when its hashing Transform finishes, not when the file write
+ * does (and on a Buffer body, right after `end()`). A GET or a
+ * CompleteMultipartUpload that follows at once can then read an empty or
+ * short file: a run manifest read back as "" was seen in the workflow suite.
+ * `durableWrites` replaces both store methods with ones that answer only once
+ * the file is written (to a temporary name, then renamed, so a failed upload
+ * leaves what was there before, as S3 does).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -42,6 +56,15 @@ interface S3rverInstance {
   httpServer?: Server;
   /** Koa's middleware stack, composed when the server starts. */
   middleware: KoaMiddleware[];
+  store: S3rverStore;
+}
+
+/** The part of s3rver's FilesystemStore that durableWrites replaces or uses. */
+interface S3rverStore {
+  getResourcePath(bucket: string, key: string | undefined, type: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  putObject(object: { bucket: string; key: string; content: Buffer | Readable; metadata: unknown }): Promise<{ size: number; md5: string }>;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }>;
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -57,6 +80,43 @@ const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 /** The credentials s3rver accepts (hard-coded in s3rver). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** Writes `content` to `path` and answers with its size and MD5 only once the file is complete; on failure `path` is untouched. */
+async function writeFileDurably(path: string, content: Buffer | Readable): Promise<{ size: number; md5: string }> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.partial`;
+  const md5 = createHash('md5');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Buffer.isBuffer(content) ? Readable.from([content]) : content, count, createWriteStream(temporary));
+    await rename(temporary, path);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  return { size, md5: md5.digest('hex') };
+}
+
+function durableWrites(store: S3rverStore): void {
+  store.putObject = async (object) => {
+    const written = await writeFileDurably(store.getResourcePath(object.bucket, object.key, 'object'), object.content);
+    await store.putMetadata(object.bucket, object.key, object.metadata, written.md5);
+    return written;
+  };
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const path = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
+    const written = await writeFileDurably(path, content);
+    await writeFile(`${path}.md5`, written.md5);
+    return written;
+  };
+}
 
 export interface S3Server {
   /** http://127.0.0.1:PORT */
@@ -79,6 +139,7 @@ export async function startS3Server(opts: { port?: number } = {}): Promise<S3Ser
   });
   // First in the stack, so these run before s3rver's router rejects them.
   server.middleware.unshift(multipartGaps(directory), conditionalPut(directory));
+  durableWrites(server.store);
   let address: AddressInfo;
   try {
     address = await server.run();
