@@ -164,12 +164,13 @@ describe('Lex exports: start → check → downloadUrl → cleanup', () => {
   });
 
   it('reports IN_PROGRESS until the export completes', async () => {
-    sim.setFaults('BRAVOBOT02', { exportLatencyMs: 300 });
+    // Long enough that the first check is still in progress on a loaded CI machine.
+    sim.setFaults('BRAVOBOT02', { exportLatencyMs: 1000 });
     const [job] = await planOne({ provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' });
     const ref = await provider.start(job!);
     expect(await provider.check(job!, ref)).toEqual({ status: 'IN_PROGRESS' });
     await expect(provider.downloadUrl(job!, ref)).rejects.toBeInstanceOf(ProviderRequestError);
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await provider.check(job!, ref)).toEqual({ status: 'READY' });
     sim.setFaults('BRAVOBOT02', {});
   });

@@ -144,7 +144,7 @@ const errorBody = (msg: string, code: number) => ({ errors: [{ msg, code }] });
 
 describe('export flow', () => {
   it('starts an export, reports pending then success, and serves a real Kore-shaped zip', async () => {
-    const s = await start({ faults: { [ALPHA]: { exportLatencyMs: 300 } } });
+    const s = await start({ faults: { [ALPHA]: { exportLatencyMs: 1000 } } });
     const started = await startExport(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['botSettings', 'botVariables'], tasks: ['botTask'], nlpData: ['utterances'] } });
     expect(started.status).toBe(200);
     expect(started.json).toMatchObject({ status: 'pending', streamId: ALPHA, exportType: 'latest', requestType: 'Botexport' });
@@ -159,7 +159,7 @@ describe('export flow', () => {
     expect(pending.json).not.toHaveProperty('downloadURL');
     expect(s.exports.get(id)?.status).toBe('pending');
 
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1100));
     const done = await exportStatus(s, ALPHA);
     expect(done.json).toMatchObject({ _id: id, botId: ALPHA, status: 'success', fileSize: s.archiveFor(id).length });
     expect(done.json.fileId).toEqual(expect.any(String));

@@ -73,6 +73,8 @@ afterEach(async () => {
 describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', () => {
   it('backs up both providers through the same states; Kore.ai archives land under koreai/<host>/<botId>/<exportType>/bot.zip', async () => {
     const w = (world = await startWorld());
+    // Exports that outlast several fast-mode polls even on a loaded machine, so the polling assertion below holds.
+    for (const bot of [CONCIERGE, HELPDESK]) w.kore.setFaults(bot, { exportLatencyMs: 800 });
     const run = await w.h.run(config(w));
 
     expect(run.status).toBe('SUCCEEDED');
