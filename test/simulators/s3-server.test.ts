@@ -63,6 +63,23 @@ describe('s3rver (in-process S3)', () => {
     expect((await read(s3, 'put/stream.bin')).equals(body)).toBe(true);
   });
 
+  it('a PutObject whose body breaks off leaves the previous object as it was', async () => {
+    const before = randomBytes(200_000);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'put/kept.bin', Body: before }));
+    // 64 KiB of a declared 1 MiB, then the connection is cut (the rest never comes).
+    const stall = new Readable({ read() {} });
+    stall.push(randomBytes(64 * 1024));
+    const cutter = new AbortController();
+    setTimeout(() => cutter.abort(), 300);
+    await expect(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'put/kept.bin', Body: stall, ContentLength: 1024 * 1024 }), { abortSignal: cutter.signal }),
+    ).rejects.toThrow();
+    stall.destroy();
+    // s3rver handles the broken request after the client has given up on it.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await read(s3, 'put/kept.bin')).equals(before)).toBe(true);
+  });
+
   it('a multipart Upload of a 6 MB+ stream is stored exactly (no aws-chunked framing), metadata included', async () => {
     const body = randomBytes(6 * 1024 * 1024 + 4321);
     const upload = new Upload({
