@@ -3,10 +3,11 @@
  * BackupFunction, so runtime, architecture, logging, tracing and bundling are
  * decided here once.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type ILocalBundling, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -32,8 +33,8 @@ export const DEFAULT_ENVIRONMENT: Readonly<Record<string, string>> = {
   POWERTOOLS_METRICS_NAMESPACE: 'BotVault',
 };
 
-/** esbuild `--alias` (relative to PROJECT_ROOT, esbuild's working directory) replacing the SDK's default credential chain in bundles. */
-export const LAMBDA_CREDENTIALS_ALIAS = '@aws-sdk/credential-provider-node=./lambdas/shared/lambda-credentials.ts';
+/** The script that bundles one Lambda (esbuild options and plugins live there). */
+const BUNDLE_SCRIPT = join(PROJECT_ROOT, 'lib', 'bundling', 'bundle-lambda.ts');
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -131,10 +132,6 @@ export class BackupFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       role: this.role,
-      entry,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       description: props.description ?? `BotVault ${props.name}`,
       // The newest Node.js runtime this aws-cdk-lib knows; bump with aws-cdk-lib.
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -145,23 +142,52 @@ export class BackupFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        // Local esbuild (a devDependency): synth needs no Docker.
-        forceDockerBundling: false,
-        // Prefer each package's ES module build: esbuild tree-shakes ESM, not CommonJS (the SDK's share shrinks by a third).
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK too instead of using the runtime's copy, so the versions are pinned; a bundled,
-        // tree-shaken SDK also loads faster than the runtime's full copy from node_modules (README "Performance").
-        externalModules: [],
-        // Lambda always has the role's credentials in its environment: bundle an env-only provider instead of the
-        // SDK's whole default chain (lambdas/shared/lambda-credentials.ts; ~100 kB less per bundle).
-        esbuildArgs: { '--alias': LAMBDA_CREDENTIALS_ALIAS },
-      },
+      code: bundledCode(props.name, entry),
+      handler: 'index.handler',
     });
+  }
+}
+
+/**
+ * The Lambda's code: `entry` bundled by lib/bundling/bundle-lambda.ts on this
+ * machine (no Docker), every dependency included so the versions in
+ * package-lock.json are the versions that run. Not NodejsFunction's own
+ * bundling: that drives the esbuild CLI, which takes no plugins, and the
+ * bundles need one (lib/bundling/sdk-schema-keys.ts; README "Performance").
+ */
+function bundledCode(name: string, entry: string): lambda.Code {
+  return lambda.Code.fromAsset(join(PROJECT_ROOT, 'lambdas'), {
+    // Hash the bundle, not the source folder: the bundle also depends on node_modules.
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Required by the type, never pulled: local bundling below either succeeds or stops synth.
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+      local: new LocalBundling(name, entry),
+    },
+  });
+}
+
+/**
+ * Runs the bundle script. A class with the entry as a field, not an object
+ * literal: CDK caches staged assets by their bundling options, and a bare
+ * function would make every Lambda's options look alike.
+ */
+class LocalBundling implements ILocalBundling {
+  constructor(
+    readonly name: string,
+    readonly entry: string,
+  ) {}
+
+  tryBundle(outputDir: string): boolean {
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', BUNDLE_SCRIPT, this.entry, outputDir], {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    } catch {
+      throw new Error(`BackupFunction "${this.name}": bundling ${this.entry} failed; esbuild's messages are printed above.`);
+    }
+    return true;
   }
 }
 

@@ -14,6 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as esbuild from 'esbuild';
 import { buildApp } from '../../lib/app';
 import { parseConfig } from '../../lib/config';
+import { lambdaBuildOptions } from '../../lib/bundling/bundle-lambda';
 import { DEFAULT_ENVIRONMENT, PROJECT_ROOT } from '../../lib/constructs/backup-function';
 import { cdkJsonContext } from '../infra/helpers';
 
@@ -64,21 +65,9 @@ export async function benchExternalSdk(names: readonly string[], samples: number
   const results: BundleResult[] = [];
   try {
     for (const name of names) {
-      // .cjs: the repository's package.json says "type": "module".
       const file = join(dir, name, 'index.cjs');
-      await esbuild.build({
-        entryPoints: [join(PROJECT_ROOT, 'lambdas', name, 'handler.ts')],
-        outfile: file,
-        bundle: true,
-        minify: true,
-        sourcemap: true,
-        platform: 'node',
-        target: 'node24',
-        format: 'cjs',
-        mainFields: ['module', 'main'],
-        external: ['@aws-sdk/*'],
-        logLevel: 'error',
-      });
+      // .cjs: the repository's package.json says "type": "module".
+      await esbuild.build({ ...lambdaBuildOptions(join(PROJECT_ROOT, 'lambdas', name, 'handler.ts'), join(dir, name)), outfile: file, external: ['@aws-sdk/*'], logLevel: 'error' });
       const samplesMs = await coldImport(file, dir, samples);
       const result = { name, bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
       results.push(result);

@@ -1,28 +1,43 @@
 /**
  * The one test that really bundles: every Lambda through local esbuild (no
  * Docker), exactly as `cdk synth` does. The other infra tests skip bundling.
+ * The bundles then run the whole job against the Lex V2 simulator and s3rver:
+ * what ships is what works, SDK schema rewrite (lib/bundling) included.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app';
-import { parseConfig } from '../../lib/config';
+import { parseConfig, pollingSchema } from '../../lib/config';
+import { startLexSimulator } from '../simulators/lex-simulator';
+import { createBucket, s3ClientFor, startS3Server } from '../simulators/s3-server';
 import { ACCOUNT, REGION, cdkJsonContext } from './helpers';
 
 const outdir = mkdtempSync(join(tmpdir(), 'botvault-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
+/** Function name (Plan, StoreArchive, ...) → its asset's hash. */
+let assetOf: Map<string, string>;
+beforeAll(() => {
+  const config = parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+  const { app, stack } = buildApp(config, { outdir, context: cdkJsonContext() }, { account: ACCOUNT, region: REGION });
+  app.synth();
+  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, { Properties: { Code: { S3Key: string } } }>;
+  assetOf = new Map(
+    Object.entries(functions).map(([logicalId, f]) => [/^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId, f.Properties.Code.S3Key.replace(/\.zip$/, '')]),
+  );
+}, 180_000);
+
 describe('bundling with local esbuild', () => {
   it('writes a minified CommonJS bundle with a source map for each of the six Lambdas, AWS SDK included', () => {
-    const config = parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
-    const { app, stack } = buildApp(config, { outdir, context: cdkJsonContext() }, { account: ACCOUNT, region: REGION });
-    app.synth();
-    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')) as { Properties: { Code: { S3Key: string } } }[];
-    expect(functions).toHaveLength(6);
-    const assets = new Set(functions.map((f) => f.Properties.Code.S3Key.replace(/\.zip$/, '')));
+    expect([...assetOf.keys()].sort()).toEqual(['CheckExport', 'Cleanup', 'Plan', 'StartExport', 'StoreArchive', 'Summarize']);
+    const assets = new Set(assetOf.values());
     // Six different handlers, six different bundles.
     expect(assets.size).toBe(6);
     for (const hash of assets) {
@@ -56,5 +71,56 @@ describe('bundling with local esbuild', () => {
       })).then(() => process.stdout.write(JSON.stringify(results)));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: outdir, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: REGION } });
     expect(Object.values(JSON.parse(out.toString()) as Record<string, string>)).toEqual(Array(6).fill('InvalidInputError'));
-  }, 120_000);
+  });
+
+  it('the bundled handlers back up a Lex bot end to end: exact bytes and metadata in S3, a run manifest', async () => {
+    const sim = await startLexSimulator({ bots: [{ botId: 'ALPHABOT01', botName: 'Alpha', versions: [], locales: ['en_US'], intents: ['Greet'] }] });
+    const s3server = await startS3Server();
+    const s3 = s3ClientFor(s3server.endpoint);
+    try {
+      await createBucket(s3server.endpoint, 'bundled');
+      Object.assign(process.env, {
+        AWS_ENDPOINT_URL_LEX_MODELS_V2: sim.url,
+        AWS_ENDPOINT_URL_S3: s3server.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        BOTVAULT_BUCKET: 'bundled',
+        BOTVAULT_DOWNLOAD_ALLOWLIST: sim.url,
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      });
+      // Lambda loads index.js as CommonJS; so does Node's own require (not vitest's module loader).
+      const load = (name: string) => (createRequire(import.meta.url)(join(outdir, `asset.${assetOf.get(name)!}`, 'index.js')) as { handler: (event: unknown) => Promise<any> }).handler;
+      const [plan, startExport, checkExport, storeArchive, cleanup, summarize] = ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup', 'Summarize'].map(load);
+      const polling = pollingSchema.parse({ firstWaitSeconds: 1, maxWaitSeconds: 2, budgetSeconds: 20 });
+
+      const { jobs } = await plan!({ runId: 'run-bundled', startedAt: '2024-05-17T03:00:00Z', targets: [{ provider: 'lex', discover: true }], input: {} });
+      expect(jobs).toHaveLength(1);
+      const job = jobs[0];
+      let state = await startExport!({ job, polling });
+      while (state.status === 'IN_PROGRESS') {
+        await new Promise((r) => setTimeout(r, 50));
+        state = await checkExport!({ job, polling, export: state });
+      }
+      const result = await storeArchive!({ job, runId: 'run-bundled', export: state });
+      const served = sim.archiveFor(state.ref.exportId);
+      const sha256 = createHash('sha256').update(served).digest('hex');
+      expect(result).toMatchObject({ status: 'SUCCEEDED', key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', bytes: served.length, sha256 });
+
+      const stored = await s3.send(new GetObjectCommand({ Bucket: 'bundled', Key: job.key }));
+      expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(served)).toBe(true);
+      expect(stored.Metadata).toMatchObject({ sha256, source: job.id, 'export-id': state.ref.exportId, 'run-id': 'run-bundled', 'bot-name': 'Alpha' });
+
+      expect(await cleanup!({ job, export: state })).toEqual({ cleaned: true });
+      expect(sim.exports.get(state.ref.exportId)?.deleted).toBe(true);
+      expect(await summarize!({ runId: 'run-bundled', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [result] })).toMatchObject({ total: 1, succeeded: 1 });
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'bundled', Prefix: 'runs/' }));
+      expect(listed.Contents?.map((o) => o.Key)).toEqual(['runs/2024/05/17/run-bundled.json']);
+    } finally {
+      s3.destroy();
+      await sim.close();
+      await s3server.close();
+    }
+  });
 });
