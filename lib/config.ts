@@ -4,11 +4,17 @@
  * (synth time) and the CLI, so a bad file fails the same way everywhere.
  */
 import { readFileSync } from 'node:fs';
-// A namespace import, not { z }: esbuild can then drop what is unused (zod's 40+ locales, ~350 kB) from the Lambda bundles.
-import * as z from 'zod';
+// zod/mini, not zod: these schemas are bundled into the Lambdas too, and mini's functions (instead of
+// methods) let esbuild drop what is unused: ~75 kB less per bundle (README "Performance"). A namespace
+// import, so zod's 40+ unused locales are dropped as well.
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { koreaiTargetSchema, type KoreaiTarget } from './targets/koreai';
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
+
+// zod/mini loads no locale: without English, its own messages (wrong types) would all read "Invalid input".
+z.config(en());
 
 /** Lex bot ids and test set ids are 10 upper-case alphanumerics. */
 const LEX_ID = /^[0-9A-Z]{10}$/;
@@ -19,21 +25,23 @@ const LEX_LOCALE = /^[a-z]{2}_[A-Z0-9]{2,3}$/;
 /** A Secrets Manager secret name or ARN. */
 const SECRET_REF = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
 
-const secretRef = z.string().regex(SECRET_REF, {
-  message: 'must be a Secrets Manager secret name (e.g. "botvault/lex-password") or a secret ARN',
-});
+const secretRef = z.string().check(
+  z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name (e.g. "botvault/lex-password") or a secret ARN' }),
+);
 
 /** An http(s) origin such as `https://files.example.com` or `http://127.0.0.1:4010`. */
-export const originSchema = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an origin like "https://host" or "http://127.0.0.1:4010" (scheme, host and optional port; no path)' },
+export const originSchema = z.string().check(
+  z.refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an origin like "https://host" or "http://127.0.0.1:4010" (scheme, host and optional port; no path)' },
+  ),
 );
 
 /**
@@ -48,23 +56,20 @@ export const originSchema = z.string().refine(
 export const lexTargetSchema = z
   .strictObject({
     provider: z.literal('lex'),
-    botId: z.string().regex(LEX_ID, { message: 'must be a Lex bot id: 10 upper-case letters or digits, e.g. "ABCDEFGHIJ"' }).optional(),
-    botVersion: z
-      .string()
-      .regex(LEX_BOT_VERSION, { message: 'must be "DRAFT" or a version number such as "3"' })
-      .optional(),
-    localeId: z.string().regex(LEX_LOCALE, { message: 'must be a Lex locale id such as "en_US"' }).optional(),
-    customVocabulary: z.boolean().optional(),
-    testSetId: z.string().regex(LEX_ID, { message: 'must be a Lex test set id: 10 upper-case letters or digits' }).optional(),
-    fileFormat: z.enum(['LexJson', 'TSV', 'CSV']).optional(),
-    passwordSecret: secretRef.optional(),
-    discover: z.literal(true).optional(),
-    include: z.array(z.string().min(1)).optional(),
-    exclude: z.array(z.string().min(1)).optional(),
-    versions: z.enum(['DRAFT', 'latest', 'all']).optional(),
-    locales: z.boolean().optional(),
+    botId: z.optional(z.string().check(z.regex(LEX_ID, { message: 'must be a Lex bot id: 10 upper-case letters or digits, e.g. "ABCDEFGHIJ"' }))),
+    botVersion: z.optional(z.string().check(z.regex(LEX_BOT_VERSION, { message: 'must be "DRAFT" or a version number such as "3"' }))),
+    localeId: z.optional(z.string().check(z.regex(LEX_LOCALE, { message: 'must be a Lex locale id such as "en_US"' }))),
+    customVocabulary: z.optional(z.boolean()),
+    testSetId: z.optional(z.string().check(z.regex(LEX_ID, { message: 'must be a Lex test set id: 10 upper-case letters or digits' }))),
+    fileFormat: z.optional(z.enum(['LexJson', 'TSV', 'CSV'])),
+    passwordSecret: z.optional(secretRef),
+    discover: z.optional(z.literal(true)),
+    include: z.optional(z.array(z.string().check(z.minLength(1)))),
+    exclude: z.optional(z.array(z.string().check(z.minLength(1)))),
+    versions: z.optional(z.enum(['DRAFT', 'latest', 'all'])),
+    locales: z.optional(z.boolean()),
   })
-  .superRefine((t, ctx) => {
+  .check(z.superRefine((t, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (t.discover) {
       for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary', 'testSetId'] as const) {
@@ -98,7 +103,7 @@ export const lexTargetSchema = z
     if (!t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'LexJson') {
       issue('fileFormat', 'must be "LexJson" for a bot or locale export (TSV is for custom vocabularies, CSV for test sets)');
     }
-  });
+  }));
 
 export type LexTarget = z.infer<typeof lexTargetSchema>;
 
@@ -118,15 +123,16 @@ export const PROVIDERS = Object.keys(targetSchemas) as ProviderName[];
  * Dispatches on `provider` by hand so that an unknown provider gets one
  * message listing the known ones, and a known one gets its own field errors.
  */
-export const targetSchema = z.unknown().transform((value, ctx): Target => {
+export const targetSchema = z.pipe(z.unknown(), z.transform((value, ctx): Target => {
+  // zod/mini's transform context has no addIssue(): issues go on its list directly.
+  const addIssue = (issue: { path?: PropertyKey[]; message: string }) => ctx.issues.push({ code: 'custom', input: value, ...issue });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'must be an object such as {"provider": "lex", "botId": "ABCDEFGHIJ", "botVersion": "DRAFT"}' });
+    addIssue({ message: 'must be an object such as {"provider": "lex", "botId": "ABCDEFGHIJ", "botVersion": "DRAFT"}' });
     return z.NEVER;
   }
   const provider = (value as { provider?: unknown }).provider;
   if (typeof provider !== 'string' || !(provider in targetSchemas)) {
-    ctx.addIssue({
-      code: 'custom',
+    addIssue({
       path: ['provider'],
       message: `must be one of ${PROVIDERS.map((p) => `"${p}"`).join(', ')}${provider === undefined ? '' : ` (got ${JSON.stringify(provider)})`}`,
     });
@@ -137,161 +143,180 @@ export const targetSchema = z.unknown().transform((value, ctx): Target => {
     for (const issue of parsed.error.issues) {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
       for (const key of keys) {
-        ctx.addIssue({ code: 'custom', path: key === undefined ? issue.path : [...issue.path, key], message: describeIssue(issue, key) });
+        addIssue({ path: key === undefined ? issue.path : [...issue.path, key], message: describeIssue(issue, key) });
       }
     }
     return z.NEVER;
   }
   return parsed.data;
-});
+}));
 
 export type Target = LexTarget | KoreaiTarget;
 export type { KoreaiTarget };
 
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON_FIELD = /^[0-9A-Za-z*?,\-/#L W]+$/;
-export const cronSchema = z.string().refine(
-  (value) => {
-    const m = /^cron\((.*)\)$/.exec(value.trim());
-    if (!m) return false;
-    const fields = m[1]!.trim().split(/\s+/);
-    if (fields.length !== 6 || !fields.every((f) => CRON_FIELD.test(f))) return false;
-    // Scheduler requires "?" in exactly one of day-of-month / day-of-week.
-    return (fields[2] === '?') !== (fields[4] === '?');
-  },
-  {
-    message:
-      'must be an EventBridge Scheduler cron expression with 6 fields and "?" in day-of-month or day-of-week, e.g. "cron(0 3 * * ? *)" for 03:00 every day',
-  },
+export const cronSchema = z.string().check(
+  z.refine(
+    (value) => {
+      const m = /^cron\((.*)\)$/.exec(value.trim());
+      if (!m) return false;
+      const fields = m[1]!.trim().split(/\s+/);
+      if (fields.length !== 6 || !fields.every((f) => CRON_FIELD.test(f))) return false;
+      // Scheduler requires "?" in exactly one of day-of-month / day-of-week.
+      return (fields[2] === '?') !== (fields[4] === '?');
+    },
+    {
+      message:
+        'must be an EventBridge Scheduler cron expression with 6 fields and "?" in day-of-month or day-of-week, e.g. "cron(0 3 * * ? *)" for 03:00 every day',
+    },
+  ),
 );
 
-export const timezoneSchema = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' },
+export const timezoneSchema = z.string().check(
+  z.refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' },
+  ),
 );
+
+/** A whole number from `min` to `max`, `fallback` when absent. */
+const wholeNumber = (min: number, max: number, fallback: number) => z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
 
 export const pollingSchema = z
   .strictObject({
     /** Seconds to wait before the first status check. */
-    firstWaitSeconds: z.number().int().min(1).max(3600).default(10),
+    firstWaitSeconds: wholeNumber(1, 3600, 10),
     /** Each following wait is the previous one times this factor. */
-    backoffFactor: z.number().min(1).max(10).default(2),
+    backoffFactor: z._default(z.number().check(z.minimum(1), z.maximum(10)), 2),
     /** No single wait is longer than this. */
-    maxWaitSeconds: z.number().int().min(1).max(3600).default(60),
+    maxWaitSeconds: wholeNumber(1, 3600, 60),
     /** Total seconds of waiting before a job that is still in progress is failed as timed out. */
-    budgetSeconds: z.number().int().min(10).max(86_400).default(1800),
+    budgetSeconds: wholeNumber(10, 86_400, 1800),
   })
-  .refine((p) => p.maxWaitSeconds >= p.firstWaitSeconds, {
-    path: ['maxWaitSeconds'],
-    message: 'must be at least polling.firstWaitSeconds',
-  });
+  .check(
+    z.refine((p) => p.maxWaitSeconds >= p.firstWaitSeconds, {
+      path: ['maxWaitSeconds'],
+      message: 'must be at least polling.firstWaitSeconds',
+    }),
+  );
 
 export type PollingConfig = z.infer<typeof pollingSchema>;
 
-export const configSchema = z.strictObject({
-  /** Optional name for the CloudFormation stack (default "BotVault"). */
-  stackName: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })
-    .default('BotVault'),
-  schedule: z
-    .strictObject({
-      cron: cronSchema.default('cron(0 3 * * ? *)'),
-      timezone: timezoneSchema.default('UTC'),
-      enabled: z.boolean().default(true),
-    })
-    .prefault({}),
-  maxConcurrency: z
-    .number({ message: 'must be a whole number from 1 to 40' })
-    .int({ message: 'must be a whole number from 1 to 40' })
-    .min(1, { message: 'must be at least 1 (jobs run one at a time with 1)' })
-    .max(40, { message: 'must be at most 40 (the inline Map limit)' })
-    .default(5),
-  /**
-   * How the job graph runs: "inline" (one Map inside the execution; its events count toward the
-   * execution's 25,000-event history) or "distributed" (a Distributed Map: each job is a child
-   * Standard execution with its own history). README "Performance" says when to switch.
-   */
-  mapMode: z
-    .enum(['inline', 'distributed'], {
-      message:
-        'must be "inline" (one Map in the execution, for up to about a thousand jobs) or "distributed" (a Distributed Map of child executions, for thousands of jobs)',
-    })
-    .default('inline'),
-  polling: pollingSchema.prefault({}),
-  retention: z
-    .strictObject({
-      /** Days after which a version that is no longer current moves to Glacier Instant Retrieval (omit to keep it in Standard). */
-      noncurrentTransitionDays: z.number().int().min(30).optional(),
-      /** Days after which a version that is no longer current is deleted (omit to keep history forever). */
-      noncurrentExpirationDays: z.number().int().min(1).optional().default(365),
-      /** Newest non-current versions to keep regardless of age. */
-      noncurrentVersionsToKeep: z.number().int().min(1).max(100).optional(),
-    })
-    .refine((r) => r.noncurrentTransitionDays === undefined || r.noncurrentExpirationDays === undefined || r.noncurrentExpirationDays > r.noncurrentTransitionDays, {
-      path: ['noncurrentExpirationDays'],
-      message: 'must be greater than retention.noncurrentTransitionDays',
-    })
-    .prefault({}),
-  /** Extra download origins (for local simulators); production providers need none. */
-  downloadAllowlist: z.array(originSchema).default([]),
-  /**
-   * "skipUnchanged": an export whose entries (names and contents; not zip timestamps or entry
-   * order) equal the current archive's writes no new version and the job reports UNCHANGED, so
-   * every S3 version is a real change. "always": every run writes a new version.
-   */
-  changeDetection: z
-    .enum(['skipUnchanged', 'always'], {
-      message: 'must be "skipUnchanged" (no new version when the bot did not change) or "always" (a new version every run)',
-    })
-    .default('skipUnchanged'),
-  /** Days to keep Lambda and Step Functions logs. */
-  logRetentionDays: z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)], {
-    message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
-  }).default(90),
-  /** Where alarms and failed-run messages go (an SNS topic is always deployed; the email subscription is optional). */
-  notifications: z
-    .strictObject({
-      /** Subscribed to the alarm topic; AWS sends a confirmation mail first. */
-      email: z.email({ message: 'must be an email address such as "ops@example.com"' }).optional(),
-      /** Hours without a successful run before the NoSuccessfulRun alarm fires (longer than the longest gap between scheduled runs). */
-      noSuccessHours: z
-        .number({ message: 'must be a whole number of hours from 2 to 168' })
-        .int({ message: 'must be a whole number of hours from 2 to 168' })
-        .min(2, { message: 'must be at least 2' })
-        .max(168, { message: 'must be at most 168 (CloudWatch evaluates at most 7 days)' })
-        .default(26),
-    })
-    .prefault({}),
-  /** S3 Object Lock default retention for every new object version in the archive bucket (omit for none). */
-  objectLock: z
-    .strictObject({
-      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)' }),
-      days: z
-        .number({ message: 'must be a whole number of days from 1 to 36500' })
-        .int({ message: 'must be a whole number of days from 1 to 36500' })
-        .min(1, { message: 'must be at least 1' })
-        .max(36_500, { message: 'must be at most 36500 (100 years)' }),
-    })
-    .optional(),
-  /** A scheduled check that every archive's latest version could be restored (sha256 and every zip entry read back). */
-  restoreDrill: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      /** EventBridge Scheduler cron, six fields. */
-      cron: cronSchema.default('cron(0 6 ? * SUN *)'),
-      timezone: timezoneSchema.default('UTC'),
-    })
-    .prefault({}),
-  targets: z.array(targetSchema).min(1, { message: 'must list at least one target to back up' }),
-}).superRefine(checkKoreaiTargets);
+/** A whole number from `min` to `max` whose every error says so (`what`: "a whole number of days from 1 to 36500"). */
+const boundedWhole = (what: string, min: [number, string], max: [number, string]) =>
+  z.int({ message: `must be ${what}` }).check(z.minimum(min[0], { message: min[1] }), z.maximum(max[0], { message: max[1] }));
+
+export const configSchema = z
+  .strictObject({
+    /** Optional name for the CloudFormation stack (default "BotVault"). */
+    stackName: z._default(
+      z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })),
+      'BotVault',
+    ),
+    schedule: z.prefault(
+      z.strictObject({
+        cron: z._default(cronSchema, 'cron(0 3 * * ? *)'),
+        timezone: z._default(timezoneSchema, 'UTC'),
+        enabled: z._default(z.boolean(), true),
+      }),
+      {},
+    ),
+    maxConcurrency: z._default(
+      boundedWhole('a whole number from 1 to 40', [1, 'must be at least 1 (jobs run one at a time with 1)'], [40, 'must be at most 40 (the inline Map limit)']),
+      5,
+    ),
+    /**
+     * How the job graph runs: "inline" (one Map inside the execution; its events count toward the
+     * execution's 25,000-event history) or "distributed" (a Distributed Map: each job is a child
+     * Standard execution with its own history). README "Performance" says when to switch.
+     */
+    mapMode: z._default(
+      z.enum(['inline', 'distributed'], {
+        message:
+          'must be "inline" (one Map in the execution, for up to about a thousand jobs) or "distributed" (a Distributed Map of child executions, for thousands of jobs)',
+      }),
+      'inline',
+    ),
+    polling: z.prefault(pollingSchema, {}),
+    retention: z.prefault(
+      z
+        .strictObject({
+          /** Days after which a version that is no longer current moves to Glacier Instant Retrieval (omit to keep it in Standard). */
+          noncurrentTransitionDays: z.optional(z.int().check(z.minimum(30))),
+          /** Days after which a version that is no longer current is deleted (omit to keep history forever). */
+          noncurrentExpirationDays: z._default(z.optional(z.int().check(z.minimum(1))), 365),
+          /** Newest non-current versions to keep regardless of age. */
+          noncurrentVersionsToKeep: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
+        })
+        .check(
+          z.refine(
+            (r) => r.noncurrentTransitionDays === undefined || r.noncurrentExpirationDays === undefined || r.noncurrentExpirationDays > r.noncurrentTransitionDays,
+            { path: ['noncurrentExpirationDays'], message: 'must be greater than retention.noncurrentTransitionDays' },
+          ),
+        ),
+      {},
+    ),
+    /** Extra download origins (for local simulators); production providers need none. */
+    downloadAllowlist: z._default(z.array(originSchema), []),
+    /**
+     * "skipUnchanged": an export whose entries (names and contents; not zip timestamps or entry
+     * order) equal the current archive's writes no new version and the job reports UNCHANGED, so
+     * every S3 version is a real change. "always": every run writes a new version.
+     */
+    changeDetection: z._default(
+      z.enum(['skipUnchanged', 'always'], {
+        message: 'must be "skipUnchanged" (no new version when the bot did not change) or "always" (a new version every run)',
+      }),
+      'skipUnchanged',
+    ),
+    /** Days to keep Lambda and Step Functions logs. */
+    logRetentionDays: z._default(
+      z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)], {
+        message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
+      }),
+      90,
+    ),
+    /** Where alarms and failed-run messages go (an SNS topic is always deployed; the email subscription is optional). */
+    notifications: z.prefault(
+      z.strictObject({
+        /** Subscribed to the alarm topic; AWS sends a confirmation mail first. */
+        email: z.optional(z.email({ message: 'must be an email address such as "ops@example.com"' })),
+        /** Hours without a successful run before the NoSuccessfulRun alarm fires (longer than the longest gap between scheduled runs). */
+        noSuccessHours: z._default(
+          boundedWhole('a whole number of hours from 2 to 168', [2, 'must be at least 2'], [168, 'must be at most 168 (CloudWatch evaluates at most 7 days)']),
+          26,
+        ),
+      }),
+      {},
+    ),
+    /** S3 Object Lock default retention for every new object version in the archive bucket (omit for none). */
+    objectLock: z.optional(
+      z.strictObject({
+        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)' }),
+        days: boundedWhole('a whole number of days from 1 to 36500', [1, 'must be at least 1'], [36_500, 'must be at most 36500 (100 years)']),
+      }),
+    ),
+    /** A scheduled check that every archive's latest version could be restored (sha256 and every zip entry read back). */
+    restoreDrill: z.prefault(
+      z.strictObject({
+        enabled: z._default(z.boolean(), false),
+        /** EventBridge Scheduler cron, six fields. */
+        cron: z._default(cronSchema, 'cron(0 6 ? * SUN *)'),
+        timezone: z._default(timezoneSchema, 'UTC'),
+      }),
+      {},
+    ),
+    targets: z.array(targetSchema).check(z.minLength(1, { message: 'must list at least one target to back up' })),
+  })
+  .check(z.superRefine(checkKoreaiTargets));
 
 /**
  * Rules that span fields: a Kore.ai host may be plain http only when the
@@ -299,7 +324,7 @@ export const configSchema = z.strictObject({
  * once per run, because Kore.ai's status API reports only a bot's latest
  * export: two exports of one bot at once would each lose track of theirs.
  */
-function checkKoreaiTargets(config: { downloadAllowlist: string[]; targets: Target[] }, ctx: z.RefinementCtx): void {
+function checkKoreaiTargets(config: { downloadAllowlist: string[]; targets: Target[] }, ctx: z.core.$RefinementCtx): void {
   const seen = new Map<string, number>();
   config.targets.forEach((t, i) => {
     if (t.provider !== 'koreai') return;

@@ -3,7 +3,7 @@
  * after it decides (READY → store, FAILED → job failed, IN_PROGRESS within the
  * budget → wait again, otherwise → timed out), so this Lambda never sleeps.
  */
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ExportState, checkExportInputSchema } from '../shared/contracts';
 import { logger } from '../shared/logger';
 import { nextPoll } from '../shared/polling';

@@ -3,7 +3,7 @@
  * Best effort by design: the workflow catches a failure here and still counts
  * the job as succeeded (a leftover Lex export expires after 7 days).
  */
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { cleanupInputSchema } from '../shared/contracts';
 import { logger } from '../shared/logger';
 import type { Provider } from '../providers/types';

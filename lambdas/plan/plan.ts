@@ -6,7 +6,7 @@
  * any export starts: a malformed input or an `only` entry that matches nothing
  * fails the whole execution with InvalidInputError naming the field.
  */
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { formatPath, targetSchema, type Target } from '../../lib/config';
 import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../shared/contracts';
 import { InvalidInputError } from '../shared/errors';

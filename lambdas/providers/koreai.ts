@@ -15,8 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-// A namespace import, not { z }: esbuild can then drop what is unused (zod's 40+ locales, ~350 kB) from the Lambda bundles.
-import * as z from 'zod';
+// zod/mini: bundled into the Lambdas (lib/config.ts says why).
+import * as z from 'zod/mini';
 import type { KoreaiTarget } from '../../lib/targets/koreai';
 import type { Target } from '../../lib/config';
 import type { ExportRef, Job, RestoreDetails } from '../shared/contracts';
@@ -44,10 +44,10 @@ export const JWT_SUBJECT = 'botvault';
 
 /** What a Kore.ai job exports; identifiers and options only (a secret's name, never its value). */
 export const koreaiSpecSchema = z.object({
-  host: z.string().url(),
-  botId: z.string().min(1),
+  host: z.url(),
+  botId: z.string().check(z.minLength(1)),
   exportType: z.enum(['published', 'latest']),
-  credentialsSecret: z.string().min(1),
+  credentialsSecret: z.string().check(z.minLength(1)),
   enforceJti: z.boolean(),
   downloadHosts: z.array(z.string()),
   /** The Bot Export API's request body, exactly as sent. */
@@ -55,16 +55,16 @@ export const koreaiSpecSchema = z.object({
 });
 export type KoreaiSpec = z.infer<typeof koreaiSpecSchema>;
 
-const credentialsSchema = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) });
+const credentialsSchema = z.object({ clientId: z.string().check(z.minLength(1)), clientSecret: z.string().check(z.minLength(1)) });
 
-const startReplySchema = z.object({ _id: z.string().min(1), status: z.string().optional() });
+const startReplySchema = z.object({ _id: z.string().check(z.minLength(1)), status: z.optional(z.string()) });
 const statusReplySchema = z.object({
-  _id: z.string().optional(),
-  status: z.string().optional(),
-  downloadURL: z.string().optional(),
-  message: z.string().optional(),
-  error: z.unknown().optional(),
-  errors: z.unknown().optional(),
+  _id: z.optional(z.string()),
+  status: z.optional(z.string()),
+  downloadURL: z.optional(z.string()),
+  message: z.optional(z.string()),
+  error: z.optional(z.unknown()),
+  errors: z.optional(z.unknown()),
 });
 type StatusReply = z.infer<typeof statusReplySchema>;
 

@@ -24,8 +24,8 @@ import {
   ListBotVersionsCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-lex-models-v2';
-// A namespace import, not { z }: esbuild can then drop what is unused (zod's 40+ locales, ~350 kB) from the Lambda bundles.
-import * as z from 'zod';
+// zod/mini: bundled into the Lambdas (lib/config.ts says why).
+import * as z from 'zod/mini';
 import { globToRegExp, type LexTarget, type Target } from '../../lib/config';
 import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../shared/contracts';
 import {
@@ -51,12 +51,12 @@ export interface LexProviderDeps {
 /** What a Lex job exports, normalized; identifiers only (a secret's name, never its value). */
 export const lexSpecSchema = z.object({
   kind: z.enum(['bot', 'botLocale', 'customVocabulary', 'testSet']),
-  botId: z.string().optional(),
-  botVersion: z.string().optional(),
-  localeId: z.string().optional(),
-  testSetId: z.string().optional(),
+  botId: z.optional(z.string()),
+  botVersion: z.optional(z.string()),
+  localeId: z.optional(z.string()),
+  testSetId: z.optional(z.string()),
   fileFormat: z.enum(['LexJson', 'TSV', 'CSV']),
-  passwordSecret: z.string().optional(),
+  passwordSecret: z.optional(z.string()),
 });
 export type LexSpec = z.infer<typeof lexSpecSchema>;
 

@@ -1,6 +1,7 @@
 /** Restore drill Lambda (EventBridge Scheduler): see drill.ts. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+// zod/mini: bundled into the Lambda (lib/config.ts says why).
+import * as z from 'zod/mini';
 import { s3Client } from '../shared/clients';
 import { bucketName } from '../shared/env';
 import { defineHandler } from '../shared/handler';
@@ -8,7 +9,7 @@ import { logger } from '../shared/logger';
 import { runDrill } from './drill';
 
 /** Scheduler sends `{"trigger":"restore-drill"}`; a hand invocation may send nothing. */
-const drillInputSchema = z.object({ trigger: z.string().optional() }).loose().prefault({});
+const drillInputSchema = z.prefault(z.looseObject({ trigger: z.optional(z.string()) }), {});
 
 // Namespace fixed: the drill construct's alarm reads BotVault/DrillFailures.
 export const handler = defineHandler(

@@ -4,7 +4,7 @@
  * naming the field), build the dependencies from the environment, call the
  * pure core, and log the failure once with its error name.
  */
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { formatPath } from '../../lib/config';
 import { cachedSecretReader, type SecretReader } from './secrets';
 import { lexClient, secretsClient } from './clients';
@@ -13,7 +13,7 @@ import { logger, syncLogLevel } from './logger';
 import type { ProviderDeps } from '../providers/registry';
 
 /** Parses `event` or throws InvalidInputError listing every bad field. */
-export function parseInput<S extends z.ZodType>(schema: S, event: unknown, what: string): z.output<S> {
+export function parseInput<S extends z.ZodMiniType>(schema: S, event: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(event);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${formatPath(i.path) || '(payload)'}: ${i.message}`);
@@ -26,7 +26,7 @@ export interface InvocationContext {
 }
 
 /** Wraps a core: parse → deps → core, with one error log line (name and message, never the payload). */
-export function defineHandler<S extends z.ZodType, D, R>(
+export function defineHandler<S extends z.ZodMiniType, D, R>(
   what: string,
   schema: S,
   deps: (context?: InvocationContext) => D,

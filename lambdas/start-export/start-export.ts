@@ -1,5 +1,5 @@
 /** StartExport: asks the job's provider to start an export and sets up the polling schedule. */
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ExportState, startExportInputSchema } from '../shared/contracts';
 import { firstPoll } from '../shared/polling';
 import type { Provider } from '../providers/types';

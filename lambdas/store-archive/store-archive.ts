@@ -8,7 +8,7 @@
  * not in errors (redacted), not in the result.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { storeArchive as storeArchiveInS3, type ChangeDetection } from '../shared/archive-store';
 import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../shared/contracts';
 import { openDownload, redactUrl, type DownloadResponse } from '../shared/download-guard';

@@ -7,7 +7,7 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../shared/contracts';
 import { InvalidInputError } from '../shared/errors';
 import { logger } from '../shared/logger';

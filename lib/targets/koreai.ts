@@ -3,8 +3,8 @@
  * (`POST /api/public/bot/{botId}/export`) with a JWT signed by the app's
  * client secret, which lives in Secrets Manager.
  */
-// A namespace import, not { z }: esbuild can then drop what is unused (zod's 40+ locales, ~350 kB) from the Lambda bundles.
-import * as z from 'zod';
+// zod/mini: bundled into the Lambdas (lib/config.ts says why).
+import * as z from 'zod/mini';
 
 /** Documented values of the Bot Export API's `exportOptions` lists. */
 export const KOREAI_EXPORT_OPTIONS = {
@@ -20,54 +20,58 @@ const KOREAI_BOT_ID = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 const optionList = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.array(z.enum(values, { message: `must be one of ${values.map((v) => `"${v}"`).join(', ')}` })).min(1).optional();
+  z.optional(z.array(z.enum(values, { message: `must be one of ${values.map((v) => `"${v}"`).join(', ')}` })).check(z.minLength(1)));
 
 /**
  * `https://bots.kore.ai` or an on-premises `https://kore.example.com` (no
  * path). Plain http passes here only so that the config-level check can say
  * the precise thing: it is allowed just for origins in `downloadAllowlist`.
  */
-const hostUrl = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an https URL with no path, e.g. "https://bots.kore.ai" or your on-premises host' },
+const hostUrl = z.string().check(
+  z.refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an https URL with no path, e.g. "https://bots.kore.ai" or your on-premises host' },
+  ),
 );
 
 export const koreaiTargetSchema = z.strictObject({
   provider: z.literal('koreai'),
   host: hostUrl,
-  botId: z.string().regex(KOREAI_BOT_ID, { message: 'must be the bot\'s stream id, e.g. "st-1a2b3c4d-0000-1111-2222-333344445555" (General Settings in the Bot Builder)' }),
-  credentialsSecret: z.string().regex(SECRET_REF, {
-    message: 'must be a Secrets Manager secret name or ARN holding {"clientId": "...", "clientSecret": "..."}',
-  }),
-  exportType: z.enum(['published', 'latest'], { message: 'must be "published" or "latest"' }).default('published'),
-  exportOptions: z
-    .strictObject({
+  botId: z.string().check(
+    z.regex(KOREAI_BOT_ID, { message: 'must be the bot\'s stream id, e.g. "st-1a2b3c4d-0000-1111-2222-333344445555" (General Settings in the Bot Builder)' }),
+  ),
+  credentialsSecret: z.string().check(
+    z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name or ARN holding {"clientId": "...", "clientSecret": "..."}' }),
+  ),
+  exportType: z._default(z.enum(['published', 'latest'], { message: 'must be "published" or "latest"' }), 'published'),
+  exportOptions: z.optional(
+    z.strictObject({
       settings: optionList(KOREAI_EXPORT_OPTIONS.settings),
       tasks: optionList(KOREAI_EXPORT_OPTIONS.tasks),
       nlpData: optionList(KOREAI_EXPORT_OPTIONS.nlpData),
-    })
-    .optional(),
-  subTasks: z
-    .strictObject({
-      dialogs: z.array(z.string().min(1)).optional(),
-      alerts: z.array(z.string().min(1)).optional(),
-      actions: z.array(z.string().min(1)).optional(),
-    })
-    .optional(),
-  allTasks: z.boolean().optional(),
-  customDashboards: z.boolean().optional(),
-  includeDependentTasks: z.boolean().optional(),
+    }),
+  ),
+  subTasks: z.optional(
+    z.strictObject({
+      dialogs: z.optional(z.array(z.string().check(z.minLength(1)))),
+      alerts: z.optional(z.array(z.string().check(z.minLength(1)))),
+      actions: z.optional(z.array(z.string().check(z.minLength(1)))),
+    }),
+  ),
+  allTasks: z.optional(z.boolean()),
+  customDashboards: z.optional(z.boolean()),
+  includeDependentTasks: z.optional(z.boolean()),
   /** Set when the Kore.ai app enforces JTI: every JWT then carries a unique `jti`. */
-  enforceJti: z.boolean().default(false),
+  enforceJti: z._default(z.boolean(), false),
   /** Hosts besides `host` that may serve the export's downloadURL (exact names or `*.suffix`). */
-  downloadHosts: z.array(z.string().regex(HOST_PATTERN, { message: 'must be a host name such as "files.kore.example.com" or "*.example.com"' })).default([]),
+  downloadHosts: z._default(z.array(z.string().check(z.regex(HOST_PATTERN, { message: 'must be a host name such as "files.kore.example.com" or "*.example.com"' }))), []),
 });
 
 export type KoreaiTarget = z.infer<typeof koreaiTargetSchema>;
