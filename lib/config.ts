@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { koreaiTargetSchema, type KoreaiTarget } from './targets/koreai';
+import { isHttpOrigin } from './targets/origin';
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
@@ -31,17 +32,9 @@ const secretRef = z.string().check(
 
 /** An http(s) origin such as `https://files.example.com` or `http://127.0.0.1:4010`. */
 export const originSchema = z.string().check(
-  z.refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be an origin like "https://host" or "http://127.0.0.1:4010" (scheme, host and optional port; no path)' },
-  ),
+  z.refine(isHttpOrigin, {
+    message: 'must be an origin like "https://host" or "http://127.0.0.1:4010" (scheme, host and optional port; no path)',
+  }),
 );
 
 /**

@@ -5,6 +5,7 @@
  */
 // zod/mini: bundled into the Lambdas (lib/config.ts says why).
 import * as z from 'zod/mini';
+import { isHttpOrigin } from './origin';
 
 /** Documented values of the Bot Export API's `exportOptions` lists. */
 export const KOREAI_EXPORT_OPTIONS = {
@@ -28,17 +29,9 @@ const optionList = <T extends readonly [string, ...string[]]>(values: T) =>
  * the precise thing: it is allowed just for origins in `downloadAllowlist`.
  */
 const hostUrl = z.string().check(
-  z.refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.replace(/\/$/, '');
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be an https URL with no path, e.g. "https://bots.kore.ai" or your on-premises host' },
-  ),
+  z.refine(isHttpOrigin, {
+    message: 'must be an https URL with no path, e.g. "https://bots.kore.ai" or your on-premises host',
+  }),
 );
 
 export const koreaiTargetSchema = z.strictObject({
