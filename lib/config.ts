@@ -131,7 +131,7 @@ export const targetSchema = z.pipe(z.unknown(), z.transform((value, ctx): Target
     });
     return z.NEVER;
   }
-  const parsed = targetSchemas[provider as ProviderName].safeParse(value);
+  const parsed = targetSchemas[provider as ProviderName].safeParse(value, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
@@ -180,19 +180,23 @@ export const timezoneSchema = z.string().check(
   ),
 );
 
-/** A whole number from `min` to `max`, `fallback` when absent. */
-const wholeNumber = (min: number, max: number, fallback: number) => z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
+/**
+ * A whole number from `min` to `max`. `messages` replace zod's own: `type` for
+ * anything that is not a whole number, `min` and `max` for one out of range.
+ */
+const wholeNumber = (min: number, max: number, messages: { type?: string; min?: string; max?: string } = {}) =>
+  z.int({ message: messages.type }).check(z.minimum(min, { message: messages.min }), z.maximum(max, { message: messages.max }));
 
 export const pollingSchema = z
   .strictObject({
     /** Seconds to wait before the first status check. */
-    firstWaitSeconds: wholeNumber(1, 3600, 10),
+    firstWaitSeconds: z._default(wholeNumber(1, 3600), 10),
     /** Each following wait is the previous one times this factor. */
     backoffFactor: z._default(z.number().check(z.minimum(1), z.maximum(10)), 2),
     /** No single wait is longer than this. */
-    maxWaitSeconds: wholeNumber(1, 3600, 60),
+    maxWaitSeconds: z._default(wholeNumber(1, 3600), 60),
     /** Total seconds of waiting before a job that is still in progress is failed as timed out. */
-    budgetSeconds: wholeNumber(10, 86_400, 1800),
+    budgetSeconds: z._default(wholeNumber(10, 86_400), 1800),
   })
   .check(
     z.refine((p) => p.maxWaitSeconds >= p.firstWaitSeconds, {
@@ -202,10 +206,6 @@ export const pollingSchema = z
   );
 
 export type PollingConfig = z.infer<typeof pollingSchema>;
-
-/** A whole number from `min` to `max` whose every error says so (`what`: "a whole number of days from 1 to 36500"). */
-const boundedWhole = (what: string, min: [number, string], max: [number, string]) =>
-  z.int({ message: `must be ${what}` }).check(z.minimum(min[0], { message: min[1] }), z.maximum(max[0], { message: max[1] }));
 
 export const configSchema = z
   .strictObject({
@@ -223,7 +223,11 @@ export const configSchema = z
       {},
     ),
     maxConcurrency: z._default(
-      boundedWhole('a whole number from 1 to 40', [1, 'must be at least 1 (jobs run one at a time with 1)'], [40, 'must be at most 40 (the inline Map limit)']),
+      wholeNumber(1, 40, {
+        type: 'must be a whole number from 1 to 40',
+        min: 'must be at least 1 (jobs run one at a time with 1)',
+        max: 'must be at most 40 (the inline Map limit)',
+      }),
       5,
     ),
     /**
@@ -247,7 +251,7 @@ export const configSchema = z
           /** Days after which a version that is no longer current is deleted (omit to keep history forever). */
           noncurrentExpirationDays: z._default(z.optional(z.int().check(z.minimum(1))), 365),
           /** Newest non-current versions to keep regardless of age. */
-          noncurrentVersionsToKeep: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
+          noncurrentVersionsToKeep: z.optional(wholeNumber(1, 100)),
         })
         .check(
           z.refine(
@@ -284,7 +288,11 @@ export const configSchema = z
         email: z.optional(z.email({ message: 'must be an email address such as "ops@example.com"' })),
         /** Hours without a successful run before the NoSuccessfulRun alarm fires (longer than the longest gap between scheduled runs). */
         noSuccessHours: z._default(
-          boundedWhole('a whole number of hours from 2 to 168', [2, 'must be at least 2'], [168, 'must be at most 168 (CloudWatch evaluates at most 7 days)']),
+          wholeNumber(2, 168, {
+            type: 'must be a whole number of hours from 2 to 168',
+            min: 'must be at least 2',
+            max: 'must be at most 168 (CloudWatch evaluates at most 7 days)',
+          }),
           26,
         ),
       }),
@@ -294,7 +302,11 @@ export const configSchema = z
     objectLock: z.optional(
       z.strictObject({
         mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)' }),
-        days: boundedWhole('a whole number of days from 1 to 36500', [1, 'must be at least 1'], [36_500, 'must be at most 36500 (100 years)']),
+        days: wholeNumber(1, 36_500, {
+          type: 'must be a whole number of days from 1 to 36500',
+          min: 'must be at least 1',
+          max: 'must be at most 36500 (100 years)',
+        }),
       }),
     ),
     /** A scheduled check that every archive's latest version could be restored (sha256 and every zip entry read back). */
@@ -369,7 +381,8 @@ function describeIssue(issue: z.core.$ZodIssue, key?: string): string {
 
 /** Validates a parsed config object; throws one ConfigError naming every bad field. */
 export function parseConfig(raw: unknown, source = DEFAULT_CONFIG_FILE): BotVaultConfig {
-  const parsed = configSchema.safeParse(raw);
+  // reportInput: describeIssue tells a missing field (no input) from one of the wrong type.
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.flatMap((issue) =>
     (issue.code === 'unrecognized_keys' ? issue.keys : [undefined]).map((key) => ({

@@ -19,7 +19,7 @@ import { SignJWT } from 'jose';
 import * as z from 'zod/mini';
 import type { KoreaiTarget } from '../../lib/targets/koreai';
 import type { Target } from '../../lib/config';
-import type { ExportRef, Job, RestoreDetails } from '../shared/contracts';
+import { nonEmptyString, type ExportRef, type Job, type RestoreDetails } from '../shared/contracts';
 import { downloadAllowlist } from '../shared/env';
 import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -45,9 +45,9 @@ export const JWT_SUBJECT = 'botvault';
 /** What a Kore.ai job exports; identifiers and options only (a secret's name, never its value). */
 export const koreaiSpecSchema = z.object({
   host: z.url(),
-  botId: z.string().check(z.minLength(1)),
+  botId: nonEmptyString(),
   exportType: z.enum(['published', 'latest']),
-  credentialsSecret: z.string().check(z.minLength(1)),
+  credentialsSecret: nonEmptyString(),
   enforceJti: z.boolean(),
   downloadHosts: z.array(z.string()),
   /** The Bot Export API's request body, exactly as sent. */
@@ -55,9 +55,9 @@ export const koreaiSpecSchema = z.object({
 });
 export type KoreaiSpec = z.infer<typeof koreaiSpecSchema>;
 
-const credentialsSchema = z.object({ clientId: z.string().check(z.minLength(1)), clientSecret: z.string().check(z.minLength(1)) });
+const credentialsSchema = z.object({ clientId: nonEmptyString(), clientSecret: nonEmptyString() });
 
-const startReplySchema = z.object({ _id: z.string().check(z.minLength(1)), status: z.optional(z.string()) });
+const startReplySchema = z.object({ _id: nonEmptyString(), status: z.optional(z.string()) });
 const statusReplySchema = z.object({
   _id: z.optional(z.string()),
   status: z.optional(z.string()),

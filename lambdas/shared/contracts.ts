@@ -12,13 +12,16 @@ import { pollingSchema } from '../../lib/config';
 
 export const PROVIDER_NAMES = ['lex', 'koreai'] as const;
 
+/** A string with at least one character (ids, keys, names). */
+export const nonEmptyString = () => z.string().check(z.minLength(1));
+
 /** One unit of backup work, produced by Plan from a config target (or discovery). */
 export const jobSchema = z.object({
   /** Stable id of the backed-up resource, e.g. `lex:ABCDEFGHIJ:DRAFT`, `lex:ABCDEFGHIJ:3:en_US`. */
-  id: z.string().check(z.minLength(1)),
+  id: nonEmptyString(),
   provider: z.enum(PROVIDER_NAMES),
   /** The stable S3 key its archive is stored under (DESIGN §3). */
-  key: z.string().check(z.minLength(1)),
+  key: nonEmptyString(),
   /** Human-readable name, e.g. the bot's name when discovery knows it. */
   name: z.optional(z.string()),
   /** Provider-specific, normalized description of what to export (identifiers only). */
@@ -27,7 +30,7 @@ export const jobSchema = z.object({
 export type Job = z.infer<typeof jobSchema>;
 
 /** What a provider returns from start(); identifiers only. */
-export const exportRefSchema = z.looseObject({ exportId: z.string().check(z.minLength(1)) });
+export const exportRefSchema = z.looseObject({ exportId: nonEmptyString() });
 export type ExportRef = z.infer<typeof exportRefSchema>;
 
 export const exportStatusSchema = z.enum(['IN_PROGRESS', 'READY', 'FAILED']);
@@ -78,7 +81,7 @@ export const executionInputSchema = z.prefault(
     /** The schedule tick (ISO 8601) for scheduled runs. */
     tickTime: z.optional(z.string()),
     /** Back up only these targets (job id, bot id or bot name). */
-    only: z.optional(z.array(z.string().check(z.minLength(1)))),
+    only: z.optional(z.array(nonEmptyString())),
   }),
   {},
 );
@@ -89,8 +92,8 @@ export { pollingSchema };
 // ---- Task inputs and outputs (the Payload of each LambdaInvoke) ----
 
 export const planInputSchema = z.object({
-  runId: z.string().check(z.minLength(1)),
-  startedAt: z.string().check(z.minLength(1)),
+  runId: nonEmptyString(),
+  startedAt: nonEmptyString(),
   /** The config's targets, embedded in the definition at synth time. */
   targets: z.array(z.unknown()),
   /** The execution input, as given by the caller. */
@@ -106,7 +109,7 @@ export type PlanOutput = z.infer<typeof planOutputSchema>;
 export const startExportInputSchema = z.object({ job: jobSchema, polling: pollingSchema });
 export const checkExportInputSchema = z.object({ job: jobSchema, polling: pollingSchema, export: exportStateSchema });
 
-export const storeArchiveInputSchema = z.object({ job: jobSchema, runId: z.string().check(z.minLength(1)), export: exportStateSchema });
+export const storeArchiveInputSchema = z.object({ job: jobSchema, runId: nonEmptyString(), export: exportStateSchema });
 export const storeArchiveOutputSchema = z.object({
   status: z.enum(['SUCCEEDED', 'UNCHANGED']),
   key: z.string(),
@@ -119,8 +122,8 @@ export type StoreArchiveOutput = z.infer<typeof storeArchiveOutputSchema>;
 export const cleanupInputSchema = z.object({ job: jobSchema, export: exportStateSchema });
 
 export const summarizeInputSchema = z.object({
-  runId: z.string().check(z.minLength(1)),
-  startedAt: z.string().check(z.minLength(1)),
+  runId: nonEmptyString(),
+  startedAt: nonEmptyString(),
   trigger: z.string(),
   results: z.array(jobResultSchema),
 });
@@ -150,8 +153,8 @@ export function restoreInfoKey(archiveKey: string): string {
 
 /** A Lex alias as DescribeBotAlias reports it: the parts CreateBotAlias needs to recreate it. */
 export const lexAliasInfoSchema = z.object({
-  botAliasId: z.string().check(z.minLength(1)),
-  botAliasName: z.string().check(z.minLength(1)),
+  botAliasId: nonEmptyString(),
+  botAliasName: nonEmptyString(),
   description: z.optional(z.string()),
   botVersion: z.optional(z.string()),
   /** Per locale id: enabled, and the alias's Lambda code hook (`lambdaARN`, `codeHookInterfaceVersion`). */
@@ -177,10 +180,10 @@ export type LexAliasInfo = z.infer<typeof lexAliasInfoSchema>;
 
 /** Lex: the bot settings StartImport needs for a new bot, plus aliases and tags (none of which the export holds). */
 export const lexRestoreInfoSchema = z.object({
-  botId: z.string().check(z.minLength(1)),
-  botName: z.string().check(z.minLength(1)),
+  botId: nonEmptyString(),
+  botName: nonEmptyString(),
   description: z.optional(z.string()),
-  roleArn: z.string().check(z.minLength(1)),
+  roleArn: nonEmptyString(),
   dataPrivacy: z.object({ childDirected: z.boolean() }),
   idleSessionTTLInSeconds: z.int(),
   botType: z.optional(z.string()),
@@ -190,7 +193,7 @@ export const lexRestoreInfoSchema = z.object({
 export type LexRestoreInfo = z.infer<typeof lexRestoreInfoSchema>;
 
 export const koreaiRestoreInfoSchema = z.object({
-  botId: z.string().check(z.minLength(1)),
+  botId: nonEmptyString(),
   /** The bot's name, from the export's botDefinition.json (absent when the archive does not carry it). */
   botName: z.optional(z.string()),
 });
@@ -221,10 +224,10 @@ export const restoreInfoSchema = z.extend(restoreDetailsSchema, {
   schemaVersion: z.literal(1),
   provider: z.enum(PROVIDER_NAMES),
   /** The job id, e.g. `lex:ABCDEFGHIJ:DRAFT`. */
-  target: z.string().check(z.minLength(1)),
-  capturedAt: z.string().check(z.minLength(1)),
-  runId: z.string().check(z.minLength(1)),
+  target: nonEmptyString(),
+  capturedAt: nonEmptyString(),
+  runId: nonEmptyString(),
   /** The archive version these details were captured with (versionId absent in an unversioned bucket). */
-  archive: z.object({ key: z.string().check(z.minLength(1)), versionId: z.optional(z.string()), sha256: z.string().check(z.minLength(1)) }),
+  archive: z.object({ key: nonEmptyString(), versionId: z.optional(z.string()), sha256: nonEmptyString() }),
 });
 export type RestoreInfo = z.infer<typeof restoreInfoSchema>;

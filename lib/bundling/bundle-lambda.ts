@@ -9,15 +9,10 @@
  * `<outdir>/index.js.map`.
  */
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
+import { PROJECT_ROOT } from '../project-root';
 import { sdkSchemaKeysPlugin } from './sdk-schema-keys';
-
-/** The repository root: `lambdas/`, `package-lock.json` and `node_modules/` live there. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** This file, for running it as a script. */
-export const BUNDLE_SCRIPT = fileURLToPath(import.meta.url);
 
 /** The esbuild options of a Lambda bundle, without plugins (what the benchmark's comparisons reuse). */
 export function lambdaBuildOptions(entry: string, outdir: string): BuildOptions {

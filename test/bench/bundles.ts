@@ -10,13 +10,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Template } from 'aws-cdk-lib/assertions';
 import * as esbuild from 'esbuild';
-import { buildApp } from '../../lib/app';
-import { parseConfig } from '../../lib/config';
 import { lambdaBuildOptions } from '../../lib/bundling/bundle-lambda';
 import { DEFAULT_ENVIRONMENT, PROJECT_ROOT } from '../../lib/constructs/backup-function';
-import { cdkJsonContext } from '../infra/helpers';
+import { synthBundles } from '../infra/helpers';
 
 const run = promisify(execFile);
 
@@ -82,18 +79,7 @@ export async function benchExternalSdk(names: readonly string[], samples: number
 export async function benchBundles(samples: number, log: (line: string) => void): Promise<BundleResult[]> {
   const outdir = mkdtempSync(join(tmpdir(), 'botvault-bench-bundles-'));
   try {
-    const config = parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
-    const { app, stack } = buildApp(config, { outdir, context: cdkJsonContext() }, { account: '123456789012', region: 'eu-west-1' });
-    app.synth();
-    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<
-      string,
-      { Properties: { Code: { S3Key: string } } }
-    >;
-    const bundles = Object.entries(functions).map(([logicalId, fn]) => ({
-      name: /^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId,
-      file: join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js'),
-      samplesMs: [] as number[],
-    }));
+    const bundles = [...synthBundles(outdir)].map(([name, dir]) => ({ name, file: join(dir, 'index.js'), samplesMs: [] as number[] }));
     // Interleaved rounds (one sample of each bundle per round): a burst of load on the shared machine, such as
     // the synth's own aftermath, then touches every bundle alike instead of skewing the first one measured.
     for (let round = 0; round < samples; round++) {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { literalSchemaKeys, sdkSchemaKeysPlugin } from '../../lib/bundling/sdk-schema-keys';
-import { PROJECT_ROOT } from '../../lib/bundling/bundle-lambda';
+import { PROJECT_ROOT } from '../../lib/project-root';
 
 const require = createRequire(import.meta.url);
 const evaluate = (code: string, name: string): unknown => new Function(`${code}\nreturn ${name};`)();

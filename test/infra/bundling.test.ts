@@ -11,37 +11,29 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../lib/app';
-import { parseConfig, pollingSchema } from '../../lib/config';
+import { pollingSchema } from '../../lib/config';
+import { handlerEnvironment } from '../lambdas/handler-environment';
 import { startLexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server } from '../simulators/s3-server';
-import { ACCOUNT, REGION, cdkJsonContext } from './helpers';
+import { REGION, synthBundles } from './helpers';
 
 const outdir = mkdtempSync(join(tmpdir(), 'botvault-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-/** Function name (Plan, StoreArchive, ...) → its asset's hash. */
-let assetOf: Map<string, string>;
+/** Function name (Plan, StoreArchive, ...) → its bundle's directory. */
+let bundleDir: Map<string, string>;
 beforeAll(() => {
-  const config = parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
-  const { app, stack } = buildApp(config, { outdir, context: cdkJsonContext() }, { account: ACCOUNT, region: REGION });
-  app.synth();
-  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, { Properties: { Code: { S3Key: string } } }>;
-  assetOf = new Map(
-    Object.entries(functions).map(([logicalId, f]) => [/^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId, f.Properties.Code.S3Key.replace(/\.zip$/, '')]),
-  );
+  bundleDir = synthBundles(outdir);
 }, 180_000);
 
 describe('bundling with local esbuild', () => {
   it('writes a minified CommonJS bundle with a source map for each of the six Lambdas, AWS SDK included', () => {
-    expect([...assetOf.keys()].sort()).toEqual(['CheckExport', 'Cleanup', 'Plan', 'StartExport', 'StoreArchive', 'Summarize']);
-    const assets = new Set(assetOf.values());
+    expect([...bundleDir.keys()].sort()).toEqual(['CheckExport', 'Cleanup', 'Plan', 'StartExport', 'StoreArchive', 'Summarize']);
+    const dirs = new Set(bundleDir.values());
     // Six different handlers, six different bundles.
-    expect(assets.size).toBe(6);
-    for (const hash of assets) {
-      const dir = join(outdir, `asset.${hash}`);
+    expect(dirs.size).toBe(6);
+    for (const dir of dirs) {
       const code = readFileSync(join(dir, 'index.js'), 'utf8');
       expect(existsSync(join(dir, 'index.js.map')), `${dir}/index.js.map`).toBe(true);
       // Booleans, not toMatch: a failure must not print a 1 MB bundle.
@@ -65,9 +57,9 @@ describe('bundling with local esbuild', () => {
     // a `handler` that validates its input. (Outside the repository: its package.json says "type": "module".)
     const script = `
       const results = {};
-      Promise.all(${JSON.stringify([...assets])}.map(async (hash) => {
-        const { handler } = require(require('node:path').join(${JSON.stringify(outdir)}, 'asset.' + hash, 'index.js'));
-        try { await handler({}); results[hash] = 'resolved'; } catch (e) { results[hash] = e.name; }
+      Promise.all(${JSON.stringify([...dirs])}.map(async (dir) => {
+        const { handler } = require(require('node:path').join(dir, 'index.js'));
+        try { await handler({}); results[dir] = 'resolved'; } catch (e) { results[dir] = e.name; }
       })).then(() => process.stdout.write(JSON.stringify(results)));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: outdir, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: REGION } });
     expect(Object.values(JSON.parse(out.toString()) as Record<string, string>)).toEqual(Array(6).fill('InvalidInputError'));
@@ -79,19 +71,9 @@ describe('bundling with local esbuild', () => {
     const s3 = s3ClientFor(s3server.endpoint);
     try {
       await createBucket(s3server.endpoint, 'bundled');
-      Object.assign(process.env, {
-        AWS_ENDPOINT_URL_LEX_MODELS_V2: sim.url,
-        AWS_ENDPOINT_URL_S3: s3server.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-        BOTVAULT_BUCKET: 'bundled',
-        BOTVAULT_DOWNLOAD_ALLOWLIST: sim.url,
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-      });
+      Object.assign(process.env, handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket: 'bundled' }));
       // Lambda loads index.js as CommonJS; so does Node's own require (not vitest's module loader).
-      const load = (name: string) => (createRequire(import.meta.url)(join(outdir, `asset.${assetOf.get(name)!}`, 'index.js')) as { handler: (event: unknown) => Promise<any> }).handler;
+      const load = (name: string) => (createRequire(import.meta.url)(join(bundleDir.get(name)!, 'index.js')) as { handler: (event: unknown) => Promise<any> }).handler;
       const [plan, startExport, checkExport, storeArchive, cleanup, summarize] = ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup', 'Summarize'].map(load);
       const polling = pollingSchema.parse({ firstWaitSeconds: 1, maxWaitSeconds: 2, budgetSeconds: 20 });
 

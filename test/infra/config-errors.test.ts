@@ -47,6 +47,12 @@ describe('loadConfig names the bad field', () => {
     ['bad timezone', { targets: [LEX], schedule: { timezone: 'Europe/Atlantis' } }, 'schedule.timezone: must be an IANA time zone'],
     ['concurrency 0', { targets: [LEX], maxConcurrency: 0 }, 'maxConcurrency: must be at least 1'],
     ['concurrency 41', { targets: [LEX], maxConcurrency: 41 }, 'maxConcurrency: must be at most 40'],
+    // A value of the wrong type is not a missing one: the message says what the field takes.
+    ['concurrency as a string', { targets: [LEX], maxConcurrency: '5' }, 'maxConcurrency: must be a whole number from 1 to 40'],
+    ['fractional concurrency', { targets: [LEX], maxConcurrency: 2.5 }, 'maxConcurrency: must be a whole number from 1 to 40'],
+    ['botId as a number', { targets: [{ provider: 'lex', botId: 12, botVersion: 'DRAFT' }] }, 'targets[0].botId: Invalid input: expected string, received number'],
+    ['targets not a list', { targets: 'all' }, 'targets: Invalid input: expected array, received string'],
+    ['no targets field', {}, 'targets: is required'],
     ['unknown field', { targets: [LEX], retension: {} }, 'retension: unknown field "retension"'],
     ['unknown target field', { targets: [{ ...LEX, botversion: '1' }] }, 'targets[0].botversion: unknown field "botversion"'],
     ['no targets', { targets: [] }, 'targets: must list at least one target'],

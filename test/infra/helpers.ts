@@ -76,3 +76,21 @@ export function functionStatements(json: CfnTemplate, fnPrefix: string): unknown
     .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties!.Roles as { Ref: string }[]).some((x) => x.Ref === roleId))
     .flatMap((r) => render((r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as unknown[]);
 }
+
+/**
+ * Synthesizes the stack into `outdir` WITH bundling, as `cdk synth` does, and
+ * returns each Lambda's bundle directory (index.js and its map) by function
+ * name: Plan, StartExport, CheckExport, StoreArchive, Cleanup, Summarize.
+ */
+export function synthBundles(outdir: string): Map<string, string> {
+  const config = parseConfig({ targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+  const { app, stack } = buildApp(config, { outdir, context: cdkJsonContext() }, { account: ACCOUNT, region: REGION });
+  app.synth();
+  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, { Properties: { Code: { S3Key: string } } }>;
+  return new Map(
+    Object.entries(functions).map(([logicalId, f]) => [
+      /^(\w+?)Function[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId,
+      join(outdir, `asset.${f.Properties.Code.S3Key.replace(/\.zip$/, '')}`),
+    ]),
+  );
+}

@@ -34,6 +34,7 @@ import {
 } from '../../lambdas/shared/errors';
 import { startLexSimulator, type LexFaults, type LexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { handlerEnvironment } from './handler-environment';
 
 const BOTS = [
   { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
@@ -69,17 +70,7 @@ beforeEach(async () => {
   await createBucket(s3server.endpoint, bucket);
   for (const b of BOTS) sim.setFaults(b.botId, {});
   // What the stack sets on every Lambda (and the runner sets locally).
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_LEX_MODELS_V2: sim.url,
-    AWS_ENDPOINT_URL_S3: s3server.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    BOTVAULT_BUCKET: bucket,
-    BOTVAULT_DOWNLOAD_ALLOWLIST: sim.url,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  Object.assign(process.env, handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket }));
 });
 
 async function planJobs(input: unknown = {}, targets: unknown[] = TARGETS): Promise<Job[]> {
