@@ -5,7 +5,8 @@
  * never in tests.
  *
  *   npm run bench                   everything (about 5–8 minutes on 2 cores)
- *   npm run bench -- store bundles  only some parts (store, bundles, e2e)
+ *   npm run bench -- store bundles  only some parts (store, bundles, e2e), written to
+ *                                   results.store-bundles.json (results.json keeps the full run)
  *
  * BENCH_SIZES_MIB=10,100,1024, BENCH_REPEAT=2 (StoreArchive rounds) and
  * BENCH_E2E=bots,concurrency,latencySeconds change the workloads (the goals
@@ -133,7 +134,9 @@ async function main(): Promise<void> {
   lines.push('', '| goal | measured | met |', '|---|---|---|', ...checks.map((c) => `| ${c.goal} | ${c.value} | ${c.met === undefined ? '–' : c.met ? 'yes' : 'NO'} |`));
   log(lines.join('\n'));
 
-  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  // A partial run (`npm run bench -- bundles`) must not replace the full run's record with one part of it.
+  const all = ['store', 'bundles', 'e2e'].every((p) => parts.has(p));
+  const out = fileURLToPath(new URL(all ? './results.json' : `./results.${[...parts].join('-')}.json`, import.meta.url));
   writeFileSync(
     out,
     `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, bundles, externalSdk, e2e }, null, 2)}\n`,
