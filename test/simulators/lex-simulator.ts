@@ -26,8 +26,10 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ZipFile } from 'yazl';
-import { readZipEntries } from '../../lib/archive/zip-entries';
+import { bufferByteSource } from '../../lib/archive/byte-source';
+import { withZip, ZipPasswordError } from '../../lib/archive/zip';
+import { LOCALE_NAMES, lexExportEntries, lexManifest, lexTestSetZip, sampleLexBot } from '../generators/lex-export';
+import { writeZip, type Encryption, type ZipEntryInput } from '../generators/zip-writer';
 
 export interface SimBot {
   botId: string;
@@ -39,6 +41,14 @@ export interface SimBot {
   intents?: string[];
   /** What DescribeBot, ListBotAliases/DescribeBotAlias and ListTagsForResource report (not in the export). */
   settings?: SimBotSettings;
+  /**
+   * The bot's botStatus. While it is not Available, CreateExport answers as
+   * `exportRefusal` says (what Lex answers is undocumented; README "Export
+   * formats"). @default 'Available'
+   */
+  status?: 'Available' | 'Creating' | 'Versioning' | 'Importing' | 'Updating' | 'Failed' | 'Inactive';
+  /** Locales whose botLocaleStatus is NotBuilt (their definition still exports, as a DRAFT's does). */
+  notBuiltLocales?: string[];
 }
 
 /** A bot's settings outside its export; defaults: see `botSettings`. */
@@ -76,6 +86,8 @@ export interface LexFaults {
   neverFinish?: boolean;
   /** The first N CreateExport calls get 429 ThrottlingException. */
   throttleCreate?: number;
+  /** Throttling answers carry `Retry-After: <seconds>` (the SDK's retryAfterSeconds). */
+  retryAfterSeconds?: number;
   /** The first N DescribeExport calls get 429 ThrottlingException. */
   throttleDescribe?: number;
   /** The N DescribeExport calls after any throttled ones get 200 with a JSON body cut short (the SDK cannot parse it). */
@@ -125,6 +137,12 @@ export interface LexSimulatorOptions {
   urlTtlMs?: number;
   /** Test set ids that testSetExportSpecification may name. */
   testSets?: string[];
+  /**
+   * The zip encryption of password-protected exports (CreateExport
+   * filePassword). Which one Lex uses is unconfirmed: tests run both.
+   * @default 'aes256'
+   */
+  encryption?: Encryption;
   /** The most items one list page holds, whatever maxResults says. @default 10 */
   maxPageSize?: number;
   port?: number;
@@ -177,12 +195,22 @@ class ApiError extends Error {
     readonly status: number,
     readonly type: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
+const throttled = (f: LexFaults) => new ApiError(429, 'ThrottlingException', 'Rate exceeded', f.retryAfterSeconds !== undefined ? { 'retry-after': String(f.retryAfterSeconds) } : {});
 const notFound = (what: string) => new ApiError(404, 'ResourceNotFoundException', `${what} does not exist.`);
 const invalid = (message: string) => new ApiError(400, 'ValidationException', message);
+const goneOnDelete = () => new ApiError(412, 'PreconditionFailedException', 'Failed to retrieve resource since it does not exist');
+
+/** The service model's patterns (lexv2-models 2020-08-07): a malformed id is a 400, before anything is looked up. */
+const ID_PATTERN = /^[0-9a-zA-Z]{10}$/;
+const VERSION_PATTERN = /^(DRAFT|[0-9]{1,5})$/;
+function checkPattern(value: string, pattern: RegExp, where: string): void {
+  if (!pattern.test(value)) throw invalid(`1 validation error detected: Value '${value}' at '${where}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`);
+}
 
 interface BotState {
   /**
@@ -213,27 +241,13 @@ interface ExportState {
   downloads: number;
 }
 
-type ResourceKind = 'Bot' | 'BotLocale' | 'CustomVocabulary' | 'TestSet';
-
-const LOCALE_NAMES: Record<string, string> = {
-  en_US: 'English (US)',
-  en_GB: 'English (GB)',
-  en_AU: 'English (AU)',
-  de_DE: 'German (DE)',
-  es_US: 'Spanish (US)',
-  es_ES: 'Spanish (ES)',
-  fr_FR: 'French (FR)',
-  fr_CA: 'French (CA)',
-  it_IT: 'Italian (IT)',
-  ja_JP: 'Japanese (JP)',
-};
+type ResourceKind = 'BOT' | 'BOT_LOCALE' | 'CUSTOM_VOCABULARY' | 'TEST_SET';
 
 const DEFAULT_FAILURE = ['Failed to export the resource: an internal error occurred.'];
 /** Entry timestamps are derived from this, not the clock, so archives are reproducible. */
 const ARCHIVE_EPOCH = Date.UTC(2024, 0, 1);
 
 const epochSeconds = (ms: number) => ms / 1000;
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 function exportIdFor(n: number): string {
   // Lex ids are 10 upper-case alphanumerics; keep them unique and recognisable.
@@ -251,15 +265,8 @@ function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${randomBytes(8).toString('hex').toUpperCase()}</RequestId></Error>`;
 }
 
-/** Utterances that differ per intent, so content changes show in the entries. */
-function utterancesFor(intent: string): { utterance: string }[] {
-  const words = intent.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  return [{ utterance: words }, { utterance: `I want to ${words}` }, { utterance: `please ${words}` }];
-}
-
 interface ArchiveContent {
   kind: ResourceKind;
-  fileFormat: string;
   bot?: SimBot;
   botVersion?: string;
   intents: string[];
@@ -269,101 +276,32 @@ interface ArchiveContent {
   imported?: Map<string, string>;
 }
 
-/** The entries of an export, as Lex lays them out (see REFERENCE.md, "Archive layout"). */
-function archiveEntries(c: ArchiveContent): [string, string][] {
-  const entries: [string, string][] = [
-    ['manifest.json', json({ metadata: { schemaVersion: '1', fileFormat: c.fileFormat, resourceType: c.kind } })],
-  ];
-  if (c.kind === 'TestSet') {
-    entries.push([
-      `${c.testSetId}/TestSet.csv`,
-      'Line #,Conversation #,Source,Input,Expected Output Intent\n1,1,User,book a hotel,BookHotel\n2,1,Agent,What city?,\n',
-    ]);
-    return entries;
-  }
+/**
+ * The entries of an export in the real layout (test/generators/lex-export.ts
+ * names the facts): generated from the bot's intents, or, for a DRAFT changed
+ * by an import, the imported files as they were imported. `seed` varies the
+ * entry order as between real exports.
+ */
+function archiveEntries(c: ArchiveContent, seed: number): ZipEntryInput[] {
+  if (c.kind === 'TEST_SET') throw new Error('archiveEntries: test sets are built by lexTestSetZip');
   const bot = c.bot!;
-  const root = bot.botName;
-  if (c.imported && c.kind !== 'CustomVocabulary') {
+  const localeId = c.kind === 'BOT' ? undefined : c.locales[0];
+  if (c.imported && c.kind !== 'CUSTOM_VOCABULARY') {
+    const root = bot.botName;
+    const files: ZipEntryInput[] = [];
     for (const [rel, text] of c.imported) {
-      if (rel === 'Bot.json' ? c.kind === 'Bot' : c.locales.some((l) => rel.startsWith(`BotLocales/${l}/`))) entries.push([`${root}/${rel}`, text]);
+      if (rel === 'Bot.json' ? c.kind === 'BOT' : c.locales.some((l) => rel.startsWith(`BotLocales/${l}/`))) files.push({ name: `${root}/${rel}`, data: text });
     }
-    return entries;
+    return [{ name: 'Manifest.json', data: lexManifest(c.kind, 'LexJson', () => (seed % 2) / 2) }, ...files];
   }
-  if (c.kind === 'Bot') {
-    entries.push([
-      `${root}/Bot.json`,
-      json({
-        name: bot.botName,
-        identifier: bot.botId,
-        version: c.botVersion,
-        description: null,
-        dataPrivacy: { childDirected: false },
-        idleSessionTTLInSeconds: 300,
-      }),
-    ]);
-  }
-  for (const locale of c.locales) {
-    const dir = `${root}/BotLocales/${locale}`;
-    if (c.kind === 'CustomVocabulary') {
-      entries.push([`${dir}/CustomVocabulary/CustomVocabulary.${c.fileFormat === 'TSV' ? 'tsv' : 'json'}`, `phrase\tweight\n${bot.botName}\t3\n`]);
-      continue;
-    }
-    entries.push([
-      `${dir}/BotLocale.json`,
-      json({
-        name: LOCALE_NAMES[locale] ?? locale,
-        identifier: locale,
-        version: null,
-        description: null,
-        voiceSettings: { voiceId: 'Joanna', engine: 'neural' },
-        nluConfidenceThreshold: 0.4,
-      }),
-    ]);
-    const slotType = `${bot.botName}Choice`;
-    entries.push([
-      `${dir}/SlotTypes/${slotType}/SlotType.json`,
-      json({
-        name: slotType,
-        identifier: slotType.toUpperCase().slice(0, 10),
-        description: null,
-        slotTypeValues: c.intents.map((i) => ({ sampleValue: { value: i.toLowerCase() }, synonyms: null })),
-        valueSelectionSetting: { resolutionStrategy: 'OriginalValue' },
-      }),
-    ]);
-    for (const intent of c.intents) {
-      entries.push([
-        `${dir}/Intents/${intent}/Intent.json`,
-        json({
-          name: intent,
-          identifier: intent.toUpperCase().slice(0, 10),
-          description: null,
-          parentIntentSignature: null,
-          sampleUtterances: utterancesFor(intent),
-          intentConfirmationSetting: null,
-          slotPriorities: [],
-        }),
-      ]);
-    }
-    entries.push([
-      `${dir}/Intents/FallbackIntent/Intent.json`,
-      json({ name: 'FallbackIntent', identifier: 'FALLBCKINT', description: 'Default intent when no other intent matches', parentIntentSignature: 'AMAZON.FallbackIntent' }),
-    ]);
-  }
-  return entries;
+  const model = sampleLexBot(bot.botId, bot.botName, c.intents, c.locales);
+  if (c.kind === 'CUSTOM_VOCABULARY') for (const l of model.locales) l.customVocabulary = [{ phrase: bot.botName, weight: 3 }];
+  return lexExportEntries(model, { kind: c.kind, botVersion: c.botVersion ?? 'DRAFT', seed, ...(localeId ? { localeId } : {}) });
 }
 
 /** The locale ids an imported definition holds (`BotLocales/<id>/BotLocale.json`). */
 function importedLocales(files: Map<string, string>): string[] {
   return [...files.keys()].flatMap((rel) => /^BotLocales\/([^/]+)\/BotLocale\.json$/.exec(rel)?.[1] ?? []);
-}
-
-async function buildZip(entries: [string, string][], mtime: Date): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const [path, text] of entries) zip.addBuffer(Buffer.from(text), path, { mtime, mode: 0o100644 });
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -522,27 +460,30 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       const testSetId = requireString(spec, 'testSetId', `resourceSpecification.${kindKey}`);
       if (fileFormat !== 'CSV') throw invalid('Test sets can only be exported as CSV.');
       if (!testSets.has(testSetId)) throw notFound(`Test set ${testSetId}`);
-      content = { kind: 'TestSet', fileFormat: 'CSV', intents: [], locales: [], testSetId };
+      content = { kind: 'TEST_SET', intents: [], locales: [], testSetId };
     } else {
       botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
       call.botId = botId;
       const botVersion = requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`);
+      checkPattern(botId, ID_PATTERN, `resourceSpecification.${kindKey}.botId`);
+      checkPattern(botVersion, VERSION_PATTERN, `resourceSpecification.${kindKey}.botVersion`);
       const state = botOr404(botId);
       versionOr404(state, botVersion);
+      refuseUnlessAvailable(state);
       const intents = botVersion === 'DRAFT' ? state.draftIntents : state.versionIntents;
       const base = { bot: { ...state.bot }, botVersion, intents: [...intents], ...(botVersion === 'DRAFT' && state.imported ? { imported: new Map(state.imported) } : {}) };
       if (kindKey === 'botExportSpecification') {
         if (fileFormat !== 'LexJson') throw invalid('Bots can only be exported as LexJson.');
-        content = { kind: 'Bot', fileFormat, ...base, locales: localesOf(state) };
+        content = { kind: 'BOT', ...base, locales: localesOf(state) };
       } else {
         const localeId = requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
         if (!localesOf(state).includes(localeId)) throw notFound(`Locale ${localeId} of bot ${botId} version ${botVersion}`);
         if (kindKey === 'botLocaleExportSpecification') {
           if (fileFormat !== 'LexJson') throw invalid('Bot locales can only be exported as LexJson.');
-          content = { kind: 'BotLocale', fileFormat, ...base, locales: [localeId] };
+          content = { kind: 'BOT_LOCALE', ...base, locales: [localeId] };
         } else {
           if (fileFormat !== 'TSV') throw invalid('Custom vocabularies can only be exported as TSV.');
-          content = { kind: 'CustomVocabulary', fileFormat, ...base, locales: [localeId] };
+          content = { kind: 'CUSTOM_VOCABULARY', ...base, locales: [localeId] };
         }
       }
     }
@@ -551,7 +492,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const f = faultsFor(botId);
     const counter = counterFor(botId);
     counter.create++;
-    if (counter.create <= (f.throttleCreate ?? 0)) throw new ApiError(429, 'ThrottlingException', 'Rate exceeded');
+    if (counter.create <= (f.throttleCreate ?? 0)) throw throttled(f);
     if (counter.create - (f.throttleCreate ?? 0) <= (f.conflictCreate ?? 0)) {
       throw new ApiError(409, 'ConflictException', `There is an export in progress for the resource. Wait for it to complete and try again.`);
     }
@@ -561,7 +502,14 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const exportId = exportIdFor(n);
     call.exportId = exportId;
     // Stamped with a per-export time (reproducible: derived from the export's sequence number).
-    const archive = f.failExport ? undefined : await buildZip(archiveEntries(content), new Date(ARCHIVE_EPOCH + n * 2000));
+    // Like Lex (filePassword): every entry is encrypted with the password, which is then forgotten.
+    const password = typeof body.filePassword === 'string' ? body.filePassword : undefined;
+    const zipOptions = { mtime: new Date(ARCHIVE_EPOCH + n * 2000), ...(password !== undefined ? { password, encryption: opts.encryption ?? 'aes256' } : {}) };
+    const archive = f.failExport
+      ? undefined
+      : content.kind === 'TEST_SET'
+        ? await lexTestSetZip(content.testSetId!, zipOptions)
+        : await writeZip(archiveEntries(content, n), zipOptions);
     // Only identifiers are kept: the password is neither stored nor echoed.
     const resourceSpecification = { [kindKey]: { ...spec } };
     exportStates.set(exportId, { exportId, botId, spec: resourceSpecification, fileFormat: String(fileFormat), createdAt: now, deleted: false, archive, downloads: 0 });
@@ -582,7 +530,22 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     };
   }
 
+  /**
+   * CreateExport of a bot that is not Available. Lex documents no answer:
+   * a bot busy in a transient state gets 409 ConflictException (the "resource
+   * is in a conflicting state" error every Lex write declares), a Failed or
+   * Inactive bot 412 PreconditionFailedException. The pipeline retries both,
+   * then fails the job (README "Export formats").
+   */
+  function refuseUnlessAvailable(state: BotState): void {
+    const status = state.bot.status ?? 'Available';
+    if (status === 'Available') return;
+    if (status === 'Failed' || status === 'Inactive') throw new ApiError(412, 'PreconditionFailedException', `Bot ${state.bot.botId} is in ${status} state and cannot be exported.`);
+    throw new ApiError(409, 'ConflictException', `Bot ${state.bot.botId} is in ${status} state. Wait until it is Available and try again.`);
+  }
+
   function exportOr404(exportId: string, call: Op): ExportState {
+    checkPattern(exportId, ID_PATTERN, 'exportId');
     const e = exportStates.get(exportId);
     if (!e) throw notFound(`Export ${exportId}`);
     if (e.botId !== undefined) call.botId = e.botId;
@@ -596,7 +559,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const f = faultsFor(e.botId);
     const counter = counterFor(e.botId);
     counter.describe++;
-    if (counter.describe <= (f.throttleDescribe ?? 0)) throw new ApiError(429, 'ThrottlingException', 'Rate exceeded');
+    if (counter.describe <= (f.throttleDescribe ?? 0)) throw throttled(f);
     if (counter.describe - (f.throttleDescribe ?? 0) <= (f.garbleDescribe ?? 0)) return { status: 200, body: { exportId }, garbled: true };
 
     const now = Date.now();
@@ -635,8 +598,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   }
 
   function deleteExport(exportId: string, call: Op): Reply {
-    const e = exportOr404(exportId, call);
-    if (e.deleted) throw notFound(`Export ${exportId}`);
+    // DeleteExport declares no ResourceNotFoundException: Lex answers a delete of a gone export with 412 (REFERENCE.md).
+    const e = exportStates.get(exportId);
+    if (!e || e.deleted) throw goneOnDelete();
+    if (e.botId !== undefined) call.botId = e.botId;
     e.deleted = true;
     e.deletedAt = Date.now();
     return { status: 202, body: { exportId, exportStatus: 'Deleting' } };
@@ -656,7 +621,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
           return {
             botId: s.bot.botId,
             botName: s.bot.botName,
-            botStatus: 'Available',
+            botStatus: s.bot.status ?? 'Available',
             ...(numbered.length ? { latestBotVersion: String(numbered[numbered.length - 1]) } : {}),
             lastUpdatedDateTime: epochSeconds(s.updatedAt),
             botType: 'Bot',
@@ -705,7 +670,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
         botLocaleSummaries: items.map((l) => ({
           localeId: l.id,
           localeName: l.name,
-          botLocaleStatus: 'Built',
+          botLocaleStatus: s.bot.notBuiltLocales?.includes(l.id) ? 'NotBuilt' : 'Built',
           lastUpdatedDateTime: epochSeconds(s.updatedAt),
           lastBuildSubmittedDateTime: epochSeconds(s.updatedAt),
         })),
@@ -727,6 +692,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     kindKey?: string;
     /** The bot whose faults apply (existing bot) or undefined (new bot). */
     botId?: string;
+    /** StartImport's filePassword: kept only to open the uploaded file, never shown. */
+    filePassword?: string;
     applied: boolean;
   }
 
@@ -818,7 +785,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     }
     if (botId !== undefined) call.botId = botId;
     const now = Date.now();
-    Object.assign(i, { startedAt: now, spec, kindKey, botId });
+    if (body.filePassword !== undefined && (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)) {
+      throw invalid('filePassword must be a string of 1 to 1024 characters.');
+    }
+    Object.assign(i, { startedAt: now, spec, kindKey, botId, ...(typeof body.filePassword === 'string' ? { filePassword: body.filePassword } : {}) });
     Object.assign(i.view, { started: true, status: 'InProgress', mergeStrategy: String(merge), spec: { [kindKey]: spec } });
     return { status: 202, body: { importId, resourceSpecification: { [kindKey]: spec }, mergeStrategy: merge, importStatus: 'InProgress', creationDateTime: epochSeconds(now) } };
   }
@@ -833,24 +803,29 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     if (f.failImport) return void fail(Array.isArray(f.failImport) ? f.failImport : ['Failed to import the resource: an internal error occurred.']);
     let files: Map<string, Buffer>;
     try {
-      files = await readZipEntries(i.file!);
+      files = await withZip(bufferByteSource(i.file!), i.filePassword !== undefined ? { password: i.filePassword } : {}, (zip) => zip.readAll());
     } catch (err) {
+      if (err instanceof ZipPasswordError) return void fail([i.filePassword === undefined ? 'The import file is password protected: provide its password in filePassword.' : 'The password provided for the import file is not valid.']);
       return void fail([`The import file is not a valid zip archive: ${(err as Error).message}`]);
     }
-    let manifest: { metadata?: { resourceType?: string } } = {};
+    // Real exports write Manifest.json / metaData / BOT; the import documentation shows manifest.json / metadata / Bot: accept both.
+    const manifestName = [...files.keys()].find((n) => n.toLowerCase() === 'manifest.json');
+    if (!manifestName) return void fail(['The import file is missing Manifest.json: it is not a Lex V2 export.']);
+    let resourceType: unknown;
     try {
-      manifest = JSON.parse(files.get('manifest.json')?.toString('utf8') ?? '{}') as typeof manifest;
+      const m = JSON.parse(files.get(manifestName)!.toString('utf8')) as { metaData?: { resourceType?: unknown }; metadata?: { resourceType?: unknown } };
+      resourceType = (m.metaData ?? m.metadata)?.resourceType;
     } catch {
-      return void fail(['The import file has an invalid manifest.json.']);
+      return void fail(['The import file has an invalid Manifest.json.']);
     }
-    const expected = i.kindKey === 'botImportSpecification' ? 'Bot' : 'BotLocale';
-    if (manifest.metadata?.resourceType !== expected) {
-      return void fail([`The import file's manifest.json names resource type ${manifest.metadata?.resourceType ?? '(none)'}, but the import is for a ${expected}.`]);
+    const expected = i.kindKey === 'botImportSpecification' ? 'BOT' : 'BOT_LOCALE';
+    if (typeof resourceType !== 'string' || resourceType.replace(/_/g, '').toUpperCase() !== expected.replace(/_/g, '')) {
+      return void fail([`The import file's Manifest.json names resource type ${typeof resourceType === 'string' ? resourceType : '(none)'}, but the import is for a ${expected}.`]);
     }
     // Definition files below the archive's one top-level folder.
     const rel = new Map<string, string>();
     for (const [name, data] of files) {
-      if (name === 'manifest.json') continue;
+      if (name === manifestName) continue;
       const slash = name.indexOf('/');
       if (slash > 0) rel.set(name.slice(slash + 1), data.toString('utf8'));
     }
@@ -883,9 +858,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       return void fail([`Locale ${localeId} of bot ${state.bot.botId} already exists and the merge strategy is FailOnConflict: nothing was changed.`]);
     }
     // Materialize the generated DRAFT, then replace the locale's folder with the imported one.
-    const current = state.imported ?? new Map(archiveEntries({ kind: 'Bot', fileFormat: 'LexJson', bot: state.bot, botVersion: 'DRAFT', intents: state.draftIntents, locales: localesOf(state) })
-      .filter(([name]) => name !== 'manifest.json')
-      .map(([name, text]) => [name.slice(name.indexOf('/') + 1), text] as [string, string]));
+    const current = state.imported ?? new Map(archiveEntries({ kind: 'BOT', bot: state.bot, botVersion: 'DRAFT', intents: state.draftIntents, locales: localesOf(state) }, 1)
+      .filter((e) => e.name !== 'Manifest.json')
+      .map((e) => [e.name.slice(e.name.indexOf('/') + 1), String(e.data)] as [string, string]));
     const next = new Map([...current].filter(([name]) => !name.startsWith(`BotLocales/${localeId}/`)));
     for (const [name, text] of rel) if (name.startsWith(`BotLocales/${source}/`)) next.set(`BotLocales/${localeId}/${name.slice(`BotLocales/${source}/`.length)}`, text);
     state.imported = next;
@@ -1008,6 +983,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     res.writeHead(err.status, {
       'content-type': 'application/json',
       'x-amzn-errortype': err.type,
+      ...err.headers,
       'x-amzn-requestid': randomUUID(),
       'content-length': Buffer.byteLength(body),
     });

@@ -1,0 +1,260 @@
+/**
+ * The one way BotVault reads a zip archive: StoreArchive (checks and the
+ * content hash of every download), the restore drill, and the CLI's `diff`,
+ * `get --extract` and `restore` all open archives here.
+ *
+ * The parsing is @zip.js/zip.js (BSD-3, maintained, no dependencies): it reads
+ * the central directory, inflates each entry, checks its CRC-32 and size (or,
+ * for WinZip AES, its authentication code), and decrypts both encryptions a
+ * password-protected Lex export may use — traditional PKWARE "ZipCrypto" and
+ * WinZip AES (Lex's documentation says only "standard .zip file compression";
+ * which cipher it uses is unconfirmed, README "Export formats"). It reads
+ * through a `Reader` over a ByteSource, so an archive in S3 is read by range
+ * GETs in 1 MiB blocks (sequential entries share them: one GET per MiB, not
+ * one per entry) and never held whole; memory stays at a few blocks.
+ *
+ * Content hash (`content-sha256` metadata): SHA-256 over the archive's file
+ * entries sorted by their raw name bytes, each contributing
+ * `name NUL sha256-hex(uncompressed content) LF`, after the prefix
+ * `botvault-content-v1 LF`. Timestamps, entry order, compression, encryption
+ * and extra fields do not count, so two exports of an unchanged bot hash the
+ * same even though Lex stamps every export with its time and orders entries
+ * differently each time — and an encrypted export hashes like its plaintext.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ERR_ENCRYPTED,
+  ERR_INVALID_PASSWORD,
+  ERR_UNSUPPORTED_COMPRESSION,
+  ERR_UNSUPPORTED_ENCRYPTION,
+  Reader,
+  ZipReader,
+  type Entry,
+  type FileEntry,
+} from '@zip.js/zip.js/lib/zip-core-custom.js';
+import { readRange, type ByteSource } from './byte-source';
+
+/** The archive is not a sound zip: no central directory, a bad CRC-32 or size, broken deflate data, a forged entry. */
+export class ZipArchiveError extends Error {
+  override readonly name = 'ZipArchiveError';
+}
+
+/** The archive's entries are encrypted and no password, or the wrong one, was given. */
+export class ZipPasswordError extends Error {
+  override readonly name = 'ZipPasswordError';
+}
+
+/** The entries use an encryption or compression method the reader does not implement. */
+export class ZipUnsupportedError extends Error {
+  override readonly name = 'ZipUnsupportedError';
+}
+
+export interface ArchiveEntry {
+  /** The name, decoded (UTF-8 when flagged, else CP437). */
+  readonly name: string;
+  /** The name as stored: the content hash orders by these bytes. */
+  readonly rawName: Uint8Array;
+  readonly size: number;
+  readonly compressedSize: number;
+  readonly encrypted: boolean;
+  /** AES (WinZip) or ZipCrypto, when encrypted. */
+  readonly encryption?: 'aes' | 'zipcrypto';
+}
+
+export interface OpenOptions {
+  /** Decrypts password-protected entries; never logged, never in an error. */
+  readonly password?: string;
+}
+
+const HASH_PREFIX = 'botvault-content-v1\n';
+const BLOCK_BYTES = 1024 * 1024;
+const CACHED_BLOCKS = 4;
+
+/** A zip.js Reader over a ByteSource: 1 MiB blocks, the last few kept, so headers and small entries cost no extra request. */
+class ByteSourceReader extends Reader<ByteSource> {
+  /** The first error of the source itself (a failed range GET): a transport failure, not a bad archive. */
+  failure: unknown;
+  private readonly blocks = new Map<number, Promise<Uint8Array>>();
+
+  constructor(private readonly src: ByteSource) {
+    super(src);
+    this.size = src.size;
+  }
+
+  override async readUint8Array(index: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(index + length, this.size);
+    if (end <= index) return new Uint8Array(0);
+    try {
+      if (this.src.slice) return this.src.slice(index, end);
+      const first = Math.floor(index / BLOCK_BYTES);
+      const last = Math.floor((end - 1) / BLOCK_BYTES);
+      if (first === last) {
+        const block = await this.block(first);
+        return block.subarray(index - first * BLOCK_BYTES, end - first * BLOCK_BYTES);
+      }
+      const out = new Uint8Array(end - index);
+      for (let b = first; b <= last; b++) {
+        const block = await this.block(b);
+        const from = Math.max(index, b * BLOCK_BYTES);
+        const to = Math.min(end, (b + 1) * BLOCK_BYTES);
+        out.set(block.subarray(from - b * BLOCK_BYTES, to - b * BLOCK_BYTES), from - index);
+      }
+      return out;
+    } catch (err) {
+      this.failure ??= err;
+      throw err;
+    }
+  }
+
+  private block(n: number): Promise<Uint8Array> {
+    let hit = this.blocks.get(n);
+    if (hit) {
+      // Most recently used last: Map iteration order is insertion order.
+      this.blocks.delete(n);
+      this.blocks.set(n, hit);
+      return hit;
+    }
+    hit = readRange(this.src, n * BLOCK_BYTES, Math.min(this.size, (n + 1) * BLOCK_BYTES));
+    hit.catch(() => this.blocks.delete(n));
+    this.blocks.set(n, hit);
+    while (this.blocks.size > CACHED_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
+    return hit;
+  }
+}
+
+function isFile(e: Entry): e is FileEntry {
+  return !e.directory;
+}
+
+export class ZipArchive {
+  private constructor(
+    private readonly reader: ByteSourceReader,
+    private readonly zip: ZipReader<ByteSource>,
+    private readonly files: readonly FileEntry[],
+    private readonly password: string | undefined,
+  ) {}
+
+  /** Opens an archive by its central directory; throws ZipArchiveError when there is none to read. */
+  static async open(src: ByteSource, opts: OpenOptions = {}): Promise<ZipArchive> {
+    const reader = new ByteSourceReader(src);
+    const zip = new ZipReader(reader, { useWebWorkers: false, checkSignature: true });
+    try {
+      const entries = await zip.getEntries();
+      return new ZipArchive(reader, zip, entries.filter(isFile), opts.password);
+    } catch (err) {
+      throw classify(err, reader);
+    }
+  }
+
+  /** Every file entry (directory entries are left out), in central-directory order. */
+  get entries(): ArchiveEntry[] {
+    return this.files.map((e) => ({
+      name: e.filename,
+      rawName: e.rawFilename,
+      size: e.uncompressedSize,
+      compressedSize: e.compressedSize,
+      encrypted: e.encrypted,
+      ...(e.encrypted ? { encryption: e.zipCrypto ? ('zipcrypto' as const) : ('aes' as const) } : {}),
+    }));
+  }
+
+  /** True when any entry is password-protected. */
+  get encrypted(): boolean {
+    return this.files.some((e) => e.encrypted);
+  }
+
+  /** Streams one entry's plaintext into `sink`, checking its CRC-32 (or AES authentication code) and size. */
+  private async unpack(entry: FileEntry, sink: (chunk: Uint8Array) => void): Promise<void> {
+    if (entry.encrypted && this.password === undefined) {
+      throw new ZipPasswordError(`entry ${entry.filename} is encrypted and no password was given`);
+    }
+    try {
+      await entry.getData(
+        new WritableStream<Uint8Array>({
+          write(chunk) {
+            sink(chunk);
+          },
+        }),
+        this.password !== undefined && entry.encrypted ? { password: this.password } : {},
+      );
+    } catch (err) {
+      throw classify(err, this.reader, entry.filename);
+    }
+  }
+
+  /** One entry's bytes; undefined when there is no such file entry or it is larger than `maxBytes`. */
+  async read(name: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer | undefined> {
+    const entry = this.files.find((e) => e.filename === name);
+    if (!entry || entry.uncompressedSize > maxBytes) return undefined;
+    const parts: Uint8Array[] = [];
+    await this.unpack(entry, (c) => parts.push(c));
+    return Buffer.concat(parts);
+  }
+
+  /** The entries in the order their data lie in the archive (sequential reads share the cached blocks). */
+  private inDataOrder(): FileEntry[] {
+    return [...this.files].sort((a, b) => a.offset - b.offset);
+  }
+
+  /** Every file entry's bytes, name → bytes, in archive order, each one checked. Small archives only (the CLI). */
+  async readAll(): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    for (const entry of this.inDataOrder()) {
+      const parts: Uint8Array[] = [];
+      await this.unpack(entry, (c) => parts.push(c));
+      out.set(entry.filename, Buffer.concat(parts));
+    }
+    return new Map(this.files.map((e) => [e.filename, out.get(e.filename)!]));
+  }
+
+  /** Reads every entry through its checks, keeping nothing: proves the archive unpacks. Returns the entries checked. */
+  async verify(): Promise<number> {
+    for (const entry of this.inDataOrder()) await this.unpack(entry, () => undefined);
+    return this.files.length;
+  }
+
+  /** The content hash (see the file comment); every entry is checked on the way. */
+  async contentSha256(): Promise<string> {
+    const digests: { rawName: Uint8Array; hex: string }[] = [];
+    for (const entry of this.inDataOrder()) {
+      const hash = createHash('sha256');
+      await this.unpack(entry, (c) => hash.update(c));
+      digests.push({ rawName: entry.rawFilename, hex: hash.digest('hex') });
+    }
+    digests.sort((a, b) => Buffer.compare(a.rawName, b.rawName) || a.hex.localeCompare(b.hex));
+    const total = createHash('sha256').update(HASH_PREFIX);
+    for (const d of digests) total.update(d.rawName).update('\0').update(d.hex).update('\n');
+    return total.digest('hex');
+  }
+
+  async close(): Promise<void> {
+    await this.zip.close();
+  }
+}
+
+/** Opens, runs `fn`, closes. */
+export async function withZip<T>(src: ByteSource, opts: OpenOptions, fn: (zip: ZipArchive) => Promise<T>): Promise<T> {
+  const zip = await ZipArchive.open(src, opts);
+  try {
+    return await fn(zip);
+  } finally {
+    await zip.close();
+  }
+}
+
+/**
+ * zip.js reports everything as a plain Error with a fixed message. A failure
+ * of the source itself is passed on as it is (the caller may retry it); the
+ * rest become named errors. Messages never carry the password.
+ */
+function classify(err: unknown, reader: ByteSourceReader, entry?: string): Error {
+  if (reader.failure !== undefined) return reader.failure as Error;
+  if (err instanceof ZipArchiveError || err instanceof ZipPasswordError || err instanceof ZipUnsupportedError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const where = entry ? `entry ${entry}: ` : '';
+  if (message === ERR_ENCRYPTED || message === ERR_INVALID_PASSWORD) {
+    return new ZipPasswordError(`${where}${message === ERR_ENCRYPTED ? 'the entry is encrypted and no password was given' : 'the password does not decrypt it'}`);
+  }
+  if (message === ERR_UNSUPPORTED_ENCRYPTION || message === ERR_UNSUPPORTED_COMPRESSION) return new ZipUnsupportedError(`${where}${message}`);
+  return new ZipArchiveError(`${where}${message}`, { cause: err });
+}
