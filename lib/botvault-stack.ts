@@ -158,6 +158,7 @@ export class BotVaultStack extends Stack {
         logRetention,
         logEncryptionKey: key,
         alarmTopic: this.alarms.topic,
+        passwordSecretArns: unique(config.targets.flatMap((t) => (t.provider === 'lex' && t.passwordSecret ? [t.passwordSecret] : []))).map((s) => this.secretArn(s)),
       });
     }
 
@@ -230,9 +231,11 @@ export class BotVaultStack extends Stack {
     }
 
     allow(f.startExport, ['lex:CreateExport'], exportResources);
-    // The export password is read only when the export starts; it never travels further.
+    // The export password is read where it is used: StartExport passes it to CreateExport, StoreArchive
+    // decrypts the download with it (checks and content hash of the plaintext). It never travels further.
     const secrets = unique(lex.flatMap((t) => (t.passwordSecret ? [t.passwordSecret] : []))).map((s) => this.secretArn(s));
     allow(f.startExport, ['secretsmanager:GetSecretValue'], secrets);
+    allow(f.storeArchive, ['secretsmanager:GetSecretValue'], secrets);
 
     // CheckExport polls the status; StoreArchive asks for a fresh download URL right before downloading.
     for (const grantee of [f.checkExport, f.storeArchive]) {

@@ -116,6 +116,25 @@ function parseSpec(job: Job): KoreaiSpec {
   return parsed.data;
 }
 
+/**
+ * The bot's name in a Kore.ai export's botDefinition.json. Real exports have
+ * no top-level `name`: it is `localeData.<defaultLanguage>.name` (README
+ * "Export formats"); a multilingual bot has one per language, so the default
+ * language's wins, then English, then any.
+ */
+export function koreaiBotName(definition: unknown): string | undefined {
+  if (!definition || typeof definition !== 'object') return undefined;
+  const d = definition as { defaultLanguage?: unknown; localeData?: unknown };
+  if (!d.localeData || typeof d.localeData !== 'object') return undefined;
+  const locales = d.localeData as Record<string, { name?: unknown } | undefined>;
+  const order = [typeof d.defaultLanguage === 'string' ? d.defaultLanguage : '', 'en', ...Object.keys(locales)];
+  for (const lang of order) {
+    const name = lang ? locales[lang]?.name : undefined;
+    if (typeof name === 'string' && name) return name;
+  }
+  return undefined;
+}
+
 export class KoreaiProvider implements Provider {
   readonly name = 'koreai';
 
@@ -192,9 +211,7 @@ export class KoreaiProvider implements Provider {
     const definition = await archive.readEntry('botDefinition.json', 16 * 1024 * 1024);
     if (definition) {
       try {
-        const parsed = JSON.parse(definition.toString('utf8')) as { name?: unknown; localeData?: { en?: { name?: unknown } } };
-        const name = parsed.name ?? parsed.localeData?.en?.name;
-        if (typeof name === 'string' && name) botName = name;
+        botName = koreaiBotName(JSON.parse(definition.toString('utf8')));
       } catch {
         logger.warn('botDefinition.json in the Kore.ai export is not JSON; the sidecar records no bot name', { job: job.id });
       }

@@ -37,8 +37,8 @@ import {
   RateLimitedError,
 } from '../shared/errors';
 import { logger } from '../shared/logger';
-import type { SecretReader } from '../shared/secrets';
-import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
+import { passwordFromSecret, type SecretReader } from '../shared/secrets';
+import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
 
 export interface LexProviderDeps {
   readonly lex: LexModelsV2Client;
@@ -258,8 +258,14 @@ export class LexProvider implements Provider {
     try {
       await this.deps.lex.send(new DeleteExportCommand({ exportId: ref.exportId }));
     } catch (err) {
-      // Already gone (deleted earlier, or expired after 7 days): that is what cleanup wanted.
-      if ((err as Error).name === 'ResourceNotFoundException') return;
+      // Already gone (deleted earlier, or expired after 7 days): that is what cleanup wanted. DeleteExport
+      // declares no ResourceNotFoundException: Lex answers a gone export with 412 PreconditionFailedException
+      // ("Failed to retrieve resource since it does not exist"); a 404 is accepted too, in case it ever does.
+      const name = (err as Error).name;
+      if (name === 'PreconditionFailedException' || name === 'ResourceNotFoundException') {
+        logger.info('Export already gone; nothing to clean up', { job: job.id, exportId: ref.exportId, error: name });
+        return;
+      }
       throw mapLexError(err, `DeleteExport ${ref.exportId} for ${job.id}`);
     }
   }
@@ -327,6 +333,12 @@ export class LexProvider implements Provider {
     };
   }
 
+  async archivePassword(job: Job): Promise<ArchivePassword | undefined> {
+    const spec = parseSpec(job);
+    if (!spec.passwordSecret) return undefined;
+    return { password: await this.password(spec.passwordSecret), secret: spec.passwordSecret };
+  }
+
   // ---- internals ----
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -344,14 +356,7 @@ export class LexProvider implements Provider {
   /** The export password: the secret's string, or its `password` field when the secret is JSON. */
   private async password(secretId: string): Promise<string> {
     if (!this.deps.secrets) throw new InvalidInputError(`Target needs secret "${secretId}" but no secret reader is configured.`);
-    const raw = await this.deps.secrets(secretId);
-    try {
-      const parsed = JSON.parse(raw) as unknown;
-      if (parsed && typeof parsed === 'object' && typeof (parsed as { password?: unknown }).password === 'string') return (parsed as { password: string }).password;
-    } catch {
-      // Not JSON: the whole string is the password.
-    }
-    return raw;
+    return passwordFromSecret(await this.deps.secrets(secretId));
   }
 
   private async discover(t: LexTarget, region: string): Promise<Job[]> {

@@ -53,4 +53,17 @@ export interface Provider {
    * the backup.
    */
   restoreInfo?(job: Job, archive: ArchiveReader): Promise<RestoreDetails | undefined>;
+  /**
+   * The password the export was encrypted with (Lex's filePassword) and the
+   * secret it came from, so StoreArchive can check and hash the plaintext;
+   * undefined when the job's exports are not encrypted.
+   */
+  archivePassword?(job: Job): Promise<ArchivePassword | undefined>;
+}
+
+/** A password read for one moment: never logged, never returned, never stored. */
+export interface ArchivePassword {
+  readonly password: string;
+  /** The secret's name or ARN (an identifier, safe to store). */
+  readonly secret: string;
 }

@@ -5,24 +5,27 @@
  *  - streams it through SHA-256 and compares with the `sha256` metadata
  *    StoreArchive wrote (bit rot, a partial overwrite, an edit outside
  *    BotVault);
- *  - opens the zip and streams every entry through its CRC-32 (a zip that
- *    hashes right but cannot be unpacked — the provider's own bug — is as
- *    useless for a restore as a corrupted one).
+ *  - opens the zip and inflates every entry through its CRC-32 check (a zip
+ *    that hashes right but cannot be unpacked — the provider's own bug — is
+ *    as useless for a restore as a corrupted one); a password-protected
+ *    export is decrypted with the password of the secret its
+ *    `password-secret` metadata names, as a restore would.
  * Both reads pin the version id from HeadObject, so a backup landing
  * meanwhile cannot mix two versions. Memory stays flat: the hash sees a
- * stream, and yauzl reads the central directory and each entry through
- * ranged GETs, never the whole object.
+ * stream, and lib/archive/zip.ts reads the central directory and the
+ * entries through ranged GETs in 1 MiB blocks, never the whole object.
  *
  * Pure core: the handler injects the S3 client and the metrics sink.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import yauzl from 'yauzl';
-import { rangedZipReader, walkEntries } from '../../lib/archive/zip-entries';
-import { PROVIDER_NAMES } from '../shared/contracts';
+import { s3ByteSource } from '../../lib/archive/byte-source';
+import { withZip } from '../../lib/archive/zip';
+import { PASSWORD_SECRET_METADATA, PROVIDER_NAMES } from '../shared/contracts';
 import { BotVaultError } from '../shared/errors';
+import { passwordFromSecret, type SecretReader } from '../shared/secrets';
 
 /** At least one archive failed the drill; the message names them. */
 export class RestoreDrillFailedError extends BotVaultError {
@@ -43,6 +46,8 @@ export interface DrillDeps {
   readonly concurrency?: number;
   /** Log one line per archive (never object contents). */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Reads the passwords of password-protected exports (their `password-secret` metadata). */
+  readonly secrets?: SecretReader;
 }
 
 export interface DrillResult {
@@ -75,7 +80,7 @@ export async function listArchiveKeys(s3: S3Client, bucket: string): Promise<str
 }
 
 /** Checks one archive's current version: sha256 against its metadata, then every zip entry's CRC-32. */
-export async function drillArchive(s3: S3Client, bucket: string, key: string): Promise<DrillResult> {
+export async function drillArchive(s3: S3Client, bucket: string, key: string, secrets?: SecretReader): Promise<DrillResult> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const versionId = head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined;
   const size = head.ContentLength ?? 0;
@@ -94,16 +99,20 @@ export async function drillArchive(s3: S3Client, bucket: string, key: string): P
   if (read !== size) return { ...base, ok: false, problem: `read ${read} of ${size} bytes` };
   if (actual !== expected) return { ...base, ok: false, problem: `sha256 mismatch: the bytes hash to ${actual}, the metadata says ${expected}` };
 
+  const secret = head.Metadata?.[PASSWORD_SECRET_METADATA];
+  let password: string | undefined;
+  if (secret) {
+    if (!secrets) return { ...base, ok: false, problem: `it is password-protected (secret ${decodeURIComponent(secret)}) and the drill has no secret reader` };
+    try {
+      password = passwordFromSecret(await secrets(decodeURIComponent(secret)));
+    } catch (err) {
+      return { ...base, ok: false, problem: `it is password-protected and its password cannot be read: ${(err as Error).message}` };
+    }
+  }
   try {
-    const reader = rangedZipReader(async (start, end) => {
-      if (end <= start) return Readable.from([]);
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, Range: `bytes=${start}-${end - 1}` }));
-      return res.Body as Readable;
-    });
-    const zip = await yauzl.fromRandomAccessReaderPromise(reader, size, { lazyEntries: true, validateEntrySizes: true, autoClose: false });
-    const entries = await walkEntries(zip);
-    if (entries.length === 0) return { ...base, ok: false, problem: 'the zip has no entries' };
-    return { ...base, ok: true, entries: entries.length };
+    const entries = await withZip(s3ByteSource(s3, bucket, key, size, versionId), password !== undefined ? { password } : {}, (zip) => zip.verify());
+    if (entries === 0) return { ...base, ok: false, problem: 'the zip has no entries' };
+    return { ...base, ok: true, entries };
   } catch (err) {
     return { ...base, ok: false, problem: `the zip does not open cleanly: ${(err as Error).message}` };
   }
@@ -121,7 +130,7 @@ export async function runDrill(_input: unknown, deps: DrillDeps): Promise<DrillR
         const key = keys[i]!;
         let r: DrillResult;
         try {
-          r = await drillArchive(deps.s3, deps.bucket, key);
+          r = await drillArchive(deps.s3, deps.bucket, key, deps.secrets);
         } catch (err) {
           // Could not even read it (deleted meanwhile, access denied, S3 unavailable): that is a failed drill too.
           r = { key, ok: false, problem: `cannot read it: ${(err as Error).name}: ${(err as Error).message}` };
@@ -143,3 +152,4 @@ export async function runDrill(_input: unknown, deps: DrillDeps): Promise<DrillR
   }
   return { checked: results.length, failed: 0, results };
 }
+

@@ -2,7 +2,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 // zod/mini: bundled into the Lambda (lib/config.ts says why).
 import * as z from 'zod/mini';
-import { s3Client } from '../shared/clients';
+import { s3Client, secretsClient } from '../shared/clients';
+import { cachedSecretReader } from '../shared/secrets';
 import { bucketName } from '../shared/env';
 import { defineHandler } from '../shared/handler';
 import { logger } from '../shared/logger';
@@ -20,6 +21,7 @@ export const handler = defineHandler(
     bucket: bucketName(),
     metrics: new Metrics({ namespace: 'BotVault', serviceName: 'botvault' }),
     log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
+    secrets: cachedSecretReader(secretsClient()),
   }),
   runDrill,
 );

@@ -2,11 +2,14 @@
  * Streams one downloaded archive into the bucket, so that either a verified
  * object version lands at the job's stable key or nothing does.
  *
- * The body passes through one Transform that counts bytes, hashes them
- * (SHA-256) and feeds the streaming zip check. Its flush() fails when the byte
- * count differs from Content-Length or the zip check fails; because the upload
- * (part-upload.ts) only completes after reading the stream's end, a bad body
- * aborts the upload instead of completing it.
+ * The body passes through one Transform that counts bytes and hashes them
+ * (SHA-256). Its flush() fails when the byte count differs from
+ * Content-Length; because the upload (part-upload.ts) only completes after
+ * reading the stream's end, a cut body aborts the upload instead of
+ * completing it. The staged object is then opened as a zip (lib/archive/zip.ts,
+ * by range reads) and every entry inflated and CRC-checked while its content
+ * hash is computed: an archive that does not unpack fails the job before
+ * anything reaches the stable key.
  *
  * Why a staging key and a copy: the `sha256` metadata is only known after the
  * last byte, while a multipart upload's metadata is fixed at
@@ -17,12 +20,14 @@
  * (CopyObject handles objects up to 5 GB; bot exports are far below that.)
  *
  * Change detection (issue 6): before the copy, the staged object's content
- * hash (zip-content.ts: entries' names and contents, not timestamps or order)
- * is computed by range reads of the staged object, in flat memory. With
+ * hash (lib/archive/zip.ts: entries' names and contents, not timestamps or
+ * order) is computed by range reads of the staged object, in flat memory. A
+ * password-protected Lex export is decrypted in memory with the export's
+ * password (`password`), so its hash is its plaintext's. With
  * `changeDetection: 'skipUnchanged'` (the default), when the current object at
  * the stable key carries the same `content-sha256`, nothing is copied: the
  * job is UNCHANGED and reports the current version, so every S3 version is a
- * real change. An archive without a content hash (encrypted) is always stored.
+ * real change.
  *
  * Restore sidecar: the provider's restore details (restore-info.ts) are
  * captured from the staged archive, named in the archive's
@@ -42,12 +47,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ArchiveReader } from '../providers/types';
-import { CONTENT_SHA256_METADATA, RESTORE_INFO_SHA256_METADATA, type Job, type RestoreDetails } from './contracts';
-import { BotVaultError, DownloadIntegrityError } from './errors';
+import { CONTENT_SHA256_METADATA, PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_METADATA, type Job, type RestoreDetails } from './contracts';
+import { ArchivePasswordError, BotVaultError, DownloadIntegrityError } from './errors';
 import { logger } from './logger';
 import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
-import { NotHashableError, readZipIndex, s3ByteSource, type ZipIndex } from './zip-content';
-import { ZipStreamCheck } from './zip-check';
+import { s3ByteSource } from '../../lib/archive/byte-source';
+import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/archive/zip';
 import { uploadStream } from './part-upload';
 
 /**
@@ -73,6 +78,10 @@ export interface StoreArchiveParams {
   readonly changeDetection?: ChangeDetection;
   /** The provider's restore details, read from the staged archive (Provider.restoreInfo); none when absent. */
   readonly restoreDetails?: (archive: ArchiveReader) => Promise<RestoreDetails | undefined>;
+  /** Decrypts a password-protected export (Provider.archivePassword); never logged, never stored. */
+  readonly password?: string;
+  /** Object metadata naming where the password lives (`password-secret`), so readers can decrypt it later. */
+  readonly passwordSecret?: string;
 }
 
 export type ChangeDetection = 'skipUnchanged' | 'always';
@@ -88,7 +97,7 @@ export interface StoredArchive {
   versionId?: string;
   bytes: number;
   sha256: string;
-  /** The entries' content hash; absent when the archive has none (encrypted) or it could not be read. */
+  /** The entries' content hash; absent when the archive has none (encrypted, and no password to open it). */
   contentSha256?: string;
   /** The restore sidecar's fate; absent when the provider records nothing for this job. */
   restoreInfo?: 'written' | 'unchanged' | 'unavailable';
@@ -105,13 +114,12 @@ function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
-/** Counts, hashes and zip-checks the bytes flowing to S3; fails the stream on a bad body. */
+/** Counts and hashes the bytes flowing to S3; fails the stream on a body longer or shorter than its Content-Length. */
 class IntegrityTransform extends Transform {
   bytes = 0;
   sha256 = '';
   failure: DownloadIntegrityError | undefined;
   private readonly hash = createHash('sha256');
-  private readonly zip = new ZipStreamCheck();
 
   constructor(private readonly expectedBytes: number | undefined) {
     super();
@@ -119,7 +127,6 @@ class IntegrityTransform extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.zip.update(chunk);
       this.bytes += chunk.length;
       if (this.expectedBytes !== undefined && this.bytes > this.expectedBytes) {
         throw new DownloadIntegrityError(`The download sent more bytes than its Content-Length (${this.expectedBytes}).`);
@@ -136,7 +143,7 @@ class IntegrityTransform extends Transform {
       if (this.expectedBytes !== undefined && this.bytes !== this.expectedBytes) {
         throw new DownloadIntegrityError(`The download ended after ${this.bytes} of ${this.expectedBytes} bytes (Content-Length): the body was cut short.`);
       }
-      this.zip.finish();
+      if (this.bytes === 0) throw new DownloadIntegrityError('The download is empty (0 bytes): not an archive.');
       this.sha256 = this.hash.digest('hex');
       callback();
     } catch (err) {
@@ -196,11 +203,18 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
       'export-id': headerSafe(exportId),
       'run-id': headerSafe(runId),
       ...(job.name ? { 'bot-name': headerSafe(job.name) } : {}),
+      ...(params.passwordSecret ? { [PASSWORD_SECRET_METADATA]: headerSafe(params.passwordSecret) } : {}),
     };
 
-    const index = await stagedIndex(s3, bucket, staging, bytes, stagedVersionId, log);
-    const contentSha256 = index ? await contentHash(index, log) : undefined;
-    const restore = params.restoreDetails ? await captureRestoreInfo(job, index, params.restoreDetails, log) : undefined;
+    const zip = await openStaged(s3, bucket, staging, bytes, stagedVersionId, params.password);
+    let contentSha256: string | undefined;
+    let restore: CapturedRestoreInfo | 'unavailable' | undefined;
+    try {
+      contentSha256 = await contentHash(zip, log, params.password !== undefined);
+      restore = params.restoreDetails ? await captureRestoreInfo(job, zip, params.restoreDetails, log) : undefined;
+    } finally {
+      await zip.close();
+    }
     if ((params.changeDetection ?? 'skipUnchanged') === 'skipUnchanged' && contentSha256) {
       const current = await headCurrent(s3, bucket, job.key);
       if (current && current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 && current.Metadata.sha256 && current.ContentLength !== undefined) {
@@ -315,43 +329,55 @@ async function abortLeftoverUploads(s3: S3Client, bucket: string, staging: strin
   }
 }
 
-/** The staged archive's central directory; undefined (logged) when it cannot be read, so change detection and the sidecar step aside. */
-async function stagedIndex(s3: S3Client, bucket: string, staging: string, bytes: number, versionId: string | undefined, log: object): Promise<ZipIndex | undefined> {
+/**
+ * Opens the staged archive by its central directory. An archive that does not
+ * open is a bad download (DownloadIntegrityError: nothing reaches the stable
+ * key); a failed range read is passed on as it is.
+ */
+async function openStaged(s3: S3Client, bucket: string, staging: string, bytes: number, versionId: string | undefined, password: string | undefined): Promise<ZipArchive> {
   try {
-    return await readZipIndex(s3ByteSource(s3, bucket, staging, bytes, versionId));
+    return await ZipArchive.open(s3ByteSource(s3, bucket, staging, bytes, versionId), password !== undefined ? { password } : {});
   } catch (err) {
-    // The streaming zip check already vouched for the structure; a failed read-back only costs change detection and the sidecar's archive reads.
-    logger.warn('Could not read the staged archive back; storing it without a content hash', { ...log, error: (err as Error).name, reason: (err as Error).message });
-    return undefined;
+    if (err instanceof ZipArchiveError) throw new DownloadIntegrityError(`The downloaded archive is not a readable zip: ${err.message}.`, { cause: err });
+    throw err;
   }
 }
 
 /**
- * The content hash, or undefined when the archive has none (encrypted, odd
- * layout) or the read-back failed: then the archive is stored as a new
- * version regardless, the safe side. A damaged entry (CRC-32, size, deflate
- * data) fails the store with DownloadIntegrityError: the export is corrupt.
+ * The content hash; every entry is inflated and checked on the way, so a
+ * damaged entry (CRC-32, size, deflate data, AES authentication code) fails
+ * the store with DownloadIntegrityError. Undefined only when the archive
+ * cannot be decrypted or decoded here (encrypted without a password to open
+ * it, an unknown method): then it is stored as a new version, the safe side.
  */
-async function contentHash(index: ZipIndex, log: object): Promise<string | undefined> {
+async function contentHash(zip: ZipArchive, log: object, hasPassword: boolean): Promise<string | undefined> {
   try {
-    return await index.contentSha256();
+    return await zip.contentSha256();
   } catch (err) {
-    if (err instanceof DownloadIntegrityError) throw err;
-    if (err instanceof NotHashableError) logger.info('Archive has no content hash; change detection does not apply', { ...log, reason: err.message });
-    else logger.warn('Could not compute the content hash; storing the archive as a new version', { ...log, error: (err as Error).name, reason: (err as Error).message });
-    return undefined;
+    if (err instanceof ZipArchiveError) throw new DownloadIntegrityError(`The downloaded archive failed the content check: ${err.message}.`, { cause: err });
+    if (err instanceof ZipPasswordError && zip.encrypted) {
+      // A password was configured but does not open it: rotated while the export ran? Never store what cannot be checked.
+      if (hasPassword) throw new ArchivePasswordError(`The export's entries do not decrypt with the password from its passwordSecret (was the secret changed while the export ran?): ${err.message}.`, { cause: err });
+      logger.info('Archive is password-protected and no password is configured: no content hash, change detection does not apply', { ...log });
+      return undefined;
+    }
+    if (err instanceof ZipUnsupportedError) {
+      logger.info('Archive has no content hash; change detection does not apply', { ...log, reason: err.message });
+      return undefined;
+    }
+    throw err;
   }
 }
 
 /** The provider's restore details and their hash; 'unavailable' (logged) when they could not be captured; undefined when there are none. */
 async function captureRestoreInfo(
   job: Job,
-  index: ZipIndex | undefined,
+  zip: ZipArchive,
   read: NonNullable<StoreArchiveParams['restoreDetails']>,
   log: object,
 ): Promise<CapturedRestoreInfo | 'unavailable' | undefined> {
   try {
-    const reader: ArchiveReader = { readEntry: async (name, maxBytes) => (index ? index.readEntry(name, maxBytes) : undefined) };
+    const reader: ArchiveReader = { readEntry: (name, maxBytes) => zip.read(name, maxBytes) };
     const details = await read(reader);
     if (!details) return undefined;
     return { details, sha256: restoreInfoSha256(job, details) };

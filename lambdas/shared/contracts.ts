@@ -147,6 +147,12 @@ export const RESTORE_INFO_SUFFIX = '.restore.json';
 export const RESTORE_INFO_SHA256_METADATA = 'restore-info-sha256';
 /** Object metadata: the archive's content hash (entries' names and contents; see archive-store.ts). */
 export const CONTENT_SHA256_METADATA = 'content-sha256';
+/**
+ * Object metadata of a password-protected export: the Secrets Manager secret
+ * (name or ARN, never its value) whose password decrypts it, so `diff`,
+ * `restore` and the drill can open it later.
+ */
+export const PASSWORD_SECRET_METADATA = 'password-secret';
 export function restoreInfoKey(archiveKey: string): string {
   return `${archiveKey}${RESTORE_INFO_SUFFIX}`;
 }

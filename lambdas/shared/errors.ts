@@ -28,6 +28,11 @@ export class DownloadIntegrityError extends BotVaultError {
   override readonly name = 'DownloadIntegrityError';
 }
 
+/** A password-protected export does not decrypt with the password of its target's passwordSecret. */
+export class ArchivePasswordError extends BotVaultError {
+  override readonly name = 'ArchivePasswordError';
+}
+
 /** The download URL is not one we are willing to fetch (scheme, host, address, redirect). */
 export class UnsafeUrlError extends BotVaultError {
   override readonly name = 'UnsafeUrlError';

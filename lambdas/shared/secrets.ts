@@ -35,3 +35,14 @@ export function cachedSecretReader(client: SecretsManagerClient, ttlMs = 5 * 60_
     return value;
   };
 }
+
+/** An export password as a secret holds it: its `password` field when the secret is JSON, else the whole string. */
+export function passwordFromSecret(raw: string): string {
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { password?: unknown }).password === 'string') return (parsed as { password: string }).password;
+  } catch {
+    // Not JSON: the whole string is the password.
+  }
+  return raw;
+}

@@ -75,6 +75,8 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
   const { job, runId } = input;
   const ref = input.export.ref;
   const provider = deps.providerFor(job.provider);
+  // Read before the download starts, so a secret that cannot be read fails the job without a byte moved.
+  const password = provider.archivePassword ? await provider.archivePassword(job) : undefined;
   const res = await download(provider, job, ref, deps);
   const stored = await storeArchiveInS3({
     s3: deps.s3,
@@ -86,6 +88,7 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
     contentLength: contentLength(res),
     changeDetection: deps.changeDetection ?? 'skipUnchanged',
     ...(provider.restoreInfo ? { restoreDetails: (archive) => provider.restoreInfo!(job, archive) } : {}),
+    ...(password ? { password: password.password, passwordSecret: password.secret } : {}),
   });
   return jobResultSchema.parse({
     target: job.id,

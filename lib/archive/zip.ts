@@ -32,7 +32,7 @@ import {
   type Entry,
   type FileEntry,
 } from '@zip.js/zip.js/lib/zip-core-custom.js';
-import { readRange, type ByteSource } from './byte-source';
+import { bufferByteSource, readRange, type ByteSource } from './byte-source';
 
 /** The archive is not a sound zip: no central directory, a bad CRC-32 or size, broken deflate data, a forged entry. */
 export class ZipArchiveError extends Error {
@@ -257,4 +257,9 @@ function classify(err: unknown, reader: ByteSourceReader, entry?: string): Error
   }
   if (message === ERR_UNSUPPORTED_ENCRYPTION || message === ERR_UNSUPPORTED_COMPRESSION) return new ZipUnsupportedError(`${where}${message}`);
   return new ZipArchiveError(`${where}${message}`, { cause: err });
+}
+
+/** Every file entry of an archive held in memory, each one checked: name → bytes, in archive order. */
+export function readZipEntries(data: Uint8Array, opts: OpenOptions = {}): Promise<Map<string, Buffer>> {
+  return withZip(bufferByteSource(data), opts, (zip) => zip.readAll());
 }

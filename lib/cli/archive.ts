@@ -9,8 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lambdas/shared/contracts';
-import { aws, httpStatus } from './aws';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PASSWORD_SECRET_METADATA, restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lambdas/shared/contracts';
+import { cachedSecretReader, passwordFromSecret } from '../../lambdas/shared/secrets';
+import { bufferByteSource } from '../archive/byte-source';
+import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../archive/zip';
+import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
 import { CliError } from './output';
 import { displayName, listSome } from './targets';
@@ -128,4 +132,52 @@ export async function readRestoreInfo(s3: S3Client, bucket: string, archive: Arc
 
 function awsOr(err: unknown, key: string): Error {
   return err instanceof Error ? new CliError(`cannot read ${key}: ${err.name}: ${err.message}`) : new CliError(`cannot read ${key}`);
+}
+
+/** An archive version's entries, decrypted when it is password-protected. */
+export interface ArchiveEntries {
+  readonly entries: Map<string, Buffer>;
+  /** The password that opened it (restore passes it on to the provider's import); undefined when not encrypted. */
+  readonly password?: string;
+  /** The secret the password came from (its `password-secret` metadata). */
+  readonly passwordSecret?: string;
+}
+
+/**
+ * Opens an archive version in memory: every entry inflated and checked
+ * (CRC-32, size, AES authentication code). A password-protected export is
+ * decrypted with the password of the secret named in its `password-secret`
+ * metadata, read with the operator's own credentials; the password is never
+ * printed. Failures are CliErrors naming what to do.
+ */
+export async function readEntries(archive: ArchiveBytes, what: string, opts: AwsOptions = {}): Promise<ArchiveEntries> {
+  const where = `${what} of ${archive.key}${archive.versionId ? ` (version ${archive.versionId})` : ''}`;
+  const secretRef = archive.metadata[PASSWORD_SECRET_METADATA];
+  const passwordSecret = secretRef ? decodeURIComponent(secretRef) : undefined;
+  let password: string | undefined;
+  if (passwordSecret) {
+    const client = new SecretsManagerClient(opts.region ? { region: opts.region } : {});
+    try {
+      password = passwordFromSecret(await aws(`GetSecretValue ${passwordSecret}`, () => cachedSecretReader(client)(passwordSecret)));
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(`${where} is password-protected and its password (secret ${passwordSecret}) cannot be read: ${(err as Error).message}`);
+    } finally {
+      client.destroy();
+    }
+  }
+  try {
+    const entries = await withZip(bufferByteSource(archive.data), password !== undefined ? { password } : {}, (zip) => zip.readAll());
+    return { entries, ...(password !== undefined ? { password, passwordSecret } : {}) };
+  } catch (err) {
+    if (err instanceof ZipPasswordError) {
+      throw new CliError(
+        passwordSecret
+          ? `${where} does not decrypt with the password in secret ${passwordSecret} (was the secret changed after this backup?): ${err.message}`
+          : `${where} is password-protected but records no password secret (password-secret metadata): unpack it with its password and import it by hand`,
+      );
+    }
+    if (err instanceof ZipArchiveError || err instanceof ZipUnsupportedError) throw new CliError(`${where} is not a sound zip: ${err.message}`);
+    throw err;
+  }
 }

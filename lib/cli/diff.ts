@@ -12,13 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
-import { checkVersion, readArchive, type ArchiveBytes } from './archive';
+import { checkVersion, readArchive, readEntries, type ArchiveBytes } from './archive';
 import { s3Client } from './aws';
 import { loadResources } from './list';
 import { CliError, formatTime, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, resolveResource } from './targets';
-import { readZipEntries, ZipEntryError } from '../archive/zip-entries';
 
 export interface DiffCommandOptions extends LocateOptions {
   readonly from?: string;
@@ -84,14 +83,6 @@ export function compareEntries(
   return { added, removed, changed, unchanged };
 }
 
-async function entriesOf(archive: ArchiveBytes, what: string): Promise<Map<string, Buffer>> {
-  try {
-    return await readZipEntries(archive.data);
-  } catch (err) {
-    if (err instanceof ZipEntryError) throw new CliError(`${what} of ${archive.key} is not a sound zip: ${err.message}`);
-    throw err;
-  }
-}
 
 const ref = (a: ArchiveBytes): VersionRef => ({
   versionId: a.versionId ?? null,
@@ -120,7 +111,7 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
     }
     if (fromId === toId) throw new CliError(`--from and --to name the same version ${toId}: nothing to compare`);
     const [from, to] = await Promise.all([readArchive(s3, bucket!, resource, fromId), readArchive(s3, bucket!, resource, toId)]);
-    const [before, after] = await Promise.all([entriesOf(from, `version ${fromId}`), entriesOf(to, `version ${toId}`)]);
+    const [before, after] = (await Promise.all([readEntries(from, `version ${fromId}`, opts), readEntries(to, `version ${toId}`, opts)])).map((r) => r.entries) as [Map<string, Buffer>, Map<string, Buffer>];
     result = {
       target: displayName(resource),
       key: resource.key,

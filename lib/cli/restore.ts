@@ -36,12 +36,11 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { BotVaultConfig, KoreaiTarget } from '../config';
-import { koreaiErrorText, koreaiJob, koreaiJwt } from '../../lambdas/providers/koreai';
+import { koreaiBotName, koreaiErrorText, koreaiJob, koreaiJwt } from '../../lambdas/providers/koreai';
 import { lexDownloadHosts } from '../../lambdas/providers/lex';
 import type { RestoreInfo } from '../../lambdas/shared/contracts';
 import { assessUrl, guardedLookup, redactUrl } from '../../lambdas/shared/download-guard';
-import { readZipEntries, ZipEntryError } from '../archive/zip-entries';
-import { checkVersion, readArchive, readRestoreInfo, type ArchiveBytes } from './archive';
+import { checkVersion, readArchive, readEntries, readRestoreInfo, type ArchiveBytes } from './archive';
 import { aws, s3Client, type AwsOptions } from './aws';
 import { loadResources, type Resource } from './list';
 import { CliError, printJson } from './output';
@@ -94,6 +93,8 @@ interface Context {
   readonly resource: Resource;
   readonly archive: ArchiveBytes;
   readonly entries: Map<string, Buffer>;
+  /** The archive's password (a password-protected Lex export): passed to StartImport, never shown. */
+  readonly password?: string;
   readonly info?: RestoreInfo;
   readonly allowedOrigins: string[];
   readonly warn: (line: string) => void;
@@ -110,19 +111,10 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
     checkVersion(resource, opts.version);
     const archive = await readArchive(s3, bucket!, resource, opts.version);
     if (!archive.verified) warn(`${resource.key} has no sha256 metadata: its bytes cannot be verified`);
-    let entries: Map<string, Buffer>;
-    try {
-      entries = await readZipEntries(archive.data);
-    } catch (err) {
-      if (err instanceof ZipEntryError && /encrypted/i.test(err.message)) {
-        throw new CliError(`${resource.key} is password-protected (exported with passwordSecret): restoring encrypted archives is not supported yet; unpack it with the password and import it in the Lex console`);
-      }
-      if (err instanceof ZipEntryError) throw new CliError(`${resource.key}${archive.versionId ? ` version ${archive.versionId}` : ''} is not a sound zip (${err.message}); pick another --version`);
-      throw err;
-    }
+    const { entries, password } = await readEntries(archive, 'the archive', opts);
     const info = await readRestoreInfo(s3, bucket!, archive, warn);
     const allowedOrigins = [...(config?.downloadAllowlist ?? [])];
-    const ctx: Context = { opts, config, resource, archive, entries, info, allowedOrigins, warn };
+    const ctx: Context = { opts, config, resource, archive, entries, ...(password !== undefined ? { password } : {}), info, allowedOrigins, warn };
     if (resource.provider === 'lex') report = await restoreLex(ctx);
     else if (resource.provider === 'koreai') report = await restoreKoreai(ctx);
     else throw new CliError(`${displayName(resource)}: restoring ${resource.provider} archives is not supported`);
@@ -232,22 +224,45 @@ function botJsonOf(entries: Map<string, Buffer>): z.infer<typeof botJsonSchema> 
   }
 }
 
-function lexResourceType(entries: Map<string, Buffer>): string | undefined {
+/**
+ * What the archive's manifest says it is. Real exports write `Manifest.json`
+ * with `{"metaData":{"resourceType":"BOT",...}}` (seen in Lex console and API
+ * exports 2021-2024); Lex's import documentation shows `manifest.json`,
+ * `metadata` and `Bot` / `BotLocale`. Both are read, the type compared
+ * case- and underscore-insensitively (README "Export formats").
+ */
+export function lexManifest(entries: Map<string, Buffer>): { file?: string; type?: string } {
+  const file = [...entries.keys()].find((n) => n.toLowerCase() === 'manifest.json');
+  if (!file) return {};
   try {
-    return (JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? '{}') as { metadata?: { resourceType?: string } }).metadata?.resourceType;
+    const m = JSON.parse(entries.get(file)!.toString('utf8')) as { metaData?: { resourceType?: unknown }; metadata?: { resourceType?: unknown } };
+    const type = (m.metaData ?? m.metadata)?.resourceType;
+    return { file, ...(typeof type === 'string' ? { type } : {}) };
   } catch {
-    return undefined;
+    return { file };
   }
 }
+
+const sameType = (a: string, b: string) => a.replace(/_/g, '').toUpperCase() === b.replace(/_/g, '').toUpperCase();
 
 async function restoreLex(ctx: Context): Promise<RestoreReport> {
   const { opts, resource, info, entries } = ctx;
   const isLocale = Boolean(resource.localeId) && /\/locales\/[^/]+\.zip$/.test(resource.key);
   const isBot = /\/bot\.zip$/.test(resource.key);
   if (!isBot && !isLocale) throw new CliError(`${displayName(resource)}: only bot and bot locale archives can be restored (custom vocabularies and test sets are not supported yet)`);
-  const expectedType = isBot ? 'Bot' : 'BotLocale';
-  const type = lexResourceType(entries);
-  if (type !== expectedType) throw new CliError(`${resource.key} is not a Lex ${expectedType} export (its manifest.json says ${type ?? 'nothing'}); not restoring it`);
+  const expectedType = isBot ? 'BOT' : 'BOT_LOCALE';
+  const manifest = lexManifest(entries);
+  if (!manifest.file) {
+    const unpacked = entries.has('Bot.json') || [...entries.keys()].some((n) => /^BotLocales\//.test(n));
+    throw new CliError(
+      `${resource.key} has no Manifest.json at its root, so it is not a Lex export and Lex would not import it` +
+        (unpacked ? ': it holds an unpacked bot folder (Bot.json at the root); an export holds Manifest.json beside a <BotName>/ folder' : '') +
+        '; not restoring it',
+    );
+  }
+  if (!manifest.type || !sameType(manifest.type, expectedType)) {
+    throw new CliError(`${resource.key} is not a Lex ${expectedType} export (its ${manifest.file} says ${manifest.type ?? 'nothing'}); not restoring it`);
+  }
   if (opts.merge === 'Append') throw new CliError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
 
   const lex = lexClient(opts);
@@ -319,7 +334,10 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
     if (!upload.importId || !upload.uploadUrl) throw new CliError('Lex CreateUploadUrl answered without an importId and uploadUrl');
     const region = opts.region ?? (await lex.config.region());
     await putUpload(upload.uploadUrl, ctx.archive.data, { allowedHosts: lexDownloadHosts(region), allowedOrigins: ctx.allowedOrigins });
-    await aws('StartImport', () => lex.send(new StartImportCommand({ importId: upload.importId, resourceSpecification: spec, mergeStrategy: merge })));
+    // A password-protected export is uploaded as stored and opened by Lex with its password (never shown).
+    await aws('StartImport', () =>
+      lex.send(new StartImportCommand({ importId: upload.importId, resourceSpecification: spec, mergeStrategy: merge, ...(ctx.password !== undefined ? { filePassword: ctx.password } : {}) })),
+    );
 
     const deadline = Date.now() + opts.timeout * 1000;
     for (;;) {
@@ -494,8 +512,7 @@ async function restoreKoreai(ctx: Context): Promise<RestoreReport> {
   }
   let archiveName: string | undefined;
   try {
-    const name = (JSON.parse(entries.get('botDefinition.json')!.toString('utf8')) as { name?: unknown }).name;
-    if (typeof name === 'string' && name) archiveName = name;
+    archiveName = koreaiBotName(JSON.parse(entries.get('botDefinition.json')!.toString('utf8')));
   } catch {
     // the import validates the definition; the name is only for the report
   }

@@ -87,6 +87,7 @@ export const NEVER_RETRIED_ERRORS = [
   'EnvironmentError',
   'UnsafeUrlError',
   'DownloadIntegrityError',
+  'ArchivePasswordError',
   'DownloadUrlExpiredError',
   'ExportFailedError',
   'ExportTimedOutError',

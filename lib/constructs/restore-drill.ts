@@ -61,6 +61,12 @@ export interface RestoreDrillProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * ARNs (or ARN patterns) of the secrets holding export passwords: the drill
+   * decrypts password-protected archives as a restore would.
+   * @default - none: password-protected archives fail the drill
+   */
+  readonly passwordSecretArns?: readonly string[];
 }
 
 /** The drill Lambda, its schedule and its alarms. */
@@ -95,6 +101,9 @@ export class RestoreDrill extends Construct {
       environment: { ...props.environment, BOTVAULT_BUCKET: bucket.bucketName },
     });
     props.archiveBucket.grantRead(this.function.function);
+    if (props.passwordSecretArns?.length) {
+      this.function.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...props.passwordSecretArns] }));
+    }
     // Lambda retries failed async invocations twice by default: a failed drill is a finding, not a glitch to retry.
     this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
 

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries } from '../../lib/archive/zip-entries';
+import { readZipEntries } from '../../lib/archive/zip';
 import { parseConfig, type BotVaultConfig } from '../../lib/config';
 import { runLocal } from '../../lib/local/runner';
 import { startKoreSimulator, type KoreSimulator } from '../simulators/koreai-simulator';

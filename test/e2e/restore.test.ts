@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries } from '../../lib/archive/zip-entries';
+import { readZipEntries } from '../../lib/archive/zip';
 import { runLocal } from '../../lib/local/runner';
 import { restoreInfoKey, type RestoreInfo } from '../../lambdas/shared/contracts';
 import { startCliHarness, type CliHarness } from './cli-harness';

@@ -23,23 +23,28 @@ export interface WriteZipOptions {
    * made by 2.0 on MS-DOS/FAT, flags 0x0808 (UTF-8 names, data descriptor
    * with its PK\x07\x08 signature), deflate, no extra fields, no directory
    * entries, external attributes 0. `plain`: zip.js defaults (Unix host,
-   * extended timestamps), as a user's own zip tool might write.
+   * extended timestamps), as a user's own zip tool might write. `kore`: what
+   * a real Kore.ai export is: made by 4.5 on Unix, flags 0x0008 (data
+   * descriptor, no UTF-8 flag), deflate, no extra fields, external attributes
+   * 0x81B40020 (-rw-rw-r-- plus the DOS archive bit).
    * @default 'java'
    */
-  readonly style?: 'java' | 'plain';
+  readonly style?: 'java' | 'kore' | 'plain';
   /** Stores entries uncompressed (level 0). */
   readonly store?: boolean;
 }
 
 export async function writeZip(entries: readonly ZipEntryInput[], opts: WriteZipOptions): Promise<Buffer> {
-  const java = (opts.style ?? 'java') === 'java';
+  const style = opts.style ?? 'java';
   const writer = new ZipWriter(new Uint8ArrayWriter(), {
     useWebWorkers: false,
     level: opts.store ? 0 : 6,
     lastModDate: opts.mtime,
-    ...(java
+    ...(style === 'java'
       ? { versionMadeBy: 20, msDosCompatible: true, extendedTimestamp: false, useUnicodeFileNames: true, dataDescriptor: true, dataDescriptorSignature: true, externalFileAttributes: 0 }
-      : {}),
+      : style === 'kore'
+        ? { versionMadeBy: (3 << 8) | 45, msDosCompatible: false, extendedTimestamp: false, useUnicodeFileNames: false, dataDescriptor: true, dataDescriptorSignature: true, externalFileAttributes: 0x81b40020 }
+        : {}),
     ...(opts.password !== undefined
       ? (opts.encryption ?? 'aes256') === 'zipcrypto'
         ? { password: opts.password, zipCrypto: true }

@@ -12,7 +12,7 @@ import { restoreInfoKey, restoreInfoSchema, type Job, type RestoreDetails } from
 import { DownloadIntegrityError } from '../../lambdas/shared/errors';
 import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
-import yazl from 'yazl';
+import { writeZip } from '../generators/zip-writer';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 let server: S3Server;
@@ -23,19 +23,11 @@ let n = 0;
 const job: Job = { id: 'lex:CHANGEBOT1:DRAFT', provider: 'lex', key: 'lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip', name: 'Change', spec: { kind: 'bot' } };
 
 /** A zip of `entries`, every entry stamped `mtime`, in the given order. */
-function zip(entries: [string, string][], mtime: Date): Promise<Buffer> {
-  const z = new yazl.ZipFile();
-  for (const [name, data] of entries) z.addBuffer(Buffer.from(data), name, { mtime });
-  z.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    z.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    z.outputStream.on('error', reject);
-    z.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
+function zip(entries: [string, string][], mtime: Date, password?: string): Promise<Buffer> {
+  return writeZip(entries.map(([name, data]) => ({ name, data })), { mtime, ...(password ? { password } : {}) });
 }
 const BOT: [string, string][] = [
-  ['manifest.json', '{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"Bot"}'],
+  ['Manifest.json', '{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}'],
   ['Change/Bot.json', '{"name":"Change"}'],
   ['Change/BotLocales/en_US/Intents/Greet/Intent.json', '{"name":"Greet"}'],
 ];
@@ -117,23 +109,44 @@ describe('change detection', () => {
   });
 
   it('an entry whose bytes fail its CRC-32 fails the store, and nothing is written', async () => {
-    const z = new yazl.ZipFile();
-    z.addBuffer(Buffer.from('x'.repeat(4000)), 'Change/Bot.json', { compress: false });
-    z.end();
-    const chunks: Buffer[] = [];
-    for await (const c of z.outputStream) chunks.push(c as Buffer);
-    const damaged = Buffer.concat(chunks);
+    const damaged = await writeZip([{ name: 'Change/Bot.json', data: 'x'.repeat(4000) }], { mtime: new Date(), store: true });
     damaged[200] = 'y'.charCodeAt(0); // inside the stored entry's data: the zip structure stays intact
     await expect(store(damaged, 'run-1')).rejects.toBeInstanceOf(DownloadIntegrityError);
     expect(await keys()).toEqual([]);
   });
 
-  it('an archive without a content hash (encrypted entries) is always written', async () => {
-    const plain = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
-    const enc = Buffer.from(plain);
-    // Flag every entry as encrypted, in its local header and its central directory entry.
-    for (let at = 0; (at = enc.indexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]), at)) >= 0; at += 4) enc.writeUInt16LE(enc.readUInt16LE(at + 6) | 1, at + 6);
-    for (let at = 0; (at = enc.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at)) >= 0; at += 4) enc.writeUInt16LE(enc.readUInt16LE(at + 8) | 1, at + 8);
+  it('a password-protected export is decrypted with its password: an unchanged one is UNCHANGED, whatever the cipher', async () => {
+    const password = 'sentinel-archive-pw-41c7';
+    const first = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(Date.UTC(2024, 0, 1)), password, encryption: 'aes256' });
+    const again = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(Date.UTC(2024, 0, 2)), password, encryption: 'zipcrypto' });
+    const a = await store(first, 'run-1', { password, passwordSecret: 'botvault/lex-password' });
+    expect(a.contentSha256).toBe(await store(await zip(BOT, new Date()), 'run-x', { changeDetection: 'always' }).then((r) => r.contentSha256));
+    // The plaintext's hash: run-x stored the same entries unencrypted; run-2 (encrypted again) is UNCHANGED against it.
+    const b = await store(again, 'run-2', { password, passwordSecret: 'botvault/lex-password' });
+    expect(b.status).toBe('UNCHANGED');
+    const stored = await head(job.key);
+    expect(stored.Metadata?.['run-id']).toBe('run-x');
+  });
+
+  it('a password-protected export records its password secret, never the password', async () => {
+    const password = 'sentinel-archive-pw-41c7';
+    const data = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(), password });
+    await store(data, 'run-1', { password, passwordSecret: 'botvault/lex-password' });
+    const meta = (await head(job.key)).Metadata ?? {};
+    expect(meta['password-secret']).toBe('botvault/lex-password');
+    expect(JSON.stringify(meta)).not.toContain(password);
+  });
+
+  it('a wrong password fails the store with ArchivePasswordError, and nothing is written', async () => {
+    const data = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(), password: 'the-real-one' });
+    const err = await store(data, 'run-1', { password: 'rotated-meanwhile', passwordSecret: 'botvault/lex-password' }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ name: 'ArchivePasswordError' });
+    expect(String((err as Error).message)).not.toMatch(/the-real-one|rotated-meanwhile/);
+    expect(await keys()).toEqual([]);
+  });
+
+  it('an encrypted archive with no password configured has no content hash and is always written', async () => {
+    const enc = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(), password: 'unknown-to-botvault' });
     const a = await store(enc, 'run-1');
     expect(a.contentSha256).toBeUndefined();
     expect((await head(job.key)).Metadata?.['content-sha256']).toBeUndefined();

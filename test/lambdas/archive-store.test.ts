@@ -156,10 +156,10 @@ describe('storeArchive: bad bodies store nothing', () => {
     await expectNothingStored(j);
   });
 
-  it('a body that ends early without a Content-Length (only the zip check can tell)', async () => {
+  it('a body that ends early without a Content-Length (only opening the zip can tell)', async () => {
     const zip = await lexLikeZip(5000);
     const j = job();
-    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }), /zip check/);
+    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }), /not a readable zip/);
     await expectNothingStored(j);
   });
 
@@ -176,7 +176,7 @@ describe('storeArchive: bad bodies store nothing', () => {
   it('a body that is not a zip', async () => {
     const html = Buffer.from('<html><body>Service Unavailable</body></html>');
     const j = job();
-    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }), /not a zip archive/);
+    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }), /not a readable zip/);
     await expectNothingStored(j);
   });
 

@@ -182,7 +182,7 @@ describe('handlers: store-archive download faults', () => {
   it.each([
     ['truncate', /interrupted after \d+ bytes of \d+/],
     ['reset', /interrupted after \d+ bytes/],
-    ['notzip', /not a zip archive/],
+    ['notzip', /not a readable zip/],
     ['empty', /empty/],
   ] as const)('%s → DownloadIntegrityError; no object, no staging object, no multipart upload', async (fault, reason) => {
     const { job, state } = await readyJob({ download: fault });

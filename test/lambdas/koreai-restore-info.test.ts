@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type KoreaiTarget } from '../../lib/config';
 import { koreaiJob, KoreaiProvider } from '../../lambdas/providers/koreai';
 import type { ArchiveReader } from '../../lambdas/providers/types';
-import { bufferByteSource, readZipIndex } from '../../lambdas/shared/zip-content';
+import { bufferByteSource } from '../../lib/archive/byte-source';
+import { ZipArchive } from '../../lib/archive/zip';
+import { koreExportZip } from '../generators/koreai-export';
 import { makeZip } from './zip-fixtures';
 
 const target = parseConfig({
@@ -15,14 +17,21 @@ const target = parseConfig({
 }).targets[0] as KoreaiTarget;
 const provider = new KoreaiProvider({ secrets: async () => '{}' });
 
-async function reader(entries: Record<string, string>): Promise<ArchiveReader> {
-  return readZipIndex(bufferByteSource(await makeZip(entries)));
+async function open(zip: Buffer): Promise<ArchiveReader> {
+  const z = await ZipArchive.open(bufferByteSource(zip));
+  return { readEntry: (name, maxBytes) => z.read(name, maxBytes) };
 }
+const reader = async (entries: Record<string, string>) => open(await makeZip(entries));
 
 describe('KoreaiProvider.restoreInfo', () => {
-  it('reads the bot name from botDefinition.json', async () => {
-    const archive = await reader({ 'botDefinition.json': JSON.stringify({ name: 'Travel Desk', localeData: { en: { name: 'Travel Desk' } } }), 'config.json': '{}' });
+  it('reads the bot name where real exports keep it: localeData.<defaultLanguage>.name (no top-level name)', async () => {
+    const archive = await open(await koreExportZip({ botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Travel Desk', languages: ['de', 'en'], dialogs: [{ name: 'Book' }] }));
     expect(await provider.restoreInfo(koreaiJob(target), archive)).toEqual({ koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Travel Desk' } });
+  });
+
+  it('a top-level name is not where Kore.ai keeps it: ignored', async () => {
+    const archive = await reader({ 'botDefinition.json': JSON.stringify({ name: 'Invented', defaultLanguage: 'en', localeData: { en: { name: 'Real Name' } } }), 'config.json': '{}' });
+    expect(await provider.restoreInfo(koreaiJob(target), archive)).toEqual({ koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Real Name' } });
   });
 
   it('falls back to the job name, and records the bot id alone without either', async () => {

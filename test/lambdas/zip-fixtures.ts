@@ -1,39 +1,29 @@
-/** Real zip archives for the tests, written by yazl (an independent zip writer). */
+/** Zip archives for the tests, in the real Lex export layout (test/generators/lex-export.ts). */
 import { randomBytes } from 'node:crypto';
-import yazl from 'yazl';
+import { lexExportEntries, sampleLexBot } from '../generators/lex-export';
+import { writeZip, type Encryption } from '../generators/zip-writer';
 
 export interface ZipOptions {
-  /** Writes zip64 records even though nothing overflows. */
-  zip64?: boolean;
-  comment?: string;
   /** Store entries uncompressed (so size is predictable). */
   store?: boolean;
+  /** Encrypts every entry (Lex's filePassword). */
+  password?: string;
+  encryption?: Encryption;
 }
 
 export function makeZip(entries: Record<string, Buffer | string>, opts: ZipOptions = {}): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, data] of Object.entries(entries)) {
-    zip.addBuffer(Buffer.isBuffer(data) ? data : Buffer.from(data), name, { compress: !opts.store, forceZip64Format: Boolean(opts.zip64) });
-  }
-  zip.end({ forceZip64Format: Boolean(opts.zip64), comment: opts.comment ?? '' });
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
+  return writeZip(
+    Object.entries(entries).map(([name, data]) => ({ name, data })),
+    { mtime: new Date(Date.UTC(2024, 1, 19, 10, 30)), ...(opts.store ? { store: true } : {}), ...(opts.password ? { password: opts.password, encryption: opts.encryption ?? 'aes256' } : {}) },
+  );
 }
 
-/** A Lex-like export: manifest.json plus a bot definition. */
+/** A real-format Lex bot export (Manifest.json, a bot folder), plus `extraBytes` of random data in one more entry. */
 export function lexLikeZip(extraBytes = 0, opts: ZipOptions = {}): Promise<Buffer> {
-  return makeZip(
-    {
-      'manifest.json': JSON.stringify({ schemaVersion: '1', fileFormat: 'LexJson', resourceType: 'Bot' }),
-      'Bot/Bot.json': JSON.stringify({ name: 'Bot', intents: ['Greet'] }),
-      ...(extraBytes ? { 'Bot/blob.bin': randomBytes(extraBytes) } : {}),
-    },
-    { store: true, ...opts },
-  );
+  const entries = lexExportEntries(sampleLexBot('ABCDEFGHIJ', 'Bot', ['Greet']), { seed: 1 });
+  const all = Object.fromEntries(entries.map((e) => [e.name, typeof e.data === 'string' ? e.data : Buffer.from(e.data)]));
+  if (extraBytes) all['Bot/blob.bin'] = randomBytes(extraBytes);
+  return makeZip(all, { store: true, ...opts });
 }
 
 /** Splits a buffer into chunks of the given sizes, cycling through them. */

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-lex-models-v2';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries } from '../../lib/archive/zip-entries';
+import { readZipEntries } from '../../lib/archive/zip';
 import { putUpload } from '../../lib/cli/restore';
 import { startKoreSimulator, type KoreSimulator } from './koreai-simulator';
 import { startLexSimulator, type LexSimulator } from './lex-simulator';

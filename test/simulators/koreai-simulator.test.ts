@@ -6,7 +6,7 @@
  */
 import { get as httpGet, request, type IncomingHttpHeaders } from 'node:http';
 import { SignJWT } from 'jose';
-import yauzl from 'yauzl';
+import { readZipEntries } from '../../lib/archive/zip';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RATE_LIMIT_MESSAGE, startKoreSimulator, type KoreApp, type KoreBot, type KoreSimulator, type KoreSimulatorOptions } from './koreai-simulator';
 
@@ -106,29 +106,10 @@ function rawGet(url: string, headers: Record<string, string> = {}): Promise<Raw>
   });
 }
 
-/** Opens a zip with yauzl and returns its entries' text by name. */
-function unzip(buf: Buffer): Promise<Map<string, string>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error('no zip'));
-      const out = new Map<string, string>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error('no stream'));
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            out.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
-            zip.readEntry();
-          });
-          stream.on('error', reject);
-        });
-      });
-      zip.on('end', () => resolve(out));
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  });
+/** Opens a zip and returns its entries' text by name. */
+async function unzip(buf: Buffer): Promise<Map<string, string>> {
+  const entries = await readZipEntries(buf);
+  return new Map([...entries].map(([name, data]) => [name, data.toString('utf8')]));
 }
 
 /** Starts an export and returns its id and a success status (latency 0). */
@@ -175,16 +156,29 @@ describe('export flow', () => {
     expect(dl.headers['content-type']).toBe('application/zip');
     expect(dl.body.equals(s.archiveFor(id))).toBe(true);
     const entries = await unzip(dl.body);
-    expect([...entries.keys()].sort()).toEqual(['MLUtterances.json', 'botDefinition.json', 'botFunctions/botFunctions.js', 'config.json']);
-    const def = JSON.parse(entries.get('botDefinition.json')!) as { name: string; exportType: string; dialogs: { name: string; nodes: unknown[] }[] };
-    expect(def.name).toBe('Alpha');
-    expect(def.exportType).toBe('latest');
-    expect(def.dialogs.map((d) => d.name)).toEqual(['Welcome', 'BookFlight']);
-    expect(def.dialogs.every((d) => d.nodes.length > 0)).toBe(true);
-    const config = JSON.parse(entries.get('config.json')!) as Record<string, unknown>;
-    expect(Object.keys(config)).toEqual(expect.arrayContaining(['botSettings', 'botVariables']));
-    expect(config).not.toHaveProperty('ivrSettings');
-    expect(JSON.parse(entries.get('MLUtterances.json')!)).toContainEqual(expect.objectContaining({ taskName: 'BookFlight' }));
+    // The real layout: three flat entries, the definition without a top-level name, 4-space JSON.
+    expect([...entries.keys()]).toEqual(['botDefinition.json', 'config.json', 'icon.png']);
+    expect(entries.get('botDefinition.json')!.startsWith('{\n    "_id": ')).toBe(true);
+    const def = JSON.parse(entries.get('botDefinition.json')!) as {
+      name?: string;
+      defaultLanguage: string;
+      localeData: Record<string, { name: string }>;
+      dialogs: { lname: string; localeData: { en: { name: string } }; nodes: { componentId: string }[] }[];
+      dialogComponents: { _id: string; name: string }[];
+      sentences: { taskId: string; sentence: string; type: string; language: string }[];
+      exportOptions: { settings: string[] };
+    };
+    expect(def.name).toBeUndefined();
+    expect(def.localeData[def.defaultLanguage]!.name).toBe('Alpha');
+    expect(def.dialogs.map((d) => d.localeData.en.name)).toEqual(['Welcome', 'BookFlight']);
+    expect(def.dialogs.map((d) => d.lname)).toEqual(['welcome', 'bookflight']);
+    const components = new Set(def.dialogComponents.map((c) => c._id));
+    expect(def.dialogs.every((d) => d.nodes.length > 0 && d.nodes.every((n) => components.has(n.componentId)))).toBe(true);
+    const bookFlight = def.dialogComponents.find((c) => c.name === 'BookFlight')!._id;
+    expect(def.sentences).toContainEqual(expect.objectContaining({ taskId: bookFlight, type: 'DialogIntent', language: 'en' }));
+    expect(JSON.parse(entries.get('config.json')!)).toEqual({ name: 'Alpha', envVariables: [{ key: 'supportEmail', value: 'help@example.com' }] });
+    expect(def.exportOptions.settings).toEqual(expect.arrayContaining(['botSettings', 'botVariables']));
+    expect(def.exportOptions.settings).not.toContain('ivrSettings');
 
     expect(s.calls.map((c) => [c.op, c.status])).toEqual([
       ['Export', 200],
@@ -246,15 +240,14 @@ describe('export flow', () => {
     expect(s.archiveFor(a.id).equals(s.archiveFor(b.id))).toBe(true);
 
     const pub = await exportReady(s, ALPHA, { exportType: 'published' });
-    const pubDef = JSON.parse((await unzip(s.archiveFor(pub.id))).get('botDefinition.json')!) as { exportType: string; dialogs: { name: string }[] };
-    expect(pubDef.exportType).toBe('published');
-    expect(pubDef.dialogs.map((d) => d.name)).toEqual(['Welcome']);
+    const pubDef = JSON.parse((await unzip(s.archiveFor(pub.id))).get('botDefinition.json')!) as { dialogs: { lname: string }[] };
+    expect(pubDef.dialogs.map((d) => d.lname)).toEqual(['welcome']);
 
     s.modifyBot(ALPHA, { dialogs: ['Welcome', 'BookFlight', 'CancelFlight'] });
     const c = await exportReady(s, ALPHA);
     expect(s.archiveFor(c.id).equals(s.archiveFor(a.id))).toBe(false);
-    const def = JSON.parse((await unzip(s.archiveFor(c.id))).get('botDefinition.json')!) as { dialogs: { name: string }[] };
-    expect(def.dialogs.map((d) => d.name)).toEqual(['Welcome', 'BookFlight', 'CancelFlight']);
+    const def = JSON.parse((await unzip(s.archiveFor(c.id))).get('botDefinition.json')!) as { dialogs: { lname: string }[] };
+    expect(def.dialogs.map((d) => d.lname)).toEqual(['welcome', 'bookflight', 'cancelflight']);
     // Editing the bot does not change what is published.
     const pub2 = await exportReady(s, ALPHA, { exportType: 'published' });
     expect(s.archiveFor(pub2.id).equals(s.archiveFor(pub.id))).toBe(true);
@@ -266,13 +259,14 @@ describe('export flow', () => {
     const s = await start();
     const settingsOnly = await exportReady(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['ivrSettings'] } });
     const entries = await unzip(s.archiveFor(settingsOnly.id));
-    expect(entries.has('MLUtterances.json')).toBe(false);
-    expect((JSON.parse(entries.get('botDefinition.json')!) as { dialogs: unknown[] }).dialogs).toEqual([]);
-    expect(JSON.parse(entries.get('config.json')!)).toHaveProperty('ivrSettings');
+    const settingsDef = JSON.parse(entries.get('botDefinition.json')!) as { dialogs: unknown[]; sentences: unknown[]; exportOptions: { settings: string[] } };
+    expect(settingsDef.sentences).toEqual([]);
+    expect(settingsDef.dialogs).toEqual([]);
+    expect(settingsDef.exportOptions.settings).toEqual(['ivrSettings']);
 
     const sub = await exportReady(s, ALPHA, { exportType: 'latest', subTasks: { dialogs: ['BookFlight'] }, allTasks: true, IncludeDependentTasks: true, customDashboards: false });
-    const subDef = JSON.parse((await unzip(s.archiveFor(sub.id))).get('botDefinition.json')!) as { dialogs: { name: string }[] };
-    expect(subDef.dialogs.map((d) => d.name)).toEqual(['BookFlight']);
+    const subDef = JSON.parse((await unzip(s.archiveFor(sub.id))).get('botDefinition.json')!) as { dialogs: { lname: string }[] };
+    expect(subDef.dialogs.map((d) => d.lname)).toEqual(['bookflight']);
   });
 
   it('answers 400 for a bad exportType or an undocumented exportOptions value', async () => {
@@ -562,7 +556,7 @@ describe('faults', () => {
     expect(dl.body.length).toBeLessThan(s.archiveFor(id).length);
   });
 
-  it('download notzip: a 200 whose body yauzl cannot open', async () => {
+  it('download notzip: a 200 whose body is not a zip', async () => {
     const s = await start({ faults: { [ALPHA]: { download: 'notzip' } } });
     const { status } = await exportReady(s, ALPHA);
     const dl = await rawGet(status.json.downloadURL as string);

@@ -54,8 +54,10 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
-import { ZipFile } from 'yazl';
-import { readZipEntries } from '../../lib/archive/zip-entries';
+import { bufferByteSource } from '../../lib/archive/byte-source';
+import { withZip } from '../../lib/archive/zip';
+import { koreExportEntries, type KoreBotModel } from '../generators/koreai-export';
+import { writeZip } from '../generators/zip-writer';
 
 export interface KoreBot {
   /** 'st-<uuid>', as Kore.ai stream ids are. */
@@ -65,6 +67,8 @@ export interface KoreBot {
   dialogs?: string[];
   /** The published dialogs ('published' exports). @default the initial `dialogs` */
   publishedDialogs?: string[];
+  /** Languages (the first is the default); several make a multilingual bot. @default ['en'] */
+  languages?: string[];
 }
 
 export interface KoreApp {
@@ -208,7 +212,6 @@ const EXPORT_OPTIONS: Record<string, readonly string[]> = {
 };
 const SUBTASK_KINDS = ['dialogs', 'alerts', 'actions'];
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 /** A stable, id-shaped hex string derived from the given parts (Kore ids are 24-hex Mongo ids). */
@@ -233,60 +236,28 @@ interface ArchiveContent {
   includeDialogs: boolean;
   includeUtterances: boolean;
   settings: string[];
+  languages?: string[];
 }
 
-/** Utterances that differ per dialog, so a content change shows in the entries. */
-function utterancesFor(dialog: string): string[] {
-  const words = dialog.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  return [words, `I want to ${words}`, `can you help me ${words}`];
-}
-
-/** The entries of a Kore.ai bot export (REFERENCE.md: botDefinition.json, config.json, ML utterances, bot functions). */
-function archiveEntries(c: ArchiveContent): [string, string][] {
-  const dialogs = c.includeDialogs ? c.dialogs : [];
-  const definition = {
-    name: c.botName,
-    type: 'default',
-    defaultLanguage: 'en',
-    exportType: c.exportType,
-    localeData: { en: { name: c.botName, description: '' } },
-    dialogs: dialogs.map((d) => {
-      const id = stableId(c.botId, d);
-      return {
-        _id: `dg-${id}`,
-        name: d,
-        lname: d.toLowerCase(),
-        shortDesc: `${d} dialog`,
-        nodes: [
-          { nodeId: 'intent0', type: 'intent', componentId: `dc-${stableId(id, 'intent')}`, transitions: [{ default: 'message0' }] },
-          { nodeId: 'message0', type: 'message', componentId: `dc-${stableId(id, 'message')}`, message: `This is ${c.botName}: ${d}.`, transitions: [{ default: 'end' }] },
-        ],
-      };
-    }),
+/**
+ * The entries of a Kore.ai bot export in the real layout
+ * (test/generators/koreai-export.ts names the facts). Dialogs are left out
+ * when the export options leave out bot tasks, utterances when they leave out
+ * nlpData utterances; the settings asked for are recorded in exportOptions.
+ */
+function archiveEntries(c: ArchiveContent): { name: string; data: string | Uint8Array }[] {
+  const model: KoreBotModel = {
+    botId: c.botId,
+    botName: c.botName,
+    ...(c.languages ? { languages: c.languages } : {}),
+    dialogs: (c.includeDialogs ? c.dialogs : []).map((name) => ({ name })),
+    envVariables: c.settings.includes('botVariables') ? [{ key: 'supportEmail', value: 'help@example.com' }] : [],
   };
-  const config: Record<string, unknown> = { botId: c.botId, exportType: c.exportType };
-  if (c.settings.includes('botSettings')) config.botSettings = { channels: ['rtm'], autoCorrect: true, timezone: 'UTC' };
-  if (c.settings.includes('botVariables')) config.botVariables = [{ key: 'supportEmail', value: 'help@example.com', scope: 'prePopulated' }];
-  if (c.settings.includes('ivrSettings')) config.ivrSettings = { enabled: false };
-  if (c.settings.includes('genAIandLLMSettings')) config.genAIandLLMSettings = { enabled: false };
-  const entries: [string, string][] = [
-    ['botDefinition.json', json(definition)],
-    ['config.json', json(config)],
-  ];
-  if (c.includeUtterances) {
-    entries.push(['MLUtterances.json', json(dialogs.flatMap((d) => utterancesFor(d).map((sentence) => ({ sentence, taskName: d, language: 'en' }))))]);
-  }
-  entries.push(['botFunctions/botFunctions.js', `// Bot functions of ${c.botName}\nfunction greet(name) {\n  return 'Hello ' + name;\n}\n`]);
-  return entries;
+  return koreExportEntries(model, { exportType: c.exportType as 'latest' | 'published', utterances: c.includeUtterances, settings: c.settings });
 }
 
-async function buildZip(entries: [string, string][]): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const [path, text] of entries) zip.addBuffer(Buffer.from(text), path, { mtime: ARCHIVE_MTIME, mode: 0o100644 });
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+async function buildZip(entries: { name: string; data: string | Uint8Array }[]): Promise<Buffer> {
+  return writeZip(entries, { mtime: ARCHIVE_MTIME, style: 'kore' });
 }
 
 // ---- request validation ----
@@ -347,7 +318,7 @@ interface BotState {
    * zip's entries, in order); 'latest' exports serve it verbatim (export
    * options aside) until modifyBot changes the dialogs.
    */
-  imported?: [string, string][];
+  imported?: { name: string; data: string | Uint8Array }[];
 }
 
 interface ExportState {
@@ -492,6 +463,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
         includeDialogs: req.includeDialogs,
         includeUtterances: req.includeUtterances,
         settings: req.settings,
+        ...(state.bot.languages ? { languages: state.bot.languages } : {}),
       }),
     );
     const e: ExportState = {
@@ -645,28 +617,31 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     if (f.failImport) return void fail(f.failImport);
     let files: Map<string, Buffer>;
     try {
-      files = await readZipEntries(uploads.get(i.fileId)!);
+      files = await withZip(bufferByteSource(uploads.get(i.fileId)!), {}, (zip) => zip.readAll());
     } catch {
       return void fail('Bot import failed: the uploaded file is not a valid bot export zip');
     }
-    let definition: { name?: unknown; dialogs?: { name?: unknown }[] };
+    let definition: { defaultLanguage?: unknown; localeData?: unknown; dialogs?: { lname?: unknown; localeData?: Record<string, { name?: unknown }> }[] };
     try {
       definition = JSON.parse(files.get('botDefinition.json')?.toString('utf8') ?? '') as typeof definition;
       JSON.parse(files.get('config.json')?.toString('utf8') ?? '');
     } catch {
       return void fail('Bot import failed: botDefinition.json and config.json are required');
     }
-    const dialogs = (definition.dialogs ?? []).map((d) => String(d.name));
+    // Real exports name a dialog per language (dialogs[].localeData.<lang>.name), with lname its lower-cased form.
+    const lang = typeof definition.defaultLanguage === 'string' ? definition.defaultLanguage : 'en';
+    const dialogs = (definition.dialogs ?? []).map((d) => String(d.localeData?.[lang]?.name ?? d.lname));
     let state = i.view.botId ? bots.get(i.view.botId) : undefined;
     if (!state) {
       const botId = `st-${randomUUID()}`;
-      const botName = i.name ?? (typeof definition.name === 'string' ? definition.name : 'Imported bot');
+      const named = (definition.localeData as Record<string, { name?: unknown }> | undefined)?.[lang]?.name;
+      const botName = i.name ?? (typeof named === 'string' ? named : 'Imported bot');
       state = { bot: { botId, botName }, dialogs, publishedDialogs: [] };
       bots.set(botId, state);
       i.view.botId = botId;
     }
     state.dialogs = dialogs;
-    state.imported = [...files].map(([name, data]) => [name, data.toString('utf8')]);
+    state.imported = [...files].map(([name, data]) => ({ name, data: new Uint8Array(data) }));
     i.view.status = 'success';
   }
 

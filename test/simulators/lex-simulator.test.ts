@@ -14,7 +14,7 @@ import {
   ListBotsCommand,
   ListBotVersionsCommand,
 } from '@aws-sdk/client-lex-models-v2';
-import yauzl from 'yauzl';
+import { readZipEntries, ZipPasswordError } from '../../lib/archive/zip';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLexSimulator, type LexFaults, type LexSimulator, type LexSimulatorOptions, type SimBot } from './lex-simulator';
 
@@ -66,27 +66,41 @@ function rawGet(url: string, headers: Record<string, string> = {}): Promise<Raw>
   });
 }
 
-function zipEntries(zip: Buffer): Promise<Map<string, string>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, file) => {
-      if (err || !file) return reject(err ?? new Error('no zip'));
-      const entries = new Map<string, string>();
-      file.on('entry', (entry: yauzl.Entry) => {
-        file.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error('no stream'));
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            entries.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
-            file.readEntry();
-          });
-        });
-      });
-      file.on('end', () => resolve(entries));
-      file.on('error', reject);
-      file.readEntry();
-    });
-  });
+/**
+ * The container facts of a zip, read from its central directory: what real
+ * Lex exports look like (made by 2.0 on FAT, flags 0x0808 — plus 0x0001 when
+ * encrypted —, no directory entries, no extra fields, deflate; AES entries
+ * show method 99 with the real method in their AES extra field, which is
+ * then the only extra field).
+ */
+function zipContainer(zip: Buffer) {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const made = new Set<number>();
+  const flags = new Set<number>();
+  const methods = new Set<number>();
+  let directories = 0;
+  let extraFields = 0;
+  for (let i = 0; i < count; i++) {
+    made.add(zip.readUInt16LE(at + 4));
+    const flag = zip.readUInt16LE(at + 8);
+    flags.add(flag);
+    const method = zip.readUInt16LE(at + 10);
+    methods.add(method);
+    const nameLen = zip.readUInt16LE(at + 28);
+    const extraLen = zip.readUInt16LE(at + 30);
+    if (zip.toString('utf8', at + 46, at + 46 + nameLen).endsWith('/')) directories++;
+    // An AES entry carries exactly its 11-byte AES extra field (0x9901); anything else is an extra field Lex does not write.
+    if (extraLen > 0 && !(method === 99 && extraLen === 11 && zip.readUInt16LE(at + 46 + nameLen) === 0x9901)) extraFields++;
+    at += 46 + nameLen + extraLen + zip.readUInt16LE(at + 32);
+  }
+  return { entries: count, versionMadeBy: [...made], flags: [...flags], directories, extraFields, methods: [...methods] };
+}
+
+async function zipEntries(zip: Buffer, password?: string): Promise<Map<string, string>> {
+  const entries = await readZipEntries(zip, password ? { password } : {});
+  return new Map([...entries].map(([name, data]) => [name, data.toString('utf8')]));
 }
 
 /** Create → Completed → the download URL (latency 0 completes on the first describe). */
@@ -149,30 +163,45 @@ describe('export lifecycle with the real SDK', () => {
     expect(dl.body.equals(s.archiveFor(created.exportId!))).toBe(true);
     expect((await rawGet(again.downloadUrl!)).body.equals(dl.body)).toBe(true);
 
-    const entries = await zipEntries(dl.body);
+    // filePassword: every entry is encrypted with it, as Lex does; without it nothing opens.
+    await expect(zipEntries(dl.body)).rejects.toBeInstanceOf(ZipPasswordError);
+    expect(dl.body.includes(Buffer.from('sampleUtterances'))).toBe(false);
+    const entries = await zipEntries(dl.body, 'hunter2-secret');
     expect([...entries.keys()].sort()).toEqual(
       [
-        'manifest.json',
+        'Manifest.json',
         'Alpha/Bot.json',
         ...['en_US', 'de_DE'].flatMap((l) => [
           `Alpha/BotLocales/${l}/BotLocale.json`,
           `Alpha/BotLocales/${l}/Intents/Greet/Intent.json`,
+          `Alpha/BotLocales/${l}/Intents/Greet/Slots/Choice/Slot.json`,
+          `Alpha/BotLocales/${l}/Intents/Greet/ConversationFlow.json`,
           `Alpha/BotLocales/${l}/Intents/OrderPizza/Intent.json`,
           `Alpha/BotLocales/${l}/Intents/FallbackIntent/Intent.json`,
           `Alpha/BotLocales/${l}/SlotTypes/AlphaChoice/SlotType.json`,
         ]),
       ].sort(),
     );
-    expect(JSON.parse(entries.get('manifest.json')!)).toEqual({ metadata: { schemaVersion: '1', fileFormat: 'LexJson', resourceType: 'Bot' } });
-    expect(JSON.parse(entries.get('Alpha/Bot.json')!)).toMatchObject({ name: 'Alpha', identifier: 'ALPHABOT01', version: 'DRAFT' });
+    // The real manifest: capital M, metaData, BOT, minified (its last two keys in either order).
+    const manifest = entries.get('Manifest.json')!;
+    expect(manifest).not.toMatch(/\s/);
+    expect(JSON.parse(manifest)).toEqual({ metaData: { schemaVersion: '1', fileFormat: 'LexJson', resourceType: 'BOT' } });
+    expect(JSON.parse(entries.get('Alpha/Bot.json')!)).toMatchObject({ name: 'Alpha', identifier: 'ALPHABOT01', version: 'DRAFT', dataPrivacy: { childDirected: false } });
+    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/BotLocale.json')!)).toMatchObject({ identifier: 'en_US', name: 'English (US)' });
+    const intent = JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/Greet/Intent.json')!);
+    expect(intent.slotPriorities).toEqual([{ priority: 1, slotName: 'Choice' }]);
     expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/OrderPizza/Intent.json')!).sampleUtterances).toContainEqual({ utterance: 'order pizza' });
+    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/Greet/Slots/Choice/Slot.json')!).valueElicitationSetting.slotConstraint).toBe('Required');
+    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/SlotTypes/AlphaChoice/SlotType.json')!).valueSelectionSetting.resolutionStrategy).toBe('ORIGINAL_VALUE');
+    expect(zipContainer(dl.body)).toEqual({ entries: entries.size, versionMadeBy: [20], flags: [0x0809], directories: 0, extraFields: 0, methods: [99] });
 
     const deleted = await lex.send(new DeleteExportCommand({ exportId: created.exportId }));
     expect(deleted.$metadata.httpStatusCode).toBe(202);
     expect(deleted.exportStatus).toBe('Deleting');
     expect(s.exports.get(created.exportId!)).toMatchObject({ exportId: created.exportId, botId: 'ALPHABOT01', deleted: true, status: 'Deleting' });
     expect((await lex.send(new DescribeExportCommand({ exportId: created.exportId }))).exportStatus).toBe('Deleting');
-    await expect(lex.send(new DeleteExportCommand({ exportId: created.exportId }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    // DeleteExport declares no ResourceNotFoundException: a gone export is 412 PreconditionFailedException.
+    await expect(lex.send(new DeleteExportCommand({ exportId: created.exportId }))).rejects.toMatchObject({ name: 'PreconditionFailedException', $metadata: { httpStatusCode: 412 } });
     // The archive is gone with the export, even for a URL that has not expired.
     expect((await rawGet(again.downloadUrl!)).status).toBe(404);
 
@@ -184,7 +213,7 @@ describe('export lifecycle with the real SDK', () => {
       ['Download', 200],
       ['DeleteExport', 202],
       ['DescribeExport', 200],
-      ['DeleteExport', 404],
+      ['DeleteExport', 412],
       ['Download', 404],
     ]);
     expect(s.calls.every((c) => c.botId === 'ALPHABOT01' && c.exportId === created.exportId)).toBe(true);
@@ -214,18 +243,22 @@ describe('export lifecycle with the real SDK', () => {
     );
     const entries = await zipEntries(s.archiveFor(exportId!));
     const names = [...entries.keys()];
-    expect(JSON.parse(entries.get('manifest.json')!).metadata.resourceType).toBe('BotLocale');
+    expect(JSON.parse(entries.get('Manifest.json')!).metaData.resourceType).toBe('BOT_LOCALE');
     expect(names).toContain('Alpha/BotLocales/de_DE/BotLocale.json');
-    expect(names.filter((n) => n !== 'manifest.json').every((n) => n.startsWith('Alpha/BotLocales/de_DE/'))).toBe(true);
+    expect(names.filter((n) => n !== 'Manifest.json').every((n) => n.startsWith('Alpha/BotLocales/de_DE/'))).toBe(true);
+    // An unpassworded export: the real container exactly (made by 2.0/FAT, 0x0808, deflate, nothing extra).
+    expect(zipContainer(s.archiveFor(exportId!))).toEqual({ entries: entries.size, versionMadeBy: [20], flags: [0x0808], directories: 0, extraFields: 0, methods: [8] });
 
     const vocab = await lex.send(
       new CreateExportCommand({ resourceSpecification: { customVocabularyExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' } }, fileFormat: 'TSV' }),
     );
-    expect([...(await zipEntries(s.archiveFor(vocab.exportId!))).keys()]).toEqual(['manifest.json', 'Alpha/BotLocales/en_US/CustomVocabulary/CustomVocabulary.tsv']);
+    const vocabEntries = await zipEntries(s.archiveFor(vocab.exportId!));
+    expect([...vocabEntries.keys()].sort()).toEqual(['Alpha/BotLocales/en_US/CustomVocabulary/CustomVocabulary.json', 'Manifest.json']);
+    expect(JSON.parse(vocabEntries.get('Manifest.json')!).metaData).toMatchObject({ resourceType: 'CUSTOM_VOCABULARY', fileFormat: 'TSV' });
 
     const testSet = await lex.send(new CreateExportCommand({ resourceSpecification: { testSetExportSpecification: { testSetId: 'TESTSET001' } }, fileFormat: 'CSV' }));
     expect(s.exports.get(testSet.exportId!)?.botId).toBeUndefined();
-    expect([...(await zipEntries(s.archiveFor(testSet.exportId!))).keys()]).toEqual(['manifest.json', 'TESTSET001/TestSet.csv']);
+    expect([...(await zipEntries(s.archiveFor(testSet.exportId!))).keys()]).toEqual(['TESTSET001.csv']);
   });
 
   it('archives are snapshots: same entries while the bot is unchanged (not the same zip bytes), new entries after modifyBot, numbered versions immutable', async () => {
@@ -325,7 +358,7 @@ describe('errors surface in the SDK under their AWS names', () => {
       lex.send(new CreateExportCommand({ resourceSpecification: { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'fr_FR' } }, fileFormat: 'LexJson' })),
     ).rejects.toMatchObject(notFound);
     await expect(lex.send(new DescribeExportCommand({ exportId: 'NOSUCHEXP1' }))).rejects.toMatchObject(notFound);
-    await expect(lex.send(new DeleteExportCommand({ exportId: 'NOSUCHEXP1' }))).rejects.toMatchObject(notFound);
+    await expect(lex.send(new DeleteExportCommand({ exportId: 'NOSUCHEXP1' }))).rejects.toMatchObject({ name: 'PreconditionFailedException', $metadata: { httpStatusCode: 412 } });
     await expect(lex.send(new ListBotVersionsCommand({ botId: 'NOSUCHBOT9' }))).rejects.toMatchObject(notFound);
     await expect(lex.send(new ListBotLocalesCommand({ botId: 'ALPHABOT01', botVersion: '9' }))).rejects.toMatchObject(notFound);
     await expect(lex.send(botExport('NOSUCHBOT9'))).rejects.toThrow(/NOSUCHBOT9/);

@@ -599,9 +599,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   function deleteExport(exportId: string, call: Op): Reply {
     // DeleteExport declares no ResourceNotFoundException: Lex answers a delete of a gone export with 412 (REFERENCE.md).
+    checkPattern(exportId, ID_PATTERN, 'exportId');
     const e = exportStates.get(exportId);
+    if (e?.botId !== undefined) call.botId = e.botId;
     if (!e || e.deleted) throw goneOnDelete();
-    if (e.botId !== undefined) call.botId = e.botId;
     e.deleted = true;
     e.deletedAt = Date.now();
     return { status: 202, body: { exportId, exportStatus: 'Deleting' } };

@@ -91,7 +91,7 @@ describe('expired download URLs', () => {
 describe('bad bodies store nothing', () => {
   it.each([
     ['empty', /the body is empty/],
-    ['notzip', /not a zip archive/],
+    ['notzip', /not a readable zip/],
   ] as const)('%s body: DownloadIntegrityError, downloaded once (never retried), nothing stored', async (fault, reason) => {
     await harness({ download: fault });
     const run = await h!.run(h!.config({ targets: TARGETS }));

@@ -1,0 +1,156 @@
+/**
+ * The one zip reader (lib/archive/zip.ts) on archives in the real formats
+ * (test/generators): the content hash ignores what differs between two
+ * exports of an unchanged bot (timestamps, entry order, encryption) and sees
+ * every real change; damage, truncation and wrong passwords are named
+ * errors; a failing source is passed on as it is; ranged reads share blocks.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/archive/byte-source';
+import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/archive/zip';
+import { koreExportZip } from '../generators/koreai-export';
+import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
+import { writeZip } from '../generators/zip-writer';
+
+const BOT = sampleLexBot('ORDRFLWRS1', 'OrderFlowers', ['OrderFlowers', 'CancelOrder']);
+const SENTINEL_PASSWORD = 'sentinel-pw-7f3a9c';
+
+const hashOf = (zip: Buffer, password?: string) => withZip(bufferByteSource(zip), password ? { password } : {}, (z) => z.contentSha256());
+
+/** A ByteSource that counts its reads and can fail or come back short. */
+function countingSource(data: Buffer, fault?: 'fail' | 'short'): ByteSource & { reads: [number, number][] } {
+  const reads: [number, number][] = [];
+  return {
+    size: data.length,
+    reads,
+    async read(start, end) {
+      reads.push([start, end]);
+      if (fault === 'fail') throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      const part = data.subarray(start, fault === 'short' ? Math.max(start, end - 1) : end);
+      return (async function* () {
+        yield part;
+      })();
+    },
+  };
+}
+
+describe('content hash', () => {
+  it('is the same for two exports of an unchanged bot: other entry order, key order of the manifest, timestamps', async () => {
+    const a = await lexExportZip(BOT, { seed: 1, mtime: new Date(Date.UTC(2024, 0, 1)) });
+    const b = await lexExportZip(BOT, { seed: 2, mtime: new Date(Date.UTC(2024, 5, 1)) });
+    expect(a.equals(b)).toBe(false);
+    expect(lexExportEntries(BOT, { seed: 1 }).map((e) => e.name)).not.toEqual(lexExportEntries(BOT, { seed: 2 }).map((e) => e.name));
+    // Two seeds that give the same manifest bytes: then only order and time differ, and the hash must not.
+    const manifest = (seed: number) => lexExportEntries(BOT, { seed }).find((e) => e.name === 'Manifest.json')!.data;
+    const seeds = [1, 2, 3, 4, 5, 6].filter((s) => manifest(s) === manifest(1));
+    expect(seeds.length).toBeGreaterThan(1);
+    const zips = await Promise.all(seeds.map((seed, n) => lexExportZip(BOT, { seed, mtime: new Date(Date.UTC(2024, n, 1)) })));
+    const hashes = new Set(await Promise.all(zips.map((z) => hashOf(z))));
+    expect(hashes.size).toBe(1);
+  });
+
+  it('of a password-protected export is its plaintext hash, with either cipher', async () => {
+    const plain = await lexExportZip(BOT, { seed: 1 });
+    const aes = await lexExportZip(BOT, { seed: 1, password: SENTINEL_PASSWORD, encryption: 'aes256' });
+    const zc = await lexExportZip(BOT, { seed: 1, password: SENTINEL_PASSWORD, encryption: 'zipcrypto' });
+    expect(aes.includes(Buffer.from('OrderFlowers/Bot.json'))).toBe(true);
+    expect(aes.includes(Buffer.from('"sampleUtterances"'))).toBe(false);
+    const expected = await hashOf(plain);
+    expect(await hashOf(aes, SENTINEL_PASSWORD)).toBe(expected);
+    expect(await hashOf(zc, SENTINEL_PASSWORD)).toBe(expected);
+  });
+
+  it('changes with an utterance, an entry name, or an entry more', async () => {
+    const base = await hashOf(await lexExportZip(BOT));
+    const edited = structuredClone(BOT);
+    edited.locales[0]!.intents[0]!.utterances.push('send roses');
+    const renamed = structuredClone(BOT);
+    renamed.locales[0]!.intents[1]!.name = 'CancelOrders';
+    const more = structuredClone(BOT);
+    more.locales[0]!.intents.push({ name: 'Tip', utterances: ['tip'] });
+    const others = await Promise.all([edited, renamed, more].map(async (b) => hashOf(await lexExportZip(b))));
+    expect(new Set([base, ...others]).size).toBe(4);
+  });
+});
+
+describe('checks', () => {
+  it('a flipped byte in an entry\'s compressed data fails as ZipArchiveError (CRC-32 or inflate)', async () => {
+    const good = await writeZip([{ name: 'Bot/Bot.json', data: randomBytes(3000).toString('base64') }], { mtime: new Date() });
+    const bad = Buffer.from(good);
+    bad[30 + 'Bot/Bot.json'.length + 100] ^= 0x55; // inside the deflated data (local header 30 bytes + the name, no extra field)
+    await expect(hashOf(bad)).rejects.toBeInstanceOf(ZipArchiveError);
+    await expect(hashOf(good)).resolves.toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a flipped byte in AES-encrypted data fails its authentication code', async () => {
+    const good = await writeZip([{ name: 'a.json', data: 'y'.repeat(5000) }], { mtime: new Date(), password: SENTINEL_PASSWORD });
+    const bad = Buffer.from(good);
+    bad[30 + 'a.json'.length + 11 + 16 + 20] ^= 0x01; // past header, AES extra field, salt and verifier
+    await expect(hashOf(bad, SENTINEL_PASSWORD)).rejects.toThrow(/authentication code|CRC|compressed|password/i);
+  });
+
+  it('every truncation of an export fails to open or to hash', async () => {
+    const zip = await lexExportZip(BOT);
+    for (const cut of [0, 1, 22, Math.floor(zip.length / 2), zip.length - 23, zip.length - 1]) {
+      await expect(withZip(bufferByteSource(zip.subarray(0, cut)), {}, (z) => z.contentSha256())).rejects.toBeInstanceOf(ZipArchiveError);
+    }
+  });
+
+  it('an HTML error page or random bytes are not a zip', async () => {
+    for (const junk of [Buffer.from('<html><body>Service Unavailable</body></html>'), randomBytes(4096)]) {
+      await expect(ZipArchive.open(bufferByteSource(junk))).rejects.toBeInstanceOf(ZipArchiveError);
+    }
+  });
+
+  it('an encrypted export without a password, or with the wrong one, is a ZipPasswordError that never shows a password', async () => {
+    for (const encryption of ['aes256', 'zipcrypto'] as const) {
+      const zip = await lexExportZip(BOT, { password: SENTINEL_PASSWORD, encryption });
+      const errors = await Promise.all([hashOf(zip).catch((e: unknown) => e), hashOf(zip, 'not-the-password').catch((e: unknown) => e)]);
+      for (const err of errors) {
+        expect(err).toBeInstanceOf(ZipPasswordError);
+        expect(String((err as Error).message)).not.toContain(SENTINEL_PASSWORD);
+        expect(String((err as Error).message)).not.toContain('not-the-password');
+      }
+    }
+  });
+});
+
+describe('reading', () => {
+  it('lists the file entries and reads one, nothing for a missing or too large entry', async () => {
+    const zip = await lexExportZip(BOT, { password: SENTINEL_PASSWORD });
+    await withZip(bufferByteSource(zip), { password: SENTINEL_PASSWORD }, async (z) => {
+      expect(z.encrypted).toBe(true);
+      expect(z.entries.every((e) => e.encryption === 'aes')).toBe(true);
+      const bot = JSON.parse((await z.read('OrderFlowers/Bot.json'))!.toString('utf8')) as { identifier: string };
+      expect(bot.identifier).toBe('ORDRFLWRS1');
+      expect(await z.read('missing.json')).toBeUndefined();
+      expect(await z.read('OrderFlowers/Bot.json', 10)).toBeUndefined();
+    });
+  });
+
+  it('reads a real-format Kore.ai export: botDefinition.json, config.json and a binary icon.png', async () => {
+    const zip = await koreExportZip({ botId: 'st-00000000-0000-4000-8000-000000000001', botName: 'Concierge', languages: ['en', 'de'], dialogs: [{ name: 'LateCheckout' }] });
+    const entries = await withZip(bufferByteSource(zip), {}, (z) => z.readAll());
+    expect([...entries.keys()]).toEqual(['botDefinition.json', 'config.json', 'icon.png']);
+    expect(entries.get('icon.png')!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(JSON.parse(entries.get('config.json')!.toString('utf8'))).toEqual({ name: 'Concierge', envVariables: [] });
+  });
+
+  it('over a ranged source, sequential entries share 1 MiB blocks: a few reads for a whole archive', async () => {
+    const big = structuredClone(BOT);
+    for (let i = 0; i < 300; i++) big.locales[0]!.intents.push({ name: `Intent${i}`, utterances: [randomBytes(4000).toString('base64')] });
+    const zip = await lexExportZip(big);
+    expect(zip.length).toBeGreaterThan(1024 * 1024);
+    const src = countingSource(zip);
+    await withZip(src, {}, (z) => z.verify());
+    // ~1 block per MiB, plus the tail: far fewer than one read per entry (600+ entries).
+    expect(src.reads.length).toBeLessThanOrEqual(Math.ceil(zip.length / (1024 * 1024)) + 3);
+  });
+
+  it('a failing or short source is passed on as it is (a transport problem), not called a bad archive', async () => {
+    const zip = await lexExportZip(BOT);
+    await expect(ZipArchive.open(countingSource(zip, 'fail'))).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(ZipArchive.open(countingSource(zip, 'short'))).rejects.toBeInstanceOf(ShortReadError);
+  });
+});
