@@ -19,23 +19,12 @@ import {
   type RestoreDetails,
   type RestoreInfo,
 } from './contracts';
+import { canonicalJson } from '../../lib/archive/canonical-json';
 import { logger } from './logger';
 
 /** As archive-store.ts: S3 user metadata travels in HTTP headers; keep printable ASCII, percent-encode the rest. */
 function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
-}
-
-/** JSON with object keys sorted at every level (arrays keep their order). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The `restore-info-sha256` of a job's details (see the file comment). */

@@ -15,11 +15,17 @@
  *
  * Content hash (`content-sha256` metadata): SHA-256 over the archive's file
  * entries sorted by their raw name bytes, each contributing
- * `name NUL sha256-hex(uncompressed content) LF`, after the prefix
- * `botvault-content-v1 LF`. Timestamps, entry order, compression, encryption
- * and extra fields do not count, so two exports of an unchanged bot hash the
- * same even though Lex stamps every export with its time and orders entries
- * differently each time — and an encrypted export hashes like its plaintext.
+ * `name NUL sha256-hex(content) LF`, after the prefix `botvault-content-v2 LF`.
+ * The content of an entry named `*.json` that parses as JSON (and is at most
+ * MAX_CANONICAL_JSON_BYTES) is its canonical JSON (keys sorted, no
+ * whitespace: canonical-json.ts); any other entry's is its uncompressed
+ * bytes. Timestamps, entry order, JSON key order and whitespace,
+ * compression, encryption and extra fields do not count, so two exports of an
+ * unchanged bot hash the same even though Lex stamps every export with its
+ * time, orders entries and object keys differently from one export to the
+ * next — and an encrypted export hashes like its plaintext. (v1, until
+ * 2026-12, hashed the raw bytes of every entry: the first backup after the
+ * change stores one new version of each bot.)
  */
 import { createHash } from 'node:crypto';
 import {
@@ -33,6 +39,7 @@ import {
   type FileEntry,
 } from '@zip.js/zip.js/lib/zip-core-custom.js';
 import { bufferByteSource, readRange, type ByteSource } from './byte-source';
+import { canonicalJson } from './canonical-json';
 
 /** The archive is not a sound zip: no central directory, a bad CRC-32 or size, broken deflate data, a forged entry. */
 export class ZipArchiveError extends Error {
@@ -66,7 +73,9 @@ export interface OpenOptions {
   readonly password?: string;
 }
 
-const HASH_PREFIX = 'botvault-content-v1\n';
+const HASH_PREFIX = 'botvault-content-v2\n';
+/** JSON entries up to this size are hashed by their canonical form; larger ones (none in a real bot) by their bytes. */
+export const MAX_CANONICAL_JSON_BYTES = 64 * 1024 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
 const CACHED_BLOCKS = 4;
 
@@ -218,7 +227,14 @@ export class ZipArchive {
     const digests: { rawName: Uint8Array; hex: string }[] = [];
     for (const entry of this.inDataOrder()) {
       const hash = createHash('sha256');
-      await this.unpack(entry, (c) => hash.update(c));
+      if (/\.json$/i.test(entry.filename) && entry.uncompressedSize <= MAX_CANONICAL_JSON_BYTES) {
+        const parts: Uint8Array[] = [];
+        await this.unpack(entry, (c) => parts.push(c));
+        const bytes = Buffer.concat(parts);
+        hash.update(canonicalOrRaw(bytes));
+      } else {
+        await this.unpack(entry, (c) => hash.update(c));
+      }
       digests.push({ rawName: entry.rawFilename, hex: hash.digest('hex') });
     }
     digests.sort((a, b) => Buffer.compare(a.rawName, b.rawName) || a.hex.localeCompare(b.hex));
@@ -229,6 +245,15 @@ export class ZipArchive {
 
   async close(): Promise<void> {
     await this.zip.close();
+  }
+}
+
+/** A JSON entry's canonical form; its bytes as they are when they do not parse. */
+function canonicalOrRaw(bytes: Buffer): Buffer | string {
+  try {
+    return canonicalJson(JSON.parse(bytes.toString('utf8')));
+  } catch {
+    return bytes;
   }
 }
 

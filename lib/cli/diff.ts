@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
+import { canonicalJson } from '../archive/canonical-json';
 import { checkVersion, readArchive, readEntries, type ArchiveBytes } from './archive';
 import { s3Client } from './aws';
 import { loadResources } from './list';
@@ -44,13 +45,17 @@ export interface ArchiveDiff {
   unchanged: number;
 }
 
-/** Pretty-printed JSON where the entry is JSON, its text otherwise; binary entries as a one-line summary. */
+/**
+ * Pretty-printed JSON with sorted keys where the entry is JSON (Lex's key
+ * order varies between exports: only real changes show), its text otherwise;
+ * binary entries as a one-line summary.
+ */
 export function normalizeEntry(path: string, data: Buffer): string {
   if (data.includes(0)) return `(binary, ${data.length} bytes, sha256 ${createHash('sha256').update(data).digest('hex')})\n`;
   const text = data.toString('utf8');
   if (/\.json$/i.test(path)) {
     try {
-      return `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+      return `${canonicalJson(JSON.parse(text), 2)}\n`;
     } catch {
       // not valid JSON: compare the text as it is
     }

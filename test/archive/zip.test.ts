@@ -50,6 +50,20 @@ describe('content hash', () => {
     expect(hashes.size).toBe(1);
   });
 
+  it('ignores JSON key order and whitespace (Lex\'s key order varies between exports), not JSON values', async () => {
+    const entries = (manifest: string, bot: string) => writeZip([{ name: 'Manifest.json', data: manifest }, { name: 'B/Bot.json', data: bot }, { name: 'B/notes.txt', data: 'a b' }], { mtime: new Date() });
+    const a = await hashOf(await entries('{"metaData":{"schemaVersion":"1","resourceType":"BOT","fileFormat":"LexJson"}}', '{"name":"B","version":"DRAFT"}'));
+    const b = await hashOf(await entries('{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}', '{\n  "version": "DRAFT",\n  "name": "B"\n}'));
+    const c = await hashOf(await entries('{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}', '{"name":"B","version":"1"}'));
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    // A non-JSON entry counts byte for byte; so does a .json entry that does not parse.
+    const txt = await hashOf(await writeZip([{ name: 'B/notes.txt', data: 'a  b' }], { mtime: new Date() }));
+    expect(txt).not.toBe(await hashOf(await writeZip([{ name: 'B/notes.txt', data: 'a b' }], { mtime: new Date() })));
+    const broken = (t: string) => writeZip([{ name: 'x.json', data: t }], { mtime: new Date() });
+    expect(await hashOf(await broken('{"a":'))).not.toBe(await hashOf(await broken('{"a": ')));
+  });
+
   it('of a password-protected export is its plaintext hash, with either cipher', async () => {
     const plain = await lexExportZip(BOT, { seed: 1 });
     const aes = await lexExportZip(BOT, { seed: 1, password: SENTINEL_PASSWORD, encryption: 'aes256' });

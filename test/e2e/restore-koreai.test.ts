@@ -92,10 +92,12 @@ describe('Kore.ai: history, diff and restore', () => {
     const res = await cli(['diff', TARGET]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
+    // Real exports keep dialogs and utterances in botDefinition.json: that file changed, config.json and icon.png did not.
     expect(res.stdout).toContain('changed  botDefinition.json\n');
-    expect(res.stdout).toContain('changed  MLUtterances.json\n');
-    expect(res.stdout).toMatch(/\n-\s+"name": "BookTable",\n/);
-    expect(res.stdout).toMatch(/\n\+\s+"name": "Complain",\n/);
+    expect(res.stdout).toContain('0 added, 0 removed, 1 changed, 2 unchanged\n');
+    expect(res.stdout).toMatch(/\n-\s+"lname": "booktable",\n/);
+    expect(res.stdout).toMatch(/\n\+\s+"lname": "complain",\n/);
+    expect(res.stdout).toMatch(/\n\+\s+"sentence": "complain",\n/);
   });
 
   it('--dry-run: credentials read, bot reachable, nothing uploaded or imported', async () => {

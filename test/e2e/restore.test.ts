@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries } from '../../lib/archive/zip';
+import { comparableEntries } from '../generators/normalize';
 import { runLocal } from '../../lib/local/runner';
 import { restoreInfoKey, type RestoreInfo } from '../../lambdas/shared/contracts';
 import { startCliHarness, type CliHarness } from './cli-harness';
@@ -57,8 +58,7 @@ async function backUp(runId: string): Promise<string> {
 /** An archive version's entries as text, by name. */
 async function entries(versionId?: string, key = KEY): Promise<Record<string, string>> {
   const res = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: key, VersionId: versionId }));
-  const map = await readZipEntries(Buffer.from(await res.Body!.transformToByteArray()));
-  return Object.fromEntries([...map].map(([k, v]) => [k, v.toString('utf8')]));
+  return comparableEntries(await readZipEntries(Buffer.from(await res.Body!.transformToByteArray())));
 }
 
 /** What the bot's DRAFT holds right now, as a fresh export (not stored anywhere). */
@@ -70,8 +70,7 @@ async function liveEntries(): Promise<Record<string, string>> {
     for (;;) {
       const d = await lex.send(new DescribeExportCommand({ exportId }));
       if (d.exportStatus === 'Completed') {
-        const map = await readZipEntries(Buffer.from(await (await fetch(d.downloadUrl!)).arrayBuffer()));
-        return Object.fromEntries([...map].map(([k, v]) => [k, v.toString('utf8')]));
+        return comparableEntries(await readZipEntries(Buffer.from(await (await fetch(d.downloadUrl!)).arrayBuffer())));
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -104,7 +103,7 @@ describe('botvault restore (Lex V2)', () => {
     const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--dry-run', '--config', h.configFile], { env: lexEnv });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(new RegExp(`^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, 7 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`));
+    expect(res.stdout).toMatch(new RegExp(`^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, 9 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`));
     expect(res.stdout).toContain('note: FailOnConflict: Lex stops at the first resource that already exists');
     expect(res.stdout.trimEnd().split('\n').at(-1)).toBe('nothing was changed');
     expect(importOps()).toEqual([]);
@@ -132,7 +131,7 @@ describe('botvault restore (Lex V2)', () => {
       key: KEY,
       versionId: versions[0],
       verified: true,
-      entries: 7,
+      entries: 9,
       dryRun: false,
       destination: { botId: 'ALPHABOT01', botName: 'Alpha', existing: true },
       mergeStrategy: 'Overwrite',

@@ -130,8 +130,13 @@ describe('IAM with test sets and export passwords', () => {
     ]);
   });
 
-  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; no secrets', (fn) => {
-    const statements = functionStatements(json, fn);
+  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; only StoreArchive reads the password secrets (to decrypt)', (fn) => {
+    const all = functionStatements(json, fn);
+    const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
+    expect(all.filter(isSecretRead)).toEqual(
+      fn === 'StoreArchiveFunction' ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] }] : [],
+    );
+    const statements = all.filter((st) => !isSecretRead(st));
     expect(statements.slice(0, 5)).toEqual([
       ...base(json, fn.replace(/Function$/, '')),
       { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
@@ -175,8 +180,11 @@ describe('IAM with discovery', () => {
     ]);
   });
 
-  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport and its reads on bot/*', (fn) => {
-    const statements = functionStatements(json, fn);
+  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport and its reads on bot/*; StoreArchive reads the discovery target\'s password', (fn) => {
+    const all = functionStatements(json, fn);
+    const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
+    expect(all.filter(isSecretRead)).toEqual(fn === 'StoreArchiveFunction' ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') }] : []);
+    const statements = all.filter((st) => !isSecretRead(st));
     expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: anyBot }]);
     const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: lex('bot-alias/*') };
     expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);

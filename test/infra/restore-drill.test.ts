@@ -85,6 +85,17 @@ describe('restore drill from the config', () => {
     });
   });
 
+  it('with password-protected targets, the drill may read exactly those secrets (to decrypt as a restore would); without them, no secret at all', () => {
+    const { json } = synth({
+      targets: [...TARGETS, { provider: 'lex', botId: 'KLMNOPQRST', botVersion: 'DRAFT', passwordSecret: 'botvault/lex-password' }],
+      restoreDrill: { enabled: true },
+    });
+    const secretReads = (functionStatements(json, 'RestoreDrillFunction') as { Action: string | string[]; Resource: unknown }[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('secretsmanager:')));
+    expect(secretReads).toEqual([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:botvault/lex-password-??????` }]);
+    const plain = synth({ targets: TARGETS, restoreDrill: { enabled: true } }).json;
+    expect((functionStatements(plain, 'RestoreDrillFunction') as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
   it('passes cdk-nag AwsSolutions with the drill enabled (its read grant and X-Ray wildcards acknowledged where they are)', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'botvault-drill-nag-'));
     try {

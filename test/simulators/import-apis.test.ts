@@ -16,6 +16,8 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries } from '../../lib/archive/zip';
 import { putUpload } from '../../lib/cli/restore';
+import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
+import { writeZip } from '../generators/zip-writer';
 import { startKoreSimulator, type KoreSimulator } from './koreai-simulator';
 import { startLexSimulator, type LexSimulator } from './lex-simulator';
 
@@ -96,6 +98,45 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
     const germanAfter = await texts(await exportOf({ botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'de_DE' }));
     expect(Object.keys(germanAfter)).toContain('Alpha/BotLocales/de_DE/Intents/Refund/Intent.json');
     expect(germanAfter).not.toEqual(germanBefore);
+  });
+
+  /** Uploads `zip` and starts a bot import with Overwrite; the import's description once settled. */
+  async function importZip(zip: Buffer, filePassword?: string) {
+    const { importId, uploadUrl } = await lex.send(new CreateUploadUrlCommand({}));
+    await fetch(uploadUrl!, { method: 'PUT', body: zip });
+    await lex.send(new StartImportCommand({ importId, mergeStrategy: 'Overwrite', resourceSpecification: { botImportSpecification: BOT_SPEC }, ...(filePassword ? { filePassword } : {}) }));
+    return lex.send(new DescribeImportCommand({ importId }));
+  }
+
+  it('imports what a real export holds; refuses one without Manifest.json, of the wrong type, or an unpacked bot folder', async () => {
+    const real = await lexExportZip(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet', 'Order'], ['en_US', 'de_DE']), { seed: 7 });
+    expect(await importZip(real)).toMatchObject({ importStatus: 'Completed' });
+    // The import documentation's spelling (manifest.json / metadata / Bot) is accepted too.
+    const documented = lexExportEntries(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { seed: 1 }).map((e) =>
+      e.name === 'Manifest.json' ? { name: 'manifest.json', data: '{"metadata":{"schemaVersion":"1.0","fileFormat":"LexJson","resourceType":"Bot"}}' } : e,
+    );
+    expect(await importZip(await writeZip(documented, { mtime: new Date() }))).toMatchObject({ importStatus: 'Completed' });
+
+    const entries = lexExportEntries(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { seed: 1 });
+    const noManifest = await writeZip(entries.filter((e) => e.name !== 'Manifest.json'), { mtime: new Date() });
+    expect(await importZip(noManifest)).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/missing Manifest\.json/)] });
+    const locale = lexExportEntries(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { kind: 'BOT_LOCALE', localeId: 'en_US' });
+    expect(await importZip(await writeZip(locale, { mtime: new Date() }))).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/resource type BOT_LOCALE, but the import is for a BOT/)] });
+    const unpacked = entries.filter((e) => e.name !== 'Manifest.json').map((e) => ({ ...e, name: e.name.slice('Alpha/'.length) }));
+    expect(await importZip(await writeZip(unpacked, { mtime: new Date() }))).toMatchObject({ importStatus: 'Failed' });
+  });
+
+  it('a password-protected export imports only with its filePassword (either cipher), and the password is never echoed', async () => {
+    const password = 'sentinel-import-pw-55e0';
+    for (const encryption of ['aes256', 'zipcrypto'] as const) {
+      const zip = await lexExportZip(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { password, encryption });
+      const missing = await importZip(zip);
+      expect(missing).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/password protected/)] });
+      expect(await importZip(zip, 'wrong-password')).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/password .* not valid/)] });
+      const ok = await importZip(zip, password);
+      expect(ok).toMatchObject({ importStatus: 'Completed' });
+      expect(JSON.stringify([ok, missing, [...sim.imports.values()]])).not.toContain(password);
+    }
   });
 
   it('putUpload refuses a redirect from the upload URL, even from an allowlisted origin', async () => {

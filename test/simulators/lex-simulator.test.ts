@@ -381,6 +381,41 @@ describe('errors surface in the SDK under their AWS names', () => {
     expect(await raw.json()).toEqual({ message: expect.stringContaining('not valid JSON') });
   });
 
+  it('malformed ids and versions: 400 ValidationException before any lookup (the service model\'s patterns)', async () => {
+    const s = await start();
+    const lex = client(s);
+    const invalid = { name: 'ValidationException', $metadata: { httpStatusCode: 400 } };
+    await expect(lex.send(botExport('SHORT'))).rejects.toMatchObject(invalid);
+    await expect(lex.send(botExport('ALPHABOT01', 'v1'))).rejects.toMatchObject(invalid);
+    await expect(lex.send(botExport('ALPHABOT01', 'draft'))).rejects.toMatchObject(invalid);
+    await expect(lex.send(new DescribeExportCommand({ exportId: 'not-an-id' }))).rejects.toMatchObject(invalid);
+    await expect(lex.send(new DeleteExportCommand({ exportId: 'not-an-id' }))).rejects.toMatchObject(invalid);
+    expect(s.calls.map((c) => c.status)).toEqual([400, 400, 400, 400, 400]);
+  });
+
+  it('a bot that is not Available refuses CreateExport: 409 while busy (Creating, Versioning), 412 when Failed; a NotBuilt locale still exports', async () => {
+    const s = await start({
+      bots: [
+        { botId: 'CREATING01', botName: 'Creating', status: 'Creating' },
+        { botId: 'VERSIONIN1', botName: 'Versioning', status: 'Versioning' },
+        { botId: 'FAILEDBOT1', botName: 'Failed', status: 'Failed' },
+        { botId: 'NOTBUILT01', botName: 'NotBuilt', locales: ['en_US', 'de_DE'], notBuiltLocales: ['de_DE'] },
+      ],
+    });
+    const lex = client(s);
+    await expect(lex.send(botExport('CREATING01'))).rejects.toMatchObject({ name: 'ConflictException', $metadata: { httpStatusCode: 409 } });
+    await expect(lex.send(botExport('VERSIONIN1'))).rejects.toMatchObject({ name: 'ConflictException' });
+    await expect(lex.send(botExport('FAILEDBOT1'))).rejects.toMatchObject({ name: 'PreconditionFailedException', $metadata: { httpStatusCode: 412 } });
+    const bots = await lex.send(new ListBotsCommand({}));
+    expect(Object.fromEntries(bots.botSummaries!.map((b) => [b.botId, b.botStatus]))).toEqual({ CREATING01: 'Creating', VERSIONIN1: 'Versioning', FAILEDBOT1: 'Failed', NOTBUILT01: 'Available' });
+    const locales = await lex.send(new ListBotLocalesCommand({ botId: 'NOTBUILT01', botVersion: 'DRAFT' }));
+    expect(Object.fromEntries(locales.botLocaleSummaries!.map((l) => [l.localeId, l.botLocaleStatus]))).toEqual({ en_US: 'Built', de_DE: 'NotBuilt' });
+    const { exportId } = await lex.send(
+      new CreateExportCommand({ resourceSpecification: { botLocaleExportSpecification: { botId: 'NOTBUILT01', botVersion: 'DRAFT', localeId: 'de_DE' } }, fileFormat: 'LexJson' }),
+    );
+    expect((await zipEntries(s.archiveFor(exportId!))).has('NotBuilt/BotLocales/de_DE/BotLocale.json')).toBe(true);
+  });
+
   it('an unsigned request is refused with 403 before anything else', async () => {
     const s = await start();
     const res = await fetch(`${s.url}/bots/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -453,6 +488,23 @@ describe('faults', () => {
     const res = await client(s, 3).send(botExport('ALPHABOT01'));
     expect(res.$metadata.attempts).toBe(2);
     expect(s.calls.map((c) => c.status)).toEqual([429, 202]);
+  });
+
+  it('throttling answers carry Retry-After, and the SDK waits that long before its retry', async () => {
+    const s = await start({ faults: { ALPHABOT01: { throttleCreate: 1, retryAfterSeconds: 2 } } });
+    const raw = await fetch(`${s.url}/exports/`, {
+      method: 'PUT',
+      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } }, fileFormat: 'LexJson' }),
+    });
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after')).toBe('2');
+    s.setFaults('ALPHABOT01', { throttleCreate: 1, retryAfterSeconds: 2 });
+    const started = Date.now();
+    const res = await client(s, 3).send(botExport('ALPHABOT01'));
+    expect(res.$metadata.attempts).toBe(2);
+    // Without the header the SDK's first backoff is at most ~100 ms: the wait is the header's.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
   });
 
   it('setFaults changes a bot\'s faults and restarts its counters', async () => {

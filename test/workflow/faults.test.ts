@@ -90,7 +90,7 @@ describe('expired download URLs', () => {
 
 describe('bad bodies store nothing', () => {
   it.each([
-    ['empty', /the body is empty/],
+    ['empty', /is empty \(0 bytes\)/],
     ['notzip', /not a readable zip/],
   ] as const)('%s body: DownloadIntegrityError, downloaded once (never retried), nothing stored', async (fault, reason) => {
     await harness({ download: fault });
