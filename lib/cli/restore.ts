@@ -248,9 +248,13 @@ const sameType = (a: string, b: string) => a.replace(/_/g, '').toUpperCase() ===
 async function restoreLex(ctx: Context): Promise<RestoreReport> {
   const { opts, resource, info, entries } = ctx;
   const isLocale = Boolean(resource.localeId) && /\/locales\/[^/]+\.zip$/.test(resource.key);
+  const isVocabulary = Boolean(resource.localeId) && /\/locales\/[^/]+\/custom-vocabulary\.zip$/.test(resource.key);
   const isBot = /\/bot\.zip$/.test(resource.key);
-  if (!isBot && !isLocale) throw new CliError(`${displayName(resource)}: only bot and bot locale archives can be restored (custom vocabularies and test sets are not supported yet)`);
-  const expectedType = isBot ? 'BOT' : 'BOT_LOCALE';
+  if (!isBot && !isLocale && !isVocabulary) {
+    // Lex imports test sets from an S3 location of the account's own (StartImport testSetImportResourceSpecification), not from an upload.
+    throw new CliError(`${displayName(resource)}: test set archives cannot be restored by botvault; download it with \`botvault get\` and import it in the Lex Test Workbench`);
+  }
+  const expectedType = isBot ? 'BOT' : isVocabulary ? 'CUSTOM_VOCABULARY' : 'BOT_LOCALE';
   const manifest = lexManifest(entries);
   if (!manifest.file) {
     const unpacked = entries.has('Bot.json') || [...entries.keys()].some((n) => /^BotLocales\//.test(n));
@@ -263,7 +267,7 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
   if (!manifest.type || !sameType(manifest.type, expectedType)) {
     throw new CliError(`${resource.key} is not a Lex ${expectedType} export (its ${manifest.file} says ${manifest.type ?? 'nothing'}); not restoring it`);
   }
-  if (opts.merge === 'Append') throw new CliError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
+  if (opts.merge === 'Append' && !isVocabulary) throw new CliError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
 
   const lex = lexClient(opts);
   const sources: Record<string, string> = {};
@@ -280,7 +284,12 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
 
     let spec: ImportResourceSpecification;
     let destination: RestoreReport['destination'];
-    if (isLocale) {
+    if (isVocabulary) {
+      if (!existing) throw new CliError(`a custom vocabulary restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`);
+      spec = { customVocabularyImportSpecification: { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! } };
+      destination = { botId: existing.botId, botName: existing.botName, existing: true };
+      if (merge === 'FailOnConflict') notes.push(`FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already has a custom vocabulary; --merge Overwrite replaces it, --merge Append adds the archive's phrases`);
+    } else if (isLocale) {
       if (!existing) throw new CliError(`a locale archive restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`);
       spec = { botLocaleImportSpecification: { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! } };
       destination = { botId: existing.botId, botName: existing.botName, existing: true };

@@ -19,6 +19,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand, type S3Client } from '
 import { parseConfig, type BotVaultConfig } from '../../lib/config';
 import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
 import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
+import { startSecretsSimulator } from '../simulators/secrets-simulator';
 import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server } from '../simulators/s3-server';
 import { startSfnSimulator, type SfnSimulator } from '../simulators/sfn-simulator';
 import { swiftS3FromEnv } from '../simulators/swift';
@@ -53,8 +54,13 @@ export async function startCliHarness(opts: {
   targets: Record<string, unknown>[];
   stackName: string;
   s3?: 's3rver' | 'swift';
+  /** Secrets Manager secrets (name → value): a Secrets Manager simulator for the handlers and the CLI. */
+  secrets?: Record<string, string>;
+  testSets?: string[];
 }): Promise<CliHarness> {
-  const lex = await startLexSimulator({ bots: opts.bots, defaultFaults: { exportLatencyMs: 100 } });
+  const lex = await startLexSimulator({ bots: opts.bots, defaultFaults: { exportLatencyMs: 100 }, ...(opts.testSets ? { testSets: opts.testSets } : {}) });
+  const secrets = opts.secrets ? await startSecretsSimulator({ secrets: opts.secrets }) : undefined;
+  if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
   const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
   const endpoint = swift?.endpoint ?? local!.endpoint;
@@ -100,6 +106,7 @@ export async function startCliHarness(opts: {
     AWS_ENDPOINT_URL_SFN: sfn.url,
     AWS_ENDPOINT_URL_S3: endpoint,
     AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
+    ...(secrets ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url } : {}),
   };
 
   return {
@@ -135,6 +142,8 @@ export async function startCliHarness(opts: {
       await sfn.close();
       await cfn.close();
       await lex.close();
+      await secrets?.close();
+      if (secrets) delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
       await local?.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -131,7 +131,7 @@ describe('IAM with test sets and export passwords', () => {
   });
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; only StoreArchive reads the password secrets (to decrypt)', (fn) => {
-    const all = functionStatements(json, fn);
+    const all = functionStatements(json, fn) as { Action?: unknown }[];
     const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
     expect(all.filter(isSecretRead)).toEqual(
       fn === 'StoreArchiveFunction' ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] }] : [],
@@ -181,7 +181,7 @@ describe('IAM with discovery', () => {
   });
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport and its reads on bot/*; StoreArchive reads the discovery target\'s password', (fn) => {
-    const all = functionStatements(json, fn);
+    const all = functionStatements(json, fn) as { Action?: unknown }[];
     const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
     expect(all.filter(isSecretRead)).toEqual(fn === 'StoreArchiveFunction' ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') }] : []);
     const statements = all.filter((st) => !isSecretRead(st));

@@ -49,6 +49,8 @@ export interface SimBot {
   status?: 'Available' | 'Creating' | 'Versioning' | 'Importing' | 'Updating' | 'Failed' | 'Inactive';
   /** Locales whose botLocaleStatus is NotBuilt (their definition still exports, as a DRAFT's does). */
   notBuiltLocales?: string[];
+  /** This bot's cipher for password-protected exports. @default the simulator's `encryption` */
+  exportEncryption?: Encryption;
 }
 
 /** A bot's settings outside its export; defaults: see `botSettings`. */
@@ -181,7 +183,7 @@ export interface LexSimulator {
   /** The exact bytes a successful download of this export serves. */
   archiveFor(exportId: string): Buffer;
   /** Changes what future DRAFT exports of the bot contain. */
-  modifyBot(botId: string, change: { intents?: string[] }): void;
+  modifyBot(botId: string, change: { intents?: string[]; vocabulary?: { locale: string; phrases: string[] } }): void;
   /** Every import by id: CreateUploadUrl creates one, StartImport starts it. */
   imports: Map<string, SimImport>;
   /** The id of the bot named `botName`, if any (bots created by imports get fresh ids). */
@@ -224,6 +226,8 @@ interface BotState {
   draftIntents: string[];
   /** The intents every numbered version was created with (immutable). */
   versionIntents: string[];
+  /** The DRAFT's custom vocabulary per locale, as CustomVocabulary.json text (set by modifyBot or an import). */
+  vocabularies: Map<string, string>;
   createdAt: number;
   updatedAt: number;
 }
@@ -274,6 +278,8 @@ interface ArchiveContent {
   testSetId?: string;
   /** Imported definition files (BotState.imported) of a DRAFT: exported as they were imported. */
   imported?: Map<string, string>;
+  /** The DRAFT's custom vocabularies (BotState.vocabularies). */
+  vocabularies?: Map<string, string>;
 }
 
 /**
@@ -295,7 +301,14 @@ function archiveEntries(c: ArchiveContent, seed: number): ZipEntryInput[] {
     return [{ name: 'Manifest.json', data: lexManifest(c.kind, 'LexJson', () => (seed % 2) / 2) }, ...files];
   }
   const model = sampleLexBot(bot.botId, bot.botName, c.intents, c.locales);
-  if (c.kind === 'CUSTOM_VOCABULARY') for (const l of model.locales) l.customVocabulary = [{ phrase: bot.botName, weight: 3 }];
+  if (c.kind === 'CUSTOM_VOCABULARY') {
+    const text = c.vocabularies?.get(localeId!);
+    if (text !== undefined) {
+      const manifest = { name: 'Manifest.json', data: lexManifest('CUSTOM_VOCABULARY', 'TSV', () => (seed % 2) / 2) };
+      return [manifest, { name: `${bot.botName}/BotLocales/${localeId}/CustomVocabulary/CustomVocabulary.json`, data: text }];
+    }
+    for (const l of model.locales) l.customVocabulary = [{ phrase: bot.botName, weight: 3 }];
+  }
   return lexExportEntries(model, { kind: c.kind, botVersion: c.botVersion ?? 'DRAFT', seed, ...(localeId ? { localeId } : {}) });
 }
 
@@ -366,7 +379,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     for (const v of bot.versions ?? []) if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`SimBot ${bot.botId}: versions are numbered ('1', '2', ...); DRAFT is implied: ${v}`);
     const now = Date.now();
     const intents = [...(bot.intents ?? ['Greeting'])];
-    bots.set(bot.botId, { bot: { ...bot }, draftIntents: intents, versionIntents: intents, createdAt: now, updatedAt: now });
+    bots.set(bot.botId, { bot: { ...bot }, draftIntents: intents, versionIntents: intents, vocabularies: new Map(), createdAt: now, updatedAt: now });
   }
   for (const bot of opts.bots ?? []) addBot(bot);
 
@@ -471,7 +484,13 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       versionOr404(state, botVersion);
       refuseUnlessAvailable(state);
       const intents = botVersion === 'DRAFT' ? state.draftIntents : state.versionIntents;
-      const base = { bot: { ...state.bot }, botVersion, intents: [...intents], ...(botVersion === 'DRAFT' && state.imported ? { imported: new Map(state.imported) } : {}) };
+      const base = {
+        bot: { ...state.bot },
+        botVersion,
+        intents: [...intents],
+        ...(botVersion === 'DRAFT' && state.imported ? { imported: new Map(state.imported) } : {}),
+        ...(botVersion === 'DRAFT' ? { vocabularies: new Map(state.vocabularies) } : {}),
+      };
       if (kindKey === 'botExportSpecification') {
         if (fileFormat !== 'LexJson') throw invalid('Bots can only be exported as LexJson.');
         content = { kind: 'BOT', ...base, locales: localesOf(state) };
@@ -504,7 +523,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     // Stamped with a per-export time (reproducible: derived from the export's sequence number).
     // Like Lex (filePassword): every entry is encrypted with the password, which is then forgotten.
     const password = typeof body.filePassword === 'string' ? body.filePassword : undefined;
-    const zipOptions = { mtime: new Date(ARCHIVE_EPOCH + n * 2000), ...(password !== undefined ? { password, encryption: opts.encryption ?? 'aes256' } : {}) };
+    const zipOptions = { mtime: new Date(ARCHIVE_EPOCH + n * 2000), ...(password !== undefined ? { password, encryption: (botId !== undefined ? bots.get(botId)?.bot.exportEncryption : undefined) ?? opts.encryption ?? 'aes256' } : {}) };
     const archive = f.failExport
       ? undefined
       : content.kind === 'TEST_SET'
@@ -781,6 +800,11 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT') throw invalid('Imports can only change the DRAFT version of a bot.');
       requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
       botOr404(botId);
+    } else if (kindKey === 'customVocabularyImportSpecification') {
+      botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
+      if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT') throw invalid('Imports can only change the DRAFT version of a bot.');
+      const localeId = requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
+      if (!localesOf(botOr404(botId)).includes(localeId)) throw notFound(`Locale ${localeId} of bot ${botId}`);
     } else {
       throw invalid(`The simulator does not import ${kindKey}.`);
     }
@@ -819,7 +843,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     } catch {
       return void fail(['The import file has an invalid Manifest.json.']);
     }
-    const expected = i.kindKey === 'botImportSpecification' ? 'BOT' : 'BOT_LOCALE';
+    const expected = i.kindKey === 'botImportSpecification' ? 'BOT' : i.kindKey === 'customVocabularyImportSpecification' ? 'CUSTOM_VOCABULARY' : 'BOT_LOCALE';
     if (typeof resourceType !== 'string' || resourceType.replace(/_/g, '').toUpperCase() !== expected.replace(/_/g, '')) {
       return void fail([`The import file's Manifest.json names resource type ${typeof resourceType === 'string' ? resourceType : '(none)'}, but the import is for a ${expected}.`]);
     }
@@ -832,6 +856,30 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     }
     const spec = i.spec!;
     const merge = i.view.mergeStrategy;
+    if (i.kindKey === 'customVocabularyImportSpecification') {
+      const state = botOr404(String(spec.botId));
+      const localeId = String(spec.localeId);
+      const file = [...rel].find(([name]) => /^BotLocales\/[^/]+\/CustomVocabulary\/CustomVocabulary\.json$/.test(name));
+      if (!file) return void fail(['The import file has no CustomVocabulary.json.']);
+      let items: { phrase?: unknown }[];
+      try {
+        items = (JSON.parse(file[1]) as { customVocabularyItems?: { phrase?: unknown }[] }).customVocabularyItems ?? [];
+      } catch {
+        return void fail(['The import file has an invalid CustomVocabulary.json.']);
+      }
+      // Every locale has a vocabulary here (generated or imported): FailOnConflict always conflicts.
+      if (merge === 'FailOnConflict') return void fail([`Locale ${localeId} of bot ${state.bot.botId} already has a custom vocabulary and the merge strategy is FailOnConflict: nothing was changed.`]);
+      if (merge === 'Append') {
+        const current = state.vocabularies.get(localeId);
+        const had = current ? ((JSON.parse(current) as { customVocabularyItems: { phrase?: unknown }[] }).customVocabularyItems ?? []) : [{ phrase: state.bot.botName, weight: 3, displayAs: null }];
+        const phrases = new Set(had.map((x) => x.phrase));
+        items = [...had, ...items.filter((x) => !phrases.has(x.phrase))];
+      }
+      state.vocabularies.set(localeId, JSON.stringify({ customVocabularyItems: items }));
+      state.updatedAt = Date.now();
+      Object.assign(i.view, { status: 'Completed', importedResourceId: state.bot.botId });
+      return;
+    }
     if (i.kindKey === 'botImportSpecification') {
       if (!rel.has('Bot.json')) return void fail(['The import file has no Bot.json.']);
       const existing = i.botId !== undefined ? bots.get(i.botId) : undefined;
@@ -1209,6 +1257,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       if (change.intents) {
         s.draftIntents = [...change.intents];
         s.imported = undefined;
+      }
+      if (change.vocabulary) {
+        const items = change.vocabulary.phrases.map((phrase) => ({ phrase, weight: 3, displayAs: null }));
+        s.vocabularies.set(change.vocabulary.locale, JSON.stringify({ customVocabularyItems: items }));
       }
       s.updatedAt = Date.now();
     },
