@@ -150,8 +150,10 @@ describe('Lex exports: start → check → downloadUrl → cleanup', () => {
 
     await provider.cleanup(job!, ref);
     expect(sim.exports.get(ref.exportId)?.deleted).toBe(true);
-    // Cleaning up twice (a retried Cleanup) is fine: ResourceNotFound counts as done.
+    // Cleaning up twice (a retried Cleanup) is fine: Lex's 412 for a gone export counts as done.
+    const before = sim.calls.length;
     await provider.cleanup(job!, ref);
+    expect(sim.calls.slice(before).map((c) => [c.op, c.status])).toEqual([['DeleteExport', 412]]);
   });
 
   it('each downloadUrl call asks DescribeExport again for a fresh URL', async () => {

@@ -100,6 +100,34 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual(['lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
   });
 
+  it('a bot that is not Available (409 while Creating, 412 when Failed) fails its own job after the retries; a NotBuilt locale is backed up; the rest run', async () => {
+    h = await startHarness({
+      bots: [
+        ...BOTS.filter((b) => b.botId !== 'BRAVOBOT02'),
+        { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'], status: 'Creating' as const },
+        { botId: 'FAILEDBOT1', botName: 'Broken', versions: [], locales: ['en_US'], status: 'Failed' as const },
+        { botId: 'NOTBUILT01', botName: 'Unbuilt', versions: [], locales: ['en_US'], notBuiltLocales: ['en_US'] },
+      ],
+    });
+    const targets = [
+      ...TARGETS,
+      { provider: 'lex', botId: 'FAILEDBOT1', botVersion: 'DRAFT' },
+      { provider: 'lex', botId: 'NOTBUILT01', botVersion: 'DRAFT', localeId: 'en_US' },
+    ];
+    const run = await h.run(h.config({ targets }));
+
+    expect(run.status).toBe('FAILED');
+    const by = Object.fromEntries(run.manifest!.results.map((r) => [r.target, r]));
+    expect(by['lex:BRAVOBOT02:DRAFT']).toMatchObject({ status: 'FAILED', error: 'ProviderUnavailableError' });
+    expect(by['lex:BRAVOBOT02:DRAFT']!.cause).toContain('ConflictException');
+    expect(by['lex:FAILEDBOT1:DRAFT']).toMatchObject({ status: 'FAILED', error: 'ProviderUnavailableError' });
+    expect(by['lex:FAILEDBOT1:DRAFT']!.cause).toContain('PreconditionFailedException');
+    expect(by['lex:NOTBUILT01:DRAFT:en_US']!.status).toBe('SUCCEEDED');
+    expect(by['lex:ALPHABOT01:DRAFT']!.status).toBe('SUCCEEDED');
+    // Retried by the state machine (RETRYABLE_PROVIDER_ERRORS), not given up on at the first refusal.
+    expect(h.lex.calls.filter((c) => c.op === 'CreateExport' && c.botId === 'BRAVOBOT02').length).toBeGreaterThan(3);
+  });
+
   it('discovery expands to every matching bot at run time, with paging', async () => {
     const many = Array.from({ length: 12 }, (_, i) => ({ botId: `FLEETBOT${String(i).padStart(2, '0')}`, botName: `Fleet${i}`, versions: ['1', '2'] }));
     h = await startHarness({ bots: [...BOTS, ...many] });
