@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { s3ByteSource } from '../../lib/archive/byte-source';
+import { s3ByteSource } from '../../lib/archive/s3-byte-source';
 import { withZip } from '../../lib/archive/zip';
 import { PASSWORD_SECRET_METADATA, PROVIDER_NAMES } from '../shared/contracts';
 import { BotVaultError } from '../shared/errors';

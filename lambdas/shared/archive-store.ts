@@ -51,7 +51,7 @@ import { CONTENT_SHA256_METADATA, PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError } from './errors';
 import { logger } from './logger';
 import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
-import { s3ByteSource } from '../../lib/archive/byte-source';
+import { s3ByteSource } from '../../lib/archive/s3-byte-source';
 import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/archive/zip';
 import { uploadStream } from './part-upload';
 

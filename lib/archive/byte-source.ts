@@ -1,11 +1,10 @@
 /**
  * Random access to an archive's bytes, wherever they are: in memory, or one
- * S3 object version read by range GETs. The zip reader (zip.ts) reads
- * through this interface only, so the Lambdas, the restore drill and the CLI
- * open archives the same way.
+ * S3 object version read by range GETs (s3-byte-source.ts). The zip reader
+ * (zip.ts) reads through this interface only, so the Lambdas, the restore
+ * drill and the CLI open archives the same way, and the reader itself needs
+ * no AWS SDK.
  */
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export interface ByteSource {
   readonly size: number;
@@ -40,18 +39,6 @@ export function bufferByteSource(data: Uint8Array): ByteSource {
       return (async function* () {
         yield part;
       })();
-    },
-  };
-}
-
-/** A ByteSource over one S3 object version (range GETs, pinned to the version when one is given). */
-export function s3ByteSource(s3: S3Client, bucket: string, key: string, size: number, versionId?: string): ByteSource {
-  return {
-    size,
-    async read(start, end) {
-      if (end <= start) return (async function* () {})();
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, ...(versionId ? { VersionId: versionId } : {}) }));
-      return res.Body as Readable;
     },
   };
 }

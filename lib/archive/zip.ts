@@ -28,16 +28,17 @@
  * change stores one new version of each bot.)
  */
 import { createHash } from 'node:crypto';
+// The reader-only entry point: the library's writer (a third of its size) is not bundled.
 import {
   ERR_ENCRYPTED,
   ERR_INVALID_PASSWORD,
   ERR_UNSUPPORTED_COMPRESSION,
   ERR_UNSUPPORTED_ENCRYPTION,
-  Reader,
   ZipReader,
   type Entry,
   type FileEntry,
-} from '@zip.js/zip.js/lib/zip-core-custom.js';
+  type Reader,
+} from '@zip.js/zip.js/lib/zip-core-reader.js';
 import { bufferByteSource, readRange, type ByteSource } from './byte-source';
 import { canonicalJson } from './canonical-json';
 
@@ -79,18 +80,37 @@ export const MAX_CANONICAL_JSON_BYTES = 64 * 1024 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
 const CACHED_BLOCKS = 4;
 
-/** A zip.js Reader over a ByteSource: 1 MiB blocks, the last few kept, so headers and small entries cost no extra request. */
-class ByteSourceReader extends Reader<ByteSource> {
+/**
+ * A zip.js reader over a ByteSource: 1 MiB blocks, the last few kept, so
+ * headers and small entries cost no extra request. It implements the
+ * interface zip.js reads through (`size`, `readUint8Array`, `createReadable`)
+ * rather than extending its Reader class, which the reader-only entry point
+ * does not export.
+ */
+class ByteSourceReader {
   /** The first error of the source itself (a failed range GET): a transport failure, not a bad archive. */
   failure: unknown;
+  readonly size: number;
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
 
   constructor(private readonly src: ByteSource) {
-    super(src);
     this.size = src.size;
   }
 
-  override async readUint8Array(index: number, length: number): Promise<Uint8Array> {
+  /** The bytes [offset, offset + size) as a stream of chunks (zip.js reads entry data this way). */
+  createReadable({ offset = 0, size = this.size - offset, chunkSize = 512 * 1024 }: { offset?: number; size?: number; chunkSize?: number } = {}): ReadableStream<Uint8Array> {
+    let done = 0;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const chunk = await this.readUint8Array(offset + done, Math.min(chunkSize, size - done));
+        if (chunk.length) controller.enqueue(chunk);
+        done += chunk.length;
+        if (done >= size || chunk.length === 0) controller.close();
+      },
+    });
+  }
+
+  async readUint8Array(index: number, length: number): Promise<Uint8Array> {
     const end = Math.min(index + length, this.size);
     if (end <= index) return new Uint8Array(0);
     try {
@@ -138,7 +158,7 @@ function isFile(e: Entry): e is FileEntry {
 export class ZipArchive {
   private constructor(
     private readonly reader: ByteSourceReader,
-    private readonly zip: ZipReader<ByteSource>,
+    private readonly zip: ZipReader<unknown>,
     private readonly files: readonly FileEntry[],
     private readonly password: string | undefined,
   ) {}
@@ -146,7 +166,8 @@ export class ZipArchive {
   /** Opens an archive by its central directory; throws ZipArchiveError when there is none to read. */
   static async open(src: ByteSource, opts: OpenOptions = {}): Promise<ZipArchive> {
     const reader = new ByteSourceReader(src);
-    const zip = new ZipReader(reader, { useWebWorkers: false, checkSignature: true });
+    // Checked at runtime by zip.js's duck typing; its types only name its own Reader class.
+    const zip = new ZipReader(reader as unknown as Reader<unknown>, { useWebWorkers: false, checkSignature: true });
     try {
       const entries = await zip.getEntries();
       return new ZipArchive(reader, zip, entries.filter(isFile), opts.password);

@@ -6,7 +6,7 @@
  * of several fresh processes. Node's own start-up is not counted.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,5 +90,27 @@ export async function benchBundles(samples: number, log: (line: string) => void)
     return results;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The zip reader alone (lib/archive/zip.ts over @zip.js/zip.js), bundled with
+ * the Lambdas' esbuild options from a one-line entry that opens an archive:
+ * what the one zip library adds to a bundle, and how long it takes to load.
+ */
+export async function benchZipReader(samples: number, log: (line: string) => void): Promise<BundleResult> {
+  const dir = join(PROJECT_ROOT, 'node_modules', '.cache', 'botvault-bench-zip-reader');
+  try {
+    const entry = join(dir, 'entry.ts');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(entry, `import { ZipArchive } from ${JSON.stringify(join(PROJECT_ROOT, 'lib/archive/zip.ts'))};\nexport const open = ZipArchive.open;\n`);
+    const file = join(dir, 'index.cjs');
+    await esbuild.build({ ...lambdaBuildOptions(entry, dir), outfile: file, logLevel: 'error' });
+    const samplesMs = await coldImport(file, dir, samples);
+    const result = { name: 'zip reader', bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
+    log(`  ${result.name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples})`);
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -15,7 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { benchBundles, benchExternalSdk, type BundleResult } from './bundles';
+import { benchBundles, benchExternalSdk, benchZipReader, type BundleResult } from './bundles';
 import { benchE2e, type E2eResult } from './e2e';
 import { benchStore, MiB } from './store';
 import type { StoreCaseResult } from './store-case';
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   let store: StoreCaseResult[] = [];
   let bundles: BundleResult[] = [];
   let externalSdk: BundleResult[] = [];
+  let zipReader: BundleResult | undefined;
   let e2e: E2eResult | undefined;
   if (parts.has('store')) {
     log(`\nStoreArchive (one child process per case, ${repeat} rounds: fastest run's throughput, highest peak RSS; local HTTP zip source → s3rver):`);
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
       7,
       log,
     );
+    log('\nThe zip reader alone (lib/archive/zip.ts over @zip.js/zip.js, same esbuild options):');
+    zipReader = await benchZipReader(7, log);
   }
   if (parts.has('e2e')) {
     log('\nEnd to end (local runner, Lex simulator, s3rver; real waits):');
@@ -116,6 +119,7 @@ async function main(): Promise<void> {
     }
     const biggest = Math.max(...bundles.map((b) => b.bytes));
     const slowest = Math.max(...bundles.map((b) => b.coldImportMs));
+    if (zipReader) lines.push(`| (the zip reader alone: lib/archive/zip.ts) | ${num(zipReader.bytes / 1000, 0)} kB | ${num(zipReader.coldImportMs, 0)} ms | - | - |`);
     checks.push({ goal: `every bundle < ${GOALS.bundleBytes / 1000} kB minified`, value: `largest ${num(biggest / 1000, 0)} kB`, met: biggest < GOALS.bundleBytes });
     checks.push({ goal: `every bundle imported cold < ${GOALS.coldImportMs} ms`, value: `slowest ${num(slowest, 0)} ms`, met: slowest < GOALS.coldImportMs });
   }
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
   const out = fileURLToPath(new URL(all ? './results.json' : `./results.${[...parts].join('-')}.json`, import.meta.url));
   writeFileSync(
     out,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, bundles, externalSdk, e2e }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, bundles, externalSdk, zipReader, e2e }, null, 2)}\n`,
   );
   log(`\nWrote ${out}`);
 }
