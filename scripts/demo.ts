@@ -2,8 +2,8 @@
  * `npm run demo`: a full local backup run with no AWS account.
  *
  * Starts the Lex V2 and Kore.ai simulators, a Secrets Manager simulator
- * holding the Kore.ai app's credentials, and an S3-compatible server on
- * 127.0.0.1, runs
+ * holding the Kore.ai app's credentials and a Lex export password, and an
+ * S3-compatible server on 127.0.0.1, runs
  * the state machine that `cdk synth` emits (real handlers, real SDK clients)
  * twice — a Lex bot and a Kore.ai bot are edited in between — and prints
  * what is in the bucket.
@@ -35,7 +35,10 @@ const BOTS = [
   { botId: 'BOOKTRIP01', botName: 'BookTrip', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['BookHotel', 'BookCar'] },
   { botId: 'SUPPORTDSK', botName: 'SupportDesk', versions: [], locales: ['en_US', 'es_US'], intents: ['ResetPassword', 'TalkToAgent'] },
   { botId: 'WEATHERBOT', botName: 'WeatherBot', versions: ['1', '2', '3'], locales: ['en_GB'], intents: ['GetForecast'] },
+  // Exported with a password (passwordSecret): stored encrypted, checked and hashed from its plaintext.
+  { botId: 'PAYROLLBOT', botName: 'Payroll', versions: [], locales: ['en_US'], intents: ['PayslipQuestion'] },
 ];
+const EXPORT_PASSWORD = randomBytes(18).toString('base64url');
 
 const KORE_APP = { clientId: 'cs-demo-botvault', clientSecret: randomBytes(24).toString('base64url') };
 const KORE_BOTS = [
@@ -76,7 +79,7 @@ async function main(): Promise<number> {
   const kore = await startKoreSimulator({ apps: [KORE_APP], bots: KORE_BOTS });
   for (const bot of KORE_BOTS) kore.setFaults(bot.botId, { exportLatencyMs: 300 });
   // The Kore.ai app's credentials live in (simulated) Secrets Manager, as in production.
-  const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP) } });
+  const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP), 'botvault/lex-password-demo': JSON.stringify({ password: EXPORT_PASSWORD }) } });
   const swift = process.env.BOTVAULT_SWIFT_S3_ENDPOINT ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
   const endpoint = swift?.endpoint ?? local!.endpoint;
@@ -109,6 +112,7 @@ async function main(): Promise<number> {
         { provider: 'lex', botId: 'BOOKTRIP01', botVersion: '1', localeId: 'de_DE' },
         { provider: 'lex', botId: 'SUPPORTDSK', botVersion: 'DRAFT' },
         { provider: 'lex', discover: true, include: ['Weather*'], versions: 'latest' },
+        { provider: 'lex', botId: 'PAYROLLBOT', botVersion: 'DRAFT', passwordSecret: 'botvault/lex-password-demo' },
         { provider: 'koreai', host: kore.url, botId: KORE_BOTS[0]!.botId, credentialsSecret: 'botvault/koreai-demo', exportType: 'latest' },
         { provider: 'koreai', host: kore.url, botId: KORE_BOTS[1]!.botId, credentialsSecret: 'botvault/koreai-demo' },
       ],
