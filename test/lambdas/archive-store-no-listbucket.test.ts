@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeArchive } from '../../lambdas/shared/archive-store';
 import type { Job, RestoreDetails } from '../../lambdas/shared/contracts';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
-import { makeZip } from './zip-fixtures';
+import { lexLikeZip } from './zip-fixtures';
 
 let server: S3Server;
 let proxy: http.Server;
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 describe('storeArchive without s3:ListBucket (HEAD of a missing key is 403)', () => {
   it('stores a new key with its sidecar, then reports the unchanged export UNCHANGED', async () => {
-    const zip = await makeZip({ 'manifest.json': '{}', 'New/Bot.json': '{"name":"New"}' });
+    const zip = await lexLikeZip();
     const params = { s3, bucket, job, exportId: 'E', restoreDetails: async () => details };
     const first = await storeArchive({ ...params, runId: 'run-1', body: Readable.from([zip]), contentLength: zip.length });
     expect(first).toMatchObject({ key: job.key, bytes: zip.length, restoreInfo: 'written' });

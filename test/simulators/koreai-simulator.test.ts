@@ -255,6 +255,26 @@ describe('export flow', () => {
     expect((await rawGet(a.status.json.downloadURL as string)).body.equals(s.archiveFor(a.id))).toBe(true);
   });
 
+  it('a multilingual bot: localeData, dialog names and utterances per language; the default language names the bot', async () => {
+    const MULTI = 'st-12345678-aaaa-4bbb-8ccc-000000000001';
+    const s = await start({ bots: [...BOTS, { botId: MULTI, botName: 'Mehrsprachig', languages: ['de', 'en'], dialogs: ['Begruessung'] }] });
+    const { id } = await exportReady(s, MULTI);
+    const def = JSON.parse((await unzip(s.archiveFor(id))).get('botDefinition.json')!) as {
+      name?: string;
+      defaultLanguage: string;
+      supportedLanguages: string[];
+      localeData: Record<string, { name: string }>;
+      dialogs: { localeData: Record<string, { name: string }> }[];
+      sentences: { language: string }[];
+    };
+    expect(def.name).toBeUndefined();
+    expect(def).toMatchObject({ defaultLanguage: 'de', supportedLanguages: ['de', 'en'] });
+    expect(def.localeData.de!.name).toBe('Mehrsprachig');
+    expect(Object.keys(def.localeData)).toEqual(['de', 'en']);
+    expect(Object.keys(def.dialogs[0]!.localeData)).toEqual(['de', 'en']);
+    expect(new Set(def.sentences.map((x) => x.language))).toEqual(new Set(['de', 'en']));
+  });
+
   it('honours exportOptions and subTasks in what the archive holds', async () => {
     const s = await start();
     const settingsOnly = await exportReady(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['ivrSettings'] } });
