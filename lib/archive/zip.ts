@@ -39,7 +39,7 @@ import {
   type FileEntry,
   type Reader,
 } from '@zip.js/zip.js/lib/zip-core-reader.js';
-import { bufferByteSource, readRange, type ByteSource } from './byte-source';
+import { bufferByteSource, readRange, ShortReadError, type ByteSource } from './byte-source';
 import { canonicalJson } from './canonical-json';
 
 /** The archive is not a sound zip: no central directory, a bad CRC-32 or size, broken deflate data, a forged entry. */
@@ -97,8 +97,14 @@ class ByteSourceReader {
     this.size = src.size;
   }
 
-  /** The bytes [offset, offset + size) as a stream of chunks (zip.js reads entry data this way). */
+  /**
+   * The bytes [offset, offset + size) as a stream of chunks (zip.js reads
+   * entry data this way). Data larger than a block is streamed by one range
+   * read of its own, so a large entry costs one request, not one per MiB;
+   * smaller data comes from the shared blocks.
+   */
   createReadable({ offset = 0, size = this.size - offset, chunkSize = 512 * 1024 }: { offset?: number; size?: number; chunkSize?: number } = {}): ReadableStream<Uint8Array> {
+    if (size > BLOCK_BYTES && !this.src.slice) return this.streamed(offset, Math.min(offset + size, this.size));
     let done = 0;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
@@ -106,6 +112,35 @@ class ByteSourceReader {
         if (chunk.length) controller.enqueue(chunk);
         done += chunk.length;
         if (done >= size || chunk.length === 0) controller.close();
+      },
+    });
+  }
+
+  private streamed(start: number, end: number): ReadableStream<Uint8Array> {
+    let it: AsyncIterator<Uint8Array> | undefined;
+    let got = 0;
+    const fail = (err: unknown) => {
+      this.failure ??= err;
+      return err;
+    };
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          it ??= (await this.src.read(start, end))[Symbol.asyncIterator]();
+          const next = await it.next();
+          if (next.done) {
+            if (got !== end - start) throw new ShortReadError(`A read of bytes ${start}-${end} returned ${got} bytes.`);
+            controller.close();
+            return;
+          }
+          got += next.value.length;
+          controller.enqueue(next.value);
+        } catch (err) {
+          controller.error(fail(err));
+        }
+      },
+      cancel: async () => {
+        await it?.return?.();
       },
     });
   }

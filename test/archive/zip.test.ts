@@ -162,6 +162,18 @@ describe('reading', () => {
     expect(src.reads.length).toBeLessThanOrEqual(Math.ceil(zip.length / (1024 * 1024)) + 3);
   });
 
+  it('a large entry is streamed by one range read of its own, not one per block', async () => {
+    const zip = await writeZip([{ name: 'Bot/blob.bin', data: randomBytes(3 * 1024 * 1024) }, { name: 'Manifest.json', data: '{}' }], { mtime: new Date(), store: true });
+    const src = countingSource(zip);
+    await withZip(src, {}, (z) => z.verify());
+    const big = src.reads.filter(([start, end]) => end - start > 2 * 1024 * 1024);
+    expect(big).toHaveLength(1);
+    expect(src.reads.length).toBeLessThanOrEqual(4);
+    // Cut short: a transport problem, named as one.
+    const short = countingSource(zip, 'short');
+    await expect(withZip(short, {}, (z) => z.verify())).rejects.toBeInstanceOf(ShortReadError);
+  });
+
   it('a failing or short source is passed on as it is (a transport problem), not called a bad archive', async () => {
     const zip = await lexExportZip(BOT);
     await expect(ZipArchive.open(countingSource(zip, 'fail'))).rejects.toMatchObject({ name: 'TimeoutError' });
