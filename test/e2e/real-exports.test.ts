@@ -13,12 +13,16 @@
  *
  * The tests share one bucket and run in order.
  */
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries, ZipPasswordError } from '../../lib/archive/zip';
 import { runLocal, type LocalRunResult } from '../../lib/local/runner';
 import { restoreInfoKey } from '../../lambdas/shared/contracts';
 import { comparableEntries } from '../generators/normalize';
+import { writeZip } from '../generators/zip-writer';
 import { startCliHarness, type CliHarness, type CliResult } from './cli-harness';
 
 const SENTINEL_PASSWORD = 'SENTINEL-lex-file-password-3c9d71';
@@ -50,6 +54,8 @@ beforeAll(async () => {
       { botId: 'ALPHABOT01', botName: 'Alpha', locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
       { botId: 'BRAVOBOT02', botName: 'Bravo', locales: ['en_US'], intents: ['Help'], exportEncryption: 'aes256' },
       { botId: 'CHARLIE003', botName: 'Charlie', locales: ['en_US'], intents: ['Book'], exportEncryption: 'zipcrypto' },
+      // Not backed up: the destination of a restore into another existing bot.
+      { botId: 'DELTABOT04', botName: 'Delta', locales: ['en_US'], intents: ['Other'] },
     ],
     targets: [
       { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
@@ -215,6 +221,54 @@ describe('real-format exports through backup, change detection, diff and restore
       expect(now).toEqual(first);
     }
     expect(run.status).toBe('SUCCEEDED');
+  });
+
+  it('restores a bot archive into another existing bot (--to-bot ID): that bot takes the archive\'s definition', async () => {
+    const original = (await versionsOf(T.bot)).at(-1)!;
+    const res = await cli(['restore', T.bot.target, '--version', original, '--to-bot', 'DELTABOT04', '--merge', 'Overwrite', '--poll-ms', '50'], lexEnv);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('into existing bot Delta (DELTABOT04), merge Overwrite\n');
+    expect([...h.lex.imports.values()].at(-1)).toMatchObject({ status: 'Completed', importedResourceId: 'DELTABOT04' });
+    const { LexModelsV2Client, CreateExportCommand, DescribeExportCommand } = await import('@aws-sdk/client-lex-models-v2');
+    const lex = new LexModelsV2Client({ endpoint: h.lex.url, region: REGION });
+    try {
+      const { exportId } = await lex.send(new CreateExportCommand({ resourceSpecification: { botExportSpecification: { botId: 'DELTABOT04', botVersion: 'DRAFT' } }, fileFormat: 'LexJson' }));
+      await new Promise((r) => setTimeout(r, 200));
+      const d = await lex.send(new DescribeExportCommand({ exportId }));
+      const names = [...(await readZipEntries(Buffer.from(await (await fetch(d.downloadUrl!)).arrayBuffer()))).keys()];
+      expect(names).toContain('Delta/BotLocales/de_DE/Intents/Order/Intent.json');
+      expect(names.some((n) => n.includes('/Intents/Other/'))).toBe(false);
+    } finally {
+      lex.destroy();
+    }
+  });
+
+  it('an unpacked bot folder (Bot.json at the root, no manifest) is listable, gettable and diffable; restore refuses it saying what is missing', async () => {
+    const key = `lex/${REGION}/ECHOBOT005/DRAFT/bot.zip`;
+    const folder = (utterance: string) =>
+      writeZip(
+        [
+          { name: 'Bot.json', data: '{"name":"Echo","identifier":"ECHOBOT005","version":"DRAFT"}' },
+          { name: 'BotLocales/en_US/Intents/Hi/Intent.json', data: JSON.stringify({ name: 'Hi', sampleUtterances: [{ utterance }] }) },
+        ],
+        { mtime: new Date(), style: 'plain' },
+      );
+    for (const utterance of ['hello', 'hi there']) {
+      const body = await folder(utterance);
+      await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: key, Body: body, Metadata: { sha256: createHash('sha256').update(body).digest('hex'), source: 'lex:ECHOBOT005:DRAFT' } }));
+    }
+    expect(await versionsOf({ target: 'lex:ECHOBOT005:DRAFT', key })).toHaveLength(2);
+    const diff = await cli(['diff', 'lex:ECHOBOT005:DRAFT']);
+    expect(diff.stderr).toBe('');
+    expect(diff.code).toBe(0);
+    expect(diff.stdout).toContain('changed  BotLocales/en_US/Intents/Hi/Intent.json\n');
+    const got = await cli(['get', 'lex:ECHOBOT005:DRAFT', '--output', join(h.dir, 'echo.zip')]);
+    expect(got.code).toBe(0);
+    expect((await readZipEntries(readFileSync(join(h.dir, 'echo.zip')))).has('Bot.json')).toBe(true);
+    const restore = await cli(['restore', 'lex:ECHOBOT005:DRAFT', '--dry-run'], lexEnv);
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toMatch(/has no Manifest\.json at its root, so it is not a Lex export and Lex would not import it: it holds an unpacked bot folder \(Bot\.json at the root\)/);
   });
 
   it('a test set is backed up, but restoring one is refused with what to do instead', async () => {
