@@ -45,7 +45,7 @@ function deployedStackOptions(cmd: Command, opts: { stateMachine?: boolean } = {
     .option('--bucket <name>', "archive bucket, instead of the stack's ArchiveBucketName output");
   if (opts.stateMachine) cmd.option('--state-machine <arn>', "state machine ARN, instead of the stack's StateMachineArn output");
   return cmd
-    .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)')
+    .option('--region <region>', "AWS region (default: AWS_REGION or your profile's region)")
     .option('--json', 'print JSON for scripts instead of text', false);
 }
 
@@ -56,7 +56,10 @@ deployedStackOptions(
       'Start a backup run of the deployed state machine now (input {"trigger":"manual"}). ' +
         'With --wait, follow it live and print one line per job. Exit codes: 0 all jobs succeeded, 1 some failed, 2 could not start.',
     )
-    .option('--only <target...>', 'back up only these targets: job ids such as lex:ABCDEFGHIJ:DRAFT or bot ids, checked against the config before starting')
+    .option(
+      '--only <target...>',
+      'back up only these targets: job ids such as lex:ABCDEFGHIJ:DRAFT or bot ids, checked against the config before starting',
+    )
     .option('--wait', 'follow the run until it ends (a live table on a terminal, one line per change otherwise), then print the summary', false)
     .option('--name <name>', 'execution name, which is also the run id (default: manual-<time>-<random>); names are unique for 90 days')
     .addOption(new Option('--poll-ms <ms>', 'how often --wait polls the execution').default(2000).argParser(positiveInt).hideHelp()),
@@ -70,7 +73,9 @@ deployedStackOptions(
   program
     .command('status')
     .argument('[run]', 'run id (execution name), execution ARN or manifest key (default: the latest run)')
-    .description("Show a run's manifest as a table: each job's status, size, version and sha256 (or its error). Exit 0 when every job succeeded, 1 when some failed."),
+    .description(
+      "Show a run's manifest as a table: each job's status, size, version and sha256 (or its error). Exit 0 when every job succeeded, 1 when some failed.",
+    ),
 ).action(async (run: string | undefined, opts) => {
   const { statusCommand } = await import('../lib/cli/status');
   exitWith(await statusCommand(run, opts));
@@ -91,7 +96,7 @@ deployedStackOptions(
     .command('get')
     .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
     .description(
-      "Download an archive version, checking it against the sha256 stored with it on the way; on a mismatch nothing is written and the exit code is 2.",
+      'Download an archive version, checking it against the sha256 stored with it on the way; on a mismatch nothing is written and the exit code is 2.',
     )
     .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
     .option('-o, --output <file>', 'where to write it (default: <botId>-<botVersion>-<version or "current">.zip here)'),
@@ -110,13 +115,33 @@ deployedStackOptions(
         'Exit codes: 0 restored (or a clean --dry-run), 1 the import failed (its reasons are printed) or was still running at --timeout, 2 could not start.',
     )
     .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
-    .option('--to-bot <name|id>', 'restore into this bot: an existing bot id or name, or the name of a new bot (default: the bot the archive came from)')
-    .addOption(new Option('--merge <strategy>', 'what happens to resources that already exist in the bot (Lex: Append is for custom vocabularies only)').choices(['FailOnConflict', 'Overwrite', 'Append']))
+    .option(
+      '--to-bot <name|id>',
+      'restore into this bot: an existing bot id or name, or the name of a new bot (default: the bot the archive came from)',
+    )
+    .addOption(
+      new Option(
+        '--merge <strategy>',
+        'what happens to resources that already exist in the bot (Lex: Append is for custom vocabularies only)',
+      ).choices(['FailOnConflict', 'Overwrite', 'Append']),
+    )
     .option('--dry-run', 'check everything (archive and sha256, target bot, parameters, credentials) and change nothing', false)
     .option('--role-arn <arn>', "Lex, new bot: the bot's IAM role (default: the restore sidecar's, or the existing bot's)")
-    .addOption(new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)').choices(['true', 'false']).argParser((v) => v === 'true'))
-    .addOption(new Option('--idle-session-ttl <seconds>', 'Lex, new bot: idle session timeout, 60-86400 (default: sidecar, then the archive)').argParser(wholeSeconds))
-    .addOption(new Option('--timeout <seconds>', 'stop following the import after this long (it goes on at the provider)').default(900).argParser(wholeSeconds))
+    .addOption(
+      new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)')
+        .choices(['true', 'false'])
+        .argParser((v) => v === 'true'),
+    )
+    .addOption(
+      new Option('--idle-session-ttl <seconds>', 'Lex, new bot: idle session timeout, 60-86400 (default: sidecar, then the archive)').argParser(
+        wholeSeconds,
+      ),
+    )
+    .addOption(
+      new Option('--timeout <seconds>', 'stop following the import after this long (it goes on at the provider)')
+        .default(900)
+        .argParser(wholeSeconds),
+    )
     .addOption(new Option('--poll-ms <ms>', 'how often the import status is polled').default(2000).argParser(positiveInt).hideHelp()),
 ).action(async (target: string, opts) => {
   const { restoreCommand } = await import('../lib/cli/restore');

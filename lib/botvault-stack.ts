@@ -158,7 +158,9 @@ export class BotVaultStack extends Stack {
         logRetention,
         logEncryptionKey: key,
         alarmTopic: this.alarms.topic,
-        passwordSecretArns: unique(config.targets.flatMap((t) => (t.provider === 'lex' && t.passwordSecret ? [t.passwordSecret] : []))).map((s) => this.secretArn(s)),
+        passwordSecretArns: unique(config.targets.flatMap((t) => (t.provider === 'lex' && t.passwordSecret ? [t.passwordSecret] : []))).map((s) =>
+          this.secretArn(s),
+        ),
       });
     }
 
@@ -197,7 +199,8 @@ export class BotVaultStack extends Stack {
     if (lex.length === 0) return;
     const f = this.functions;
     const discover = lex.some((t) => t.discover === true);
-    const botArn = (botId: string) => this.formatArn({ service: 'lex', resource: 'bot', resourceName: botId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const botArn = (botId: string) =>
+      this.formatArn({ service: 'lex', resource: 'bot', resourceName: botId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     const testSetArn = (testSetId: string) =>
       this.formatArn({ service: 'lex', resource: 'test-set', resourceName: testSetId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
 
@@ -249,7 +252,12 @@ export class BotVaultStack extends Stack {
     // `bot alias` (`bot-alias/<botId>/<botAliasId>`: any alias of the bot, so a wildcard per bot).
     allow(f.storeArchive, ['lex:ListBotAliases', 'lex:ListTagsForResource'], bots);
     const aliasArns = (discover ? ['*'] : botIds).map((botId) =>
-      this.formatArn({ service: 'lex', resource: 'bot-alias', resourceName: botId === '*' ? '*' : `${botId}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+      this.formatArn({
+        service: 'lex',
+        resource: 'bot-alias',
+        resourceName: botId === '*' ? '*' : `${botId}/*`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
     );
     allow(f.storeArchive, ['lex:DescribeBotAlias'], aliasArns);
     for (const botId of discover ? ['*'] : botIds) {

@@ -26,9 +26,9 @@ const LEX_LOCALE = /^[a-z]{2}_[A-Z0-9]{2,3}$/;
 /** A Secrets Manager secret name or ARN. */
 const SECRET_REF = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
 
-const secretRef = z.string().check(
-  z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name (e.g. "botvault/lex-password") or a secret ARN' }),
-);
+const secretRef = z
+  .string()
+  .check(z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name (e.g. "botvault/lex-password") or a secret ARN' }));
 
 /** An http(s) origin such as `https://files.example.com` or `http://127.0.0.1:4010`. */
 export const originSchema = z.string().check(
@@ -62,41 +62,49 @@ export const lexTargetSchema = z
     versions: z.optional(z.enum(['DRAFT', 'latest', 'all'])),
     locales: z.optional(z.boolean()),
   })
-  .check(z.superRefine((t, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (t.discover) {
-      for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary', 'testSetId'] as const) {
-        if (t[field] !== undefined) issue(field, `is not allowed with "discover": true (discovery finds the bots itself); remove it or remove "discover"`);
-      }
-      for (const [field, patterns] of [['include', t.include], ['exclude', t.exclude]] as const) {
-        for (const p of patterns ?? []) {
-          try {
-            globToRegExp(p);
-          } catch {
-            issue(field, `has an invalid pattern "${p}"`);
+  .check(
+    z.superRefine((t, ctx) => {
+      const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+      if (t.discover) {
+        for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary', 'testSetId'] as const) {
+          if (t[field] !== undefined)
+            issue(field, `is not allowed with "discover": true (discovery finds the bots itself); remove it or remove "discover"`);
+        }
+        for (const [field, patterns] of [
+          ['include', t.include],
+          ['exclude', t.exclude],
+        ] as const) {
+          for (const p of patterns ?? []) {
+            try {
+              globToRegExp(p);
+            } catch {
+              issue(field, `has an invalid pattern "${p}"`);
+            }
           }
         }
+        return;
       }
-      return;
-    }
-    for (const field of ['include', 'exclude', 'versions', 'locales'] as const) {
-      if (t[field] !== undefined) issue(field, `only applies with "discover": true`);
-    }
-    if (t.testSetId !== undefined) {
-      for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary'] as const) {
-        if (t[field] !== undefined) issue(field, 'is not allowed on a test set target ("testSetId"); a test set export names only the test set');
+      for (const field of ['include', 'exclude', 'versions', 'locales'] as const) {
+        if (t[field] !== undefined) issue(field, `only applies with "discover": true`);
       }
-      if (t.fileFormat !== undefined && t.fileFormat !== 'CSV') issue('fileFormat', 'must be "CSV" for a test set export');
-      return;
-    }
-    if (t.botId === undefined) issue('botId', 'is required: give the bot id (or use "testSetId", or "discover": true)');
-    if (t.botVersion === undefined) issue('botVersion', 'is required: "DRAFT" or a version number such as "3"');
-    if (t.customVocabulary && t.localeId === undefined) issue('localeId', 'is required with "customVocabulary": true (a custom vocabulary belongs to one locale)');
-    if (t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'TSV') issue('fileFormat', 'must be "TSV" for a custom vocabulary export');
-    if (!t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'LexJson') {
-      issue('fileFormat', 'must be "LexJson" for a bot or locale export (TSV is for custom vocabularies, CSV for test sets)');
-    }
-  }));
+      if (t.testSetId !== undefined) {
+        for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary'] as const) {
+          if (t[field] !== undefined) issue(field, 'is not allowed on a test set target ("testSetId"); a test set export names only the test set');
+        }
+        if (t.fileFormat !== undefined && t.fileFormat !== 'CSV') issue('fileFormat', 'must be "CSV" for a test set export');
+        return;
+      }
+      if (t.botId === undefined) issue('botId', 'is required: give the bot id (or use "testSetId", or "discover": true)');
+      if (t.botVersion === undefined) issue('botVersion', 'is required: "DRAFT" or a version number such as "3"');
+      if (t.customVocabulary && t.localeId === undefined)
+        issue('localeId', 'is required with "customVocabulary": true (a custom vocabulary belongs to one locale)');
+      if (t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'TSV')
+        issue('fileFormat', 'must be "TSV" for a custom vocabulary export');
+      if (!t.customVocabulary && t.fileFormat !== undefined && t.fileFormat !== 'LexJson') {
+        issue('fileFormat', 'must be "LexJson" for a bot or locale export (TSV is for custom vocabularies, CSV for test sets)');
+      }
+    }),
+  );
 
 export type LexTarget = z.infer<typeof lexTargetSchema>;
 
@@ -116,33 +124,36 @@ export const PROVIDERS = Object.keys(targetSchemas) as ProviderName[];
  * Dispatches on `provider` by hand so that an unknown provider gets one
  * message listing the known ones, and a known one gets its own field errors.
  */
-export const targetSchema = z.pipe(z.unknown(), z.transform((value, ctx): Target => {
-  // zod/mini's transform context has no addIssue(): issues go on its list directly.
-  const addIssue = (issue: { path?: PropertyKey[]; message: string }) => ctx.issues.push({ code: 'custom', input: value, ...issue });
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    addIssue({ message: 'must be an object such as {"provider": "lex", "botId": "ABCDEFGHIJ", "botVersion": "DRAFT"}' });
-    return z.NEVER;
-  }
-  const provider = (value as { provider?: unknown }).provider;
-  if (typeof provider !== 'string' || !(provider in targetSchemas)) {
-    addIssue({
-      path: ['provider'],
-      message: `must be one of ${PROVIDERS.map((p) => `"${p}"`).join(', ')}${provider === undefined ? '' : ` (got ${JSON.stringify(provider)})`}`,
-    });
-    return z.NEVER;
-  }
-  const parsed = targetSchemas[provider as ProviderName].safeParse(value, { reportInput: true });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
-      for (const key of keys) {
-        addIssue({ path: key === undefined ? issue.path : [...issue.path, key], message: describeIssue(issue, key) });
-      }
+export const targetSchema = z.pipe(
+  z.unknown(),
+  z.transform((value, ctx): Target => {
+    // zod/mini's transform context has no addIssue(): issues go on its list directly.
+    const addIssue = (issue: { path?: PropertyKey[]; message: string }) => ctx.issues.push({ code: 'custom', input: value, ...issue });
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      addIssue({ message: 'must be an object such as {"provider": "lex", "botId": "ABCDEFGHIJ", "botVersion": "DRAFT"}' });
+      return z.NEVER;
     }
-    return z.NEVER;
-  }
-  return parsed.data;
-}));
+    const provider = (value as { provider?: unknown }).provider;
+    if (typeof provider !== 'string' || !(provider in targetSchemas)) {
+      addIssue({
+        path: ['provider'],
+        message: `must be one of ${PROVIDERS.map((p) => `"${p}"`).join(', ')}${provider === undefined ? '' : ` (got ${JSON.stringify(provider)})`}`,
+      });
+      return z.NEVER;
+    }
+    const parsed = targetSchemas[provider as ProviderName].safeParse(value, { reportInput: true });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+        for (const key of keys) {
+          addIssue({ path: key === undefined ? issue.path : [...issue.path, key], message: describeIssue(issue, key) });
+        }
+      }
+      return z.NEVER;
+    }
+    return parsed.data;
+  }),
+);
 
 export type Target = LexTarget | KoreaiTarget;
 export type { KoreaiTarget };
@@ -211,7 +222,9 @@ export const configSchema = z
   .strictObject({
     /** Optional name for the CloudFormation stack (default "BotVault"). */
     stackName: z._default(
-      z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })),
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })),
       'BotVault',
     ),
     schedule: z.prefault(
@@ -255,7 +268,10 @@ export const configSchema = z
         })
         .check(
           z.refine(
-            (r) => r.noncurrentTransitionDays === undefined || r.noncurrentExpirationDays === undefined || r.noncurrentExpirationDays > r.noncurrentTransitionDays,
+            (r) =>
+              r.noncurrentTransitionDays === undefined ||
+              r.noncurrentExpirationDays === undefined ||
+              r.noncurrentExpirationDays > r.noncurrentTransitionDays,
             { path: ['noncurrentExpirationDays'], message: 'must be greater than retention.noncurrentTransitionDays' },
           ),
         ),
@@ -276,9 +292,23 @@ export const configSchema = z
     ),
     /** Days to keep Lambda and Step Functions logs. */
     logRetentionDays: z._default(
-      z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)], {
-        message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
-      }),
+      z.union(
+        [
+          z.literal(1),
+          z.literal(3),
+          z.literal(5),
+          z.literal(7),
+          z.literal(14),
+          z.literal(30),
+          z.literal(60),
+          z.literal(90),
+          z.literal(180),
+          z.literal(365),
+        ],
+        {
+          message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
+        },
+      ),
       90,
     ),
     /** Where alarms and failed-run messages go (an SNS topic is always deployed; the email subscription is optional). */
@@ -301,7 +331,9 @@ export const configSchema = z
     /** S3 Object Lock default retention for every new object version in the archive bucket (omit for none). */
     objectLock: z.optional(
       z.strictObject({
-        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)' }),
+        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], {
+          message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)',
+        }),
         days: wholeNumber(1, 36_500, {
           type: 'must be a whole number of days from 1 to 36500',
           min: 'must be at least 1',
@@ -400,7 +432,9 @@ export function loadConfig(file = DEFAULT_CONFIG_FILE): BotVaultConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`Cannot read BotVault config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. Create it (see "Configuration" in README.md) or pass another file.`);
+    throw new ConfigError(
+      `Cannot read BotVault config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. Create it (see "Configuration" in README.md) or pass another file.`,
+    );
   }
   let raw: unknown;
   try {
@@ -413,6 +447,9 @@ export function loadConfig(file = DEFAULT_CONFIG_FILE): BotVaultConfig {
 
 /** `*` matches any run of characters, `?` one; everything else is literal. Case-insensitive. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }

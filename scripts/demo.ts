@@ -58,7 +58,12 @@ async function listBucket(s3: S3Client, bucket: string): Promise<string[]> {
     const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
     for (const v of res.Versions ?? []) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
-      lines.push([v.Key!, `version ${v.VersionId}${v.IsLatest ? ' (current)' : ''}`, formatBytes(v.Size).padStart(9), `sha256 ${head.Metadata?.sha256 ?? '-'}`]);
+      lines.push([
+        v.Key!,
+        `version ${v.VersionId}${v.IsLatest ? ' (current)' : ''}`,
+        formatBytes(v.Size).padStart(9),
+        `sha256 ${head.Metadata?.sha256 ?? '-'}`,
+      ]);
     }
     return columns(lines);
   } catch {
@@ -79,7 +84,9 @@ async function main(): Promise<number> {
   const kore = await startKoreSimulator({ apps: [KORE_APP], bots: KORE_BOTS });
   for (const bot of KORE_BOTS) kore.setFaults(bot.botId, { exportLatencyMs: 300 });
   // The Kore.ai app's credentials live in (simulated) Secrets Manager, as in production.
-  const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP), 'botvault/lex-password-demo': JSON.stringify({ password: EXPORT_PASSWORD }) } });
+  const secrets = await startSecretsSimulator({
+    secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP), 'botvault/lex-password-demo': JSON.stringify({ password: EXPORT_PASSWORD }) },
+  });
   const swift = process.env.BOTVAULT_SWIFT_S3_ENDPOINT ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
   const endpoint = swift?.endpoint ?? local!.endpoint;
@@ -118,7 +125,9 @@ async function main(): Promise<number> {
       ],
     });
 
-    console.log(`BotVault demo: Lex V2 simulator at ${lex.url}, Kore.ai simulator at ${kore.url}, S3 (${swift ? 'OpenStack Swift, versioned' : 's3rver, unversioned'}) at ${endpoint}, bucket ${bucket}\n`);
+    console.log(
+      `BotVault demo: Lex V2 simulator at ${lex.url}, Kore.ai simulator at ${kore.url}, S3 (${swift ? 'OpenStack Swift, versioned' : 's3rver, unversioned'}) at ${endpoint}, bucket ${bucket}\n`,
+    );
     let exitCode = 0;
     for (const [i, label] of ['first run', 'second run (OrderFlowers and HotelConcierge edited in between)'].entries()) {
       if (i === 1) {

@@ -4,7 +4,12 @@ import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { checkExport } from './check-export';
 
-export const handler = defineHandler('CheckExport', checkExportInputSchema, () => {
-  const providerDeps = providerDepsFromEnv();
-  return { providerFor: (name: string) => providerFor(name, providerDeps) };
-}, checkExport);
+export const handler = defineHandler(
+  'CheckExport',
+  checkExportInputSchema,
+  () => {
+    const providerDeps = providerDepsFromEnv();
+    return { providerFor: (name: string) => providerFor(name, providerDeps) };
+  },
+  checkExport,
+);

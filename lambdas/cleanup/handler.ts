@@ -4,7 +4,12 @@ import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { cleanup } from './cleanup';
 
-export const handler = defineHandler('Cleanup', cleanupInputSchema, () => {
-  const providerDeps = providerDepsFromEnv();
-  return { providerFor: (name: string) => providerFor(name, providerDeps) };
-}, cleanup);
+export const handler = defineHandler(
+  'Cleanup',
+  cleanupInputSchema,
+  () => {
+    const providerDeps = providerDepsFromEnv();
+    return { providerFor: (name: string) => providerFor(name, providerDeps) };
+  },
+  cleanup,
+);

@@ -6,7 +6,16 @@ import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { plan } from './plan';
 
-export const handler = defineHandler('Plan', planInputSchema, () => {
-  const providerDeps = providerDepsFromEnv();
-  return { providerFor: (name: string) => providerFor(name, providerDeps), region: region(), ticks: () => ({ s3: s3Client(), bucket: bucketName() }) };
-}, plan);
+export const handler = defineHandler(
+  'Plan',
+  planInputSchema,
+  () => {
+    const providerDeps = providerDepsFromEnv();
+    return {
+      providerFor: (name: string) => providerFor(name, providerDeps),
+      region: region(),
+      ticks: () => ({ s3: s3Client(), bucket: bucketName() }),
+    };
+  },
+  plan,
+);

@@ -39,7 +39,12 @@ function invalid(prefix: string, issues: readonly { path: readonly PropertyKey[]
 
 /** Does `entry` of `only` select `job`? Job ids and bot ids match exactly, names without case. */
 export function selects(entry: string, job: Job): boolean {
-  return job.id === entry || job.spec.botId === entry || job.spec.testSetId === entry || (job.name !== undefined && job.name.toLowerCase() === entry.toLowerCase());
+  return (
+    job.id === entry ||
+    job.spec.botId === entry ||
+    job.spec.testSetId === entry ||
+    (job.name !== undefined && job.name.toLowerCase() === entry.toLowerCase())
+  );
 }
 
 export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput> {

@@ -57,5 +57,7 @@ export async function claimTick(tickTime: string, runId: string, deps: TickMarke
   const existing = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
   const owner = (JSON.parse((await existing.Body?.transformToString()) ?? '{}') as Partial<TickMarker>).runId;
   if (owner === runId) return 'already-ours';
-  throw new DuplicateTickError(`Schedule tick ${tickTime} was already started by execution ${owner ?? '(unknown)'}; this execution backs up nothing.`);
+  throw new DuplicateTickError(
+    `Schedule tick ${tickTime} was already started by execution ${owner ?? '(unknown)'}; this execution backs up nothing.`,
+  );
 }

@@ -87,7 +87,12 @@ export function koreaiJob(target: KoreaiTarget): Job {
     downloadHosts: target.downloadHosts,
     body,
   };
-  return { id: `koreai:${target.botId}:${target.exportType}`, provider: 'koreai', key: `koreai/${host}/${target.botId}/${target.exportType}/bot.zip`, spec };
+  return {
+    id: `koreai:${target.botId}:${target.exportType}`,
+    provider: 'koreai',
+    key: `koreai/${host}/${target.botId}/${target.exportType}/bot.zip`,
+    spec,
+  };
 }
 
 /** Anything shaped like a JWT, scrubbed from provider text before it reaches an error message. */
@@ -182,7 +187,11 @@ export class KoreaiProvider implements Provider {
       case 'running':
         return { status: 'IN_PROGRESS' };
       default:
-        logger.warn('Unknown Kore.ai export status; treating it as in progress', { job: job.id, exportId: ref.exportId, status: status.reply.status });
+        logger.warn('Unknown Kore.ai export status; treating it as in progress', {
+          job: job.id,
+          exportId: ref.exportId,
+          status: status.reply.status,
+        });
         return { status: 'IN_PROGRESS' };
     }
   }
@@ -191,10 +200,14 @@ export class KoreaiProvider implements Provider {
     const spec = parseSpec(job);
     const status = await this.status(job, ref);
     if (status.kind === 'foreign') {
-      throw new ProviderRequestError(`Kore.ai export ${ref.exportId} for ${job.id} was replaced by another export of the bot (${status.reply._id ?? 'no id'}): nothing of ours to download.`);
+      throw new ProviderRequestError(
+        `Kore.ai export ${ref.exportId} for ${job.id} was replaced by another export of the bot (${status.reply._id ?? 'no id'}): nothing of ours to download.`,
+      );
     }
     if (status.reply.status?.toLowerCase() !== 'success' || !status.reply.downloadURL) {
-      throw new ProviderRequestError(`Kore.ai export ${ref.exportId} for ${job.id} is ${status.reply.status ?? 'in an unknown state'}, not success with a downloadURL: nothing to download.`);
+      throw new ProviderRequestError(
+        `Kore.ai export ${ref.exportId} for ${job.id} is ${status.reply.status ?? 'in an unknown state'}, not success with a downloadURL: nothing to download.`,
+      );
     }
     return { url: status.reply.downloadURL, allowedHosts: [new URL(spec.host).hostname, ...spec.downloadHosts] };
   }
@@ -234,7 +247,12 @@ export class KoreaiProvider implements Provider {
     if (!parsed.success) throw new ProviderUnavailableError(`Kore.ai export status for ${job.id} was not the expected JSON object.`);
     const reply = parsed.data;
     if (reply._id !== ref.exportId) {
-      logger.warn('Kore.ai status reports an export that is not ours', { job: job.id, exportId: ref.exportId, reported: reply._id, status: reply.status });
+      logger.warn('Kore.ai status reports an export that is not ours', {
+        job: job.id,
+        exportId: ref.exportId,
+        reported: reply._id,
+        status: reply.status,
+      });
       return { kind: 'foreign', reply };
     }
     return { kind: 'ours', reply };
@@ -245,7 +263,9 @@ export class KoreaiProvider implements Provider {
     const what = `Kore.ai ${method} .../${path} for ${job.id}`;
     const base = new URL(spec.host);
     if (base.protocol !== 'https:' && !(this.deps.allowedOrigins ?? downloadAllowlist()).includes(base.origin)) {
-      throw new InvalidInputError(`${what}: host ${base.origin} is not https; plain http is allowed only for origins in downloadAllowlist (local simulators).`);
+      throw new InvalidInputError(
+        `${what}: host ${base.origin} is not https; plain http is allowed only for origins in downloadAllowlist (local simulators).`,
+      );
     }
     const url = new URL(`/api/public/bot/${encodeURIComponent(spec.botId)}/${path}`, base);
     const jwt = await this.jwt(spec);
@@ -275,11 +295,14 @@ export class KoreaiProvider implements Provider {
     const detail = koreaiErrorText(text);
     const message = `${what} answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
     if (res.status === 401 || res.status === 403) {
-      throw new ProviderAuthError(`${message} (check the app's client id and secret in ${spec.credentialsSecret}, and that the app has the Bot Export API scope for this bot)`);
+      throw new ProviderAuthError(
+        `${message} (check the app's client id and secret in ${spec.credentialsSecret}, and that the app has the Bot Export API scope for this bot)`,
+      );
     }
     if (res.status === 429) throw new RateLimitedError(message);
     if (res.status >= 500) throw new ProviderUnavailableError(message);
-    if (res.status >= 300 && res.status < 400) throw new ProviderRequestError(`${message} (a redirect; BotVault never follows one with credentials: check the host)`);
+    if (res.status >= 300 && res.status < 400)
+      throw new ProviderRequestError(`${message} (a redirect; BotVault never follows one with credentials: check the host)`);
     throw new ProviderRequestError(message);
   }
 

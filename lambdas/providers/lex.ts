@@ -135,7 +135,17 @@ const AUTH = new Set([
   'InvalidClientTokenId',
   'MissingAuthenticationTokenException',
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
 
 type SdkError = Error & { code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
 
@@ -231,7 +241,10 @@ export class LexProvider implements Provider {
       case 'Completed':
         return { status: 'READY' };
       case 'Failed':
-        return { status: 'FAILED', reasons: res.failureReasons?.length ? res.failureReasons : ['Lex reported the export as Failed without a reason'] };
+        return {
+          status: 'FAILED',
+          reasons: res.failureReasons?.length ? res.failureReasons : ['Lex reported the export as Failed without a reason'],
+        };
       case 'Deleting':
         // Someone deleted the export: it will never complete, so waiting out the budget would only delay the failure.
         return { status: 'FAILED', reasons: [`export ${ref.exportId} is being deleted`] };
@@ -247,9 +260,12 @@ export class LexProvider implements Provider {
   async downloadUrl(job: Job, ref: ExportRef): Promise<DownloadTarget> {
     const res = await this.describe(job, ref);
     if (res.exportStatus !== 'Completed') {
-      throw new ProviderRequestError(`Lex export ${ref.exportId} for ${job.id} is ${res.exportStatus ?? 'in an unknown state'}, not Completed: nothing to download.`);
+      throw new ProviderRequestError(
+        `Lex export ${ref.exportId} for ${job.id} is ${res.exportStatus ?? 'in an unknown state'}, not Completed: nothing to download.`,
+      );
     }
-    if (!res.downloadUrl) throw new ProviderUnavailableError(`Lex export ${ref.exportId} for ${job.id} is Completed but came without a download URL.`);
+    if (!res.downloadUrl)
+      throw new ProviderUnavailableError(`Lex export ${ref.exportId} for ${job.id} is Completed but came without a download URL.`);
     const region = await this.deps.lex.config.region();
     return { url: res.downloadUrl, allowedHosts: lexDownloadHosts(region) };
   }
@@ -287,14 +303,22 @@ export class LexProvider implements Provider {
     const botId = spec.botId;
     const lex = this.deps.lex;
     const bot = await this.call(`DescribeBot ${botId}`, () => lex.send(new DescribeBotCommand({ botId })));
-    if (!bot.botName || !bot.roleArn || !bot.dataPrivacy || bot.dataPrivacy.childDirected === undefined || bot.idleSessionTTLInSeconds === undefined) {
+    if (
+      !bot.botName ||
+      !bot.roleArn ||
+      !bot.dataPrivacy ||
+      bot.dataPrivacy.childDirected === undefined ||
+      bot.idleSessionTTLInSeconds === undefined
+    ) {
       throw new ProviderUnavailableError(`Lex DescribeBot ${botId} left out the bot's name, role, data privacy or idle session TTL.`);
     }
 
     const aliasIds: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.call(`ListBotAliases for ${botId}`, () => lex.send(new ListBotAliasesCommand({ botId, maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
+      const page = await this.call(`ListBotAliases for ${botId}`, () =>
+        lex.send(new ListBotAliasesCommand({ botId, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
+      );
       for (const a of page.botAliasSummaries ?? []) if (a.botAliasId) aliasIds.push(a.botAliasId);
       nextToken = page.nextToken;
     } while (nextToken);
@@ -369,7 +393,9 @@ export class LexProvider implements Provider {
     const bots: { botId: string; botName: string }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.call('ListBots', () => this.deps.lex.send(new ListBotsCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
+      const page = await this.call('ListBots', () =>
+        this.deps.lex.send(new ListBotsCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
+      );
       for (const b of page.botSummaries ?? []) {
         if (!b.botId || !b.botName || !wanted(b.botName)) continue;
         if (b.botStatus === 'Deleting') continue; // an export of a bot being deleted can only fail

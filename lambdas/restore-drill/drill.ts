@@ -102,7 +102,8 @@ export async function drillArchive(s3: S3Client, bucket: string, key: string, se
   const secret = head.Metadata?.[PASSWORD_SECRET_METADATA];
   let password: string | undefined;
   if (secret) {
-    if (!secrets) return { ...base, ok: false, problem: `it is password-protected (secret ${decodeURIComponent(secret)}) and the drill has no secret reader` };
+    if (!secrets)
+      return { ...base, ok: false, problem: `it is password-protected (secret ${decodeURIComponent(secret)}) and the drill has no secret reader` };
     try {
       password = passwordFromSecret(await secrets(decodeURIComponent(secret)));
     } catch (err) {
@@ -152,4 +153,3 @@ export async function runDrill(_input: unknown, deps: DrillDeps): Promise<DrillR
   }
   return { checked: results.length, failed: 0, results };
 }
-

@@ -43,6 +43,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   ListMultipartUploadsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -141,7 +142,9 @@ class IntegrityTransform extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       if (this.expectedBytes !== undefined && this.bytes !== this.expectedBytes) {
-        throw new DownloadIntegrityError(`The download ended after ${this.bytes} of ${this.expectedBytes} bytes (Content-Length): the body was cut short.`);
+        throw new DownloadIntegrityError(
+          `The download ended after ${this.bytes} of ${this.expectedBytes} bytes (Content-Length): the body was cut short.`,
+        );
       }
       if (this.bytes === 0) throw new DownloadIntegrityError('The download is empty (0 bytes): not an archive.');
       this.sha256 = this.hash.digest('hex');
@@ -172,7 +175,15 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
   let written: { versionId?: string } | undefined;
   try {
     try {
-      const staged = await uploadStream({ s3, bucket, key: staging, body: integrity, contentType: 'application/zip', partSize: PART_SIZE, queueSize: QUEUE_SIZE });
+      const staged = await uploadStream({
+        s3,
+        bucket,
+        key: staging,
+        body: integrity,
+        contentType: 'application/zip',
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+      });
       stagedVersionId = staged.versionId;
       uploaded = true;
     } catch (err) {
@@ -217,15 +228,30 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
     }
     if ((params.changeDetection ?? 'skipUnchanged') === 'skipUnchanged' && contentSha256) {
       const current = await headCurrent(s3, bucket, job.key);
-      if (current && current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 && current.Metadata.sha256 && current.ContentLength !== undefined) {
+      if (
+        current &&
+        current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 &&
+        current.Metadata.sha256 &&
+        current.ContentLength !== undefined
+      ) {
         const unchanged = {
           key: job.key,
           ...(current.VersionId ? { versionId: current.VersionId } : {}),
           bytes: current.ContentLength,
           sha256: current.Metadata.sha256,
         };
-        const restoreInfo = restore === 'unavailable' ? restore : restore ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: unchanged, onlyIfChanged: true }) : undefined;
-        logger.info('Archive unchanged: same content as the current version, nothing written', { ...log, contentSha256, versionId: current.VersionId, restoreInfo });
+        const restoreInfo =
+          restore === 'unavailable'
+            ? restore
+            : restore
+              ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: unchanged, onlyIfChanged: true })
+              : undefined;
+        logger.info('Archive unchanged: same content as the current version, nothing written', {
+          ...log,
+          contentSha256,
+          versionId: current.VersionId,
+          restoreInfo,
+        });
         return { status: 'UNCHANGED', ...unchanged, contentSha256, ...(restoreInfo ? { restoreInfo } : {}) };
       }
     }
@@ -252,7 +278,12 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
     }
     written = undefined;
     const stored = { key: job.key, ...(copied.VersionId ? { versionId: copied.VersionId } : {}), bytes, sha256 };
-    const restoreInfo = restore === 'unavailable' ? restore : restore ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: stored, onlyIfChanged: false }) : undefined;
+    const restoreInfo =
+      restore === 'unavailable'
+        ? restore
+        : restore
+          ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: stored, onlyIfChanged: false })
+          : undefined;
     logger.info('Archive stored', { ...log, bytes, sha256, contentSha256, versionId: copied.VersionId, restoreInfo });
     return { ...stored, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}) };
   } catch (err) {
@@ -286,7 +317,7 @@ export async function versionOfThisRun(
   sha256: string,
   bytes: number,
 ): Promise<{ versionId?: string } | undefined> {
-  let head;
+  let head: HeadObjectCommandOutput;
   try {
     head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (err) {
@@ -309,7 +340,9 @@ export async function versionOfThisRun(
 async function removeWritten(s3: S3Client, bucket: string, key: string, versionId: string | undefined, log: object): Promise<void> {
   await s3
     .send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
-    .catch((e: unknown) => logger.error('Could not remove an unverified object from the stable key', { ...log, versionId, error: (e as Error).name }));
+    .catch((e: unknown) =>
+      logger.error('Could not remove an unverified object from the stable key', { ...log, versionId, error: (e as Error).name }),
+    );
 }
 
 /**
@@ -334,11 +367,19 @@ async function abortLeftoverUploads(s3: S3Client, bucket: string, staging: strin
  * open is a bad download (DownloadIntegrityError: nothing reaches the stable
  * key); a failed range read is passed on as it is.
  */
-async function openStaged(s3: S3Client, bucket: string, staging: string, bytes: number, versionId: string | undefined, password: string | undefined): Promise<ZipArchive> {
+async function openStaged(
+  s3: S3Client,
+  bucket: string,
+  staging: string,
+  bytes: number,
+  versionId: string | undefined,
+  password: string | undefined,
+): Promise<ZipArchive> {
   try {
     return await ZipArchive.open(s3ByteSource(s3, bucket, staging, bytes, versionId), password !== undefined ? { password } : {});
   } catch (err) {
-    if (err instanceof ZipArchiveError) throw new DownloadIntegrityError(`The downloaded archive is not a readable zip: ${err.message}.`, { cause: err });
+    if (err instanceof ZipArchiveError)
+      throw new DownloadIntegrityError(`The downloaded archive is not a readable zip: ${err.message}.`, { cause: err });
     throw err;
   }
 }
@@ -354,10 +395,15 @@ async function contentHash(zip: ZipArchive, log: object, hasPassword: boolean): 
   try {
     return await zip.contentSha256();
   } catch (err) {
-    if (err instanceof ZipArchiveError) throw new DownloadIntegrityError(`The downloaded archive failed the content check: ${err.message}.`, { cause: err });
+    if (err instanceof ZipArchiveError)
+      throw new DownloadIntegrityError(`The downloaded archive failed the content check: ${err.message}.`, { cause: err });
     if (err instanceof ZipPasswordError && zip.encrypted) {
       // A password was configured but does not open it: rotated while the export ran? Never store what cannot be checked.
-      if (hasPassword) throw new ArchivePasswordError(`The export's entries do not decrypt with the password from its passwordSecret (was the secret changed while the export ran?): ${err.message}.`, { cause: err });
+      if (hasPassword)
+        throw new ArchivePasswordError(
+          `The export's entries do not decrypt with the password from its passwordSecret (was the secret changed while the export ran?): ${err.message}.`,
+          { cause: err },
+        );
       logger.info('Archive is password-protected and no password is configured: no content hash, change detection does not apply', { ...log });
       return undefined;
     }
@@ -382,7 +428,11 @@ async function captureRestoreInfo(
     if (!details) return undefined;
     return { details, sha256: restoreInfoSha256(job, details) };
   } catch (err) {
-    logger.warn('Could not capture the restore details; the archive is stored without a sidecar', { ...log, error: (err as Error).name, reason: (err as Error).message });
+    logger.warn('Could not capture the restore details; the archive is stored without a sidecar', {
+      ...log,
+      error: (err as Error).name,
+      reason: (err as Error).message,
+    });
     return 'unavailable';
   }
 }

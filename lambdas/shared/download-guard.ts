@@ -201,16 +201,21 @@ export function assessUrl(url: string, opts: Pick<DownloadGuardOptions, 'allowed
       return false;
     }
   });
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UnsafeUrlError(`Refusing to download ${shown}: scheme ${u.protocol} is not https.`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new UnsafeUrlError(`Refusing to download ${shown}: scheme ${u.protocol} is not https.`);
   if (u.username || u.password) throw new UnsafeUrlError(`Refusing to download ${shown}: the URL carries credentials.`);
   if (allowlisted) return { url: u, allowlisted: true };
 
   if (u.protocol !== 'https:') {
-    throw new UnsafeUrlError(`Refusing to download ${shown}: only https is allowed (add the origin ${u.origin} to downloadAllowlist if this is a trusted local server).`);
+    throw new UnsafeUrlError(
+      `Refusing to download ${shown}: only https is allowed (add the origin ${u.origin} to downloadAllowlist if this is a trusted local server).`,
+    );
   }
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (!hostMatches(host, opts.allowedHosts)) {
-    throw new UnsafeUrlError(`Refusing to download ${shown}: host ${host} is not one this provider serves downloads from (${opts.allowedHosts.join(', ') || 'none'}).`);
+    throw new UnsafeUrlError(
+      `Refusing to download ${shown}: host ${host} is not one this provider serves downloads from (${opts.allowedHosts.join(', ') || 'none'}).`,
+    );
   }
   if (u.port !== '') throw new UnsafeUrlError(`Refusing to download ${shown}: only the standard https port is allowed.`);
   if (isIP(host)) {
@@ -230,7 +235,9 @@ export function guardedLookup(shown: string, resolver: LookupFunction = dnsLooku
         const reason = forbiddenAddressReason(a.address);
         if (reason) {
           return callback(
-            Object.assign(new UnsafeUrlError(`Refusing to download ${shown}: ${hostname} resolves to ${a.address}, a ${reason} address.`), { code: 'EUNSAFEADDRESS' }),
+            Object.assign(new UnsafeUrlError(`Refusing to download ${shown}: ${hostname} resolves to ${a.address}, a ${reason} address.`), {
+              code: 'EUNSAFEADDRESS',
+            }),
             address as string,
             family,
           );
@@ -288,7 +295,9 @@ export async function openDownload(url: string, opts: DownloadGuardOptions): Pro
       settled = true;
       if (err instanceof UnsafeUrlError || err instanceof ProviderUnavailableError) return reject(err);
       if (err.name === 'AbortError') return reject(err);
-      reject(new ProviderUnavailableError(`Download from ${shown} failed before a response: ${err.code ?? err.name}: ${err.message}`, { cause: err }));
+      reject(
+        new ProviderUnavailableError(`Download from ${shown} failed before a response: ${err.code ?? err.name}: ${err.message}`, { cause: err }),
+      );
     });
     req.on('response', (res) => {
       settled = true;

@@ -40,7 +40,9 @@ export function downloadAllowlist(env: Env = process.env): string[] {
       try {
         url = new URL(entry);
       } catch {
-        throw new EnvironmentError(`BOTVAULT_DOWNLOAD_ALLOWLIST has an entry that is not a URL origin: "${entry}" (expected e.g. "https://files.example.com" or "http://127.0.0.1:4010").`);
+        throw new EnvironmentError(
+          `BOTVAULT_DOWNLOAD_ALLOWLIST has an entry that is not a URL origin: "${entry}" (expected e.g. "https://files.example.com" or "http://127.0.0.1:4010").`,
+        );
       }
       if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '')) {
         throw new EnvironmentError(`BOTVAULT_DOWNLOAD_ALLOWLIST entry "${entry}" must be an origin: scheme, host and optional port, no path.`);
@@ -57,5 +59,7 @@ export function changeDetection(env: Env = process.env): 'skipUnchanged' | 'alwa
   const raw = env.BOTVAULT_CHANGE_DETECTION?.trim();
   if (!raw) return 'skipUnchanged';
   if (raw === 'skipUnchanged' || raw === 'always') return raw;
-  throw new EnvironmentError(`Environment variable BOTVAULT_CHANGE_DETECTION is "${raw}": expected "skipUnchanged" or "always" (the config's changeDetection).`);
+  throw new EnvironmentError(
+    `Environment variable BOTVAULT_CHANGE_DETECTION is "${raw}": expected "skipUnchanged" or "always" (the config's changeDetection).`,
+  );
 }

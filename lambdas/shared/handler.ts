@@ -50,6 +50,9 @@ const readers = new WeakMap<object, SecretReader>();
 export function providerDepsFromEnv(): ProviderDeps {
   const secrets = secretsClient();
   let reader = readers.get(secrets);
-  if (!reader) readers.set(secrets, (reader = cachedSecretReader(secrets)));
+  if (!reader) {
+    reader = cachedSecretReader(secrets);
+    readers.set(secrets, reader);
+  }
   return { lex: lexClient(), secrets: reader };
 }

@@ -52,8 +52,10 @@ export interface StreamUploadResult {
 
 export async function uploadStream(params: StreamUploadParams): Promise<StreamUploadResult> {
   const { s3, bucket, key, body, partSize, queueSize } = params;
-  if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE) throw new RangeError(`uploadStream: partSize must be a whole number of bytes, at least ${MIN_PART_SIZE} (got ${partSize})`);
-  if (!Number.isInteger(queueSize) || queueSize < 1) throw new RangeError(`uploadStream: queueSize must be a whole number, at least 1 (got ${queueSize})`);
+  if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE)
+    throw new RangeError(`uploadStream: partSize must be a whole number of bytes, at least ${MIN_PART_SIZE} (got ${partSize})`);
+  if (!Number.isInteger(queueSize) || queueSize < 1)
+    throw new RangeError(`uploadStream: queueSize must be a whole number, at least 1 (got ${queueSize})`);
 
   const free: Buffer[] = [Buffer.allocUnsafe(partSize)];
   let allocated = 1;
@@ -95,7 +97,14 @@ export async function uploadStream(params: StreamUploadParams): Promise<StreamUp
     const task = (async () => {
       try {
         const res = await s3.send(
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: buffer.subarray(0, length), ContentLength: length }),
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: number,
+            Body: buffer.subarray(0, length),
+            ContentLength: length,
+          }),
         );
         completed.push({ PartNumber: number, ETag: res.ETag });
         free.push(buffer);
@@ -141,7 +150,9 @@ export async function uploadStream(params: StreamUploadParams): Promise<StreamUp
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
     completed.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } }));
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } }),
+    );
     return { ...(done.VersionId ? { versionId: done.VersionId } : {}), parts: completed.length, bytes };
   } catch (err) {
     failure ??= err;

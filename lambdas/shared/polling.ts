@@ -18,7 +18,7 @@ import type { CheckResult } from '../providers/types';
  * rather than the previous wait so rounding never accumulates.
  */
 export function waitBeforeCheck(polls: number, polling: PollingConfig): number {
-  const raw = polling.firstWaitSeconds * Math.pow(polling.backoffFactor, polls);
+  const raw = polling.firstWaitSeconds * polling.backoffFactor ** polls;
   return Math.max(1, Math.min(polling.maxWaitSeconds, Math.round(raw)));
 }
 

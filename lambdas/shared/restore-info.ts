@@ -30,7 +30,9 @@ function headerSafe(value: string): string {
 /** The `restore-info-sha256` of a job's details (see the file comment). */
 export function restoreInfoSha256(job: Pick<Job, 'id' | 'provider'>, details: RestoreDetails): string {
   const { lex, koreai } = restoreDetailsSchema.parse(details);
-  return createHash('sha256').update(canonicalJson({ provider: job.provider, target: job.id, lex, koreai })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ provider: job.provider, target: job.id, lex, koreai }))
+    .digest('hex');
 }
 
 /** Details captured for one job, with their hash; ready to be written once the archive version is known. */
@@ -94,7 +96,12 @@ export async function writeSidecar(p: WriteSidecarParams): Promise<'written' | '
     );
     return 'written';
   } catch (err) {
-    logger.warn('Could not write the restore sidecar; the archive itself is stored', { job: p.job.id, key, error: (err as Error).name, reason: (err as Error).message });
+    logger.warn('Could not write the restore sidecar; the archive itself is stored', {
+      job: p.job.id,
+      key,
+      error: (err as Error).name,
+      reason: (err as Error).message,
+    });
     return 'unavailable';
   }
 }

@@ -26,8 +26,10 @@ export function cachedSecretReader(client: SecretsManagerClient, ttlMs = 5 * 60_
     } catch (err) {
       const name = (err as Error).name;
       const msg = `Cannot read secret "${secretId}" from Secrets Manager: ${name}`;
-      if (name === 'ResourceNotFoundException' || name === 'InvalidParameterException' || name === 'InvalidRequestException') throw new ProviderRequestError(`${msg} (check the secret's name and that it has a current value)`, { cause: err });
-      if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException' || name === 'DecryptionFailure') throw new ProviderAuthError(`${msg} (the Lambda's role may not read it or its KMS key)`, { cause: err });
+      if (name === 'ResourceNotFoundException' || name === 'InvalidParameterException' || name === 'InvalidRequestException')
+        throw new ProviderRequestError(`${msg} (check the secret's name and that it has a current value)`, { cause: err });
+      if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException' || name === 'DecryptionFailure')
+        throw new ProviderAuthError(`${msg} (the Lambda's role may not read it or its KMS key)`, { cause: err });
       throw new ProviderUnavailableError(msg, { cause: err });
     }
     if (value === undefined || value === '') throw new ProviderRequestError(`Secret "${secretId}" has no value.`);
@@ -40,7 +42,8 @@ export function cachedSecretReader(client: SecretsManagerClient, ttlMs = 5 * 60_
 export function passwordFromSecret(raw: string): string {
   try {
     const parsed = JSON.parse(raw) as unknown;
-    if (parsed && typeof parsed === 'object' && typeof (parsed as { password?: unknown }).password === 'string') return (parsed as { password: string }).password;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { password?: unknown }).password === 'string')
+      return (parsed as { password: string }).password;
   } catch {
     // Not JSON: the whole string is the password.
   }

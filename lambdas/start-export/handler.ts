@@ -4,7 +4,12 @@ import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { startExport } from './start-export';
 
-export const handler = defineHandler('StartExport', startExportInputSchema, () => {
-  const providerDeps = providerDepsFromEnv();
-  return { providerFor: (name: string) => providerFor(name, providerDeps) };
-}, startExport);
+export const handler = defineHandler(
+  'StartExport',
+  startExportInputSchema,
+  () => {
+    const providerDeps = providerDepsFromEnv();
+    return { providerFor: (name: string) => providerFor(name, providerDeps) };
+  },
+  startExport,
+);

@@ -15,16 +15,21 @@ export function downloadDeadline(remaining: number | undefined): number {
   return Math.max(1_000, Math.floor(remaining - Math.min(CLEANUP_RESERVE_MS, remaining / 4)));
 }
 
-export const handler = defineHandler('StoreArchive', storeArchiveInputSchema, (context) => {
-  const providerDeps = providerDepsFromEnv();
-  const remaining = context?.getRemainingTimeInMillis();
-  return {
-    providerFor: (name: string) => providerFor(name, providerDeps),
-    s3: s3Client(),
-    bucket: bucketName(),
-    allowedOrigins: downloadAllowlist(),
-    changeDetection: changeDetection(),
-    // In Lambda: finish (or fail cleanly) before the function's own timeout. Locally: the default.
-    downloadDeadlineMs: downloadDeadline(remaining),
-  };
-}, storeArchive);
+export const handler = defineHandler(
+  'StoreArchive',
+  storeArchiveInputSchema,
+  (context) => {
+    const providerDeps = providerDepsFromEnv();
+    const remaining = context?.getRemainingTimeInMillis();
+    return {
+      providerFor: (name: string) => providerFor(name, providerDeps),
+      s3: s3Client(),
+      bucket: bucketName(),
+      allowedOrigins: downloadAllowlist(),
+      changeDetection: changeDetection(),
+      // In Lambda: finish (or fail cleanly) before the function's own timeout. Locally: the default.
+      downloadDeadlineMs: downloadDeadline(remaining),
+    };
+  },
+  storeArchive,
+);

@@ -57,7 +57,9 @@ async function download(provider: Provider, job: Job, ref: ExportRef, deps: Stor
         logger.warn('Download refused (403); retrying once with a fresh URL', { job: job.id, exportId: ref.exportId, url: where });
         continue;
       }
-      throw new DownloadUrlExpiredError(`The download of export ${ref.exportId} for ${job.id} was refused (HTTP 403) twice, even with a fresh URL from the provider (${where}).`);
+      throw new DownloadUrlExpiredError(
+        `The download of export ${ref.exportId} for ${job.id} was refused (HTTP 403) twice, even with a fresh URL from the provider (${where}).`,
+      );
     }
     const msg = `The download of export ${ref.exportId} for ${job.id} answered HTTP ${res.status} (${where}).`;
     if (res.status === 429) throw new RateLimitedError(msg);

@@ -9,8 +9,13 @@ import { summarize } from './summarize';
 // Namespace fixed: the stack's alarms read BotVault/JobsFailed.
 // A Metrics instance per invocation: its buffer is per instance, and a fresh one reads
 // POWERTOOLS_METRICS_DISABLED as the environment is now (the local runner sets it).
-export const handler = defineHandler('Summarize', summarizeInputSchema, () => ({
-  s3: s3Client(),
-  bucket: bucketName(),
-  metrics: new Metrics({ namespace: 'BotVault', serviceName: 'botvault' }),
-}), summarize);
+export const handler = defineHandler(
+  'Summarize',
+  summarizeInputSchema,
+  () => ({
+    s3: s3Client(),
+    bucket: bucketName(),
+    metrics: new Metrics({ namespace: 'BotVault', serviceName: 'botvault' }),
+  }),
+  summarize,
+);

@@ -84,7 +84,8 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDeps): Pro
   deps.metrics.addMetric('RunDurationSeconds', MetricUnit.Seconds, durationSeconds);
   deps.metrics.publishStoredMetrics();
 
-  const named = failedTargets.slice(0, MAX_NAMED).join(', ') + (failedTargets.length > MAX_NAMED ? `, and ${failedTargets.length - MAX_NAMED} more` : '');
+  const named =
+    failedTargets.slice(0, MAX_NAMED).join(', ') + (failedTargets.length > MAX_NAMED ? `, and ${failedTargets.length - MAX_NAMED} more` : '');
   const message =
     counts.failed > 0
       ? `${counts.failed} of ${counts.total} backup jobs failed (${named}); run manifest: ${key}`

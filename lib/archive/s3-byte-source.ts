@@ -9,7 +9,9 @@ export function s3ByteSource(s3: S3Client, bucket: string, key: string, size: nu
     size,
     async read(start, end) {
       if (end <= start) return (async function* () {})();
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, ...(versionId ? { VersionId: versionId } : {}) }));
+      const res = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, ...(versionId ? { VersionId: versionId } : {}) }),
+      );
       return res.Body as Readable;
     },
   };

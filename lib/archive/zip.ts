@@ -103,7 +103,15 @@ class ByteSourceReader {
    * read of its own, so a large entry costs one request, not one per MiB;
    * smaller data comes from the shared blocks.
    */
-  createReadable({ offset = 0, size = this.size - offset, chunkSize = 512 * 1024 }: { offset?: number; size?: number; chunkSize?: number } = {}): ReadableStream<Uint8Array> {
+  createReadable({
+    offset = 0,
+    size = this.size - offset,
+    chunkSize = 512 * 1024,
+  }: {
+    offset?: number;
+    size?: number;
+    chunkSize?: number;
+  } = {}): ReadableStream<Uint8Array> {
     if (size > BLOCK_BYTES && !this.src.slice) return this.streamed(offset, Math.min(offset + size, this.size));
     let done = 0;
     return new ReadableStream<Uint8Array>({
@@ -334,7 +342,9 @@ function classify(err: unknown, reader: ByteSourceReader, entry?: string): Error
   const message = err instanceof Error ? err.message : String(err);
   const where = entry ? `entry ${entry}: ` : '';
   if (message === ERR_ENCRYPTED || message === ERR_INVALID_PASSWORD) {
-    return new ZipPasswordError(`${where}${message === ERR_ENCRYPTED ? 'the entry is encrypted and no password was given' : 'the password does not decrypt it'}`);
+    return new ZipPasswordError(
+      `${where}${message === ERR_ENCRYPTED ? 'the entry is encrypted and no password was given' : 'the password does not decrypt it'}`,
+    );
   }
   if (message === ERR_UNSUPPORTED_ENCRYPTION || message === ERR_UNSUPPORTED_COMPRESSION) return new ZipUnsupportedError(`${where}${message}`);
   return new ZipArchiveError(`${where}${message}`, { cause: err });

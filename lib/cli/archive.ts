@@ -57,7 +57,9 @@ export async function readArchive(s3: S3Client, bucket: string, resource: Resour
     }
   });
   if ((res.ContentLength ?? 0) > MAX_ARCHIVE_BYTES) {
-    throw new CliError(`${resource.key} is ${res.ContentLength} bytes, more than the ${MAX_ARCHIVE_BYTES} a bot archive can plausibly be; not reading it`);
+    throw new CliError(
+      `${resource.key} is ${res.ContentLength} bytes, more than the ${MAX_ARCHIVE_BYTES} a bot archive can plausibly be; not reading it`,
+    );
   }
   let data: Buffer;
   try {
@@ -94,10 +96,16 @@ export async function readArchive(s3: S3Client, bucket: string, resource: Resour
  * could not be captured); an unreadable sidecar is ignored the same way,
  * with a warning, since restore can still go on from flags and the archive.
  */
-export async function readRestoreInfo(s3: S3Client, bucket: string, archive: ArchiveBytes, warn: (line: string) => void): Promise<RestoreInfo | undefined> {
+export async function readRestoreInfo(
+  s3: S3Client,
+  bucket: string,
+  archive: ArchiveBytes,
+  warn: (line: string) => void,
+): Promise<RestoreInfo | undefined> {
   const key = restoreInfoKey(archive.key);
   const matches = (info: RestoreInfo) =>
-    info.archive.key === archive.key && (archive.versionId && info.archive.versionId ? info.archive.versionId === archive.versionId : info.archive.sha256 === archive.sha256);
+    info.archive.key === archive.key &&
+    (archive.versionId && info.archive.versionId ? info.archive.versionId === archive.versionId : info.archive.sha256 === archive.sha256);
 
   let candidates: (string | undefined)[] = [undefined];
   try {

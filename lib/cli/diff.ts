@@ -88,7 +88,6 @@ export function compareEntries(
   return { added, removed, changed, unchanged };
 }
 
-
 const ref = (a: ArchiveBytes): VersionRef => ({
   versionId: a.versionId ?? null,
   sha256: a.sha256,
@@ -106,17 +105,23 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
     checkVersion(resource, opts.from, '--from');
     const ids = resource.versions.map((v) => v.versionId);
     if (ids.some((v) => v === undefined) && !(opts.from && opts.to)) {
-      throw new CliError(`s3://${bucket} keeps no versions of ${resource.key} (bucket versioning is off): nothing to compare; turn versioning on, or pass --from and --to`);
+      throw new CliError(
+        `s3://${bucket} keeps no versions of ${resource.key} (bucket versioning is off): nothing to compare; turn versioning on, or pass --from and --to`,
+      );
     }
     const toId = opts.to ?? ids[0]!;
     const toIndex = ids.indexOf(toId);
     const fromId = opts.from ?? ids[toIndex + 1];
     if (!fromId) {
-      throw new CliError(`${displayName(resource)} has no version older than ${toId}${ids.length === 1 ? ' (it has one version so far)' : ''}: nothing to compare; see \`botvault list ${displayName(resource)}\``);
+      throw new CliError(
+        `${displayName(resource)} has no version older than ${toId}${ids.length === 1 ? ' (it has one version so far)' : ''}: nothing to compare; see \`botvault list ${displayName(resource)}\``,
+      );
     }
     if (fromId === toId) throw new CliError(`--from and --to name the same version ${toId}: nothing to compare`);
     const [from, to] = await Promise.all([readArchive(s3, bucket!, resource, fromId), readArchive(s3, bucket!, resource, toId)]);
-    const [before, after] = (await Promise.all([readEntries(from, `version ${fromId}`, opts), readEntries(to, `version ${toId}`, opts)])).map((r) => r.entries) as [Map<string, Buffer>, Map<string, Buffer>];
+    const [before, after] = (await Promise.all([readEntries(from, `version ${fromId}`, opts), readEntries(to, `version ${toId}`, opts)])).map(
+      (r) => r.entries,
+    ) as [Map<string, Buffer>, Map<string, Buffer>];
     result = {
       target: displayName(resource),
       key: resource.key,

@@ -83,7 +83,15 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
       throw new CliError(`could not save ${resource.key} to ${file}: ${reason}; nothing written`);
     }
 
-    const result = { path: file, key: resource.key, target: displayName(resource), versionId: res.VersionId ?? null, bytes, sha256, verified: Boolean(expected) };
+    const result = {
+      path: file,
+      key: resource.key,
+      target: displayName(resource),
+      versionId: res.VersionId ?? null,
+      bytes,
+      sha256,
+      verified: Boolean(expected),
+    };
     if (!expected) {
       // Not written by BotVault (or metadata lost in a copy): the bytes are all there is, so keep them, but say so.
       process.stderr.write(`botvault: warning: ${resource.key} has no sha256 metadata; the download could not be verified\n`);

@@ -52,7 +52,13 @@ export async function listArchiveVersions(s3: S3Client, bucket: string): Promise
         for (const v of page.Versions ?? []) {
           if (!v.Key?.endsWith('.zip')) continue;
           // "null" is S3's version id of an object stored while versioning was off.
-          versions.push({ key: v.Key, versionId: v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined, isLatest: v.IsLatest ?? false, lastModified: v.LastModified, size: v.Size });
+          versions.push({
+            key: v.Key,
+            versionId: v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
+            isLatest: v.IsLatest ?? false,
+            lastModified: v.LastModified,
+            size: v.Size,
+          });
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
@@ -75,8 +81,11 @@ async function listCurrent(s3: S3Client, bucket: string, prefix: string): Promis
   const out: ArchiveVersion[] = [];
   let token: string | undefined;
   do {
-    const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })));
-    for (const o of page.Contents ?? []) if (o.Key?.endsWith('.zip')) out.push({ key: o.Key, isLatest: true, lastModified: o.LastModified, size: o.Size });
+    const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, () =>
+      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+    );
+    for (const o of page.Contents ?? [])
+      if (o.Key?.endsWith('.zip')) out.push({ key: o.Key, isLatest: true, lastModified: o.LastModified, size: o.Size });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return out;
@@ -90,7 +99,9 @@ export function groupResources(versions: readonly ArchiveVersion[]): Resource[] 
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, vs]) => ({
       ...keyInfo(key),
-      versions: [...vs].sort((a, b) => Number(b.isLatest) - Number(a.isLatest) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0)),
+      versions: [...vs].sort(
+        (a, b) => Number(b.isLatest) - Number(a.isLatest) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
+      ),
     }));
 }
 
@@ -126,7 +137,9 @@ export async function listCommand(target: string | undefined, opts: ListCommandO
     // sha256 and run id are object metadata: one HeadObject per version, a few at a time.
     const flat = resources.flatMap((r) => r.versions.map((v) => ({ r, v })));
     const heads = await mapLimit(flat, 8, async ({ v }) => {
-      const head = await aws(`HeadObject s3://${bucket}/${v.key}`, () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId })));
+      const head = await aws(`HeadObject s3://${bucket}/${v.key}`, () =>
+        s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId })),
+      );
       return head.Metadata ?? {};
     });
     const rows = flat.map(({ r, v }, i) => ({
@@ -160,7 +173,9 @@ export async function listCommand(target: string | undefined, opts: ListCommandO
       [2],
     );
     for (const line of lines) process.stdout.write(`${line}\n`);
-    process.stdout.write(`${resources.length} resource${resources.length === 1 ? '' : 's'}, ${rows.length} version${rows.length === 1 ? '' : 's'} in s3://${bucket}\n`);
+    process.stdout.write(
+      `${resources.length} resource${resources.length === 1 ? '' : 's'}, ${rows.length} version${rows.length === 1 ? '' : 's'} in s3://${bucket}\n`,
+    );
     return 0;
   } finally {
     s3.destroy();

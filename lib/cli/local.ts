@@ -1,5 +1,5 @@
 /** `botvault local`: run the synthesized workflow in-process against whatever endpoints the environment names. */
-import { ConfigError, loadConfig } from '../config';
+import { type BotVaultConfig, ConfigError, loadConfig } from '../config';
 import { CliError, formatJobLines, readableCause } from './output';
 
 export interface LocalCommandOptions {
@@ -13,7 +13,7 @@ export interface LocalCommandOptions {
 
 /** Returns the exit code: 0 when every job succeeded, 1 otherwise. */
 export async function runLocalCommand(opts: LocalCommandOptions): Promise<number> {
-  let config;
+  let config: BotVaultConfig;
   try {
     config = loadConfig(opts.config);
   } catch (err) {

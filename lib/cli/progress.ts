@@ -129,10 +129,16 @@ export class RunProgress {
         for (const id of ids) this.job(id);
         return [{ line: `run: ${ids.length} job${ids.length === 1 ? '' : 's'} planned` }];
       }
-      if (name === States.summarize && isObject(data?.summary) && typeof data.summary.manifestKey === 'string') this.manifestKey = data.summary.manifestKey;
+      if (name === States.summarize && isObject(data?.summary) && typeof data.summary.manifestKey === 'string')
+        this.manifestKey = data.summary.manifestKey;
       return [];
     }
-    const final = { ExecutionSucceeded: 'SUCCEEDED', ExecutionFailed: 'FAILED', ExecutionTimedOut: 'TIMED_OUT', ExecutionAborted: 'ABORTED' } as const;
+    const final = {
+      ExecutionSucceeded: 'SUCCEEDED',
+      ExecutionFailed: 'FAILED',
+      ExecutionTimedOut: 'TIMED_OUT',
+      ExecutionAborted: 'ABORTED',
+    } as const;
     if (type in final) {
       this.status = final[type as keyof typeof final];
       if (this.status === 'SUCCEEDED') {

@@ -69,7 +69,9 @@ export async function locate(opts: LocateOptions, need: { bucket?: boolean; stat
   const pick = (name: string, flag: string) => {
     const value = outputs[name];
     if (!value) {
-      throw new CliError(`stack "${stackName}" has no output ${name}: redeploy it with \`npx cdk deploy\` (BotVault stacks export it), or pass ${flag}`);
+      throw new CliError(
+        `stack "${stackName}" has no output ${name}: redeploy it with \`npx cdk deploy\` (BotVault stacks export it), or pass ${flag}`,
+      );
     }
     return value;
   };
@@ -100,7 +102,9 @@ export async function stackOutputs(stackName: string, o: AwsOptions = {}): Promi
     });
     const stack = res.Stacks?.[0];
     if (!stack) throw new CliError(`stack "${stackName}" not found: deploy it with \`npx cdk deploy\` or pass --stack NAME`);
-    return Object.fromEntries((stack.Outputs ?? []).filter((out) => out.OutputKey && out.OutputValue).map((out) => [out.OutputKey!, out.OutputValue!]));
+    return Object.fromEntries(
+      (stack.Outputs ?? []).filter((out) => out.OutputKey && out.OutputValue).map((out) => [out.OutputKey!, out.OutputValue!]),
+    );
   } finally {
     cfn.destroy();
   }

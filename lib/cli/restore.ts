@@ -140,13 +140,18 @@ function describe(r: RestoreReport): string[] {
   }
   lines.push(`restoring ${version} into ${dest}${merge}`);
   for (const note of r.notes) lines.push(`  note: ${note}`);
-  if (r.status === 'COMPLETED') lines.push(`import ${r.importId}: COMPLETED; bot ${r.destination.botName ?? ''}${r.destination.botId ? ` (${r.destination.botId})` : ''} holds the archive's definition`);
+  if (r.status === 'COMPLETED')
+    lines.push(
+      `import ${r.importId}: COMPLETED; bot ${r.destination.botName ?? ''}${r.destination.botId ? ` (${r.destination.botId})` : ''} holds the archive's definition`,
+    );
   else if (r.status === 'TIMED_OUT') lines.push(`import ${r.importId}: still running after the --timeout; it goes on at the provider`);
   else lines.push(`import ${r.importId ?? '-'}: FAILED: ${r.failureReasons.join('; ') || 'no reason given'}`);
   return lines;
 }
 
-function baseReport(ctx: Context): Omit<RestoreReport, 'destination' | 'mergeStrategy' | 'importId' | 'status' | 'failureReasons' | 'sources' | 'notes'> {
+function baseReport(
+  ctx: Context,
+): Omit<RestoreReport, 'destination' | 'mergeStrategy' | 'importId' | 'status' | 'failureReasons' | 'sources' | 'notes'> {
   return {
     target: displayName(ctx.resource),
     provider: ctx.resource.provider,
@@ -252,7 +257,9 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
   const isBot = /\/bot\.zip$/.test(resource.key);
   if (!isBot && !isLocale && !isVocabulary) {
     // Lex imports test sets from an S3 location of the account's own (StartImport testSetImportResourceSpecification), not from an upload.
-    throw new CliError(`${displayName(resource)}: test set archives cannot be restored by botvault; download it with \`botvault get\` and import it in the Lex Test Workbench`);
+    throw new CliError(
+      `${displayName(resource)}: test set archives cannot be restored by botvault; download it with \`botvault get\` and import it in the Lex Test Workbench`,
+    );
   }
   const expectedType = isBot ? 'BOT' : isVocabulary ? 'CUSTOM_VOCABULARY' : 'BOT_LOCALE';
   const manifest = lexManifest(entries);
@@ -265,9 +272,12 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
     );
   }
   if (!manifest.type || !sameType(manifest.type, expectedType)) {
-    throw new CliError(`${resource.key} is not a Lex ${expectedType} export (its ${manifest.file} says ${manifest.type ?? 'nothing'}); not restoring it`);
+    throw new CliError(
+      `${resource.key} is not a Lex ${expectedType} export (its ${manifest.file} says ${manifest.type ?? 'nothing'}); not restoring it`,
+    );
   }
-  if (opts.merge === 'Append' && !isVocabulary) throw new CliError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
+  if (opts.merge === 'Append' && !isVocabulary)
+    throw new CliError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
 
   const lex = lexClient(opts);
   const sources: Record<string, string> = {};
@@ -278,22 +288,36 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
     if (LEX_ID.test(wanted)) existing = await describeBot(lex, wanted);
     if (!existing) existing = await findBotByName(lex, wanted);
     if (!existing && LEX_ID.test(wanted) && opts.toBot !== undefined) {
-      throw new CliError(`--to-bot ${wanted}: no Lex bot has that id${opts.region ? ` in ${opts.region}` : ''}; to create a new bot, give --to-bot a new bot name`);
+      throw new CliError(
+        `--to-bot ${wanted}: no Lex bot has that id${opts.region ? ` in ${opts.region}` : ''}; to create a new bot, give --to-bot a new bot name`,
+      );
     }
     const merge: MergeStrategy = opts.merge ?? 'FailOnConflict';
 
     let spec: ImportResourceSpecification;
     let destination: RestoreReport['destination'];
     if (isVocabulary) {
-      if (!existing) throw new CliError(`a custom vocabulary restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`);
+      if (!existing)
+        throw new CliError(
+          `a custom vocabulary restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`,
+        );
       spec = { customVocabularyImportSpecification: { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! } };
       destination = { botId: existing.botId, botName: existing.botName, existing: true };
-      if (merge === 'FailOnConflict') notes.push(`FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already has a custom vocabulary; --merge Overwrite replaces it, --merge Append adds the archive's phrases`);
+      if (merge === 'FailOnConflict')
+        notes.push(
+          `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already has a custom vocabulary; --merge Overwrite replaces it, --merge Append adds the archive's phrases`,
+        );
     } else if (isLocale) {
-      if (!existing) throw new CliError(`a locale archive restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`);
+      if (!existing)
+        throw new CliError(
+          `a locale archive restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`,
+        );
       spec = { botLocaleImportSpecification: { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! } };
       destination = { botId: existing.botId, botName: existing.botName, existing: true };
-      if (merge === 'FailOnConflict') notes.push(`FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already exists in the bot; --merge Overwrite replaces it`);
+      if (merge === 'FailOnConflict')
+        notes.push(
+          `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already exists in the bot; --merge Overwrite replaces it`,
+        );
     } else {
       const fromArchive = botJsonOf(entries);
       const pick = <T>(what: string, ...candidates: [string, T | undefined][]): T | undefined => {
@@ -303,7 +327,11 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
       };
       const botName = existing?.botName ?? (opts.toBot && !LEX_ID.test(opts.toBot) ? opts.toBot : (info?.lex?.botName ?? fromArchive?.name));
       if (!botName) throw new CliError(`cannot tell the new bot's name (no restore sidecar, no Bot.json name): give --to-bot NAME`);
-      const roleArn = pick<string>('roleArn', ['--role-arn', opts.roleArn], [existing ? 'the existing bot' : 'restore sidecar', existing?.roleArn ?? info?.lex?.roleArn]);
+      const roleArn = pick<string>(
+        'roleArn',
+        ['--role-arn', opts.roleArn],
+        [existing ? 'the existing bot' : 'restore sidecar', existing?.roleArn ?? info?.lex?.roleArn],
+      );
       const childDirected = pick<boolean>(
         'dataPrivacy.childDirected',
         ['--child-directed', opts.childDirected],
@@ -316,8 +344,14 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
         [existing ? 'the existing bot' : 'restore sidecar', existing?.idleSessionTTLInSeconds ?? info?.lex?.idleSessionTTLInSeconds],
         ['the archive (Bot.json)', fromArchive?.idleSessionTTLInSeconds],
       );
-      const missing = [!roleArn && '--role-arn ARN (the bot\'s IAM role; exports do not hold it)', childDirected === undefined && '--child-directed true|false'].filter(Boolean);
-      if (missing.length) throw new CliError(`restoring into ${existing ? 'bot' : 'new bot'} ${botName} needs ${missing.join(' and ')}${info ? '' : ' (this version has no restore sidecar)'}`);
+      const missing = [
+        !roleArn && "--role-arn ARN (the bot's IAM role; exports do not hold it)",
+        childDirected === undefined && '--child-directed true|false',
+      ].filter(Boolean);
+      if (missing.length)
+        throw new CliError(
+          `restoring into ${existing ? 'bot' : 'new bot'} ${botName} needs ${missing.join(' and ')}${info ? '' : ' (this version has no restore sidecar)'}`,
+        );
       spec = {
         botImportSpecification: {
           botName,
@@ -328,11 +362,16 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
         },
       };
       destination = { botId: existing?.botId ?? null, botName, existing: Boolean(existing) };
-      if (existing && merge === 'FailOnConflict') notes.push('FailOnConflict: Lex stops at the first resource that already exists and changes nothing; --merge Overwrite replaces the bot\'s DRAFT definition with the archive\'s');
+      if (existing && merge === 'FailOnConflict')
+        notes.push(
+          "FailOnConflict: Lex stops at the first resource that already exists and changes nothing; --merge Overwrite replaces the bot's DRAFT definition with the archive's",
+        );
       // Lex creates TestBotAlias (TSTALIASID) with every bot; only the operator's own aliases need recreating.
       const aliases = (info?.lex?.aliases ?? []).filter((a) => a.botAliasId !== 'TSTALIASID');
       if (!existing && aliases.length) {
-        notes.push(`the bot had ${aliases.length} alias${aliases.length === 1 ? '' : 'es'} (${aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version (their settings are in the restore sidecar)`);
+        notes.push(
+          `the bot had ${aliases.length} alias${aliases.length === 1 ? '' : 'es'} (${aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version (their settings are in the restore sidecar)`,
+        );
       }
     }
     const base = { ...baseReport(ctx), destination, mergeStrategy: merge, sources, notes };
@@ -345,14 +384,27 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
     await putUpload(upload.uploadUrl, ctx.archive.data, { allowedHosts: lexDownloadHosts(region), allowedOrigins: ctx.allowedOrigins });
     // A password-protected export is uploaded as stored and opened by Lex with its password (never shown).
     await aws('StartImport', () =>
-      lex.send(new StartImportCommand({ importId: upload.importId, resourceSpecification: spec, mergeStrategy: merge, ...(ctx.password !== undefined ? { filePassword: ctx.password } : {}) })),
+      lex.send(
+        new StartImportCommand({
+          importId: upload.importId,
+          resourceSpecification: spec,
+          mergeStrategy: merge,
+          ...(ctx.password !== undefined ? { filePassword: ctx.password } : {}),
+        }),
+      ),
     );
 
     const deadline = Date.now() + opts.timeout * 1000;
     for (;;) {
       const d = await aws(`DescribeImport ${upload.importId}`, () => lex.send(new DescribeImportCommand({ importId: upload.importId })));
       if (d.importStatus === 'Completed') {
-        return { ...base, destination: { ...destination, botId: d.importedResourceId ?? destination.botId }, importId: upload.importId, status: 'COMPLETED', failureReasons: [] };
+        return {
+          ...base,
+          destination: { ...destination, botId: d.importedResourceId ?? destination.botId },
+          importId: upload.importId,
+          status: 'COMPLETED',
+          failureReasons: [],
+        };
       }
       if (d.importStatus === 'Failed' || d.importStatus === 'Deleting') {
         return { ...base, importId: upload.importId, status: 'FAILED', failureReasons: d.failureReasons ?? [`import ${d.importStatus}`] };
@@ -378,7 +430,11 @@ function lexCliError(err: unknown): CliError | undefined {
  * https to the provider's hosts (or an allowlisted origin), public addresses
  * only, never a redirect. The URL is a credential: errors show it redacted.
  */
-export async function putUpload(url: string, data: Buffer, guard: { allowedHosts: readonly string[]; allowedOrigins: readonly string[] }): Promise<void> {
+export async function putUpload(
+  url: string,
+  data: Buffer,
+  guard: { allowedHosts: readonly string[]; allowedOrigins: readonly string[] },
+): Promise<void> {
   let target: URL;
   let allowlisted: boolean;
   try {
@@ -402,7 +458,8 @@ export async function putUpload(url: string, data: Buffer, guard: { allowedHosts
       res.resume();
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return res.on('end', () => resolve());
-      if (status >= 300 && status < 400) return reject(new CliError(`upload to ${shown} was answered with a redirect (HTTP ${status}); BotVault never follows one`));
+      if (status >= 300 && status < 400)
+        return reject(new CliError(`upload to ${shown} was answered with a redirect (HTTP ${status}); BotVault never follows one`));
       reject(new CliError(`upload to ${shown} failed: HTTP ${status}${status === 403 ? ' (the upload URL expired or was refused)' : ''}`));
     });
     req.end(data);
@@ -419,7 +476,9 @@ const koreaiStatusSchema = z.object({
   status: z.string().optional(),
   streamId: z.string().optional(),
   message: z.string().optional(),
-  statusLogs: z.array(z.object({ status: z.string().optional(), message: z.string().optional(), taskName: z.string().optional() }).loose()).optional(),
+  statusLogs: z
+    .array(z.object({ status: z.string().optional(), message: z.string().optional(), taskName: z.string().optional() }).loose())
+    .optional(),
 });
 
 /** The config target an archive key belongs to: it names the host, the credentials secret and whether JTI is enforced. */
@@ -427,7 +486,9 @@ function koreaiTargetFor(config: BotVaultConfig | undefined, key: string): Korea
   const targets = (config?.targets ?? []).filter((t): t is KoreaiTarget => t.provider === 'koreai');
   const hit = targets.find((t) => koreaiJob(t).key === key);
   if (!hit) {
-    throw new CliError(`${key}: no Kore.ai target in the config backs it up, so its host and credentials secret are unknown; pass --config with the config that has it`);
+    throw new CliError(
+      `${key}: no Kore.ai target in the config backs it up, so its host and credentials secret are unknown; pass --config with the config that has it`,
+    );
   }
   return hit;
 }
@@ -439,7 +500,8 @@ async function readSecret(secretId: string, o: AwsOptions): Promise<string> {
       try {
         return await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
       } catch (err) {
-        if ((err as Error).name === 'ResourceNotFoundException') throw new CliError(`credentials secret "${secretId}" does not exist (or has no current value) in Secrets Manager`);
+        if ((err as Error).name === 'ResourceNotFoundException')
+          throw new CliError(`credentials secret "${secretId}" does not exist (or has no current value) in Secrets Manager`);
         throw err;
       }
     });
@@ -491,7 +553,10 @@ async function restoreKoreai(ctx: Context): Promise<RestoreReport> {
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       const detail = koreaiErrorText(text);
-      const hint = res.status === 401 || res.status === 403 ? ` (check the app's client id and secret in ${target.credentialsSecret}, and that the app has the Bot Import scope)` : '';
+      const hint =
+        res.status === 401 || res.status === 403
+          ? ` (check the app's client id and secret in ${target.credentialsSecret}, and that the app has the Bot Import scope)`
+          : '';
       throw new CliError(`Kore.ai ${method} ${url.pathname} answered HTTP ${res.status}${detail ? `: ${detail}` : ''}${hint}`);
     }
     try {
@@ -504,20 +569,25 @@ async function restoreKoreai(ctx: Context): Promise<RestoreReport> {
   const wanted = opts.toBot ?? info?.koreai?.botId ?? resource.botId!;
   const existing = KOREAI_BOT_ID.test(wanted);
   const notes: string[] = [];
-  if (opts.merge && opts.merge !== 'Overwrite') throw new CliError(`--merge ${opts.merge}: a Kore.ai import replaces the bot's in-development definition; the only strategy is Overwrite`);
+  if (opts.merge && opts.merge !== 'Overwrite')
+    throw new CliError(`--merge ${opts.merge}: a Kore.ai import replaces the bot's in-development definition; the only strategy is Overwrite`);
   if (existing) {
     // The export status call is read-only: it proves the credentials and that the app may see the bot.
     try {
       await call('GET', `/api/public/bot/${encodeURIComponent(wanted)}/export/status`);
     } catch (err) {
       if (!(err instanceof CliError) || !/HTTP 404: No bot export found/.test(err.message)) {
-        throw err instanceof CliError && /HTTP 404/.test(err.message) ? new CliError(`Kore.ai bot ${wanted} was not found at ${base.origin}; give --to-bot a new bot name to import as a new bot`) : err;
+        throw err instanceof CliError && /HTTP 404/.test(err.message)
+          ? new CliError(`Kore.ai bot ${wanted} was not found at ${base.origin}; give --to-bot a new bot name to import as a new bot`)
+          : err;
       }
     }
     if (opts.merge !== 'Overwrite' && !opts.dryRun) {
-      throw new CliError(`importing into existing Kore.ai bot ${wanted} replaces its in-development definition: pass --merge Overwrite to do that, or --to-bot NAME to import as a new bot`);
+      throw new CliError(
+        `importing into existing Kore.ai bot ${wanted} replaces its in-development definition: pass --merge Overwrite to do that, or --to-bot NAME to import as a new bot`,
+      );
     }
-    notes.push('the import replaces the bot\'s in-development definition; publish it in the Bot Builder to make it live');
+    notes.push("the import replaces the bot's in-development definition; publish it in the Bot Builder to make it live");
   }
   let archiveName: string | undefined;
   try {
@@ -542,7 +612,9 @@ async function restoreKoreai(ctx: Context): Promise<RestoreReport> {
   const uploaded = z.object({ fileId: z.string().min(1) }).safeParse(await call('POST', '/api/public/uploadfile', form, false));
   if (!uploaded.success) throw new CliError('Kore.ai uploadfile answered without a fileId');
   const body = { uploadMode: 'ZIP', zipInfo: uploaded.data.fileId, ...(existing ? {} : { name: wanted }) };
-  const started = koreaiStartSchema.safeParse(await call('POST', existing ? `/api/public/bot/${encodeURIComponent(wanted)}/import` : '/api/public/bot/import', JSON.stringify(body)));
+  const started = koreaiStartSchema.safeParse(
+    await call('POST', existing ? `/api/public/bot/${encodeURIComponent(wanted)}/import` : '/api/public/bot/import', JSON.stringify(body)),
+  );
   const bir = started.success ? (started.data.bir ?? started.data._id) : undefined;
   if (!bir) throw new CliError('Kore.ai bot import answered without an import request id (bir)');
 
@@ -552,11 +624,24 @@ async function restoreKoreai(ctx: Context): Promise<RestoreReport> {
     if (!parsed.success) throw new CliError(`Kore.ai import status for ${bir} was not the expected JSON object`);
     const s = parsed.data.status?.toLowerCase();
     if (s === 'success') {
-      return { ...reportBase, destination: { ...destination, botId: parsed.data.streamId ?? destination.botId }, importId: bir, status: 'COMPLETED', failureReasons: [] };
+      return {
+        ...reportBase,
+        destination: { ...destination, botId: parsed.data.streamId ?? destination.botId },
+        importId: bir,
+        status: 'COMPLETED',
+        failureReasons: [],
+      };
     }
     if (s === 'failed' || s === 'error' || s === 'failure') {
-      const reasons = [parsed.data.message, ...(parsed.data.statusLogs ?? []).filter((l) => l.status === 'failed').map((l) => l.message)].filter((m): m is string => Boolean(m));
-      return { ...reportBase, importId: bir, status: 'FAILED', failureReasons: [...new Set(reasons.map((r) => koreaiErrorText(JSON.stringify({ message: r }))))] };
+      const reasons = [parsed.data.message, ...(parsed.data.statusLogs ?? []).filter((l) => l.status === 'failed').map((l) => l.message)].filter(
+        (m): m is string => Boolean(m),
+      );
+      return {
+        ...reportBase,
+        importId: bir,
+        status: 'FAILED',
+        failureReasons: [...new Set(reasons.map((r) => koreaiErrorText(JSON.stringify({ message: r }))))],
+      };
     }
     if (Date.now() > deadline) return { ...reportBase, importId: bir, status: 'TIMED_OUT', failureReasons: [] };
     await sleep(opts.pollMs);

@@ -40,6 +40,7 @@ export function manualRunName(now = new Date()): string {
 }
 
 /** Step Functions execution names: 1–80 characters, no whitespace, wildcards, brackets or control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Step Functions execution names may not contain control characters; this lists them.
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 
 /**
@@ -190,7 +191,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       process.exit(130);
     };
     process.once('SIGINT', onInterrupt);
-    let followed;
+    let followed: Awaited<ReturnType<typeof follow>>;
     try {
       followed = await follow(sfn, executionArn, opts.pollMs, display);
     } finally {
@@ -204,14 +205,25 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       const key = progress.manifestKey ?? manifestKeyOf(name, execution.startDate ?? new Date());
       const manifest = await readManifest(s3, where.bucket!, key);
       if (opts.json) {
-        printJson({ executionArn, name, status, ...(execution.error ? { error: execution.error, cause: execution.cause } : {}), manifestKey: manifest ? key : undefined, manifest });
+        printJson({
+          executionArn,
+          name,
+          status,
+          ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
+          manifestKey: manifest ? key : undefined,
+          manifest,
+        });
       } else if (manifest) {
         for (const line of formatJobLines(manifest.results)) process.stdout.write(`${line}\n`);
         const c = manifest.counts;
-        process.stdout.write(`run ${name} ${status}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${where.bucket}/${key}\n`);
+        process.stdout.write(
+          `run ${name} ${status}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${where.bucket}/${key}\n`,
+        );
       } else {
         // Failed before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
-        process.stdout.write(`run ${name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`);
+        process.stdout.write(
+          `run ${name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`,
+        );
       }
     } finally {
       s3.destroy();
@@ -230,7 +242,9 @@ function startError(err: unknown, arn: string, name: string): CliError | undefin
     case 'InvalidArn':
       return new CliError(`--state-machine ${arn} is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)`);
     case 'ExecutionAlreadyExists':
-      return new CliError(`a run named "${name}" already exists (names are unique for 90 days): pick another --name, or see it with \`botvault status ${name}\``);
+      return new CliError(
+        `a run named "${name}" already exists (names are unique for 90 days): pick another --name, or see it with \`botvault status ${name}\``,
+      );
     case 'InvalidName':
       return new CliError(`--name "${name}" is not a valid execution name: ${(err as Error).message}`);
     case 'ExecutionLimitExceeded':

@@ -24,7 +24,8 @@ export async function readManifest(s3: S3Client, bucket: string, key: string): P
     return JSON.parse(await res.Body!.transformToString()) as RunManifest;
   } catch (err) {
     if ((err as Error).name === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
-    if ((err as Error).name === 'NoSuchBucket') throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
+    if ((err as Error).name === 'NoSuchBucket')
+      throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
     throw err;
   }
 }
@@ -37,7 +38,8 @@ async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ 
       try {
         return await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
       } catch (err) {
-        if ((err as Error).name === 'NoSuchBucket') throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
+        if ((err as Error).name === 'NoSuchBucket')
+          throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
         throw err;
       }
     });
@@ -64,7 +66,10 @@ export async function latestManifestKey(s3: S3Client, bucket: string): Promise<s
 export function newestManifest(keys: readonly { key: string; lastModified?: Date }[]): string | undefined {
   const manifests = keys.filter((k) => /^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(k.key));
   if (manifests.length === 0) return undefined;
-  const day = manifests.map((k) => k.key.slice(0, 'runs/yyyy/mm/dd/'.length)).sort().at(-1)!;
+  const day = manifests
+    .map((k) => k.key.slice(0, 'runs/yyyy/mm/dd/'.length))
+    .sort()
+    .at(-1)!;
   return manifests
     .filter((k) => k.key.startsWith(day))
     .sort((a, b) => (a.lastModified?.getTime() ?? 0) - (b.lastModified?.getTime() ?? 0) || a.key.localeCompare(b.key))

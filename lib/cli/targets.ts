@@ -130,9 +130,7 @@ export function checkOnly(entries: readonly string[], config: BotVaultConfig, re
   const unknown = entries.filter((e) => !known.has(e) && !idPrefixes.some((p) => e === p || e.startsWith(`${p}:`)));
   if (unknown.length && !discovery) {
     const ids = [...config.targets.map((t) => targetJobId(t, region)).filter((id): id is string => Boolean(id)), ...idPrefixes.map((p) => `${p}:…`)];
-    throw new CliError(
-      `--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id)`,
-    );
+    throw new CliError(`--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id)`);
   }
   return { unverified: unknown };
 }
@@ -145,7 +143,11 @@ export function checkOnly(entries: readonly string[], config: BotVaultConfig, re
 export function defaultFileName(info: KeyInfo, versionId: string | undefined): string {
   const stem = info.id
     ? info.id.split(':').slice(1).join('-')
-    : info.key.replace(/\.zip$/, '').split('/').slice(2).join('-') || 'archive';
+    : info.key
+        .replace(/\.zip$/, '')
+        .split('/')
+        .slice(2)
+        .join('-') || 'archive';
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
   return `${safe(stem)}-${safe(versionId ?? 'current')}.zip`;
 }

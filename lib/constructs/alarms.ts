@@ -117,7 +117,14 @@ export class BackupAlarms extends Construct {
         resources: [this.topic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
         },
       }),
     );
@@ -206,7 +213,8 @@ export class BackupAlarms extends Construct {
 
     Validations.of(this.failedRunRule).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: "The rule's role publishes to the encrypted alarm topic: grantPublish allows GenerateDataKey* (with or without plaintext) on the topic's one key, nothing else.",
+      reason:
+        "The rule's role publishes to the encrypted alarm topic: grantPublish allows GenerateDataKey* (with or without plaintext) on the topic's one key, nothing else.",
     });
 
     this.dashboard = this.createDashboard(`${prefix}-Backups`, machine, windowHours);
@@ -215,14 +223,27 @@ export class BackupAlarms extends Construct {
   private createDashboard(name: string, machine: sfn.IStateMachine, windowHours: number): cloudwatch.Dashboard {
     const daily = { statistic: cloudwatch.Stats.SUM, period: Duration.days(1) };
     const botvault = (metricName: string, label: string, statistic: string = cloudwatch.Stats.SUM) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE }, label, statistic, period: Duration.days(1) });
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: METRICS_SERVICE },
+        label,
+        statistic,
+        period: Duration.days(1),
+      });
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: name, defaultInterval: Duration.days(14) });
     dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
         width: 24,
         height: 3,
-        alarms: [this.runFailed, this.runTimedOut, this.runAborted, this.noSuccessfulRun, ...(this.scheduleStartFailed ? [this.scheduleStartFailed] : [])],
+        alarms: [
+          this.runFailed,
+          this.runTimedOut,
+          this.runAborted,
+          this.noSuccessfulRun,
+          ...(this.scheduleStartFailed ? [this.scheduleStartFailed] : []),
+        ],
       }),
     );
     dashboard.addWidgets(

@@ -427,7 +427,11 @@ function validateRetention(r: ArchiveRetention): void {
   if (r.noncurrentVersionsToKeep !== undefined && r.noncurrentVersionsToKeep > 100) {
     throw new Error(`ArchiveBucket: retention.noncurrentVersionsToKeep must be at most 100, the S3 limit (got ${r.noncurrentVersionsToKeep}).`);
   }
-  if (r.noncurrentTransitionDays !== undefined && r.noncurrentExpirationDays !== undefined && r.noncurrentExpirationDays <= r.noncurrentTransitionDays) {
+  if (
+    r.noncurrentTransitionDays !== undefined &&
+    r.noncurrentExpirationDays !== undefined &&
+    r.noncurrentExpirationDays <= r.noncurrentTransitionDays
+  ) {
     throw new Error(
       `ArchiveBucket: retention.noncurrentExpirationDays (${r.noncurrentExpirationDays}) must be greater than retention.noncurrentTransitionDays (${r.noncurrentTransitionDays}); otherwise versions would expire before they move.`,
     );

@@ -95,7 +95,9 @@ export class BackupFunction extends Construct {
   constructor(scope: Construct, id: string, props: BackupFunctionProps) {
     super(scope, id);
     if (!NAME.test(props.name)) {
-      throw new Error(`BackupFunction: name "${props.name}" must be a folder name under lambdas/ such as "store-archive" (lower-case letters, digits, hyphens).`);
+      throw new Error(
+        `BackupFunction: name "${props.name}" must be a folder name under lambdas/ such as "store-archive" (lower-case letters, digits, hyphens).`,
+      );
     }
     const entry = join(PROJECT_ROOT, 'lambdas', props.name, 'handler.ts');
     if (!existsSync(entry)) {
@@ -107,7 +109,9 @@ export class BackupFunction extends Construct {
     }
     const timeout = props.timeout ?? Duration.seconds(60);
     if (!timeout.isUnresolved() && (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)) {
-      throw new Error(`BackupFunction "${props.name}": timeout must be from 1 second to 15 minutes, the Lambda limit (got ${timeout.toHumanString()}).`);
+      throw new Error(
+        `BackupFunction "${props.name}": timeout must be from 1 second to 15 minutes, the Lambda limit (got ${timeout.toHumanString()}).`,
+      );
     }
     const environment = mergeEnvironment(props.name, props.environment ?? {});
 

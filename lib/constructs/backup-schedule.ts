@@ -94,7 +94,12 @@ export class BackupSchedule extends Construct {
         conditions: {
           StringEquals: {
             'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
           },
         },
       }),

@@ -102,7 +102,9 @@ export class RestoreDrill extends Construct {
     });
     props.archiveBucket.grantRead(this.function.function);
     if (props.passwordSecretArns?.length) {
-      this.function.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...props.passwordSecretArns] }));
+      this.function.function.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...props.passwordSecretArns] }),
+      );
     }
     // Lambda retries failed async invocations twice by default: a failed drill is a finding, not a glitch to retry.
     this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
@@ -114,7 +116,12 @@ export class RestoreDrill extends Construct {
         conditions: {
           StringEquals: {
             'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
           },
         },
       }),
@@ -139,7 +146,8 @@ export class RestoreDrill extends Construct {
     });
 
     this.failuresAlarm = new cloudwatch.Alarm(this, 'FailuresAlarm', {
-      alarmDescription: 'BotVault restore drill: at least one archive failed its read-back (sha256 or zip entry CRC). The drill Lambda\'s log names them.',
+      alarmDescription:
+        "BotVault restore drill: at least one archive failed its read-back (sha256 or zip entry CRC). The drill Lambda's log names them.",
       metric: new cloudwatch.Metric({
         namespace: DRILL_METRICS.namespace,
         metricName: DRILL_METRICS.failures,

@@ -173,7 +173,8 @@ function bindTask(handler: Handler, fault?: LambdaFault, timeoutMs?: number) {
   return async (input: unknown) => {
     // The payload crosses a JSON boundary in AWS; do the same here so nothing non-JSON sneaks through.
     const payload = JSON.parse(JSON.stringify(input)) as unknown;
-    const failing = faultsLeft > 0 ? (faultsLeft--, fault!.when) : undefined;
+    const failing = faultsLeft > 0 ? fault!.when : undefined;
+    if (failing) faultsLeft--;
     if (failing === 'before') throw injected();
     let result: unknown;
     try {
@@ -215,7 +216,11 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const taskResourceLocalHandlers = Object.fromEntries(
     Object.entries(TASK_FUNCTIONS).map(([stateName, fn]) => [
       stateName,
-      bindTask(handlers[fn], opts.lambdaFaults?.[stateName as keyof typeof TASK_FUNCTIONS], opts.functionTimeoutMs?.[stateName as keyof typeof TASK_FUNCTIONS]),
+      bindTask(
+        handlers[fn],
+        opts.lambdaFaults?.[stateName as keyof typeof TASK_FUNCTIONS],
+        opts.functionTimeoutMs?.[stateName as keyof typeof TASK_FUNCTIONS],
+      ),
     ]),
   );
   const fastMs = 20;
@@ -235,7 +240,12 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const execution = machine.run(input as never, {
     overrides: overrides as never,
     context: {
-      Execution: { Id: `arn:aws:states:${region}:000000000000:execution:${opts.config.stackName}:${runId}`, Name: runId, StartTime: new Date().toISOString(), Input: input },
+      Execution: {
+        Id: `arn:aws:states:${region}:000000000000:execution:${opts.config.stackName}:${runId}`,
+        Name: runId,
+        StartTime: new Date().toISOString(),
+        Input: input,
+      },
     } as never,
   });
 

@@ -38,11 +38,13 @@ export const koreaiTargetSchema = z.strictObject({
   provider: z.literal('koreai'),
   host: hostUrl,
   botId: z.string().check(
-    z.regex(KOREAI_BOT_ID, { message: 'must be the bot\'s stream id, e.g. "st-1a2b3c4d-0000-1111-2222-333344445555" (General Settings in the Bot Builder)' }),
+    z.regex(KOREAI_BOT_ID, {
+      message: 'must be the bot\'s stream id, e.g. "st-1a2b3c4d-0000-1111-2222-333344445555" (General Settings in the Bot Builder)',
+    }),
   ),
-  credentialsSecret: z.string().check(
-    z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name or ARN holding {"clientId": "...", "clientSecret": "..."}' }),
-  ),
+  credentialsSecret: z
+    .string()
+    .check(z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name or ARN holding {"clientId": "...", "clientSecret": "..."}' })),
   exportType: z._default(z.enum(['published', 'latest'], { message: 'must be "published" or "latest"' }), 'published'),
   exportOptions: z.optional(
     z.strictObject({
@@ -64,7 +66,10 @@ export const koreaiTargetSchema = z.strictObject({
   /** Set when the Kore.ai app enforces JTI: every JWT then carries a unique `jti`. */
   enforceJti: z._default(z.boolean(), false),
   /** Hosts besides `host` that may serve the export's downloadURL (exact names or `*.suffix`). */
-  downloadHosts: z._default(z.array(z.string().check(z.regex(HOST_PATTERN, { message: 'must be a host name such as "files.kore.example.com" or "*.example.com"' }))), []),
+  downloadHosts: z._default(
+    z.array(z.string().check(z.regex(HOST_PATTERN, { message: 'must be a host name such as "files.kore.example.com" or "*.example.com"' }))),
+    [],
+  ),
 });
 
 export type KoreaiTarget = z.infer<typeof koreaiTargetSchema>;

@@ -50,11 +50,25 @@ describe('content hash', () => {
     expect(hashes.size).toBe(1);
   });
 
-  it('ignores JSON key order and whitespace (Lex\'s key order varies between exports), not JSON values', async () => {
-    const entries = (manifest: string, bot: string) => writeZip([{ name: 'Manifest.json', data: manifest }, { name: 'B/Bot.json', data: bot }, { name: 'B/notes.txt', data: 'a b' }], { mtime: new Date() });
-    const a = await hashOf(await entries('{"metaData":{"schemaVersion":"1","resourceType":"BOT","fileFormat":"LexJson"}}', '{"name":"B","version":"DRAFT"}'));
-    const b = await hashOf(await entries('{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}', '{\n  "version": "DRAFT",\n  "name": "B"\n}'));
-    const c = await hashOf(await entries('{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}', '{"name":"B","version":"1"}'));
+  it("ignores JSON key order and whitespace (Lex's key order varies between exports), not JSON values", async () => {
+    const entries = (manifest: string, bot: string) =>
+      writeZip(
+        [
+          { name: 'Manifest.json', data: manifest },
+          { name: 'B/Bot.json', data: bot },
+          { name: 'B/notes.txt', data: 'a b' },
+        ],
+        { mtime: new Date() },
+      );
+    const a = await hashOf(
+      await entries('{"metaData":{"schemaVersion":"1","resourceType":"BOT","fileFormat":"LexJson"}}', '{"name":"B","version":"DRAFT"}'),
+    );
+    const b = await hashOf(
+      await entries('{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}', '{\n  "version": "DRAFT",\n  "name": "B"\n}'),
+    );
+    const c = await hashOf(
+      await entries('{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}', '{"name":"B","version":"1"}'),
+    );
     expect(b).toBe(a);
     expect(c).not.toBe(a);
     // A non-JSON entry counts byte for byte; so does a .json entry that does not parse.
@@ -89,10 +103,11 @@ describe('content hash', () => {
 });
 
 describe('checks', () => {
-  it('a flipped byte in an entry\'s compressed data fails as ZipArchiveError (CRC-32 or inflate)', async () => {
+  it("a flipped byte in an entry's compressed data fails as ZipArchiveError (CRC-32 or inflate)", async () => {
     const good = await writeZip([{ name: 'Bot/Bot.json', data: randomBytes(3000).toString('base64') }], { mtime: new Date() });
     const bad = Buffer.from(good);
-    bad[30 + 'Bot/Bot.json'.length + 100] ^= 0x55; // inside the deflated data (local header 30 bytes + the name, no extra field)
+    const at = 30 + 'Bot/Bot.json'.length + 100;
+    bad.writeUInt8(bad.readUInt8(at) ^ 0x55, at); // inside the deflated data (local header 30 bytes + the name, no extra field)
     await expect(hashOf(bad)).rejects.toBeInstanceOf(ZipArchiveError);
     await expect(hashOf(good)).resolves.toMatch(/^[0-9a-f]{64}$/);
   });
@@ -100,7 +115,8 @@ describe('checks', () => {
   it('a flipped byte in AES-encrypted data fails its authentication code', async () => {
     const good = await writeZip([{ name: 'a.json', data: 'y'.repeat(5000) }], { mtime: new Date(), password: SENTINEL_PASSWORD });
     const bad = Buffer.from(good);
-    bad[30 + 'a.json'.length + 11 + 16 + 20] ^= 0x01; // past header, AES extra field, salt and verifier
+    const at = 30 + 'a.json'.length + 11 + 16 + 20;
+    bad.writeUInt8(bad.readUInt8(at) ^ 0x01, at); // past header, AES extra field, salt and verifier
     await expect(hashOf(bad, SENTINEL_PASSWORD)).rejects.toThrow(/authentication code|CRC|compressed|password/i);
   });
 
@@ -144,7 +160,12 @@ describe('reading', () => {
   });
 
   it('reads a real-format Kore.ai export: botDefinition.json, config.json and a binary icon.png', async () => {
-    const zip = await koreExportZip({ botId: 'st-00000000-0000-4000-8000-000000000001', botName: 'Concierge', languages: ['en', 'de'], dialogs: [{ name: 'LateCheckout' }] });
+    const zip = await koreExportZip({
+      botId: 'st-00000000-0000-4000-8000-000000000001',
+      botName: 'Concierge',
+      languages: ['en', 'de'],
+      dialogs: [{ name: 'LateCheckout' }],
+    });
     const entries = await withZip(bufferByteSource(zip), {}, (z) => z.readAll());
     expect([...entries.keys()]).toEqual(['botDefinition.json', 'config.json', 'icon.png']);
     expect(entries.get('icon.png')!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
@@ -163,7 +184,13 @@ describe('reading', () => {
   });
 
   it('a large entry is streamed by one range read of its own, not one per block', async () => {
-    const zip = await writeZip([{ name: 'Bot/blob.bin', data: randomBytes(3 * 1024 * 1024) }, { name: 'Manifest.json', data: '{}' }], { mtime: new Date(), store: true });
+    const zip = await writeZip(
+      [
+        { name: 'Bot/blob.bin', data: randomBytes(3 * 1024 * 1024) },
+        { name: 'Manifest.json', data: '{}' },
+      ],
+      { mtime: new Date(), store: true },
+    );
     const src = countingSource(zip);
     await withZip(src, {}, (z) => z.verify());
     const big = src.reads.filter(([start, end]) => end - start > 2 * 1024 * 1024);

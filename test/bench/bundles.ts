@@ -64,11 +64,18 @@ export async function benchExternalSdk(names: readonly string[], samples: number
     for (const name of names) {
       const file = join(dir, name, 'index.cjs');
       // .cjs: the repository's package.json says "type": "module".
-      await esbuild.build({ ...lambdaBuildOptions(join(PROJECT_ROOT, 'lambdas', name, 'handler.ts'), join(dir, name)), outfile: file, external: ['@aws-sdk/*'], logLevel: 'error' });
+      await esbuild.build({
+        ...lambdaBuildOptions(join(PROJECT_ROOT, 'lambdas', name, 'handler.ts'), join(dir, name)),
+        outfile: file,
+        external: ['@aws-sdk/*'],
+        logLevel: 'error',
+      });
       const samplesMs = await coldImport(file, dir, samples);
       const result = { name, bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
       results.push(result);
-      log(`  ${name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples}; SDK from node_modules)`);
+      log(
+        `  ${name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples}; SDK from node_modules)`,
+      );
     }
     return results;
   } finally {
@@ -85,8 +92,14 @@ export async function benchBundles(samples: number, log: (line: string) => void)
     for (let round = 0; round < samples; round++) {
       for (const b of bundles) b.samplesMs.push(...(await coldImport(b.file, outdir, 1)));
     }
-    const results: BundleResult[] = bundles.map((b) => ({ name: b.name, bytes: statSync(b.file).size, coldImportMs: median(b.samplesMs), samplesMs: b.samplesMs }));
-    for (const r of results) log(`  ${r.name.padEnd(13)} ${(r.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${r.coldImportMs.toFixed(0)} ms (median of ${samples})`);
+    const results: BundleResult[] = bundles.map((b) => ({
+      name: b.name,
+      bytes: statSync(b.file).size,
+      coldImportMs: median(b.samplesMs),
+      samplesMs: b.samplesMs,
+    }));
+    for (const r of results)
+      log(`  ${r.name.padEnd(13)} ${(r.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${r.coldImportMs.toFixed(0)} ms (median of ${samples})`);
     return results;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -103,12 +116,17 @@ export async function benchZipReader(samples: number, log: (line: string) => voi
   try {
     const entry = join(dir, 'entry.ts');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(entry, `import { ZipArchive } from ${JSON.stringify(join(PROJECT_ROOT, 'lib/archive/zip.ts'))};\nexport const open = ZipArchive.open;\n`);
+    writeFileSync(
+      entry,
+      `import { ZipArchive } from ${JSON.stringify(join(PROJECT_ROOT, 'lib/archive/zip.ts'))};\nexport const open = ZipArchive.open;\n`,
+    );
     const file = join(dir, 'index.cjs');
     await esbuild.build({ ...lambdaBuildOptions(entry, dir), outfile: file, logLevel: 'error' });
     const samplesMs = await coldImport(file, dir, samples);
     const result = { name: 'zip reader', bytes: statSync(file).size, coldImportMs: median(samplesMs), samplesMs };
-    log(`  ${result.name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples})`);
+    log(
+      `  ${result.name.padEnd(13)} ${(result.bytes / 1000).toFixed(0).padStart(5)} kB  cold import ${result.coldImportMs.toFixed(0)} ms (median of ${samples})`,
+    );
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -57,10 +57,17 @@ const WARM_UP_BOT = 'WARMUPBOT0';
 
 export async function benchE2e(bots: number, maxConcurrency: number, latencySeconds: number, log: (line: string) => void): Promise<E2eResult> {
   const bucket = 'bench-e2e';
-  const simBots = [...Array.from({ length: bots }, (_, n) => ({ botId: botId(n), botName: `BenchBot${n}` })), { botId: WARM_UP_BOT, botName: 'WarmUp' }];
-  const servers = spawn(process.execPath, tsxArgs('./servers.ts', JSON.stringify({ bots: simBots, exportLatencyMs: latencySeconds * 1000, bucket })), {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const simBots = [
+    ...Array.from({ length: bots }, (_, n) => ({ botId: botId(n), botName: `BenchBot${n}` })),
+    { botId: WARM_UP_BOT, botName: 'WarmUp' },
+  ];
+  const servers = spawn(
+    process.execPath,
+    tsxArgs('./servers.ts', JSON.stringify({ bots: simBots, exportLatencyMs: latencySeconds * 1000, bucket })),
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const saved = { ...process.env };
   try {
     const [line] = (await once(createInterface({ input: servers.stdout! }), 'line')) as [string];
@@ -120,7 +127,10 @@ export async function benchE2e(bots: number, maxConcurrency: number, latencySeco
       else spent.set(e.state.name, [...(spent.get(e.state.name) ?? []), e.timestamp - (entered.get(id) ?? e.timestamp)]);
     }
     // The parent execution's state after the Map holds the job list and every job's result: Step Functions' 256 KiB cap.
-    const mapExit = events.find((e): e is Extract<EventLog, { type: 'StateExited' }> => e.type === 'StateExited' && e.state.name === 'BackUpEachTarget' && e.index === undefined);
+    const mapExit = events.find(
+      (e): e is Extract<EventLog, { type: 'StateExited' }> =>
+        e.type === 'StateExited' && e.state.name === 'BackUpEachTarget' && e.index === undefined,
+    );
     const afterMap = (mapExit?.state.output ?? {}) as { plan?: { jobs?: unknown[] }; results?: unknown[] };
     e2e.stateBytesAfterMap = JSON.stringify(afterMap).length;
     e2e.stateBytesPerBot = (JSON.stringify(afterMap.plan?.jobs ?? []).length + JSON.stringify(afterMap.results ?? []).length) / bots;

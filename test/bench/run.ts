@@ -49,8 +49,16 @@ const num = (x: number, digits = 1) => x.toFixed(digits);
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))) };
-  log(`BotVault benchmark — ${startedAt.toISOString()} — Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`);
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '?',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+  log(
+    `BotVault benchmark — ${startedAt.toISOString()} — Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`,
+  );
 
   let store: StoreCaseResult[] = [];
   let bundles: BundleResult[] = [];
@@ -100,28 +108,61 @@ async function main(): Promise<void> {
     const small = by('storeArchive', sizes[0]!)!;
     const large = by('storeArchive', sizes[sizes.length - 1]!)!;
     const growthMB = ((large.peakRssMiB - small.peakRssMiB) * MiB) / 1e6;
-    checks.push({ goal: `StoreArchive peak RSS grows < ${GOALS.rssGrowthMB} MB from ${num(sizes[0]! / MiB, 0)} MiB to ${num(sizes[sizes.length - 1]! / MiB, 0)} MiB`, value: `${num(growthMB)} MB`, met: growthMB < GOALS.rssGrowthMB });
+    checks.push({
+      goal: `StoreArchive peak RSS grows < ${GOALS.rssGrowthMB} MB from ${num(sizes[0]! / MiB, 0)} MiB to ${num(sizes[sizes.length - 1]! / MiB, 0)} MiB`,
+      value: `${num(growthMB)} MB`,
+      met: growthMB < GOALS.rssGrowthMB,
+    });
     const raw = by('raw', large.bytes)!;
     const share = large.throughput / raw.throughput;
-    checks.push({ goal: `StoreArchive throughput ≥ ${GOALS.throughputShare * 100}% of raw copy (${num(large.bytes / MiB, 0)} MiB, whole job)`, value: `${num(share * 100, 0)}%`, met: share >= GOALS.throughputShare });
+    checks.push({
+      goal: `StoreArchive throughput ≥ ${GOALS.throughputShare * 100}% of raw copy (${num(large.bytes / MiB, 0)} MiB, whole job)`,
+      value: `${num(share * 100, 0)}%`,
+      met: share >= GOALS.throughputShare,
+    });
     const streamShare = large.streamThroughput / raw.throughput;
-    checks.push({ goal: `  same, stream phase only (download → checks → staged upload)`, value: `${num(streamShare * 100, 0)}%`, met: streamShare >= GOALS.throughputShare });
+    checks.push({
+      goal: `  same, stream phase only (download → checks → staged upload)`,
+      value: `${num(streamShare * 100, 0)}%`,
+      met: streamShare >= GOALS.throughputShare,
+    });
     const mpShare = large.streamThroughput / by('rawMultipart', large.bytes)!.throughput;
-    checks.push({ goal: `  same, stream phase vs the same multipart upload without hashing or checks`, value: `${num(mpShare * 100, 0)}%`, met: mpShare >= GOALS.throughputShare });
+    checks.push({
+      goal: `  same, stream phase vs the same multipart upload without hashing or checks`,
+      value: `${num(mpShare * 100, 0)}%`,
+      met: mpShare >= GOALS.throughputShare,
+    });
     const rawGrowthMB = ((by('raw', large.bytes)!.peakRssMiB - by('raw', sizes[0]!)!.peakRssMiB) * MiB) / 1e6;
     checks.push({ goal: `  (for scale, not a goal: the raw PUT's own peak RSS growth)`, value: `${num(rawGrowthMB)} MB` });
   }
   if (bundles.length) {
-    lines.push('', '| Lambda | minified bundle (SDK bundled, shipped) | cold import (median) | SDK external: bundle | SDK external: cold import |', '|---|---|---|---|---|');
+    lines.push(
+      '',
+      '| Lambda | minified bundle (SDK bundled, shipped) | cold import (median) | SDK external: bundle | SDK external: cold import |',
+      '|---|---|---|---|---|',
+    );
     for (const b of bundles) {
       const ext = externalSdk.find((e) => e.name === kebab(b.name));
-      lines.push(`| ${b.name} | ${num(b.bytes / 1000, 0)} kB | ${num(b.coldImportMs, 0)} ms | ${ext ? `${num(ext.bytes / 1000, 0)} kB` : '-'} | ${ext ? `${num(ext.coldImportMs, 0)} ms` : '-'} |`);
+      lines.push(
+        `| ${b.name} | ${num(b.bytes / 1000, 0)} kB | ${num(b.coldImportMs, 0)} ms | ${ext ? `${num(ext.bytes / 1000, 0)} kB` : '-'} | ${ext ? `${num(ext.coldImportMs, 0)} ms` : '-'} |`,
+      );
     }
     const biggest = Math.max(...bundles.map((b) => b.bytes));
     const slowest = Math.max(...bundles.map((b) => b.coldImportMs));
-    if (zipReader) lines.push(`| (the zip reader alone: lib/archive/zip.ts) | ${num(zipReader.bytes / 1000, 0)} kB | ${num(zipReader.coldImportMs, 0)} ms | - | - |`);
-    checks.push({ goal: `every bundle < ${GOALS.bundleBytes / 1000} kB minified`, value: `largest ${num(biggest / 1000, 0)} kB`, met: biggest < GOALS.bundleBytes });
-    checks.push({ goal: `every bundle imported cold < ${GOALS.coldImportMs} ms`, value: `slowest ${num(slowest, 0)} ms`, met: slowest < GOALS.coldImportMs });
+    if (zipReader)
+      lines.push(
+        `| (the zip reader alone: lib/archive/zip.ts) | ${num(zipReader.bytes / 1000, 0)} kB | ${num(zipReader.coldImportMs, 0)} ms | - | - |`,
+      );
+    checks.push({
+      goal: `every bundle < ${GOALS.bundleBytes / 1000} kB minified`,
+      value: `largest ${num(biggest / 1000, 0)} kB`,
+      met: biggest < GOALS.bundleBytes,
+    });
+    checks.push({
+      goal: `every bundle imported cold < ${GOALS.coldImportMs} ms`,
+      value: `slowest ${num(slowest, 0)} ms`,
+      met: slowest < GOALS.coldImportMs,
+    });
   }
   if (e2e) {
     lines.push(
@@ -130,12 +171,27 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|---|---|---|',
       `| ${e2e.bots} | ${e2e.maxConcurrency} | ${e2e.exportLatencySeconds} s | ${e2e.idealSeconds} s | ${num(e2e.wallSeconds, 2)} s | ${num(e2e.overheadPercent)}% | ${e2e.transitionsPerBotMax}; ${num(e2e.transitionsPerBotAllIn, 2)} | ${num(e2e.stateBytesPerBot ?? 0, 0)} → ${e2e.botsWithin256KiB ?? '?'} |`,
       '',
-      `Mean time per state (ms): ${Object.entries(e2e.meanStateMs ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `Mean time per state (ms): ${Object.entries(e2e.meanStateMs ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
     );
-    checks.push({ goal: `end-to-end overhead < ${GOALS.overheadPercent}% of ideal`, value: `${num(e2e.overheadPercent)}%`, met: e2e.overheadPercent < GOALS.overheadPercent });
-    checks.push({ goal: `≤ ${GOALS.transitionsPerBot} state transitions per bot (export ready at first poll)`, value: `${e2e.transitionsPerBotMax} (${num(e2e.transitionsPerBotAllIn, 2)} all-in)`, met: e2e.transitionsPerBotMax <= GOALS.transitionsPerBot });
+    checks.push({
+      goal: `end-to-end overhead < ${GOALS.overheadPercent}% of ideal`,
+      value: `${num(e2e.overheadPercent)}%`,
+      met: e2e.overheadPercent < GOALS.overheadPercent,
+    });
+    checks.push({
+      goal: `≤ ${GOALS.transitionsPerBot} state transitions per bot (export ready at first poll)`,
+      value: `${e2e.transitionsPerBotMax} (${num(e2e.transitionsPerBotAllIn, 2)} all-in)`,
+      met: e2e.transitionsPerBotMax <= GOALS.transitionsPerBot,
+    });
   }
-  lines.push('', '| goal | measured | met |', '|---|---|---|', ...checks.map((c) => `| ${c.goal} | ${c.value} | ${c.met === undefined ? '–' : c.met ? 'yes' : 'NO'} |`));
+  lines.push(
+    '',
+    '| goal | measured | met |',
+    '|---|---|---|',
+    ...checks.map((c) => `| ${c.goal} | ${c.value} | ${c.met === undefined ? '–' : c.met ? 'yes' : 'NO'} |`),
+  );
   log(lines.join('\n'));
 
   // A partial run (`npm run bench -- bundles`) must not replace the full run's record with one part of it.

@@ -103,7 +103,8 @@ function watchStagingUploads(s3: S3Client): { lastEnd?: bigint } {
       const out = await next(args);
       const name = (context as { commandName?: string }).commandName;
       const key = (args.input as { Key?: string }).Key ?? '';
-      if ((name === 'CompleteMultipartUploadCommand' || name === 'PutObjectCommand') && key.startsWith('staging/')) seen.lastEnd = process.hrtime.bigint();
+      if ((name === 'CompleteMultipartUploadCommand' || name === 'PutObjectCommand') && key.startsWith('staging/'))
+        seen.lastEnd = process.hrtime.bigint();
       return out;
     },
     { step: 'initialize', name: 'benchStagingTimer' },

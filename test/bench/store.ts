@@ -76,7 +76,9 @@ async function benchStoreOnce(sizes: readonly number[], modes: readonly StoreMod
           });
           const result = JSON.parse(stdout.trim().split('\n').pop()!) as StoreCaseResult;
           results.push(result);
-          log(`  ${mode.padEnd(13)} ${(bytes / MiB).toFixed(0).padStart(5)} MiB  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`);
+          log(
+            `  ${mode.padEnd(13)} ${(bytes / MiB).toFixed(0).padStart(5)} MiB  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`,
+          );
         } finally {
           await s3.close();
         }

@@ -22,12 +22,16 @@ describe('bundling errors', () => {
   it.each([
     ['a syntax error', 'export const handler = async () => {\n'],
     ['an import that does not resolve', "import { gone } from './missing-module';\nexport const handler = async () => gone();\n"],
-  ])('%s stops synth with the function named', (_, source) => {
-    mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, 'handler.ts'), source);
-    const stack = new Stack(new App({ outdir }), 'BundleErrorProbe');
-    expect(() => new BackupFunction(stack, 'Probe', { name: NAME })).toThrow(
-      `BackupFunction "${NAME}": bundling ${join(folder, 'handler.ts')} failed; esbuild's messages are printed above.`,
-    );
-  }, 60_000);
+  ])(
+    '%s stops synth with the function named',
+    (_, source) => {
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'handler.ts'), source);
+      const stack = new Stack(new App({ outdir }), 'BundleErrorProbe');
+      expect(() => new BackupFunction(stack, 'Probe', { name: NAME })).toThrow(
+        `BackupFunction "${NAME}": bundling ${join(folder, 'handler.ts')} failed; esbuild's messages are printed above.`,
+      );
+    },
+    60_000,
+  );
 });

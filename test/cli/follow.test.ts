@@ -10,7 +10,12 @@ import { CliError } from '../../lib/cli/output';
 import { MAX_POLL_FAILURES, follow, newHistoryEvents, type Display } from '../../lib/cli/run';
 
 const ARN = 'arn:aws:states:us-east-1:000000000000:execution:BotVault:run-1';
-const event = (id: number, type = 'PassStateEntered'): HistoryEvent => ({ id, type: type as HistoryEvent['type'], timestamp: new Date(), stateEnteredEventDetails: { name: `S${id}` } });
+const event = (id: number, type = 'PassStateEntered'): HistoryEvent => ({
+  id,
+  type: type as HistoryEvent['type'],
+  timestamp: new Date(),
+  stateEnteredEventDetails: { name: `S${id}` },
+});
 
 /** A history of `n` events served the way GetExecutionHistory pages them (reverseOrder, maxResults, nextToken). */
 function fakeSfn(opts: { history: () => HistoryEvent[]; status: () => string; failures?: () => Error | undefined }) {
@@ -57,7 +62,13 @@ describe('follow', () => {
       status: () => {
         polls += 1;
         history.push(event(history.length + 1));
-        if (polls === 4) history.push({ id: history.length + 1, type: 'ExecutionSucceeded', timestamp: new Date(), executionSucceededEventDetails: { output: '{"manifestKey":"runs/2024/05/17/run-1.json"}' } });
+        if (polls === 4)
+          history.push({
+            id: history.length + 1,
+            type: 'ExecutionSucceeded',
+            timestamp: new Date(),
+            executionSucceededEventDetails: { output: '{"manifestKey":"runs/2024/05/17/run-1.json"}' },
+          });
         return polls === 4 ? 'SUCCEEDED' : 'RUNNING';
       },
     });
@@ -89,7 +100,9 @@ describe('follow', () => {
     });
     const err = await follow(client, ARN, 1, quiet).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CliError);
-    expect((err as Error).message).toBe('stopped following run run-1 (ThrottlingException: Rate exceeded); the run goes on: see it later with `botvault status run-1`');
+    expect((err as Error).message).toBe(
+      'stopped following run run-1 (ThrottlingException: Rate exceeded); the run goes on: see it later with `botvault status run-1`',
+    );
     expect(calls).toHaveLength(MAX_POLL_FAILURES);
   });
 
@@ -100,7 +113,9 @@ describe('follow', () => {
       failures: () => Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' }),
     });
     const err = await follow(client, ARN, 1, quiet).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/^stopped following run run-1 \(no AWS credentials: set AWS_PROFILE or run `aws sso login` \(AWS said ExpiredTokenException for DescribeExecution\)\); the run goes on/);
+    expect((err as Error).message).toMatch(
+      /^stopped following run run-1 \(no AWS credentials: set AWS_PROFILE or run `aws sso login` \(AWS said ExpiredTokenException for DescribeExecution\)\); the run goes on/,
+    );
     expect(calls).toHaveLength(1);
   });
 });

@@ -7,11 +7,16 @@ import { formatManifest, newestManifest } from '../../lib/cli/status';
 
 describe('formatTable', () => {
   it('aligns columns, right-aligns the listed ones, and leaves no trailing spaces', () => {
-    expect(formatTable(['A', 'SIZE', 'NOTE'], [['x', '1 B', ''], ['longer', '10.0 KiB', 'n']], [1])).toEqual([
-      'A           SIZE  NOTE',
-      'x            1 B',
-      'longer  10.0 KiB  n',
-    ]);
+    expect(
+      formatTable(
+        ['A', 'SIZE', 'NOTE'],
+        [
+          ['x', '1 B', ''],
+          ['longer', '10.0 KiB', 'n'],
+        ],
+        [1],
+      ),
+    ).toEqual(['A           SIZE  NOTE', 'x            1 B', 'longer  10.0 KiB  n']);
   });
 });
 
@@ -56,7 +61,9 @@ describe('awsCliError', () => {
     expect(awsCliError(named('Error', 'connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }), 'StartExecution')?.message).toMatch(
       /^cannot reach AWS for StartExecution \(ECONNREFUSED\)/,
     );
-    expect(awsCliError(named('AccessDeniedException', 'not authorized to perform states:StartExecution'), 'StartExecution')?.message).toMatch(/^access denied for StartExecution/);
+    expect(awsCliError(named('AccessDeniedException', 'not authorized to perform states:StartExecution'), 'StartExecution')?.message).toMatch(
+      /^access denied for StartExecution/,
+    );
   });
 
   it('leaves everything else to the caller', () => {
@@ -77,7 +84,12 @@ describe('formatManifest', () => {
         counts: { total: 2, succeeded: 1, unchanged: 0, failed: 1 },
         results: [
           { target: 'lex:A:DRAFT', status: 'SUCCEEDED', key: 'lex/us-east-1/A/DRAFT/bot.zip', bytes: 2048, sha256: 'ab'.repeat(32), versionId: 'v1' },
-          { target: 'lex:B:DRAFT', status: 'FAILED', error: 'ExportFailedError', cause: '{"errorType":"ExportFailedError","errorMessage":"locale not built"}' },
+          {
+            target: 'lex:B:DRAFT',
+            status: 'FAILED',
+            error: 'ExportFailedError',
+            cause: '{"errorType":"ExportFailedError","errorMessage":"locale not built"}',
+          },
         ],
       },
       'bkt',

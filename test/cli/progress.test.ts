@@ -8,8 +8,14 @@ import { States } from '../../lib/constructs/backup-workflow';
 import { RunProgress, phaseOf } from '../../lib/cli/progress';
 
 let nextId = 1;
-const ev = (type: string, details: Partial<HistoryEvent> = {}): HistoryEvent => ({ id: nextId++, type: type as HistoryEvent['type'], timestamp: new Date(), ...details });
-const entered = (name: string, input: unknown, kind = 'Task') => ev(`${kind}StateEntered`, { stateEnteredEventDetails: { name, input: JSON.stringify(input) } });
+const ev = (type: string, details: Partial<HistoryEvent> = {}): HistoryEvent => ({
+  id: nextId++,
+  type: type as HistoryEvent['type'],
+  timestamp: new Date(),
+  ...details,
+});
+const entered = (name: string, input: unknown, kind = 'Task') =>
+  ev(`${kind}StateEntered`, { stateEnteredEventDetails: { name, input: JSON.stringify(input) } });
 const job = (id: string) => ({ job: { id, provider: 'lex', key: `k/${id}`, spec: {} }, runId: 'r1' });
 
 function history(): HistoryEvent[] {
@@ -19,7 +25,9 @@ function history(): HistoryEvent[] {
   return [
     ev('ExecutionStarted', { executionStartedEventDetails: { input: '{"trigger":"manual"}' } }),
     entered(States.plan, { trigger: 'manual' }),
-    ev('TaskStateExited', { stateExitedEventDetails: { name: States.plan, output: JSON.stringify({ plan: { runId: 'r1', jobs: [job(a).job, job(b).job] } }) } }),
+    ev('TaskStateExited', {
+      stateExitedEventDetails: { name: States.plan, output: JSON.stringify({ plan: { runId: 'r1', jobs: [job(a).job, job(b).job] } }) },
+    }),
     entered(States.map, {}, 'Map'),
     ev('MapIterationStarted', { mapIterationStartedEventDetails: { name: States.map, index: 0 } }),
     ev('MapIterationStarted', { mapIterationStartedEventDetails: { name: States.map, index: 1 } }),
@@ -37,7 +45,9 @@ function history(): HistoryEvent[] {
     entered(States.cleanup, job(a)),
     entered(States.jobSucceeded, { ...job(a), result: { status: 'UNCHANGED' } }, 'Pass'),
     entered(States.summarize, { plan: {} }),
-    ev('TaskStateExited', { stateExitedEventDetails: { name: States.summarize, output: JSON.stringify({ summary: { manifestKey: 'runs/2024/05/17/r1.json' } }) } }),
+    ev('TaskStateExited', {
+      stateExitedEventDetails: { name: States.summarize, output: JSON.stringify({ summary: { manifestKey: 'runs/2024/05/17/r1.json' } }) },
+    }),
     entered(States.anyFailed, { summary: { failed: 1 } }, 'Choice'),
     entered(States.runFailed, { summary: { failed: 1 } }, 'Fail'),
     ev('ExecutionFailed', { executionFailedEventDetails: { error: 'BackupJobsFailed', cause: '1 of 2 failed' } }),
@@ -81,7 +91,13 @@ describe('RunProgress', () => {
       'lex:BRAVOBOT02:DRAFT: FAILED (ExportFailedError)',
     ]);
     expect(lines).toContain('run: 2 jobs planned');
-    expect(lines.filter((l) => l.startsWith('run:'))).toEqual(['run: Plan', 'run: 2 jobs planned', 'run: BackUpEachTarget', 'run: Summarize', 'run: FAILED']);
+    expect(lines.filter((l) => l.startsWith('run:'))).toEqual([
+      'run: Plan',
+      'run: 2 jobs planned',
+      'run: BackUpEachTarget',
+      'run: Summarize',
+      'run: FAILED',
+    ]);
   });
 
   it('dates each change by its event, not by when the poll saw it', () => {
@@ -129,7 +145,10 @@ describe('RunProgress', () => {
   it('survives events without execution data (includeExecutionData=false, truncated input)', () => {
     nextId = 100;
     const p = new RunProgress();
-    const changes = p.apply([ev('TaskStateEntered', { stateEnteredEventDetails: { name: States.plan } }), ev('TaskStateEntered', { stateEnteredEventDetails: { name: States.startExport, input: '{"job":' } })]);
+    const changes = p.apply([
+      ev('TaskStateEntered', { stateEnteredEventDetails: { name: States.plan } }),
+      ev('TaskStateEntered', { stateEnteredEventDetails: { name: States.startExport, input: '{"job":' } }),
+    ]);
     expect(p.jobs.size).toBe(0);
     expect(changes.map((c) => c.line)).toEqual(['run: Plan', 'run: StartExport']);
   });

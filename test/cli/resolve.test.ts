@@ -17,7 +17,13 @@ const saved = { ...process.env };
 beforeAll(async () => {
   cfn = await startCfnSimulator({
     stacks: {
-      BotVault: { outputs: { ArchiveBucketName: 'botvault-archive-1', StateMachineArn: SM, StartManualRunCommand: 'aws stepfunctions start-execution --input "<&>"' } },
+      BotVault: {
+        outputs: {
+          ArchiveBucketName: 'botvault-archive-1',
+          StateMachineArn: SM,
+          StartManualRunCommand: 'aws stepfunctions start-execution --input "<&>"',
+        },
+      },
       OldBotVault: { outputs: { ArchiveBucketName: 'old-bucket' } },
       Custom: { outputs: { ArchiveBucketName: 'custom-bucket', StateMachineArn: `${SM}2` } },
     },
@@ -38,7 +44,7 @@ beforeEach(() => {
 });
 
 describe('stackOutputs', () => {
-  it("reads every output of a stack (XML-escaped values intact)", async () => {
+  it('reads every output of a stack (XML-escaped values intact)', async () => {
     expect(await stackOutputs('BotVault')).toEqual({
       ArchiveBucketName: 'botvault-archive-1',
       StateMachineArn: SM,
@@ -59,7 +65,11 @@ describe('locate', () => {
   it('asks CloudFormation only for what the command line did not give', async () => {
     expect(await locate({ bucket: 'b', stateMachine: 'arn' }, { bucket: true, stateMachine: true })).toEqual({ bucket: 'b', stateMachineArn: 'arn' });
     expect(cfn.calls).toEqual([]);
-    expect(await locate({ stack: 'BotVault', bucket: 'mine' }, { bucket: true, stateMachine: true })).toEqual({ stackName: 'BotVault', bucket: 'mine', stateMachineArn: SM });
+    expect(await locate({ stack: 'BotVault', bucket: 'mine' }, { bucket: true, stateMachine: true })).toEqual({
+      stackName: 'BotVault',
+      bucket: 'mine',
+      stateMachineArn: SM,
+    });
     expect(cfn.calls).toEqual(['BotVault']);
   });
 

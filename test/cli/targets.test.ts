@@ -47,8 +47,15 @@ describe('keyInfo', () => {
   });
 
   it('reads Kore.ai keys into the job ids Plan gives them', () => {
-    expect(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip')).toEqual({ key: 'koreai/bots.kore.ai/st-1/published/bot.zip', provider: 'koreai', id: 'koreai:st-1:published', botId: 'st-1' });
-    const config = parseConfig({ targets: [{ provider: 'koreai', host: 'https://bots.kore.ai', botId: KORE_BOT, credentialsSecret: 'botvault/koreai', exportType: 'latest' }] });
+    expect(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip')).toEqual({
+      key: 'koreai/bots.kore.ai/st-1/published/bot.zip',
+      provider: 'koreai',
+      id: 'koreai:st-1:published',
+      botId: 'st-1',
+    });
+    const config = parseConfig({
+      targets: [{ provider: 'koreai', host: 'https://bots.kore.ai', botId: KORE_BOT, credentialsSecret: 'botvault/koreai', exportType: 'latest' }],
+    });
     expect(targetJobId(config.targets[0]!)).toBe(keyInfo(`koreai/bots.kore.ai/${KORE_BOT}/latest/bot.zip`).id);
   });
 
@@ -98,7 +105,9 @@ describe('checkOnly', () => {
 
   it('with a discovery target, accepts unknown entries as unverified (discovery may find them)', () => {
     const withDiscovery = parseConfig({ targets: [...staticOnly.targets, { provider: 'lex', discover: true }] });
-    expect(checkOnly(['ABCDEFGHIJ', 'SupportBot', 'lex:QQQQQQQQQQ:DRAFT'], withDiscovery)).toEqual({ unverified: ['SupportBot', 'lex:QQQQQQQQQQ:DRAFT'] });
+    expect(checkOnly(['ABCDEFGHIJ', 'SupportBot', 'lex:QQQQQQQQQQ:DRAFT'], withDiscovery)).toEqual({
+      unverified: ['SupportBot', 'lex:QQQQQQQQQQ:DRAFT'],
+    });
   });
 });
 

@@ -55,7 +55,9 @@ describe('change detection on versioned S3 (Swift)', () => {
     const sidecars = await versionsOf(restoreInfoKey(key));
     expect(sidecars).toHaveLength(2);
     const named = await Promise.all(
-      sidecars.map(async (v) => restoreInfoSchema.parse(JSON.parse((await h.object(restoreInfoKey(key), v.VersionId))!.body.toString('utf8'))).archive.versionId),
+      sidecars.map(
+        async (v) => restoreInfoSchema.parse(JSON.parse((await h.object(restoreInfoKey(key), v.VersionId))!.body.toString('utf8'))).archive.versionId,
+      ),
     );
     expect(named.sort()).toEqual([r1!.versionId, r3!.versionId].sort());
   });

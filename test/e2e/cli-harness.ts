@@ -58,7 +58,11 @@ export async function startCliHarness(opts: {
   secrets?: Record<string, string>;
   testSets?: string[];
 }): Promise<CliHarness> {
-  const lex = await startLexSimulator({ bots: opts.bots, defaultFaults: { exportLatencyMs: 100 }, ...(opts.testSets ? { testSets: opts.testSets } : {}) });
+  const lex = await startLexSimulator({
+    bots: opts.bots,
+    defaultFaults: { exportLatencyMs: 100 },
+    ...(opts.testSets ? { testSets: opts.testSets } : {}),
+  });
   const secrets = opts.secrets ? await startSecretsSimulator({ secrets: opts.secrets }) : undefined;
   if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
   const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;

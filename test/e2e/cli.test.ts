@@ -79,7 +79,11 @@ describe('botvault run', () => {
     const stored = await object(ALPHA_DRAFT_KEY);
     expect(out).toMatch(new RegExp(`SUCCEEDED +lex:ALPHABOT01:DRAFT +${ALPHA_DRAFT_KEY.replace(/\//g, '\\/')} .*sha256 ${stored.metadata.sha256}`));
     expect(out).toMatch(/SUCCEEDED +lex:ALPHABOT01:1:de_DE +lex\/us-east-1\/ALPHABOT01\/1\/locales\/de_DE\.zip/);
-    expect(out).toMatch(new RegExp(`run ${firstRun} SUCCEEDED: 4 stored, 0 unchanged, 0 failed of 4; manifest s3://${h.bucket}/runs/\\d{4}/\\d{2}/\\d{2}/${firstRun}\\.json\\n$`));
+    expect(out).toMatch(
+      new RegExp(
+        `run ${firstRun} SUCCEEDED: 4 stored, 0 unchanged, 0 failed of 4; manifest s3://${h.bucket}/runs/\\d{4}/\\d{2}/\\d{2}/${firstRun}\\.json\\n$`,
+      ),
+    );
   });
 
   it('--only with a target not in the config: exit 2, one line listing the known ids, nothing started', async () => {
@@ -103,7 +107,9 @@ describe('botvault run', () => {
       expect(res.stdout).toMatch(/(SUCCEEDED|UNCHANGED) +lex:CHARLIE003:2 /);
       expect(res.stdout).toMatch(/lex:BRAVOBOT02:DRAFT: FAILED \(ExportFailedError\)/);
       expect(res.stdout).toMatch(/run e2e-failing-run FAILED: \d stored, \d unchanged, 1 failed of 4; manifest s3:\/\//);
-      expect(h.sfn.executions.get(`${h.sfn.stateMachineArn.replace(':stateMachine:', ':execution:')}:e2e-failing-run`)?.error).toBe('BackupJobsFailed');
+      expect(h.sfn.executions.get(`${h.sfn.stateMachineArn.replace(':stateMachine:', ':execution:')}:e2e-failing-run`)?.error).toBe(
+        'BackupJobsFailed',
+      );
     } finally {
       h.lex.setFaults('BRAVOBOT02', {});
     }
@@ -126,6 +132,7 @@ describe('botvault run', () => {
     const out = res.stdout.replace(/\r\n/g, '\n');
     expect(out).toMatch(/TARGET +STATE +POLLS\n/);
     // Cursor up over the previous drawing and clear to the end: a redraw, not a scrolling log.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the ANSI escapes of the progress display are what is checked.
     expect(out).toMatch(/\x1b\[\d+F\x1b\[0J/);
     expect(out).toMatch(/lex:CHARLIE003:2 +(SUCCEEDED|UNCHANGED) +\d+\n/);
     expect(out).toMatch(/SUCCEEDED: 1 of 1 jobs done\n/);
@@ -143,7 +150,9 @@ describe('botvault run', () => {
   it('a state machine that does not exist: exit 2, says what to check', async () => {
     const res = await h.cli(['run', '--state-machine', `${h.sfn.stateMachineArn}-gone`]);
     expect(res.code).toBe(2);
-    expect(oneLine(res.stderr)).toMatch(/^botvault: state machine arn:aws:states:us-east-1:000000000000:stateMachine:BotVaultCliE2E-gone does not exist: check --state-machine/);
+    expect(oneLine(res.stderr)).toMatch(
+      /^botvault: state machine arn:aws:states:us-east-1:000000000000:stateMachine:BotVaultCliE2E-gone does not exist: check --state-machine/,
+    );
   });
 });
 
@@ -154,10 +163,12 @@ describe('botvault status', () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split('\n');
     // The --only run (one job) was the last one.
-    expect(lines[0]).toMatch(/^run manual-\S+ \(manual\)  started \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z  took \d+ s$/);
+    expect(lines[0]).toMatch(/^run manual-\S+ \(manual\) {2}started \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z {2}took \d+ s$/);
     expect(lines[1]).toMatch(/^(1 stored, 0 unchanged|0 stored, 1 unchanged), 0 failed of 1; manifest s3:\/\//);
     expect(lines[3]).toMatch(/^STATUS +TARGET +SIZE +VERSION +SHA256 +KEY \/ ERROR$/);
-    expect(lines[4]).toMatch(/^(SUCCEEDED|UNCHANGED) +lex:CHARLIE003:2 +\d+(\.\d)? (B|KiB) +- +[0-9a-f]{12} +lex\/us-east-1\/CHARLIE003\/2\/bot\.zip$/);
+    expect(lines[4]).toMatch(
+      /^(SUCCEEDED|UNCHANGED) +lex:CHARLIE003:2 +\d+(\.\d)? (B|KiB) +- +[0-9a-f]{12} +lex\/us-east-1\/CHARLIE003\/2\/bot\.zip$/,
+    );
     expect(lines).toHaveLength(5);
   });
 
@@ -187,8 +198,19 @@ describe('botvault list', () => {
     expect(lines[0]).toMatch(/^TARGET +DATE +SIZE +SHA256 +VERSION +RUN$/);
     const alpha = await object(ALPHA_DRAFT_KEY);
     const row = lines.find((l) => l.startsWith('lex:ALPHABOT01:DRAFT '));
-    expect(row).toMatch(new RegExp(`^lex:ALPHABOT01:DRAFT +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}Z +[\\d.]+ (B|KiB) +${alpha.metadata.sha256} +- \\(current\\) +\\S+$`));
-    expect(lines.map((l) => l.split(' ')[0])).toEqual(['TARGET', 'lex:ALPHABOT01:1:de_DE', 'lex:ALPHABOT01:DRAFT', 'lex:BRAVOBOT02:DRAFT', 'lex:CHARLIE003:2', '4']);
+    expect(row).toMatch(
+      new RegExp(
+        `^lex:ALPHABOT01:DRAFT +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}Z +[\\d.]+ (B|KiB) +${alpha.metadata.sha256} +- \\(current\\) +\\S+$`,
+      ),
+    );
+    expect(lines.map((l) => l.split(' ')[0])).toEqual([
+      'TARGET',
+      'lex:ALPHABOT01:1:de_DE',
+      'lex:ALPHABOT01:DRAFT',
+      'lex:BRAVOBOT02:DRAFT',
+      'lex:CHARLIE003:2',
+      '4',
+    ]);
     expect(lines.at(-1)).toBe(`4 resources, 4 versions in s3://${h.bucket}`);
   });
 
@@ -208,7 +230,9 @@ describe('botvault list', () => {
   it('an unknown target: exit 2, lists what the bucket holds', async () => {
     const res = await h.cli(['list', 'lex:NOSUCHBOT1:DRAFT', '--bucket', h.bucket]);
     expect(res.code).toBe(2);
-    expect(oneLine(res.stderr)).toMatch(/^botvault: "lex:NOSUCHBOT1:DRAFT" matches no backed-up resource in s3:\/\/\S+; give a job id, bot id or S3 key — known: lex:ALPHABOT01:1:de_DE, /);
+    expect(oneLine(res.stderr)).toMatch(
+      /^botvault: "lex:NOSUCHBOT1:DRAFT" matches no backed-up resource in s3:\/\/\S+; give a job id, bot id or S3 key — known: lex:ALPHABOT01:1:de_DE, /,
+    );
   });
 });
 
@@ -220,7 +244,9 @@ describe('botvault get', () => {
     const file = join(h.dir, 'ALPHABOT01-DRAFT-current.zip');
     const stored = await object(ALPHA_DRAFT_KEY);
     expect(readFileSync(file).equals(stored.body)).toBe(true);
-    expect(res.stdout).toBe(`${file}  ${(stored.body.length / 1024).toFixed(1)} KiB (${stored.body.length} bytes)  sha256 ${sha256(stored.body)} (verified)\n`);
+    expect(res.stdout).toBe(
+      `${file}  ${(stored.body.length / 1024).toFixed(1)} KiB (${stored.body.length} bytes)  sha256 ${sha256(stored.body)} (verified)\n`,
+    );
   });
 
   it('by S3 key, to a chosen file, with --json', async () => {
@@ -229,7 +255,15 @@ describe('botvault get', () => {
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout) as Record<string, unknown>;
     const stored = await object(key);
-    expect(out).toEqual({ path: join(h.dir, 'charlie.zip'), key, target: 'lex:CHARLIE003:2', versionId: null, bytes: stored.body.length, sha256: sha256(stored.body), verified: true });
+    expect(out).toEqual({
+      path: join(h.dir, 'charlie.zip'),
+      key,
+      target: 'lex:CHARLIE003:2',
+      versionId: null,
+      bytes: stored.body.length,
+      sha256: sha256(stored.body),
+      verified: true,
+    });
     expect(readFileSync(join(h.dir, 'charlie.zip')).equals(stored.body)).toBe(true);
   });
 
@@ -242,7 +276,9 @@ describe('botvault get', () => {
   it('a file that cannot be written: exit 2, one line, nothing left behind', async () => {
     const res = await h.cli(['get', 'lex:CHARLIE003:2', '-o', 'no-such-dir/charlie.zip', '--bucket', h.bucket]);
     expect(res.code).toBe(2);
-    expect(oneLine(res.stderr)).toBe(`botvault: could not save lex/us-east-1/CHARLIE003/2/bot.zip to ${join(h.dir, 'no-such-dir/charlie.zip')}: ENOENT; nothing written`);
+    expect(oneLine(res.stderr)).toBe(
+      `botvault: could not save lex/us-east-1/CHARLIE003/2/bot.zip to ${join(h.dir, 'no-such-dir/charlie.zip')}: ENOENT; nothing written`,
+    );
     expect(existsSync(join(h.dir, 'no-such-dir'))).toBe(false);
   });
 
@@ -250,12 +286,16 @@ describe('botvault get', () => {
     const key = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
     const original = await h.s3.send(new HeadObjectCommand({ Bucket: h.bucket, Key: key }));
     // Someone overwrote the archive outside BotVault and kept its metadata.
-    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: key, Body: Buffer.from('PK\u0003\u0004 not the archive'), Metadata: original.Metadata }));
+    await h.s3.send(
+      new PutObjectCommand({ Bucket: h.bucket, Key: key, Body: Buffer.from('PK\u0003\u0004 not the archive'), Metadata: original.Metadata }),
+    );
     const before = readdirSync(h.dir);
     const res = await h.cli(['get', 'lex:BRAVOBOT02:DRAFT', '--bucket', h.bucket]);
     expect(res.code).toBe(2);
     expect(oneLine(res.stderr)).toMatch(
-      new RegExp(`^botvault: sha256 mismatch for ${key.replace(/\//g, '\\/')}: the bytes hash to [0-9a-f]{64} but BotVault stored ${original.Metadata!.sha256}; .*Nothing written`),
+      new RegExp(
+        `^botvault: sha256 mismatch for ${key.replace(/\//g, '\\/')}: the bytes hash to [0-9a-f]{64} but BotVault stored ${original.Metadata!.sha256}; .*Nothing written`,
+      ),
     );
     expect(readdirSync(h.dir)).toEqual(before);
     expect(existsSync(join(h.dir, 'BRAVOBOT02-DRAFT-current.zip'))).toBe(false);
@@ -270,14 +310,21 @@ describe('errors an operator can fix', () => {
   });
 
   it('credentials the service does not know: the same advice', async () => {
-    const res = await h.cli(['run', '--state-machine', h.sfn.stateMachineArn], { env: { AWS_ACCESS_KEY_ID: 'AKIAUNKNOWN', AWS_SECRET_ACCESS_KEY: 'x' } });
+    const res = await h.cli(['run', '--state-machine', h.sfn.stateMachineArn], {
+      env: { AWS_ACCESS_KEY_ID: 'AKIAUNKNOWN', AWS_SECRET_ACCESS_KEY: 'x' },
+    });
     expect(res.code).toBe(2);
-    expect(oneLine(res.stderr)).toBe('botvault: no AWS credentials: set AWS_PROFILE or run `aws sso login` (AWS said UnrecognizedClientException for StartExecution)');
+    expect(oneLine(res.stderr)).toBe(
+      'botvault: no AWS credentials: set AWS_PROFILE or run `aws sso login` (AWS said UnrecognizedClientException for StartExecution)',
+    );
   });
 
   it('an unknown stack: one line, exit 2, nothing started', async () => {
     const before = h.sfn.executions.size;
-    for (const args of [['status', '--stack', 'NoSuchStack'], ['run', '--stack', 'NoSuchStack', '--wait']]) {
+    for (const args of [
+      ['status', '--stack', 'NoSuchStack'],
+      ['run', '--stack', 'NoSuchStack', '--wait'],
+    ]) {
       const res = await h.cli(args);
       expect(res.code).toBe(2);
       expect(oneLine(res.stderr)).toBe(

@@ -47,7 +47,11 @@ describe('botvault diff', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const out = res.stdout;
-    expect(out.split('\n')[0]).toMatch(new RegExp(`^${TARGET}: ${versions[0]!.replace('.', '\\.')} \\(.*run restore-e2e-1\\) → ${versions[1]!.replace('.', '\\.')} \\(.*run restore-e2e-2\\)$`));
+    expect(out.split('\n')[0]).toMatch(
+      new RegExp(
+        `^${TARGET}: ${versions[0]!.replace('.', '\\.')} \\(.*run restore-e2e-1\\) → ${versions[1]!.replace('.', '\\.')} \\(.*run restore-e2e-2\\)$`,
+      ),
+    );
     expect(out).toContain('added    Alpha/BotLocales/en_US/Intents/Cancel/Intent.json\n');
     expect(out).toContain('removed  Alpha/BotLocales/en_US/Intents/Order/Intent.json\n');
     expect(out).toContain('changed  Alpha/BotLocales/en_US/SlotTypes/AlphaChoice/SlotType.json\n');
@@ -64,7 +68,14 @@ describe('botvault diff', () => {
   it('--json with explicit --from/--to: the same comparison, reversed', async () => {
     const res = await h.cli(['diff', 'ALPHABOT01', '--from', versions[1]!, '--to', versions[0]!, '--json', '--config', h.configFile]);
     expect(res.code).toBe(0);
-    const d = JSON.parse(res.stdout) as { from: { versionId: string }; to: { versionId: string; runId: string }; added: string[]; removed: string[]; changed: { path: string; patch: string }[]; unchanged: number };
+    const d = JSON.parse(res.stdout) as {
+      from: { versionId: string };
+      to: { versionId: string; runId: string };
+      added: string[];
+      removed: string[];
+      changed: { path: string; patch: string }[];
+      unchanged: number;
+    };
     expect(d.from.versionId).toBe(versions[1]);
     expect(d.to).toMatchObject({ versionId: versions[0], runId: 'restore-e2e-1' });
     expect(d.added).toEqual(['Alpha/BotLocales/en_US/Intents/Order/Intent.json']);

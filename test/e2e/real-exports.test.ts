@@ -123,7 +123,8 @@ describe('real-format exports through backup, change detection, diff and restore
 
     const type = async (key: string, password?: string) => {
       const entries = await readZipEntries(await stored(key), password ? { password } : {});
-      return (JSON.parse(entries.get('Manifest.json')?.toString('utf8') ?? 'null') as { metaData?: { resourceType?: string } } | null)?.metaData?.resourceType;
+      return (JSON.parse(entries.get('Manifest.json')?.toString('utf8') ?? 'null') as { metaData?: { resourceType?: string } } | null)?.metaData
+        ?.resourceType;
     };
     expect(await type(T.bot.key)).toBe('BOT');
     expect(await type(T.locale.key)).toBe('BOT_LOCALE');
@@ -167,7 +168,10 @@ describe('real-format exports through backup, change detection, diff and restore
     const vocabulary = await cli(['diff', T.vocabulary.target]);
     expect(vocabulary.stdout).toContain('changed  Alpha/BotLocales/en_US/CustomVocabulary/CustomVocabulary.json\n');
     expect(vocabulary.stdout).toMatch(/\n\+\s+"phrase": "zinnia",\n/);
-    for (const [t, intent] of [[T.aes, 'Bravo/BotLocales/en_US/Intents/Escalate/Intent.json'], [T.zipcrypto, 'Charlie/BotLocales/en_US/Intents/Cancel/Intent.json']] as const) {
+    for (const [t, intent] of [
+      [T.aes, 'Bravo/BotLocales/en_US/Intents/Escalate/Intent.json'],
+      [T.zipcrypto, 'Charlie/BotLocales/en_US/Intents/Cancel/Intent.json'],
+    ] as const) {
       const res = await cli(['diff', t.target], lexEnv);
       expect(res.stderr).toBe('');
       expect(res.code).toBe(0);
@@ -193,14 +197,18 @@ describe('real-format exports through backup, change detection, diff and restore
       expect(res.code).toBe(0);
       expect(res.stdout).toMatch(/: COMPLETED; bot Alpha \(ALPHABOT01\) holds the archive's definition\n$/);
       const spec = [...h.lex.imports.values()].at(-1)!.spec as Record<string, unknown>;
-      expect(Object.keys(spec)).toEqual([t === T.bot ? 'botImportSpecification' : t === T.locale ? 'botLocaleImportSpecification' : 'customVocabularyImportSpecification']);
+      expect(Object.keys(spec)).toEqual([
+        t === T.bot ? 'botImportSpecification' : t === T.locale ? 'botLocaleImportSpecification' : 'customVocabularyImportSpecification',
+      ]);
     }
     const run = await backUp('real-4');
     expect(run.status).toBe('SUCCEEDED');
     for (const t of [T.bot, T.locale, T.vocabulary]) {
       const versions = await versionsOf(t);
       // The restored definition is the first version's, by value (Lex may order keys and entries differently).
-      expect(comparableEntries(await readZipEntries(await stored(t.key)))).toEqual(comparableEntries(await readZipEntries(await stored(t.key, versions.at(-1)))));
+      expect(comparableEntries(await readZipEntries(await stored(t.key)))).toEqual(
+        comparableEntries(await readZipEntries(await stored(t.key, versions.at(-1)))),
+      );
     }
   });
 
@@ -223,9 +231,12 @@ describe('real-format exports through backup, change detection, diff and restore
     expect(run.status).toBe('SUCCEEDED');
   });
 
-  it('restores a bot archive into another existing bot (--to-bot ID): that bot takes the archive\'s definition', async () => {
+  it("restores a bot archive into another existing bot (--to-bot ID): that bot takes the archive's definition", async () => {
     const original = (await versionsOf(T.bot)).at(-1)!;
-    const res = await cli(['restore', T.bot.target, '--version', original, '--to-bot', 'DELTABOT04', '--merge', 'Overwrite', '--poll-ms', '50'], lexEnv);
+    const res = await cli(
+      ['restore', T.bot.target, '--version', original, '--to-bot', 'DELTABOT04', '--merge', 'Overwrite', '--poll-ms', '50'],
+      lexEnv,
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('into existing bot Delta (DELTABOT04), merge Overwrite\n');
@@ -233,7 +244,12 @@ describe('real-format exports through backup, change detection, diff and restore
     const { LexModelsV2Client, CreateExportCommand, DescribeExportCommand } = await import('@aws-sdk/client-lex-models-v2');
     const lex = new LexModelsV2Client({ endpoint: h.lex.url, region: REGION });
     try {
-      const { exportId } = await lex.send(new CreateExportCommand({ resourceSpecification: { botExportSpecification: { botId: 'DELTABOT04', botVersion: 'DRAFT' } }, fileFormat: 'LexJson' }));
+      const { exportId } = await lex.send(
+        new CreateExportCommand({
+          resourceSpecification: { botExportSpecification: { botId: 'DELTABOT04', botVersion: 'DRAFT' } },
+          fileFormat: 'LexJson',
+        }),
+      );
       await new Promise((r) => setTimeout(r, 200));
       const d = await lex.send(new DescribeExportCommand({ exportId }));
       const names = [...(await readZipEntries(Buffer.from(await (await fetch(d.downloadUrl!)).arrayBuffer()))).keys()];
@@ -256,7 +272,14 @@ describe('real-format exports through backup, change detection, diff and restore
       );
     for (const utterance of ['hello', 'hi there']) {
       const body = await folder(utterance);
-      await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: key, Body: body, Metadata: { sha256: createHash('sha256').update(body).digest('hex'), source: 'lex:ECHOBOT005:DRAFT' } }));
+      await h.s3.send(
+        new PutObjectCommand({
+          Bucket: h.bucket,
+          Key: key,
+          Body: body,
+          Metadata: { sha256: createHash('sha256').update(body).digest('hex'), source: 'lex:ECHOBOT005:DRAFT' },
+        }),
+      );
     }
     expect(await versionsOf({ target: 'lex:ECHOBOT005:DRAFT', key })).toHaveLength(2);
     const diff = await cli(['diff', 'lex:ECHOBOT005:DRAFT']);
@@ -268,7 +291,9 @@ describe('real-format exports through backup, change detection, diff and restore
     expect((await readZipEntries(readFileSync(join(h.dir, 'echo.zip')))).has('Bot.json')).toBe(true);
     const restore = await cli(['restore', 'lex:ECHOBOT005:DRAFT', '--dry-run'], lexEnv);
     expect(restore.code).toBe(2);
-    expect(restore.stderr).toMatch(/has no Manifest\.json at its root, so it is not a Lex export and Lex would not import it: it holds an unpacked bot folder \(Bot\.json at the root\)/);
+    expect(restore.stderr).toMatch(
+      /has no Manifest\.json at its root, so it is not a Lex export and Lex would not import it: it holds an unpacked bot folder \(Bot\.json at the root\)/,
+    );
   });
 
   it('a test set is backed up, but restoring one is refused with what to do instead', async () => {

@@ -66,7 +66,12 @@ async function liveEntries(): Promise<Record<string, string>> {
   const { LexModelsV2Client, CreateExportCommand, DescribeExportCommand } = await import('@aws-sdk/client-lex-models-v2');
   const lex = new LexModelsV2Client({ endpoint: h.lex.url, region: 'us-east-1' });
   try {
-    const { exportId } = await lex.send(new CreateExportCommand({ resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } }, fileFormat: 'LexJson' }));
+    const { exportId } = await lex.send(
+      new CreateExportCommand({
+        resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } },
+        fileFormat: 'LexJson',
+      }),
+    );
     for (;;) {
       const d = await lex.send(new DescribeExportCommand({ exportId }));
       if (d.exportStatus === 'Completed') {
@@ -103,7 +108,11 @@ describe('botvault restore (Lex V2)', () => {
     const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--dry-run', '--config', h.configFile], { env: lexEnv });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(new RegExp(`^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, 9 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`));
+    expect(res.stdout).toMatch(
+      new RegExp(
+        `^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, 9 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`,
+      ),
+    );
     expect(res.stdout).toContain('note: FailOnConflict: Lex stops at the first resource that already exists');
     expect(res.stdout.trimEnd().split('\n').at(-1)).toBe('nothing was changed');
     expect(importOps()).toEqual([]);
@@ -114,15 +123,20 @@ describe('botvault restore (Lex V2)', () => {
     const before = await liveEntries();
     const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/\nimport \w+: FAILED: Bot Alpha \(ALPHABOT01\) already exists and the merge strategy is FailOnConflict: nothing was changed\.\n$/);
+    expect(res.stdout).toMatch(
+      /\nimport \w+: FAILED: Bot Alpha \(ALPHABOT01\) already exists and the merge strategy is FailOnConflict: nothing was changed\.\n$/,
+    );
     expect(importOps()).toEqual(['CreateUploadUrl', 'Upload', 'StartImport', 'DescribeImport']);
     expect(await liveEntries()).toEqual(before);
   });
 
-  it('--merge Overwrite: the import completes; the next backup holds exactly the restored version\'s entries', async () => {
+  it("--merge Overwrite: the import completes; the next backup holds exactly the restored version's entries", async () => {
     const original = await entries(versions[0]);
     expect(await entries(versions[1])).not.toEqual(original);
-    const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--merge', 'Overwrite', '--json', '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    const res = await h.cli(
+      ['restore', TARGET, '--version', versions[0]!, '--merge', 'Overwrite', '--json', '--config', h.configFile, '--poll-ms', '50'],
+      { env: lexEnv },
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const report = JSON.parse(res.stdout) as Record<string, unknown>;
@@ -141,7 +155,12 @@ describe('botvault restore (Lex V2)', () => {
     const imported = h.lex.imports.get(report.importId as string)!;
     expect(imported).toMatchObject({ status: 'Completed', mergeStrategy: 'Overwrite', importedResourceId: 'ALPHABOT01' });
     expect(imported.spec).toEqual({
-      botImportSpecification: { botName: 'Alpha', roleArn: expect.any(String), dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: expect.any(Number) },
+      botImportSpecification: {
+        botName: 'Alpha',
+        roleArn: expect.any(String),
+        dataPrivacy: { childDirected: false },
+        idleSessionTTLInSeconds: expect.any(Number),
+      },
     });
 
     versions.push(await backUp('restore-e2e-3'));
@@ -152,7 +171,12 @@ describe('botvault restore (Lex V2)', () => {
     // A version stored without a sidecar (as backups made before sidecars were): a copy of version 2 with its sha256.
     const v2 = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY, VersionId: versions[1] }));
     const put = await h.s3.send(
-      new PutObjectCommand({ Bucket: h.bucket, Key: KEY, Body: Buffer.from(await v2.Body!.transformToByteArray()), Metadata: { sha256: v2.Metadata!.sha256!, 'run-id': 'copied-by-hand' } }),
+      new PutObjectCommand({
+        Bucket: h.bucket,
+        Key: KEY,
+        Body: Buffer.from(await v2.Body!.transformToByteArray()),
+        Metadata: { sha256: v2.Metadata!.sha256!, 'run-id': 'copied-by-hand' },
+      }),
     );
     versions.push(put.VersionId!);
     const refused = await h.cli(['restore', TARGET, '--to-bot', 'AlphaCopy', '--config', h.configFile], { env: lexEnv });
@@ -160,25 +184,37 @@ describe('botvault restore (Lex V2)', () => {
     expect(oneLine(refused.stderr)).toBe(
       "botvault: restoring into new bot AlphaCopy needs --role-arn ARN (the bot's IAM role; exports do not hold it) (this version has no restore sidecar)",
     );
-    const res = await h.cli(['restore', TARGET, '--to-bot', 'AlphaCopy', '--role-arn', ROLE, '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    const res = await h.cli(['restore', TARGET, '--to-bot', 'AlphaCopy', '--role-arn', ROLE, '--config', h.configFile, '--poll-ms', '50'], {
+      env: lexEnv,
+    });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const botId = h.lex.botIdByName('AlphaCopy');
     expect(botId).toMatch(/^[0-9A-Z]{10}$/);
     expect(res.stdout).toContain(`into new bot AlphaCopy (${botId}), merge FailOnConflict\n`);
     expect(res.stdout).toContain(`: COMPLETED; bot AlphaCopy (${botId}) holds the archive's definition\n`);
-    const [started] = [...h.lex.imports.values()].filter((i) => (i.spec as { botImportSpecification?: { botName?: string } })?.botImportSpecification?.botName === 'AlphaCopy');
-    expect(started!.spec).toEqual({ botImportSpecification: { botName: 'AlphaCopy', roleArn: ROLE, dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 } });
+    const [started] = [...h.lex.imports.values()].filter(
+      (i) => (i.spec as { botImportSpecification?: { botName?: string } })?.botImportSpecification?.botName === 'AlphaCopy',
+    );
+    expect(started!.spec).toEqual({
+      botImportSpecification: { botName: 'AlphaCopy', roleArn: ROLE, dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 },
+    });
   });
 
   it('a locale archive restores into the existing bot with botLocaleImportSpecification; the next backup holds its entries', async () => {
     h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Refund'] });
-    const res = await h.cli(['restore', 'lex:ALPHABOT01:DRAFT:en_US', '--version', localeVersions[1]!, '--merge', 'Overwrite', '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
+    const res = await h.cli(
+      ['restore', 'lex:ALPHABOT01:DRAFT:en_US', '--version', localeVersions[1]!, '--merge', 'Overwrite', '--config', h.configFile, '--poll-ms', '50'],
+      { env: lexEnv },
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('into existing bot Alpha (ALPHABOT01), merge Overwrite\n');
     const [last] = [...h.lex.imports.values()].slice(-1);
-    expect(last).toMatchObject({ status: 'Completed', spec: { botLocaleImportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' } } });
+    expect(last).toMatchObject({
+      status: 'Completed',
+      spec: { botLocaleImportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' } },
+    });
     await backUp('restore-e2e-locale');
     expect(await entries(undefined, LOCALE_KEY)).toEqual(await entries(localeVersions[1], LOCALE_KEY));
   });
@@ -206,7 +242,9 @@ describe('botvault restore (Lex V2)', () => {
         tags: { team: 'support' },
       },
     };
-    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: restoreInfoKey(KEY), Body: JSON.stringify(info), ContentType: 'application/json' }));
+    await h.s3.send(
+      new PutObjectCommand({ Bucket: h.bucket, Key: restoreInfoKey(KEY), Body: JSON.stringify(info), ContentType: 'application/json' }),
+    );
     const res = await h.cli(['restore', TARGET, '--to-bot', 'AlphaFromSidecar', '--dry-run', '--config', h.configFile], { env: lexEnv });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
@@ -220,7 +258,10 @@ describe('botvault restore (Lex V2)', () => {
 
   it('an upload URL that is neither https nor allowlisted is refused before any byte leaves; nothing is imported', async () => {
     const strict = join(h.dir, 'strict.config.json');
-    writeFileSync(strict, JSON.stringify({ stackName: 'BotVaultRestoreE2E', targets: [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }] }));
+    writeFileSync(
+      strict,
+      JSON.stringify({ stackName: 'BotVaultRestoreE2E', targets: [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }] }),
+    );
     const before = h.lex.calls.length;
     const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', '--config', strict], { env: lexEnv });
     expect(res.code).toBe(2);
@@ -232,11 +273,15 @@ describe('botvault restore (Lex V2)', () => {
   });
 
   it('a version whose bytes do not match their sha256: exit 2 before anything is uploaded', async () => {
-    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: KEY, Body: Buffer.from('PK\x03\x04 not the archive'), Metadata: { sha256: '0'.repeat(64) } }));
+    await h.s3.send(
+      new PutObjectCommand({ Bucket: h.bucket, Key: KEY, Body: Buffer.from('PK\x03\x04 not the archive'), Metadata: { sha256: '0'.repeat(64) } }),
+    );
     const before = h.lex.calls.length;
     const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', '--config', h.configFile], { env: lexEnv });
     expect(res.code).toBe(2);
-    expect(oneLine(res.stderr)).toMatch(/^botvault: sha256 mismatch for lex\/us-east-1\/ALPHABOT01\/DRAFT\/bot\.zip version \S+: the bytes hash to [0-9a-f]{64} but BotVault stored 0{64}; /);
+    expect(oneLine(res.stderr)).toMatch(
+      /^botvault: sha256 mismatch for lex\/us-east-1\/ALPHABOT01\/DRAFT\/bot\.zip version \S+: the bytes hash to [0-9a-f]{64} but BotVault stored 0{64}; /,
+    );
     expect(h.lex.calls.length).toBe(before);
   });
 });

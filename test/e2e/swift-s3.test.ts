@@ -43,7 +43,6 @@ describe('versioned S3 server (Swift s3api)', () => {
   });
 
   it('keeps two versions of one key (PutObject, then a streamed multipart Upload), each readable with its own bytes', async () => {
-
     const small = randomBytes(4096);
     const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: small, Metadata: { sha256: sha256(small) } }));
     expect(put.VersionId).toBeTruthy();
@@ -128,7 +127,13 @@ describe('versioned S3 server (Swift s3api)', () => {
 
     const target = 'lex/us-east-1/SWIFTBOT01/2/bot.zip';
     const copy = await s3.send(
-      new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: `${bucket}/${key}?versionId=${encodeURIComponent(first.VersionId!)}`, MetadataDirective: 'REPLACE', Metadata: { sha256: sha256(older) } }),
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: target,
+        CopySource: `${bucket}/${key}?versionId=${encodeURIComponent(first.VersionId!)}`,
+        MetadataDirective: 'REPLACE',
+        Metadata: { sha256: sha256(older) },
+      }),
     );
     expect(copy.CopySourceVersionId).toBe(first.VersionId);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: target }));

@@ -80,7 +80,12 @@ export function iconPng(seed: string): Buffer {
   const [r, g, b] = createHash('md5').update(seed).digest();
   const row = Buffer.concat([Buffer.from([0]), Buffer.concat(Array.from({ length: size }, () => Buffer.from([r!, g!, b!, 255])))]);
   const pixels = Buffer.concat(Array.from({ length: size }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Pretty-printed with 4 spaces and no trailing newline, as Kore.ai writes its JSON. */
@@ -122,8 +127,22 @@ export function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {
       _id: `dg-${id}`,
       refId: uuid(id, 'ref'),
       nodes: [
-        { nodeOptions: {}, nodeId: 'intent0', type: 'intent', componentId: intent, transitions: [{ default: 'message0', metadata: { color: '#299d8c', connId: 'dummy0' } }], metadata: { left: 5, top: 5 } },
-        { nodeOptions: {}, nodeId: 'message0', type: 'message', componentId: message, transitions: [{ default: 'end', metadata: { color: '#299d8c', connId: 'dummy1' } }], metadata: { left: 25, top: 5 } },
+        {
+          nodeOptions: {},
+          nodeId: 'intent0',
+          type: 'intent',
+          componentId: intent,
+          transitions: [{ default: 'message0', metadata: { color: '#299d8c', connId: 'dummy0' } }],
+          metadata: { left: 5, top: 5 },
+        },
+        {
+          nodeOptions: {},
+          nodeId: 'message0',
+          type: 'message',
+          componentId: message,
+          transitions: [{ default: 'end', metadata: { color: '#299d8c', connId: 'dummy1' } }],
+          metadata: { left: 25, top: 5 },
+        },
       ],
       lname: d.name.toLowerCase(),
       isHidden: false,
@@ -131,16 +150,45 @@ export function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {
       isFollowUp: false,
     })),
     dialogComponents: dialogs.flatMap(({ d, id, intent, message }) => [
-      { _id: intent, refId: uuid(intent, 'ref'), name: d.name, type: 'intent', dialogId: `dg-${id}`, localeData: Object.fromEntries(languages.map((lang) => [lang, { desc: '', intent: d.name }])) },
-      { _id: message, refId: uuid(message, 'ref'), name: `${d.name}Message`, type: 'message', localeData: Object.fromEntries(languages.map((lang) => [lang, { message: [{ channel: 'default', type: 'basic', text: `This is ${bot.botName}: ${words(d.name)}.` }] }])) },
+      {
+        _id: intent,
+        refId: uuid(intent, 'ref'),
+        name: d.name,
+        type: 'intent',
+        dialogId: `dg-${id}`,
+        localeData: Object.fromEntries(languages.map((lang) => [lang, { desc: '', intent: d.name }])),
+      },
+      {
+        _id: message,
+        refId: uuid(message, 'ref'),
+        name: `${d.name}Message`,
+        type: 'message',
+        localeData: Object.fromEntries(
+          languages.map((lang) => [lang, { message: [{ channel: 'default', type: 'basic', text: `This is ${bot.botName}: ${words(d.name)}.` }] }]),
+        ),
+      },
     ]),
     knowledgeTasks: bot.faqs?.length
-      ? [{ refId: uuid(bot.botId, 'kg'), name: bot.botName, description: '', isGraph: true, language: languages[0], faqs: bot.faqs.map((f) => ({ question: f.question, answer: [{ text: f.answer, type: 'basic', channel: 'default' }] })) }]
+      ? [
+          {
+            refId: uuid(bot.botId, 'kg'),
+            name: bot.botName,
+            description: '',
+            isGraph: true,
+            language: languages[0],
+            faqs: bot.faqs.map((f) => ({ question: f.question, answer: [{ text: f.answer, type: 'basic', channel: 'default' }] })),
+          },
+        ]
       : [],
     sentences: withUtterances
       ? dialogs.flatMap(({ d, intent }) =>
           languages.flatMap((lang) =>
-            (d.utterances?.[lang] ?? (lang === languages[0] ? [words(d.name), `I want to ${words(d.name)}`, `can you help me ${words(d.name)}`] : [`${lang}: ${words(d.name)}`])).map((sentence) => ({
+            (
+              d.utterances?.[lang] ??
+              (lang === languages[0]
+                ? [words(d.name), `I want to ${words(d.name)}`, `can you help me ${words(d.name)}`]
+                : [`${lang}: ${words(d.name)}`])
+            ).map((sentence) => ({
               _id: stableHex(intent, lang, sentence).slice(0, 24),
               taskId: intent,
               sentence,
@@ -153,8 +201,18 @@ export function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {
       : [],
     patterns: dialogs
       .filter(({ d }) => d.patterns?.length)
-      .map(({ d, intent }) => ({ localeData: { [languages[0]!]: { patterns: d.patterns!.map((value) => ({ value, original: value })) } }, refId: uuid(intent, 'ref'), taskName: d.name, taskType: 'intent', nodeType: 'dialog' })),
-    exportOptions: { tasks: ['botTask', 'knowledgeGraph'], nlpData: withUtterances ? ['nlpSettings', 'utterances', 'standardResponses'] : ['nlpSettings', 'standardResponses'], settings: opts.settings ?? ['botSettings', 'botVariables'] },
+      .map(({ d, intent }) => ({
+        localeData: { [languages[0]!]: { patterns: d.patterns!.map((value) => ({ value, original: value })) } },
+        refId: uuid(intent, 'ref'),
+        taskName: d.name,
+        taskType: 'intent',
+        nodeType: 'dialog',
+      })),
+    exportOptions: {
+      tasks: ['botTask', 'knowledgeGraph'],
+      nlpData: withUtterances ? ['nlpSettings', 'utterances', 'standardResponses'] : ['nlpSettings', 'standardResponses'],
+      settings: opts.settings ?? ['botSettings', 'botVariables'],
+    },
     environmentVersionInfo: '9.1.7',
   };
 }

@@ -179,7 +179,11 @@ function intentJson(i: LexIntentModel) {
       initialResponse: null,
       codeHook: { isActive: true, enableCodeHookInvocation: false, invocationLabel: null, postCodeHookSpecification: null },
       conditional: null,
-      nextStep: { dialogAction: { type: slots.length ? 'ElicitSlot' : 'FulfillIntent', slotToElicit: slots[0]?.name ?? null, suppressNextMessage: null }, intent: null, sessionAttributes: null },
+      nextStep: {
+        dialogAction: { type: slots.length ? 'ElicitSlot' : 'FulfillIntent', slotToElicit: slots[0]?.name ?? null, suppressNextMessage: null },
+        intent: null,
+        sessionAttributes: null,
+      },
     },
     inputContexts: null,
     outputContexts: null,
@@ -199,7 +203,13 @@ function slotJson(s: LexSlotModel) {
     obfuscationSetting: null,
     valueElicitationSetting: {
       waitAndContinueSpecification: null,
-      promptSpecification: { messageGroupsList: [message(s.prompt)], maxRetries: 4, allowInterrupt: true, messageSelectionStrategy: 'Random', promptAttemptsSpecification: null },
+      promptSpecification: {
+        messageGroupsList: [message(s.prompt)],
+        maxRetries: 4,
+        allowInterrupt: true,
+        messageSelectionStrategy: 'Random',
+        promptAttemptsSpecification: null,
+      },
       slotConstraint: s.required === false ? 'Optional' : 'Required',
       defaultValueSpecification: null,
       sampleUtterances: null,
@@ -214,7 +224,10 @@ function slotTypeJson(t: LexSlotTypeModel) {
     name: t.name,
     identifier: lexIdentifier(`slottype:${t.name}`),
     description: null,
-    slotTypeValues: t.values.map((v) => ({ sampleValue: { value: v.value }, synonyms: v.synonyms?.length ? v.synonyms.map((value) => ({ value })) : null })),
+    slotTypeValues: t.values.map((v) => ({
+      sampleValue: { value: v.value },
+      synonyms: v.synonyms?.length ? v.synonyms.map((value) => ({ value })) : null,
+    })),
     parentSlotTypeSignature: null,
     valueSelectionSetting: { regexFilter: null, resolutionStrategy: t.resolutionStrategy ?? 'ORIGINAL_VALUE', advancedRecognitionSetting: null },
     externalSourceSetting: null,
@@ -224,7 +237,8 @@ function slotTypeJson(t: LexSlotTypeModel) {
 
 function conversationFlowJson(i: LexIntentModel) {
   const nodes = [{ id: 'start', type: 'Start', next: i.slots?.[0] ? `slot-${i.slots[0].name}` : 'fulfillment' }];
-  for (const [n, s] of (i.slots ?? []).entries()) nodes.push({ id: `slot-${s.name}`, type: 'GetSlotValue', next: i.slots![n + 1] ? `slot-${i.slots![n + 1]!.name}` : 'fulfillment' });
+  for (const [n, s] of (i.slots ?? []).entries())
+    nodes.push({ id: `slot-${s.name}`, type: 'GetSlotValue', next: i.slots![n + 1] ? `slot-${i.slots![n + 1]!.name}` : 'fulfillment' });
   nodes.push({ id: 'fal', type: 'Fulfillment', next: 'end' });
   return { intentName: i.name, nodes, canvas: { zoom: 1, x: 0, y: 0 } };
 }
@@ -303,7 +317,8 @@ export function lexExportZip(bot: LexBotModel, opts: LexExportOptions = {}): Pro
 
 /** A Test Workbench test set export: one CSV (its zip layout is unconfirmed). */
 export function lexTestSetZip(testSetName: string, opts: { mtime?: Date; password?: string; encryption?: Encryption } = {}): Promise<Buffer> {
-  const csv = 'Line #,Conversation #,Source,Input,Expected Output Intent,Expected Output Slot 1\n1,1,User,book a hotel,BookHotel,\n2,1,Agent,What city?,,\n3,1,User,Seattle,BookHotel,City = Seattle\n';
+  const csv =
+    'Line #,Conversation #,Source,Input,Expected Output Intent,Expected Output Slot 1\n1,1,User,book a hotel,BookHotel,\n2,1,Agent,What city?,,\n3,1,User,Seattle,BookHotel,City = Seattle\n';
   return writeZip([{ name: `${testSetName}.csv`, data: csv }], {
     mtime: opts.mtime ?? new Date(Date.UTC(2024, 1, 19, 10, 30, 0)),
     ...(opts.password !== undefined ? { password: opts.password, encryption: opts.encryption ?? 'aes256' } : {}),

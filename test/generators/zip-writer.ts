@@ -41,9 +41,25 @@ export async function writeZip(entries: readonly ZipEntryInput[], opts: WriteZip
     level: opts.store ? 0 : 6,
     lastModDate: opts.mtime,
     ...(style === 'java'
-      ? { versionMadeBy: 20, msDosCompatible: true, extendedTimestamp: false, useUnicodeFileNames: true, dataDescriptor: true, dataDescriptorSignature: true, externalFileAttributes: 0 }
+      ? {
+          versionMadeBy: 20,
+          msDosCompatible: true,
+          extendedTimestamp: false,
+          useUnicodeFileNames: true,
+          dataDescriptor: true,
+          dataDescriptorSignature: true,
+          externalFileAttributes: 0,
+        }
       : style === 'kore'
-        ? { versionMadeBy: (3 << 8) | 45, msDosCompatible: false, extendedTimestamp: false, useUnicodeFileNames: false, dataDescriptor: true, dataDescriptorSignature: true, externalFileAttributes: 0x81b40020 }
+        ? {
+            versionMadeBy: (3 << 8) | 45,
+            msDosCompatible: false,
+            extendedTimestamp: false,
+            useUnicodeFileNames: false,
+            dataDescriptor: true,
+            dataDescriptorSignature: true,
+            externalFileAttributes: 0x81b40020,
+          }
         : {}),
     ...(opts.password !== undefined
       ? (opts.encryption ?? 'aes256') === 'zipcrypto'

@@ -44,7 +44,10 @@ describe('alarms in the stack', () => {
             Effect: 'Allow',
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Resource: `Ref(${topic})`,
-            Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` } },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': ACCOUNT },
+              ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` },
+            },
           },
         ],
       },
@@ -115,9 +118,19 @@ describe('alarms in the stack', () => {
   it("failed-run message: names the run and carries error and cause (Summarize's failed jobs line), never the execution's input or output", () => {
     const rule = json.Resources[logicalId(json, 'AWS::Events::Rule', 'AlarmsFailedRunRule')]!.Properties as { Targets: Record<string, unknown>[] };
     expect(rule.Targets).toHaveLength(1);
-    const target = render(rule.Targets[0]) as { Arn: string; RoleArn: string; InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string } };
+    const target = render(rule.Targets[0]) as {
+      Arn: string;
+      RoleArn: string;
+      InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
+    };
     expect(target.Arn).toBe(`Ref(${topic})`);
-    expect(Object.values(target.InputTransformer.InputPathsMap).sort()).toEqual(['$.detail.cause', '$.detail.error', '$.detail.executionArn', '$.detail.name', '$.detail.status']);
+    expect(Object.values(target.InputTransformer.InputPathsMap).sort()).toEqual([
+      '$.detail.cause',
+      '$.detail.error',
+      '$.detail.executionArn',
+      '$.detail.name',
+      '$.detail.status',
+    ]);
     expect(JSON.stringify(target.InputTransformer)).not.toMatch(/\$\.detail\.(input|output)|<aws\.events\.event>/);
     expect(target.InputTransformer.InputTemplate).toBe(
       '"BotVault run <detail-name> ended <detail-status>: <detail-error>: <detail-cause> (execution <detail-executionArn>)"',
@@ -125,7 +138,9 @@ describe('alarms in the stack', () => {
   });
 
   it("failed-run rule publishes through a role of its own: exactly Publish on the topic and the topic key's data-key actions", () => {
-    const roleId = (render(json.Resources[logicalId(json, 'AWS::Events::Rule', 'AlarmsFailedRunRule')]!.Properties) as { Targets: { RoleArn: string }[] }).Targets[0]!.RoleArn.replace(/\.Arn$/, '');
+    const roleId = (
+      render(json.Resources[logicalId(json, 'AWS::Events::Rule', 'AlarmsFailedRunRule')]!.Properties) as { Targets: { RoleArn: string }[] }
+    ).Targets[0]!.RoleArn.replace(/\.Arn$/, '');
     expect(render(json.Resources[roleId]!.Properties!.AssumeRolePolicyDocument)).toEqual({
       Version: '2012-10-17',
       Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } }],
@@ -139,11 +154,17 @@ describe('alarms in the stack', () => {
     ]);
   });
 
-  it("the key lets CloudWatch alarms use it for the encrypted topic", () => {
+  it('the key lets CloudWatch alarms use it for the encrypted topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
-          { Sid: 'CloudWatchAlarmsToTheEncryptedTopic', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Resource: '*' },
+          {
+            Sid: 'CloudWatchAlarmsToTheEncryptedTopic',
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Resource: '*',
+          },
         ]),
       },
     });
@@ -153,8 +174,16 @@ describe('alarms in the stack', () => {
     const dashboards = Object.values(json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
     expect(dashboards[0]!.Properties!.DashboardName).toBe('BotVault-Backups');
-    const body = JSON.parse(String(render(dashboards[0]!.Properties!.DashboardBody))) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] };
-    expect(body.widgets.map((w) => w.properties.title).filter(Boolean)).toEqual(['Alarms', 'Runs per day', 'Backup jobs per day', 'Bytes stored per day', 'Run duration']);
+    const body = JSON.parse(String(render(dashboards[0]!.Properties!.DashboardBody))) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    expect(body.widgets.map((w) => w.properties.title).filter(Boolean)).toEqual([
+      'Alarms',
+      'Runs per day',
+      'Backup jobs per day',
+      'Bytes stored per day',
+      'Run duration',
+    ]);
     const metrics = body.widgets.flatMap((w) => w.properties.metrics ?? []).map((m) => m.slice(0, 2).join('/'));
     expect(metrics).toEqual(
       expect.arrayContaining([
@@ -176,8 +205,14 @@ describe('alarms in the stack', () => {
 
   it('notifications.noSuccessHours widens the window (a weekday-only schedule has a 72 h weekend gap)', () => {
     const { json: j } = synth({ targets: TARGETS, schedule: { cron: 'cron(0 3 ? * MON-FRI *)' }, notifications: { noSuccessHours: 80 } });
-    expect(j.Resources[logicalId(j, 'AWS::CloudWatch::Alarm', 'AlarmsNoSuccessfulRun')]!.Properties).toMatchObject({ Period: 3600, EvaluationPeriods: 80, DatapointsToAlarm: 80 });
-    expect(() => parseConfig({ targets: TARGETS, notifications: { noSuccessHours: 200 } })).toThrow(/notifications\.noSuccessHours: must be at most 168/);
+    expect(j.Resources[logicalId(j, 'AWS::CloudWatch::Alarm', 'AlarmsNoSuccessfulRun')]!.Properties).toMatchObject({
+      Period: 3600,
+      EvaluationPeriods: 80,
+      DatapointsToAlarm: 80,
+    });
+    expect(() => parseConfig({ targets: TARGETS, notifications: { noSuccessHours: 200 } })).toThrow(
+      /notifications\.noSuccessHours: must be at most 168/,
+    );
   });
 
   it('without notifications.email: the topic, no subscription', () => {
@@ -215,7 +250,12 @@ describe('BackupAlarms construct', () => {
   it('noSuccessWindow sets the number of hourly periods; without a DLQ there is no ScheduleStartFailed alarm', () => {
     const json = build({ noSuccessWindow: Duration.hours(50) });
     const alarms = Object.values(json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms.map((a) => a.Properties!.AlarmName).sort()).toEqual(['Test-NoSuccessfulRun', 'Test-RunAborted', 'Test-RunFailed', 'Test-RunTimedOut']);
+    expect(alarms.map((a) => a.Properties!.AlarmName).sort()).toEqual([
+      'Test-NoSuccessfulRun',
+      'Test-RunAborted',
+      'Test-RunFailed',
+      'Test-RunTimedOut',
+    ]);
     const noSuccess = alarms.find((a) => a.Properties!.AlarmName === 'Test-NoSuccessfulRun')!;
     expect(noSuccess.Properties).toMatchObject({ Period: 3600, EvaluationPeriods: 50, DatapointsToAlarm: 50 });
   });

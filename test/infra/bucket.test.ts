@@ -45,7 +45,10 @@ describe('archive bucket in the stack', () => {
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
-          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn` } },
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn` },
+          },
         ],
       },
     });
@@ -60,7 +63,9 @@ describe('archive bucket in the stack', () => {
   });
 
   it('has a bucket policy that denies requests not made over TLS and writes that ask for other encryption, and nothing else', () => {
-    const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${bucketId})`);
+    const policies = Object.values(json.Resources).filter(
+      (r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${bucketId})`,
+    );
     expect(policies).toHaveLength(1);
     const keyArn = `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`;
     expect(render(policies[0]!.Properties)).toEqual({
@@ -132,7 +137,9 @@ describe('ArchiveBucket construct', () => {
   it('without retention keeps every version: no non-current rule', () => {
     const { stack } = bucketStack();
     const json = Template.fromStack(stack).toJSON() as CfnTemplate;
-    const archive = json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')] as unknown as { Properties: { LifecycleConfiguration: { Rules: { Id: string }[] } } };
+    const archive = json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')] as unknown as {
+      Properties: { LifecycleConfiguration: { Rules: { Id: string }[] } };
+    };
     const ids = archive.Properties.LifecycleConfiguration.Rules.map((r) => r.Id);
     expect(ids).toEqual(['AbortIncompleteMultipartUploads', 'ExpireStaging', 'RemoveStagingDeleteMarkers', 'ExpireTickMarkers']);
   });
@@ -155,7 +162,10 @@ describe('ArchiveBucket construct', () => {
     new ArchiveBucket(stack, 'Archive', { accessLogsBucket: logs });
     const json = Template.fromStack(stack).toJSON() as CfnTemplate;
     const archive = json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')]!;
-    expect(archive.Properties!.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logicalId(json, 'AWS::S3::Bucket', 'Logs') }, LogFilePrefix: 'botvault-archive/' });
+    expect(archive.Properties!.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logicalId(json, 'AWS::S3::Bucket', 'Logs') },
+      LogFilePrefix: 'botvault-archive/',
+    });
   });
 
   it('grantArchiveWrite: staging read/write/delete, archive prefixes put/read (no delete), multipart listing', () => {
@@ -205,7 +215,9 @@ describe('ArchiveBucket construct', () => {
     const kmsActions = (rolePrefix: string) =>
       Object.values(json.Resources)
         .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties!.Roles as { Ref: string }[])[0]!.Ref.startsWith(rolePrefix))
-        .flatMap((r) => (r.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement)
+        .flatMap(
+          (r) => (r.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement,
+        )
         .filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))
         .map((s) => ({ Action: s.Action, Resource: render(s.Resource), Condition: s.Condition }));
     // Only what S3 does with the key for each (SSE-KMS: a data key to write, decrypt to read, both for
@@ -217,7 +229,10 @@ describe('ArchiveBucket construct', () => {
   });
 
   it.each([
-    [{ noncurrentTransitionDays: 60, noncurrentExpirationDays: 60 }, /noncurrentExpirationDays \(60\) must be greater than retention.noncurrentTransitionDays \(60\)/],
+    [
+      { noncurrentTransitionDays: 60, noncurrentExpirationDays: 60 },
+      /noncurrentExpirationDays \(60\) must be greater than retention.noncurrentTransitionDays \(60\)/,
+    ],
     [{ noncurrentVersionsToKeep: 5 }, /noncurrentVersionsToKeep only applies together with retention.noncurrentExpirationDays/],
     [{ noncurrentExpirationDays: 0 }, /noncurrentExpirationDays must be a whole number of at least 1 \(got 0\)/],
     [{ noncurrentTransitionDays: 1.5 }, /noncurrentTransitionDays must be a whole number/],

@@ -61,7 +61,10 @@ describe('bundling with local esbuild', () => {
         const { handler } = require(require('node:path').join(dir, 'index.js'));
         try { await handler({}); results[dir] = 'resolved'; } catch (e) { results[dir] = e.name; }
       })).then(() => process.stdout.write(JSON.stringify(results)));`;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: outdir, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: REGION } });
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: outdir,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: REGION },
+    });
     expect(Object.values(JSON.parse(out.toString()) as Record<string, string>)).toEqual(Array(6).fill('InvalidInputError'));
   });
 
@@ -73,11 +76,25 @@ describe('bundling with local esbuild', () => {
       await createBucket(s3server.endpoint, 'bundled');
       Object.assign(process.env, handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket: 'bundled' }));
       // Lambda loads index.js as CommonJS; so does Node's own require (not vitest's module loader).
-      const load = (name: string) => (createRequire(import.meta.url)(join(bundleDir.get(name)!, 'index.js')) as { handler: (event: unknown) => Promise<any> }).handler;
-      const [plan, startExport, checkExport, storeArchive, cleanup, summarize] = ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup', 'Summarize'].map(load);
+      // biome-ignore lint/suspicious/noExplicitAny: the bundles' results are plain JSON, read below field by field.
+      type Handler = (event: unknown) => Promise<any>;
+      const load = (name: string) => (createRequire(import.meta.url)(join(bundleDir.get(name)!, 'index.js')) as { handler: Handler }).handler;
+      const [plan, startExport, checkExport, storeArchive, cleanup, summarize] = [
+        'Plan',
+        'StartExport',
+        'CheckExport',
+        'StoreArchive',
+        'Cleanup',
+        'Summarize',
+      ].map(load);
       const polling = pollingSchema.parse({ firstWaitSeconds: 1, maxWaitSeconds: 2, budgetSeconds: 20 });
 
-      const { jobs } = await plan!({ runId: 'run-bundled', startedAt: '2024-05-17T03:00:00Z', targets: [{ provider: 'lex', discover: true }], input: {} });
+      const { jobs } = await plan!({
+        runId: 'run-bundled',
+        startedAt: '2024-05-17T03:00:00Z',
+        targets: [{ provider: 'lex', discover: true }],
+        input: {},
+      });
       expect(jobs).toHaveLength(1);
       const job = jobs[0];
       let state = await startExport!({ job, polling });
@@ -92,11 +109,20 @@ describe('bundling with local esbuild', () => {
 
       const stored = await s3.send(new GetObjectCommand({ Bucket: 'bundled', Key: job.key }));
       expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(served)).toBe(true);
-      expect(stored.Metadata).toMatchObject({ sha256, source: job.id, 'export-id': state.ref.exportId, 'run-id': 'run-bundled', 'bot-name': 'Alpha' });
+      expect(stored.Metadata).toMatchObject({
+        sha256,
+        source: job.id,
+        'export-id': state.ref.exportId,
+        'run-id': 'run-bundled',
+        'bot-name': 'Alpha',
+      });
 
       expect(await cleanup!({ job, export: state })).toEqual({ cleaned: true });
       expect(sim.exports.get(state.ref.exportId)?.deleted).toBe(true);
-      expect(await summarize!({ runId: 'run-bundled', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [result] })).toMatchObject({ total: 1, succeeded: 1 });
+      expect(await summarize!({ runId: 'run-bundled', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [result] })).toMatchObject({
+        total: 1,
+        succeeded: 1,
+      });
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'bundled', Prefix: 'runs/' }));
       expect(listed.Contents?.map((o) => o.Key)).toEqual(['runs/2024/05/17/run-bundled.json']);
     } finally {

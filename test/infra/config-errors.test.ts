@@ -41,7 +41,11 @@ async function cdkApp(configPath: string, outdir: string) {
 
 describe('loadConfig names the bad field', () => {
   it.each([
-    ['unknown provider', { targets: [{ provider: 'dialogflow', botId: 'x' }] }, 'targets[0].provider: must be one of "lex", "koreai" (got "dialogflow")'],
+    [
+      'unknown provider',
+      { targets: [{ provider: 'dialogflow', botId: 'x' }] },
+      'targets[0].provider: must be one of "lex", "koreai" (got "dialogflow")',
+    ],
     ['missing botId', { targets: [{ provider: 'lex', botVersion: 'DRAFT' }] }, 'targets[0].botId: is required'],
     ['bad cron', { targets: [LEX], schedule: { cron: 'cron(0 3 * * *)' } }, 'schedule.cron: must be an EventBridge Scheduler cron expression'],
     ['bad timezone', { targets: [LEX], schedule: { timezone: 'Europe/Atlantis' } }, 'schedule.timezone: must be an IANA time zone'],
@@ -50,13 +54,21 @@ describe('loadConfig names the bad field', () => {
     // A value of the wrong type is not a missing one: the message says what the field takes.
     ['concurrency as a string', { targets: [LEX], maxConcurrency: '5' }, 'maxConcurrency: must be a whole number from 1 to 40'],
     ['fractional concurrency', { targets: [LEX], maxConcurrency: 2.5 }, 'maxConcurrency: must be a whole number from 1 to 40'],
-    ['botId as a number', { targets: [{ provider: 'lex', botId: 12, botVersion: 'DRAFT' }] }, 'targets[0].botId: Invalid input: expected string, received number'],
+    [
+      'botId as a number',
+      { targets: [{ provider: 'lex', botId: 12, botVersion: 'DRAFT' }] },
+      'targets[0].botId: Invalid input: expected string, received number',
+    ],
     ['targets not a list', { targets: 'all' }, 'targets: Invalid input: expected array, received string'],
     ['no targets field', {}, 'targets: is required'],
     ['unknown field', { targets: [LEX], retension: {} }, 'retension: unknown field "retension"'],
     ['unknown target field', { targets: [{ ...LEX, botversion: '1' }] }, 'targets[0].botversion: unknown field "botversion"'],
     ['no targets', { targets: [] }, 'targets: must list at least one target'],
-    ['bad changeDetection', { targets: [LEX], changeDetection: 'never' }, 'changeDetection: must be "skipUnchanged" (no new version when the bot did not change) or "always"'],
+    [
+      'bad changeDetection',
+      { targets: [LEX], changeDetection: 'never' },
+      'changeDetection: must be "skipUnchanged" (no new version when the bot did not change) or "always"',
+    ],
   ])('%s', (_name, raw, message) => {
     const path = file(raw);
     let error: unknown;
@@ -91,7 +103,9 @@ describe('bin/app.ts (the cdk.json app command)', () => {
     const path = file({ targets: [{ provider: 'lex', botVersion: 'DRAFT' }], maxConcurrency: 41 });
     const res = await cdkApp(path, outdir);
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`Invalid BotVault config in ${path}:\n  maxConcurrency: must be at most 40 (the inline Map limit)\n  targets[0].botId: is required: give the bot id (or use "testSetId", or "discover": true)\n`);
+    expect(res.stderr).toBe(
+      `Invalid BotVault config in ${path}:\n  maxConcurrency: must be at most 40 (the inline Map limit)\n  targets[0].botId: is required: give the bot id (or use "testSetId", or "discover": true)\n`,
+    );
     expect(res.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(outdir, 'manifest.json'))).toBe(false);
   });

@@ -56,7 +56,9 @@ function statesStatements(json: CfnTemplate): { actions: string[]; resources: st
     .flatMap((r) => (r.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
     .map((s) => ({
       actions: ([] as string[]).concat(s.Action),
-      resources: ([] as unknown[]).concat(s.Resource).map((x) => (typeof x === 'object' && x !== null && 'Ref' in x ? `Ref(${String(x.Ref)})` : flatten(x))),
+      resources: ([] as unknown[])
+        .concat(s.Resource)
+        .map((x) => (typeof x === 'object' && x !== null && 'Ref' in x ? `Ref(${String(x.Ref)})` : flatten(x))),
     }))
     .filter((s) => s.actions.some((a) => a.startsWith('states:')));
 }
@@ -101,7 +103,10 @@ describe('mapMode', () => {
     const statements = statesStatements(json);
     // The scheduler's statement plus the Distributed Map's three.
     expect(statements).toHaveLength(4);
-    expect(statements.filter((s) => s.actions.includes('states:StartExecution')).map((s) => s.resources)).toEqual([[`Ref(${self})`], [`Ref(${self})`]]);
+    expect(statements.filter((s) => s.actions.includes('states:StartExecution')).map((s) => s.resources)).toEqual([
+      [`Ref(${self})`],
+      [`Ref(${self})`],
+    ]);
     expect(statements).toContainEqual({
       actions: ['states:DescribeExecution', 'states:StopExecution'],
       resources: [`arn:aws:states:${REGION}:${ACCOUNT}:execution:<token>:*`],

@@ -106,7 +106,10 @@ describe('BackupFunction construct', () => {
   });
 
   it.each([
-    [{ name: 'plan', environment: { POWERTOOLS_SERVICE_NAME: 'mine' } }, /POWERTOOLS_SERVICE_NAME is set by BackupFunction for every Lambda \("botvault"\) and cannot be changed/],
+    [
+      { name: 'plan', environment: { POWERTOOLS_SERVICE_NAME: 'mine' } },
+      /POWERTOOLS_SERVICE_NAME is set by BackupFunction for every Lambda \("botvault"\) and cannot be changed/,
+    ],
     [{ name: 'no-such-lambda' }, /no handler for "no-such-lambda": expected .*lambdas\/no-such-lambda\/handler\.ts/],
     [{ name: '../plan' }, /must be a folder name under lambdas\//],
     [{ name: 'plan', memorySize: 64 }, /memorySize must be a whole number of MB from 128 to 10240 \(got 64\)/],

@@ -12,7 +12,11 @@ import { ACCOUNT, REGION, functionStatements, logicalId, synth, type CfnTemplate
 const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
 /** What every BackupFunction's role starts with: write to its own log group (no AWSLambdaBasicExecutionRole), send traces. */
 const base = (json: CfnTemplate, name: string) => [
-  { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: `${logicalId(json, 'AWS::Logs::LogGroup', `${name}LogGroup`)}.Arn` },
+  {
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Effect: 'Allow',
+    Resource: `${logicalId(json, 'AWS::Logs::LogGroup', `${name}LogGroup`)}.Arn`,
+  },
   XRAY,
 ];
 const lex = (resource: string) => `arn:aws:lex:${REGION}:${ACCOUNT}:${resource}`;
@@ -36,7 +40,10 @@ function keyViaS3(json: CfnTemplate, actions: string | string[]) {
 /** Plan's schedule tick markers (ArchiveBucket.grantTickMarkers): conditional put and read-back under ticks/ only. */
 function tickMarkers(json: CfnTemplate) {
   const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
-  return [{ Action: ['s3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: `${b}.Arn/ticks/*` }, keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey'])];
+  return [
+    { Action: ['s3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: `${b}.Arn/ticks/*` },
+    keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey']),
+  ];
 }
 
 /** StoreArchive's S3 statements (ArchiveBucket.grantArchiveWrite), and the key through S3 for SSE-KMS uploads and copies. */
@@ -69,18 +76,30 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
   });
 
   it('StartExport: CreateExport on each configured bot (each bot once), no secrets', () => {
-    expect(functionStatements(json, 'StartExportFunction')).toEqual([...base(json, 'StartExport'), { Action: 'lex:CreateExport', Effect: 'Allow', Resource: bots }]);
+    expect(functionStatements(json, 'StartExportFunction')).toEqual([
+      ...base(json, 'StartExport'),
+      { Action: 'lex:CreateExport', Effect: 'Allow', Resource: bots },
+    ]);
   });
 
-  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport (and the reads it is authorized against) on the bots; StoreArchive also the sidecar reads', (fn) => {
-    const statements = functionStatements(json, fn);
-    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: bots }]);
-    const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
-    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
-  });
+  it.each(['CheckExportFunction', 'StoreArchiveFunction'])(
+    '%s: DescribeExport (and the reads it is authorized against) on the bots; StoreArchive also the sidecar reads',
+    (fn) => {
+      const statements = functionStatements(json, fn);
+      expect(statements.slice(0, 3)).toEqual([
+        ...base(json, fn.replace(/Function$/, '')),
+        { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: bots },
+      ]);
+      const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
+      expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
+    },
+  );
 
   it('Cleanup: DeleteExport on the bots', () => {
-    expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: bots }]);
+    expect(functionStatements(json, 'CleanupFunction')).toEqual([
+      ...base(json, 'Cleanup'),
+      { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: bots },
+    ]);
   });
 
   it('Summarize: PutObject on runs/* only, and a data key through S3 to encrypt the manifest', () => {
@@ -93,7 +112,9 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
   });
 
   it('every Lambda role: assumable by Lambda only, no managed policies (AWSLambdaBasicExecutionRole would allow writing to any log group)', () => {
-    const roles = Object.entries(json.Resources).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && /^(Plan|StartExport|CheckExport|StoreArchive|Cleanup|Summarize)Role/.test(id));
+    const roles = Object.entries(json.Resources).filter(
+      ([id, r]) => r.Type === 'AWS::IAM::Role' && /^(Plan|StartExport|CheckExport|StoreArchive|Cleanup|Summarize)Role/.test(id),
+    );
     expect(roles).toHaveLength(6);
     for (const [, role] of roles) {
       expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
@@ -130,26 +151,34 @@ describe('IAM with test sets and export passwords', () => {
     ]);
   });
 
-  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; only StoreArchive reads the password secrets (to decrypt)', (fn) => {
-    const all = functionStatements(json, fn) as { Action?: unknown }[];
-    const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
-    expect(all.filter(isSecretRead)).toEqual(
-      fn === 'StoreArchiveFunction' ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] }] : [],
-    );
-    const statements = all.filter((st) => !isSecretRead(st));
-    expect(statements.slice(0, 5)).toEqual([
-      ...base(json, fn.replace(/Function$/, '')),
-      { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
-      { Action: withSidecar(fn, [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS].sort()), Effect: 'Allow', Resource: bots },
-      { Action: 'lex:DescribeTestSet', Effect: 'Allow', Resource: testSet },
-    ]);
-    // No alias reads for the test set: it has no aliases and no sidecar.
-    const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
-    expect(statements.slice(5)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
-  });
+  it.each(['CheckExportFunction', 'StoreArchiveFunction'])(
+    '%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; only StoreArchive reads the password secrets (to decrypt)',
+    (fn) => {
+      const all = functionStatements(json, fn) as { Action?: unknown }[];
+      const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
+      expect(all.filter(isSecretRead)).toEqual(
+        fn === 'StoreArchiveFunction'
+          ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] }]
+          : [],
+      );
+      const statements = all.filter((st) => !isSecretRead(st));
+      expect(statements.slice(0, 5)).toEqual([
+        ...base(json, fn.replace(/Function$/, '')),
+        { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
+        { Action: withSidecar(fn, [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS].sort()), Effect: 'Allow', Resource: bots },
+        { Action: 'lex:DescribeTestSet', Effect: 'Allow', Resource: testSet },
+      ]);
+      // No alias reads for the test set: it has no aliases and no sidecar.
+      const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
+      expect(statements.slice(5)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
+    },
+  );
 
   it('Cleanup: DeleteExport on bots and the test set', () => {
-    expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: [...bots, testSet] }]);
+    expect(functionStatements(json, 'CleanupFunction')).toEqual([
+      ...base(json, 'Cleanup'),
+      { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: [...bots, testSet] },
+    ]);
   });
 });
 
@@ -180,17 +209,30 @@ describe('IAM with discovery', () => {
     ]);
   });
 
-  it.each(['CheckExportFunction', 'StoreArchiveFunction'])('%s: DescribeExport and its reads on bot/*; StoreArchive reads the discovery target\'s password', (fn) => {
-    const all = functionStatements(json, fn) as { Action?: unknown }[];
-    const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
-    expect(all.filter(isSecretRead)).toEqual(fn === 'StoreArchiveFunction' ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') }] : []);
-    const statements = all.filter((st) => !isSecretRead(st));
-    expect(statements.slice(0, 3)).toEqual([...base(json, fn.replace(/Function$/, '')), { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: anyBot }]);
-    const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: lex('bot-alias/*') };
-    expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
-  });
+  it.each(['CheckExportFunction', 'StoreArchiveFunction'])(
+    "%s: DescribeExport and its reads on bot/*; StoreArchive reads the discovery target's password",
+    (fn) => {
+      const all = functionStatements(json, fn) as { Action?: unknown }[];
+      const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
+      expect(all.filter(isSecretRead)).toEqual(
+        fn === 'StoreArchiveFunction'
+          ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') }]
+          : [],
+      );
+      const statements = all.filter((st) => !isSecretRead(st));
+      expect(statements.slice(0, 3)).toEqual([
+        ...base(json, fn.replace(/Function$/, '')),
+        { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: anyBot },
+      ]);
+      const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: lex('bot-alias/*') };
+      expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
+    },
+  );
 
   it('Cleanup: DeleteExport on bot/*', () => {
-    expect(functionStatements(json, 'CleanupFunction')).toEqual([...base(json, 'Cleanup'), { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: anyBot }]);
+    expect(functionStatements(json, 'CleanupFunction')).toEqual([
+      ...base(json, 'Cleanup'),
+      { Action: 'lex:DeleteExport', Effect: 'Allow', Resource: anyBot },
+    ]);
   });
 });

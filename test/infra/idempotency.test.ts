@@ -23,7 +23,10 @@ interface TaskState {
 
 describe('idempotent schedule ticks', () => {
   const { json } = synth({ targets: TARGETS });
-  const definition = definitionFromTemplate(json as never, 'eu-west-1') as { StartAt: string; States: Record<string, TaskState & Record<string, unknown>> };
+  const definition = definitionFromTemplate(json as never, 'eu-west-1') as {
+    StartAt: string;
+    States: Record<string, TaskState & Record<string, unknown>>;
+  };
   const plan = definition.States[States.plan]!;
 
   it('the schedule passes the scheduled time as tickTime (the name of the execution stays generated)', () => {
@@ -59,7 +62,9 @@ describe('idempotent schedule ticks', () => {
   });
 
   it('markers expire after 100 days (execution names stay taken for 90)', () => {
-    const rules = (json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')]!.Properties!.LifecycleConfiguration as { Rules: { Id: string }[] }).Rules;
+    const rules = (
+      json.Resources[logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')]!.Properties!.LifecycleConfiguration as { Rules: { Id: string }[] }
+    ).Rules;
     expect(rules.find((r) => r.Id === 'ExpireTickMarkers')).toEqual({
       Id: 'ExpireTickMarkers',
       Status: 'Enabled',

@@ -11,25 +11,31 @@ const BOT = 'st-1a2b3c4d-0000-1111-2222-333344445555';
 const OTHER_BOT = 'st-9f8e7d6c-5555-4444-3333-222211110000';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:kore/onprem-XyZ123';
 const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-??????`;
-const kore = (extra: Record<string, unknown> = {}) => ({ provider: 'koreai', host: 'https://bots.kore.ai', botId: BOT, credentialsSecret: 'botvault/koreai', ...extra });
+const kore = (extra: Record<string, unknown> = {}) => ({
+  provider: 'koreai',
+  host: 'https://bots.kore.ai',
+  botId: BOT,
+  credentialsSecret: 'botvault/koreai',
+  ...extra,
+});
 
 describe('IAM for Kore.ai targets', () => {
   const { json } = synth({
-    targets: [
-      kore(),
-      kore({ botId: OTHER_BOT, exportType: 'latest' }),
-      kore({ host: 'https://kore.example.com', credentialsSecret: SECRET_ARN }),
-    ],
+    targets: [kore(), kore({ botId: OTHER_BOT, exportType: 'latest' }), kore({ host: 'https://kore.example.com', credentialsSecret: SECRET_ARN })],
   });
   const readSecrets = { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [SECRET_ARN, secret('botvault/koreai')] };
 
-  it.each(['StartExportFunction', 'CheckExportFunction', 'StoreArchiveFunction'])('%s reads exactly the configured credential secrets (each once)', (fn) => {
-    const statements = functionStatements(json, fn) as { Action: unknown }[];
-    expect(statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager'))).toEqual([readSecrets]);
-  });
+  it.each(['StartExportFunction', 'CheckExportFunction', 'StoreArchiveFunction'])(
+    '%s reads exactly the configured credential secrets (each once)',
+    (fn) => {
+      const statements = functionStatements(json, fn) as { Action: unknown }[];
+      expect(statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager'))).toEqual([readSecrets]);
+    },
+  );
 
   it('Plan, Cleanup and Summarize never read a secret, and no Lambda gets a Lex permission for a Kore.ai-only config', () => {
-    for (const fn of ['PlanFunction', 'CleanupFunction', 'SummarizeFunction']) expect(JSON.stringify(functionStatements(json, fn))).not.toContain('secretsmanager');
+    for (const fn of ['PlanFunction', 'CleanupFunction', 'SummarizeFunction'])
+      expect(JSON.stringify(functionStatements(json, fn))).not.toContain('secretsmanager');
     for (const fn of ['PlanFunction', 'StartExportFunction', 'CheckExportFunction', 'StoreArchiveFunction', 'CleanupFunction']) {
       expect(JSON.stringify(functionStatements(json, fn))).not.toContain('lex:');
     }
@@ -57,14 +63,26 @@ describe('Kore.ai target validation', () => {
   it.each([
     ['missing host', [{ provider: 'koreai', botId: BOT, credentialsSecret: 's' }], 'targets[0].host: is required'],
     ['host with a path', [kore({ host: 'https://bots.kore.ai/api' })], 'targets[0].host: must be an https URL with no path'],
-    ['bot id that is not a stream id', [kore({ botId: 'MyBot' })], 'targets[0].botId: must be the bot\'s stream id'],
+    ['bot id that is not a stream id', [kore({ botId: 'MyBot' })], "targets[0].botId: must be the bot's stream id"],
     ['missing credentials secret', [{ provider: 'koreai', host: 'https://bots.kore.ai', botId: BOT }], 'targets[0].credentialsSecret: is required'],
     ['unknown export type', [kore({ exportType: 'draft' })], 'targets[0].exportType: must be "published" or "latest"'],
-    ['undocumented export option', [kore({ exportOptions: { nlpData: ['utterances', 'emojis'] } })], 'targets[0].exportOptions.nlpData[1]: must be one of "utterances"'],
+    [
+      'undocumented export option',
+      [kore({ exportOptions: { nlpData: ['utterances', 'emojis'] } })],
+      'targets[0].exportOptions.nlpData[1]: must be one of "utterances"',
+    ],
     ['unknown field', [kore({ botName: 'x' })], 'targets[0].botName: unknown field "botName"'],
     ['bad download host', [kore({ downloadHosts: ['https://files.example.com'] })], 'targets[0].downloadHosts[0]: must be a host name'],
-    ['plain http host not allowlisted', [kore({ host: 'http://127.0.0.1:4010' })], 'targets[0].host: must be https (the JWT travels with every call)'],
-    ['one bot twice', [kore(), kore({ exportType: 'latest' })], 'targets[1].botId: bot st-1a2b3c4d-0000-1111-2222-333344445555 is already backed up by targets[0]'],
+    [
+      'plain http host not allowlisted',
+      [kore({ host: 'http://127.0.0.1:4010' })],
+      'targets[0].host: must be https (the JWT travels with every call)',
+    ],
+    [
+      'one bot twice',
+      [kore(), kore({ exportType: 'latest' })],
+      'targets[1].botId: bot st-1a2b3c4d-0000-1111-2222-333344445555 is already backed up by targets[0]',
+    ],
   ])('%s', (_, targets, message) => {
     expect(error(targets)).toContain(message);
   });

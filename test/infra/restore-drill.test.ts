@@ -32,12 +32,26 @@ describe('restore drill from the config', () => {
       const drill = ofType(json, 'AWS::Scheduler::Schedule').find(([id]) => id.startsWith('RestoreDrill'));
       expect(drill).toBeDefined();
       const props = render(drill![1].Properties) as Record<string, unknown> & { Target: Record<string, unknown> };
-      expect(props).toMatchObject({ ScheduleExpression: 'cron(0 6 ? * SUN *)', ScheduleExpressionTimezone: 'Europe/Berlin', State: 'ENABLED', FlexibleTimeWindow: { Mode: 'OFF' } });
-      expect(props.Target).toMatchObject({ Arn: `${fn}.Arn`, Input: '{"trigger":"restore-drill"}', RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 } });
+      expect(props).toMatchObject({
+        ScheduleExpression: 'cron(0 6 ? * SUN *)',
+        ScheduleExpressionTimezone: 'Europe/Berlin',
+        State: 'ENABLED',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+      });
+      expect(props.Target).toMatchObject({
+        Arn: `${fn}.Arn`,
+        Input: '{"trigger":"restore-drill"}',
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+      });
     });
 
     it('the Lambda knows the bucket, has 15 minutes, and its failed async invocations are not retried', () => {
-      const props = render(json.Resources[fn]!.Properties) as { Environment: { Variables: Record<string, string> }; Timeout: number; MemorySize: number; Architectures: string[] };
+      const props = render(json.Resources[fn]!.Properties) as {
+        Environment: { Variables: Record<string, string> };
+        Timeout: number;
+        MemorySize: number;
+        Architectures: string[];
+      };
       expect(props.Environment.Variables.BOTVAULT_BUCKET).toBe(`Ref(${bucket})`);
       expect(props.Timeout).toBe(900);
       expect(props.MemorySize).toBe(512);
@@ -90,16 +104,32 @@ describe('restore drill from the config', () => {
       targets: [...TARGETS, { provider: 'lex', botId: 'KLMNOPQRST', botVersion: 'DRAFT', passwordSecret: 'botvault/lex-password' }],
       restoreDrill: { enabled: true },
     });
-    const secretReads = (functionStatements(json, 'RestoreDrillFunction') as { Action: string | string[]; Resource: unknown }[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('secretsmanager:')));
-    expect(secretReads).toEqual([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:botvault/lex-password-??????` }]);
+    const secretReads = (functionStatements(json, 'RestoreDrillFunction') as { Action: string | string[]; Resource: unknown }[]).filter((st) =>
+      [st.Action].flat().some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(secretReads).toEqual([
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:botvault/lex-password-??????`,
+      },
+    ]);
     const plain = synth({ targets: TARGETS, restoreDrill: { enabled: true } }).json;
-    expect((functionStatements(plain, 'RestoreDrillFunction') as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(
+      (functionStatements(plain, 'RestoreDrillFunction') as { Action: string | string[] }[])
+        .flatMap((st) => [st.Action].flat())
+        .filter((a) => a.startsWith('secretsmanager:')),
+    ).toEqual([]);
   });
 
   it('passes cdk-nag AwsSolutions with the drill enabled (its read grant and X-Ray wildcards acknowledged where they are)', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'botvault-drill-nag-'));
     try {
-      const { app } = buildApp(parseConfig({ targets: TARGETS, restoreDrill: { enabled: true } }), { outdir, context: { ...cdkJsonContext(), ...SKIP_BUNDLING } }, { account: ACCOUNT, region: REGION });
+      const { app } = buildApp(
+        parseConfig({ targets: TARGETS, restoreDrill: { enabled: true } }),
+        { outdir, context: { ...cdkJsonContext(), ...SKIP_BUNDLING } },
+        { account: ACCOUNT, region: REGION },
+      );
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
       expect(() => app.synth()).not.toThrow();
     } finally {

@@ -65,7 +65,14 @@ describe('state machine retries', () => {
   });
 
   it('every Task retries the Lambda service errors (TooManyRequests included) with exponential backoff, a cap and full jitter', () => {
-    expect(LAMBDA_SERVICE_ERRORS).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']));
+    expect(LAMBDA_SERVICE_ERRORS).toEqual(
+      expect.arrayContaining([
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ]),
+    );
     for (const [name, s] of tasks) {
       for (const error of LAMBDA_SERVICE_ERRORS) {
         const r = retrierFor(s, error);
@@ -92,7 +99,9 @@ describe('state machine retries', () => {
   });
 
   it('validation, auth, unsafe-URL and integrity errors are never retried, whatever comes after them', () => {
-    expect(NEVER_RETRIED_ERRORS).toEqual(expect.arrayContaining(['InvalidInputError', 'ProviderAuthError', 'ProviderRequestError', 'UnsafeUrlError', 'DownloadIntegrityError']));
+    expect(NEVER_RETRIED_ERRORS).toEqual(
+      expect.arrayContaining(['InvalidInputError', 'ProviderAuthError', 'ProviderRequestError', 'UnsafeUrlError', 'DownloadIntegrityError']),
+    );
     for (const [name, s] of tasks) {
       for (const error of NEVER_RETRIED_ERRORS) expect(attempts(retrierFor(s, error)), `${name} ${error}`).toBe(0);
     }

@@ -47,7 +47,9 @@ describe('schedule from the config', () => {
           Action: 'sts:AssumeRole',
           Effect: 'Allow',
           Principal: { Service: 'scheduler.amazonaws.com' },
-          Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule-group/default` } },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule-group/default` },
+          },
         },
       ],
     });
@@ -87,7 +89,11 @@ describe('schedule from the config', () => {
 
   it('defaults: 03:00 UTC daily; "enabled": false deploys it disabled', () => {
     const { template: t } = synth({ targets: TARGETS, schedule: { enabled: false } });
-    t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 3 * * ? *)', ScheduleExpressionTimezone: 'UTC', State: 'DISABLED' });
+    t.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'DISABLED',
+    });
   });
 });
 

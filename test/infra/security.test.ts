@@ -91,7 +91,9 @@ describe('Step Functions', () => {
     expect(statements).toEqual([
       {
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Condition: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:NightlyBots` } },
+        Condition: {
+          StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:NightlyBots` },
+        },
         Effect: 'Allow',
         Resource: keyArn,
       },
@@ -108,8 +110,12 @@ describe('Step Functions', () => {
     const stack = new Stack(new App({ context: cdkJsonContext() }), 'Test', { env: { account: ACCOUNT, region: REGION } });
     const config = parseConfig({ targets: TARGETS });
     const fns = new Proxy({}, { get: () => undefined }) as never;
-    expect(() => new BackupWorkflow(stack, 'W', { config, functions: fns, encryptionKey: new kms.Key(stack, 'K') })).toThrow(/encryptionKey needs stateMachineName/);
-    expect(() => new BackupWorkflow(stack, 'W2', { config, functions: fns, stateMachineName: 'has space' })).toThrow(/stateMachineName "has space" must be 1 to 80 letters/);
+    expect(() => new BackupWorkflow(stack, 'W', { config, functions: fns, encryptionKey: new kms.Key(stack, 'K') })).toThrow(
+      /encryptionKey needs stateMachineName/,
+    );
+    expect(() => new BackupWorkflow(stack, 'W2', { config, functions: fns, stateMachineName: 'has space' })).toThrow(
+      /stateMachineName "has space" must be 1 to 80 letters/,
+    );
   });
 });
 
@@ -119,7 +125,10 @@ describe('server access logs', () => {
   const logsId = logicalId(json, 'AWS::S3::Bucket', 'ArchiveAccessLogs');
 
   it('the archive bucket logs to a dedicated bucket, under botvault-archive/', () => {
-    expect(render(json.Resources[archiveId]!.Properties!.LoggingConfiguration)).toEqual({ DestinationBucketName: `Ref(${logsId})`, LogFilePrefix: 'botvault-archive/' });
+    expect(render(json.Resources[archiveId]!.Properties!.LoggingConfiguration)).toEqual({
+      DestinationBucketName: `Ref(${logsId})`,
+      LogFilePrefix: 'botvault-archive/',
+    });
   });
 
   it('the log bucket: private, owner-enforced, SSE-S3 (what log delivery supports), logs kept 365 days, retained', () => {
@@ -134,7 +143,9 @@ describe('server access logs', () => {
   });
 
   it('the log bucket policy: TLS only, and S3 log delivery may write for the archive bucket of this account only', () => {
-    const policy = Object.values(json.Resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${logsId})`)!;
+    const policy = Object.values(json.Resources).find(
+      (r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${logsId})`,
+    )!;
     expect(render(policy.Properties!.PolicyDocument)).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -183,7 +194,8 @@ describe('Object Lock', () => {
     const { json } = synth({ targets: TARGETS, objectLock: { mode: 'GOVERNANCE', days: 7 } });
     const fns = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(fns).toHaveLength(6);
-    for (const f of fns) expect((f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_S3_CHECKSUMS).toBe('WHEN_SUPPORTED');
+    for (const f of fns)
+      expect((f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_S3_CHECKSUMS).toBe('WHEN_SUPPORTED');
     const { json: plain } = synth({ targets: TARGETS });
     expect(JSON.stringify(plain)).not.toContain('BOTVAULT_S3_CHECKSUMS');
     // What the variable does to the Lambdas' S3 client.

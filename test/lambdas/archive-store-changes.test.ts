@@ -20,11 +20,20 @@ let s3: S3Client;
 let bucket: string;
 let n = 0;
 
-const job: Job = { id: 'lex:CHANGEBOT1:DRAFT', provider: 'lex', key: 'lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip', name: 'Change', spec: { kind: 'bot' } };
+const job: Job = {
+  id: 'lex:CHANGEBOT1:DRAFT',
+  provider: 'lex',
+  key: 'lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip',
+  name: 'Change',
+  spec: { kind: 'bot' },
+};
 
 /** A zip of `entries`, every entry stamped `mtime`, in the given order. */
 function zip(entries: [string, string][], mtime: Date, password?: string): Promise<Buffer> {
-  return writeZip(entries.map(([name, data]) => ({ name, data })), { mtime, ...(password ? { password } : {}) });
+  return writeZip(
+    entries.map(([name, data]) => ({ name, data })),
+    { mtime, ...(password ? { password } : {}) },
+  );
 }
 const BOT: [string, string][] = [
   ['Manifest.json', '{"metaData":{"schemaVersion":"1","fileFormat":"LexJson","resourceType":"BOT"}}'],
@@ -117,8 +126,14 @@ describe('change detection', () => {
 
   it('a password-protected export is decrypted with its password: an unchanged one is UNCHANGED, whatever the cipher', async () => {
     const password = 'sentinel-archive-pw-41c7';
-    const first = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(Date.UTC(2024, 0, 1)), password, encryption: 'aes256' });
-    const again = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(Date.UTC(2024, 0, 2)), password, encryption: 'zipcrypto' });
+    const first = await writeZip(
+      BOT.map(([name, data]) => ({ name, data })),
+      { mtime: new Date(Date.UTC(2024, 0, 1)), password, encryption: 'aes256' },
+    );
+    const again = await writeZip(
+      BOT.map(([name, data]) => ({ name, data })),
+      { mtime: new Date(Date.UTC(2024, 0, 2)), password, encryption: 'zipcrypto' },
+    );
     const a = await store(first, 'run-1', { password, passwordSecret: 'botvault/lex-password' });
     expect(a.contentSha256).toBe(await store(await zip(BOT, new Date()), 'run-x', { changeDetection: 'always' }).then((r) => r.contentSha256));
     // The plaintext's hash: run-x stored the same entries unencrypted; run-2 (encrypted again) is UNCHANGED against it.
@@ -130,7 +145,10 @@ describe('change detection', () => {
 
   it('a password-protected export records its password secret, never the password', async () => {
     const password = 'sentinel-archive-pw-41c7';
-    const data = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(), password });
+    const data = await writeZip(
+      BOT.map(([name, data]) => ({ name, data })),
+      { mtime: new Date(), password },
+    );
     await store(data, 'run-1', { password, passwordSecret: 'botvault/lex-password' });
     const meta = (await head(job.key)).Metadata ?? {};
     expect(meta['password-secret']).toBe('botvault/lex-password');
@@ -138,15 +156,23 @@ describe('change detection', () => {
   });
 
   it('a wrong password fails the store with ArchivePasswordError, and nothing is written', async () => {
-    const data = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(), password: 'the-real-one' });
-    const err = await store(data, 'run-1', { password: 'rotated-meanwhile', passwordSecret: 'botvault/lex-password' }).catch((e: unknown) => e as Error);
+    const data = await writeZip(
+      BOT.map(([name, data]) => ({ name, data })),
+      { mtime: new Date(), password: 'the-real-one' },
+    );
+    const err = await store(data, 'run-1', { password: 'rotated-meanwhile', passwordSecret: 'botvault/lex-password' }).catch(
+      (e: unknown) => e as Error,
+    );
     expect(err).toMatchObject({ name: 'ArchivePasswordError' });
     expect(String((err as Error).message)).not.toMatch(/the-real-one|rotated-meanwhile/);
     expect(await keys()).toEqual([]);
   });
 
   it('an encrypted archive with no password configured has no content hash and is always written', async () => {
-    const enc = await writeZip(BOT.map(([name, data]) => ({ name, data })), { mtime: new Date(), password: 'unknown-to-botvault' });
+    const enc = await writeZip(
+      BOT.map(([name, data]) => ({ name, data })),
+      { mtime: new Date(), password: 'unknown-to-botvault' },
+    );
     const a = await store(enc, 'run-1');
     expect(a.contentSha256).toBeUndefined();
     expect((await head(job.key)).Metadata?.['content-sha256']).toBeUndefined();
@@ -165,7 +191,14 @@ describe('restore sidecar', () => {
     expect(key).toBe('lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip.restore.json');
     const body = await read(key);
     const sidecar = restoreInfoSchema.parse(JSON.parse(body.toString('utf8')));
-    expect(sidecar).toMatchObject({ schemaVersion: 1, provider: 'lex', target: job.id, runId: 'run-1', archive: { key: job.key, sha256: sha256(data) }, ...lexDetails() });
+    expect(sidecar).toMatchObject({
+      schemaVersion: 1,
+      provider: 'lex',
+      target: job.id,
+      runId: 'run-1',
+      archive: { key: job.key, sha256: sha256(data) },
+      ...lexDetails(),
+    });
     expect(Number.isNaN(Date.parse(sidecar.capturedAt))).toBe(false);
     const hash = restoreInfoSha256(job, lexDetails());
     expect((await head(job.key)).Metadata?.['restore-info-sha256']).toBe(hash);

@@ -22,24 +22,37 @@ const forbidden: string[] = [];
 let s3: S3Client;
 const bucket = 'no-listbucket';
 const job: Job = { id: 'lex:NEWBOT0001:DRAFT', provider: 'lex', key: 'lex/us-east-1/NEWBOT0001/DRAFT/bot.zip', spec: { kind: 'bot' } };
-const details: RestoreDetails = { lex: { botId: 'NEWBOT0001', botName: 'New', roleArn: 'arn:aws:iam::123456789012:role/R', dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300, aliases: [], tags: {} } };
+const details: RestoreDetails = {
+  lex: {
+    botId: 'NEWBOT0001',
+    botName: 'New',
+    roleArn: 'arn:aws:iam::123456789012:role/R',
+    dataPrivacy: { childDirected: false },
+    idleSessionTTLInSeconds: 300,
+    aliases: [],
+    tags: {},
+  },
+};
 
 beforeAll(async () => {
   server = await startS3Server();
   await createBucket(server.endpoint, bucket);
   const upstream = new URL(server.endpoint);
   proxy = http.createServer((req, res) => {
-    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (up) => {
-      if (req.method === 'HEAD' && up.statusCode === 404) {
-        forbidden.push(decodeURIComponent(new URL(req.url ?? '/', 'http://proxy').pathname));
-        up.resume();
-        res.writeHead(403, { 'content-length': '0' });
-        res.end();
-        return;
-      }
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+      (up) => {
+        if (req.method === 'HEAD' && up.statusCode === 404) {
+          forbidden.push(decodeURIComponent(new URL(req.url ?? '/', 'http://proxy').pathname));
+          up.resume();
+          res.writeHead(403, { 'content-length': '0' });
+          res.end();
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });

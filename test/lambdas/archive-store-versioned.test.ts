@@ -27,7 +27,13 @@ import { swiftS3FromEnv } from '../simulators/swift';
 import { lexLikeZip } from './zip-fixtures';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const job: Job = { id: 'lex:HISTORYBOT:DRAFT', provider: 'lex', key: 'lex/us-east-1/HISTORYBOT/DRAFT/bot.zip', name: 'History', spec: { kind: 'bot' } };
+const job: Job = {
+  id: 'lex:HISTORYBOT:DRAFT',
+  provider: 'lex',
+  key: 'lex/us-east-1/HISTORYBOT/DRAFT/bot.zip',
+  name: 'History',
+  spec: { kind: 'bot' },
+};
 let s3: S3Client;
 const bucket = `botvault-versioned-${randomBytes(4).toString('hex')}`;
 
@@ -49,7 +55,15 @@ describe('storeArchive on a versioned bucket (Swift)', () => {
 
   it('returns the version id of the copy, whose metadata and bytes are verified', async () => {
     firstZip = await lexLikeZip(2000);
-    first = await storeArchive({ s3, bucket, job, runId: 'run-1', exportId: 'EXP1', body: Readable.from([firstZip]), contentLength: firstZip.length });
+    first = await storeArchive({
+      s3,
+      bucket,
+      job,
+      runId: 'run-1',
+      exportId: 'EXP1',
+      body: Readable.from([firstZip]),
+      contentLength: firstZip.length,
+    });
     expect(first.versionId).toBeTruthy();
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: job.key, VersionId: first.versionId }));
     expect(head.Metadata).toMatchObject({ sha256: sha256(firstZip), 'run-id': 'run-1', 'export-id': 'EXP1', source: job.id, 'bot-name': 'History' });
@@ -75,7 +89,15 @@ describe('storeArchive on a versioned bucket (Swift)', () => {
   it('a failed store adds no version', async () => {
     const before = (await versions(job.key)).versions.length;
     const zip = await lexLikeZip(3000);
-    const err = await storeArchive({ s3, bucket, job, runId: 'run-3', exportId: 'EXP3', body: Readable.from([zip.subarray(0, 1000)]), contentLength: zip.length }).then(
+    const err = await storeArchive({
+      s3,
+      bucket,
+      job,
+      runId: 'run-3',
+      exportId: 'EXP3',
+      body: Readable.from([zip.subarray(0, 1000)]),
+      contentLength: zip.length,
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -92,13 +92,28 @@ describe('storeArchive: good archives', () => {
   it('stores the bytes at the stable key with sha256 and provenance metadata, and removes the staging object', async () => {
     const zip = await lexLikeZip(1000);
     const j = job('lex:ALPHABOT01:DRAFT', 'Alpha');
-    const stored = await storeArchive({ s3, bucket, job: j, runId: 'run-1', exportId: 'EXP1', body: body(zip, { chunk: 333 }), contentLength: zip.length });
+    const stored = await storeArchive({
+      s3,
+      bucket,
+      job: j,
+      runId: 'run-1',
+      exportId: 'EXP1',
+      body: body(zip, { chunk: 333 }),
+      contentLength: zip.length,
+    });
 
     expect(stored).toEqual({ key: j.key, bytes: zip.length, sha256: sha256(zip), contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await read(j.key)).equals(zip)).toBe(true);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: j.key }));
     expect(head.ContentType).toBe('application/zip');
-    expect(head.Metadata).toEqual({ sha256: sha256(zip), source: j.id, 'export-id': 'EXP1', 'run-id': 'run-1', 'bot-name': 'Alpha', 'content-sha256': stored.contentSha256 });
+    expect(head.Metadata).toEqual({
+      sha256: sha256(zip),
+      source: j.id,
+      'export-id': 'EXP1',
+      'run-id': 'run-1',
+      'bot-name': 'Alpha',
+      'content-sha256': stored.contentSha256,
+    });
     expect(await keys()).toEqual([j.key]);
     expect(await openUploads()).toBe(0);
   });
@@ -159,7 +174,10 @@ describe('storeArchive: bad bodies store nothing', () => {
   it('a body that ends early without a Content-Length (only opening the zip can tell)', async () => {
     const zip = await lexLikeZip(5000);
     const j = job();
-    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }), /not a readable zip/);
+    await expectRejected(
+      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }),
+      /not a readable zip/,
+    );
     await expectNothingStored(j);
   });
 
@@ -176,7 +194,10 @@ describe('storeArchive: bad bodies store nothing', () => {
   it('a body that is not a zip', async () => {
     const html = Buffer.from('<html><body>Service Unavailable</body></html>');
     const j = job();
-    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }), /not a readable zip/);
+    await expectRejected(
+      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }),
+      /not a readable zip/,
+    );
     await expectNothingStored(j);
   });
 
@@ -190,7 +211,15 @@ describe('storeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(3 * PART_SIZE);
     const j = job('lex:BIGBOT0001:DRAFT');
     await expectRejected(
-      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { resetAfter: 2 * PART_SIZE + 12345 }), contentLength: zip.length }),
+      storeArchive({
+        s3,
+        bucket,
+        job: j,
+        runId: 'r',
+        exportId: 'E',
+        body: body(zip, { resetAfter: 2 * PART_SIZE + 12345 }),
+        contentLength: zip.length,
+      }),
       /interrupted after/,
     );
     await expectNothingStored(j);
@@ -201,7 +230,10 @@ describe('storeArchive: bad bodies store nothing', () => {
     const previous = await lexLikeZip(10);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: j.key, Body: previous, Metadata: { sha256: sha256(previous) } }));
     const zip = await lexLikeZip(5000);
-    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 100)), contentLength: zip.length }), /ended after/);
+    await expectRejected(
+      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 100)), contentLength: zip.length }),
+      /ended after/,
+    );
     expect((await read(j.key)).equals(previous)).toBe(true);
     expect(await keys('staging/')).toEqual([]);
   });
@@ -209,7 +241,15 @@ describe('storeArchive: bad bodies store nothing', () => {
   it('an S3 failure surfaces as S3 reported it, and the download is torn down', async () => {
     const zip = await lexLikeZip(5000);
     const source = body(zip, { chunk: 100 });
-    const err = await storeArchive({ s3, bucket: 'no-such-bucket', job: job(), runId: 'r', exportId: 'E', body: source, contentLength: zip.length }).then(
+    const err = await storeArchive({
+      s3,
+      bucket: 'no-such-bucket',
+      job: job(),
+      runId: 'r',
+      exportId: 'E',
+      body: source,
+      contentLength: zip.length,
+    }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );

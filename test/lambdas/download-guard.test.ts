@@ -4,14 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type LookupFunction } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  assessUrl,
-  forbiddenAddressReason,
-  guardedLookup,
-  hostMatches,
-  openDownload,
-  redactUrl,
-} from '../../lambdas/shared/download-guard';
+import { assessUrl, forbiddenAddressReason, guardedLookup, hostMatches, openDownload, redactUrl } from '../../lambdas/shared/download-guard';
 import { ProviderUnavailableError, UnsafeUrlError } from '../../lambdas/shared/errors';
 import { lexDownloadHosts } from '../../lambdas/providers/lex';
 
@@ -66,7 +59,14 @@ describe('download guard: the URL decision (no network)', () => {
   });
 
   it('refuses hosts the provider does not serve downloads from, including other *.amazonaws.com names', () => {
-    for (const host of ['evil.example.com', 'ec2-1-2-3-4.compute-1.amazonaws.com', 'amazonaws.com', 's3.amazonaws.com.evil.com', 'xs3.amazonaws.com', 'bucket.s3.eu-west-1.amazonaws.com']) {
+    for (const host of [
+      'evil.example.com',
+      'ec2-1-2-3-4.compute-1.amazonaws.com',
+      'amazonaws.com',
+      's3.amazonaws.com.evil.com',
+      'xs3.amazonaws.com',
+      'bucket.s3.eu-west-1.amazonaws.com',
+    ]) {
       const err = refusal(() => assessUrl(`https://${host}/bot.zip${SECRET_QUERY}`, opts));
       expect(err.message).toMatch(/is not one this provider serves downloads from/);
     }
@@ -75,7 +75,9 @@ describe('download guard: the URL decision (no network)', () => {
   it('refuses an IP-literal host in a private, loopback or metadata range even when the host list names it', () => {
     for (const ip of ['127.0.0.1', '169.254.169.254', '10.0.0.5', '[::1]', '[fd00::1]', '[::ffff:127.0.0.1]']) {
       const host = ip.replace(/^\[|\]$/g, '');
-      const err = refusal(() => assessUrl(`https://${ip}/latest/meta-data${SECRET_QUERY}`, { allowedHosts: [host, '::ffff:7f00:1'], allowedOrigins: [] }));
+      const err = refusal(() =>
+        assessUrl(`https://${ip}/latest/meta-data${SECRET_QUERY}`, { allowedHosts: [host, '::ffff:7f00:1'], allowedOrigins: [] }),
+      );
       expect(err.message).toMatch(/address/);
     }
   });
@@ -96,11 +98,40 @@ describe('download guard: the URL decision (no network)', () => {
 
   it('classifies addresses', () => {
     const forbidden = [
-      '127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254',
-      '100.64.0.1', '100.127.255.254', '0.0.0.0', '224.0.0.1', '255.255.255.255',
-      '::', '::1', 'fe80::1', 'febf::1', 'fc00::1', 'fd12:3456::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', 'ff02::1',
+      '127.0.0.1',
+      '127.255.0.9',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '100.127.255.254',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::',
+      '::1',
+      'fe80::1',
+      'febf::1',
+      'fc00::1',
+      'fd12:3456::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:a9fe:a9fe',
+      'ff02::1',
     ];
-    const allowed = ['8.8.8.8', '52.216.1.1', '172.32.0.1', '172.15.255.255', '100.128.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '2a05:d018::1'];
+    const allowed = [
+      '8.8.8.8',
+      '52.216.1.1',
+      '172.32.0.1',
+      '172.15.255.255',
+      '100.128.0.1',
+      '192.169.0.1',
+      '2606:4700::1111',
+      '::ffff:8.8.8.8',
+      '2a05:d018::1',
+    ];
     for (const a of forbidden) expect(forbiddenAddressReason(a), a).toBeDefined();
     for (const a of allowed) expect(forbiddenAddressReason(a), a).toBeUndefined();
     expect(forbiddenAddressReason('169.254.169.254')).toMatch(/link-local/);
@@ -212,13 +243,20 @@ describe('download guard: openDownload against a local server that counts what i
   });
 
   it('a server that never answers is a ProviderUnavailableError after the idle timeout', async () => {
-    const err = await refusalAsync(openDownload(`${origin}/stall${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin], idleTimeoutMs: 200 }));
+    const err = await refusalAsync(
+      openDownload(`${origin}/stall${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin], idleTimeoutMs: 200 }),
+    );
     expect(err).toBeInstanceOf(ProviderUnavailableError);
     expect(err.message).toMatch(/stalled/);
   });
 
   it('a body that drips below the idle timeout is cut at the deadline with a ProviderUnavailableError', async () => {
-    const res = await openDownload(`${origin}/drip${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: [origin], idleTimeoutMs: 1000, deadlineMs: 300 });
+    const res = await openDownload(`${origin}/drip${SECRET_QUERY}`, {
+      allowedHosts: [],
+      allowedOrigins: [origin],
+      idleTimeoutMs: 1000,
+      deadlineMs: 300,
+    });
     expect(res.status).toBe(200);
     let received = 0;
     const err = await (async () => {
@@ -321,7 +359,9 @@ describe('download guard: a permitted host name that resolves to a forbidden add
 
   it('explicitly allowed: an allowlisted origin skips the address rule and does connect', async () => {
     // A loopback address, refused above; on the operator's allowlist it is fetched.
-    const err = await refusalAsync(openDownload(`https://127.0.0.1/bot.zip${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: ['https://127.0.0.1'] }));
+    const err = await refusalAsync(
+      openDownload(`https://127.0.0.1/bot.zip${SECRET_QUERY}`, { allowedHosts: [], allowedOrigins: ['https://127.0.0.1'] }),
+    );
     expect(err).toBeInstanceOf(ProviderUnavailableError); // the counter speaks no TLS
     expect(connections).toBe(1);
   });

@@ -5,13 +5,7 @@
  * S3Client, via AWS_ENDPOINT_URL_S3).
  */
 import { createHash } from 'node:crypto';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pollingSchema } from '../../lib/config';
 import { handler as checkExport } from '../../lambdas/check-export/handler';
@@ -311,7 +305,11 @@ describe('handlers: input validation', () => {
   it('check-export: an unknown export id is a ProviderRequestError from Lex', async () => {
     const [job] = await planJobs({ only: ['ALPHABOT01'] });
     const err = await failure(
-      checkExport({ job, polling: POLLING, export: { ref: { exportId: 'NOSUCHEXP0' }, status: 'IN_PROGRESS', polls: 0, waitSeconds: 1, waitedSeconds: 0, withinBudget: true } }),
+      checkExport({
+        job,
+        polling: POLLING,
+        export: { ref: { exportId: 'NOSUCHEXP0' }, status: 'IN_PROGRESS', polls: 0, waitSeconds: 1, waitedSeconds: 0, withinBudget: true },
+      }),
     );
     expect(err.name).toBe('ProviderRequestError');
     expect(err.message).toMatch(/ResourceNotFoundException/);

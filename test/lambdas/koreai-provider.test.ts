@@ -83,7 +83,9 @@ afterEach(() => {
 
 describe('Kore.ai provider', () => {
   it('plans one job with the stable key, the API body and identifiers only', async () => {
-    const [planned] = await provider.plan(target({ exportType: 'latest', includeDependentTasks: true, exportOptions: { tasks: ['botTask'] } }), { region: 'us-east-1' });
+    const [planned] = await provider.plan(target({ exportType: 'latest', includeDependentTasks: true, exportOptions: { tasks: ['botTask'] } }), {
+      region: 'us-east-1',
+    });
     const host = new URL(kore.url).host;
     expect(planned).toEqual({
       id: `koreai:${BOT}:latest`,
@@ -131,8 +133,10 @@ describe('Kore.ai provider', () => {
 
   it('with enforceJti every call carries a fresh jti, which the app that enforces JTI accepts', async () => {
     const j = koreaiJob(
-      parseConfig({ downloadAllowlist: [kore.url], targets: [{ provider: 'koreai', host: kore.url, botId: JTI_BOT, credentialsSecret: 'botvault/koreai-jti', enforceJti: true }] })
-        .targets[0] as KoreaiTarget,
+      parseConfig({
+        downloadAllowlist: [kore.url],
+        targets: [{ provider: 'koreai', host: kore.url, botId: JTI_BOT, credentialsSecret: 'botvault/koreai-jti', enforceJti: true }],
+      }).targets[0] as KoreaiTarget,
     );
     const before = kore.seenJwts.length;
     const ref = await provider.start(j);
@@ -163,7 +167,7 @@ describe('Kore.ai provider', () => {
     expect(err.message).not.toContain(SENTINEL_SECRET);
   });
 
-  it('429, 429, then 200: two RateLimitedErrors (Kore\'s message kept), then the export starts', async () => {
+  it("429, 429, then 200: two RateLimitedErrors (Kore's message kept), then the export starts", async () => {
     kore.setFaults(BOT, { rateLimitBurst: 2 });
     const j = job();
     for (let i = 0; i < 2; i++) {
@@ -173,7 +177,12 @@ describe('Kore.ai provider', () => {
     }
     const ref = await provider.start(j);
     expect(ref.exportId).toMatch(/^ber-/);
-    expect(kore.calls.filter((c) => c.op === 'Export').slice(-3).map((c) => c.status)).toEqual([429, 429, 200]);
+    expect(
+      kore.calls
+        .filter((c) => c.op === 'Export')
+        .slice(-3)
+        .map((c) => c.status),
+    ).toEqual([429, 429, 200]);
   });
 
   it('5xx is ProviderUnavailableError (retried by the state machine); an unknown bot is a ProviderRequestError', async () => {
@@ -184,14 +193,14 @@ describe('Kore.ai provider', () => {
     expect(err.message).toContain('HTTP 404');
   });
 
-  it('status failed → FAILED with Kore\'s reason', async () => {
+  it("status failed → FAILED with Kore's reason", async () => {
     kore.setFaults(BOT, { failExport: 'Bot export failed: dialog BookTable has an invalid node' });
     const j = job();
     const ref = await provider.start(j);
     expect(await untilReady(j, ref.exportId)).toEqual({ status: 'FAILED', reasons: ['Bot export failed: dialog BookTable has an invalid node'] });
   });
 
-  it('a status that reports someone else\'s export is not trusted: FAILED, and its download URL is never handed out', async () => {
+  it("a status that reports someone else's export is not trusted: FAILED, and its download URL is never handed out", async () => {
     const j = job();
     const ref = await provider.start(j);
     kore.setFaults(BOT, { foreignStatus: true });
@@ -239,7 +248,10 @@ describe('Kore.ai provider', () => {
     const origin = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
     try {
       const p = new KoreaiProvider({ secrets: async () => JSON.stringify(APP), allowedOrigins: [origin] });
-      const j = koreaiJob(parseConfig({ downloadAllowlist: [origin], targets: [{ provider: 'koreai', host: origin, botId: BOT, credentialsSecret: 's' }] }).targets[0] as KoreaiTarget);
+      const j = koreaiJob(
+        parseConfig({ downloadAllowlist: [origin], targets: [{ provider: 'koreai', host: origin, botId: BOT, credentialsSecret: 's' }] })
+          .targets[0] as KoreaiTarget,
+      );
       const err = await failure(p.start(j));
       expect(err).toBeInstanceOf(ProviderRequestError);
       expect(err.message).toContain('HTTP 307');

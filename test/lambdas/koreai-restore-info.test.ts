@@ -13,7 +13,15 @@ import { koreExportZip } from '../generators/koreai-export';
 import { makeZip } from './zip-fixtures';
 
 const target = parseConfig({
-  targets: [{ provider: 'koreai', host: 'https://bots.kore.ai', botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', credentialsSecret: 'botvault/koreai', exportType: 'published' }],
+  targets: [
+    {
+      provider: 'koreai',
+      host: 'https://bots.kore.ai',
+      botId: 'st-1a2b3c4d-0000-1111-2222-333344445555',
+      credentialsSecret: 'botvault/koreai',
+      exportType: 'published',
+    },
+  ],
 }).targets[0] as KoreaiTarget;
 const provider = new KoreaiProvider({ secrets: async () => '{}' });
 
@@ -25,18 +33,36 @@ const reader = async (entries: Record<string, string>) => open(await makeZip(ent
 
 describe('KoreaiProvider.restoreInfo', () => {
   it('reads the bot name where real exports keep it: localeData.<defaultLanguage>.name (no top-level name)', async () => {
-    const archive = await open(await koreExportZip({ botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Travel Desk', languages: ['de', 'en'], dialogs: [{ name: 'Book' }] }));
-    expect(await provider.restoreInfo(koreaiJob(target), archive)).toEqual({ koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Travel Desk' } });
+    const archive = await open(
+      await koreExportZip({
+        botId: 'st-1a2b3c4d-0000-1111-2222-333344445555',
+        botName: 'Travel Desk',
+        languages: ['de', 'en'],
+        dialogs: [{ name: 'Book' }],
+      }),
+    );
+    expect(await provider.restoreInfo(koreaiJob(target), archive)).toEqual({
+      koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Travel Desk' },
+    });
   });
 
   it('a top-level name is not where Kore.ai keeps it: ignored', async () => {
-    const archive = await reader({ 'botDefinition.json': JSON.stringify({ name: 'Invented', defaultLanguage: 'en', localeData: { en: { name: 'Real Name' } } }), 'config.json': '{}' });
-    expect(await provider.restoreInfo(koreaiJob(target), archive)).toEqual({ koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Real Name' } });
+    const archive = await reader({
+      'botDefinition.json': JSON.stringify({ name: 'Invented', defaultLanguage: 'en', localeData: { en: { name: 'Real Name' } } }),
+      'config.json': '{}',
+    });
+    expect(await provider.restoreInfo(koreaiJob(target), archive)).toEqual({
+      koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'Real Name' },
+    });
   });
 
   it('falls back to the job name, and records the bot id alone without either', async () => {
     const archive = await reader({ 'config.json': '{}' });
-    expect(await provider.restoreInfo({ ...koreaiJob(target), name: 'From discovery' }, archive)).toEqual({ koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'From discovery' } });
-    expect(await provider.restoreInfo(koreaiJob(target), await reader({ 'botDefinition.json': 'not json' }))).toEqual({ koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555' } });
+    expect(await provider.restoreInfo({ ...koreaiJob(target), name: 'From discovery' }, archive)).toEqual({
+      koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555', botName: 'From discovery' },
+    });
+    expect(await provider.restoreInfo(koreaiJob(target), await reader({ 'botDefinition.json': 'not json' }))).toEqual({
+      koreai: { botId: 'st-1a2b3c4d-0000-1111-2222-333344445555' },
+    });
   });
 });

@@ -19,7 +19,11 @@ describe('lambda-credentials', () => {
     process.env.AWS_ACCESS_KEY_ID = 'ASIAENVONLY';
     process.env.AWS_SECRET_ACCESS_KEY = 'env-secret';
     process.env.AWS_SESSION_TOKEN = 'env-session';
-    await expect(defaultProvider()()).resolves.toMatchObject({ accessKeyId: 'ASIAENVONLY', secretAccessKey: 'env-secret', sessionToken: 'env-session' });
+    await expect(defaultProvider()()).resolves.toMatchObject({
+      accessKeyId: 'ASIAENVONLY',
+      secretAccessKey: 'env-secret',
+      sessionToken: 'env-session',
+    });
   });
 
   it('plugs into an SDK client as its credentialDefaultProvider', async () => {

@@ -16,7 +16,11 @@ const BOTS = [
   { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
   { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'] },
   { botId: 'CHARLIE003', botName: 'Charlie', versions: ['1', '2'], locales: ['en_GB'], intents: ['Book'] },
-  ...Array.from({ length: 12 }, (_, i) => ({ botId: `FLEETBOT${String(i).padStart(2, '0')}`, botName: `Fleet${i}`, versions: ['1', '2', '3'].slice(0, (i % 3) + 1) })),
+  ...Array.from({ length: 12 }, (_, i) => ({
+    botId: `FLEETBOT${String(i).padStart(2, '0')}`,
+    botName: `Fleet${i}`,
+    versions: ['1', '2', '3'].slice(0, (i % 3) + 1),
+  })),
 ];
 
 let sim: LexSimulator;
@@ -89,7 +93,18 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
 
   it('filters by include / exclude globs on the bot name', async () => {
     const jobs = await planOne({ provider: 'lex', discover: true, include: ['Fleet*'], exclude: ['Fleet1?'] });
-    expect(jobs.map((j) => j.name).sort()).toEqual(['Fleet0', 'Fleet1', 'Fleet2', 'Fleet3', 'Fleet4', 'Fleet5', 'Fleet6', 'Fleet7', 'Fleet8', 'Fleet9']);
+    expect(jobs.map((j) => j.name).sort()).toEqual([
+      'Fleet0',
+      'Fleet1',
+      'Fleet2',
+      'Fleet3',
+      'Fleet4',
+      'Fleet5',
+      'Fleet6',
+      'Fleet7',
+      'Fleet8',
+      'Fleet9',
+    ]);
   });
 
   it('"latest" takes the highest numbered version and skips bots that were never versioned', async () => {
@@ -99,7 +114,14 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
   });
 
   it('"all" takes DRAFT and every numbered version; "locales" adds one job per locale', async () => {
-    const jobs = await planOne({ provider: 'lex', discover: true, include: ['alpha', 'charlie'], versions: 'all', locales: true, passwordSecret: 'botvault/lex-password' });
+    const jobs = await planOne({
+      provider: 'lex',
+      discover: true,
+      include: ['alpha', 'charlie'],
+      versions: 'all',
+      locales: true,
+      passwordSecret: 'botvault/lex-password',
+    });
     expect(jobs.map((j) => j.id).sort()).toEqual(
       [
         'lex:ALPHABOT01:DRAFT',
@@ -118,7 +140,14 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
     );
     const locale = jobs.find((j) => j.id === 'lex:ALPHABOT01:1:de_DE')!;
     expect(locale).toMatchObject({ key: 'lex/us-east-1/ALPHABOT01/1/locales/de_DE.zip', name: 'Alpha' });
-    expect(locale.spec).toEqual({ kind: 'botLocale', botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE', fileFormat: 'LexJson', passwordSecret: 'botvault/lex-password' });
+    expect(locale.spec).toEqual({
+      kind: 'botLocale',
+      botId: 'ALPHABOT01',
+      botVersion: '1',
+      localeId: 'de_DE',
+      fileFormat: 'LexJson',
+      passwordSecret: 'botvault/lex-password',
+    });
     // Planning reads no secret: only the name travels in the job.
     expect(secretReads).toEqual([]);
   });
@@ -131,7 +160,10 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
 describe('Lex exports: start → check → downloadUrl → cleanup', () => {
   it.each([
     [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }, { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } }],
-    [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' }, { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' } }],
+    [
+      { provider: 'lex', botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' },
+      { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' } },
+    ],
     [
       { provider: 'lex', botId: 'CHARLIE003', botVersion: 'DRAFT', localeId: 'en_GB', customVocabulary: true },
       { customVocabularyExportSpecification: { botId: 'CHARLIE003', botVersion: 'DRAFT', localeId: 'en_GB' } },

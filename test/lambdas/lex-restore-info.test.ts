@@ -17,12 +17,19 @@ const aliases: SimBotAlias[] = Array.from({ length: 13 }, (_, i) => ({
   botAliasId: `ALIAS${String(i).padStart(5, '0')}`,
   botAliasName: `alias-${i}`,
   botVersion: String((i % 2) + 1),
-  botAliasLocaleSettings: { en_US: { enabled: true, codeHookSpecification: { lambdaCodeHook: { lambdaARN: HOOK, codeHookInterfaceVersion: '1.0' } } } },
+  botAliasLocaleSettings: {
+    en_US: { enabled: true, codeHookSpecification: { lambdaCodeHook: { lambdaARN: HOOK, codeHookInterfaceVersion: '1.0' } } },
+  },
   ...(i === 0
     ? {
         description: 'production',
         conversationLogSettings: {
-          textLogSettings: [{ enabled: true, destination: { cloudWatch: { cloudWatchLogGroupArn: 'arn:aws:logs:us-east-1:210987654321:log-group:lex', logPrefix: 'prod' } } }],
+          textLogSettings: [
+            {
+              enabled: true,
+              destination: { cloudWatch: { cloudWatchLogGroupArn: 'arn:aws:logs:us-east-1:210987654321:log-group:lex', logPrefix: 'prod' } },
+            },
+          ],
         },
         sentimentAnalysisSettings: { detectSentiment: true },
       }
@@ -40,7 +47,14 @@ beforeAll(async () => {
         botId: 'HOOKEDBOT1',
         botName: 'Hooked',
         versions: ['1', '2'],
-        settings: { roleArn: ROLE, description: 'has hooks', dataPrivacy: { childDirected: true }, idleSessionTTLInSeconds: 900, aliases, tags: { team: 'support', env: 'prod' } },
+        settings: {
+          roleArn: ROLE,
+          description: 'has hooks',
+          dataPrivacy: { childDirected: true },
+          idleSessionTTLInSeconds: 900,
+          aliases,
+          tags: { team: 'support', env: 'prod' },
+        },
       },
       { botId: 'PLAINBOT01', botName: 'Plain' },
     ],
@@ -78,8 +92,16 @@ describe('LexProvider.restoreInfo', () => {
   it('a locale job records its bot too; defaults: the test alias, no tags', async () => {
     const job = lexJob('us-east-1', { kind: 'botLocale', botId: 'PLAINBOT01', botVersion: 'DRAFT', localeId: 'en_US', fileFormat: 'LexJson' });
     const details = await provider.restoreInfo(job, noArchive);
-    expect(details?.lex).toMatchObject({ botId: 'PLAINBOT01', botName: 'Plain', dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300, tags: {} });
-    expect(details?.lex?.aliases).toEqual([{ botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias', botVersion: 'DRAFT', botAliasLocaleSettings: { en_US: { enabled: true } } }]);
+    expect(details?.lex).toMatchObject({
+      botId: 'PLAINBOT01',
+      botName: 'Plain',
+      dataPrivacy: { childDirected: false },
+      idleSessionTTLInSeconds: 300,
+      tags: {},
+    });
+    expect(details?.lex?.aliases).toEqual([
+      { botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias', botVersion: 'DRAFT', botAliasLocaleSettings: { en_US: { enabled: true } } },
+    ]);
   });
 
   it('follows changes to the settings', async () => {

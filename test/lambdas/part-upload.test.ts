@@ -31,9 +31,11 @@ function bytes(total: number, seed = 7): Buffer {
   return out;
 }
 function streamOf(data: Buffer, chunk = 64 * 1024): Readable {
-  return Readable.from((function* () {
-    for (let at = 0; at < data.length; at += chunk) yield data.subarray(at, at + chunk);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let at = 0; at < data.length; at += chunk) yield data.subarray(at, at + chunk);
+    })(),
+  );
 }
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -63,7 +65,8 @@ function watchParts(client: S3Client, failPart?: number): { max: number; command
       now++;
       seen.max = Math.max(seen.max, now);
       try {
-        if ((args.input as { PartNumber?: number }).PartNumber === failPart) throw Object.assign(new Error('injected part failure'), { name: 'InjectedPartError' });
+        if ((args.input as { PartNumber?: number }).PartNumber === failPart)
+          throw Object.assign(new Error('injected part failure'), { name: 'InjectedPartError' });
         return await next(args);
       } finally {
         now--;
@@ -79,7 +82,14 @@ describe('uploadStream', () => {
     const client = s3ClientFor(server.endpoint);
     const seen = watchParts(client);
     const data = bytes(300_000);
-    const res = await uploadStream({ s3: client, bucket: BUCKET, key: 'small.bin', body: streamOf(data, 1000), partSize: MIN_PART_SIZE, queueSize: 2 });
+    const res = await uploadStream({
+      s3: client,
+      bucket: BUCKET,
+      key: 'small.bin',
+      body: streamOf(data, 1000),
+      partSize: MIN_PART_SIZE,
+      queueSize: 2,
+    });
     expect(res).toMatchObject({ parts: 1, bytes: data.length });
     expect(seen.commands).toEqual(['PutObjectCommand']);
     expect(sha(await stored('small.bin'))).toBe(sha(data));
@@ -91,7 +101,15 @@ describe('uploadStream', () => {
     const seen = watchParts(client);
     const data = bytes(MIN_PART_SIZE * 4 + 12_345);
     // Odd chunk sizes: parts are cut across chunk boundaries.
-    const res = await uploadStream({ s3: client, bucket: BUCKET, key: 'big.bin', body: streamOf(data, 777_777), contentType: 'application/zip', partSize: MIN_PART_SIZE, queueSize: 2 });
+    const res = await uploadStream({
+      s3: client,
+      bucket: BUCKET,
+      key: 'big.bin',
+      body: streamOf(data, 777_777),
+      contentType: 'application/zip',
+      partSize: MIN_PART_SIZE,
+      queueSize: 2,
+    });
     expect(res).toMatchObject({ parts: 5, bytes: data.length });
     expect(seen.max).toBeGreaterThanOrEqual(1);
     expect(seen.max).toBeLessThanOrEqual(2);
@@ -103,10 +121,12 @@ describe('uploadStream', () => {
 
   it('a body that fails after several parts aborts the upload and rethrows the body error', async () => {
     const data = bytes(MIN_PART_SIZE * 3);
-    const body = Readable.from((async function* () {
-      yield data.subarray(0, MIN_PART_SIZE * 2 + 100);
-      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    })());
+    const body = Readable.from(
+      (async function* () {
+        yield data.subarray(0, MIN_PART_SIZE * 2 + 100);
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      })(),
+    );
     await expect(uploadStream({ s3, bucket: BUCKET, key: 'cut.bin', body, partSize: MIN_PART_SIZE, queueSize: 3 })).rejects.toThrow('socket hang up');
     expect(await exists('cut.bin')).toBe(false);
     expect(await openUploads()).toBe(0);
@@ -116,7 +136,9 @@ describe('uploadStream', () => {
     const client = s3ClientFor(server.endpoint);
     const seen = watchParts(client, 2);
     const data = bytes(MIN_PART_SIZE * 4);
-    await expect(uploadStream({ s3: client, bucket: BUCKET, key: 'part-failed.bin', body: streamOf(data), partSize: MIN_PART_SIZE, queueSize: 2 })).rejects.toMatchObject({
+    await expect(
+      uploadStream({ s3: client, bucket: BUCKET, key: 'part-failed.bin', body: streamOf(data), partSize: MIN_PART_SIZE, queueSize: 2 }),
+    ).rejects.toMatchObject({
       name: 'InjectedPartError',
     });
     expect(seen.commands).toContain('AbortMultipartUploadCommand');
@@ -127,7 +149,11 @@ describe('uploadStream', () => {
   });
 
   it('refuses parts smaller than S3 allows and a queue of zero', async () => {
-    await expect(uploadStream({ s3, bucket: BUCKET, key: 'x', body: streamOf(bytes(10)), partSize: MIN_PART_SIZE - 1, queueSize: 1 })).rejects.toThrow(/partSize must be/);
-    await expect(uploadStream({ s3, bucket: BUCKET, key: 'x', body: streamOf(bytes(10)), partSize: MIN_PART_SIZE, queueSize: 0 })).rejects.toThrow(/queueSize must be/);
+    await expect(
+      uploadStream({ s3, bucket: BUCKET, key: 'x', body: streamOf(bytes(10)), partSize: MIN_PART_SIZE - 1, queueSize: 1 }),
+    ).rejects.toThrow(/partSize must be/);
+    await expect(uploadStream({ s3, bucket: BUCKET, key: 'x', body: streamOf(bytes(10)), partSize: MIN_PART_SIZE, queueSize: 0 })).rejects.toThrow(
+      /queueSize must be/,
+    );
   });
 });

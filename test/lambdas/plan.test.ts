@@ -9,7 +9,12 @@ import { providerFor } from '../../lambdas/providers/registry';
 import { InvalidInputError } from '../../lambdas/shared/errors';
 
 // Nothing listens here: a static target must plan without calling Lex.
-const lex = new LexModelsV2Client({ endpoint: 'http://127.0.0.1:9', region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+const lex = new LexModelsV2Client({
+  endpoint: 'http://127.0.0.1:9',
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  maxAttempts: 1,
+});
 const deps = {
   providerFor: (name: string) => providerFor(name, { lex, secrets: async () => 'unused' }),
   region: 'eu-west-1',
@@ -39,7 +44,12 @@ describe('plan', () => {
     expect(out.runId).toBe('run-1');
     expect(out.trigger).toBe('schedule');
     expect(out.jobs).toEqual([
-      { id: 'lex:ALPHABOT01:DRAFT', provider: 'lex', key: 'lex/eu-west-1/ALPHABOT01/DRAFT/bot.zip', spec: { kind: 'bot', botId: 'ALPHABOT01', botVersion: 'DRAFT', fileFormat: 'LexJson' } },
+      {
+        id: 'lex:ALPHABOT01:DRAFT',
+        provider: 'lex',
+        key: 'lex/eu-west-1/ALPHABOT01/DRAFT/bot.zip',
+        spec: { kind: 'bot', botId: 'ALPHABOT01', botVersion: 'DRAFT', fileFormat: 'LexJson' },
+      },
       {
         id: 'lex:ALPHABOT01:3:en_US',
         provider: 'lex',
@@ -50,9 +60,21 @@ describe('plan', () => {
         id: 'lex:ALPHABOT01:DRAFT:de_DE:custom-vocabulary',
         provider: 'lex',
         key: 'lex/eu-west-1/ALPHABOT01/DRAFT/locales/de_DE/custom-vocabulary.zip',
-        spec: { kind: 'customVocabulary', botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'de_DE', fileFormat: 'TSV', passwordSecret: 'botvault/lex-password' },
+        spec: {
+          kind: 'customVocabulary',
+          botId: 'ALPHABOT01',
+          botVersion: 'DRAFT',
+          localeId: 'de_DE',
+          fileFormat: 'TSV',
+          passwordSecret: 'botvault/lex-password',
+        },
       },
-      { id: 'lex:test-set:TESTSET001', provider: 'lex', key: 'lex/eu-west-1/test-sets/TESTSET001/test-set.zip', spec: { kind: 'testSet', testSetId: 'TESTSET001', fileFormat: 'CSV' } },
+      {
+        id: 'lex:test-set:TESTSET001',
+        provider: 'lex',
+        key: 'lex/eu-west-1/test-sets/TESTSET001/test-set.zip',
+        spec: { kind: 'testSet', testSetId: 'TESTSET001', fileFormat: 'CSV' },
+      },
     ]);
   });
 
@@ -91,7 +113,9 @@ describe('plan', () => {
   });
 
   it('a malformed target fails naming the target and field', async () => {
-    const err = await invalid(plan({ ...base, targets: [TARGETS[0], { provider: 'lex', botId: 'lowercase', botVersion: 'DRAFT' }], input: {} }, deps));
+    const err = await invalid(
+      plan({ ...base, targets: [TARGETS[0], { provider: 'lex', botId: 'lowercase', botVersion: 'DRAFT' }], input: {} }, deps),
+    );
     expect(err.message).toMatch(/targets\[1\]\.botId: must be a Lex bot id/);
     const unknown = await invalid(plan({ ...base, targets: [{ provider: 'dialogflow' }], input: {} }, deps));
     expect(unknown.message).toMatch(/targets\[0\]\.provider: must be one of "lex"/);

@@ -82,7 +82,7 @@ describe('restore drill core', () => {
   it('bytes that no longer match their sha256, and a zip entry that fails its CRC-32: the drill fails naming both', async () => {
     const zip = await lexLikeZip(1000);
     const rotten = Buffer.from(zip);
-    rotten[rotten.length - 30] ^= 0xff; // inside the central directory: the stored sha256 no longer matches
+    rotten.writeUInt8(rotten.readUInt8(rotten.length - 30) ^ 0xff, rotten.length - 30); // inside the central directory: the stored sha256 no longer matches
     await put(ROTTEN, rotten, sha256(zip));
 
     // Flip a byte inside a stored entry's data and store the new sha256: the hash is right, the content is not.
@@ -92,7 +92,10 @@ describe('restore drill core', () => {
     badCrc[at + 2] = 'X'.charCodeAt(0);
     await put(BADCRC, badCrc, sha256(badCrc));
 
-    expect(await drillArchive(s3, bucket, BADCRC)).toMatchObject({ ok: false, problem: 'the zip does not open cleanly: entry Bot/Bot.json: Invalid CRC32' });
+    expect(await drillArchive(s3, bucket, BADCRC)).toMatchObject({
+      ok: false,
+      problem: 'the zip does not open cleanly: entry Bot/Bot.json: Invalid CRC32',
+    });
 
     const { m, metrics } = sink();
     const err = await runDrill({}, { s3, bucket, metrics: m }).catch((e: unknown) => e);
@@ -110,22 +113,33 @@ describe('restore drill core', () => {
     const password = 'sentinel-drill-pw-93b1';
     for (const encryption of ['aes256', 'zipcrypto'] as const) {
       const zip = await lexLikeZip(500, { password, encryption });
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, Metadata: { sha256: sha256(zip), 'password-secret': 'botvault/lex-password' } }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, Metadata: { sha256: sha256(zip), 'password-secret': 'botvault/lex-password' } }),
+      );
       const asked: string[] = [];
-      const secrets = async (id: string) => (asked.push(id), JSON.stringify({ password }));
+      const secrets = async (id: string) => {
+        asked.push(id);
+        return JSON.stringify({ password });
+      };
       expect(await drillArchive(s3, bucket, key, secrets)).toMatchObject({ ok: true, entries: (await readZipEntries(zip, { password })).size });
       expect(asked).toEqual(['botvault/lex-password']);
       const wrong = await drillArchive(s3, bucket, key, async () => 'not-it');
       expect(wrong).toMatchObject({ ok: false, problem: expect.stringMatching(/^the zip does not open cleanly: .*password/) });
       expect(JSON.stringify(wrong)).not.toContain(password);
     }
-    expect(await drillArchive(s3, bucket, key)).toMatchObject({ ok: false, problem: expect.stringMatching(/password-protected \(secret botvault\/lex-password\)/) });
+    expect(await drillArchive(s3, bucket, key)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/password-protected \(secret botvault\/lex-password\)/),
+    });
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   });
 
   it('an archive without sha256 metadata cannot be verified: it fails the drill', async () => {
     const zip = await lexLikeZip();
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip', Body: zip }));
-    expect(await drillArchive(s3, bucket, 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip')).toMatchObject({ ok: false, problem: expect.stringMatching(/^no sha256 metadata/) });
+    expect(await drillArchive(s3, bucket, 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^no sha256 metadata/),
+    });
   });
 });

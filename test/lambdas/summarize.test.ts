@@ -20,9 +20,32 @@ class CapturedMetrics extends Metrics {
 }
 
 const RESULTS: JobResult[] = [
-  { target: 'lex:ALPHABOT01:DRAFT', provider: 'lex', status: 'SUCCEEDED', key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', bytes: 1200, sha256: 'a'.repeat(64), exportId: 'E1' },
-  { target: 'lex:BRAVOBOT02:DRAFT', provider: 'lex', status: 'FAILED', key: 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', error: 'ExportFailedError', cause: 'locale not built' },
-  { target: 'lex:CHARLIE003:2', provider: 'lex', status: 'SUCCEEDED', key: 'lex/us-east-1/CHARLIE003/2/bot.zip', bytes: 800, sha256: 'b'.repeat(64), exportId: 'E3' },
+  {
+    target: 'lex:ALPHABOT01:DRAFT',
+    provider: 'lex',
+    status: 'SUCCEEDED',
+    key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+    bytes: 1200,
+    sha256: 'a'.repeat(64),
+    exportId: 'E1',
+  },
+  {
+    target: 'lex:BRAVOBOT02:DRAFT',
+    provider: 'lex',
+    status: 'FAILED',
+    key: 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
+    error: 'ExportFailedError',
+    cause: 'locale not built',
+  },
+  {
+    target: 'lex:CHARLIE003:2',
+    provider: 'lex',
+    status: 'SUCCEEDED',
+    key: 'lex/us-east-1/CHARLIE003/2/bot.zip',
+    bytes: 800,
+    sha256: 'b'.repeat(64),
+    exportId: 'E3',
+  },
   { target: 'lex:DELTABOT04:DRAFT', provider: 'lex', status: 'UNCHANGED', key: 'lex/us-east-1/DELTABOT04/DRAFT/bot.zip' },
 ];
 
@@ -98,15 +121,24 @@ describe('summarize core', () => {
   });
 
   it('names at most 20 failed targets in the one-line message', async () => {
-    const failed: JobResult[] = Array.from({ length: 25 }, (_, i) => ({ target: `lex:BOT${String(i).padStart(7, '0')}:DRAFT`, status: 'FAILED', error: 'X' }));
-    const out = await summarize({ runId: 'run-44', startedAt: '2024-01-02T03:00:00Z', trigger: 'manual', results: failed }, { s3, bucket, metrics: new CapturedMetrics() });
+    const failed: JobResult[] = Array.from({ length: 25 }, (_, i) => ({
+      target: `lex:BOT${String(i).padStart(7, '0')}:DRAFT`,
+      status: 'FAILED',
+      error: 'X',
+    }));
+    const out = await summarize(
+      { runId: 'run-44', startedAt: '2024-01-02T03:00:00Z', trigger: 'manual', results: failed },
+      { s3, bucket, metrics: new CapturedMetrics() },
+    );
     expect(out.message).toMatch(/^25 of 25 backup jobs failed \(.*lex:BOT0000019:DRAFT, and 5 more\); run manifest:/);
     expect(out.message).not.toContain('lex:BOT0000020:DRAFT');
     expect(out.failedTargets).toHaveLength(25);
   });
 
   it('rejects a startedAt that is not a timestamp', async () => {
-    await expect(summarize({ runId: 'r', startedAt: 'yesterday', trigger: 'manual', results: [] }, { s3, bucket, metrics: new CapturedMetrics() })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      summarize({ runId: 'r', startedAt: 'yesterday', trigger: 'manual', results: [] }, { s3, bucket, metrics: new CapturedMetrics() }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
   });
 
   it('dates manifests in UTC', () => {
@@ -140,7 +172,9 @@ describe('summarize handler (environment → clients → core)', () => {
 
   it('a malformed payload is an InvalidInputError naming the field', async () => {
     pointAtServer();
-    const err = await handler({ runId: 'run-h2', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [{ status: 'DONE' }] }).catch((e: unknown) => e as Error);
+    const err = await handler({ runId: 'run-h2', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [{ status: 'DONE' }] }).catch(
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as Error).message).toMatch(/results\[0\]\.target/);
     expect((err as Error).message).toMatch(/results\[0\]\.status/);
@@ -149,7 +183,9 @@ describe('summarize handler (environment → clients → core)', () => {
   it('a missing BOTVAULT_BUCKET is an EnvironmentError naming the variable', async () => {
     pointAtServer();
     delete process.env.BOTVAULT_BUCKET;
-    const err = await handler({ runId: 'run-h3', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [] }).catch((e: unknown) => e as Error);
+    const err = await handler({ runId: 'run-h3', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [] }).catch(
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(EnvironmentError);
     expect((err as Error).message).toMatch(/BOTVAULT_BUCKET is not set/);
   });

@@ -55,7 +55,11 @@ describe('claimTick', () => {
   it('the first execution claims the tick and records its run id under ticks/', async () => {
     expect(await claimTick('2024-05-17T03:00:00Z', 'run-a', deps(), new Date('2024-05-17T03:00:02Z'))).toBe('claimed');
     const marker = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'ticks/2024-05-17T03:00:00Z.json' }));
-    expect(JSON.parse(await marker.Body!.transformToString())).toEqual({ runId: 'run-a', tickTime: '2024-05-17T03:00:00Z', claimedAt: '2024-05-17T03:00:02.000Z' });
+    expect(JSON.parse(await marker.Body!.transformToString())).toEqual({
+      runId: 'run-a',
+      tickTime: '2024-05-17T03:00:00Z',
+      claimedAt: '2024-05-17T03:00:02.000Z',
+    });
   });
 
   it('a retried Plan of the same execution finds its own claim and goes on', async () => {
@@ -75,13 +79,16 @@ describe('claimTick', () => {
     expect(await claimTick('2024-05-18T03:00:00Z', 'run-b', deps())).toBe('claimed');
   });
 
-  it.each(['2024-05-17 03:00:00', '../runs/x', '2024-05-17T03:00:00+02:00', '2024-13-45T99:00:00Z'])('rejects tick time %j without writing', async (tick) => {
-    const err = await failure(claimTick(tick, 'run-c', deps()));
-    expect(err).toBeInstanceOf(InvalidInputError);
-    expect(err.message).toContain('input.tickTime');
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ticks/' }));
-    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(['ticks/2024-05-17T03:00:00Z.json', 'ticks/2024-05-18T03:00:00Z.json']);
-  });
+  it.each(['2024-05-17 03:00:00', '../runs/x', '2024-05-17T03:00:00+02:00', '2024-13-45T99:00:00Z'])(
+    'rejects tick time %j without writing',
+    async (tick) => {
+      const err = await failure(claimTick(tick, 'run-c', deps()));
+      expect(err).toBeInstanceOf(InvalidInputError);
+      expect(err.message).toContain('input.tickTime');
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ticks/' }));
+      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(['ticks/2024-05-17T03:00:00Z.json', 'ticks/2024-05-18T03:00:00Z.json']);
+    },
+  );
 
   it('keys are the scheduled time, fractional seconds allowed', () => {
     expect(tickMarkerKey('2024-05-17T03:00:00.000Z')).toBe('ticks/2024-05-17T03:00:00.000Z.json');
@@ -96,7 +103,14 @@ describe('plan with schedule ticks', () => {
     const provider = {
       plan: async (t: { botId?: string }) => {
         calls.push(`plan ${t.botId}`);
-        return [{ id: `lex:${t.botId}:DRAFT`, provider: 'lex', key: `lex/eu-west-1/${t.botId}/DRAFT/bot.zip`, spec: { botId: t.botId, botVersion: 'DRAFT' } }];
+        return [
+          {
+            id: `lex:${t.botId}:DRAFT`,
+            provider: 'lex',
+            key: `lex/eu-west-1/${t.botId}/DRAFT/bot.zip`,
+            spec: { botId: t.botId, botVersion: 'DRAFT' },
+          },
+        ];
       },
     } as unknown as Provider;
     return { calls, deps: { providerFor: () => provider, region: 'eu-west-1', ticks: deps } };
@@ -129,7 +143,12 @@ describe('plan with schedule ticks', () => {
     const manual = recording();
     const out = await plan(
       { runId: 'manual-1', startedAt: '2024-06-01T10:00:00Z', targets: [target], input: { trigger: 'manual' } },
-      { ...manual.deps, ticks: () => { throw new Error('ticks must not be used for a manual run'); } },
+      {
+        ...manual.deps,
+        ticks: () => {
+          throw new Error('ticks must not be used for a manual run');
+        },
+      },
     );
     expect(out.trigger).toBe('manual');
     expect(out.jobs).toHaveLength(1);

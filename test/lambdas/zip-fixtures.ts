@@ -14,7 +14,11 @@ export interface ZipOptions {
 export function makeZip(entries: Record<string, Buffer | string>, opts: ZipOptions = {}): Promise<Buffer> {
   return writeZip(
     Object.entries(entries).map(([name, data]) => ({ name, data })),
-    { mtime: new Date(Date.UTC(2024, 1, 19, 10, 30)), ...(opts.store ? { store: true } : {}), ...(opts.password ? { password: opts.password, encryption: opts.encryption ?? 'aes256' } : {}) },
+    {
+      mtime: new Date(Date.UTC(2024, 1, 19, 10, 30)),
+      ...(opts.store ? { store: true } : {}),
+      ...(opts.password ? { password: opts.password, encryption: opts.encryption ?? 'aes256' } : {}),
+    },
   );
 }
 

@@ -21,7 +21,12 @@ import { writeZip } from '../generators/zip-writer';
 import { startKoreSimulator, type KoreSimulator } from './koreai-simulator';
 import { startLexSimulator, type LexSimulator } from './lex-simulator';
 
-const BOT_SPEC = { botName: 'Alpha', roleArn: 'arn:aws:iam::123456789012:role/r', dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 };
+const BOT_SPEC = {
+  botName: 'Alpha',
+  roleArn: 'arn:aws:iam::123456789012:role/r',
+  dataPrivacy: { childDirected: false },
+  idleSessionTTLInSeconds: 300,
+};
 
 describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport', () => {
   let sim: LexSimulator;
@@ -36,7 +41,9 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
   });
 
   async function exportOf(spec: { botId: string; botVersion: string; localeId?: string }): Promise<Buffer> {
-    const resourceSpecification = spec.localeId ? { botLocaleExportSpecification: { ...spec, localeId: spec.localeId } } : { botExportSpecification: spec };
+    const resourceSpecification = spec.localeId
+      ? { botLocaleExportSpecification: { ...spec, localeId: spec.localeId } }
+      : { botExportSpecification: spec };
     const { exportId } = await lex.send(new CreateExportCommand({ resourceSpecification, fileFormat: 'LexJson' }));
     const d = await lex.send(new DescribeExportCommand({ exportId }));
     return Buffer.from(await (await fetch(d.downloadUrl!)).arrayBuffer());
@@ -51,7 +58,9 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
     expect((await fetch(forged, { method: 'PUT', body: 'x' })).status).toBe(403);
     expect(sim.imports.get(importId!)).toMatchObject({ uploaded: false, started: false });
     // Started without a file: refused.
-    await expect(lex.send(new StartImportCommand({ importId, mergeStrategy: 'Overwrite', resourceSpecification: { botImportSpecification: BOT_SPEC } }))).rejects.toMatchObject({
+    await expect(
+      lex.send(new StartImportCommand({ importId, mergeStrategy: 'Overwrite', resourceSpecification: { botImportSpecification: BOT_SPEC } })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
     });
   });
@@ -59,7 +68,9 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
   it('refuses Append for a bot import and an unknown import id', async () => {
     const { importId, uploadUrl } = await lex.send(new CreateUploadUrlCommand({}));
     await fetch(uploadUrl!, { method: 'PUT', body: await exportOf({ botId: 'ALPHABOT01', botVersion: 'DRAFT' }) });
-    await expect(lex.send(new StartImportCommand({ importId, mergeStrategy: 'Append', resourceSpecification: { botImportSpecification: BOT_SPEC } }))).rejects.toMatchObject({
+    await expect(
+      lex.send(new StartImportCommand({ importId, mergeStrategy: 'Append', resourceSpecification: { botImportSpecification: BOT_SPEC } })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('only supported for custom vocabulary'),
     });
@@ -80,13 +91,13 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
       importStatus: 'Failed',
       failureReasons: ['Locale en_US of bot ALPHABOT01 already exists and the merge strategy is FailOnConflict: nothing was changed.'],
     });
-    expect(Object.keys(await texts(await exportOf({ botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' })))).toContain('Alpha/BotLocales/en_US/Intents/Refund/Intent.json');
+    expect(Object.keys(await texts(await exportOf({ botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' })))).toContain(
+      'Alpha/BotLocales/en_US/Intents/Refund/Intent.json',
+    );
 
     const { importId, uploadUrl } = await lex.send(new CreateUploadUrlCommand({}));
     expect((await fetch(uploadUrl!, { method: 'PUT', body: english })).status).toBe(200);
-    const started = await lex.send(
-      new StartImportCommand({ importId, mergeStrategy: 'Overwrite', resourceSpecification: localeSpec }),
-    );
+    const started = await lex.send(new StartImportCommand({ importId, mergeStrategy: 'Overwrite', resourceSpecification: localeSpec }));
     expect(started.importStatus).toBe('InProgress');
     const done = await lex.send(new DescribeImportCommand({ importId }));
     expect(done).toMatchObject({ importStatus: 'Completed', importedResourceId: 'ALPHABOT01', mergeStrategy: 'Overwrite' });
@@ -104,7 +115,14 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
   async function importZip(zip: Buffer, filePassword?: string) {
     const { importId, uploadUrl } = await lex.send(new CreateUploadUrlCommand({}));
     await fetch(uploadUrl!, { method: 'PUT', body: zip });
-    await lex.send(new StartImportCommand({ importId, mergeStrategy: 'Overwrite', resourceSpecification: { botImportSpecification: BOT_SPEC }, ...(filePassword ? { filePassword } : {}) }));
+    await lex.send(
+      new StartImportCommand({
+        importId,
+        mergeStrategy: 'Overwrite',
+        resourceSpecification: { botImportSpecification: BOT_SPEC },
+        ...(filePassword ? { filePassword } : {}),
+      }),
+    );
     return lex.send(new DescribeImportCommand({ importId }));
   }
 
@@ -113,15 +131,23 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
     expect(await importZip(real)).toMatchObject({ importStatus: 'Completed' });
     // The import documentation's spelling (manifest.json / metadata / Bot) is accepted too.
     const documented = lexExportEntries(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { seed: 1 }).map((e) =>
-      e.name === 'Manifest.json' ? { name: 'manifest.json', data: '{"metadata":{"schemaVersion":"1.0","fileFormat":"LexJson","resourceType":"Bot"}}' } : e,
+      e.name === 'Manifest.json'
+        ? { name: 'manifest.json', data: '{"metadata":{"schemaVersion":"1.0","fileFormat":"LexJson","resourceType":"Bot"}}' }
+        : e,
     );
     expect(await importZip(await writeZip(documented, { mtime: new Date() }))).toMatchObject({ importStatus: 'Completed' });
 
     const entries = lexExportEntries(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { seed: 1 });
-    const noManifest = await writeZip(entries.filter((e) => e.name !== 'Manifest.json'), { mtime: new Date() });
+    const noManifest = await writeZip(
+      entries.filter((e) => e.name !== 'Manifest.json'),
+      { mtime: new Date() },
+    );
     expect(await importZip(noManifest)).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/missing Manifest\.json/)] });
     const locale = lexExportEntries(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { kind: 'BOT_LOCALE', localeId: 'en_US' });
-    expect(await importZip(await writeZip(locale, { mtime: new Date() }))).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/resource type BOT_LOCALE, but the import is for a BOT/)] });
+    expect(await importZip(await writeZip(locale, { mtime: new Date() }))).toMatchObject({
+      importStatus: 'Failed',
+      failureReasons: [expect.stringMatching(/resource type BOT_LOCALE, but the import is for a BOT/)],
+    });
     const unpacked = entries.filter((e) => e.name !== 'Manifest.json').map((e) => ({ ...e, name: e.name.slice('Alpha/'.length) }));
     expect(await importZip(await writeZip(unpacked, { mtime: new Date() }))).toMatchObject({ importStatus: 'Failed' });
   });
@@ -132,7 +158,10 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
       const zip = await lexExportZip(sampleLexBot('ALPHABOT01', 'Alpha', ['Greet']), { password, encryption });
       const missing = await importZip(zip);
       expect(missing).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/password protected/)] });
-      expect(await importZip(zip, 'wrong-password')).toMatchObject({ importStatus: 'Failed', failureReasons: [expect.stringMatching(/password .* not valid/)] });
+      expect(await importZip(zip, 'wrong-password')).toMatchObject({
+        importStatus: 'Failed',
+        failureReasons: [expect.stringMatching(/password .* not valid/)],
+      });
       const ok = await importZip(zip, password);
       expect(ok).toMatchObject({ importStatus: 'Completed' });
       expect(JSON.stringify([ok, missing, [...sim.imports.values()]])).not.toContain(password);
@@ -141,14 +170,24 @@ describe('Lex V2 simulator: CreateUploadUrl, upload, StartImport, DescribeImport
 
   it('putUpload refuses a redirect from the upload URL, even from an allowlisted origin', async () => {
     const redirecting = await startLexSimulator({ bots: [], defaultFaults: { upload: 'redirect' } });
-    const client = new LexModelsV2Client({ endpoint: redirecting.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' } });
+    const client = new LexModelsV2Client({
+      endpoint: redirecting.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+    });
     try {
       const { uploadUrl } = await client.send(new CreateUploadUrlCommand({}));
-      const err = await putUpload(uploadUrl!, Buffer.from('PK'), { allowedHosts: [], allowedOrigins: [redirecting.url] }).catch((e: unknown) => e as Error);
+      const err = await putUpload(uploadUrl!, Buffer.from('PK'), { allowedHosts: [], allowedOrigins: [redirecting.url] }).catch(
+        (e: unknown) => e as Error,
+      );
       expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toMatch(/^upload to http:\/\/127\.0\.0\.1:\d+\/uploads\/\w+ was answered with a redirect \(HTTP 307\); BotVault never follows one$/);
+      expect((err as Error).message).toMatch(
+        /^upload to http:\/\/127\.0\.0\.1:\d+\/uploads\/\w+ was answered with a redirect \(HTTP 307\); BotVault never follows one$/,
+      );
       // And without the allowlist, http is refused before connecting.
-      await expect(putUpload(uploadUrl!, Buffer.from('PK'), { allowedHosts: ['*.s3.amazonaws.com'], allowedOrigins: [] })).rejects.toThrow(/^refusing to upload the archive: .*only https is allowed/);
+      await expect(putUpload(uploadUrl!, Buffer.from('PK'), { allowedHosts: ['*.s3.amazonaws.com'], allowedOrigins: [] })).rejects.toThrow(
+        /^refusing to upload the archive: .*only https is allowed/,
+      );
       expect(redirecting.calls.filter((c) => c.op === 'Upload')).toHaveLength(1);
     } finally {
       client.destroy();
@@ -167,7 +206,12 @@ describe('Kore.ai simulator: uploadfile, import, import status', () => {
   afterAll(async () => kore?.close());
 
   const jwt = () =>
-    new SignJWT({ appId: APP.clientId }).setProtectedHeader({ alg: 'HS256' }).setSubject('test').setIssuedAt().setExpirationTime('60s').sign(new TextEncoder().encode(APP.clientSecret));
+    new SignJWT({ appId: APP.clientId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('test')
+      .setIssuedAt()
+      .setExpirationTime('60s')
+      .sign(new TextEncoder().encode(APP.clientSecret));
   const upload = async (fields: Record<string, string | Blob>, auth = true) => {
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) form.set(k, v);
@@ -186,7 +230,9 @@ describe('Kore.ai simulator: uploadfile, import, import status', () => {
   });
 
   it('an import of something that is not a bot export ends failed with a reason; an unknown bir is 404', async () => {
-    const { fileId } = (await (await upload({ fileContext: 'bulkImport', fileExtension: 'zip', file: new Blob(['not a zip']) })).json()) as { fileId: string };
+    const { fileId } = (await (await upload({ fileContext: 'bulkImport', fileExtension: 'zip', file: new Blob(['not a zip']) })).json()) as {
+      fileId: string;
+    };
     const started = await fetch(`${kore.url}/api/public/bot/${BOT}/import`, {
       method: 'POST',
       headers: { auth: await jwt(), 'content-type': 'application/json' },
@@ -196,7 +242,11 @@ describe('Kore.ai simulator: uploadfile, import, import status', () => {
     const { status, bir } = (await started.json()) as { status: string; bir: string };
     expect(status).toBe('pending');
     const polled = await fetch(`${kore.url}/api/public/bot/import/status/${bir}`, { headers: { auth: await jwt() } });
-    expect(await polled.json()).toMatchObject({ _id: bir, status: 'failed', message: 'Bot import failed: the uploaded file is not a valid bot export zip' });
+    expect(await polled.json()).toMatchObject({
+      _id: bir,
+      status: 'failed',
+      message: 'Bot import failed: the uploaded file is not a valid bot export zip',
+    });
     expect((await fetch(`${kore.url}/api/public/bot/import/status/bir-nope`, { headers: { auth: await jwt() } })).status).toBe(404);
   });
 });

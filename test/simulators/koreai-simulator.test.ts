@@ -8,7 +8,14 @@ import { get as httpGet, request, type IncomingHttpHeaders } from 'node:http';
 import { SignJWT } from 'jose';
 import { readZipEntries } from '../../lib/archive/zip';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RATE_LIMIT_MESSAGE, startKoreSimulator, type KoreApp, type KoreBot, type KoreSimulator, type KoreSimulatorOptions } from './koreai-simulator';
+import {
+  RATE_LIMIT_MESSAGE,
+  startKoreSimulator,
+  type KoreApp,
+  type KoreBot,
+  type KoreSimulator,
+  type KoreSimulatorOptions,
+} from './koreai-simulator';
 
 const ALPHA = 'st-0a1b2c3d-1111-4222-8333-444455556666';
 const BRAVO = 'st-9f8e7d6c-aaaa-4bbb-8ccc-ddddeeeeffff';
@@ -83,7 +90,8 @@ function api(method: 'GET' | 'POST', url: string, token: string | undefined, bod
 
 const startExport = async (s: KoreSimulator, botId: string, body: unknown = { exportType: 'latest' }, token?: string) =>
   api('POST', `${s.url}/api/public/bot/${botId}/export`, token ?? (await jwt()), body);
-const exportStatus = async (s: KoreSimulator, botId: string, token?: string) => api('GET', `${s.url}/api/public/bot/${botId}/export/status`, token ?? (await jwt()));
+const exportStatus = async (s: KoreSimulator, botId: string, token?: string) =>
+  api('GET', `${s.url}/api/public/bot/${botId}/export/status`, token ?? (await jwt()));
 
 interface Raw {
   status?: number;
@@ -126,7 +134,10 @@ const errorBody = (msg: string, code: number) => ({ errors: [{ msg, code }] });
 describe('export flow', () => {
   it('starts an export, reports pending then success, and serves a real Kore-shaped zip', async () => {
     const s = await start({ faults: { [ALPHA]: { exportLatencyMs: 1000 } } });
-    const started = await startExport(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['botSettings', 'botVariables'], tasks: ['botTask'], nlpData: ['utterances'] } });
+    const started = await startExport(s, ALPHA, {
+      exportType: 'latest',
+      exportOptions: { settings: ['botSettings', 'botVariables'], tasks: ['botTask'], nlpData: ['utterances'] },
+    });
     expect(started.status).toBe(200);
     expect(started.json).toMatchObject({ status: 'pending', streamId: ALPHA, exportType: 'latest', requestType: 'Botexport' });
     expect(started.json._id).toMatch(/^ber-[0-9a-f-]{36}$/);
@@ -279,12 +290,22 @@ describe('export flow', () => {
     const s = await start();
     const settingsOnly = await exportReady(s, ALPHA, { exportType: 'latest', exportOptions: { settings: ['ivrSettings'] } });
     const entries = await unzip(s.archiveFor(settingsOnly.id));
-    const settingsDef = JSON.parse(entries.get('botDefinition.json')!) as { dialogs: unknown[]; sentences: unknown[]; exportOptions: { settings: string[] } };
+    const settingsDef = JSON.parse(entries.get('botDefinition.json')!) as {
+      dialogs: unknown[];
+      sentences: unknown[];
+      exportOptions: { settings: string[] };
+    };
     expect(settingsDef.sentences).toEqual([]);
     expect(settingsDef.dialogs).toEqual([]);
     expect(settingsDef.exportOptions.settings).toEqual(['ivrSettings']);
 
-    const sub = await exportReady(s, ALPHA, { exportType: 'latest', subTasks: { dialogs: ['BookFlight'] }, allTasks: true, IncludeDependentTasks: true, customDashboards: false });
+    const sub = await exportReady(s, ALPHA, {
+      exportType: 'latest',
+      subTasks: { dialogs: ['BookFlight'] },
+      allTasks: true,
+      IncludeDependentTasks: true,
+      customDashboards: false,
+    });
     const subDef = JSON.parse((await unzip(s.archiveFor(sub.id))).get('botDefinition.json')!) as { dialogs: { lname: string }[] };
     expect(subDef.dialogs.map((d) => d.lname)).toEqual(['bookflight']);
   });

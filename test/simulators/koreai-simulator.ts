@@ -410,11 +410,13 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_JWT_EXPIRED') throw new KoreError(401, 'Invalid auth token: the token has expired', 'expired');
-      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') throw new KoreError(401, 'Invalid auth token: exp, iat and sub claims are required', 'bad-claims');
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED')
+        throw new KoreError(401, 'Invalid auth token: exp, iat and sub claims are required', 'bad-claims');
       throw new KoreError(401, 'Invalid auth token: signature verification failed', 'bad-signature');
     }
     if (app.enforceJti) {
-      if (typeof payload.jti !== 'string' || payload.jti === '') throw new KoreError(401, 'Invalid auth token: jti claim is required for this app', 'jti-missing');
+      if (typeof payload.jti !== 'string' || payload.jti === '')
+        throw new KoreError(401, 'Invalid auth token: jti claim is required for this app', 'jti-missing');
       let used = usedJtis.get(app.clientId);
       if (!used) usedJtis.set(app.clientId, (used = new Set()));
       if (used.has(payload.jti)) throw new KoreError(401, 'Invalid auth token: jti has already been used', 'jti-replayed');
@@ -455,16 +457,18 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     const source = req.exportType === 'published' ? state.publishedDialogs : state.dialogs;
     const dialogs = req.onlyDialogs ? source.filter((d) => req.onlyDialogs!.includes(d)) : [...source];
     const archive = await buildZip(
-      req.exportType === 'latest' && state.imported && !req.onlyDialogs ? state.imported : archiveEntries({
-        botId: state.bot.botId,
-        botName: state.bot.botName,
-        exportType: req.exportType,
-        dialogs,
-        includeDialogs: req.includeDialogs,
-        includeUtterances: req.includeUtterances,
-        settings: req.settings,
-        ...(state.bot.languages ? { languages: state.bot.languages } : {}),
-      }),
+      req.exportType === 'latest' && state.imported && !req.onlyDialogs
+        ? state.imported
+        : archiveEntries({
+            botId: state.bot.botId,
+            botName: state.bot.botName,
+            exportType: req.exportType,
+            dialogs,
+            includeDialogs: req.includeDialogs,
+            includeUtterances: req.includeUtterances,
+            settings: req.settings,
+            ...(state.bot.languages ? { languages: state.bot.languages } : {}),
+          }),
     );
     const e: ExportState = {
       id: `ber-${randomUUID()}`,
@@ -523,7 +527,13 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     if (f.foreignStatus) {
       id = foreignExports.get(botId);
       if (!id) {
-        const e = await newExport(state, { exportType: 'latest', settings: [...EXPORT_OPTIONS.settings!], includeDialogs: true, includeUtterances: true }, { exportType: 'latest' }, `u-${stableId('someone-else', botId)}`, true);
+        const e = await newExport(
+          state,
+          { exportType: 'latest', settings: [...EXPORT_OPTIONS.settings!], includeDialogs: true, includeUtterances: true },
+          { exportType: 'latest' },
+          `u-${stableId('someone-else', botId)}`,
+          true,
+        );
         foreignExports.set(botId, (id = e.id));
       }
     }
@@ -594,17 +604,33 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       throw new KoreError(400, 'The request body is not valid JSON');
     }
     if (!isObject(body)) throw new KoreError(400, 'The request body must be a JSON object');
-    if (body.uploadMode !== 'ZIP') throw new KoreError(400, 'This simulator imports uploadMode ZIP only (zipInfo: the fileId of an exported bot zip)');
+    if (body.uploadMode !== 'ZIP')
+      throw new KoreError(400, 'This simulator imports uploadMode ZIP only (zipInfo: the fileId of an exported bot zip)');
     if (typeof body.zipInfo !== 'string' || !uploads.has(body.zipInfo)) throw new KoreError(400, 'zipInfo must be the fileId of an uploaded file');
     if (body.name !== undefined && (typeof body.name !== 'string' || body.name === '')) throw new KoreError(400, 'name must be a non-empty string');
     const bir = `bir-${randomUUID()}`;
     const createdBy = createdByFor(app.clientId);
     const view: KoreImport = { bir, ...(botId ? { botId } : {}), newBot: !botId, body, status: 'pending' };
-    importStates.set(bir, { view, createdAt: now(), fileId: body.zipInfo, ...(typeof body.name === 'string' ? { name: body.name } : {}), settled: false, createdBy });
+    importStates.set(bir, {
+      view,
+      createdAt: now(),
+      fileId: body.zipInfo,
+      ...(typeof body.name === 'string' ? { name: body.name } : {}),
+      settled: false,
+      createdBy,
+    });
     importsView.set(bir, view);
     return {
       status: 200,
-      body: { status: 'pending', ...(botId ? { streamId: botId } : {}), statusLogs: [{ taskType: 'importRequest', status: 'success' }], createdBy, requestType: 'Botimport', bir, createdOn: new Date(now()).toISOString() },
+      body: {
+        status: 'pending',
+        ...(botId ? { streamId: botId } : {}),
+        statusLogs: [{ taskType: 'importRequest', status: 'success' }],
+        createdBy,
+        requestType: 'Botimport',
+        bir,
+        createdOn: new Date(now()).toISOString(),
+      },
     };
   }
 
@@ -621,7 +647,11 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     } catch {
       return void fail('Bot import failed: the uploaded file is not a valid bot export zip');
     }
-    let definition: { defaultLanguage?: unknown; localeData?: unknown; dialogs?: { lname?: unknown; localeData?: Record<string, { name?: unknown }> }[] };
+    let definition: {
+      defaultLanguage?: unknown;
+      localeData?: unknown;
+      dialogs?: { lname?: unknown; localeData?: Record<string, { name?: unknown }> }[];
+    };
     try {
       definition = JSON.parse(files.get('botDefinition.json')?.toString('utf8') ?? '') as typeof definition;
       JSON.parse(files.get('config.json')?.toString('utf8') ?? '');
@@ -665,7 +695,12 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     };
   }
 
-  async function handleImportApi(req: IncomingMessage, res: ServerResponse, op: 'UploadFile' | 'Import' | 'ImportStatus', arg?: string): Promise<void> {
+  async function handleImportApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    op: 'UploadFile' | 'Import' | 'ImportStatus',
+    arg?: string,
+  ): Promise<void> {
     const call: KoreCall = { op, status: 500, ...(op === 'Import' && arg ? { botId: arg } : {}) };
     const auth = req.headers.auth;
     if (auth !== undefined) seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
@@ -808,7 +843,8 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     }
     if (method === 'POST' && parsed.pathname === '/api/public/uploadfile') return void handleImportApi(req, res, 'UploadFile');
     const imp = /^\/api\/public\/bot\/(?:([^/]+)\/)?import$/.exec(parsed.pathname);
-    if (imp && method === 'POST' && imp[1] !== 'import') return void handleImportApi(req, res, 'Import', imp[1] === undefined ? undefined : decodeURIComponent(imp[1]));
+    if (imp && method === 'POST' && imp[1] !== 'import')
+      return void handleImportApi(req, res, 'Import', imp[1] === undefined ? undefined : decodeURIComponent(imp[1]));
     const impStatus = /^\/api\/public\/bot\/import\/status\/([^/]+)$/.exec(parsed.pathname);
     if (impStatus && method === 'GET') return void handleImportApi(req, res, 'ImportStatus', decodeURIComponent(impStatus[1]!));
     const api = /^\/api\/public\/bot\/([^/]+)\/export(\/status)?$/.exec(parsed.pathname);

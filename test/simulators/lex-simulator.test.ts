@@ -38,7 +38,12 @@ async function start(opts: LexSimulatorOptions = {}): Promise<LexSimulator> {
 
 /** maxAttempts 1: the SDK would otherwise retry 429/409 itself and hide the fault. */
 function client(s: LexSimulator, maxAttempts = 1): LexModelsV2Client {
-  const c = new LexModelsV2Client({ endpoint: s.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'secret' }, maxAttempts });
+  const c = new LexModelsV2Client({
+    endpoint: s.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'secret' },
+    maxAttempts,
+  });
   clients.push(c);
   return c;
 }
@@ -186,14 +191,32 @@ describe('export lifecycle with the real SDK', () => {
     const manifest = entries.get('Manifest.json')!;
     expect(manifest).not.toMatch(/\s/);
     expect(JSON.parse(manifest)).toEqual({ metaData: { schemaVersion: '1', fileFormat: 'LexJson', resourceType: 'BOT' } });
-    expect(JSON.parse(entries.get('Alpha/Bot.json')!)).toMatchObject({ name: 'Alpha', identifier: 'ALPHABOT01', version: 'DRAFT', dataPrivacy: { childDirected: false } });
+    expect(JSON.parse(entries.get('Alpha/Bot.json')!)).toMatchObject({
+      name: 'Alpha',
+      identifier: 'ALPHABOT01',
+      version: 'DRAFT',
+      dataPrivacy: { childDirected: false },
+    });
     expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/BotLocale.json')!)).toMatchObject({ identifier: 'en_US', name: 'English (US)' });
     const intent = JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/Greet/Intent.json')!);
     expect(intent.slotPriorities).toEqual([{ priority: 1, slotName: 'Choice' }]);
-    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/OrderPizza/Intent.json')!).sampleUtterances).toContainEqual({ utterance: 'order pizza' });
-    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/Greet/Slots/Choice/Slot.json')!).valueElicitationSetting.slotConstraint).toBe('Required');
-    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/SlotTypes/AlphaChoice/SlotType.json')!).valueSelectionSetting.resolutionStrategy).toBe('ORIGINAL_VALUE');
-    expect(zipContainer(dl.body)).toEqual({ entries: entries.size, versionMadeBy: [20], flags: [0x0809], directories: 0, extraFields: 0, methods: [99] });
+    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/OrderPizza/Intent.json')!).sampleUtterances).toContainEqual({
+      utterance: 'order pizza',
+    });
+    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/Intents/Greet/Slots/Choice/Slot.json')!).valueElicitationSetting.slotConstraint).toBe(
+      'Required',
+    );
+    expect(JSON.parse(entries.get('Alpha/BotLocales/en_US/SlotTypes/AlphaChoice/SlotType.json')!).valueSelectionSetting.resolutionStrategy).toBe(
+      'ORIGINAL_VALUE',
+    );
+    expect(zipContainer(dl.body)).toEqual({
+      entries: entries.size,
+      versionMadeBy: [20],
+      flags: [0x0809],
+      directories: 0,
+      extraFields: 0,
+      methods: [99],
+    });
 
     const deleted = await lex.send(new DeleteExportCommand({ exportId: created.exportId }));
     expect(deleted.$metadata.httpStatusCode).toBe(202);
@@ -201,7 +224,10 @@ describe('export lifecycle with the real SDK', () => {
     expect(s.exports.get(created.exportId!)).toMatchObject({ exportId: created.exportId, botId: 'ALPHABOT01', deleted: true, status: 'Deleting' });
     expect((await lex.send(new DescribeExportCommand({ exportId: created.exportId }))).exportStatus).toBe('Deleting');
     // DeleteExport declares no ResourceNotFoundException: a gone export is 412 PreconditionFailedException.
-    await expect(lex.send(new DeleteExportCommand({ exportId: created.exportId }))).rejects.toMatchObject({ name: 'PreconditionFailedException', $metadata: { httpStatusCode: 412 } });
+    await expect(lex.send(new DeleteExportCommand({ exportId: created.exportId }))).rejects.toMatchObject({
+      name: 'PreconditionFailedException',
+      $metadata: { httpStatusCode: 412 },
+    });
     // The archive is gone with the export, even for a URL that has not expired.
     expect((await rawGet(again.downloadUrl!)).status).toBe(404);
 
@@ -239,7 +265,10 @@ describe('export lifecycle with the real SDK', () => {
     const s = await start({ testSets: ['TESTSET001'] });
     const lex = client(s);
     const { exportId } = await lex.send(
-      new CreateExportCommand({ resourceSpecification: { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' } }, fileFormat: 'LexJson' }),
+      new CreateExportCommand({
+        resourceSpecification: { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' } },
+        fileFormat: 'LexJson',
+      }),
     );
     const entries = await zipEntries(s.archiveFor(exportId!));
     const names = [...entries.keys()];
@@ -247,16 +276,28 @@ describe('export lifecycle with the real SDK', () => {
     expect(names).toContain('Alpha/BotLocales/de_DE/BotLocale.json');
     expect(names.filter((n) => n !== 'Manifest.json').every((n) => n.startsWith('Alpha/BotLocales/de_DE/'))).toBe(true);
     // An unpassworded export: the real container exactly (made by 2.0/FAT, 0x0808, deflate, nothing extra).
-    expect(zipContainer(s.archiveFor(exportId!))).toEqual({ entries: entries.size, versionMadeBy: [20], flags: [0x0808], directories: 0, extraFields: 0, methods: [8] });
+    expect(zipContainer(s.archiveFor(exportId!))).toEqual({
+      entries: entries.size,
+      versionMadeBy: [20],
+      flags: [0x0808],
+      directories: 0,
+      extraFields: 0,
+      methods: [8],
+    });
 
     const vocab = await lex.send(
-      new CreateExportCommand({ resourceSpecification: { customVocabularyExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' } }, fileFormat: 'TSV' }),
+      new CreateExportCommand({
+        resourceSpecification: { customVocabularyExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' } },
+        fileFormat: 'TSV',
+      }),
     );
     const vocabEntries = await zipEntries(s.archiveFor(vocab.exportId!));
     expect([...vocabEntries.keys()].sort()).toEqual(['Alpha/BotLocales/en_US/CustomVocabulary/CustomVocabulary.json', 'Manifest.json']);
     expect(JSON.parse(vocabEntries.get('Manifest.json')!).metaData).toMatchObject({ resourceType: 'CUSTOM_VOCABULARY', fileFormat: 'TSV' });
 
-    const testSet = await lex.send(new CreateExportCommand({ resourceSpecification: { testSetExportSpecification: { testSetId: 'TESTSET001' } }, fileFormat: 'CSV' }));
+    const testSet = await lex.send(
+      new CreateExportCommand({ resourceSpecification: { testSetExportSpecification: { testSetId: 'TESTSET001' } }, fileFormat: 'CSV' }),
+    );
     expect(s.exports.get(testSet.exportId!)?.botId).toBeUndefined();
     expect([...(await zipEntries(s.archiveFor(testSet.exportId!))).keys()]).toEqual(['TESTSET001.csv']);
   });
@@ -285,7 +326,11 @@ describe('export lifecycle with the real SDK', () => {
 });
 
 describe('discovery and paging', () => {
-  const fleet: SimBot[] = Array.from({ length: 23 }, (_, i) => ({ botId: `FLEET${String(i).padStart(5, '0')}`, botName: `Fleet${String(i).padStart(2, '0')}`, versions: ['1'] }));
+  const fleet: SimBot[] = Array.from({ length: 23 }, (_, i) => ({
+    botId: `FLEET${String(i).padStart(5, '0')}`,
+    botName: `Fleet${String(i).padStart(2, '0')}`,
+    versions: ['1'],
+  }));
 
   it('ListBots pages by maxResults and by the server-side page cap, with opaque tokens bound to the request', async () => {
     const s = await start({ bots: fleet });
@@ -306,17 +351,31 @@ describe('discovery and paging', () => {
     const big = await lex.send(new ListBotsCommand({ maxResults: 100 }));
     expect(big.botSummaries).toHaveLength(10);
     expect(big.nextToken).toBeTruthy();
-    expect(big.botSummaries![0]).toMatchObject({ botId: 'FLEET00000', botName: 'Fleet00', botStatus: 'Available', latestBotVersion: '1', botType: 'Bot' });
+    expect(big.botSummaries![0]).toMatchObject({
+      botId: 'FLEET00000',
+      botName: 'Fleet00',
+      botStatus: 'Available',
+      latestBotVersion: '1',
+      botType: 'Bot',
+    });
 
-    const filtered = await lex.send(new ListBotsCommand({ filters: [{ name: 'BotName', values: ['Fleet2'], operator: 'CO' }], sortBy: { attribute: 'BotName', order: 'Descending' } }));
+    const filtered = await lex.send(
+      new ListBotsCommand({
+        filters: [{ name: 'BotName', values: ['Fleet2'], operator: 'CO' }],
+        sortBy: { attribute: 'BotName', order: 'Descending' },
+      }),
+    );
     expect(filtered.botSummaries?.map((b) => b.botName)).toEqual(['Fleet22', 'Fleet21', 'Fleet20']);
 
-    await expect(lex.send(new ListBotsCommand({ nextToken: 'garbage' }))).rejects.toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    await expect(lex.send(new ListBotsCommand({ nextToken: 'garbage' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      $metadata: { httpStatusCode: 400 },
+    });
     const tokenOfOtherList = (await lex.send(new ListBotVersionsCommand({ botId: 'FLEET00000', maxResults: 1 }))).nextToken;
     await expect(lex.send(new ListBotsCommand({ nextToken: tokenOfOtherList }))).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
-  it('ListBotVersions always includes DRAFT and pages; ListBotLocales lists a version\'s locales', async () => {
+  it("ListBotVersions always includes DRAFT and pages; ListBotLocales lists a version's locales", async () => {
     const s = await start();
     const lex = client(s);
     const first = await lex.send(new ListBotVersionsCommand({ botId: 'ALPHABOT01', maxResults: 2 }));
@@ -332,10 +391,14 @@ describe('discovery and paging', () => {
 
     const locales = await lex.send(new ListBotLocalesCommand({ botId: 'ALPHABOT01', botVersion: '2', maxResults: 1 }));
     expect(locales).toMatchObject({ botId: 'ALPHABOT01', botVersion: '2' });
-    expect(locales.botLocaleSummaries).toEqual([expect.objectContaining({ localeId: 'en_US', localeName: 'English (US)', botLocaleStatus: 'Built' })]);
+    expect(locales.botLocaleSummaries).toEqual([
+      expect.objectContaining({ localeId: 'en_US', localeName: 'English (US)', botLocaleStatus: 'Built' }),
+    ]);
     const rest = await lex.send(new ListBotLocalesCommand({ botId: 'ALPHABOT01', botVersion: '2', maxResults: 1, nextToken: locales.nextToken }));
     expect(rest.botLocaleSummaries?.map((l) => l.localeId)).toEqual(['de_DE']);
-    expect((await lex.send(new ListBotLocalesCommand({ botId: 'BRAVOBOT02', botVersion: 'DRAFT' }))).botLocaleSummaries?.map((l) => l.localeId)).toEqual(['en_US']);
+    expect(
+      (await lex.send(new ListBotLocalesCommand({ botId: 'BRAVOBOT02', botVersion: 'DRAFT' }))).botLocaleSummaries?.map((l) => l.localeId),
+    ).toEqual(['en_US']);
   });
 
   it('addBot makes a bot visible to later calls', async () => {
@@ -355,10 +418,18 @@ describe('errors surface in the SDK under their AWS names', () => {
     await expect(lex.send(botExport('NOSUCHBOT9'))).rejects.toMatchObject(notFound);
     await expect(lex.send(botExport('ALPHABOT01', '7'))).rejects.toMatchObject(notFound);
     await expect(
-      lex.send(new CreateExportCommand({ resourceSpecification: { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'fr_FR' } }, fileFormat: 'LexJson' })),
+      lex.send(
+        new CreateExportCommand({
+          resourceSpecification: { botLocaleExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'fr_FR' } },
+          fileFormat: 'LexJson',
+        }),
+      ),
     ).rejects.toMatchObject(notFound);
     await expect(lex.send(new DescribeExportCommand({ exportId: 'NOSUCHEXP1' }))).rejects.toMatchObject(notFound);
-    await expect(lex.send(new DeleteExportCommand({ exportId: 'NOSUCHEXP1' }))).rejects.toMatchObject({ name: 'PreconditionFailedException', $metadata: { httpStatusCode: 412 } });
+    await expect(lex.send(new DeleteExportCommand({ exportId: 'NOSUCHEXP1' }))).rejects.toMatchObject({
+      name: 'PreconditionFailedException',
+      $metadata: { httpStatusCode: 412 },
+    });
     await expect(lex.send(new ListBotVersionsCommand({ botId: 'NOSUCHBOT9' }))).rejects.toMatchObject(notFound);
     await expect(lex.send(new ListBotLocalesCommand({ botId: 'ALPHABOT01', botVersion: '9' }))).rejects.toMatchObject(notFound);
     await expect(lex.send(botExport('NOSUCHBOT9'))).rejects.toThrow(/NOSUCHBOT9/);
@@ -370,18 +441,27 @@ describe('errors surface in the SDK under their AWS names', () => {
     const lex = client(s);
     const invalid = { name: 'ValidationException', $metadata: { httpStatusCode: 400 } };
     await expect(
-      lex.send(new CreateExportCommand({ resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } }, fileFormat: 'TSV' })),
+      lex.send(
+        new CreateExportCommand({
+          resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } },
+          fileFormat: 'TSV',
+        }),
+      ),
     ).rejects.toMatchObject(invalid);
     await expect(lex.send(new CreateExportCommand({ resourceSpecification: {}, fileFormat: 'LexJson' }))).rejects.toMatchObject(invalid);
     await expect(lex.send(new ListBotsCommand({ maxResults: 0 }))).rejects.toMatchObject(invalid);
 
-    const raw = await fetch(`${s.url}/exports/`, { method: 'PUT', headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'content-type': 'application/json' }, body: '{"resourceSpecification": ' });
+    const raw = await fetch(`${s.url}/exports/`, {
+      method: 'PUT',
+      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'content-type': 'application/json' },
+      body: '{"resourceSpecification": ',
+    });
     expect(raw.status).toBe(400);
     expect(raw.headers.get('x-amzn-errortype')).toBe('ValidationException');
     expect(await raw.json()).toEqual({ message: expect.stringContaining('not valid JSON') });
   });
 
-  it('malformed ids and versions: 400 ValidationException before any lookup (the service model\'s patterns)', async () => {
+  it("malformed ids and versions: 400 ValidationException before any lookup (the service model's patterns)", async () => {
     const s = await start();
     const lex = client(s);
     const invalid = { name: 'ValidationException', $metadata: { httpStatusCode: 400 } };
@@ -405,13 +485,27 @@ describe('errors surface in the SDK under their AWS names', () => {
     const lex = client(s);
     await expect(lex.send(botExport('CREATING01'))).rejects.toMatchObject({ name: 'ConflictException', $metadata: { httpStatusCode: 409 } });
     await expect(lex.send(botExport('VERSIONIN1'))).rejects.toMatchObject({ name: 'ConflictException' });
-    await expect(lex.send(botExport('FAILEDBOT1'))).rejects.toMatchObject({ name: 'PreconditionFailedException', $metadata: { httpStatusCode: 412 } });
+    await expect(lex.send(botExport('FAILEDBOT1'))).rejects.toMatchObject({
+      name: 'PreconditionFailedException',
+      $metadata: { httpStatusCode: 412 },
+    });
     const bots = await lex.send(new ListBotsCommand({}));
-    expect(Object.fromEntries(bots.botSummaries!.map((b) => [b.botId, b.botStatus]))).toEqual({ CREATING01: 'Creating', VERSIONIN1: 'Versioning', FAILEDBOT1: 'Failed', NOTBUILT01: 'Available' });
+    expect(Object.fromEntries(bots.botSummaries!.map((b) => [b.botId, b.botStatus]))).toEqual({
+      CREATING01: 'Creating',
+      VERSIONIN1: 'Versioning',
+      FAILEDBOT1: 'Failed',
+      NOTBUILT01: 'Available',
+    });
     const locales = await lex.send(new ListBotLocalesCommand({ botId: 'NOTBUILT01', botVersion: 'DRAFT' }));
-    expect(Object.fromEntries(locales.botLocaleSummaries!.map((l) => [l.localeId, l.botLocaleStatus]))).toEqual({ en_US: 'Built', de_DE: 'NotBuilt' });
+    expect(Object.fromEntries(locales.botLocaleSummaries!.map((l) => [l.localeId, l.botLocaleStatus]))).toEqual({
+      en_US: 'Built',
+      de_DE: 'NotBuilt',
+    });
     const { exportId } = await lex.send(
-      new CreateExportCommand({ resourceSpecification: { botLocaleExportSpecification: { botId: 'NOTBUILT01', botVersion: 'DRAFT', localeId: 'de_DE' } }, fileFormat: 'LexJson' }),
+      new CreateExportCommand({
+        resourceSpecification: { botLocaleExportSpecification: { botId: 'NOTBUILT01', botVersion: 'DRAFT', localeId: 'de_DE' } },
+        fileFormat: 'LexJson',
+      }),
     );
     expect((await zipEntries(s.archiveFor(exportId!))).has('NotBuilt/BotLocales/de_DE/BotLocale.json')).toBe(true);
   });
@@ -495,7 +589,10 @@ describe('faults', () => {
     const raw = await fetch(`${s.url}/exports/`, {
       method: 'PUT',
       headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'content-type': 'application/json' },
-      body: JSON.stringify({ resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } }, fileFormat: 'LexJson' }),
+      body: JSON.stringify({
+        resourceSpecification: { botExportSpecification: { botId: 'ALPHABOT01', botVersion: 'DRAFT' } },
+        fileFormat: 'LexJson',
+      }),
     });
     expect(raw.status).toBe(429);
     expect(raw.headers.get('retry-after')).toBe('2');
@@ -507,7 +604,7 @@ describe('faults', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
   });
 
-  it('setFaults changes a bot\'s faults and restarts its counters', async () => {
+  it("setFaults changes a bot's faults and restarts its counters", async () => {
     const s = await start();
     const lex = client(s);
     s.setFaults('BRAVOBOT02', { throttleCreate: 1 });
@@ -575,7 +672,7 @@ describe('faults', () => {
     expect(j.body.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))).toBe(false);
   });
 
-  it('download forbidden: always 403 with S3\'s XML AccessDenied; forbiddenOnce: only the first download of an export', async () => {
+  it("download forbidden: always 403 with S3's XML AccessDenied; forbiddenOnce: only the first download of an export", async () => {
     const f = await withFault({ download: 'forbidden' });
     for (let i = 0; i < 2; i++) {
       const res = await rawGet(f.url);

@@ -74,7 +74,10 @@ export interface SimBotAlias {
   botAliasName: string;
   description?: string;
   botVersion?: string;
-  botAliasLocaleSettings?: Record<string, { enabled: boolean; codeHookSpecification?: { lambdaCodeHook: { lambdaARN: string; codeHookInterfaceVersion: string } } }>;
+  botAliasLocaleSettings?: Record<
+    string,
+    { enabled: boolean; codeHookSpecification?: { lambdaCodeHook: { lambdaARN: string; codeHookInterfaceVersion: string } } }
+  >;
   conversationLogSettings?: { textLogSettings?: Record<string, unknown>[]; audioLogSettings?: Record<string, unknown>[] };
   sentimentAnalysisSettings?: { detectSentiment: boolean };
 }
@@ -202,7 +205,8 @@ class ApiError extends Error {
     super(message);
   }
 }
-const throttled = (f: LexFaults) => new ApiError(429, 'ThrottlingException', 'Rate exceeded', f.retryAfterSeconds !== undefined ? { 'retry-after': String(f.retryAfterSeconds) } : {});
+const throttled = (f: LexFaults) =>
+  new ApiError(429, 'ThrottlingException', 'Rate exceeded', f.retryAfterSeconds !== undefined ? { 'retry-after': String(f.retryAfterSeconds) } : {});
 const notFound = (what: string) => new ApiError(404, 'ResourceNotFoundException', `${what} does not exist.`);
 const invalid = (message: string) => new ApiError(400, 'ValidationException', message);
 const goneOnDelete = () => new ApiError(412, 'PreconditionFailedException', 'Failed to retrieve resource since it does not exist');
@@ -211,7 +215,10 @@ const goneOnDelete = () => new ApiError(412, 'PreconditionFailedException', 'Fai
 const ID_PATTERN = /^[0-9a-zA-Z]{10}$/;
 const VERSION_PATTERN = /^(DRAFT|[0-9]{1,5})$/;
 function checkPattern(value: string, pattern: RegExp, where: string): void {
-  if (!pattern.test(value)) throw invalid(`1 validation error detected: Value '${value}' at '${where}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`);
+  if (!pattern.test(value))
+    throw invalid(
+      `1 validation error detected: Value '${value}' at '${where}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`,
+    );
 }
 
 interface BotState {
@@ -262,7 +269,10 @@ function exportIdFor(n: number): string {
 }
 
 function amzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function s3ErrorXml(code: string, message: string): string {
@@ -296,7 +306,8 @@ function archiveEntries(c: ArchiveContent, seed: number): ZipEntryInput[] {
     const root = bot.botName;
     const files: ZipEntryInput[] = [];
     for (const [rel, text] of c.imported) {
-      if (rel === 'Bot.json' ? c.kind === 'BOT' : c.locales.some((l) => rel.startsWith(`BotLocales/${l}/`))) files.push({ name: `${root}/${rel}`, data: text });
+      if (rel === 'Bot.json' ? c.kind === 'BOT' : c.locales.some((l) => rel.startsWith(`BotLocales/${l}/`)))
+        files.push({ name: `${root}/${rel}`, data: text });
     }
     return [{ name: 'Manifest.json', data: lexManifest(c.kind, 'LexJson', () => (seed % 2) / 2) }, ...files];
   }
@@ -339,7 +350,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 
 function requireString(obj: Record<string, unknown>, field: string, where: string): string {
   const v = obj[field];
-  if (typeof v !== 'string' || v.length === 0) throw invalid(`1 validation error detected: Value at '${where}.${field}' failed to satisfy constraint: Member must not be null`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw invalid(`1 validation error detected: Value at '${where}.${field}' failed to satisfy constraint: Member must not be null`);
   return v;
 }
 
@@ -376,7 +388,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   function addBot(bot: SimBot): void {
     if (!/^[0-9A-Za-z]{1,10}$/.test(bot.botId)) throw new Error(`SimBot botId must be 1-10 alphanumerics (Lex ids are 10): ${bot.botId}`);
-    for (const v of bot.versions ?? []) if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`SimBot ${bot.botId}: versions are numbered ('1', '2', ...); DRAFT is implied: ${v}`);
+    for (const v of bot.versions ?? [])
+      if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`SimBot ${bot.botId}: versions are numbered ('1', '2', ...); DRAFT is implied: ${v}`);
     const now = Date.now();
     const intents = [...(bot.intents ?? ['Greeting'])];
     bots.set(bot.botId, { bot: { ...bot }, draftIntents: intents, versionIntents: intents, vocabularies: new Map(), createdAt: now, updatedAt: now });
@@ -408,7 +421,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   function page<T>(items: T[], body: Record<string, unknown>, scope: string): { items: T[]; nextToken?: string } {
     const max = body.maxResults;
     if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 1000)) {
-      throw invalid(`1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`);
+      throw invalid(
+        `1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`,
+      );
     }
     let start = 0;
     if (body.nextToken !== undefined) {
@@ -435,7 +450,14 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     if (body.filters === undefined) return () => true;
     if (!Array.isArray(body.filters) || body.filters.length !== 1) throw invalid('filters must hold exactly one filter.');
     const f: unknown = body.filters[0];
-    if (!isObject(f) || f.name !== filterName || !Array.isArray(f.values) || f.values.length !== 1 || typeof f.values[0] !== 'string' || !['CO', 'EQ', 'NE'].includes(String(f.operator))) {
+    if (
+      !isObject(f) ||
+      f.name !== filterName ||
+      !Array.isArray(f.values) ||
+      f.values.length !== 1 ||
+      typeof f.values[0] !== 'string' ||
+      !['CO', 'EQ', 'NE'].includes(String(f.operator))
+    ) {
       throw invalid(`filters[0] must be {"name": "${filterName}", "values": [one value], "operator": "CO" | "EQ" | "NE"}.`);
     }
     const value = f.values[0].toLowerCase();
@@ -453,17 +475,28 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   async function createExport(body: Record<string, unknown>, call: Op): Promise<Reply> {
     const rs = body.resourceSpecification;
-    if (!isObject(rs)) throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
-    const kinds = ['botExportSpecification', 'botLocaleExportSpecification', 'customVocabularyExportSpecification', 'testSetExportSpecification'].filter((k) => rs[k] !== undefined);
+    if (!isObject(rs))
+      throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
+    const kinds = [
+      'botExportSpecification',
+      'botLocaleExportSpecification',
+      'customVocabularyExportSpecification',
+      'testSetExportSpecification',
+    ].filter((k) => rs[k] !== undefined);
     if (kinds.length !== 1) throw invalid('resourceSpecification must contain exactly one export specification.');
     const kindKey = kinds[0]!;
     const spec = rs[kindKey];
     if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
     const fileFormat = body.fileFormat;
     if (!['LexJson', 'TSV', 'CSV'].includes(String(fileFormat))) {
-      throw invalid(`1 validation error detected: Value '${String(fileFormat)}' at 'fileFormat' failed to satisfy constraint: Member must satisfy enum value set: [LexJson, TSV, CSV]`);
+      throw invalid(
+        `1 validation error detected: Value '${String(fileFormat)}' at 'fileFormat' failed to satisfy constraint: Member must satisfy enum value set: [LexJson, TSV, CSV]`,
+      );
     }
-    if (body.filePassword !== undefined && (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)) {
+    if (
+      body.filePassword !== undefined &&
+      (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)
+    ) {
       throw invalid('filePassword must be a string of 1 to 1024 characters.');
     }
 
@@ -523,7 +556,12 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     // Stamped with a per-export time (reproducible: derived from the export's sequence number).
     // Like Lex (filePassword): every entry is encrypted with the password, which is then forgotten.
     const password = typeof body.filePassword === 'string' ? body.filePassword : undefined;
-    const zipOptions = { mtime: new Date(ARCHIVE_EPOCH + n * 2000), ...(password !== undefined ? { password, encryption: (botId !== undefined ? bots.get(botId)?.bot.exportEncryption : undefined) ?? opts.encryption ?? 'aes256' } : {}) };
+    const zipOptions = {
+      mtime: new Date(ARCHIVE_EPOCH + n * 2000),
+      ...(password !== undefined
+        ? { password, encryption: (botId !== undefined ? bots.get(botId)?.bot.exportEncryption : undefined) ?? opts.encryption ?? 'aes256' }
+        : {}),
+    };
     const archive = f.failExport
       ? undefined
       : content.kind === 'TEST_SET'
@@ -531,7 +569,16 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
         : await writeZip(archiveEntries(content, n), zipOptions);
     // Only identifiers are kept: the password is neither stored nor echoed.
     const resourceSpecification = { [kindKey]: { ...spec } };
-    exportStates.set(exportId, { exportId, botId, spec: resourceSpecification, fileFormat: String(fileFormat), createdAt: now, deleted: false, archive, downloads: 0 });
+    exportStates.set(exportId, {
+      exportId,
+      botId,
+      spec: resourceSpecification,
+      fileFormat: String(fileFormat),
+      createdAt: now,
+      deleted: false,
+      archive,
+      downloads: 0,
+    });
     exportsView.set(exportId, {
       exportId,
       ...(botId !== undefined ? { botId } : {}),
@@ -559,7 +606,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   function refuseUnlessAvailable(state: BotState): void {
     const status = state.bot.status ?? 'Available';
     if (status === 'Available') return;
-    if (status === 'Failed' || status === 'Inactive') throw new ApiError(412, 'PreconditionFailedException', `Bot ${state.bot.botId} is in ${status} state and cannot be exported.`);
+    if (status === 'Failed' || status === 'Inactive')
+      throw new ApiError(412, 'PreconditionFailedException', `Bot ${state.bot.botId} is in ${status} state and cannot be exported.`);
     throw new ApiError(409, 'ConflictException', `Bot ${state.bot.botId} is in ${status} state. Wait until it is Available and try again.`);
   }
 
@@ -630,7 +678,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   function listBots(body: Record<string, unknown>): Reply {
     const order = sortOrder(body, 'BotName', 'Ascending');
     const keep = nameFilter(body, 'BotName');
-    const all = [...bots.values()].filter((s) => keep(s.bot.botName)).sort((a, b) => order * a.bot.botName.localeCompare(b.bot.botName) || a.bot.botId.localeCompare(b.bot.botId));
+    const all = [...bots.values()]
+      .filter((s) => keep(s.bot.botName))
+      .sort((a, b) => order * a.bot.botName.localeCompare(b.bot.botName) || a.bot.botId.localeCompare(b.bot.botId));
     const scope = `bots:${JSON.stringify([body.sortBy ?? null, body.filters ?? null])}`;
     const { items, nextToken } = page(all, body, scope);
     return {
@@ -749,7 +799,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       res.end(text);
     };
     const i = importStates.get(importId);
-    if (!i || query.get('X-Amz-Signature') !== i.uploadSignature) return xml(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if (!i || query.get('X-Amz-Signature') !== i.uploadSignature)
+      return xml(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
     if (Date.now() > i.uploadExpiresAt) return xml(403, 'AccessDenied', 'Request has expired');
     if ((opts.defaultFaults?.upload ?? 'ok') === 'redirect') {
       call.status = 307;
@@ -768,17 +819,26 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   function startImport(body: Record<string, unknown>, call: Op): Reply {
     const importId = requireString(body, 'importId', 'startImportRequest');
     const rs = body.resourceSpecification;
-    if (!isObject(rs)) throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
-    const kinds = ['botImportSpecification', 'botLocaleImportSpecification', 'customVocabularyImportSpecification', 'testSetImportResourceSpecification'].filter((k) => rs[k] !== undefined);
+    if (!isObject(rs))
+      throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
+    const kinds = [
+      'botImportSpecification',
+      'botLocaleImportSpecification',
+      'customVocabularyImportSpecification',
+      'testSetImportResourceSpecification',
+    ].filter((k) => rs[k] !== undefined);
     if (kinds.length !== 1) throw invalid('resourceSpecification must contain exactly one import specification.');
     const kindKey = kinds[0]!;
     const spec = rs[kindKey];
     if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
     const merge = body.mergeStrategy;
     if (!['FailOnConflict', 'Overwrite', 'Append'].includes(String(merge))) {
-      throw invalid(`1 validation error detected: Value '${String(merge)}' at 'mergeStrategy' failed to satisfy constraint: Member must satisfy enum value set: [FailOnConflict, Overwrite, Append]`);
+      throw invalid(
+        `1 validation error detected: Value '${String(merge)}' at 'mergeStrategy' failed to satisfy constraint: Member must satisfy enum value set: [FailOnConflict, Overwrite, Append]`,
+      );
     }
-    if (merge === 'Append' && kindKey !== 'customVocabularyImportSpecification') throw invalid('The Append merge strategy is only supported for custom vocabulary imports.');
+    if (merge === 'Append' && kindKey !== 'customVocabularyImportSpecification')
+      throw invalid('The Append merge strategy is only supported for custom vocabulary imports.');
     const i = importStates.get(importId);
     if (!i) throw notFound(`Import ${importId}`);
     if (i.view.started) throw new ApiError(409, 'ConflictException', `Import ${importId} has already been started.`);
@@ -788,7 +848,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       const botName = requireString(spec, 'botName', `resourceSpecification.${kindKey}`);
       requireString(spec, 'roleArn', `resourceSpecification.${kindKey}`);
       if (!isObject(spec.dataPrivacy) || typeof spec.dataPrivacy.childDirected !== 'boolean') {
-        throw invalid(`1 validation error detected: Value at 'resourceSpecification.${kindKey}.dataPrivacy' failed to satisfy constraint: Member must not be null`);
+        throw invalid(
+          `1 validation error detected: Value at 'resourceSpecification.${kindKey}.dataPrivacy' failed to satisfy constraint: Member must not be null`,
+        );
       }
       const ttl = spec.idleSessionTTLInSeconds;
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 60 || ttl > 86400)) {
@@ -797,12 +859,14 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       botId = [...bots.values()].find((s) => s.bot.botName === botName)?.bot.botId;
     } else if (kindKey === 'botLocaleImportSpecification') {
       botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
-      if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT') throw invalid('Imports can only change the DRAFT version of a bot.');
+      if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT')
+        throw invalid('Imports can only change the DRAFT version of a bot.');
       requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
       botOr404(botId);
     } else if (kindKey === 'customVocabularyImportSpecification') {
       botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
-      if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT') throw invalid('Imports can only change the DRAFT version of a bot.');
+      if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT')
+        throw invalid('Imports can only change the DRAFT version of a bot.');
       const localeId = requireString(spec, 'localeId', `resourceSpecification.${kindKey}`);
       if (!localesOf(botOr404(botId)).includes(localeId)) throw notFound(`Locale ${localeId} of bot ${botId}`);
     } else {
@@ -810,12 +874,24 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     }
     if (botId !== undefined) call.botId = botId;
     const now = Date.now();
-    if (body.filePassword !== undefined && (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)) {
+    if (
+      body.filePassword !== undefined &&
+      (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)
+    ) {
       throw invalid('filePassword must be a string of 1 to 1024 characters.');
     }
     Object.assign(i, { startedAt: now, spec, kindKey, botId, ...(typeof body.filePassword === 'string' ? { filePassword: body.filePassword } : {}) });
     Object.assign(i.view, { started: true, status: 'InProgress', mergeStrategy: String(merge), spec: { [kindKey]: spec } });
-    return { status: 202, body: { importId, resourceSpecification: { [kindKey]: spec }, mergeStrategy: merge, importStatus: 'InProgress', creationDateTime: epochSeconds(now) } };
+    return {
+      status: 202,
+      body: {
+        importId,
+        resourceSpecification: { [kindKey]: spec },
+        mergeStrategy: merge,
+        importStatus: 'InProgress',
+        creationDateTime: epochSeconds(now),
+      },
+    };
   }
 
   /** Applies a started import once its latency has passed: Completed (the bot changed) or Failed (nothing changed). */
@@ -830,7 +906,12 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     try {
       files = await withZip(bufferByteSource(i.file!), i.filePassword !== undefined ? { password: i.filePassword } : {}, (zip) => zip.readAll());
     } catch (err) {
-      if (err instanceof ZipPasswordError) return void fail([i.filePassword === undefined ? 'The import file is password protected: provide its password in filePassword.' : 'The password provided for the import file is not valid.']);
+      if (err instanceof ZipPasswordError)
+        return void fail([
+          i.filePassword === undefined
+            ? 'The import file is password protected: provide its password in filePassword.'
+            : 'The password provided for the import file is not valid.',
+        ]);
       return void fail([`The import file is not a valid zip archive: ${(err as Error).message}`]);
     }
     // Real exports write Manifest.json / metaData / BOT; the import documentation shows manifest.json / metadata / Bot: accept both.
@@ -838,14 +919,20 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     if (!manifestName) return void fail(['The import file is missing Manifest.json: it is not a Lex V2 export.']);
     let resourceType: unknown;
     try {
-      const m = JSON.parse(files.get(manifestName)!.toString('utf8')) as { metaData?: { resourceType?: unknown }; metadata?: { resourceType?: unknown } };
+      const m = JSON.parse(files.get(manifestName)!.toString('utf8')) as {
+        metaData?: { resourceType?: unknown };
+        metadata?: { resourceType?: unknown };
+      };
       resourceType = (m.metaData ?? m.metadata)?.resourceType;
     } catch {
       return void fail(['The import file has an invalid Manifest.json.']);
     }
-    const expected = i.kindKey === 'botImportSpecification' ? 'BOT' : i.kindKey === 'customVocabularyImportSpecification' ? 'CUSTOM_VOCABULARY' : 'BOT_LOCALE';
+    const expected =
+      i.kindKey === 'botImportSpecification' ? 'BOT' : i.kindKey === 'customVocabularyImportSpecification' ? 'CUSTOM_VOCABULARY' : 'BOT_LOCALE';
     if (typeof resourceType !== 'string' || resourceType.replace(/_/g, '').toUpperCase() !== expected.replace(/_/g, '')) {
-      return void fail([`The import file's Manifest.json names resource type ${typeof resourceType === 'string' ? resourceType : '(none)'}, but the import is for a ${expected}.`]);
+      return void fail([
+        `The import file's Manifest.json names resource type ${typeof resourceType === 'string' ? resourceType : '(none)'}, but the import is for a ${expected}.`,
+      ]);
     }
     // Definition files below the archive's one top-level folder.
     const rel = new Map<string, string>();
@@ -868,10 +955,15 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
         return void fail(['The import file has an invalid CustomVocabulary.json.']);
       }
       // Every locale has a vocabulary here (generated or imported): FailOnConflict always conflicts.
-      if (merge === 'FailOnConflict') return void fail([`Locale ${localeId} of bot ${state.bot.botId} already has a custom vocabulary and the merge strategy is FailOnConflict: nothing was changed.`]);
+      if (merge === 'FailOnConflict')
+        return void fail([
+          `Locale ${localeId} of bot ${state.bot.botId} already has a custom vocabulary and the merge strategy is FailOnConflict: nothing was changed.`,
+        ]);
       if (merge === 'Append') {
         const current = state.vocabularies.get(localeId);
-        const had = current ? ((JSON.parse(current) as { customVocabularyItems: { phrase?: unknown }[] }).customVocabularyItems ?? []) : [{ phrase: state.bot.botName, weight: 3, displayAs: null }];
+        const had = current
+          ? ((JSON.parse(current) as { customVocabularyItems: { phrase?: unknown }[] }).customVocabularyItems ?? [])
+          : [{ phrase: state.bot.botName, weight: 3, displayAs: null }];
         const phrases = new Set(had.map((x) => x.phrase));
         items = [...had, ...items.filter((x) => !phrases.has(x.phrase))];
       }
@@ -884,7 +976,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       if (!rel.has('Bot.json')) return void fail(['The import file has no Bot.json.']);
       const existing = i.botId !== undefined ? bots.get(i.botId) : undefined;
       if (existing && merge === 'FailOnConflict') {
-        return void fail([`Bot ${existing.bot.botName} (${existing.bot.botId}) already exists and the merge strategy is FailOnConflict: nothing was changed.`]);
+        return void fail([
+          `Bot ${existing.bot.botName} (${existing.bot.botId}) already exists and the merge strategy is FailOnConflict: nothing was changed.`,
+        ]);
       }
       let state = existing;
       if (!state) {
@@ -904,14 +998,21 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const source = importedLocales(rel)[0];
     if (!source) return void fail(['The import file has no BotLocale.json.']);
     if (localesOf(state).includes(localeId) && merge === 'FailOnConflict') {
-      return void fail([`Locale ${localeId} of bot ${state.bot.botId} already exists and the merge strategy is FailOnConflict: nothing was changed.`]);
+      return void fail([
+        `Locale ${localeId} of bot ${state.bot.botId} already exists and the merge strategy is FailOnConflict: nothing was changed.`,
+      ]);
     }
     // Materialize the generated DRAFT, then replace the locale's folder with the imported one.
-    const current = state.imported ?? new Map(archiveEntries({ kind: 'BOT', bot: state.bot, botVersion: 'DRAFT', intents: state.draftIntents, locales: localesOf(state) }, 1)
-      .filter((e) => e.name !== 'Manifest.json')
-      .map((e) => [e.name.slice(e.name.indexOf('/') + 1), String(e.data)] as [string, string]));
+    const current =
+      state.imported ??
+      new Map(
+        archiveEntries({ kind: 'BOT', bot: state.bot, botVersion: 'DRAFT', intents: state.draftIntents, locales: localesOf(state) }, 1)
+          .filter((e) => e.name !== 'Manifest.json')
+          .map((e) => [e.name.slice(e.name.indexOf('/') + 1), String(e.data)] as [string, string]),
+      );
     const next = new Map([...current].filter(([name]) => !name.startsWith(`BotLocales/${localeId}/`)));
-    for (const [name, text] of rel) if (name.startsWith(`BotLocales/${source}/`)) next.set(`BotLocales/${localeId}/${name.slice(`BotLocales/${source}/`.length)}`, text);
+    for (const [name, text] of rel)
+      if (name.startsWith(`BotLocales/${source}/`)) next.set(`BotLocales/${localeId}/${name.slice(`BotLocales/${source}/`.length)}`, text);
     state.imported = next;
     state.updatedAt = Date.now();
     Object.assign(i.view, { status: 'Completed', importedResourceId: state.bot.botId });
@@ -919,7 +1020,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   async function describeImport(importId: string, call: Op): Promise<Reply> {
     const i = importStates.get(importId);
-    if (!i || !i.view.started) throw notFound(`Import ${importId}`);
+    if (!i?.view.started) throw notFound(`Import ${importId}`);
     if (i.botId !== undefined) call.botId = i.botId;
     await settleImport(i);
     const v = i.view;
@@ -951,7 +1052,12 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       dataPrivacy: set.dataPrivacy ?? { childDirected: false },
       idleSessionTTLInSeconds: set.idleSessionTTLInSeconds ?? 300,
       aliases: set.aliases ?? [
-        { botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias', botVersion: 'DRAFT', botAliasLocaleSettings: Object.fromEntries(locales.map((l) => [l, { enabled: true }])) },
+        {
+          botAliasId: 'TSTALIASID',
+          botAliasName: 'TestBotAlias',
+          botVersion: 'DRAFT',
+          botAliasLocaleSettings: Object.fromEntries(locales.map((l) => [l, { enabled: true }])),
+        },
       ],
       tags: set.tags ?? {},
     };
@@ -1093,12 +1199,17 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       } else {
         throw new ApiError(404, 'UnknownOperationException', `No operation matches ${method} ${path}.`);
       }
-      if (!req.headers.authorization) throw new ApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token: the request must be signed.');
+      if (!req.headers.authorization)
+        throw new ApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token: the request must be signed.');
       const body = parseJsonObject(await readBody(req));
       const reply = await run(body);
       status = reply.status;
       const text = reply.garbled ? JSON.stringify(reply.body).slice(0, -3) : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text) });
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        'x-amzn-requestid': randomUUID(),
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalServerException', `Simulator error: ${(err as Error).message}`);
@@ -1124,7 +1235,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
     const signature = query.get('X-Amz-Signature') ?? '';
     const grant = issued.get(signature);
-    if (!grant || grant.exportId !== exportId) return xml(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if (!grant || grant.exportId !== exportId)
+      return xml(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
     if (Date.now() > grant.expiresAt) return xml(403, 'AccessDenied', 'Request has expired');
     if (!e || e.deleted || !e.archive) return xml(404, 'NoSuchKey', 'The specified key does not exist.');
 

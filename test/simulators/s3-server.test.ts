@@ -55,7 +55,13 @@ describe('s3rver (in-process S3)', () => {
   it('PutObject stores a streamed body exactly and HeadObject returns its metadata', async () => {
     const body = randomBytes(100_000);
     await s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'put/stream.bin', Body: streamOf(body), ContentLength: body.length, Metadata: { sha256: sha256(body) } }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'put/stream.bin',
+        Body: streamOf(body),
+        ContentLength: body.length,
+        Metadata: { sha256: sha256(body) },
+      }),
     );
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'put/stream.bin' }));
     expect(head.ContentLength).toBe(body.length);
@@ -194,7 +200,9 @@ describe('s3rver (in-process S3)', () => {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     });
     try {
-      await defaults.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'framing/hello', Body: Readable.from([Buffer.from('hello')]), ContentLength: 5 }));
+      await defaults.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'framing/hello', Body: Readable.from([Buffer.from('hello')]), ContentLength: 5 }),
+      );
       const stored = (await read(s3, 'framing/hello')).toString();
       expect(stored).not.toBe('hello');
       expect(stored).toContain('x-amz-checksum-crc32');

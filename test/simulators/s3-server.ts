@@ -166,10 +166,7 @@ export async function startS3Server(opts: { port?: number } = {}): Promise<S3Ser
 }
 
 /** An S3 client for a local S3-compatible endpoint (s3rver by default credentials). */
-export function s3ClientFor(
-  endpoint: string,
-  credentials: { accessKeyId: string; secretAccessKey: string } = S3RVER_CREDENTIALS,
-): S3Client {
+export function s3ClientFor(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string } = S3RVER_CREDENTIALS): S3Client {
   return new S3Client({
     endpoint,
     region: 'us-east-1',
@@ -209,7 +206,8 @@ function conditionalPut(root: string): KoaMiddleware {
   return async (ctx, next) => {
     const condition = ctx.headers['if-none-match'];
     const [, bucket, ...rest] = ctx.path.split('/');
-    if (ctx.method !== 'PUT' || condition === undefined || !bucket || rest.length === 0 || 'uploadId' in ctx.query || 'partNumber' in ctx.query) return next();
+    if (ctx.method !== 'PUT' || condition === undefined || !bucket || rest.length === 0 || 'uploadId' in ctx.query || 'partNumber' in ctx.query)
+      return next();
     if (condition !== '*') return s3Error(ctx, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
     const parts = rest.map(decodeURIComponent).join('/').split('/');
     const objectFile = join(root, bucket, ...parts.slice(0, -1), `${parts[parts.length - 1]}._S3rver_object`);
@@ -229,7 +227,8 @@ function multipartGaps(root: string): KoaMiddleware {
 
     // The same check s3rver makes for SigV4 requests: the one known access key id.
     const auth = `${ctx.headers.authorization ?? ''}${ctx.query['X-Amz-Credential'] ?? ''}`;
-    if (!auth.includes('S3RVER/')) return s3Error(ctx, 403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    if (!auth.includes('S3RVER/'))
+      return s3Error(ctx, 403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
     if (!existsSync(join(root, bucket))) return s3Error(ctx, 404, 'NoSuchBucket', 'The specified bucket does not exist');
     const uploadsDir = join(root, bucket, '._S3rver_uploads');
 
@@ -237,7 +236,12 @@ function multipartGaps(root: string): KoaMiddleware {
       const uploadId = String(ctx.query.uploadId);
       const dir = join(uploadsDir, uploadId);
       if (!/^[0-9a-f]+$/.test(uploadId) || !existsSync(dir) || readFileSync(join(dir, 'key'), 'utf8') !== key) {
-        return s3Error(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+        return s3Error(
+          ctx,
+          404,
+          'NoSuchUpload',
+          'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        );
       }
       rmSync(dir, { recursive: true, force: true });
       ctx.status = 204;
@@ -262,7 +266,10 @@ function multipartGaps(root: string): KoaMiddleware {
       `<Bucket>${xmlEscape(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
       `<Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
       uploads
-        .map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`)
+        .map(
+          (u) =>
+            `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+        )
         .join('') +
       '</ListMultipartUploadsResult>';
   };

@@ -52,13 +52,19 @@ describe('GetSecretValue', () => {
     const byArn = await client(s).send(new GetSecretValueCommand({ SecretId: s.arnOf('botvault/koreai') }));
     expect(byArn.SecretString).toBe(KORE);
     expect(byArn.Name).toBe('botvault/koreai');
-    const partial = await client(s).send(new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:botvault/koreai' }));
+    const partial = await client(s).send(
+      new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:botvault/koreai' }),
+    );
     expect(partial.SecretString).toBe(KORE);
   });
 
   it('answers ResourceNotFoundException for an unknown name, an ARN with the wrong suffix and another account', async () => {
     const s = await start();
-    for (const SecretId of ['botvault/nope', 'arn:aws:secretsmanager:us-east-1:000000000000:secret:botvault/koreai-XyZxYz', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:botvault/koreai-AbCdEf']) {
+    for (const SecretId of [
+      'botvault/nope',
+      'arn:aws:secretsmanager:us-east-1:000000000000:secret:botvault/koreai-XyZxYz',
+      'arn:aws:secretsmanager:us-east-1:111111111111:secret:botvault/koreai-AbCdEf',
+    ]) {
       const err = await client(s)
         .send(new GetSecretValueCommand({ SecretId }))
         .then(
@@ -126,18 +132,31 @@ describe('DescribeSecret', () => {
 });
 
 describe('wire format', () => {
-  function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; contentType?: string; json: Record<string, unknown> }> {
+  function post(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<{ status: number; contentType?: string; json: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const req = request(`${url}/`, { method: 'POST', headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, contentType: res.headers['content-type'], json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            contentType: res.headers['content-type'],
+            json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+          }),
+        );
       });
       req.on('error', reject);
       req.end(body);
     });
   }
-  const signed = { 'content-type': 'application/x-amz-json-1.1', authorization: 'AWS4-HMAC-SHA256 Credential=AKIDSIM/20240101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00' };
+  const signed = {
+    'content-type': 'application/x-amz-json-1.1',
+    authorization: 'AWS4-HMAC-SHA256 Credential=AKIDSIM/20240101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00',
+  };
 
   it('answers awsJson1_1 bodies and __type errors', async () => {
     const s = await start();
@@ -147,12 +166,19 @@ describe('wire format', () => {
     expect(Object.keys(ok.json).sort()).toEqual(['ARN', 'CreatedDate', 'Name', 'SecretString', 'VersionId', 'VersionStages']);
     expect(typeof ok.json.CreatedDate).toBe('number');
     const missing = await post(s.url, { ...signed, 'x-amz-target': 'secretsmanager.GetSecretValue' }, JSON.stringify({ SecretId: 'nope' }));
-    expect(missing).toMatchObject({ status: 400, json: { __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." } });
+    expect(missing).toMatchObject({
+      status: 400,
+      json: { __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." },
+    });
   });
 
   it('refuses unsigned requests and unknown operations', async () => {
     const s = await start();
-    const unsigned = await post(s.url, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' }, JSON.stringify({ SecretId: 'botvault/koreai' }));
+    const unsigned = await post(
+      s.url,
+      { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' },
+      JSON.stringify({ SecretId: 'botvault/koreai' }),
+    );
     expect(unsigned).toMatchObject({ status: 400, json: { __type: 'MissingAuthenticationTokenException' } });
     expect(JSON.stringify(unsigned.json)).not.toContain('super-secret-value');
     const unknown = await post(s.url, { ...signed, 'x-amz-target': 'secretsmanager.DeleteSecret' }, JSON.stringify({ SecretId: 'botvault/koreai' }));

@@ -71,7 +71,8 @@ class AwsError extends Error {
   }
 }
 const notFound = () => new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-const notFoundVersion = () => new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
+const notFoundVersion = () =>
+  new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
 
 interface SecretVersion {
   versionId: string;
@@ -129,7 +130,10 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
   /** Resolves a SecretId as AWS does: a name, a full ARN, or a partial ARN (without the random suffix). */
   function find(secretId: unknown): SecretState {
     if (typeof secretId !== 'string' || secretId.length === 0) {
-      throw new AwsError('ValidationException', "1 validation error detected: Value at 'secretId' failed to satisfy constraint: Member must not be null");
+      throw new AwsError(
+        'ValidationException',
+        "1 validation error detected: Value at 'secretId' failed to satisfy constraint: Member must not be null",
+      );
     }
     if (!secretId.startsWith('arn:')) {
       const s = secrets.get(secretId);
@@ -149,14 +153,21 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
     let v: SecretVersion | undefined;
     if (body.VersionId !== undefined) {
       v = s.versions.find((x) => x.versionId === body.VersionId);
-      if (!v) throw new AwsError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${String(body.VersionId)}`);
+      if (!v)
+        throw new AwsError(
+          'ResourceNotFoundException',
+          `Secrets Manager can't find the specified secret value for VersionId: ${String(body.VersionId)}`,
+        );
       if (body.VersionStage !== undefined && !v.stages.includes(String(body.VersionStage))) {
         throw new AwsError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
       }
     } else {
       const stage = body.VersionStage === undefined ? 'AWSCURRENT' : String(body.VersionStage);
       v = s.versions.find((x) => x.stages.includes(stage));
-      if (!v) throw body.VersionStage === undefined ? notFoundVersion() : new AwsError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
+      if (!v)
+        throw body.VersionStage === undefined
+          ? notFoundVersion()
+          : new AwsError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
     }
     return {
       ARN: arnOf(s.name),
@@ -191,16 +202,19 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
     const call: SecretsCall = { op, status: 500 };
     try {
       const raw = await readBody(req);
-      if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') throw new AwsError('UnknownOperationException', `No operation matches ${req.method} ${req.url}`, 404);
+      if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
+        throw new AwsError('UnknownOperationException', `No operation matches ${req.method} ${req.url}`, 404);
       if (!req.headers.authorization) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      if (!String(req.headers['content-type'] ?? '').startsWith(CONTENT_TYPE)) throw new AwsError('SerializationException', `Expected Content-Type ${CONTENT_TYPE}`);
+      if (!String(req.headers['content-type'] ?? '').startsWith(CONTENT_TYPE))
+        throw new AwsError('SerializationException', `Expected Content-Type ${CONTENT_TYPE}`);
       let body: unknown;
       try {
         body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
       } catch {
         throw new AwsError('SerializationException', 'The request body is not valid JSON.');
       }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new AwsError('SerializationException', 'The request body must be a JSON object.');
+      if (!body || typeof body !== 'object' || Array.isArray(body))
+        throw new AwsError('SerializationException', 'The request body must be a JSON object.');
       const input = body as Record<string, unknown>;
       if (typeof input.SecretId === 'string') call.secretId = input.SecretId;
       let out: Record<string, unknown>;

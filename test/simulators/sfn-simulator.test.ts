@@ -89,7 +89,13 @@ describe('an execution through the real SFNClient', () => {
 
     await sim.executions.get(executionArn)!.finished;
     const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    expect(done).toMatchObject({ name: 'run-1', status: 'FAILED', error: 'BackupJobsFailed', input: '{"trigger":"manual"}', stateMachineArn: sim.stateMachineArn });
+    expect(done).toMatchObject({
+      name: 'run-1',
+      status: 'FAILED',
+      error: 'BackupJobsFailed',
+      input: '{"trigger":"manual"}',
+      stateMachineArn: sim.stateMachineArn,
+    });
     expect(done.cause).toContain('lex:BRAVOBOT02:DRAFT');
     expect(done.stopDate!.getTime()).toBeGreaterThanOrEqual(done.startDate!.getTime());
     // Epoch seconds on the wire keep sub-second precision.
@@ -104,7 +110,18 @@ describe('an execution through the real SFNClient', () => {
     expect(types[0]).toBe('ExecutionStarted');
     expect(types.at(-1)).toBe('ExecutionFailed');
     expect(types.slice(1, 6)).toEqual(['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded', 'TaskStateExited']);
-    for (const t of ['MapStateEntered', 'MapStateStarted', 'MapIterationStarted', 'MapIterationSucceeded', 'WaitStateEntered', 'ChoiceStateEntered', 'PassStateEntered', 'MapStateSucceeded', 'MapStateExited', 'FailStateEntered']) {
+    for (const t of [
+      'MapStateEntered',
+      'MapStateStarted',
+      'MapIterationStarted',
+      'MapIterationSucceeded',
+      'WaitStateEntered',
+      'ChoiceStateEntered',
+      'PassStateEntered',
+      'MapStateSucceeded',
+      'MapStateExited',
+      'FailStateEntered',
+    ]) {
       expect(types).toContain(t);
     }
     for (let i = 1; i < events.length; i++) expect(events[i]!.timestamp!.getTime()).toBeGreaterThanOrEqual(events[i - 1]!.timestamp!.getTime());
@@ -139,12 +156,20 @@ describe('an execution through the real SFNClient', () => {
   });
 
   it('a successful execution has its output; ListExecutions lists newest first, with paging and a status filter', async () => {
-    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'run-2', input: '{"only":["ALPHABOT01"]}' }));
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'run-2', input: '{"only":["ALPHABOT01"]}' }),
+    );
     await sim.executions.get(started.executionArn!)!.finished;
     const done = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
     expect(done.status).toBe('SUCCEEDED');
     // run-1 already stored ALPHABOT01 and the simulator's bot has not changed since, so change detection reports it UNCHANGED.
-    expect(JSON.parse(done.output!)).toMatchObject({ total: 1, succeeded: 0, unchanged: 1, failed: 0, manifestKey: expect.stringMatching(/^runs\/.*\/run-2\.json$/) });
+    expect(JSON.parse(done.output!)).toMatchObject({
+      total: 1,
+      succeeded: 0,
+      unchanged: 1,
+      failed: 0,
+      manifestKey: expect.stringMatching(/^runs\/.*\/run-2\.json$/),
+    });
 
     const first = await sfn.send(new ListExecutionsCommand({ stateMachineArn: sim.stateMachineArn, maxResults: 1 }));
     expect(first.executions!.map((e) => e.name)).toEqual(['run-2']);
@@ -157,17 +182,39 @@ describe('an execution through the real SFNClient', () => {
 });
 
 describe('errors, as the real SFNClient raises them', () => {
-  const fails = async (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message, status: (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode }));
+  const fails = async (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: Error) => ({ name: e.name, message: e.message, status: (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode }),
+    );
 
   it('unknown or malformed ARNs, names, inputs and tokens', async () => {
-    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: `${sim.stateMachineArn}X` })))).toMatchObject({ name: 'StateMachineDoesNotExist', status: 400 });
+    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: `${sim.stateMachineArn}X` })))).toMatchObject({
+      name: 'StateMachineDoesNotExist',
+      status: 400,
+    });
     expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: 'not-an-arn' })))).toMatchObject({ name: 'InvalidArn' });
-    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'has space' })))).toMatchObject({ name: 'InvalidName' });
-    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, input: '{nope' })))).toMatchObject({ name: 'InvalidExecutionInput' });
-    expect(await fails(sfn.send(new DescribeExecutionCommand({ executionArn: `${sim.stateMachineArn.replace(':stateMachine:', ':execution:')}:nope` })))).toMatchObject({
+    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'has space' })))).toMatchObject({
+      name: 'InvalidName',
+    });
+    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, input: '{nope' })))).toMatchObject({
+      name: 'InvalidExecutionInput',
+    });
+    expect(
+      await fails(sfn.send(new DescribeExecutionCommand({ executionArn: `${sim.stateMachineArn.replace(':stateMachine:', ':execution:')}:nope` }))),
+    ).toMatchObject({
       name: 'ExecutionDoesNotExist',
     });
-    expect(await fails(sfn.send(new GetExecutionHistoryCommand({ executionArn: `${sim.stateMachineArn.replace(':stateMachine:', ':execution:')}:run-1`, nextToken: 'garbage' })))).toMatchObject({
+    expect(
+      await fails(
+        sfn.send(
+          new GetExecutionHistoryCommand({
+            executionArn: `${sim.stateMachineArn.replace(':stateMachine:', ':execution:')}:run-1`,
+            nextToken: 'garbage',
+          }),
+        ),
+      ),
+    ).toMatchObject({
       name: 'InvalidToken',
     });
   });
@@ -176,15 +223,22 @@ describe('errors, as the real SFNClient raises them', () => {
     const a = await sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'dup', input: '{"only":["ALPHABOT01"]}' }));
     const again = await sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'dup', input: '{"only":["ALPHABOT01"]}' }));
     expect(again.executionArn).toBe(a.executionArn);
-    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'dup', input: '{}' })))).toMatchObject({ name: 'ExecutionAlreadyExists' });
+    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'dup', input: '{}' })))).toMatchObject({
+      name: 'ExecutionAlreadyExists',
+    });
     await sim.executions.get(a.executionArn!)!.finished;
-    expect(await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'dup', input: '{"only":["ALPHABOT01"]}' })))).toMatchObject({ name: 'ExecutionAlreadyExists' });
+    expect(
+      await fails(sfn.send(new StartExecutionCommand({ stateMachineArn: sim.stateMachineArn, name: 'dup', input: '{"only":["ALPHABOT01"]}' }))),
+    ).toMatchObject({ name: 'ExecutionAlreadyExists' });
   });
 
   it('an access key it does not know is UnrecognizedClientException', async () => {
     const stranger = new SFNClient({ endpoint: sim.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' } });
     try {
-      expect(await fails(stranger.send(new ListExecutionsCommand({ stateMachineArn: sim.stateMachineArn })))).toMatchObject({ name: 'UnrecognizedClientException', status: 400 });
+      expect(await fails(stranger.send(new ListExecutionsCommand({ stateMachineArn: sim.stateMachineArn })))).toMatchObject({
+        name: 'UnrecognizedClientException',
+        status: 400,
+      });
     } finally {
       stranger.destroy();
     }

@@ -73,6 +73,7 @@ export interface SfnSimulator {
 
 const ACCOUNT = '000000000000';
 /** Step Functions execution names: 1-80 characters, none of whitespace, brackets, wildcards or these specials. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: execution names may not contain control characters (as Step Functions checks).
 const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 const ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(stateMachine|execution):[^:]+(:[^:]+)?$/;
 
@@ -140,18 +141,35 @@ class HistoryRecorder {
       case 'ExecutionStarted':
         return; // recorded by StartExecution itself, before the definition is even loaded
       case 'ExecutionSucceeded':
-        return this.push('ExecutionSucceeded', at, { executionSucceededEventDetails: { output: json(event.output), outputDetails: { truncated: false } } });
+        return this.push('ExecutionSucceeded', at, {
+          executionSucceededEventDetails: { output: json(event.output), outputDetails: { truncated: false } },
+        });
       case 'ExecutionFailed':
         return this.push('ExecutionFailed', at, { executionFailedEventDetails: { error: event.Error, cause: causeText(event.Cause) } });
       case 'MapIterationStarted': {
         // The iteration's first event chains to the Map's last top-level event.
         this.lastInIteration.set(event.index, this.lastRoot);
-        return this.push('MapIterationStarted', at, { mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index } }, event.index);
+        return this.push(
+          'MapIterationStarted',
+          at,
+          { mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index } },
+          event.index,
+        );
       }
       case 'MapIterationSucceeded':
-        return this.push('MapIterationSucceeded', at, { mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index } }, event.index);
+        return this.push(
+          'MapIterationSucceeded',
+          at,
+          { mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index } },
+          event.index,
+        );
       case 'MapIterationFailed':
-        return this.push('MapIterationFailed', at, { mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index } }, event.index);
+        return this.push(
+          'MapIterationFailed',
+          at,
+          { mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index } },
+          event.index,
+        );
       case 'StateEntered': {
         const { name, type, input } = event.state;
         const it = event.index;
@@ -172,13 +190,23 @@ class HistoryRecorder {
         }
         if (type === 'Map') this.push('MapStateSucceeded', at, {}, it);
         if (type === 'Fail') return; // a Fail state has no exit
-        return this.push(`${type}StateExited`, at, { stateExitedEventDetails: { name, output: json(output), outputDetails: { truncated: false } } }, event.index);
+        return this.push(
+          `${type}StateExited`,
+          at,
+          { stateExitedEventDetails: { name, output: json(output), outputDetails: { truncated: false } } },
+          event.index,
+        );
       }
       case 'StateFailed': {
         const { name, type } = event.state;
         if (type === 'Task') {
           this.failedTasks.add(`${event.index}:${name}`);
-          return this.push('TaskFailed', at, { taskFailedEventDetails: { ...lambda, error: event.Error, cause: causeText(event.Cause) } }, event.index);
+          return this.push(
+            'TaskFailed',
+            at,
+            { taskFailedEventDetails: { ...lambda, error: event.Error, cause: causeText(event.Cause) } },
+            event.index,
+          );
         }
         if (type === 'Map') return this.push('MapStateFailed', at, {}, event.index);
         return;
@@ -186,7 +214,12 @@ class HistoryRecorder {
       case 'StateRetried':
         // The real service shows a retry as the Task being scheduled again.
         this.failedTasks.delete(`${event.index}:${event.state.name}`);
-        this.push('TaskScheduled', at, { taskScheduledEventDetails: { ...lambda, region: this.region, parameters: json(event.state.input) } }, event.index);
+        this.push(
+          'TaskScheduled',
+          at,
+          { taskScheduledEventDetails: { ...lambda, region: this.region, parameters: json(event.state.input) } },
+          event.index,
+        );
         return this.push('TaskStarted', at, { taskStartedEventDetails: lambda }, event.index);
       default:
         // The library also dispatches ExecutionAborted / ExecutionTimeout (not in its declared types).
@@ -369,9 +402,11 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
       const auth = String(req.headers.authorization ?? '');
       const keyId = /Credential=([^/]+)\//.exec(auth)?.[1];
       if (!keyId) throw new SfnError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      if (opts.accessKeyIds && !opts.accessKeyIds.includes(keyId)) throw new SfnError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+      if (opts.accessKeyIds && !opts.accessKeyIds.includes(keyId))
+        throw new SfnError('UnrecognizedClientException', 'The security token included in the request is invalid.');
       const operation = operations[op];
-      if (!operation) throw new SfnError('UnknownOperationException', `Operation ${target || '(no X-Amz-Target)'} is not supported by this simulator`);
+      if (!operation)
+        throw new SfnError('UnknownOperationException', `Operation ${target || '(no X-Amz-Target)'} is not supported by this simulator`);
       let body: Record<string, unknown>;
       try {
         body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
@@ -411,14 +446,19 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+  });
   res.end(text);
 }
 
 function pageSize(value: unknown): number {
   if (value === undefined || value === 0) return 100;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new SfnError('ValidationException', `maxResults must be between 0 and 1000, got ${String(value)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 1000)
+    throw new SfnError('ValidationException', `maxResults must be between 0 and 1000, got ${String(value)}`);
   return n;
 }
 

@@ -26,7 +26,16 @@ const BOTS = [
       roleArn: ROLE,
       idleSessionTTLInSeconds: 600,
       tags: { team: 'orders' },
-      aliases: [{ botAliasId: 'PRODALIAS1', botAliasName: 'prod', botVersion: '1', botAliasLocaleSettings: { en_US: { enabled: true, codeHookSpecification: { lambdaCodeHook: { lambdaARN: HOOK, codeHookInterfaceVersion: '1.0' } } } } }],
+      aliases: [
+        {
+          botAliasId: 'PRODALIAS1',
+          botAliasName: 'prod',
+          botVersion: '1',
+          botAliasLocaleSettings: {
+            en_US: { enabled: true, codeHookSpecification: { lambdaCodeHook: { lambdaARN: HOOK, codeHookInterfaceVersion: '1.0' } } },
+          },
+        },
+      ],
     },
   },
   { botId: 'BRAVOBOT02', botName: 'Bravo', locales: ['en_US'], intents: ['Help'] },
@@ -61,7 +70,13 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     for (const r of first.manifest!.results) {
       expect(r.restoreInfo).toBe('written');
       const info = await sidecar(r.key!);
-      expect(info).toMatchObject({ schemaVersion: 1, provider: 'lex', target: r.target, runId: first.runId, archive: { key: r.key, sha256: r.sha256 } });
+      expect(info).toMatchObject({
+        schemaVersion: 1,
+        provider: 'lex',
+        target: r.target,
+        runId: first.runId,
+        archive: { key: r.key, sha256: r.sha256 },
+      });
       const archiveHead = await head(h, r.key!);
       const sidecarHead = await head(h, restoreInfoKey(r.key!));
       expect(archiveHead.Metadata?.['restore-info-sha256']).toMatch(/^[0-9a-f]{64}$/);
@@ -97,7 +112,10 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     expect(byTarget['lex:ALPHABOT01:DRAFT']!.restoreInfo).toBe('written');
     expect(byTarget['lex:BRAVOBOT02:DRAFT']!.restoreInfo).toBe('unchanged');
     const rewritten = await sidecar('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip');
-    expect(rewritten).toMatchObject({ runId: third.runId, archive: { sha256: first.manifest!.results.find((r) => r.target === 'lex:ALPHABOT01:DRAFT')!.sha256 } });
+    expect(rewritten).toMatchObject({
+      runId: third.runId,
+      archive: { sha256: first.manifest!.results.find((r) => r.target === 'lex:ALPHABOT01:DRAFT')!.sha256 },
+    });
     expect(rewritten.lex?.tags).toEqual({ team: 'orders', costCenter: '42' });
 
     // A real change to the DRAFT: stored; the numbered version and the other bot stay unchanged.
@@ -129,12 +147,20 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai': JSON.stringify(app) } });
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
     try {
-      const config = h.config({ downloadAllowlist: [h.lex.url, kore.url], targets: [{ provider: 'koreai', host: kore.url, botId: BOT, credentialsSecret: 'botvault/koreai' }] });
+      const config = h.config({
+        downloadAllowlist: [h.lex.url, kore.url],
+        targets: [{ provider: 'koreai', host: kore.url, botId: BOT, credentialsSecret: 'botvault/koreai' }],
+      });
       const first = await h.run(config);
       const [r1] = first.manifest!.results;
       expect(r1).toMatchObject({ status: 'SUCCEEDED', restoreInfo: 'written' });
       const info = await sidecar(r1!.key!);
-      expect(info).toMatchObject({ provider: 'koreai', target: r1!.target, koreai: { botId: BOT, botName: 'Concierge' }, archive: { key: r1!.key, sha256: r1!.sha256 } });
+      expect(info).toMatchObject({
+        provider: 'koreai',
+        target: r1!.target,
+        koreai: { botId: BOT, botName: 'Concierge' },
+        archive: { key: r1!.key, sha256: r1!.sha256 },
+      });
       expect(info.lex).toBeUndefined();
 
       const second = await h.run(config);

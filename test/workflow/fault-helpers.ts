@@ -43,7 +43,9 @@ export const callsOf = (h: Harness, botId: string) => h.lex.calls.filter((c) => 
 export async function expectStoredAsServed(h: Harness, result: JobResult): Promise<void> {
   expect(result.status).toBe('SUCCEEDED');
   const served = h.lex.archiveFor(result.exportId!);
-  const head = await h.s3.send(new HeadObjectCommand({ Bucket: h.bucket, Key: result.key!, ...(result.versionId ? { VersionId: result.versionId } : {}) }));
+  const head = await h.s3.send(
+    new HeadObjectCommand({ Bucket: h.bucket, Key: result.key!, ...(result.versionId ? { VersionId: result.versionId } : {}) }),
+  );
   expect(head.ContentLength).toBe(served.length);
   expect(head.Metadata?.sha256).toBe(sha256(served));
   const stored = await h.object(result.key!, result.versionId);

@@ -11,7 +11,19 @@ import { States } from '../../lib/constructs/backup-workflow';
 import { startS3FaultProxy, type S3FaultProxy } from '../simulators/s3-fault-proxy';
 import type { LexFaults } from '../simulators/lex-simulator';
 import { startHarness, type Harness } from './harness';
-import { BOTS, FAULTY, FAULTY_KEY, HEALTHY, TARGETS, callsOf, expectNothingStored, expectStoredAsServed, failures, resultFor, retries } from './fault-helpers';
+import {
+  BOTS,
+  FAULTY,
+  FAULTY_KEY,
+  HEALTHY,
+  TARGETS,
+  callsOf,
+  expectNothingStored,
+  expectStoredAsServed,
+  failures,
+  resultFor,
+  retries,
+} from './fault-helpers';
 
 let h: Harness | undefined;
 let proxy: S3FaultProxy | undefined;
@@ -50,7 +62,9 @@ describe('a crashed Lambda is retried', () => {
 
   it('an unexpected error name (a TypeError from a bug) at CheckExport is retried, and the job succeeds', async () => {
     await harness({});
-    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }), { lambdaFaults: { [States.checkExport]: { times: 1, when: 'before', error: 'TypeError' } } });
+    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }), {
+      lambdaFaults: { [States.checkExport]: { times: 1, when: 'before', error: 'TypeError' } },
+    });
 
     expect(run.status).toBe('SUCCEEDED');
     expect(failures(run, States.checkExport)).toEqual(['TypeError']);

@@ -79,24 +79,27 @@ describe('re-running StoreArchive for the same job and run (Swift)', () => {
   it.each([
     ['skipUnchanged', 'Cancel'],
     ['always', 'Refund'],
-  ] as const)('changeDetection %s: the first invocation wrote, then its result was lost (Lambda.Unknown); the retry finds this run\'s version and adds none', async (changeDetection, newIntent) => {
-    h.lex.setFaults('ALPHABOT01', {});
-    // A real change, so this run's archive is a new version (change detection would skip an unchanged one).
-    h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Order', newIntent] });
-    const before = (await versions(FAULTY_KEY)).versions.map((x) => x.VersionId!);
-    const run = await h.run(h.config({ targets: ONE, changeDetection }), { lambdaFaults: { [States.storeArchive]: { times: 1, when: 'after' } } });
+  ] as const)(
+    "changeDetection %s: the first invocation wrote, then its result was lost (Lambda.Unknown); the retry finds this run's version and adds none",
+    async (changeDetection, newIntent) => {
+      h.lex.setFaults('ALPHABOT01', {});
+      // A real change, so this run's archive is a new version (change detection would skip an unchanged one).
+      h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Order', newIntent] });
+      const before = (await versions(FAULTY_KEY)).versions.map((x) => x.VersionId!);
+      const run = await h.run(h.config({ targets: ONE, changeDetection }), { lambdaFaults: { [States.storeArchive]: { times: 1, when: 'after' } } });
 
-    expect(run.status).toBe('SUCCEEDED');
-    expect(failures(run, States.storeArchive)).toEqual(['Lambda.Unknown']);
-    expect(retries(run, States.storeArchive)).toBe(1);
-    const result = resultFor(run, FAULTY);
-    // StoreArchive ran twice, and this run added exactly one version: the one it reports.
-    expect(h.lex.calls.filter((c) => c.op === 'Download' && c.status === 200 && c.exportId === result.exportId)).toHaveLength(2);
-    const { versions: v } = await versions(FAULTY_KEY);
-    expect(v.map((x) => x.VersionId).sort()).toEqual([...before, result.versionId].sort());
-    expect(v.find((x) => x.IsLatest)?.VersionId).toBe(result.versionId);
-    await expectStoredAsServed(h, result);
-    expect((await h.object(FAULTY_KEY, result.versionId))!.metadata['run-id']).toBe(run.runId);
-    await expectHistoryUntouched([...before, result.versionId!]);
-  });
+      expect(run.status).toBe('SUCCEEDED');
+      expect(failures(run, States.storeArchive)).toEqual(['Lambda.Unknown']);
+      expect(retries(run, States.storeArchive)).toBe(1);
+      const result = resultFor(run, FAULTY);
+      // StoreArchive ran twice, and this run added exactly one version: the one it reports.
+      expect(h.lex.calls.filter((c) => c.op === 'Download' && c.status === 200 && c.exportId === result.exportId)).toHaveLength(2);
+      const { versions: v } = await versions(FAULTY_KEY);
+      expect(v.map((x) => x.VersionId).sort()).toEqual([...before, result.versionId].sort());
+      expect(v.find((x) => x.IsLatest)?.VersionId).toBe(result.versionId);
+      await expectStoredAsServed(h, result);
+      expect((await h.object(FAULTY_KEY, result.versionId))!.metadata['run-id']).toBe(run.runId);
+      await expectHistoryUntouched([...before, result.versionId!]);
+    },
+  );
 });

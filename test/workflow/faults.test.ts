@@ -15,7 +15,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { States } from '../../lib/constructs/backup-workflow';
 import type { LexFaults } from '../simulators/lex-simulator';
 import { startHarness, type Harness } from './harness';
-import { BOTS, FAULTY, HEALTHY, HEALTHY_KEY, TARGETS, callsOf, expectNothingStored, expectStoredAsServed, failures, resultFor, retries } from './fault-helpers';
+import {
+  BOTS,
+  FAULTY,
+  HEALTHY,
+  HEALTHY_KEY,
+  TARGETS,
+  callsOf,
+  expectNothingStored,
+  expectStoredAsServed,
+  failures,
+  resultFor,
+  retries,
+} from './fault-helpers';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -34,7 +46,12 @@ describe('provider API faults are retried until the job succeeds', () => {
     const run = await h!.run(h!.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual(['CreateExport:429', 'CreateExport:429', 'CreateExport:429', 'CreateExport:202']);
+    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
+      'CreateExport:429',
+      'CreateExport:429',
+      'CreateExport:429',
+      'CreateExport:202',
+    ]);
     expect(failures(run, States.startExport)).toEqual(['RateLimitedError']);
     expect(retries(run, States.startExport)).toBe(1);
     await expectStoredAsServed(h!, resultFor(run, FAULTY));
@@ -55,7 +72,11 @@ describe('provider API faults are retried until the job succeeds', () => {
     const run = await h!.run(h!.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual(['CreateExport:409', 'CreateExport:409', 'CreateExport:202']);
+    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
+      'CreateExport:409',
+      'CreateExport:409',
+      'CreateExport:202',
+    ]);
     expect(failures(run, States.startExport)).toEqual(['ProviderUnavailableError', 'ProviderUnavailableError']);
     await expectStoredAsServed(h!, resultFor(run, FAULTY));
   });

@@ -62,7 +62,8 @@ export async function startHarness(opts: LexSimulatorOptions & { s3?: 's3rver' |
         const body = Buffer.from(await res.Body!.transformToByteArray());
         return { body, metadata: res.Metadata ?? {}, versionId: res.VersionId };
       } catch (err) {
-        if ((err as Error).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+        if ((err as Error).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+          return undefined;
         throw err;
       }
     },

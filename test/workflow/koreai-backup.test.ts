@@ -56,7 +56,8 @@ async function startWorld(): Promise<World> {
   };
 }
 
-const config = (w: World, extra: Record<string, unknown> = {}) => w.h.config({ downloadAllowlist: [w.h.lex.url, w.kore.url], targets: w.targets(extra) });
+const config = (w: World, extra: Record<string, unknown> = {}) =>
+  w.h.config({ downloadAllowlist: [w.h.lex.url, w.kore.url], targets: w.targets(extra) });
 // Job results are read loosely here; each test asserts the fields it relies on.
 const result = (run: { manifest?: { results: { target: string }[] } }, target: string): Record<string, unknown> | undefined =>
   run.manifest!.results.find((r) => r.target === target);
@@ -80,18 +81,28 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
     expect(run.status).toBe('SUCCEEDED');
     expect(run.manifest!.counts).toEqual({ total: 4, succeeded: 4, unchanged: 0, failed: 0 });
     const host = new URL(w.kore.url).host;
-    for (const [bot, exportType] of [[CONCIERGE, 'published'], [HELPDESK, 'latest']] as const) {
+    for (const [bot, exportType] of [
+      [CONCIERGE, 'published'],
+      [HELPDESK, 'latest'],
+    ] as const) {
       const r = result(run, `koreai:${bot}:${exportType}`) as unknown as { key: string; exportId: string; sha256: string; bytes: number };
       expect(r).toMatchObject({ status: 'SUCCEEDED', key: `koreai/${host}/${bot}/${exportType}/bot.zip` });
       const served = w.kore.archiveFor(r.exportId);
       const stored = await w.h.object(r.key);
       expect(stored?.body.equals(served)).toBe(true);
       expect(r).toMatchObject({ sha256: sha256(served), bytes: served.length });
-      expect(stored?.metadata).toMatchObject({ sha256: sha256(served), 'export-id': r.exportId, 'run-id': run.runId, source: `koreai:${bot}:${exportType}` });
+      expect(stored?.metadata).toMatchObject({
+        sha256: sha256(served),
+        'export-id': r.exportId,
+        'run-id': run.runId,
+        source: `koreai:${bot}:${exportType}`,
+      });
       expect(w.kore.exports.get(r.exportId)?.exportType).toBe(exportType);
     }
     // No new state for the new provider: the Kore.ai jobs ran through the Lex jobs' states.
-    const entered = new Set(run.events.filter((e) => e.type === 'StateEntered').map((e) => (e as Extract<EventLog, { type: 'StateEntered' }>).state.name));
+    const entered = new Set(
+      run.events.filter((e) => e.type === 'StateEntered').map((e) => (e as Extract<EventLog, { type: 'StateEntered' }>).state.name),
+    );
     expect([...entered].every((name) => (Object.values(States) as string[]).includes(name))).toBe(true);
     // Polling happened, and the download never carried the JWT.
     expect(w.kore.calls.filter((c) => c.op === 'ExportStatus').length).toBeGreaterThan(2);
@@ -105,7 +116,12 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
     const run = await w.h.run(config(w), {
       onEvent: (e) => {
         // Once the export has started, throttle the status checks too.
-        if (!pollBurst && e.type === 'StateEntered' && e.state.name === States.wait && w.kore.calls.some((c) => c.op === 'Export' && c.botId === CONCIERGE && c.status === 200)) {
+        if (
+          !pollBurst &&
+          e.type === 'StateEntered' &&
+          e.state.name === States.wait &&
+          w.kore.calls.some((c) => c.op === 'Export' && c.botId === CONCIERGE && c.status === 200)
+        ) {
           pollBurst = true;
           w.kore.setFaults(CONCIERGE, { exportLatencyMs: 100, rateLimitBurst: 2 });
         }
@@ -142,7 +158,9 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
     expect(failed).toMatchObject({ status: 'FAILED', error: 'ExportFailedError' });
     expect(failed.cause).toContain('dialog ResetPassword is invalid');
     expect(w.kore.calls.filter((c) => c.op === 'Download' && c.botId === HELPDESK)).toEqual([]);
-    expect((await w.h.keys('koreai/')).filter((k) => k.endsWith('.zip'))).toEqual([`koreai/${new URL(w.kore.url).host}/${CONCIERGE}/published/bot.zip`]);
+    expect((await w.h.keys('koreai/')).filter((k) => k.endsWith('.zip'))).toEqual([
+      `koreai/${new URL(w.kore.url).host}/${CONCIERGE}/published/bot.zip`,
+    ]);
   });
 
   it('sentinel: the client secret, the JWTs and the signed download URLs appear nowhere in events, results, manifest or logs', async () => {
@@ -158,7 +176,7 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
         return true;
       }) as typeof s.write;
     });
-    let run;
+    let run: Awaited<ReturnType<Harness['run']>>;
     try {
       run = await w.h.run(config(w, { credentialsSecret: 'botvault/koreai' }));
     } finally {
@@ -168,7 +186,13 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
 
     const manifest = await w.h.object(run.manifestKey!);
     const logs = lines.join('');
-    const haystacks = { events: JSON.stringify(run.events), results: JSON.stringify(run.manifest), manifest: manifest!.body.toString('utf8'), logs, cause: run.cause ?? '' };
+    const haystacks = {
+      events: JSON.stringify(run.events),
+      results: JSON.stringify(run.manifest),
+      manifest: manifest!.body.toString('utf8'),
+      logs,
+      cause: run.cause ?? '',
+    };
     // The capture worked: the run logged at DEBUG, and the logs name the Kore.ai jobs.
     expect(logs).toContain(`koreai:${CONCIERGE}:published`);
     expect(w.kore.seenJwts.length).toBeGreaterThan(3);

@@ -34,11 +34,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.manifest?.counts).toEqual({ total: 3, succeeded: 3, unchanged: 0, failed: 0 });
     const keys = run.manifest!.results.map((r) => r.key).sort();
-    expect(keys).toEqual([
-      'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
-      'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
-      'lex/us-east-1/CHARLIE003/2/bot.zip',
-    ]);
+    expect(keys).toEqual(['lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
     for (const result of run.manifest!.results) {
       const stored = await h.object(result.key!);
       const served = h.lex.archiveFor(result.exportId!);
@@ -67,7 +63,10 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(failed!.cause).toContain('Bot locale en_US is not built');
     expect(run.manifest!.counts).toMatchObject({ succeeded: 2, failed: 1 });
     // Archives only (each has its restore sidecar beside it).
-    expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual(['lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
+    expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual([
+      'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+      'lex/us-east-1/CHARLIE003/2/bot.zip',
+    ]);
     // No download was attempted for the failed export.
     expect(h.lex.calls.filter((c) => c.op === 'Download' && c.botId === 'BRAVOBOT02')).toEqual([]);
   });
@@ -87,18 +86,24 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(run.manifest!.results.filter((r) => r.status === 'SUCCEEDED')).toHaveLength(2);
   });
 
-  it.each([['truncate'], ['reset']] as const)('a download cut mid-body (%s) stores nothing: no object, no multipart upload, no staging leftover', async (fault) => {
-    h = await startHarness({ bots: BOTS, faults: { ALPHABOT01: { download: fault } } });
-    const run = await h.run(h.config({ targets: TARGETS }));
+  it.each([['truncate'], ['reset']] as const)(
+    'a download cut mid-body (%s) stores nothing: no object, no multipart upload, no staging leftover',
+    async (fault) => {
+      h = await startHarness({ bots: BOTS, faults: { ALPHABOT01: { download: fault } } });
+      const run = await h.run(h.config({ targets: TARGETS }));
 
-    expect(run.status).toBe('FAILED');
-    const cut = run.manifest!.results.find((r) => r.target === 'lex:ALPHABOT01:DRAFT');
-    expect(cut).toMatchObject({ status: 'FAILED', error: 'DownloadIntegrityError' });
-    expect(await h.object('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip')).toBeUndefined();
-    expect(await h.openMultipartUploads()).toBe(0);
-    expect(await h.keys('staging/')).toEqual([]);
-    expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual(['lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
-  });
+      expect(run.status).toBe('FAILED');
+      const cut = run.manifest!.results.find((r) => r.target === 'lex:ALPHABOT01:DRAFT');
+      expect(cut).toMatchObject({ status: 'FAILED', error: 'DownloadIntegrityError' });
+      expect(await h.object('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip')).toBeUndefined();
+      expect(await h.openMultipartUploads()).toBe(0);
+      expect(await h.keys('staging/')).toEqual([]);
+      expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual([
+        'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
+        'lex/us-east-1/CHARLIE003/2/bot.zip',
+      ]);
+    },
+  );
 
   it('a bot that is not Available (409 while Creating, 412 when Failed) fails its own job after the retries; a NotBuilt locale is backed up; the rest run', async () => {
     h = await startHarness({
@@ -129,9 +134,15 @@ describe('backup run (synthesized definition, real handlers)', () => {
   });
 
   it('discovery expands to every matching bot at run time, with paging', async () => {
-    const many = Array.from({ length: 12 }, (_, i) => ({ botId: `FLEETBOT${String(i).padStart(2, '0')}`, botName: `Fleet${i}`, versions: ['1', '2'] }));
+    const many = Array.from({ length: 12 }, (_, i) => ({
+      botId: `FLEETBOT${String(i).padStart(2, '0')}`,
+      botName: `Fleet${i}`,
+      versions: ['1', '2'],
+    }));
     h = await startHarness({ bots: [...BOTS, ...many] });
-    const run = await h.run(h.config({ targets: [{ provider: 'lex', discover: true, include: ['Fleet*'], exclude: ['Fleet1?'], versions: 'latest' }] }));
+    const run = await h.run(
+      h.config({ targets: [{ provider: 'lex', discover: true, include: ['Fleet*'], exclude: ['Fleet1?'], versions: 'latest' }] }),
+    );
 
     expect(run.status).toBe('SUCCEEDED');
     // Fleet0..Fleet11 minus Fleet10, Fleet11 (matched by Fleet1?) = 10 bots, latest numbered version each.
