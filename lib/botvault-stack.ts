@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { BotVaultConfig, KoreaiTarget, LexTarget } from './config';
+import { STACK_OUTPUTS } from './core/names';
 import { BackupAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
 import { BackupFunction } from './constructs/backup-function';
@@ -25,11 +26,6 @@ import { RestoreDrill } from './constructs/restore-drill';
  * (lib/cli/resolve.ts `OUTPUTS`) and the README tells operators about them:
  * renaming one is a breaking change (test/cli/stack-outputs.test.ts).
  */
-export const STACK_OUTPUTS = {
-  bucket: 'ArchiveBucketName',
-  stateMachine: 'StateMachineArn',
-  startCommand: 'StartManualRunCommand',
-} as const;
 
 /**
  * What the DescribeExport API operation is authorized against, per the

@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { koreaiTargetSchema, type KoreaiTarget } from './targets/koreai';
 import { isHttpOrigin } from './targets/origin';
+import { DEFAULT_STACK_NAME } from './core/names';
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
@@ -225,7 +226,7 @@ export const configSchema = z
       z
         .string()
         .check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })),
-      'BotVault',
+      DEFAULT_STACK_NAME,
     ),
     schedule: z.prefault(
       z.strictObject({

@@ -12,8 +12,8 @@ eval "$(bash scripts/swift-s3.sh env)"
 # The pinned SDK's "Node 22 needed after January 2027" notice would repeat in every test worker.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
-echo "== lint and format (biome)"
-npx biome check .
+echo "== lint, format and import directions (biome, dependency-cruiser)"
+npm run -s lint
 
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json

@@ -2,6 +2,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 // zod/mini: bundled into the Lambda (lib/config.ts says why).
 import * as z from 'zod/mini';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client, secretsClient } from '../shared/clients';
 import { cachedSecretReader } from '../shared/secrets';
 import { bucketName } from '../shared/env';
@@ -19,7 +20,7 @@ export const handler = defineHandler(
   () => ({
     s3: s3Client(),
     bucket: bucketName(),
-    metrics: new Metrics({ namespace: 'BotVault', serviceName: 'botvault' }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
     log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
     secrets: cachedSecretReader(secretsClient()),
   }),

@@ -7,8 +7,9 @@
  * from one job's log lines into another's.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME } from '../../lib/core/names';
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'botvault' });
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
 let appliedLevel = process.env.POWERTOOLS_LOG_LEVEL;
 

@@ -1,5 +1,6 @@
 /** Summarize Lambda: see summarize.ts. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client } from '../shared/clients';
 import { summarizeInputSchema } from '../shared/contracts';
 import { bucketName } from '../shared/env';
@@ -15,7 +16,7 @@ export const handler = defineHandler(
   () => ({
     s3: s3Client(),
     bucket: bucketName(),
-    metrics: new Metrics({ namespace: 'BotVault', serviceName: 'botvault' }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
   }),
   summarize,
 );

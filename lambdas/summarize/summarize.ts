@@ -5,6 +5,7 @@
  * failed (a Map whose items all caught their errors would otherwise succeed
  * and no alarm would fire).
  */
+import { manifestKey, type RunManifest } from '../../lib/core/run-manifest';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod/mini';
@@ -12,6 +13,7 @@ import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../shared
 import { InvalidInputError } from '../shared/errors';
 import { logger } from '../shared/logger';
 
+export { manifestKey, type RunManifest };
 export type SummarizeInput = z.output<typeof summarizeInputSchema>;
 
 /** The part of Powertools Metrics this needs. */
@@ -28,24 +30,8 @@ export interface SummarizeDeps {
   readonly now?: () => Date;
 }
 
-export interface RunManifest {
-  runId: string;
-  trigger: string;
-  startedAt: string;
-  finishedAt: string;
-  durationSeconds: number;
-  counts: { total: number; succeeded: number; unchanged: number; failed: number };
-  results: JobResult[];
-}
-
 /** How many failed targets the one-line message names before "and N more" (the Fail cause has a size limit). */
 const MAX_NAMED = 20;
-
-/** `runs/2024/05/17/<runId>.json`, dated by the run's start in UTC. */
-export function manifestKey(runId: string, startedAt: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `runs/${startedAt.getUTCFullYear()}/${pad(startedAt.getUTCMonth() + 1)}/${pad(startedAt.getUTCDate())}/${runId.replace(/\//g, '_')}.json`;
-}
 
 export async function summarize(input: SummarizeInput, deps: SummarizeDeps): Promise<SummarizeOutput> {
   const started = new Date(input.startedAt);

@@ -11,7 +11,7 @@
  * run.ts fetches the events and draws.
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { States } from '../constructs/backup-workflow';
+import { States } from '../core/names';
 import { formatTable } from './output';
 
 export type JobOutcome = 'SUCCEEDED' | 'UNCHANGED' | 'FAILED';

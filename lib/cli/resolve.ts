@@ -10,17 +10,13 @@
 import { existsSync } from 'node:fs';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type BotVaultConfig } from '../config';
+import { DEFAULT_STACK_NAME, STACK_OUTPUTS } from '../core/names';
 import { aws, cfnClient, type AwsOptions } from './aws';
 import { CliError } from './output';
 
-/** Stack output names; lib/botvault-stack.ts must emit exactly these. */
-export const OUTPUTS = {
-  bucket: 'ArchiveBucketName',
-  stateMachine: 'StateMachineArn',
-} as const;
-
-/** The stack name BotVault deploys under when the config does not say. */
-export const DEFAULT_STACK_NAME = 'BotVault';
+/** Stack output names (lib/core/names.ts: the stack emits exactly these). */
+export const OUTPUTS = STACK_OUTPUTS;
+export { DEFAULT_STACK_NAME };
 
 export interface LocateOptions extends AwsOptions {
   /** Config file; undefined means `botvault.config.json` if it exists. */

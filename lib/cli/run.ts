@@ -16,7 +16,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { manifestKey as manifestKeyOf } from '../../lambdas/summarize/summarize';
+import { manifestKey as manifestKeyOf } from '../core/run-manifest';
 import { aws, regionFromArn, s3Client, sfnClient } from './aws';
 import { CliError, formatJobLines, formatTime, printJson, readableCause } from './output';
 import { RunProgress, type ProgressChange } from './progress';

@@ -6,7 +6,7 @@
  * 90 days Step Functions keeps history, and it is what the run stored.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { RunManifest } from '../../lambdas/summarize/summarize';
+import type { RunManifest } from '../core/run-manifest';
 import { aws, httpStatus, s3Client } from './aws';
 import { CliError, formatBytes, formatTable, formatTime, printJson, readableCause } from './output';
 import { locate, type LocateOptions } from './resolve';

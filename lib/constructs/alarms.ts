@@ -31,11 +31,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
 
-/** Namespace of the metrics Summarize emits with Powertools Metrics (lambdas/summarize/handler.ts). */
-export const METRICS_NAMESPACE = 'BotVault';
-/** Powertools adds the service name as the `service` dimension of every metric. */
-export const METRICS_SERVICE = 'botvault';
 /** Execution statuses that send a failed-run message. */
 export const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
@@ -226,7 +223,7 @@ export class BackupAlarms extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { service: METRICS_SERVICE },
+        dimensionsMap: { service: SERVICE_NAME },
         label,
         statistic,
         period: Duration.days(1),

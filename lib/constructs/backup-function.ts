@@ -13,6 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
 import { PROJECT_ROOT } from '../project-root';
 
 export { PROJECT_ROOT };
@@ -28,8 +29,8 @@ export { PROJECT_ROOT };
  * ships beside index.js for turning a minified stack into source lines.
  */
 export const DEFAULT_ENVIRONMENT: Readonly<Record<string, string>> = {
-  POWERTOOLS_SERVICE_NAME: 'botvault',
-  POWERTOOLS_METRICS_NAMESPACE: 'BotVault',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
 };
 
 /** The script that bundles one Lambda (esbuild options and plugins live there). */

@@ -13,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { States } from '../core/names';
 import type { BotVaultConfig } from '../config';
 
 /** The Lambda behind each Task state. */
@@ -29,25 +30,7 @@ export interface BackupFunctions {
  * State names. They are bound to handlers by the local runner and show up in
  * the console and in alarms, so they are part of the operator's vocabulary.
  */
-export const States = {
-  plan: 'Plan',
-  map: 'BackUpEachTarget',
-  startExport: 'StartExport',
-  wait: 'WaitForExport',
-  checkExport: 'CheckExport',
-  exportReady: 'IsExportReady',
-  exportFailed: 'ExportFailed',
-  exportTimedOut: 'ExportTimedOut',
-  storeArchive: 'StoreArchive',
-  cleanup: 'Cleanup',
-  jobSucceeded: 'JobSucceeded',
-  jobFailed: 'JobFailed',
-  summarize: 'Summarize',
-  anyFailed: 'AnyJobFailed',
-  runFailed: 'BackupRunFailed',
-  runSucceeded: 'BackupRunSucceeded',
-  duplicateTick: 'DuplicateTickSkipped',
-} as const;
+export { States };
 
 /** Task state name → the Lambda (key of BackupFunctions) it invokes. */
 export const TASK_FUNCTIONS = {

@@ -21,12 +21,10 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DRILL_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
 import { cronSchema, timezoneSchema } from '../config';
 import type { ArchiveBucket } from './archive-bucket';
 import { BackupFunction } from './backup-function';
-
-/** The metric the drill emits per run (Powertools, dimension service=botvault). */
-export const DRILL_METRICS = { namespace: 'BotVault', service: 'botvault', failures: 'DrillFailures', checked: 'DrillArchivesChecked' } as const;
 
 export interface RestoreDrillProps {
   /** The archive bucket whose archives are drilled; the drill gets read access to it. */
@@ -149,9 +147,9 @@ export class RestoreDrill extends Construct {
       alarmDescription:
         "BotVault restore drill: at least one archive failed its read-back (sha256 or zip entry CRC). The drill Lambda's log names them.",
       metric: new cloudwatch.Metric({
-        namespace: DRILL_METRICS.namespace,
+        namespace: METRICS_NAMESPACE,
         metricName: DRILL_METRICS.failures,
-        dimensionsMap: { service: DRILL_METRICS.service },
+        dimensionsMap: { service: SERVICE_NAME },
         statistic: cloudwatch.Stats.MAXIMUM,
         period: Duration.hours(1),
       }),

@@ -14,10 +14,12 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachine } from 'aws-local-stepfunctions';
 import type { BotVaultConfig } from '../config';
-import { States, TASK_FUNCTIONS } from '../constructs/backup-workflow';
+import { TASK_FUNCTIONS } from '../constructs/backup-workflow';
+import { METRICS_NAMESPACE, States } from '../core/names';
+import type { RunManifest } from '../core/run-manifest';
 import { BotVaultStack } from '../botvault-stack';
 import { definitionFromTemplate } from './definition';
-import type { ExecutionInput, JobResult } from '../../lambdas/shared/contracts';
+import type { ExecutionInput } from '../../lambdas/shared/contracts';
 
 /** One entry of the local execution's event log (the package does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -48,16 +50,6 @@ const HANDLER_MODULES = {
 } as const;
 
 type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
-
-export interface RunManifest {
-  runId: string;
-  trigger: string;
-  startedAt: string;
-  finishedAt: string;
-  durationSeconds: number;
-  counts: { total: number; succeeded: number; unchanged: number; failed: number };
-  results: JobResult[];
-}
 
 export interface LocalRunOptions {
   /** The validated config whose synthesized definition is run. */
@@ -200,7 +192,7 @@ function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
   process.env.BOTVAULT_CHANGE_DETECTION = opts.config.changeDetection ?? 'skipUnchanged';
   process.env.AWS_REGION ??= region;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'botvault';
-  process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'BotVault';
+  process.env.POWERTOOLS_METRICS_NAMESPACE ??= METRICS_NAMESPACE;
   // Handlers' JSON logs and EMF metrics would drown the run's own output; opt back in with POWERTOOLS_LOG_LEVEL.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';

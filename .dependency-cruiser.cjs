@@ -1,0 +1,69 @@
+/**
+ * The directions imports may run in (README "How the code is organised"),
+ * checked by `npm run lint` (dependency-cruiser).
+ *
+ *   lib/core          shared names, contracts, config, errors, zip reading: imports no layer above it
+ *   lambdas           handlers and their commons: core and providers, never infrastructure or the CLI
+ *   lib/cli           the operator CLI: never aws-cdk-lib (it would cost every command about a second)
+ *   infrastructure    lib/constructs, lib/botvault-stack.ts, lib/app.ts, lib/bundling: imported only by
+ *                     the CDK entry, the local runner and tests
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-imports-no-layer-above',
+      comment: 'lib/core is the bottom layer: it may not import the Lambdas, the CLI, the infrastructure or the local runner.',
+      severity: 'error',
+      from: { path: '^lib/core/' },
+      to: { path: ['^lambdas/', '^lib/cli/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/local/', '^lib/bundling/', '^bin/'] },
+    },
+    {
+      name: 'core-loads-no-cdk',
+      comment: 'lib/core never loads aws-cdk-lib or constructs, not even through another module.',
+      severity: 'error',
+      from: { path: '^lib/core/' },
+      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+    },
+    {
+      name: 'lambdas-import-no-infrastructure-or-cli',
+      comment: 'A Lambda bundles what it imports: no infrastructure, no CLI, no local runner.',
+      severity: 'error',
+      from: { path: '^lambdas/' },
+      to: { path: ['^lib/cli/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/local/', '^bin/'] },
+    },
+    {
+      name: 'lambdas-load-no-cdk',
+      severity: 'error',
+      from: { path: '^lambdas/' },
+      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+    },
+    {
+      name: 'cli-imports-no-cdk',
+      comment:
+        'The operator CLI never loads aws-cdk-lib. Its other imports (lib/core, lambdas) are held to that by the two rules above; the local runner is loaded on demand by `botvault local` alone.',
+      severity: 'error',
+      from: { path: '^(lib/cli/|bin/botvault)' },
+      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/bundling/'] },
+    },
+    {
+      name: 'cli-loads-the-runner-only-on-demand',
+      severity: 'error',
+      from: { path: '^(lib/cli/|bin/botvault)', pathNot: '^lib/cli/local\\.ts$' },
+      to: { path: '^lib/local/' },
+    },
+    {
+      name: 'infrastructure-only-from-the-cdk-entry',
+      comment: 'Only the CDK entry (bin/app.ts), the app builder, the local runner, the bench and tests import infrastructure.',
+      severity: 'error',
+      from: { pathNot: ['^bin/app', '^lib/app', '^lib/botvault-stack', '^lib/constructs/', '^lib/local/', '^lib/bundling/', '^test/', '^scripts/'] },
+      to: { path: ['^lib/constructs/', '^lib/botvault-stack', '^lib/app'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+  },
+};
