@@ -44,7 +44,9 @@ module.exports = {
         'The operator CLI never loads aws-cdk-lib. Its other imports (lib/core, lambdas) are held to that by the two rules above; the local runner is loaded on demand by `botvault local` alone.',
       severity: 'error',
       from: { path: '^(lib/cli/|bin/botvault)' },
-      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/bundling/'] },
+      to: {
+        path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/bundling/'],
+      },
     },
     {
       name: 'cli-loads-the-runner-only-on-demand',
@@ -64,6 +66,10 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
+    },
   },
 };

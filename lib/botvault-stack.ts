@@ -11,7 +11,7 @@ import { ArnFormat, CfnOutput, type CfnResource, Duration, Fn, Stack, type Stack
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { BotVaultConfig, KoreaiTarget, LexTarget } from './config';
+import type { BotVaultConfig, KoreaiTarget, LexTarget } from './core/config';
 import { STACK_OUTPUTS } from './core/names';
 import { BackupAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
@@ -48,7 +48,7 @@ export const LEX_DESCRIBE_EXPORT_BOT_ACTIONS = [
 ] as const;
 
 export interface BotVaultStackProps extends StackProps {
-  /** The validated BotVault config (lib/config.ts `loadConfig` / `parseConfig`). */
+  /** The validated BotVault config (lib/core/config.ts `loadConfig` / `parseConfig`). */
   readonly config: BotVaultConfig;
 }
 

@@ -4,7 +4,7 @@
  * budget → wait again, otherwise → timed out), so this Lambda never sleeps.
  */
 import type { z } from 'zod/mini';
-import type { ExportState, checkExportInputSchema } from '../shared/contracts';
+import type { ExportState, checkExportInputSchema } from '../../lib/core/contracts';
 import { logger } from '../shared/logger';
 import { nextPoll } from '../shared/polling';
 import type { Provider } from '../providers/types';

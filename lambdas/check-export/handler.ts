@@ -1,5 +1,5 @@
 /** CheckExport Lambda: see check-export.ts. */
-import { checkExportInputSchema } from '../shared/contracts';
+import { checkExportInputSchema } from '../../lib/core/contracts';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { checkExport } from './check-export';

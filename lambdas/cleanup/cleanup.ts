@@ -4,7 +4,7 @@
  * the job as succeeded (a leftover Lex export expires after 7 days).
  */
 import type { z } from 'zod/mini';
-import type { cleanupInputSchema } from '../shared/contracts';
+import type { cleanupInputSchema } from '../../lib/core/contracts';
 import { logger } from '../shared/logger';
 import type { Provider } from '../providers/types';
 

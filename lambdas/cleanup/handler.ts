@@ -1,5 +1,5 @@
 /** Cleanup Lambda: see cleanup.ts. */
-import { cleanupInputSchema } from '../shared/contracts';
+import { cleanupInputSchema } from '../../lib/core/contracts';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { cleanup } from './cleanup';

@@ -1,5 +1,5 @@
 /** Plan Lambda: see plan.ts. */
-import { planInputSchema } from '../shared/contracts';
+import { planInputSchema } from '../../lib/core/contracts';
 import { s3Client } from '../shared/clients';
 import { bucketName, region } from '../shared/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';

@@ -7,9 +7,9 @@
  * fails the whole execution with InvalidInputError naming the field.
  */
 import type { z } from 'zod/mini';
-import { formatPath, targetSchema, type Target } from '../../lib/config';
-import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../shared/contracts';
-import { InvalidInputError } from '../shared/errors';
+import { formatPath, targetSchema, type Target } from '../../lib/core/config';
+import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../../lib/core/contracts';
+import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../shared/logger';
 import type { Provider } from '../providers/types';
 import { claimTick, type TickMarkerDeps } from './tick-marker';

@@ -10,7 +10,7 @@
  * and goes on.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DuplicateTickError, InvalidInputError } from '../shared/errors';
+import { DuplicateTickError, InvalidInputError } from '../../lib/core/errors';
 
 /** Where markers live (lib/constructs/archive-bucket.ts TICK_PREFIX; the Plan role may write nothing else). */
 export const TICK_PREFIX = 'ticks/';

@@ -15,15 +15,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-// zod/mini: bundled into the Lambdas (lib/config.ts says why).
+// zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
 import * as z from 'zod/mini';
-import type { KoreaiTarget } from '../../lib/targets/koreai';
-import type { Target } from '../../lib/config';
-import { nonEmptyString, type ExportRef, type Job, type RestoreDetails } from '../shared/contracts';
+import type { KoreaiTarget } from '../../lib/core/targets/koreai';
+import type { Target } from '../../lib/core/config';
+import { nonEmptyString, type ExportRef, type Job, type RestoreDetails } from '../../lib/core/contracts';
 import { downloadAllowlist } from '../shared/env';
-import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../shared/errors';
+import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { logger } from '../shared/logger';
-import type { SecretReader } from '../shared/secrets';
+import type { SecretReader } from '../../lib/core/secrets';
 import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
 
 export interface KoreaiProviderDeps {

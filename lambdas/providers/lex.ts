@@ -24,10 +24,10 @@ import {
   ListBotVersionsCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-lex-models-v2';
-// zod/mini: bundled into the Lambdas (lib/config.ts says why).
+// zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
 import * as z from 'zod/mini';
-import { globToRegExp, type LexTarget, type Target } from '../../lib/config';
-import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../shared/contracts';
+import { globToRegExp, type LexTarget, type Target } from '../../lib/core/config';
+import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../../lib/core/contracts';
 import {
   BotVaultError,
   InvalidInputError,
@@ -35,9 +35,9 @@ import {
   ProviderRequestError,
   ProviderUnavailableError,
   RateLimitedError,
-} from '../shared/errors';
+} from '../../lib/core/errors';
 import { logger } from '../shared/logger';
-import { passwordFromSecret, type SecretReader } from '../shared/secrets';
+import { passwordFromSecret, type SecretReader } from '../../lib/core/secrets';
 import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
 
 export interface LexProviderDeps {

@@ -3,8 +3,8 @@
  * and one line here (DESIGN §4); the state machine never changes.
  */
 import type { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
-import { InvalidInputError } from '../shared/errors';
-import type { SecretReader } from '../shared/secrets';
+import { InvalidInputError } from '../../lib/core/errors';
+import type { SecretReader } from '../../lib/core/secrets';
 import { KoreaiProvider } from './koreai';
 import { LexProvider } from './lex';
 import type { Provider } from './types';

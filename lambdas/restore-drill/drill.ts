@@ -12,7 +12,7 @@
  *    `password-secret` metadata names, as a restore would.
  * Both reads pin the version id from HeadObject, so a backup landing
  * meanwhile cannot mix two versions. Memory stays flat: the hash sees a
- * stream, and lib/archive/zip.ts reads the central directory and the
+ * stream, and lib/core/archive/zip.ts reads the central directory and the
  * entries through ranged GETs in 1 MiB blocks, never the whole object.
  *
  * Pure core: the handler injects the S3 client and the metrics sink.
@@ -21,11 +21,11 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { s3ByteSource } from '../../lib/archive/s3-byte-source';
-import { withZip } from '../../lib/archive/zip';
-import { PASSWORD_SECRET_METADATA, PROVIDER_NAMES } from '../shared/contracts';
-import { BotVaultError } from '../shared/errors';
-import { passwordFromSecret, type SecretReader } from '../shared/secrets';
+import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
+import { withZip } from '../../lib/core/archive/zip';
+import { PASSWORD_SECRET_METADATA, PROVIDER_NAMES } from '../../lib/core/contracts';
+import { BotVaultError } from '../../lib/core/errors';
+import { passwordFromSecret, type SecretReader } from '../../lib/core/secrets';
 
 /** At least one archive failed the drill; the message names them. */
 export class RestoreDrillFailedError extends BotVaultError {

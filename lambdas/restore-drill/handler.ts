@@ -1,10 +1,10 @@
 /** Restore drill Lambda (EventBridge Scheduler): see drill.ts. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-// zod/mini: bundled into the Lambda (lib/config.ts says why).
+// zod/mini: bundled into the Lambda (lib/core/config.ts says why).
 import * as z from 'zod/mini';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client, secretsClient } from '../shared/clients';
-import { cachedSecretReader } from '../shared/secrets';
+import { cachedSecretReader } from '../../lib/core/secrets';
 import { bucketName } from '../shared/env';
 import { defineHandler } from '../shared/handler';
 import { logger } from '../shared/logger';

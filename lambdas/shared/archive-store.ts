@@ -6,7 +6,7 @@
  * (SHA-256). Its flush() fails when the byte count differs from
  * Content-Length; because the upload (part-upload.ts) only completes after
  * reading the stream's end, a cut body aborts the upload instead of
- * completing it. The staged object is then opened as a zip (lib/archive/zip.ts,
+ * completing it. The staged object is then opened as a zip (lib/core/archive/zip.ts,
  * by range reads) and every entry inflated and CRC-checked while its content
  * hash is computed: an archive that does not unpack fails the job before
  * anything reaches the stable key.
@@ -20,7 +20,7 @@
  * (CopyObject handles objects up to 5 GB; bot exports are far below that.)
  *
  * Change detection (issue 6): before the copy, the staged object's content
- * hash (lib/archive/zip.ts: entries' names and contents, not timestamps or
+ * hash (lib/core/archive/zip.ts: entries' names and contents, not timestamps or
  * order) is computed by range reads of the staged object, in flat memory. A
  * password-protected Lex export is decrypted in memory with the export's
  * password (`password`), so its hash is its plaintext's. With
@@ -48,12 +48,18 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ArchiveReader } from '../providers/types';
-import { CONTENT_SHA256_METADATA, PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_METADATA, type Job, type RestoreDetails } from './contracts';
-import { ArchivePasswordError, BotVaultError, DownloadIntegrityError } from './errors';
+import {
+  CONTENT_SHA256_METADATA,
+  PASSWORD_SECRET_METADATA,
+  RESTORE_INFO_SHA256_METADATA,
+  type Job,
+  type RestoreDetails,
+} from '../../lib/core/contracts';
+import { ArchivePasswordError, BotVaultError, DownloadIntegrityError } from '../../lib/core/errors';
 import { logger } from './logger';
 import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
-import { s3ByteSource } from '../../lib/archive/s3-byte-source';
-import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/archive/zip';
+import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
+import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/core/archive/zip';
 import { uploadStream } from './part-upload';
 
 /**

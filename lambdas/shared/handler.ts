@@ -5,10 +5,10 @@
  * pure core, and log the failure once with its error name.
  */
 import type { z } from 'zod/mini';
-import { formatPath } from '../../lib/config';
-import { cachedSecretReader, type SecretReader } from './secrets';
+import { formatPath } from '../../lib/core/config';
+import { cachedSecretReader, type SecretReader } from '../../lib/core/secrets';
 import { lexClient, secretsClient } from './clients';
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '../../lib/core/errors';
 import { logger, syncLogLevel } from './logger';
 import type { ProviderDeps } from '../providers/registry';
 

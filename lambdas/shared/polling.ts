@@ -7,8 +7,8 @@
  * local run that shortens every Wait to milliseconds then makes exactly the
  * same number of checks and the same timeout decision as a real run.
  */
-import type { PollingConfig } from '../../lib/config';
-import type { ExportRef, ExportState } from './contracts';
+import type { PollingConfig } from '../../lib/core/config';
+import type { ExportRef, ExportState } from '../../lib/core/contracts';
 import type { CheckResult } from '../providers/types';
 
 /**

@@ -18,8 +18,8 @@ import {
   type Job,
   type RestoreDetails,
   type RestoreInfo,
-} from './contracts';
-import { canonicalJson } from '../../lib/archive/canonical-json';
+} from '../../lib/core/contracts';
+import { canonicalJson } from '../../lib/core/archive/canonical-json';
 import { logger } from './logger';
 
 /** As archive-store.ts: S3 user metadata travels in HTTP headers; keep printable ASCII, percent-encode the rest. */

@@ -1,5 +1,5 @@
 /** StartExport Lambda: see start-export.ts. */
-import { startExportInputSchema } from '../shared/contracts';
+import { startExportInputSchema } from '../../lib/core/contracts';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';
 import { startExport } from './start-export';

@@ -1,6 +1,6 @@
 /** StartExport: asks the job's provider to start an export and sets up the polling schedule. */
 import type { z } from 'zod/mini';
-import type { ExportState, startExportInputSchema } from '../shared/contracts';
+import type { ExportState, startExportInputSchema } from '../../lib/core/contracts';
 import { firstPoll } from '../shared/polling';
 import type { Provider } from '../providers/types';
 

@@ -1,6 +1,6 @@
 /** StoreArchive Lambda: see store-archive.ts. */
 import { s3Client } from '../shared/clients';
-import { storeArchiveInputSchema } from '../shared/contracts';
+import { storeArchiveInputSchema } from '../../lib/core/contracts';
 import { bucketName, changeDetection, downloadAllowlist } from '../shared/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../providers/registry';

@@ -10,9 +10,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod/mini';
 import { storeArchive as storeArchiveInS3, type ChangeDetection } from '../shared/archive-store';
-import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../shared/contracts';
-import { openDownload, redactUrl, type DownloadResponse } from '../shared/download-guard';
-import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../shared/errors';
+import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../../lib/core/contracts';
+import { openDownload, redactUrl, type DownloadResponse } from '../../lib/core/download-guard';
+import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { logger } from '../shared/logger';
 import type { Provider } from '../providers/types';
 

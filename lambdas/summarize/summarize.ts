@@ -9,8 +9,8 @@ import { manifestKey, type RunManifest } from '../../lib/core/run-manifest';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod/mini';
-import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../shared/contracts';
-import { InvalidInputError } from '../shared/errors';
+import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../../lib/core/contracts';
+import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../shared/logger';
 
 export { manifestKey, type RunManifest };

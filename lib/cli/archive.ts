@@ -1,7 +1,7 @@
 /**
  * Reading one stored archive version for `restore` and `diff`: the bytes,
  * checked against the sha256 BotVault stored with them, and the restore
- * sidecar (`<archive key>.restore.json`, lambdas/shared/contracts.ts) that
+ * sidecar (`<archive key>.restore.json`, lib/core/contracts.ts) that
  * belongs to that version.
  *
  * Bot archives are small (definitions, not data), so a version is held in
@@ -10,10 +10,10 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PASSWORD_SECRET_METADATA, restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lambdas/shared/contracts';
-import { cachedSecretReader, passwordFromSecret } from '../../lambdas/shared/secrets';
-import { bufferByteSource } from '../archive/byte-source';
-import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../archive/zip';
+import { PASSWORD_SECRET_METADATA, restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../core/contracts';
+import { cachedSecretReader, passwordFromSecret } from '../core/secrets';
+import { bufferByteSource } from '../core/archive/byte-source';
+import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../core/archive/zip';
 import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
 import { CliError } from './output';

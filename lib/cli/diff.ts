@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
-import { canonicalJson } from '../archive/canonical-json';
+import { canonicalJson } from '../core/archive/canonical-json';
 import { checkVersion, readArchive, readEntries, type ArchiveBytes } from './archive';
 import { s3Client } from './aws';
 import { loadResources } from './list';

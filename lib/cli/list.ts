@@ -5,7 +5,7 @@
  * `botvault get --version` takes.
  */
 import { HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { PROVIDERS } from '../config';
+import { PROVIDERS } from '../core/config';
 import { aws, httpStatus, s3Client } from './aws';
 import { CliError, formatBytes, formatTable, formatTime, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';

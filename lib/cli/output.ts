@@ -1,5 +1,5 @@
 /** Output helpers shared by the CLI commands: one-line errors, job tables, exit codes. */
-import type { JobResult } from '../../lambdas/shared/contracts';
+import type { JobResult } from '../core/contracts';
 
 /** A problem the operator can fix; printed as one line, exit code 2. */
 export class CliError extends Error {

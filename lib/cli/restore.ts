@@ -35,11 +35,11 @@ import {
 } from '@aws-sdk/client-lex-models-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { BotVaultConfig, KoreaiTarget } from '../config';
+import type { BotVaultConfig, KoreaiTarget } from '../core/config';
 import { koreaiBotName, koreaiErrorText, koreaiJob, koreaiJwt } from '../../lambdas/providers/koreai';
 import { lexDownloadHosts } from '../../lambdas/providers/lex';
-import type { RestoreInfo } from '../../lambdas/shared/contracts';
-import { assessUrl, guardedLookup, redactUrl } from '../../lambdas/shared/download-guard';
+import type { RestoreInfo } from '../core/contracts';
+import { assessUrl, guardedLookup, redactUrl } from '../core/download-guard';
 import { checkVersion, readArchive, readEntries, readRestoreInfo, type ArchiveBytes } from './archive';
 import { aws, s3Client, type AwsOptions } from './aws';
 import { loadResources, type Resource } from './list';

@@ -7,7 +7,7 @@
  * resources) and its stable S3 key (`lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip`).
  * Pure functions: the commands feed them the config and the bucket listing.
  */
-import type { BotVaultConfig, KoreaiTarget, LexTarget } from '../config';
+import type { BotVaultConfig, KoreaiTarget, LexTarget } from '../core/config';
 import { koreaiJob } from '../../lambdas/providers/koreai';
 import { lexJob, specForTarget } from '../../lambdas/providers/lex';
 import { CliError } from './output';

@@ -14,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { States } from '../core/names';
-import type { BotVaultConfig } from '../config';
+import type { BotVaultConfig } from '../core/config';
 
 /** The Lambda behind each Task state. */
 export interface BackupFunctions {
@@ -54,11 +54,11 @@ export const LAMBDA_SERVICE_ERRORS = [
 /** What Plan throws when the execution's schedule tick was already started by another execution. */
 export const DUPLICATE_TICK_ERROR = 'DuplicateTickError';
 
-/** Provider errors our handlers raise that a later attempt can fix (lambdas/shared/errors.ts). */
+/** Provider errors our handlers raise that a later attempt can fix (lib/core/errors.ts). */
 export const RETRYABLE_PROVIDER_ERRORS = ['RateLimitedError', 'ProviderUnavailableError'];
 
 /**
- * Named errors (lambdas/shared/errors.ts) that a retry cannot fix: bad input,
+ * Named errors (lib/core/errors.ts) that a retry cannot fix: bad input,
  * refused credentials, a broken deployment, an unsafe URL, bytes that failed
  * their checks. A `MaxAttempts: 0` retrier listed before the catch-all keeps
  * them from being retried by it.

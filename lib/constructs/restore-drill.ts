@@ -22,7 +22,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DRILL_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
-import { cronSchema, timezoneSchema } from '../config';
+import { cronSchema, timezoneSchema } from '../core/config';
 import type { ArchiveBucket } from './archive-bucket';
 import { BackupFunction } from './backup-function';
 

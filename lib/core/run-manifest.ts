@@ -3,7 +3,7 @@
  * bucket, written by Summarize (lambdas/summarize), read by `botvault
  * status` / `run` and the local runner. README "S3 layout and metadata".
  */
-import type { JobResult } from '../../lambdas/shared/contracts';
+import type { JobResult } from './contracts';
 
 export interface RunManifest {
   runId: string;

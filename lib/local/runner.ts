@@ -13,13 +13,13 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachine } from 'aws-local-stepfunctions';
-import type { BotVaultConfig } from '../config';
+import type { BotVaultConfig } from '../core/config';
 import { TASK_FUNCTIONS } from '../constructs/backup-workflow';
 import { METRICS_NAMESPACE, States } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { BotVaultStack } from '../botvault-stack';
 import { definitionFromTemplate } from './definition';
-import type { ExecutionInput } from '../../lambdas/shared/contracts';
+import type { ExecutionInput } from '../core/contracts';
 
 /** One entry of the local execution's event log (the package does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;

@@ -1,5 +1,5 @@
 /**
- * The one zip reader (lib/archive/zip.ts) on archives in the real formats
+ * The one zip reader (lib/core/archive/zip.ts) on archives in the real formats
  * (test/generators): the content hash ignores what differs between two
  * exports of an unchanged bot (timestamps, entry order, encryption) and sees
  * every real change; damage, truncation and wrong passwords are named
@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/archive/byte-source';
-import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/archive/zip';
+import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/core/archive/byte-source';
+import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/core/archive/zip';
 import { koreExportZip } from '../generators/koreai-export';
 import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
 import { writeZip } from '../generators/zip-writer';

@@ -107,7 +107,7 @@ export async function benchBundles(samples: number, log: (line: string) => void)
 }
 
 /**
- * The zip reader alone (lib/archive/zip.ts over @zip.js/zip.js), bundled with
+ * The zip reader alone (lib/core/archive/zip.ts over @zip.js/zip.js), bundled with
  * the Lambdas' esbuild options from a one-line entry that opens an archive:
  * what the one zip library adds to a bundle, and how long it takes to load.
  */
@@ -118,7 +118,7 @@ export async function benchZipReader(samples: number, log: (line: string) => voi
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       entry,
-      `import { ZipArchive } from ${JSON.stringify(join(PROJECT_ROOT, 'lib/archive/zip.ts'))};\nexport const open = ZipArchive.open;\n`,
+      `import { ZipArchive } from ${JSON.stringify(join(PROJECT_ROOT, 'lib/core/archive/zip.ts'))};\nexport const open = ZipArchive.open;\n`,
     );
     const file = join(dir, 'index.cjs');
     await esbuild.build({ ...lambdaBuildOptions(entry, dir), outfile: file, logLevel: 'error' });

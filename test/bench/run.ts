@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       7,
       log,
     );
-    log('\nThe zip reader alone (lib/archive/zip.ts over @zip.js/zip.js, same esbuild options):');
+    log('\nThe zip reader alone (lib/core/archive/zip.ts over @zip.js/zip.js, same esbuild options):');
     zipReader = await benchZipReader(7, log);
   }
   if (parts.has('e2e')) {
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const slowest = Math.max(...bundles.map((b) => b.coldImportMs));
     if (zipReader)
       lines.push(
-        `| (the zip reader alone: lib/archive/zip.ts) | ${num(zipReader.bytes / 1000, 0)} kB | ${num(zipReader.coldImportMs, 0)} ms | - | - |`,
+        `| (the zip reader alone: lib/core/archive/zip.ts) | ${num(zipReader.bytes / 1000, 0)} kB | ${num(zipReader.coldImportMs, 0)} ms | - | - |`,
       );
     checks.push({
       goal: `every bundle < ${GOALS.bundleBytes / 1000} kB minified`,

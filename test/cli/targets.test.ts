@@ -3,7 +3,7 @@
  * the --only check against the config, default download names.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../lib/core/config';
 import { CliError } from '../../lib/cli/output';
 import { checkOnly, defaultFileName, keyInfo, matchResources, resolveResource, targetJobId } from '../../lib/cli/targets';
 

@@ -7,7 +7,7 @@
  */
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restoreInfoKey, restoreInfoSchema } from '../../lambdas/shared/contracts';
+import { restoreInfoKey, restoreInfoSchema } from '../../lib/core/contracts';
 import { startHarness, type Harness } from '../workflow/harness';
 
 let h: Harness;

@@ -13,10 +13,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries } from '../../lib/archive/zip';
+import { readZipEntries } from '../../lib/core/archive/zip';
 import { comparableEntries } from '../generators/normalize';
 import { runLocal } from '../../lib/local/runner';
-import { restoreInfoKey, type RestoreInfo } from '../../lambdas/shared/contracts';
+import { restoreInfoKey, type RestoreInfo } from '../../lib/core/contracts';
 import { startCliHarness, type CliHarness } from './cli-harness';
 
 const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';

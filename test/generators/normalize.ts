@@ -4,7 +4,7 @@
  * JSON key order (README "Export formats"), so "the same definition" means
  * equal under this, as it does for the content hash.
  */
-import { canonicalJson } from '../../lib/archive/canonical-json';
+import { canonicalJson } from '../../lib/core/archive/canonical-json';
 
 export function comparableEntries(entries: Map<string, Buffer>): Record<string, string> {
   return Object.fromEntries(

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollingSchema } from '../../lib/config';
+import { pollingSchema } from '../../lib/core/config';
 import { handlerEnvironment } from '../lambdas/handler-environment';
 import { startLexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server } from '../simulators/s3-server';

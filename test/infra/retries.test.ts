@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { definitionFromTemplate } from '../../lib/local/definition';
 import { LAMBDA_SERVICE_ERRORS, NEVER_RETRIED_ERRORS, RETRYABLE_PROVIDER_ERRORS, States, TASK_FUNCTIONS } from '../../lib/constructs/backup-workflow';
-import * as errors from '../../lambdas/shared/errors';
+import * as errors from '../../lib/core/errors';
 import { REGION, synth } from './helpers';
 
 interface Retrier {
@@ -53,7 +53,7 @@ function retrierFor(state: StateDef, error: string): Retrier | undefined {
 }
 const attempts = (r: Retrier | undefined) => (r ? (r.MaxAttempts ?? 3) : 0);
 
-/** Named errors defined in lambdas/shared/errors.ts (every concrete BotVaultError subclass). */
+/** Named errors defined in lib/core/errors.ts (every concrete BotVaultError subclass). */
 const definedErrorNames = (Object.values(errors) as unknown[])
   .filter((v) => typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof errors.BotVaultError)
   .map((cls) => new (cls as new (message: string) => errors.BotVaultError)('x').name);
@@ -121,7 +121,7 @@ describe('state machine retries', () => {
     }
   });
 
-  it('every named error in lambdas/shared/errors.ts is classified: retried by name or never retried', () => {
+  it('every named error in lib/core/errors.ts is classified: retried by name or never retried', () => {
     expect(definedErrorNames.length).toBeGreaterThanOrEqual(10);
     for (const n of definedErrorNames) {
       expect([...RETRYABLE_PROVIDER_ERRORS, ...NEVER_RETRIED_ERRORS], n).toContain(n);

@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeArchive } from '../../lambdas/shared/archive-store';
-import type { Job } from '../../lambdas/shared/contracts';
-import { DownloadIntegrityError } from '../../lambdas/shared/errors';
+import type { Job } from '../../lib/core/contracts';
+import { DownloadIntegrityError } from '../../lib/core/errors';
 import { swiftS3FromEnv } from '../simulators/swift';
 import { lexLikeZip } from './zip-fixtures';
 

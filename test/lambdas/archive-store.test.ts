@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stagingKey, storeArchive, PART_SIZE } from '../../lambdas/shared/archive-store';
-import type { Job } from '../../lambdas/shared/contracts';
-import { DownloadIntegrityError, ProviderUnavailableError } from '../../lambdas/shared/errors';
+import type { Job } from '../../lib/core/contracts';
+import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { chunked, lexLikeZip } from './zip-fixtures';
 

@@ -4,8 +4,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type LookupFunction } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { assessUrl, forbiddenAddressReason, guardedLookup, hostMatches, openDownload, redactUrl } from '../../lambdas/shared/download-guard';
-import { ProviderUnavailableError, UnsafeUrlError } from '../../lambdas/shared/errors';
+import { assessUrl, forbiddenAddressReason, guardedLookup, hostMatches, openDownload, redactUrl } from '../../lib/core/download-guard';
+import { ProviderUnavailableError, UnsafeUrlError } from '../../lib/core/errors';
 import { lexDownloadHosts } from '../../lambdas/providers/lex';
 
 const S3_HOSTS = lexDownloadHosts('us-east-1');

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pollingSchema } from '../../lib/config';
+import { pollingSchema } from '../../lib/core/config';
 import { handler as checkExport } from '../../lambdas/check-export/handler';
 import { handler as cleanup } from '../../lambdas/cleanup/handler';
 import { handler as plan } from '../../lambdas/plan/handler';
@@ -18,14 +18,8 @@ import { handler as summarize } from '../../lambdas/summarize/handler';
 import { providerDepsFromEnv } from '../../lambdas/shared/handler';
 import { providerFor } from '../../lambdas/providers/registry';
 import { s3Client } from '../../lambdas/shared/clients';
-import { exportStateSchema, jobResultSchema, planOutputSchema, type ExportState, type Job, type JobResult } from '../../lambdas/shared/contracts';
-import {
-  DownloadIntegrityError,
-  DownloadUrlExpiredError,
-  InvalidInputError,
-  ProviderUnavailableError,
-  UnsafeUrlError,
-} from '../../lambdas/shared/errors';
+import { exportStateSchema, jobResultSchema, planOutputSchema, type ExportState, type Job, type JobResult } from '../../lib/core/contracts';
+import { DownloadIntegrityError, DownloadUrlExpiredError, InvalidInputError, ProviderUnavailableError, UnsafeUrlError } from '../../lib/core/errors';
 import { startLexSimulator, type LexFaults, type LexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { handlerEnvironment } from './handler-environment';

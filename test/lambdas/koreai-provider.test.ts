@@ -8,11 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type KoreaiTarget } from '../../lib/config';
+import { parseConfig, type KoreaiTarget } from '../../lib/core/config';
 import { JWT_LIFETIME_SECONDS, KoreaiProvider, koreaiJob } from '../../lambdas/providers/koreai';
-import type { Job } from '../../lambdas/shared/contracts';
-import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lambdas/shared/errors';
-import { cachedSecretReader } from '../../lambdas/shared/secrets';
+import type { Job } from '../../lib/core/contracts';
+import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
+import { cachedSecretReader } from '../../lib/core/secrets';
 import { RATE_LIMIT_MESSAGE, startKoreSimulator, type KoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator, type SecretsSimulator } from '../simulators/secrets-simulator';
 

@@ -4,11 +4,11 @@
  * range), falling back to the job's name.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type KoreaiTarget } from '../../lib/config';
+import { parseConfig, type KoreaiTarget } from '../../lib/core/config';
 import { koreaiJob, KoreaiProvider } from '../../lambdas/providers/koreai';
 import type { ArchiveReader } from '../../lambdas/providers/types';
-import { bufferByteSource } from '../../lib/archive/byte-source';
-import { ZipArchive } from '../../lib/archive/zip';
+import { bufferByteSource } from '../../lib/core/archive/byte-source';
+import { ZipArchive } from '../../lib/core/archive/zip';
 import { koreExportZip } from '../generators/koreai-export';
 import { makeZip } from './zip-fixtures';
 

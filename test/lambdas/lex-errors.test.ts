@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lexDownloadHosts, mapLexError } from '../../lambdas/providers/lex';
-import { hostMatches } from '../../lambdas/shared/download-guard';
-import { ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError, RETRYABLE_ERRORS } from '../../lambdas/shared/errors';
+import { hostMatches } from '../../lib/core/download-guard';
+import { ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError, RETRYABLE_ERRORS } from '../../lib/core/errors';
 
 /** Shaped like the SDK's service exceptions: a name, a message and $metadata with the HTTP status. */
 function sdkError(name: string, status?: number, extra: Record<string, unknown> = {}): Error {

@@ -7,8 +7,8 @@
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lexJob, LexProvider } from '../../lambdas/providers/lex';
-import { restoreDetailsSchema } from '../../lambdas/shared/contracts';
-import { ProviderRequestError } from '../../lambdas/shared/errors';
+import { restoreDetailsSchema } from '../../lib/core/contracts';
+import { ProviderRequestError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator, type SimBotAlias } from '../simulators/lex-simulator';
 
 const ROLE = 'arn:aws:iam::210987654321:role/BotRole';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pollingSchema } from '../../lib/config';
+import { pollingSchema } from '../../lib/core/config';
 import { firstPoll, nextPoll, waitBeforeCheck } from '../../lambdas/shared/polling';
-import type { ExportState } from '../../lambdas/shared/contracts';
+import type { ExportState } from '../../lib/core/contracts';
 
 const ref = { exportId: 'EXP1' };
 

@@ -9,7 +9,7 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillArchive, runDrill, RestoreDrillFailedError, type MetricsSink } from '../../lambdas/restore-drill/drill';
 import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
-import { readZipEntries } from '../../lib/archive/zip';
+import { readZipEntries } from '../../lib/core/archive/zip';
 import { lexLikeZip } from './zip-fixtures';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -7,8 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderAuthError, ProviderRequestError } from '../../lambdas/shared/errors';
-import { cachedSecretReader } from '../../lambdas/shared/secrets';
+import { ProviderAuthError, ProviderRequestError } from '../../lib/core/errors';
+import { cachedSecretReader } from '../../lib/core/secrets';
 
 const SECRETS: Record<string, string> = { 'botvault/lex-password': 's3cr3t-p4ss', 'botvault/json': '{"password":"from-json"}' };
 let server: http.Server;

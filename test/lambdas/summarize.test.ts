@@ -5,8 +5,8 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult } from '../../lambdas/shared/contracts';
-import { EnvironmentError, InvalidInputError } from '../../lambdas/shared/errors';
+import type { JobResult } from '../../lib/core/contracts';
+import { EnvironmentError, InvalidInputError } from '../../lib/core/errors';
 import { manifestKey, summarize } from '../../lambdas/summarize/summarize';
 import { handler } from '../../lambdas/summarize/handler';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';

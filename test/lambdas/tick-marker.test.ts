@@ -8,7 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../lambdas/plan/plan';
 import { claimTick, tickMarkerKey } from '../../lambdas/plan/tick-marker';
-import { DuplicateTickError, InvalidInputError } from '../../lambdas/shared/errors';
+import { DuplicateTickError, InvalidInputError } from '../../lib/core/errors';
 import type { Provider } from '../../lambdas/providers/types';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-lex-models-v2';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries } from '../../lib/archive/zip';
+import { readZipEntries } from '../../lib/core/archive/zip';
 import { putUpload } from '../../lib/cli/restore';
 import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
 import { writeZip } from '../generators/zip-writer';

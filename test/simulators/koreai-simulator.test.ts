@@ -6,7 +6,7 @@
  */
 import { get as httpGet, request, type IncomingHttpHeaders } from 'node:http';
 import { SignJWT } from 'jose';
-import { readZipEntries } from '../../lib/archive/zip';
+import { readZipEntries } from '../../lib/core/archive/zip';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   RATE_LIMIT_MESSAGE,

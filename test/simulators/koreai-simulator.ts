@@ -54,8 +54,8 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
-import { bufferByteSource } from '../../lib/archive/byte-source';
-import { withZip } from '../../lib/archive/zip';
+import { bufferByteSource } from '../../lib/core/archive/byte-source';
+import { withZip } from '../../lib/core/archive/zip';
 import { koreExportEntries, type KoreBotModel } from '../generators/koreai-export';
 import { writeZip } from '../generators/zip-writer';
 

@@ -14,7 +14,7 @@ import {
   ListBotsCommand,
   ListBotVersionsCommand,
 } from '@aws-sdk/client-lex-models-v2';
-import { readZipEntries, ZipPasswordError } from '../../lib/archive/zip';
+import { readZipEntries, ZipPasswordError } from '../../lib/core/archive/zip';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLexSimulator, type LexFaults, type LexSimulator, type LexSimulatorOptions, type SimBot } from './lex-simulator';
 

@@ -26,8 +26,8 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { bufferByteSource } from '../../lib/archive/byte-source';
-import { withZip, ZipPasswordError } from '../../lib/archive/zip';
+import { bufferByteSource } from '../../lib/core/archive/byte-source';
+import { withZip, ZipPasswordError } from '../../lib/core/archive/zip';
 import { LOCALE_NAMES, lexExportEntries, lexManifest, lexTestSetZip, sampleLexBot } from '../generators/lex-export';
 import { writeZip, type Encryption, type ZipEntryInput } from '../generators/zip-writer';
 

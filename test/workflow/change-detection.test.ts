@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lambdas/shared/contracts';
+import { restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lib/core/contracts';
 import { startKoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
 import { head, startHarness, type Harness } from './harness';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import type { EventLog, LocalRunResult } from '../../lib/local/runner';
-import type { JobResult } from '../../lambdas/shared/contracts';
+import type { JobResult } from '../../lib/core/contracts';
 import type { Harness } from './harness';
 
 export const BOTS = [

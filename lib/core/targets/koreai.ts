@@ -3,7 +3,7 @@
  * (`POST /api/public/bot/{botId}/export`) with a JWT signed by the app's
  * client secret, which lives in Secrets Manager.
  */
-// zod/mini: bundled into the Lambdas (lib/config.ts says why).
+// zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
 import * as z from 'zod/mini';
 import { isHttpOrigin } from './origin';
 

@@ -8,7 +8,7 @@
 // zod/mini, not zod: the same validation as functions instead of methods, so esbuild drops what is unused
 // (~75 kB less per Lambda bundle). A namespace import, so zod's 40+ unused locales are dropped too.
 import * as z from 'zod/mini';
-import { pollingSchema } from '../../lib/config';
+import { pollingSchema } from './config';
 
 export const PROVIDER_NAMES = ['lex', 'koreai'] as const;
 

@@ -11,7 +11,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { koreaiTargetSchema, type KoreaiTarget } from './targets/koreai';
 import { isHttpOrigin } from './targets/origin';
-import { DEFAULT_STACK_NAME } from './core/names';
+import { DEFAULT_STACK_NAME } from './names';
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
