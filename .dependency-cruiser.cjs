@@ -3,6 +3,7 @@
  * checked by `npm run lint` (dependency-cruiser).
  *
  *   lib/core          shared names, contracts, config, errors, zip reading: imports no layer above it
+ *   lib/providers     one folder per provider (lex/, koreai/) and the typed registry: core only
  *   lambdas           handlers and their commons: core and providers, never infrastructure or the CLI
  *   lib/cli           the operator CLI: never aws-cdk-lib (it would cost every command about a second)
  *   infrastructure    lib/constructs, lib/botvault-stack.ts, lib/app.ts, lib/bundling: imported only by
@@ -24,6 +25,32 @@ module.exports = {
       severity: 'error',
       from: { path: '^lib/core/' },
       to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+    },
+    {
+      name: 'providers-import-core-only',
+      comment: 'lib/providers/<name>/ is one provider: it builds on lib/core, never on a Lambda, the CLI or the infrastructure.',
+      severity: 'error',
+      from: { path: '^lib/providers/' },
+      to: { path: ['^lambdas/', '^lib/cli/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/local/', '^lib/bundling/', '^bin/'] },
+    },
+    {
+      name: 'providers-load-no-cdk',
+      severity: 'error',
+      from: { path: '^lib/providers/' },
+      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+    },
+    {
+      name: 'core-imports-no-provider',
+      severity: 'error',
+      from: { path: '^lib/core/' },
+      to: { path: '^lib/providers/' },
+    },
+    {
+      name: 'cli-imports-no-lambda',
+      comment: "The CLI calls the same provider and core code the Lambdas do, never a Lambda's own module.",
+      severity: 'error',
+      from: { path: '^(lib/cli/|bin/botvault)' },
+      to: { path: '^lambdas/' },
     },
     {
       name: 'lambdas-import-no-infrastructure-or-cli',

@@ -5,9 +5,9 @@
  */
 import type { z } from 'zod/mini';
 import type { ExportState, checkExportInputSchema } from '../../lib/core/contracts';
-import { logger } from '../shared/logger';
+import { logger } from '../../lib/core/logger';
 import { nextPoll } from '../shared/polling';
-import type { Provider } from '../providers/types';
+import type { Provider } from '../../lib/providers/types';
 
 export type CheckExportInput = z.output<typeof checkExportInputSchema>;
 

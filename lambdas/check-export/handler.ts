@@ -1,7 +1,7 @@
 /** CheckExport Lambda: see check-export.ts. */
 import { checkExportInputSchema } from '../../lib/core/contracts';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
-import { providerFor } from '../providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { checkExport } from './check-export';
 
 export const handler = defineHandler(

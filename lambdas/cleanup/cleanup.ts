@@ -5,8 +5,8 @@
  */
 import type { z } from 'zod/mini';
 import type { cleanupInputSchema } from '../../lib/core/contracts';
-import { logger } from '../shared/logger';
-import type { Provider } from '../providers/types';
+import { logger } from '../../lib/core/logger';
+import type { Provider } from '../../lib/providers/types';
 
 export type CleanupInput = z.output<typeof cleanupInputSchema>;
 

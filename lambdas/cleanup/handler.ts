@@ -1,7 +1,7 @@
 /** Cleanup Lambda: see cleanup.ts. */
 import { cleanupInputSchema } from '../../lib/core/contracts';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
-import { providerFor } from '../providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { cleanup } from './cleanup';
 
 export const handler = defineHandler(

@@ -1,9 +1,9 @@
 /** Plan Lambda: see plan.ts. */
 import { planInputSchema } from '../../lib/core/contracts';
 import { s3Client } from '../shared/clients';
-import { bucketName, region } from '../shared/env';
+import { bucketName, region } from '../../lib/core/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
-import { providerFor } from '../providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { plan } from './plan';
 
 export const handler = defineHandler(

@@ -10,8 +10,8 @@ import type { z } from 'zod/mini';
 import { formatPath, targetSchema, type Target } from '../../lib/core/config';
 import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../../lib/core/contracts';
 import { InvalidInputError } from '../../lib/core/errors';
-import { logger } from '../shared/logger';
-import type { Provider } from '../providers/types';
+import { logger } from '../../lib/core/logger';
+import type { Provider } from '../../lib/providers/types';
 import { claimTick, type TickMarkerDeps } from './tick-marker';
 
 export type PlanInput = z.output<typeof planInputSchema>;

@@ -5,9 +5,9 @@ import * as z from 'zod/mini';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client, secretsClient } from '../shared/clients';
 import { cachedSecretReader } from '../../lib/core/secrets';
-import { bucketName } from '../shared/env';
+import { bucketName } from '../../lib/core/env';
 import { defineHandler } from '../shared/handler';
-import { logger } from '../shared/logger';
+import { logger } from '../../lib/core/logger';
 import { runDrill } from './drill';
 
 /** Scheduler sends `{"trigger":"restore-drill"}`; a hand invocation may send nothing. */

@@ -47,7 +47,7 @@ import {
   ListMultipartUploadsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ArchiveReader } from '../providers/types';
+import type { ArchiveReader } from '../../lib/providers/types';
 import {
   CONTENT_SHA256_METADATA,
   PASSWORD_SECRET_METADATA,
@@ -56,7 +56,7 @@ import {
   type RestoreDetails,
 } from '../../lib/core/contracts';
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError } from '../../lib/core/errors';
-import { logger } from './logger';
+import { logger } from '../../lib/core/logger';
 import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
 import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
 import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/core/archive/zip';

@@ -9,8 +9,8 @@ import { formatPath } from '../../lib/core/config';
 import { cachedSecretReader, type SecretReader } from '../../lib/core/secrets';
 import { lexClient, secretsClient } from './clients';
 import { InvalidInputError } from '../../lib/core/errors';
-import { logger, syncLogLevel } from './logger';
-import type { ProviderDeps } from '../providers/registry';
+import { logger, syncLogLevel } from '../../lib/core/logger';
+import type { ProviderDeps } from '../../lib/providers/registry';
 
 /** Parses `event` or throws InvalidInputError listing every bad field. */
 export function parseInput<S extends z.ZodMiniType>(schema: S, event: unknown, what: string): z.output<S> {

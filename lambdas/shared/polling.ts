@@ -9,7 +9,7 @@
  */
 import type { PollingConfig } from '../../lib/core/config';
 import type { ExportRef, ExportState } from '../../lib/core/contracts';
-import type { CheckResult } from '../providers/types';
+import type { CheckResult } from '../../lib/providers/types';
 
 /**
  * Seconds of the wait before check number `polls + 1`: firstWaitSeconds ×

@@ -20,7 +20,7 @@ import {
   type RestoreInfo,
 } from '../../lib/core/contracts';
 import { canonicalJson } from '../../lib/core/archive/canonical-json';
-import { logger } from './logger';
+import { logger } from '../../lib/core/logger';
 
 /** As archive-store.ts: S3 user metadata travels in HTTP headers; keep printable ASCII, percent-encode the rest. */
 function headerSafe(value: string): string {

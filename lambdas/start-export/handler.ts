@@ -1,7 +1,7 @@
 /** StartExport Lambda: see start-export.ts. */
 import { startExportInputSchema } from '../../lib/core/contracts';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
-import { providerFor } from '../providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { startExport } from './start-export';
 
 export const handler = defineHandler(

@@ -2,7 +2,7 @@
 import type { z } from 'zod/mini';
 import type { ExportState, startExportInputSchema } from '../../lib/core/contracts';
 import { firstPoll } from '../shared/polling';
-import type { Provider } from '../providers/types';
+import type { Provider } from '../../lib/providers/types';
 
 export type StartExportInput = z.output<typeof startExportInputSchema>;
 

@@ -1,9 +1,9 @@
 /** StoreArchive Lambda: see store-archive.ts. */
 import { s3Client } from '../shared/clients';
 import { storeArchiveInputSchema } from '../../lib/core/contracts';
-import { bucketName, changeDetection, downloadAllowlist } from '../shared/env';
+import { bucketName, changeDetection, downloadAllowlist } from '../../lib/core/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
-import { providerFor } from '../providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { DEFAULT_DOWNLOAD_DEADLINE_MS, storeArchive } from './store-archive';
 
 /** Time kept back from the Lambda's remaining time for aborting the upload and reporting the error (at most a quarter of it). */

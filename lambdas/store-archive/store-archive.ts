@@ -13,8 +13,8 @@ import { storeArchive as storeArchiveInS3, type ChangeDetection } from '../share
 import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../../lib/core/contracts';
 import { openDownload, redactUrl, type DownloadResponse } from '../../lib/core/download-guard';
 import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
-import { logger } from '../shared/logger';
-import type { Provider } from '../providers/types';
+import { logger } from '../../lib/core/logger';
+import type { Provider } from '../../lib/providers/types';
 
 export type StoreArchiveInput = z.output<typeof storeArchiveInputSchema>;
 

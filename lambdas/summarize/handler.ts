@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client } from '../shared/clients';
 import { summarizeInputSchema } from '../../lib/core/contracts';
-import { bucketName } from '../shared/env';
+import { bucketName } from '../../lib/core/env';
 import { defineHandler } from '../shared/handler';
 import { summarize } from './summarize';
 

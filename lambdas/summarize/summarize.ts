@@ -11,7 +11,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod/mini';
 import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../../lib/core/contracts';
 import { InvalidInputError } from '../../lib/core/errors';
-import { logger } from '../shared/logger';
+import { logger } from '../../lib/core/logger';
 
 export { manifestKey, type RunManifest };
 export type SummarizeInput = z.output<typeof summarizeInputSchema>;

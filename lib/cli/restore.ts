@@ -36,8 +36,8 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { BotVaultConfig, KoreaiTarget } from '../core/config';
-import { koreaiBotName, koreaiErrorText, koreaiJob, koreaiJwt } from '../../lambdas/providers/koreai';
-import { lexDownloadHosts } from '../../lambdas/providers/lex';
+import { koreaiBotName, koreaiErrorText, koreaiJob, koreaiJwt } from '../providers/koreai/provider';
+import { lexDownloadHosts } from '../providers/lex/provider';
 import type { RestoreInfo } from '../core/contracts';
 import { assessUrl, guardedLookup, redactUrl } from '../core/download-guard';
 import { checkVersion, readArchive, readEntries, readRestoreInfo, type ArchiveBytes } from './archive';

@@ -8,8 +8,8 @@
  * Pure functions: the commands feed them the config and the bucket listing.
  */
 import type { BotVaultConfig, KoreaiTarget, LexTarget } from '../core/config';
-import { koreaiJob } from '../../lambdas/providers/koreai';
-import { lexJob, specForTarget } from '../../lambdas/providers/lex';
+import { koreaiJob } from '../providers/koreai/provider';
+import { lexJob, specForTarget } from '../providers/lex/provider';
 import { CliError } from './output';
 
 /** What a stable archive key says about the resource behind it. */
@@ -26,7 +26,7 @@ export interface KeyInfo {
 
 /**
  * Parses a stable archive key. Lex and Kore.ai keys are the contract in
- * lambdas/providers/{lex,koreai}.ts (`lexJob`, `koreaiJob`); any other provider's key
+ * lib/providers/{lex,koreai}/provider.ts (`lexJob`, `koreaiJob`); any other provider's key
  * (`<provider>/<scope>/<botId>/<variant>/…`) yields its bot id only.
  */
 export function keyInfo(key: string): KeyInfo {
@@ -46,7 +46,7 @@ export function keyInfo(key: string): KeyInfo {
     return { key, provider };
   }
   if (provider === 'koreai') {
-    // koreai/<host>/<botId>/<exportType>/bot.zip (koreaiJob in lambdas/providers/koreai.ts)
+    // koreai/<host>/<botId>/<exportType>/bot.zip (koreaiJob in lib/providers/koreai/provider.ts)
     const [, host, botId, exportType, file] = parts;
     if (host && botId && exportType && file === 'bot.zip' && parts.length === 5) return { key, provider, id: `koreai:${botId}:${exportType}`, botId };
     return { key, provider };

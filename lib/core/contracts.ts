@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import { pollingSchema } from './config';
 
 export const PROVIDER_NAMES = ['lex', 'koreai'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** A string with at least one character (ids, keys, names). */
 export const nonEmptyString = () => z.string().check(z.minLength(1));

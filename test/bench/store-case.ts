@@ -21,7 +21,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PART_SIZE, QUEUE_SIZE } from '../../lambdas/shared/archive-store';
 import { createS3Client } from '../../lambdas/shared/clients';
 import { uploadStream } from '../../lambdas/shared/part-upload';
-import type { Provider } from '../../lambdas/providers/types';
+import type { Provider } from '../../lib/providers/types';
 import { storeArchive } from '../../lambdas/store-archive/store-archive';
 
 export type StoreMode = 'storeArchive' | 'naive' | 'raw' | 'rawMultipart';

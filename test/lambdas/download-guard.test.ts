@@ -6,7 +6,7 @@ import net, { type AddressInfo, type LookupFunction } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assessUrl, forbiddenAddressReason, guardedLookup, hostMatches, openDownload, redactUrl } from '../../lib/core/download-guard';
 import { ProviderUnavailableError, UnsafeUrlError } from '../../lib/core/errors';
-import { lexDownloadHosts } from '../../lambdas/providers/lex';
+import { lexDownloadHosts } from '../../lib/providers/lex/provider';
 
 const S3_HOSTS = lexDownloadHosts('us-east-1');
 const SECRET_QUERY = '?X-Amz-Credential=AKIDEXAMPLE&X-Amz-Signature=topsecretsignature';

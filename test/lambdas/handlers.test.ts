@@ -16,7 +16,7 @@ import { handler as storeArchive } from '../../lambdas/store-archive/handler';
 import { storeArchive as storeArchiveCore } from '../../lambdas/store-archive/store-archive';
 import { handler as summarize } from '../../lambdas/summarize/handler';
 import { providerDepsFromEnv } from '../../lambdas/shared/handler';
-import { providerFor } from '../../lambdas/providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { s3Client } from '../../lambdas/shared/clients';
 import { exportStateSchema, jobResultSchema, planOutputSchema, type ExportState, type Job, type JobResult } from '../../lib/core/contracts';
 import { DownloadIntegrityError, DownloadUrlExpiredError, InvalidInputError, ProviderUnavailableError, UnsafeUrlError } from '../../lib/core/errors';

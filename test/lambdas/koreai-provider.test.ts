@@ -9,7 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type KoreaiTarget } from '../../lib/core/config';
-import { JWT_LIFETIME_SECONDS, KoreaiProvider, koreaiJob } from '../../lambdas/providers/koreai';
+import { JWT_LIFETIME_SECONDS, KoreaiProvider, koreaiJob } from '../../lib/providers/koreai/provider';
 import type { Job } from '../../lib/core/contracts';
 import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { cachedSecretReader } from '../../lib/core/secrets';

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type KoreaiTarget } from '../../lib/core/config';
-import { koreaiJob, KoreaiProvider } from '../../lambdas/providers/koreai';
-import type { ArchiveReader } from '../../lambdas/providers/types';
+import { koreaiJob, KoreaiProvider } from '../../lib/providers/koreai/provider';
+import type { ArchiveReader } from '../../lib/providers/types';
 import { bufferByteSource } from '../../lib/core/archive/byte-source';
 import { ZipArchive } from '../../lib/core/archive/zip';
 import { koreExportZip } from '../generators/koreai-export';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lexDownloadHosts, mapLexError } from '../../lambdas/providers/lex';
+import { lexDownloadHosts, mapLexError } from '../../lib/providers/lex/provider';
 import { hostMatches } from '../../lib/core/download-guard';
 import { ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError, RETRYABLE_ERRORS } from '../../lib/core/errors';
 

@@ -7,7 +7,7 @@
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Target } from '../../lib/core/config';
-import { lexDownloadHosts, LexProvider } from '../../lambdas/providers/lex';
+import { lexDownloadHosts, LexProvider } from '../../lib/providers/lex/provider';
 import type { Job } from '../../lib/core/contracts';
 import { ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator } from '../simulators/lex-simulator';

@@ -6,7 +6,7 @@
  */
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lexJob, LexProvider } from '../../lambdas/providers/lex';
+import { lexJob, LexProvider } from '../../lib/providers/lex/provider';
 import { restoreDetailsSchema } from '../../lib/core/contracts';
 import { ProviderRequestError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator, type SimBotAlias } from '../simulators/lex-simulator';

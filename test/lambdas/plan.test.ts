@@ -5,7 +5,7 @@
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { plan } from '../../lambdas/plan/plan';
-import { providerFor } from '../../lambdas/providers/registry';
+import { providerFor } from '../../lib/providers/registry';
 import { InvalidInputError } from '../../lib/core/errors';
 
 // Nothing listens here: a static target must plan without calling Lex.

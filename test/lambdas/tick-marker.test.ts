@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../lambdas/plan/plan';
 import { claimTick, tickMarkerKey } from '../../lambdas/plan/tick-marker';
 import { DuplicateTickError, InvalidInputError } from '../../lib/core/errors';
-import type { Provider } from '../../lambdas/providers/types';
+import type { Provider } from '../../lib/providers/types';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 
 let server: S3Server;

@@ -4,7 +4,7 @@
  * between runs. Every getter fails with an EnvironmentError naming the
  * variable: a missing variable is a broken deployment, never a retry.
  */
-import { EnvironmentError } from '../../lib/core/errors';
+import { EnvironmentError } from './errors';
 
 type Env = Record<string, string | undefined>;
 

@@ -26,8 +26,8 @@ import {
 } from '@aws-sdk/client-lex-models-v2';
 // zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
 import * as z from 'zod/mini';
-import { globToRegExp, type LexTarget, type Target } from '../../lib/core/config';
-import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../../lib/core/contracts';
+import { globToRegExp, type LexTarget, type Target } from '../../core/config';
+import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../../core/contracts';
 import {
   BotVaultError,
   InvalidInputError,
@@ -35,10 +35,10 @@ import {
   ProviderRequestError,
   ProviderUnavailableError,
   RateLimitedError,
-} from '../../lib/core/errors';
-import { logger } from '../shared/logger';
-import { passwordFromSecret, type SecretReader } from '../../lib/core/secrets';
-import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
+} from '../../core/errors';
+import { logger } from '../../core/logger';
+import { passwordFromSecret, type SecretReader } from '../../core/secrets';
+import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
 
 export interface LexProviderDeps {
   readonly lex: LexModelsV2Client;

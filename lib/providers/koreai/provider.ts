@@ -17,14 +17,14 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 // zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
 import * as z from 'zod/mini';
-import type { KoreaiTarget } from '../../lib/core/targets/koreai';
-import type { Target } from '../../lib/core/config';
-import { nonEmptyString, type ExportRef, type Job, type RestoreDetails } from '../../lib/core/contracts';
-import { downloadAllowlist } from '../shared/env';
-import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
-import { logger } from '../shared/logger';
-import type { SecretReader } from '../../lib/core/secrets';
-import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from './types';
+import type { KoreaiTarget } from '../../core/targets/koreai';
+import type { Target } from '../../core/config';
+import { nonEmptyString, type ExportRef, type Job, type RestoreDetails } from '../../core/contracts';
+import { downloadAllowlist } from '../../core/env';
+import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../core/errors';
+import { logger } from '../../core/logger';
+import type { SecretReader } from '../../core/secrets';
+import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
 
 export interface KoreaiProviderDeps {
   /** Reads `credentialsSecret`. */

@@ -7,7 +7,7 @@
  * from one job's log lines into another's.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SERVICE_NAME } from '../../lib/core/names';
+import { SERVICE_NAME } from './names';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
