@@ -82,6 +82,16 @@ module.exports = {
       to: { path: '^lib/local/' },
     },
     {
+      name: 'unit-tests-load-no-cdk',
+      comment: 'The `unit` project (vitest.config.ts) is the quick loop: none of its files may load aws-cdk-lib.',
+      severity: 'error',
+      from: {
+        path: '^test/(archive|cli|lambdas|simulators)/.*\\.test\\.ts$',
+        pathNot: ['^test/cli/stack-outputs\\.test\\.ts$', '^test/simulators/sfn-simulator\\.test\\.ts$'],
+      },
+      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+    },
+    {
       name: 'infrastructure-only-from-the-cdk-entry',
       comment: 'Only the CDK entry (bin/app.ts), the app builder, the local runner, the bench and tests import infrastructure.',
       severity: 'error',

@@ -1,13 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Four projects, so the quick loop needs no CDK: `npm run test:unit` runs
+ * `unit` alone (no module it loads imports aws-cdk-lib); `npm test` runs all
+ * four. `infra` synthesizes stacks; `workflow` runs the synthesized state
+ * machine with the real handlers; `e2e` adds the real CLI and real S3 (Swift).
+ */
+const UNIT = [
+  'test/archive/**/*.test.ts',
+  'test/cli/**/*.test.ts',
+  'test/lambdas/**/*.test.ts',
+  'test/simulators/**/*.test.ts',
+  'test/bundling/sdk-schema-keys.test.ts',
+];
+// Not unit tests: a synth (stack outputs), the Step Functions simulator (it synthesizes), real versioned S3 (Swift).
+const UNIT_EXCLUDED = ['test/cli/stack-outputs.test.ts', 'test/simulators/sfn-simulator.test.ts', 'test/lambdas/archive-store-versioned.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Suites start real servers (simulators, S3) and synthesize the stack: give them room on a 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT, exclude: UNIT_EXCLUDED } },
+      {
+        extends: true,
+        test: { name: 'infra', include: ['test/infra/**/*.test.ts', 'test/bundling/bundle-errors.test.ts', 'test/cli/stack-outputs.test.ts'] },
+      },
+      { extends: true, test: { name: 'workflow', include: ['test/workflow/**/*.test.ts', 'test/simulators/sfn-simulator.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/lambdas/archive-store-versioned.test.ts'] } },
+    ],
   },
 });

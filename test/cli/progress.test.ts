@@ -4,7 +4,7 @@
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { States } from '../../lib/constructs/backup-workflow';
+import { States } from '../../lib/core/names';
 import { RunProgress, phaseOf } from '../../lib/cli/progress';
 
 let nextId = 1;

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/core/config';
-import { States } from '../../lib/constructs/backup-workflow';
+import { States } from '../../lib/core/names';
 import { startLexSimulator, type LexSimulator } from './lex-simulator';
 import { s3ClientFor, startS3Server, type S3Server } from './s3-server';
 import { startSfnSimulator, type SfnSimulator } from './sfn-simulator';
