@@ -28,7 +28,13 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: UNIT, exclude: UNIT_EXCLUDED } },
       {
         extends: true,
-        test: { name: 'infra', include: ['test/infra/**/*.test.ts', 'test/bundling/bundle-errors.test.ts', 'test/cli/stack-outputs.test.ts'] },
+        // Files share their workers (no isolation): aws-cdk-lib is imported once per worker, not once per file,
+        // and synth() (test/infra/helpers.ts) synthesizes each distinct config once.
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts', 'test/bundling/bundle-errors.test.ts', 'test/cli/stack-outputs.test.ts'],
+          isolate: false,
+        },
       },
       { extends: true, test: { name: 'workflow', include: ['test/workflow/**/*.test.ts', 'test/simulators/sfn-simulator.test.ts'] } },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/lambdas/archive-store-versioned.test.ts'] } },

@@ -35,12 +35,25 @@ export interface CfnTemplate {
   Outputs?: Record<string, { Value: unknown; Description?: string }>;
 }
 
-/** Validates `raw` like the config file and synthesizes the stack for it (bundling skipped). */
+const synthesized = new Map<string, Synthesized>();
+
+/**
+ * Validates `raw` like the config file and synthesizes the stack for it
+ * (bundling skipped). One synth per distinct config: the result is shared by
+ * every test (and, in the `infra` project, which runs its files in shared
+ * workers, by every file) that asks for the same config, so tests must only
+ * read it.
+ */
 export function synth(raw: Record<string, unknown>): Synthesized {
+  const key = JSON.stringify(raw);
+  const hit = synthesized.get(key);
+  if (hit) return hit;
   const config = parseConfig(raw);
   const { stack } = buildApp(config, { context: { ...cdkJsonContext(), ...SKIP_BUNDLING } }, { account: ACCOUNT, region: REGION });
   const template = Template.fromStack(stack);
-  return { stack, template, json: template.toJSON() as CfnTemplate };
+  const result = { stack, template, json: template.toJSON() as CfnTemplate };
+  synthesized.set(key, result);
+  return result;
 }
 
 /**
