@@ -38,7 +38,7 @@ export default defineConfig({
       },
       // Shared workers as for infra: the runner's definition cache (lib/local/runner.ts) then serves every file.
       { extends: true, test: { name: 'workflow', include: ['test/workflow/**/*.test.ts', 'test/simulators/sfn-simulator.test.ts'], isolate: false } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/lambdas/archive-store-versioned.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/lambdas/archive-store-versioned.test.ts'], isolate: false } },
     ],
   },
 });
