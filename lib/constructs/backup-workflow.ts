@@ -13,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { type ERROR_RETRY, NEVER_RETRIED_ERRORS as NEVER_RETRIED, RETRYABLE_ERRORS } from '../core/errors';
 import { States } from '../core/names';
 import type { BotVaultConfig } from '../core/config';
 
@@ -52,31 +53,11 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /** What Plan throws when the execution's schedule tick was already started by another execution. */
-export const DUPLICATE_TICK_ERROR = 'DuplicateTickError';
+export const DUPLICATE_TICK_ERROR = 'DuplicateTickError' satisfies keyof typeof ERROR_RETRY;
 
-/** Provider errors our handlers raise that a later attempt can fix (lib/core/errors.ts). */
-export const RETRYABLE_PROVIDER_ERRORS = ['RateLimitedError', 'ProviderUnavailableError'];
-
-/**
- * Named errors (lib/core/errors.ts) that a retry cannot fix: bad input,
- * refused credentials, a broken deployment, an unsafe URL, bytes that failed
- * their checks. A `MaxAttempts: 0` retrier listed before the catch-all keeps
- * them from being retried by it.
- */
-export const NEVER_RETRIED_ERRORS = [
-  'InvalidInputError',
-  'ProviderAuthError',
-  'ProviderRequestError',
-  'EnvironmentError',
-  'UnsafeUrlError',
-  'DownloadIntegrityError',
-  'ArchivePasswordError',
-  'DownloadUrlExpiredError',
-  'ExportFailedError',
-  'ExportTimedOutError',
-  // A repeated schedule tick: Plan's Catch ends the execution; retrying would only find the tick again.
-  'DuplicateTickError',
-];
+/** Provider errors a later attempt can fix, and errors a retry cannot fix (lib/core/errors.ts `ERROR_RETRY`). */
+export const RETRYABLE_PROVIDER_ERRORS = [...RETRYABLE_ERRORS];
+export const NEVER_RETRIED_ERRORS = [...NEVER_RETRIED];
 
 export interface BackupWorkflowProps {
   /** The validated BotVault config; its targets and polling settings are embedded in the definition. */

@@ -68,9 +68,6 @@ export class InvalidInputError extends BotVaultError {
   override readonly name = 'InvalidInputError';
 }
 
-/** Errors the state machine retries, by name (besides Lambda's own service errors). */
-export const RETRYABLE_ERRORS = ['RateLimitedError', 'ProviderUnavailableError'] as const;
-
 /**
  * A Lambda environment variable is missing or malformed (BOTVAULT_BUCKET, AWS_REGION, ...).
  * The deployment is broken, not the run: never retried.
@@ -87,3 +84,33 @@ export class EnvironmentError extends BotVaultError {
 export class DuplicateTickError extends BotVaultError {
   override readonly name = 'DuplicateTickError';
 }
+
+/**
+ * What the state machine does with each named error (lib/constructs/backup-workflow.ts
+ * builds its Retry lists from this): `provider` — a later attempt can fix it,
+ * retried with backoff; `never` — a retry cannot fix it (bad input, refused
+ * credentials, a broken deployment, an unsafe URL, bytes that failed their
+ * checks, a repeated schedule tick). test/infra/retries.test.ts checks that
+ * every class above is here. The order is the order of the template's lists.
+ */
+export const ERROR_RETRY = {
+  InvalidInputError: 'never',
+  ProviderAuthError: 'never',
+  ProviderRequestError: 'never',
+  EnvironmentError: 'never',
+  UnsafeUrlError: 'never',
+  DownloadIntegrityError: 'never',
+  ArchivePasswordError: 'never',
+  DownloadUrlExpiredError: 'never',
+  ExportFailedError: 'never',
+  ExportTimedOutError: 'never',
+  DuplicateTickError: 'never',
+  RateLimitedError: 'provider',
+  ProviderUnavailableError: 'provider',
+} as const satisfies Record<string, 'never' | 'provider'>;
+
+const named = (kind: 'never' | 'provider') => Object.entries(ERROR_RETRY).flatMap(([name, k]) => (k === kind ? [name] : []));
+/** Errors the state machine retries, by name (besides Lambda's own service errors). */
+export const RETRYABLE_ERRORS: readonly string[] = named('provider');
+/** Errors the state machine never retries. */
+export const NEVER_RETRIED_ERRORS: readonly string[] = named('never');

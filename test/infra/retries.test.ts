@@ -127,6 +127,8 @@ describe('state machine retries', () => {
       expect([...RETRYABLE_PROVIDER_ERRORS, ...NEVER_RETRIED_ERRORS], n).toContain(n);
     }
     expect([...errors.RETRYABLE_ERRORS].sort()).toEqual([...RETRYABLE_PROVIDER_ERRORS].sort());
+    // And the table names no error that does not exist.
+    expect(Object.keys(errors.ERROR_RETRY).sort()).toEqual([...definedErrorNames].sort());
   });
 
   it('the per-job Tasks catch everything into JobFailed (the Map never dies); Cleanup failures still count as success', () => {
