@@ -18,11 +18,11 @@ import {
   DescribeExportCommand,
   type ExportResourceSpecification,
   type LexModelsV2Client,
-  ListBotAliasesCommand,
-  ListBotLocalesCommand,
-  ListBotsCommand,
-  ListBotVersionsCommand,
   ListTagsForResourceCommand,
+  paginateListBotAliases,
+  paginateListBotLocales,
+  paginateListBots,
+  paginateListBotVersions,
 } from '@aws-sdk/client-lex-models-v2';
 // zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
 import * as z from 'zod/mini';
@@ -314,14 +314,9 @@ export class LexProvider implements Provider {
     }
 
     const aliasIds: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call(`ListBotAliases for ${botId}`, () =>
-        lex.send(new ListBotAliasesCommand({ botId, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
-      );
+    for await (const page of this.pages(`ListBotAliases for ${botId}`, paginateListBotAliases({ client: lex, pageSize: 100 }, { botId }))) {
       for (const a of page.botAliasSummaries ?? []) if (a.botAliasId) aliasIds.push(a.botAliasId);
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
     const aliases = await mapLimit(aliasIds, this.deps.discoveryConcurrency ?? 4, async (botAliasId): Promise<LexAliasInfo> => {
       const a = await this.call(`DescribeBotAlias ${botAliasId} of ${botId}`, () => lex.send(new DescribeBotAliasCommand({ botId, botAliasId })));
       // Only what CreateBotAlias takes; status, history and timestamps are not restored.
@@ -373,6 +368,15 @@ export class LexProvider implements Provider {
     }
   }
 
+  /** The SDK's paginator (it follows nextToken), its errors mapped like every other Lex call's. */
+  private async *pages<T>(what: string, paginator: AsyncIterable<T>): AsyncGenerator<T> {
+    try {
+      for await (const page of paginator) yield page;
+    } catch (err) {
+      throw mapLexError(err, what);
+    }
+  }
+
   private describe(job: Job, ref: ExportRef) {
     return this.call(`DescribeExport ${ref.exportId} for ${job.id}`, () => this.deps.lex.send(new DescribeExportCommand({ exportId: ref.exportId })));
   }
@@ -391,18 +395,13 @@ export class LexProvider implements Provider {
     const password = t.passwordSecret ? { passwordSecret: t.passwordSecret } : {};
 
     const bots: { botId: string; botName: string }[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call('ListBots', () =>
-        this.deps.lex.send(new ListBotsCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
-      );
+    for await (const page of this.pages('ListBots', paginateListBots({ client: this.deps.lex, pageSize: 100 }, {}))) {
       for (const b of page.botSummaries ?? []) {
         if (!b.botId || !b.botName || !wanted(b.botName)) continue;
         if (b.botStatus === 'Deleting') continue; // an export of a bot being deleted can only fail
         bots.push({ botId: b.botId, botName: b.botName });
       }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
 
     const perBot = await mapLimit(bots, this.deps.discoveryConcurrency ?? 4, async (bot) => {
       const versions = mode === 'DRAFT' ? ['DRAFT'] : await this.versionsToExport(bot.botId, mode);
@@ -429,16 +428,14 @@ export class LexProvider implements Provider {
   /** 'latest': the highest numbered version (none when the bot was never versioned); 'all': DRAFT and every numbered one. */
   private async versionsToExport(botId: string, mode: 'latest' | 'all'): Promise<string[]> {
     const numbered: number[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call(`ListBotVersions for ${botId}`, () =>
-        this.deps.lex.send(new ListBotVersionsCommand({ botId, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
-      );
+    for await (const page of this.pages(
+      `ListBotVersions for ${botId}`,
+      paginateListBotVersions({ client: this.deps.lex, pageSize: 100 }, { botId }),
+    )) {
       for (const v of page.botVersionSummaries ?? []) {
         if (v.botVersion && /^[1-9][0-9]*$/.test(v.botVersion) && v.botStatus !== 'Deleting') numbered.push(Number(v.botVersion));
       }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
     numbered.sort((a, b) => a - b);
     if (mode === 'latest') return numbered.length ? [String(numbered[numbered.length - 1])] : [];
     return ['DRAFT', ...numbered.map(String)];
@@ -446,14 +443,10 @@ export class LexProvider implements Provider {
 
   private async localesOf(botId: string, botVersion: string): Promise<string[]> {
     const locales: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call(`ListBotLocales for ${botId} version ${botVersion}`, () =>
-        this.deps.lex.send(new ListBotLocalesCommand({ botId, botVersion, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
-      );
+    const paginator = paginateListBotLocales({ client: this.deps.lex, pageSize: 100 }, { botId, botVersion });
+    for await (const page of this.pages(`ListBotLocales for ${botId} version ${botVersion}`, paginator)) {
       for (const l of page.botLocaleSummaries ?? []) if (l.localeId) locales.push(l.localeId);
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
     return locales;
   }
 }
