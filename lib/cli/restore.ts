@@ -296,28 +296,24 @@ async function restoreLex(ctx: Context): Promise<RestoreReport> {
 
     let spec: ImportResourceSpecification;
     let destination: RestoreReport['destination'];
-    if (isVocabulary) {
-      if (!existing)
+    if (isVocabulary || isLocale) {
+      // Both go into an existing bot's DRAFT locale; they differ in the import specification and what conflicts.
+      const what = isVocabulary ? 'a custom vocabulary' : 'a locale archive';
+      if (!existing) {
         throw new CliError(
-          `a custom vocabulary restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`,
+          `${what} restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`,
         );
-      spec = { customVocabularyImportSpecification: { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! } };
+      }
+      const target = { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! };
+      spec = isVocabulary ? { customVocabularyImportSpecification: target } : { botLocaleImportSpecification: target };
       destination = { botId: existing.botId, botName: existing.botName, existing: true };
-      if (merge === 'FailOnConflict')
+      if (merge === 'FailOnConflict') {
         notes.push(
-          `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already has a custom vocabulary; --merge Overwrite replaces it, --merge Append adds the archive's phrases`,
+          isVocabulary
+            ? `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already has a custom vocabulary; --merge Overwrite replaces it, --merge Append adds the archive's phrases`
+            : `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already exists in the bot; --merge Overwrite replaces it`,
         );
-    } else if (isLocale) {
-      if (!existing)
-        throw new CliError(
-          `a locale archive restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`,
-        );
-      spec = { botLocaleImportSpecification: { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! } };
-      destination = { botId: existing.botId, botName: existing.botName, existing: true };
-      if (merge === 'FailOnConflict')
-        notes.push(
-          `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already exists in the bot; --merge Overwrite replaces it`,
-        );
+      }
     } else {
       const fromArchive = botJsonOf(entries);
       const pick = <T>(what: string, ...candidates: [string, T | undefined][]): T | undefined => {
