@@ -2,8 +2,9 @@
  * The directions imports may run in (README "How the code is organised"),
  * checked by `npm run lint` (dependency-cruiser).
  *
- *   lib/core          shared names, contracts, config, errors, zip reading: imports no layer above it
- *   lib/providers     one folder per provider (lex/, koreai/) and the typed registry: core only
+ *   lib/core          shared names, contracts, schema primitives, errors, zip reading: imports no layer above it
+ *   lib/providers     one folder per provider (lex/, koreai/) and the typed registries: core only
+ *   lib/config        the config file's schema and loading: core and the providers' definitions
  *   lambdas           handlers and their commons: core and providers, never infrastructure or the CLI
  *   lib/cli           the operator CLI: never aws-cdk-lib (it would cost every command about a second)
  *   infrastructure    lib/constructs, lib/botvault-stack.ts, lib/app.ts, lib/bundling: imported only by
@@ -17,7 +18,19 @@ module.exports = {
       comment: 'lib/core is the bottom layer: it may not import the Lambdas, the CLI, the infrastructure or the local runner.',
       severity: 'error',
       from: { path: '^lib/core/' },
-      to: { path: ['^lambdas/', '^lib/cli/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/local/', '^lib/bundling/', '^bin/'] },
+      to: {
+        path: [
+          '^lambdas/',
+          '^lib/cli/',
+          '^lib/config/',
+          '^lib/constructs/',
+          '^lib/botvault-stack',
+          '^lib/app',
+          '^lib/local/',
+          '^lib/bundling/',
+          '^bin/',
+        ],
+      },
     },
     {
       name: 'core-loads-no-cdk',
@@ -31,13 +44,55 @@ module.exports = {
       comment: 'lib/providers/<name>/ is one provider: it builds on lib/core, never on a Lambda, the CLI or the infrastructure.',
       severity: 'error',
       from: { path: '^lib/providers/' },
-      to: { path: ['^lambdas/', '^lib/cli/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/local/', '^lib/bundling/', '^bin/'] },
+      to: {
+        path: [
+          '^lambdas/',
+          '^lib/cli/',
+          '^lib/config/',
+          '^lib/constructs/',
+          '^lib/botvault-stack',
+          '^lib/app',
+          '^lib/local/',
+          '^lib/bundling/',
+          '^bin/',
+        ],
+      },
     },
     {
       name: 'providers-load-no-cdk',
       severity: 'error',
       from: { path: '^lib/providers/' },
       to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+    },
+    {
+      name: 'definitions-load-no-provider-runtime',
+      comment:
+        "A provider's definition (target schema, key rules, sidecar section) and the config file built on them are what the CLI's name resolution and `cdk synth` load: no SDK client, no JWT library, no runtime.",
+      severity: 'error',
+      from: { path: ['^lib/config/', '^lib/providers/(definitions|[^/]+/definition)\\.ts$'] },
+      to: {
+        path: ['node_modules/@aws-sdk/', 'node_modules/jose/', '^lib/providers/[^/]+/(provider|restore|grants)\\.ts$', '^lib/providers/registry'],
+        reachable: true,
+      },
+    },
+    {
+      name: 'config-builds-on-core-and-provider-definitions',
+      comment: "The config file is BotVault settings plus provider targets: lib/config reads lib/core and the providers' definitions, nothing above.",
+      severity: 'error',
+      from: { path: '^lib/config/' },
+      to: {
+        path: [
+          '^lambdas/',
+          '^lib/cli/',
+          '^lib/constructs/',
+          '^lib/botvault-stack',
+          '^lib/app',
+          '^lib/local/',
+          '^lib/bundling/',
+          '^bin/',
+          'node_modules/aws-cdk-lib/',
+        ],
+      },
     },
     {
       name: 'core-imports-no-provider',

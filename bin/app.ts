@@ -5,7 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../lib/app';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type BotVaultConfig } from '../lib/core/config';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type BotVaultConfig } from '../lib/config/config';
 
 /** `-c config=PATH`. Context is only readable through an App; this one never synthesizes. */
 function configFile(): string {

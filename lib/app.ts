@@ -5,7 +5,7 @@
  */
 import { App, type AppProps, type Environment } from 'aws-cdk-lib';
 import { BotVaultStack } from './botvault-stack';
-import type { BotVaultConfig } from './core/config';
+import type { BotVaultConfig } from './config/config';
 
 export interface BuiltApp {
   readonly app: App;

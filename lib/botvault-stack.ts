@@ -11,7 +11,7 @@ import { ArnFormat, CfnOutput, type CfnResource, Duration, Fn, Stack, type Stack
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { BotVaultConfig, KoreaiTarget, LexTarget } from './core/config';
+import type { BotVaultConfig } from './config/config';
 import { STACK_OUTPUTS } from './core/names';
 import { BackupAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
@@ -20,6 +20,8 @@ import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
 import { EncryptionKey } from './constructs/encryption-key';
 import { RestoreDrill } from './constructs/restore-drill';
+import type { KoreaiTarget } from './providers/koreai/target';
+import type { LexTarget } from './providers/lex/target';
 
 /**
  * Stack output ids. The CLI finds the stack's resources by these keys

@@ -21,7 +21,7 @@ import {
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { parseConfig } from '../lib/core/config';
+import { parseConfig } from '../lib/config/config';
 import { formatBytes, formatJobLines } from '../lib/cli/output';
 import { runLocal } from '../lib/local/runner';
 import { startKoreSimulator } from '../test/simulators/koreai-simulator';

@@ -7,12 +7,13 @@
  * fails the whole execution with InvalidInputError naming the field.
  */
 import type { z } from 'zod/mini';
-import { formatPath, targetSchema, type Target } from '../../lib/core/config';
 import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../../lib/core/contracts';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
 import type { Provider } from '../../lib/providers/types';
 import { claimTick, type TickMarkerDeps } from './tick-marker';
+import { formatPath } from '../../lib/core/schemas';
+import { targetSchema, type Target } from '../../lib/providers/definitions';
 
 export type PlanInput = z.output<typeof planInputSchema>;
 

@@ -11,9 +11,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DuplicateTickError, InvalidInputError } from '../../lib/core/errors';
-
-/** Where markers live (lib/constructs/archive-bucket.ts TICK_PREFIX; the Plan role may write nothing else). */
-export const TICK_PREFIX = 'ticks/';
+import { TICK_PREFIX } from '../../lib/core/names';
 
 /** Scheduler's scheduled time: `2024-05-17T03:00:00Z`. Anything else would make a key of its own choosing. */
 const TICK_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;

@@ -23,9 +23,10 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
 import { withZip } from '../../lib/core/archive/zip';
-import { PASSWORD_SECRET_METADATA, PROVIDER_NAMES } from '../../lib/core/contracts';
+import { PROVIDER_NAMES } from '../../lib/core/contracts';
 import { BotVaultError } from '../../lib/core/errors';
 import { passwordFromSecret, type SecretReader } from '../../lib/core/secrets';
+import { PASSWORD_SECRET_METADATA, SHA256_METADATA } from '../../lib/core/names';
 
 /** At least one archive failed the drill; the message names them. */
 export class RestoreDrillFailedError extends BotVaultError {
@@ -84,7 +85,7 @@ export async function drillArchive(s3: S3Client, bucket: string, key: string, se
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const versionId = head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined;
   const size = head.ContentLength ?? 0;
-  const expected = head.Metadata?.sha256?.toLowerCase();
+  const expected = head.Metadata?.[SHA256_METADATA]?.toLowerCase();
   const base = { key, ...(versionId ? { versionId } : {}), bytes: size };
   if (!expected) return { ...base, ok: false, problem: 'no sha256 metadata: not stored by BotVault, or its metadata was lost' };
 

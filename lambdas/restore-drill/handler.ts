@@ -1,6 +1,6 @@
 /** Restore drill Lambda (EventBridge Scheduler): see drill.ts. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-// zod/mini: bundled into the Lambda (lib/core/config.ts says why).
+// zod/mini: bundled into the Lambda (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client, secretsClient } from '../shared/clients';

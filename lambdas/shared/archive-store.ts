@@ -48,19 +48,16 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ArchiveReader } from '../../lib/providers/types';
-import {
-  CONTENT_SHA256_METADATA,
-  PASSWORD_SECRET_METADATA,
-  RESTORE_INFO_SHA256_METADATA,
-  type Job,
-  type RestoreDetails,
-} from '../../lib/core/contracts';
+import type { Job } from '../../lib/core/contracts';
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
+import { STAGING_PREFIX, SHA256_METADATA, RUN_ID_METADATA } from '../../lib/core/names';
 import { restoreInfoSha256, writeSidecar, type CapturedRestoreInfo } from './restore-info';
 import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
 import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/core/archive/zip';
 import { uploadStream } from './part-upload';
+import type { RestoreDetails } from '../../lib/providers/definitions';
+import { CONTENT_SHA256_METADATA, PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_METADATA } from '../../lib/core/names';
 
 /**
  * Upload tuning (README "Performance", `npm run bench`): memory is a fixed pool of QUEUE_SIZE + 1
@@ -113,7 +110,7 @@ export interface StoredArchive {
 /** `staging/<runId>/<job id>.zip` with anything but letters, digits, `.`, `_`, `-` replaced by `_`. */
 export function stagingKey(runId: string, jobId: string): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `staging/${safe(runId)}/${safe(jobId)}.zip`;
+  return `${STAGING_PREFIX}${safe(runId)}/${safe(jobId)}.zip`;
 }
 
 /** S3 user metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest. */
@@ -215,10 +212,10 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
     }
     const metadata: Record<string, string> = {
       ...params.metadata,
-      sha256,
+      [SHA256_METADATA]: sha256,
       source: headerSafe(job.id),
       'export-id': headerSafe(exportId),
-      'run-id': headerSafe(runId),
+      [RUN_ID_METADATA]: headerSafe(runId),
       ...(job.name ? { 'bot-name': headerSafe(job.name) } : {}),
       ...(params.passwordSecret ? { [PASSWORD_SECRET_METADATA]: headerSafe(params.passwordSecret) } : {}),
     };
@@ -237,14 +234,14 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
       if (
         current &&
         current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 &&
-        current.Metadata.sha256 &&
+        current.Metadata[SHA256_METADATA] &&
         current.ContentLength !== undefined
       ) {
         const unchanged = {
           key: job.key,
           ...(current.VersionId ? { versionId: current.VersionId } : {}),
           bytes: current.ContentLength,
-          sha256: current.Metadata.sha256,
+          sha256: current.Metadata[SHA256_METADATA],
         };
         const restoreInfo =
           restore === 'unavailable'
@@ -277,9 +274,9 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
     written = { versionId: copied.VersionId };
 
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: job.key, ...(copied.VersionId ? { VersionId: copied.VersionId } : {}) }));
-    if (head.ContentLength !== bytes || head.Metadata?.sha256 !== sha256) {
+    if (head.ContentLength !== bytes || head.Metadata?.[SHA256_METADATA] !== sha256) {
       throw new DownloadIntegrityError(
-        `The stored object ${job.key} does not match what was downloaded: ${head.ContentLength} bytes with sha256 ${head.Metadata?.sha256 ?? '(none)'}, expected ${bytes} bytes with sha256 ${sha256}.`,
+        `The stored object ${job.key} does not match what was downloaded: ${head.ContentLength} bytes with sha256 ${head.Metadata?.[SHA256_METADATA] ?? '(none)'}, expected ${bytes} bytes with sha256 ${sha256}.`,
       );
     }
     written = undefined;
@@ -334,7 +331,7 @@ export async function versionOfThisRun(
     throw err;
   }
   const meta = head.Metadata ?? {};
-  if (meta['run-id'] !== headerSafe(runId) || meta.sha256 !== sha256 || head.ContentLength !== bytes) return undefined;
+  if (meta[RUN_ID_METADATA] !== headerSafe(runId) || meta[SHA256_METADATA] !== sha256 || head.ContentLength !== bytes) return undefined;
   return head.VersionId ? { versionId: head.VersionId } : {};
 }
 

@@ -5,12 +5,12 @@
  * pure core, and log the failure once with its error name.
  */
 import type { z } from 'zod/mini';
-import { formatPath } from '../../lib/core/config';
 import { cachedSecretReader, type SecretReader } from '../../lib/core/secrets';
 import { lexClient, secretsClient } from './clients';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger, syncLogLevel } from '../../lib/core/logger';
 import type { ProviderDeps } from '../../lib/providers/registry';
+import { formatPath } from '../../lib/core/schemas';
 
 /** Parses `event` or throws InvalidInputError listing every bad field. */
 export function parseInput<S extends z.ZodMiniType>(schema: S, event: unknown, what: string): z.output<S> {

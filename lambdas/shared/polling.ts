@@ -7,9 +7,9 @@
  * local run that shortens every Wait to milliseconds then makes exactly the
  * same number of checks and the same timeout decision as a real run.
  */
-import type { PollingConfig } from '../../lib/core/config';
 import type { ExportRef, ExportState } from '../../lib/core/contracts';
 import type { CheckResult } from '../../lib/providers/types';
+import type { PollingConfig } from '../../lib/core/schemas';
 
 /**
  * Seconds of the wait before check number `polls + 1`: firstWaitSeconds ×

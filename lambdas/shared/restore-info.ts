@@ -10,17 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import {
-  RESTORE_INFO_SHA256_METADATA,
-  restoreDetailsSchema,
-  restoreInfoKey,
-  restoreInfoSchema,
-  type Job,
-  type RestoreDetails,
-  type RestoreInfo,
-} from '../../lib/core/contracts';
+import type { Job } from '../../lib/core/contracts';
 import { canonicalJson } from '../../lib/core/archive/canonical-json';
 import { logger } from '../../lib/core/logger';
+import { restoreDetailsSchema, restoreInfoSchema, type RestoreDetails, type RestoreInfo } from '../../lib/providers/definitions';
+import { RESTORE_INFO_SHA256_METADATA, restoreInfoKey, RUN_ID_METADATA } from '../../lib/core/names';
 
 /** As archive-store.ts: S3 user metadata travels in HTTP headers; keep printable ASCII, percent-encode the rest. */
 function headerSafe(value: string): string {
@@ -29,9 +23,8 @@ function headerSafe(value: string): string {
 
 /** The `restore-info-sha256` of a job's details (see the file comment). */
 export function restoreInfoSha256(job: Pick<Job, 'id' | 'provider'>, details: RestoreDetails): string {
-  const { lex, koreai } = restoreDetailsSchema.parse(details);
   return createHash('sha256')
-    .update(canonicalJson({ provider: job.provider, target: job.id, lex, koreai }))
+    .update(canonicalJson({ provider: job.provider, target: job.id, ...restoreDetailsSchema.parse(details) }))
     .digest('hex');
 }
 
@@ -89,7 +82,7 @@ export async function writeSidecar(p: WriteSidecarParams): Promise<'written' | '
         Metadata: {
           sha256: createHash('sha256').update(body).digest('hex'),
           [RESTORE_INFO_SHA256_METADATA]: p.info.sha256,
-          'run-id': headerSafe(p.runId),
+          [RUN_ID_METADATA]: headerSafe(p.runId),
           source: headerSafe(p.job.id),
         },
       }),

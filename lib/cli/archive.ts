@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PASSWORD_SECRET_METADATA, restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../core/contracts';
 import { cachedSecretReader, passwordFromSecret } from '../core/secrets';
 import { bufferByteSource } from '../core/archive/byte-source';
 import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../core/archive/zip';
@@ -18,6 +17,8 @@ import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
 import { CliError } from './output';
 import { displayName, listSome } from './targets';
+import { restoreInfoSchema, type RestoreInfo } from '../providers/definitions';
+import { PASSWORD_SECRET_METADATA, restoreInfoKey, SHA256_METADATA } from '../core/names';
 
 /** Archives larger than this are refused: a bot definition is kilobytes to a few megabytes. */
 export const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
@@ -71,7 +72,7 @@ export async function readArchive(s3: S3Client, bucket: string, resource: Resour
     throw new CliError(`reading ${resource.key} was cut short: got ${data.length} of ${res.ContentLength} bytes; try again`);
   }
   const sha256 = createHash('sha256').update(data).digest('hex');
-  const expected = res.Metadata?.sha256?.toLowerCase();
+  const expected = res.Metadata?.[SHA256_METADATA]?.toLowerCase();
   if (expected && expected !== sha256) {
     throw new CliError(
       `sha256 mismatch for ${resource.key}${res.VersionId ? ` version ${res.VersionId}` : ''}: the bytes hash to ${sha256} but BotVault stored ${expected}; ` +

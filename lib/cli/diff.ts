@@ -19,6 +19,7 @@ import { loadResources } from './list';
 import { CliError, formatTime, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, resolveResource } from './targets';
+import { RUN_ID_METADATA } from '../core/names';
 
 export interface DiffCommandOptions extends LocateOptions {
   readonly from?: string;
@@ -92,7 +93,7 @@ const ref = (a: ArchiveBytes): VersionRef => ({
   versionId: a.versionId ?? null,
   sha256: a.sha256,
   lastModified: a.lastModified?.toISOString() ?? null,
-  runId: a.metadata['run-id'] ?? null,
+  runId: a.metadata[RUN_ID_METADATA] ?? null,
 });
 
 export async function diffCommand(target: string, opts: DiffCommandOptions): Promise<number> {

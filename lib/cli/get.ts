@@ -19,6 +19,7 @@ import { loadResources } from './list';
 import { CliError, formatBytes, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { defaultFileName, displayName, listSome, resolveResource } from './targets';
+import { SHA256_METADATA } from '../core/names';
 
 export interface GetCommandOptions extends LocateOptions {
   readonly version?: string;
@@ -50,7 +51,7 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
         throw err;
       }
     });
-    const expected = res.Metadata?.sha256?.toLowerCase();
+    const expected = res.Metadata?.[SHA256_METADATA]?.toLowerCase();
 
     const hash = createHash('sha256');
     let bytes = 0;

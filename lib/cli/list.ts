@@ -5,11 +5,13 @@
  * `botvault get --version` takes.
  */
 import { HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { PROVIDERS } from '../core/config';
 import { aws, httpStatus, s3Client } from './aws';
 import { CliError, formatBytes, formatTable, formatTime, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
-import { displayName, keyInfo, matchResources, noSuchResource, type KeyInfo } from './targets';
+import { displayName, matchResources, noSuchResource } from './targets';
+import type { KeyInfo } from '../providers/definition';
+import { ARCHIVE_PREFIXES, keyInfo } from '../providers/definitions';
+import { RUN_ID_METADATA } from '../core/names';
 
 export interface ListCommandOptions extends LocateOptions {
   readonly json: boolean;
@@ -30,7 +32,7 @@ export interface Resource extends KeyInfo {
 }
 
 /** Top-level prefixes that hold archives: one per provider (`lex/`, ...), never `runs/` or `staging/`. */
-const archivePrefixes = () => PROVIDERS.map((p) => `${p}/`);
+const archivePrefixes = () => ARCHIVE_PREFIXES;
 
 const noBucket = (bucket: string) => new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
 
@@ -150,7 +152,7 @@ export async function listCommand(target: string | undefined, opts: ListCommandO
       lastModified: v.lastModified?.toISOString() ?? null,
       bytes: v.size ?? null,
       sha256: heads[i]!.sha256 ?? null,
-      runId: heads[i]!['run-id'] ?? null,
+      runId: heads[i]![RUN_ID_METADATA] ?? null,
     }));
     if (opts.json) {
       printJson(rows);

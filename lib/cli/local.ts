@@ -1,5 +1,5 @@
 /** `botvault local`: run the synthesized workflow in-process against whatever endpoints the environment names. */
-import { type BotVaultConfig, ConfigError, loadConfig } from '../core/config';
+import { type BotVaultConfig, ConfigError, loadConfig } from '../config/config';
 import { CliError, formatJobLines, readableCause } from './output';
 
 export interface LocalCommandOptions {

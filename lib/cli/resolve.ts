@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type BotVaultConfig } from '../core/config';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type BotVaultConfig } from '../config/config';
 import { DEFAULT_STACK_NAME, STACK_OUTPUTS } from '../core/names';
 import { aws, cfnClient, type AwsOptions } from './aws';
 import { CliError } from './output';

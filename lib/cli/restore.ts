@@ -35,10 +35,9 @@ import {
 } from '@aws-sdk/client-lex-models-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { BotVaultConfig, KoreaiTarget } from '../core/config';
-import { koreaiBotName, koreaiErrorText, koreaiJob, koreaiJwt } from '../providers/koreai/provider';
+import type { BotVaultConfig } from '../config/config';
+import { koreaiBotName, koreaiErrorText, koreaiJwt } from '../providers/koreai/provider';
 import { lexDownloadHosts } from '../providers/lex/provider';
-import type { RestoreInfo } from '../core/contracts';
 import { assessUrl, guardedLookup, redactUrl } from '../core/download-guard';
 import { checkVersion, readArchive, readEntries, readRestoreInfo, type ArchiveBytes } from './archive';
 import { aws, s3Client, type AwsOptions } from './aws';
@@ -46,6 +45,9 @@ import { loadResources, type Resource } from './list';
 import { CliError, printJson } from './output';
 import { locate, readConfig, type LocateOptions } from './resolve';
 import { displayName, resolveResource } from './targets';
+import type { KoreaiTarget } from '../providers/koreai/target';
+import { koreaiJob } from '../providers/koreai/keys';
+import type { RestoreInfo } from '../providers/definitions';
 
 export const MERGE_STRATEGIES = ['FailOnConflict', 'Overwrite', 'Append'] as const;
 

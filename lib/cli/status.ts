@@ -6,6 +6,7 @@
  * 90 days Step Functions keeps history, and it is what the run stored.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { MANIFEST_PREFIX } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { aws, httpStatus, s3Client } from './aws';
 import { CliError, formatBytes, formatTable, formatTime, printJson, readableCause } from './output';
@@ -14,8 +15,6 @@ import { locate, type LocateOptions } from './resolve';
 export interface StatusCommandOptions extends LocateOptions {
   readonly json: boolean;
 }
-
-const RUNS = 'runs/';
 
 /** The manifest at `key`, or undefined when there is none. */
 export async function readManifest(s3: S3Client, bucket: string, key: string): Promise<RunManifest | undefined> {
@@ -58,7 +57,7 @@ async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ 
  * answers correctly (s3rver returns no CommonPrefixes for nested keys).
  */
 export async function latestManifestKey(s3: S3Client, bucket: string): Promise<string | undefined> {
-  const { keys } = await listAll(s3, bucket, RUNS);
+  const { keys } = await listAll(s3, bucket, MANIFEST_PREFIX);
   return newestManifest(keys);
 }
 
@@ -82,10 +81,10 @@ export function newestManifest(keys: readonly { key: string; lastModified?: Date
  * not say which day it ran.
  */
 export async function manifestKeyFor(s3: S3Client, bucket: string, run: string): Promise<string | undefined> {
-  if (run.startsWith(RUNS) && run.endsWith('.json')) return run;
+  if (run.startsWith(MANIFEST_PREFIX) && run.endsWith('.json')) return run;
   const runId = run.startsWith('arn:') ? run.split(':').at(-1)! : run;
   const file = `/${runId.replace(/\//g, '_')}.json`;
-  const { keys } = await listAll(s3, bucket, RUNS);
+  const { keys } = await listAll(s3, bucket, MANIFEST_PREFIX);
   // Newest first: a re-used name (after 90 days) should show the latest run.
   return keys.filter((k) => k.key.endsWith(file)).sort((a, b) => b.key.localeCompare(a.key))[0]?.key;
 }
@@ -118,8 +117,8 @@ export async function statusCommand(run: string | undefined, opts: StatusCommand
     if (!key) {
       throw new CliError(
         run
-          ? `no run "${run}" in s3://${bucket}/${RUNS}: give a run id (execution name) or manifest key; \`botvault status\` shows the latest`
-          : `no runs in s3://${bucket}/${RUNS} yet: start one with \`botvault run --wait\``,
+          ? `no run "${run}" in s3://${bucket}/${MANIFEST_PREFIX}: give a run id (execution name) or manifest key; \`botvault status\` shows the latest`
+          : `no runs in s3://${bucket}/${MANIFEST_PREFIX} yet: start one with \`botvault run --wait\``,
       );
     }
     const manifest = await readManifest(s3, bucket!, key);

@@ -7,52 +7,10 @@
  * resources) and its stable S3 key (`lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip`).
  * Pure functions: the commands feed them the config and the bucket listing.
  */
-import type { BotVaultConfig, KoreaiTarget, LexTarget } from '../core/config';
-import { koreaiJob } from '../providers/koreai/provider';
-import { lexJob, specForTarget } from '../providers/lex/provider';
+import type { BotVaultConfig } from '../config/config';
+import type { KeyInfo } from '../providers/definition';
+import { targetJobId } from '../providers/definitions';
 import { CliError } from './output';
-
-/** What a stable archive key says about the resource behind it. */
-export interface KeyInfo {
-  readonly key: string;
-  readonly provider: string;
-  /** The job id, where the key's shape is known (Lex, Kore.ai); otherwise undefined. */
-  readonly id?: string;
-  readonly botId?: string;
-  readonly botVersion?: string;
-  readonly localeId?: string;
-  readonly testSetId?: string;
-}
-
-/**
- * Parses a stable archive key. Lex and Kore.ai keys are the contract in
- * lib/providers/{lex,koreai}/provider.ts (`lexJob`, `koreaiJob`); any other provider's key
- * (`<provider>/<scope>/<botId>/<variant>/…`) yields its bot id only.
- */
-export function keyInfo(key: string): KeyInfo {
-  const parts = key.split('/');
-  const provider = parts[0] ?? '';
-  if (provider === 'lex') {
-    const [, , a, b, c, d, e] = parts;
-    if (a === 'test-sets' && b && c === 'test-set.zip' && parts.length === 5) return { key, provider, id: `lex:test-set:${b}`, testSetId: b };
-    if (a && b && c === 'bot.zip' && parts.length === 5) return { key, provider, id: `lex:${a}:${b}`, botId: a, botVersion: b };
-    if (a && b && c === 'locales' && d?.endsWith('.zip') && parts.length === 6) {
-      const localeId = d.slice(0, -'.zip'.length);
-      return { key, provider, id: `lex:${a}:${b}:${localeId}`, botId: a, botVersion: b, localeId };
-    }
-    if (a && b && c === 'locales' && d && e === 'custom-vocabulary.zip' && parts.length === 7) {
-      return { key, provider, id: `lex:${a}:${b}:${d}:custom-vocabulary`, botId: a, botVersion: b, localeId: d };
-    }
-    return { key, provider };
-  }
-  if (provider === 'koreai') {
-    // koreai/<host>/<botId>/<exportType>/bot.zip (koreaiJob in lib/providers/koreai/provider.ts)
-    const [, host, botId, exportType, file] = parts;
-    if (host && botId && exportType && file === 'bot.zip' && parts.length === 5) return { key, provider, id: `koreai:${botId}:${exportType}`, botId };
-    return { key, provider };
-  }
-  return { key, provider, ...(parts.length >= 4 && parts[2] ? { botId: parts[2] } : {}) };
-}
 
 /** The name shown for a resource: its job id where known, else its key. */
 export const displayName = (info: KeyInfo) => info.id ?? info.key;
@@ -85,16 +43,6 @@ export function resolveResource<T extends KeyInfo>(query: string, infos: readonl
 /** At most `max` items, then "and N more": an error stays one readable line. */
 export function listSome(items: readonly string[], max = 20): string {
   return items.slice(0, max).join(', ') + (items.length > max ? `, and ${items.length - max} more` : '');
-}
-
-/** The job id a static (non-discovery) config target produces; undefined for discovery targets. */
-export function targetJobId(target: BotVaultConfig['targets'][number], region = 'us-east-1'): string | undefined {
-  const t = target as { provider: string; discover?: boolean; id?: string };
-  if (t.discover) return undefined;
-  // Lex ids come from the very function Plan uses, so the CLI cannot drift from what the workflow runs.
-  if (t.provider === 'lex') return lexJob(region, specForTarget(target as LexTarget)).id;
-  if (t.provider === 'koreai') return koreaiJob(target as KoreaiTarget).id;
-  return undefined;
 }
 
 export interface OnlyCheck {

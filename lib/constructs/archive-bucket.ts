@@ -12,15 +12,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-
-/** Where StoreArchive uploads first; it then copies onto the stable key (lambdas/shared/archive-store.ts). */
-export const STAGING_PREFIX = 'staging/';
-/** Where archives live, one prefix per provider (`lex/<region>/<botId>/...`, `koreai/<host>/<botId>/...`). */
-export const ARCHIVE_PREFIXES = ['lex/', 'koreai/'] as const;
-/** Where Summarize writes run manifests (`runs/<yyyy>/<mm>/<dd>/<runId>.json`). */
-export const MANIFEST_PREFIX = 'runs/';
-/** Where Plan records each schedule tick it started (`ticks/<scheduled time>.json`), so a repeated tick runs nothing. */
-export const TICK_PREFIX = 'ticks/';
+import { MANIFEST_PREFIX, STAGING_PREFIX, TICK_PREFIX } from '../core/names';
+import { ARCHIVE_PREFIXES } from '../providers/definitions';
 
 /** S3 Object Lock default retention for every new object version. */
 export interface ArchiveObjectLock {

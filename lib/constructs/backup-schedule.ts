@@ -12,7 +12,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { cronSchema, timezoneSchema } from '../core/config';
+import { cronSchema, timezoneSchema } from '../core/schemas';
 
 export interface BackupScheduleProps {
   /** The state machine each tick starts. */

@@ -15,7 +15,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { type ERROR_RETRY, NEVER_RETRIED_ERRORS as NEVER_RETRIED, RETRYABLE_ERRORS } from '../core/errors';
 import { States } from '../core/names';
-import type { BotVaultConfig } from '../core/config';
+import type { BotVaultConfig } from '../config/config';
 
 /** The Lambda behind each Task state. */
 export interface BackupFunctions {

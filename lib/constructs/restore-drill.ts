@@ -22,9 +22,9 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DRILL_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
-import { cronSchema, timezoneSchema } from '../core/config';
 import type { ArchiveBucket } from './archive-bucket';
 import { BackupFunction } from './backup-function';
+import { cronSchema, timezoneSchema } from '../core/schemas';
 
 export interface RestoreDrillProps {
   /** The archive bucket whose archives are drilled; the drill gets read access to it. */

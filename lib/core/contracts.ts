@@ -8,7 +8,7 @@
 // zod/mini, not zod: the same validation as functions instead of methods, so esbuild drops what is unused
 // (~75 kB less per Lambda bundle). A namespace import, so zod's 40+ unused locales are dropped too.
 import * as z from 'zod/mini';
-import { pollingSchema } from './config';
+import { pollingSchema } from './schemas';
 
 export const PROVIDER_NAMES = ['lex', 'koreai'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -139,102 +139,3 @@ export const summarizeOutputSchema = z.object({
   message: z.string(),
 });
 export type SummarizeOutput = z.infer<typeof summarizeOutputSchema>;
-
-// ---- Restore sidecar (issue 6): what an export leaves out and a restore needs ----
-
-/** The sidecar of an archive lives beside it, versioned like it: `<archive key>.restore.json`. */
-export const RESTORE_INFO_SUFFIX = '.restore.json';
-/** Object metadata naming the sidecar details an archive version (and each sidecar version) belongs to. */
-export const RESTORE_INFO_SHA256_METADATA = 'restore-info-sha256';
-/** Object metadata: the archive's content hash (entries' names and contents; see archive-store.ts). */
-export const CONTENT_SHA256_METADATA = 'content-sha256';
-/**
- * Object metadata of a password-protected export: the Secrets Manager secret
- * (name or ARN, never its value) whose password decrypts it, so `diff`,
- * `restore` and the drill can open it later.
- */
-export const PASSWORD_SECRET_METADATA = 'password-secret';
-export function restoreInfoKey(archiveKey: string): string {
-  return `${archiveKey}${RESTORE_INFO_SUFFIX}`;
-}
-
-/** A Lex alias as DescribeBotAlias reports it: the parts CreateBotAlias needs to recreate it. */
-export const lexAliasInfoSchema = z.object({
-  botAliasId: nonEmptyString(),
-  botAliasName: nonEmptyString(),
-  description: z.optional(z.string()),
-  botVersion: z.optional(z.string()),
-  /** Per locale id: enabled, and the alias's Lambda code hook (`lambdaARN`, `codeHookInterfaceVersion`). */
-  botAliasLocaleSettings: z.optional(
-    z.record(
-      z.string(),
-      z.object({
-        enabled: z.boolean(),
-        codeHookSpecification: z.optional(z.object({ lambdaCodeHook: z.object({ lambdaARN: z.string(), codeHookInterfaceVersion: z.string() }) })),
-      }),
-    ),
-  ),
-  /** As Lex returns it (`textLogSettings[]`, `audioLogSettings[]` with their destinations); passed back to CreateBotAlias unchanged. */
-  conversationLogSettings: z.optional(
-    z.object({
-      textLogSettings: z.optional(z.array(z.record(z.string(), z.unknown()))),
-      audioLogSettings: z.optional(z.array(z.record(z.string(), z.unknown()))),
-    }),
-  ),
-  sentimentAnalysisSettings: z.optional(z.object({ detectSentiment: z.boolean() })),
-});
-export type LexAliasInfo = z.infer<typeof lexAliasInfoSchema>;
-
-/** Lex: the bot settings StartImport needs for a new bot, plus aliases and tags (none of which the export holds). */
-export const lexRestoreInfoSchema = z.object({
-  botId: nonEmptyString(),
-  botName: nonEmptyString(),
-  description: z.optional(z.string()),
-  roleArn: nonEmptyString(),
-  dataPrivacy: z.object({ childDirected: z.boolean() }),
-  idleSessionTTLInSeconds: z.int(),
-  botType: z.optional(z.string()),
-  aliases: z.array(lexAliasInfoSchema),
-  tags: z.record(z.string(), z.string()),
-});
-export type LexRestoreInfo = z.infer<typeof lexRestoreInfoSchema>;
-
-export const koreaiRestoreInfoSchema = z.object({
-  botId: nonEmptyString(),
-  /** The bot's name, from the export's botDefinition.json (absent when the archive does not carry it). */
-  botName: z.optional(z.string()),
-});
-export type KoreaiRestoreInfo = z.infer<typeof koreaiRestoreInfoSchema>;
-
-/** What a provider's restoreInfo() returns: exactly one provider section. */
-export const restoreDetailsSchema = z.object({
-  lex: z.optional(lexRestoreInfoSchema),
-  koreai: z.optional(koreaiRestoreInfoSchema),
-});
-export type RestoreDetails = z.infer<typeof restoreDetailsSchema>;
-
-/**
- * The sidecar `<archive key>.restore.json` (schemaVersion 1).
- *
- * Written when a new archive version is written, and when the details changed
- * although the archive did not (UNCHANGED). Both the sidecar object and the
- * archive version carry the metadata `restore-info-sha256`: the SHA-256 (hex)
- * of the canonical JSON (keys sorted) of `{ provider, target, lex?, koreai? }`
- * — the details without capturedAt/runId/archive, so an unchanged bot keeps
- * its hash. The sidecar for archive version V is the newest sidecar version
- * whose `archive.versionId` (or `archive.sha256`) is V's; its details are
- * those named by V's `restore-info-sha256` or newer ones captured while the
- * archive stayed unchanged. A missing sidecar means the details could not be
- * captured (the backup itself does not fail for that).
- */
-export const restoreInfoSchema = z.extend(restoreDetailsSchema, {
-  schemaVersion: z.literal(1),
-  provider: z.enum(PROVIDER_NAMES),
-  /** The job id, e.g. `lex:ABCDEFGHIJ:DRAFT`. */
-  target: nonEmptyString(),
-  capturedAt: nonEmptyString(),
-  runId: nonEmptyString(),
-  /** The archive version these details were captured with (versionId absent in an unversioned bucket). */
-  archive: z.object({ key: nonEmptyString(), versionId: z.optional(z.string()), sha256: nonEmptyString() }),
-});
-export type RestoreInfo = z.infer<typeof restoreInfoSchema>;

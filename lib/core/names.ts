@@ -43,3 +43,35 @@ export const METRICS_NAMESPACE = 'BotVault';
 export const SERVICE_NAME = 'botvault';
 /** The restore drill's metrics (lambdas/restore-drill). */
 export const DRILL_METRICS = { failures: 'DrillFailures', checked: 'DrillArchivesChecked' } as const;
+
+// ---- the archive bucket's layout (README "S3 layout"); each Lambda's role may write only its own prefixes ----
+
+/** Where StoreArchive uploads first; it then copies onto the stable key (lambdas/shared/archive-store.ts). */
+export const STAGING_PREFIX = 'staging/';
+/** Where Summarize writes run manifests (`runs/<yyyy>/<mm>/<dd>/<runId>.json`). */
+export const MANIFEST_PREFIX = 'runs/';
+/** Where Plan records each schedule tick it started (`ticks/<scheduled time>.json`), so a repeated tick runs nothing. */
+export const TICK_PREFIX = 'ticks/';
+
+// ---- object metadata BotVault writes on archive versions and sidecars (README "S3 layout") ----
+
+/** Object metadata: the SHA-256 (hex) of the stored bytes, checked on every read. */
+export const SHA256_METADATA = 'sha256';
+/** Object metadata: the run (execution name) that wrote the version. */
+export const RUN_ID_METADATA = 'run-id';
+
+/** The sidecar of an archive lives beside it, versioned like it: `<archive key>.restore.json`. */
+export const RESTORE_INFO_SUFFIX = '.restore.json';
+/** Object metadata naming the sidecar details an archive version (and each sidecar version) belongs to. */
+export const RESTORE_INFO_SHA256_METADATA = 'restore-info-sha256';
+/** Object metadata: the archive's content hash (entries' names and contents; see archive-store.ts). */
+export const CONTENT_SHA256_METADATA = 'content-sha256';
+/**
+ * Object metadata of a password-protected export: the Secrets Manager secret
+ * (name or ARN, never its value) whose password decrypts it, so `diff`,
+ * `restore` and the drill can open it later.
+ */
+export const PASSWORD_SECRET_METADATA = 'password-secret';
+export function restoreInfoKey(archiveKey: string): string {
+  return `${archiveKey}${RESTORE_INFO_SUFFIX}`;
+}

@@ -4,6 +4,7 @@
  * status` / `run` and the local runner. README "S3 layout and metadata".
  */
 import type { JobResult } from './contracts';
+import { MANIFEST_PREFIX } from './names';
 
 export interface RunManifest {
   runId: string;
@@ -18,5 +19,5 @@ export interface RunManifest {
 /** `runs/2024/05/17/<runId>.json`, dated by the run's start in UTC. */
 export function manifestKey(runId: string, startedAt: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `runs/${startedAt.getUTCFullYear()}/${pad(startedAt.getUTCMonth() + 1)}/${pad(startedAt.getUTCDate())}/${runId.replace(/\//g, '_')}.json`;
+  return `${MANIFEST_PREFIX}${startedAt.getUTCFullYear()}/${pad(startedAt.getUTCMonth() + 1)}/${pad(startedAt.getUTCDate())}/${runId.replace(/\//g, '_')}.json`;
 }

@@ -13,7 +13,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachine } from 'aws-local-stepfunctions';
-import type { BotVaultConfig } from '../core/config';
+import type { BotVaultConfig } from '../config/config';
 import { TASK_FUNCTIONS } from '../constructs/backup-workflow';
 import { METRICS_NAMESPACE, States } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';

@@ -3,8 +3,8 @@
  * never changes for a new provider: add a file next to this one and a line in
  * registry.ts.
  */
-import type { Target } from '../core/config';
-import type { ExportRef, ExportStatus, Job, RestoreDetails } from '../core/contracts';
+import type { ExportRef, ExportStatus, Job } from '../core/contracts';
+import type { Target, RestoreDetails } from './definitions';
 
 export interface PlanContext {
   /** AWS region the Lambdas run in (for S3 keys such as `lex/<region>/...`). */

@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { parseConfig } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 import { runLocal, synthesizeDefinition, type EventLog } from '../../lib/local/runner';
 import { S3RVER_CREDENTIALS } from '../simulators/s3-server';
 import { tsxArgs } from './store';

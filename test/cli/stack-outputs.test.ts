@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BotVaultStack } from '../../lib/botvault-stack';
 import { OUTPUTS } from '../../lib/cli/resolve';
-import { parseConfig } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 
 type Outputs = Record<string, { Value: unknown; Description?: string }>;
 

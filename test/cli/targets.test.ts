@@ -3,9 +3,10 @@
  * the --only check against the config, default download names.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 import { CliError } from '../../lib/cli/output';
-import { checkOnly, defaultFileName, keyInfo, matchResources, resolveResource, targetJobId } from '../../lib/cli/targets';
+import { checkOnly, defaultFileName, matchResources, resolveResource } from '../../lib/cli/targets';
+import { keyInfo, targetJobId } from '../../lib/providers/definitions';
 
 const KEYS = [
   'lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip',

@@ -7,8 +7,9 @@
  */
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restoreInfoKey, restoreInfoSchema } from '../../lib/core/contracts';
 import { startHarness, type Harness } from '../workflow/harness';
+import { restoreInfoSchema } from '../../lib/providers/definitions';
+import { restoreInfoKey } from '../../lib/core/names';
 
 let h: Harness;
 beforeAll(async () => {

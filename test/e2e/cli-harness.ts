@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
-import { parseConfig, type BotVaultConfig } from '../../lib/core/config';
+import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
 import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';

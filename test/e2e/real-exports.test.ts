@@ -20,10 +20,10 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries, ZipPasswordError } from '../../lib/core/archive/zip';
 import { runLocal, type LocalRunResult } from '../../lib/local/runner';
-import { restoreInfoKey } from '../../lib/core/contracts';
 import { comparableEntries } from '../generators/normalize';
 import { writeZip } from '../generators/zip-writer';
 import { startCliHarness, type CliHarness, type CliResult } from './cli-harness';
+import { restoreInfoKey } from '../../lib/core/names';
 
 const SENTINEL_PASSWORD = 'SENTINEL-lex-file-password-3c9d71';
 const PASSWORD_SECRET = 'botvault/lex-password';

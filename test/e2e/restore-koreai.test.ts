@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries } from '../../lib/core/archive/zip';
-import { parseConfig, type BotVaultConfig } from '../../lib/core/config';
+import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { runLocal } from '../../lib/local/runner';
 import { startKoreSimulator, type KoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator, type SecretsSimulator } from '../simulators/secrets-simulator';

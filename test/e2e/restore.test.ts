@@ -16,8 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries } from '../../lib/core/archive/zip';
 import { comparableEntries } from '../generators/normalize';
 import { runLocal } from '../../lib/local/runner';
-import { restoreInfoKey, type RestoreInfo } from '../../lib/core/contracts';
 import { startCliHarness, type CliHarness } from './cli-harness';
+import type { RestoreInfo } from '../../lib/providers/definitions';
+import { restoreInfoKey } from '../../lib/core/names';
 
 const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 const TARGET = 'lex:ALPHABOT01:DRAFT';

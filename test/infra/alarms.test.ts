@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { BackupAlarms, type BackupAlarmsProps } from '../../lib/constructs/alarms';
-import { ConfigError, parseConfig } from '../../lib/core/config';
+import { ConfigError, parseConfig } from '../../lib/config/config';
 import { ACCOUNT, REGION, logicalId, render, synth, type CfnTemplate } from './helpers';
 
 const TARGETS = [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }];

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollingSchema } from '../../lib/core/config';
 import { handlerEnvironment } from '../lambdas/handler-environment';
 import { startLexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server } from '../simulators/s3-server';
 import { REGION, synthBundles } from './helpers';
+import { pollingSchema } from '../../lib/core/schemas';
 
 const outdir = mkdtempSync(join(tmpdir(), 'botvault-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/constructs/backup-function';
-import { ConfigError, loadConfig } from '../../lib/core/config';
+import { ConfigError, loadConfig } from '../../lib/config/config';
 import { SKIP_BUNDLING } from './helpers';
 
 const run = promisify(execFile);

@@ -10,7 +10,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app';
-import { ConfigError, parseConfig } from '../../lib/core/config';
+import { ConfigError, parseConfig } from '../../lib/config/config';
 import { States } from '../../lib/constructs/backup-workflow';
 import { synthesizeDefinition } from '../../lib/local/runner';
 import { ACCOUNT, REGION, SKIP_BUNDLING, cdkJsonContext, synth, type CfnTemplate } from './helpers';

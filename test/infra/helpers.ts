@@ -10,7 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import type { BotVaultStack } from '../../lib/botvault-stack';
 import { PROJECT_ROOT } from '../../lib/constructs/backup-function';
-import { parseConfig } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';

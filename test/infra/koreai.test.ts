@@ -4,7 +4,7 @@
  * and a bad target stopping synth with a message that names the field.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../lib/core/config';
+import { ConfigError, parseConfig } from '../../lib/config/config';
 import { ACCOUNT, REGION, functionStatements, synth } from './helpers';
 
 const BOT = 'st-1a2b3c4d-0000-1111-2222-333344445555';

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { buildApp } from '../../lib/app';
 import type { BotVaultStack } from '../../lib/botvault-stack';
-import { parseConfig } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 import { ACCOUNT, REGION, SKIP_BUNDLING, cdkJsonContext } from './helpers';
 
 const dirs: string[] = [];

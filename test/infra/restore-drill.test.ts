@@ -7,7 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ArchiveBucket } from '../../lib/constructs/archive-bucket';
 import { RestoreDrill } from '../../lib/constructs/restore-drill';
-import { ConfigError, parseConfig } from '../../lib/core/config';
+import { ConfigError, parseConfig } from '../../lib/config/config';
 import { buildApp } from '../../lib/app';
 import { ACCOUNT, REGION, SKIP_BUNDLING, cdkJsonContext, functionStatements, logicalId, render, synth, type CfnTemplate } from './helpers';
 

@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import { createS3Client } from '../../lambdas/shared/clients';
-import { ConfigError, parseConfig } from '../../lib/core/config';
+import { ConfigError, parseConfig } from '../../lib/config/config';
 import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
 import { BackupWorkflow } from '../../lib/constructs/backup-workflow';
 import { EncryptionKey } from '../../lib/constructs/encryption-key';

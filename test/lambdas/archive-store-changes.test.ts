@@ -8,11 +8,13 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storeArchive, type StoreArchiveParams } from '../../lambdas/shared/archive-store';
-import { restoreInfoKey, restoreInfoSchema, type Job, type RestoreDetails } from '../../lib/core/contracts';
+import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError } from '../../lib/core/errors';
 import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { writeZip } from '../generators/zip-writer';
+import { restoreInfoSchema, type RestoreDetails } from '../../lib/providers/definitions';
+import { restoreInfoKey } from '../../lib/core/names';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 let server: S3Server;

@@ -11,9 +11,10 @@ import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeArchive } from '../../lambdas/shared/archive-store';
-import type { Job, RestoreDetails } from '../../lib/core/contracts';
+import type { Job } from '../../lib/core/contracts';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { lexLikeZip } from './zip-fixtures';
+import type { RestoreDetails } from '../../lib/providers/definitions';
 
 let server: S3Server;
 let proxy: http.Server;

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pollingSchema } from '../../lib/core/config';
 import { handler as checkExport } from '../../lambdas/check-export/handler';
 import { handler as cleanup } from '../../lambdas/cleanup/handler';
 import { handler as plan } from '../../lambdas/plan/handler';
@@ -23,6 +22,7 @@ import { DownloadIntegrityError, DownloadUrlExpiredError, InvalidInputError, Pro
 import { startLexSimulator, type LexFaults, type LexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { handlerEnvironment } from './handler-environment';
+import { pollingSchema } from '../../lib/core/schemas';
 
 const BOTS = [
   { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },

@@ -8,13 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type KoreaiTarget } from '../../lib/core/config';
-import { JWT_LIFETIME_SECONDS, KoreaiProvider, koreaiJob } from '../../lib/providers/koreai/provider';
+import { parseConfig } from '../../lib/config/config';
+import { JWT_LIFETIME_SECONDS, KoreaiProvider } from '../../lib/providers/koreai/provider';
 import type { Job } from '../../lib/core/contracts';
 import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { cachedSecretReader } from '../../lib/core/secrets';
 import { RATE_LIMIT_MESSAGE, startKoreSimulator, type KoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator, type SecretsSimulator } from '../simulators/secrets-simulator';
+import type { KoreaiTarget } from '../../lib/providers/koreai/target';
+import { koreaiJob } from '../../lib/providers/koreai/keys';
 
 /** A value that must never appear in an error message. */
 const SENTINEL_SECRET = 'SENTINEL-kore-client-secret-7f3a9c';

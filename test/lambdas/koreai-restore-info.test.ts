@@ -4,13 +4,15 @@
  * range), falling back to the job's name.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type KoreaiTarget } from '../../lib/core/config';
-import { koreaiJob, KoreaiProvider } from '../../lib/providers/koreai/provider';
+import { parseConfig } from '../../lib/config/config';
+import { KoreaiProvider } from '../../lib/providers/koreai/provider';
 import type { ArchiveReader } from '../../lib/providers/types';
 import { bufferByteSource } from '../../lib/core/archive/byte-source';
 import { ZipArchive } from '../../lib/core/archive/zip';
 import { koreExportZip } from '../generators/koreai-export';
 import { makeZip } from './zip-fixtures';
+import type { KoreaiTarget } from '../../lib/providers/koreai/target';
+import { koreaiJob } from '../../lib/providers/koreai/keys';
 
 const target = parseConfig({
   targets: [

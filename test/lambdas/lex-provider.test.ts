@@ -6,11 +6,12 @@
  */
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Target } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 import { lexDownloadHosts, LexProvider } from '../../lib/providers/lex/provider';
 import type { Job } from '../../lib/core/contracts';
 import { ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator } from '../simulators/lex-simulator';
+import type { Target } from '../../lib/providers/definitions';
 
 const BOTS = [
   { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },

@@ -6,10 +6,11 @@
  */
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lexJob, LexProvider } from '../../lib/providers/lex/provider';
-import { restoreDetailsSchema } from '../../lib/core/contracts';
+import { LexProvider } from '../../lib/providers/lex/provider';
 import { ProviderRequestError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator, type SimBotAlias } from '../simulators/lex-simulator';
+import { lexJob } from '../../lib/providers/lex/keys';
+import { restoreDetailsSchema } from '../../lib/providers/definitions';
 
 const ROLE = 'arn:aws:iam::210987654321:role/BotRole';
 const HOOK = 'arn:aws:lambda:us-east-1:210987654321:function:fulfil';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pollingSchema } from '../../lib/core/config';
 import { firstPoll, nextPoll, waitBeforeCheck } from '../../lambdas/shared/polling';
 import type { ExportState } from '../../lib/core/contracts';
+import { pollingSchema } from '../../lib/core/schemas';
 
 const ref = { exportId: 'EXP1' };
 

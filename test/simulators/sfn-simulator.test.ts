@@ -14,7 +14,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/core/config';
+import { parseConfig } from '../../lib/config/config';
 import { States } from '../../lib/core/names';
 import { startLexSimulator, type LexSimulator } from './lex-simulator';
 import { s3ClientFor, startS3Server, type S3Server } from './s3-server';

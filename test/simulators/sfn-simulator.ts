@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BotVaultConfig } from '../../lib/core/config';
+import type { BotVaultConfig } from '../../lib/config/config';
 import type { StateMachine } from 'aws-local-stepfunctions';
 import { runLocal, synthesizeDefinition } from '../../lib/local/runner';
 

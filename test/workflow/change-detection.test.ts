@@ -8,10 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { restoreInfoKey, restoreInfoSchema, type RestoreInfo } from '../../lib/core/contracts';
 import { startKoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
 import { head, startHarness, type Harness } from './harness';
+import { restoreInfoSchema, type RestoreInfo } from '../../lib/providers/definitions';
+import { restoreInfoKey } from '../../lib/core/names';
 
 const ROLE = 'arn:aws:iam::210987654321:role/LexBotRole';
 const HOOK = 'arn:aws:lambda:us-east-1:210987654321:function:orders';

@@ -13,7 +13,7 @@ import {
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { parseConfig, type BotVaultConfig } from '../../lib/core/config';
+import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../lib/local/runner';
 import { startLexSimulator, type LexSimulator, type LexSimulatorOptions } from '../simulators/lex-simulator';
 import { s3ClientFor, startS3Server } from '../simulators/s3-server';

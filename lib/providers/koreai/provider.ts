@@ -15,16 +15,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-// zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
+// zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
-import type { KoreaiTarget } from '../../core/targets/koreai';
-import type { Target } from '../../core/config';
-import { nonEmptyString, type ExportRef, type Job, type RestoreDetails } from '../../core/contracts';
+import { type KoreaiSpec, koreaiJob, koreaiSpecSchema } from './keys';
+import { nonEmptyString, type ExportRef, type Job } from '../../core/contracts';
 import { downloadAllowlist } from '../../core/env';
 import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../core/errors';
 import { logger } from '../../core/logger';
 import type { SecretReader } from '../../core/secrets';
 import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
+import type { Target, RestoreDetails } from '../definitions';
 
 export interface KoreaiProviderDeps {
   /** Reads `credentialsSecret`. */
@@ -42,19 +42,6 @@ export const JWT_LIFETIME_SECONDS = 60;
 /** The JWT's `sub`: Kore.ai accepts any id; this one tells their audit logs who called. */
 export const JWT_SUBJECT = 'botvault';
 
-/** What a Kore.ai job exports; identifiers and options only (a secret's name, never its value). */
-export const koreaiSpecSchema = z.object({
-  host: z.url(),
-  botId: nonEmptyString(),
-  exportType: z.enum(['published', 'latest']),
-  credentialsSecret: nonEmptyString(),
-  enforceJti: z.boolean(),
-  downloadHosts: z.array(z.string()),
-  /** The Bot Export API's request body, exactly as sent. */
-  body: z.record(z.string(), z.unknown()),
-});
-export type KoreaiSpec = z.infer<typeof koreaiSpecSchema>;
-
 const credentialsSchema = z.object({ clientId: nonEmptyString(), clientSecret: nonEmptyString() });
 
 const startReplySchema = z.object({ _id: nonEmptyString(), status: z.optional(z.string()) });
@@ -67,33 +54,6 @@ const statusReplySchema = z.object({
   errors: z.optional(z.unknown()),
 });
 type StatusReply = z.infer<typeof statusReplySchema>;
-
-/** `koreai/<host>/<botId>/<exportType>/bot.zip` (DESIGN §3: one stable key per backed-up resource). */
-export function koreaiJob(target: KoreaiTarget): Job {
-  const host = new URL(target.host).host;
-  const body: Record<string, unknown> = { exportType: target.exportType };
-  if (target.exportOptions) body.exportOptions = target.exportOptions;
-  if (target.subTasks) body.subTasks = target.subTasks;
-  if (target.allTasks !== undefined) body.allTasks = target.allTasks;
-  if (target.customDashboards !== undefined) body.customDashboards = target.customDashboards;
-  // The API spells this one with a capital I (REFERENCE.md).
-  if (target.includeDependentTasks !== undefined) body.IncludeDependentTasks = target.includeDependentTasks;
-  const spec: KoreaiSpec = {
-    host: new URL(target.host).origin,
-    botId: target.botId,
-    exportType: target.exportType,
-    credentialsSecret: target.credentialsSecret,
-    enforceJti: target.enforceJti,
-    downloadHosts: target.downloadHosts,
-    body,
-  };
-  return {
-    id: `koreai:${target.botId}:${target.exportType}`,
-    provider: 'koreai',
-    key: `koreai/${host}/${target.botId}/${target.exportType}/bot.zip`,
-    spec,
-  };
-}
 
 /** Anything shaped like a JWT, scrubbed from provider text before it reaches an error message. */
 const JWT_LIKE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;

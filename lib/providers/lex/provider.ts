@@ -24,10 +24,7 @@ import {
   paginateListBots,
   paginateListBotVersions,
 } from '@aws-sdk/client-lex-models-v2';
-// zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
-import * as z from 'zod/mini';
-import { globToRegExp, type LexTarget, type Target } from '../../core/config';
-import { lexAliasInfoSchema, type ExportRef, type Job, type LexAliasInfo, type RestoreDetails } from '../../core/contracts';
+import type { ExportRef, Job } from '../../core/contracts';
 import {
   BotVaultError,
   InvalidInputError,
@@ -39,6 +36,11 @@ import {
 import { logger } from '../../core/logger';
 import { passwordFromSecret, type SecretReader } from '../../core/secrets';
 import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
+import { globToRegExp } from '../../core/schemas';
+import { type LexSpec, lexJob, lexSpecSchema, specForTarget } from './keys';
+import type { LexTarget } from './target';
+import type { Target, RestoreDetails } from '../definitions';
+import { lexAliasInfoSchema, type LexAliasInfo } from './restore-info';
 
 export interface LexProviderDeps {
   readonly lex: LexModelsV2Client;
@@ -46,57 +48,6 @@ export interface LexProviderDeps {
   readonly secrets?: SecretReader;
   /** Parallel discovery calls (ListBotVersions / ListBotLocales); low to stay under Lex's list quotas. @default 4 */
   readonly discoveryConcurrency?: number;
-}
-
-/** What a Lex job exports, normalized; identifiers only (a secret's name, never its value). */
-export const lexSpecSchema = z.object({
-  kind: z.enum(['bot', 'botLocale', 'customVocabulary', 'testSet']),
-  botId: z.optional(z.string()),
-  botVersion: z.optional(z.string()),
-  localeId: z.optional(z.string()),
-  testSetId: z.optional(z.string()),
-  fileFormat: z.enum(['LexJson', 'TSV', 'CSV']),
-  passwordSecret: z.optional(z.string()),
-});
-export type LexSpec = z.infer<typeof lexSpecSchema>;
-
-// ---- keys and ids (DESIGN §3: one stable key per backed-up resource) ----
-
-export function lexJob(region: string, spec: LexSpec, name?: string): Job {
-  const { botId, botVersion, localeId, testSetId } = spec;
-  let id: string;
-  let key: string;
-  switch (spec.kind) {
-    case 'bot':
-      id = `lex:${botId}:${botVersion}`;
-      key = `lex/${region}/${botId}/${botVersion}/bot.zip`;
-      break;
-    case 'botLocale':
-      id = `lex:${botId}:${botVersion}:${localeId}`;
-      key = `lex/${region}/${botId}/${botVersion}/locales/${localeId}.zip`;
-      break;
-    case 'customVocabulary':
-      id = `lex:${botId}:${botVersion}:${localeId}:custom-vocabulary`;
-      key = `lex/${region}/${botId}/${botVersion}/locales/${localeId}/custom-vocabulary.zip`;
-      break;
-    case 'testSet':
-      id = `lex:test-set:${testSetId}`;
-      key = `lex/${region}/test-sets/${testSetId}/test-set.zip`;
-      break;
-  }
-  const cleanSpec = Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined));
-  return { id, provider: 'lex', key, ...(name ? { name } : {}), spec: cleanSpec };
-}
-
-/** The normalized spec of a static (non-discovery) target. */
-export function specForTarget(t: LexTarget): LexSpec {
-  const password = t.passwordSecret ? { passwordSecret: t.passwordSecret } : {};
-  if (t.testSetId) return { kind: 'testSet', testSetId: t.testSetId, fileFormat: 'CSV', ...password };
-  if (!t.botId || !t.botVersion) throw new InvalidInputError('A Lex target needs botId and botVersion (or testSetId, or "discover": true).');
-  const bot = { botId: t.botId, botVersion: t.botVersion };
-  if (t.customVocabulary) return { kind: 'customVocabulary', ...bot, localeId: t.localeId, fileFormat: 'TSV', ...password };
-  if (t.localeId) return { kind: 'botLocale', ...bot, localeId: t.localeId, fileFormat: 'LexJson', ...password };
-  return { kind: 'bot', ...bot, fileFormat: 'LexJson', ...password };
 }
 
 /**

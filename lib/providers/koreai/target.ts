@@ -3,9 +3,10 @@
  * (`POST /api/public/bot/{botId}/export`) with a JWT signed by the app's
  * client secret, which lives in Secrets Manager.
  */
-// zod/mini: bundled into the Lambdas (lib/core/config.ts says why).
+// zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
-import { isHttpOrigin } from './origin';
+import { isHttpOrigin, secretRefSchema } from '../../core/schemas';
+import type { TargetIssue } from '../definition';
 
 /** Documented values of the Bot Export API's `exportOptions` lists. */
 export const KOREAI_EXPORT_OPTIONS = {
@@ -14,9 +15,8 @@ export const KOREAI_EXPORT_OPTIONS = {
   nlpData: ['utterances', 'patterns', 'traits', 'rules', 'concepts', 'synonyms', 'standardResponses', 'nlpSettings'],
 } as const;
 
-const SECRET_REF = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
 /** Kore.ai bot ids are stream ids: `st-` followed by a UUID. */
-const KOREAI_BOT_ID = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const KOREAI_BOT_ID = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A host name or `*.suffix` pattern. */
 const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
@@ -42,9 +42,7 @@ export const koreaiTargetSchema = z.strictObject({
       message: 'must be the bot\'s stream id, e.g. "st-1a2b3c4d-0000-1111-2222-333344445555" (General Settings in the Bot Builder)',
     }),
   ),
-  credentialsSecret: z
-    .string()
-    .check(z.regex(SECRET_REF, { message: 'must be a Secrets Manager secret name or ARN holding {"clientId": "...", "clientSecret": "..."}' })),
+  credentialsSecret: secretRefSchema('must be a Secrets Manager secret name or ARN holding {"clientId": "...", "clientSecret": "..."}'),
   exportType: z._default(z.enum(['published', 'latest'], { message: 'must be "published" or "latest"' }), 'published'),
   exportOptions: z.optional(
     z.strictObject({
@@ -73,3 +71,38 @@ export const koreaiTargetSchema = z.strictObject({
 });
 
 export type KoreaiTarget = z.infer<typeof koreaiTargetSchema>;
+
+/**
+ * Rules that span targets: a Kore.ai host may be plain http only when the
+ * operator allowlisted it (a local simulator), and one bot may be exported
+ * once per run, because Kore.ai's status API reports only a bot's latest
+ * export: two exports of one bot at once would each lose track of theirs.
+ */
+export function checkKoreaiTargets(
+  targets: readonly { index: number; target: KoreaiTarget }[],
+  config: { readonly downloadAllowlist: readonly string[] },
+): TargetIssue[] {
+  const issues: TargetIssue[] = [];
+  const seen = new Map<string, number>();
+  for (const { index, target: t } of targets) {
+    const origin = new URL(t.host).origin;
+    if (origin.startsWith('http:') && !config.downloadAllowlist.includes(origin)) {
+      issues.push({
+        index,
+        field: 'host',
+        message: `must be https (the JWT travels with every call); plain http is accepted only for a local simulator whose origin ${origin} is also listed in downloadAllowlist`,
+      });
+    }
+    const bot = `${origin} ${t.botId}`;
+    const first = seen.get(bot);
+    if (first === undefined) seen.set(bot, index);
+    else {
+      issues.push({
+        index,
+        field: 'botId',
+        message: `bot ${t.botId} is already backed up by targets[${first}]: Kore.ai reports only a bot's latest export, so one run can export a bot once (choose one exportType)`,
+      });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,206 @@
+/**
+ * The BotVault configuration file (`botvault.config.json`): its zod schema,
+ * its defaults, and the one function that loads it. Shared by the CDK app
+ * (synth time) and the CLI, so a bad file fails the same way everywhere.
+ *
+ * It sits above the providers: the file is BotVault's own settings plus a
+ * list of targets, each parsed (and cross-checked) by its provider's
+ * definition (lib/providers/definitions.ts).
+ */
+import { readFileSync } from 'node:fs';
+// zod/mini: the Plan Lambda parses targets with the same schemas (lib/core/schemas.ts says why).
+import * as z from 'zod/mini';
+import { DEFAULT_STACK_NAME } from '../core/names';
+import { cronSchema, describeIssue, formatPath, originSchema, pollingSchema, timezoneSchema, wholeNumber } from '../core/schemas';
+import { checkTargets, targetSchema } from '../providers/definitions';
+
+export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
+
+export const configSchema = z
+  .strictObject({
+    /** Optional name for the CloudFormation stack (default "BotVault"). */
+    stackName: z._default(
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'must start with a letter and contain only letters, digits and hyphens' })),
+      DEFAULT_STACK_NAME,
+    ),
+    schedule: z.prefault(
+      z.strictObject({
+        cron: z._default(cronSchema, 'cron(0 3 * * ? *)'),
+        timezone: z._default(timezoneSchema, 'UTC'),
+        enabled: z._default(z.boolean(), true),
+      }),
+      {},
+    ),
+    maxConcurrency: z._default(
+      wholeNumber(1, 40, {
+        type: 'must be a whole number from 1 to 40',
+        min: 'must be at least 1 (jobs run one at a time with 1)',
+        max: 'must be at most 40 (the inline Map limit)',
+      }),
+      5,
+    ),
+    /**
+     * How the job graph runs: "inline" (one Map inside the execution; its events count toward the
+     * execution's 25,000-event history) or "distributed" (a Distributed Map: each job is a child
+     * Standard execution with its own history). README "Performance" says when to switch.
+     */
+    mapMode: z._default(
+      z.enum(['inline', 'distributed'], {
+        message:
+          'must be "inline" (one Map in the execution, for up to about a thousand jobs) or "distributed" (a Distributed Map of child executions, for thousands of jobs)',
+      }),
+      'inline',
+    ),
+    polling: z.prefault(pollingSchema, {}),
+    retention: z.prefault(
+      z
+        .strictObject({
+          /** Days after which a version that is no longer current moves to Glacier Instant Retrieval (omit to keep it in Standard). */
+          noncurrentTransitionDays: z.optional(z.int().check(z.minimum(30))),
+          /** Days after which a version that is no longer current is deleted (omit to keep history forever). */
+          noncurrentExpirationDays: z._default(z.optional(z.int().check(z.minimum(1))), 365),
+          /** Newest non-current versions to keep regardless of age. */
+          noncurrentVersionsToKeep: z.optional(wholeNumber(1, 100)),
+        })
+        .check(
+          z.refine(
+            (r) =>
+              r.noncurrentTransitionDays === undefined ||
+              r.noncurrentExpirationDays === undefined ||
+              r.noncurrentExpirationDays > r.noncurrentTransitionDays,
+            { path: ['noncurrentExpirationDays'], message: 'must be greater than retention.noncurrentTransitionDays' },
+          ),
+        ),
+      {},
+    ),
+    /** Extra download origins (for local simulators); production providers need none. */
+    downloadAllowlist: z._default(z.array(originSchema), []),
+    /**
+     * "skipUnchanged": an export whose entries (names and contents; not zip timestamps or entry
+     * order) equal the current archive's writes no new version and the job reports UNCHANGED, so
+     * every S3 version is a real change. "always": every run writes a new version.
+     */
+    changeDetection: z._default(
+      z.enum(['skipUnchanged', 'always'], {
+        message: 'must be "skipUnchanged" (no new version when the bot did not change) or "always" (a new version every run)',
+      }),
+      'skipUnchanged',
+    ),
+    /** Days to keep Lambda and Step Functions logs. */
+    logRetentionDays: z._default(
+      z.union(
+        [
+          z.literal(1),
+          z.literal(3),
+          z.literal(5),
+          z.literal(7),
+          z.literal(14),
+          z.literal(30),
+          z.literal(60),
+          z.literal(90),
+          z.literal(180),
+          z.literal(365),
+        ],
+        {
+          message: 'must be one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365',
+        },
+      ),
+      90,
+    ),
+    /** Where alarms and failed-run messages go (an SNS topic is always deployed; the email subscription is optional). */
+    notifications: z.prefault(
+      z.strictObject({
+        /** Subscribed to the alarm topic; AWS sends a confirmation mail first. */
+        email: z.optional(z.email({ message: 'must be an email address such as "ops@example.com"' })),
+        /** Hours without a successful run before the NoSuccessfulRun alarm fires (longer than the longest gap between scheduled runs). */
+        noSuccessHours: z._default(
+          wholeNumber(2, 168, {
+            type: 'must be a whole number of hours from 2 to 168',
+            min: 'must be at least 2',
+            max: 'must be at most 168 (CloudWatch evaluates at most 7 days)',
+          }),
+          26,
+        ),
+      }),
+      {},
+    ),
+    /** S3 Object Lock default retention for every new object version in the archive bucket (omit for none). */
+    objectLock: z.optional(
+      z.strictObject({
+        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], {
+          message: 'must be "GOVERNANCE" (privileged users may shorten it) or "COMPLIANCE" (nobody can, not even root)',
+        }),
+        days: wholeNumber(1, 36_500, {
+          type: 'must be a whole number of days from 1 to 36500',
+          min: 'must be at least 1',
+          max: 'must be at most 36500 (100 years)',
+        }),
+      }),
+    ),
+    /** A scheduled check that every archive's latest version could be restored (sha256 and every zip entry read back). */
+    restoreDrill: z.prefault(
+      z.strictObject({
+        enabled: z._default(z.boolean(), false),
+        /** EventBridge Scheduler cron, six fields. */
+        cron: z._default(cronSchema, 'cron(0 6 ? * SUN *)'),
+        timezone: z._default(timezoneSchema, 'UTC'),
+      }),
+      {},
+    ),
+    targets: z.array(targetSchema).check(z.minLength(1, { message: 'must list at least one target to back up' })),
+  })
+  .check(
+    z.superRefine((config, ctx) => {
+      for (const issue of checkTargets(config.targets, config)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', issue.index, issue.field], message: issue.message });
+      }
+    }),
+  );
+
+export type BotVaultConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Validates a parsed config object; throws one ConfigError naming every bad field. */
+export function parseConfig(raw: unknown, source = DEFAULT_CONFIG_FILE): BotVaultConfig {
+  // reportInput: describeIssue tells a missing field (no input) from one of the wrong type.
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.flatMap((issue) =>
+    (issue.code === 'unrecognized_keys' ? issue.keys : [undefined]).map((key) => ({
+      path: formatPath(key === undefined ? issue.path : [...issue.path, key]) || '(top level)',
+      message: describeIssue(issue, key),
+    })),
+  );
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
+  throw new ConfigError(`Invalid BotVault config in ${source}:\n${lines.join('\n')}`, issues);
+}
+
+/** Reads and validates a config file. */
+export function loadConfig(file = DEFAULT_CONFIG_FILE): BotVaultConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `Cannot read BotVault config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. Create it (see "Configuration" in README.md) or pass another file.`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`BotVault config ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, file);
+}
