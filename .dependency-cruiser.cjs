@@ -141,7 +141,7 @@ module.exports = {
       comment: 'The `unit` project (vitest.config.ts) is the quick loop: none of its files may load aws-cdk-lib.',
       severity: 'error',
       from: {
-        path: '^test/(archive|cli|lambdas|simulators)/.*\\.test\\.ts$',
+        path: '^test/(archive|cli|lambdas|providers|simulators)/.*\\.test\\.ts$',
         pathNot: ['^test/cli/stack-outputs\\.test\\.ts$', '^test/simulators/sfn-simulator\\.test\\.ts$'],
       },
       to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },

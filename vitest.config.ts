@@ -10,6 +10,7 @@ const UNIT = [
   'test/archive/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/lambdas/**/*.test.ts',
+  'test/providers/**/*.test.ts',
   'test/simulators/**/*.test.ts',
   'test/bundling/sdk-schema-keys.test.ts',
 ];

@@ -20,34 +20,8 @@ import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
 import { EncryptionKey } from './constructs/encryption-key';
 import { RestoreDrill } from './constructs/restore-drill';
-import type { KoreaiTarget } from './providers/koreai/target';
-import type { LexTarget } from './providers/lex/target';
-
-/**
- * Stack output ids. The CLI finds the stack's resources by these keys
- * (lib/cli/resolve.ts `OUTPUTS`) and the README tells operators about them:
- * renaming one is a breaking change (test/cli/stack-outputs.test.ts).
- */
-
-/**
- * What the DescribeExport API operation is authorized against, per the
- * Service Authorization Reference for Amazon Lex V2 ("API operations defined
- * by Amazon Lex V2": DescribeExport maps to lex:DescribeExport plus these
- * read/list actions on the exported resource). All of them are reads of the
- * very bot whose full definition the export hands us anyway.
- */
-export const LEX_DESCRIBE_EXPORT_BOT_ACTIONS = [
-  'lex:DescribeBot',
-  'lex:DescribeBotLocale',
-  'lex:DescribeCustomVocabulary',
-  'lex:DescribeIntent',
-  'lex:DescribeSlot',
-  'lex:DescribeSlotType',
-  'lex:ListBotLocales',
-  'lex:ListIntents',
-  'lex:ListSlotTypes',
-  'lex:ListSlots',
-] as const;
+import type { GrantContext } from './providers/grant-context';
+import { archiveSecrets, grantProviders } from './providers/grants';
 
 export interface BotVaultStackProps extends StackProps {
   /** The validated BotVault config (lib/core/config.ts `loadConfig` / `parseConfig`). */
@@ -109,8 +83,7 @@ export class BotVaultStack extends Stack {
     };
     const f = this.functions;
 
-    this.grantLex(config);
-    this.grantKoreai(config);
+    grantProviders(config.targets, this.grantContext());
     this.archiveBucket.grantArchiveWrite(f.storeArchive.function);
     this.archiveBucket.grantManifestWrite(f.summarize.function);
     this.archiveBucket.grantTickMarkers(f.plan.function);
@@ -156,9 +129,7 @@ export class BotVaultStack extends Stack {
         logRetention,
         logEncryptionKey: key,
         alarmTopic: this.alarms.topic,
-        passwordSecretArns: unique(config.targets.flatMap((t) => (t.provider === 'lex' && t.passwordSecret ? [t.passwordSecret] : []))).map((s) =>
-          this.secretArn(s),
-        ),
+        passwordSecretArns: archiveSecrets(config.targets).map((s) => this.secretArn(s)),
       });
     }
 
@@ -184,103 +155,29 @@ export class BotVaultStack extends Stack {
   }
 
   /**
-   * Lex permissions per function, scoped to the bots and test sets the config
-   * names (every bot only when a target discovers them). Verified against the
-   * Service Authorization Reference for Amazon Lex V2:
-   * - ListBots has no resource type: it needs `*`.
-   * - ListBotVersions, ListBotLocales: `bot`.
-   * - CreateExport, DescribeExport, DeleteExport: `bot` or `test set`
-   *   (`bot/<botId>` and `test-set/<testSetId>`).
+   * The providers' IAM (lib/providers/grants.ts) on these Lambdas' roles:
+   * each provider names actions and resources for the targets the config
+   * gives it; this turns them into policy statements and cdk-nag records.
    */
-  private grantLex(config: BotVaultConfig): void {
-    const lex = config.targets.filter((t): t is LexTarget => t.provider === 'lex');
-    if (lex.length === 0) return;
+  private grantContext(): GrantContext {
     const f = this.functions;
-    const discover = lex.some((t) => t.discover === true);
-    const botArn = (botId: string) =>
-      this.formatArn({ service: 'lex', resource: 'bot', resourceName: botId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    const testSetArn = (testSetId: string) =>
-      this.formatArn({ service: 'lex', resource: 'test-set', resourceName: testSetId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-
-    const botIds = unique(lex.flatMap((t) => (t.botId ? [t.botId] : [])));
-    const testSetIds = unique(lex.flatMap((t) => (t.testSetId ? [t.testSetId] : [])));
-    // Discovery may export any bot, so `bot/*` replaces the individual bots.
-    const bots = discover ? [botArn('*')] : botIds.map(botArn);
-    const testSets = testSetIds.map(testSetArn);
-    const exportResources = [...bots, ...testSets];
-
-    const allow = (grantee: BackupFunction, actions: readonly string[], resourceArns: string[]) => {
-      if (resourceArns.length > 0) iam.Grant.addToPrincipal({ grantee: grantee.function, actions: [...actions], resourceArns });
+    // cdk-nag names a resource with its tokens flattened (`arn:<AWS::Partition>:lex:<AWS::Region>:...`).
+    const flat = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
+    const arnFormat = (sep: '/' | ':') => (sep === '/' ? ArnFormat.SLASH_RESOURCE_NAME : ArnFormat.COLON_RESOURCE_NAME);
+    return {
+      allow: (fn, actions, resources) => {
+        if (resources.length > 0) iam.Grant.addToPrincipal({ grantee: f[fn].function, actions: [...actions], resourceArns: [...resources] });
+      },
+      arn: (r) => this.formatArn({ service: r.service, resource: r.resource, resourceName: r.name, arnFormat: arnFormat(r.sep) }),
+      secretArn: (ref) => this.secretArn(ref),
+      acknowledgeWildcard: (fn, r, reason) => {
+        const resource =
+          r === '*'
+            ? '*'
+            : `arn:<AWS::Partition>:${r.service}:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:${r.resource}${r.sep}${r.name}`;
+        Validations.of(f[fn].role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`, reason });
+      },
     };
-
-    if (discover) {
-      allow(f.plan, ['lex:ListBots'], ['*']);
-      allow(f.plan, ['lex:ListBotVersions', 'lex:ListBotLocales'], [botArn('*')]);
-      // cdk-nag (AwsSolutions-IAM5) flags these wildcards; record why, for exactly these resources.
-      const flat = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
-      const anyBot = `arn:<AWS::Partition>:lex:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:bot/*`;
-      for (const fn of [f.plan, f.startExport, f.checkExport, f.storeArchive, f.cleanup]) {
-        Validations.of(fn.role).acknowledge({
-          id: `AwsSolutions::AwsSolutions-IAM5[Resource::${anyBot}]`,
-          reason: 'A target has "discover": true: the bots to back up are found at run time, so any bot in this account and region.',
-        });
-      }
-      Validations.of(f.plan.role).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'lex:ListBots supports no resource-level permissions (Service Authorization Reference); X-Ray likewise.',
-      });
-    }
-
-    allow(f.startExport, ['lex:CreateExport'], exportResources);
-    // The export password is read where it is used: StartExport passes it to CreateExport, StoreArchive
-    // decrypts the download with it (checks and content hash of the plaintext). It never travels further.
-    const secrets = unique(lex.flatMap((t) => (t.passwordSecret ? [t.passwordSecret] : []))).map((s) => this.secretArn(s));
-    allow(f.startExport, ['secretsmanager:GetSecretValue'], secrets);
-    allow(f.storeArchive, ['secretsmanager:GetSecretValue'], secrets);
-
-    // CheckExport polls the status; StoreArchive asks for a fresh download URL right before downloading.
-    for (const grantee of [f.checkExport, f.storeArchive]) {
-      allow(grantee, ['lex:DescribeExport'], exportResources);
-      allow(grantee, LEX_DESCRIBE_EXPORT_BOT_ACTIONS, bots);
-      allow(grantee, ['lex:DescribeTestSet'], testSets);
-    }
-
-    // The restore sidecar (issue 6): StoreArchive records what the export leaves out. DescribeBot is
-    // among the reads above; ListBotAliases and ListTagsForResource take `bot`, DescribeBotAlias takes
-    // `bot alias` (`bot-alias/<botId>/<botAliasId>`: any alias of the bot, so a wildcard per bot).
-    allow(f.storeArchive, ['lex:ListBotAliases', 'lex:ListTagsForResource'], bots);
-    const aliasArns = (discover ? ['*'] : botIds).map((botId) =>
-      this.formatArn({
-        service: 'lex',
-        resource: 'bot-alias',
-        resourceName: botId === '*' ? '*' : `${botId}/*`,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
-    );
-    allow(f.storeArchive, ['lex:DescribeBotAlias'], aliasArns);
-    for (const botId of discover ? ['*'] : botIds) {
-      const flat = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
-      Validations.of(f.storeArchive.role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lex:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:bot-alias/${botId === '*' ? '*' : `${botId}/*`}]`,
-        reason: 'The restore sidecar records every alias of the bot (DescribeBotAlias); aliases are created at any time, so all aliases of this bot.',
-      });
-    }
-
-    allow(f.cleanup, ['lex:DeleteExport'], exportResources);
-  }
-
-  /**
-   * Kore.ai needs no AWS API but its credentials: every Lambda that calls the
-   * Bot Export API (start, status checks, the fresh status before a download)
-   * reads exactly the configured `credentialsSecret`s, nothing else.
-   */
-  private grantKoreai(config: BotVaultConfig): void {
-    const kore = config.targets.filter((t): t is KoreaiTarget => t.provider === 'koreai');
-    if (kore.length === 0) return;
-    const secrets = unique(kore.map((t) => t.credentialsSecret)).map((s) => this.secretArn(s));
-    for (const grantee of [this.functions.startExport, this.functions.checkExport, this.functions.storeArchive]) {
-      iam.Grant.addToPrincipal({ grantee: grantee.function, actions: ['secretsmanager:GetSecretValue'], resourceArns: secrets });
-    }
   }
 
   /**
@@ -311,8 +208,4 @@ export class BotVaultStack extends Stack {
     if (ref.startsWith('arn:')) return ref;
     return this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ref}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   }
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)].sort();
 }

@@ -8,8 +8,11 @@
  */
 export abstract class BotVaultError extends Error {
   abstract override readonly name: string;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The HTTP status the provider answered with, when an HTTP answer caused the error. */
+  readonly httpStatus?: number;
+  constructor(message: string, options?: { cause?: unknown; httpStatus?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.httpStatus !== undefined) this.httpStatus = options.httpStatus;
   }
 }
 

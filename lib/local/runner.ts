@@ -10,14 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachine } from 'aws-local-stepfunctions';
 import type { BotVaultConfig } from '../config/config';
 import { TASK_FUNCTIONS } from '../constructs/backup-workflow';
 import { METRICS_NAMESPACE, States } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
-import { BotVaultStack } from '../botvault-stack';
+import { buildApp } from '../app';
 import { definitionFromTemplate } from './definition';
 import type { ExecutionInput } from '../core/contracts';
 
@@ -124,8 +123,7 @@ export function synthesizeDefinition(configAsGiven: BotVaultConfig, region = 'us
   const outdir = mkdtempSync(join(tmpdir(), 'botvault-synth-'));
   try {
     // Bundling is irrelevant to the definition; skipping it keeps local runs fast.
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new BotVaultStack(app, config.stackName, { config, env: { account: '000000000000', region } });
+    const { stack } = buildApp(config, { outdir, context: { 'aws:cdk:bundling-stacks': [] } }, { account: '000000000000', region });
     const definition = definitionFromTemplate(Template.fromStack(stack).toJSON(), region);
     definitionCache.set(cacheKey, definition);
     return structuredClone(definition);

@@ -6,7 +6,7 @@
  * take `bot` or `test set`.
  */
 import { describe, expect, it } from 'vitest';
-import { LEX_DESCRIBE_EXPORT_BOT_ACTIONS } from '../../lib/botvault-stack';
+import { LEX_DESCRIBE_EXPORT_BOT_ACTIONS } from '../../lib/providers/lex/grants';
 import { ACCOUNT, REGION, functionStatements, logicalId, synth, type CfnTemplate } from './helpers';
 
 const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };

@@ -15,7 +15,7 @@ import {
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries } from '../../lib/core/archive/zip';
-import { putUpload } from '../../lib/cli/restore';
+import { putUpload } from '../../lib/core/upload';
 import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
 import { writeZip } from '../generators/zip-writer';
 import { startKoreSimulator, type KoreSimulator } from './koreai-simulator';

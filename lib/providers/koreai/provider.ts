@@ -13,18 +13,18 @@
  *
  * Kore.ai keeps no export resources to delete: cleanup does nothing.
  */
-import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
 import { type KoreaiSpec, koreaiJob, koreaiSpecSchema } from './keys';
 import { nonEmptyString, type ExportRef, type Job } from '../../core/contracts';
 import { downloadAllowlist } from '../../core/env';
-import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../core/errors';
+import { InvalidInputError, ProviderRequestError, ProviderUnavailableError } from '../../core/errors';
 import { logger } from '../../core/logger';
 import type { SecretReader } from '../../core/secrets';
 import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
-import type { Target, RestoreDetails } from '../definitions';
+import type { RestoreDetails, Target } from '../definitions';
+import { koreaiCall, koreaiErrorText } from './client';
+import { koreaiBotName } from './export-format';
 
 export interface KoreaiProviderDeps {
   /** Reads `credentialsSecret`. */
@@ -37,13 +37,6 @@ export interface KoreaiProviderDeps {
   readonly requestTimeoutMs?: number;
 }
 
-/** Lifetime of each JWT: long enough for one call, short enough to be worthless if it ever leaked. */
-export const JWT_LIFETIME_SECONDS = 60;
-/** The JWT's `sub`: Kore.ai accepts any id; this one tells their audit logs who called. */
-export const JWT_SUBJECT = 'botvault';
-
-const credentialsSchema = z.object({ clientId: nonEmptyString(), clientSecret: nonEmptyString() });
-
 const startReplySchema = z.object({ _id: nonEmptyString(), status: z.optional(z.string()) });
 const statusReplySchema = z.object({
   _id: z.optional(z.string()),
@@ -55,23 +48,6 @@ const statusReplySchema = z.object({
 });
 type StatusReply = z.infer<typeof statusReplySchema>;
 
-/** Anything shaped like a JWT, scrubbed from provider text before it reaches an error message. */
-const JWT_LIKE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
-const URL_LIKE = /https?:\/\/\S+/g;
-
-/** A short, credential-free excerpt of Kore.ai's error body (`{"errors":[{"msg": ...}]}` or `{"message": ...}`). */
-export function koreaiErrorText(body: string): string {
-  let text = body;
-  try {
-    const parsed = JSON.parse(body) as { errors?: { msg?: unknown }[]; message?: unknown; error?: unknown };
-    const msg = parsed.errors?.[0]?.msg ?? parsed.message ?? parsed.error;
-    if (typeof msg === 'string') text = msg;
-  } catch {
-    // not JSON: use the raw text
-  }
-  return text.replace(JWT_LIKE, '<jwt>').replace(URL_LIKE, '<url>').replace(/\s+/g, ' ').trim().slice(0, 200);
-}
-
 function parseSpec(job: Job): KoreaiSpec {
   const parsed = koreaiSpecSchema.safeParse(job.spec);
   if (!parsed.success) {
@@ -79,25 +55,6 @@ function parseSpec(job: Job): KoreaiSpec {
     throw new InvalidInputError(`Job ${job.id} has an invalid Kore.ai spec: job.spec.${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
-}
-
-/**
- * The bot's name in a Kore.ai export's botDefinition.json. Real exports have
- * no top-level `name`: it is `localeData.<defaultLanguage>.name` (README
- * "Export formats"); a multilingual bot has one per language, so the default
- * language's wins, then English, then any.
- */
-export function koreaiBotName(definition: unknown): string | undefined {
-  if (!definition || typeof definition !== 'object') return undefined;
-  const d = definition as { defaultLanguage?: unknown; localeData?: unknown };
-  if (!d.localeData || typeof d.localeData !== 'object') return undefined;
-  const locales = d.localeData as Record<string, { name?: unknown } | undefined>;
-  const order = [typeof d.defaultLanguage === 'string' ? d.defaultLanguage : '', 'en', ...Object.keys(locales)];
-  for (const lang of order) {
-    const name = lang ? locales[lang]?.name : undefined;
-    if (typeof name === 'string' && name) return name;
-  }
-  return undefined;
 }
 
 export class KoreaiProvider implements Provider {
@@ -218,79 +175,25 @@ export class KoreaiProvider implements Provider {
     return { kind: 'ours', reply };
   }
 
-  /** One authenticated API call; maps HTTP outcomes onto named errors. The JWT never leaves this function. */
-  private async call(spec: KoreaiSpec, job: Job, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    const what = `Kore.ai ${method} .../${path} for ${job.id}`;
-    const base = new URL(spec.host);
-    if (base.protocol !== 'https:' && !(this.deps.allowedOrigins ?? downloadAllowlist()).includes(base.origin)) {
-      throw new InvalidInputError(
-        `${what}: host ${base.origin} is not https; plain http is allowed only for origins in downloadAllowlist (local simulators).`,
-      );
-    }
-    const url = new URL(`/api/public/bot/${encodeURIComponent(spec.botId)}/${path}`, base);
-    const jwt = await this.jwt(spec);
-    const doFetch = this.deps.fetch ?? fetch;
-    let res: Response;
-    try {
-      res = await doFetch(url, {
+  /** One authenticated call to the bot's export API (client.ts); the JWT never leaves it. */
+  private call(spec: KoreaiSpec, job: Job, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    return koreaiCall(
+      { host: spec.host, credentialsSecret: spec.credentialsSecret, enforceJti: spec.enforceJti },
+      {
+        secrets: this.deps.secrets,
+        ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}),
+        allowedOrigins: this.deps.allowedOrigins ?? downloadAllowlist(),
+        timeoutMs: this.deps.requestTimeoutMs ?? 30_000,
+      },
+      {
         method,
-        headers: { auth: jwt, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        // A redirect would carry the `auth` header to wherever it points: never follow one.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.deps.requestTimeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      throw new ProviderUnavailableError(`${what} failed: ${e.name === 'TimeoutError' ? 'no answer in time' : (e.cause?.code ?? e.name)}.`);
-    }
-    const text = await res.text().catch(() => '');
-    if (res.ok) {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        throw new ProviderUnavailableError(`${what} answered HTTP ${res.status} with a body that is not JSON.`);
-      }
-    }
-    const detail = koreaiErrorText(text);
-    const message = `${what} answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
-    if (res.status === 401 || res.status === 403) {
-      throw new ProviderAuthError(
-        `${message} (check the app's client id and secret in ${spec.credentialsSecret}, and that the app has the Bot Export API scope for this bot)`,
-      );
-    }
-    if (res.status === 429) throw new RateLimitedError(message);
-    if (res.status >= 500) throw new ProviderUnavailableError(message);
-    if (res.status >= 300 && res.status < 400)
-      throw new ProviderRequestError(`${message} (a redirect; BotVault never follows one with credentials: check the host)`);
-    throw new ProviderRequestError(message);
+        path: `/api/public/bot/${encodeURIComponent(spec.botId)}/${path}`,
+        body,
+        what: `Kore.ai ${method} .../${path} for ${job.id}`,
+        scope: 'the Bot Export API scope for this bot',
+      },
+    );
   }
-
-  private async jwt(spec: KoreaiSpec): Promise<string> {
-    return koreaiJwt(await this.deps.secrets(spec.credentialsSecret), spec.credentialsSecret, spec.enforceJti);
-  }
-}
-
-/**
- * A fresh JWT for one Kore.ai call, from the credentials secret's value
- * (`{"clientId","clientSecret"}`); `secretName` only names it in errors.
- * Shared with `botvault restore`, so both sign exactly alike.
- */
-export async function koreaiJwt(secretValue: string, secretName: string, enforceJti: boolean): Promise<string> {
-  let creds: z.infer<typeof credentialsSchema>;
-  try {
-    creds = credentialsSchema.parse(JSON.parse(secretValue));
-  } catch {
-    // Say what is wrong with the shape, never what is in it.
-    throw new ProviderRequestError(`Secret "${secretName}" must be JSON of the form {"clientId": "...", "clientSecret": "..."}.`);
-  }
-  const token = new SignJWT({ appId: creds.clientId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(JWT_SUBJECT)
-    .setIssuedAt()
-    .setExpirationTime(`${JWT_LIFETIME_SECONDS}s`);
-  if (enforceJti) token.setJti(randomUUID());
-  return token.sign(new TextEncoder().encode(creds.clientSecret));
 }
 
 function failureReason(reply: StatusReply): string {

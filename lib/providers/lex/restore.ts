@@ -1,0 +1,272 @@
+/**
+ * `botvault restore` of a Lex V2 archive: a bot (new or existing), a locale
+ * or a custom vocabulary into an existing bot's DRAFT. Test sets are refused:
+ * Lex imports them from an S3 location of the account's own, not an upload.
+ */
+import {
+  CreateUploadUrlCommand,
+  DescribeBotCommand,
+  DescribeImportCommand,
+  type ImportResourceSpecification,
+  LexModelsV2Client,
+  type MergeStrategy,
+  paginateListBots,
+  StartImportCommand,
+} from '@aws-sdk/client-lex-models-v2';
+import { z } from 'zod';
+import { putUpload } from '../../core/upload';
+import { type ProviderRestore, type RestoreEnv, type RestoreOutcome, RestoreRefusedError, sleep } from '../restore';
+import { lexDownloadHosts } from './provider';
+import { LEX_ID } from './target';
+
+interface LexBot {
+  botId: string;
+  botName: string;
+  roleArn?: string;
+  dataPrivacy?: { childDirected: boolean };
+  idleSessionTTLInSeconds?: number;
+}
+
+const botJsonSchema = z.object({
+  name: z.string().optional(),
+  dataPrivacy: z.object({ childDirected: z.boolean() }).optional(),
+  idleSessionTTLInSeconds: z.number().int().optional(),
+});
+
+async function describeBot(lex: LexModelsV2Client, aws: RestoreEnv['aws'], botId: string): Promise<LexBot | undefined> {
+  try {
+    const b = await aws(`DescribeBot ${botId}`, () => lex.send(new DescribeBotCommand({ botId })));
+    return {
+      botId,
+      botName: b.botName!,
+      roleArn: b.roleArn,
+      dataPrivacy: b.dataPrivacy?.childDirected === undefined ? undefined : { childDirected: b.dataPrivacy.childDirected },
+      idleSessionTTLInSeconds: b.idleSessionTTLInSeconds,
+    };
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+async function findBotByName(lex: LexModelsV2Client, aws: RestoreEnv['aws'], botName: string): Promise<LexBot | undefined> {
+  const pages = paginateListBots({ client: lex, pageSize: 100 }, { filters: [{ name: 'BotName', values: [botName], operator: 'EQ' }] });
+  const hit = await aws('ListBots', async () => {
+    for await (const page of pages) {
+      const found = page.botSummaries?.find((b) => b.botName === botName && b.botId);
+      if (found) return found;
+    }
+    return undefined;
+  });
+  return hit ? describeBot(lex, aws, hit.botId!) : undefined;
+}
+
+/** The archive's one top-level folder's Bot.json (a bot export), parsed leniently. */
+function botJsonOf(entries: ReadonlyMap<string, Buffer>): z.infer<typeof botJsonSchema> | undefined {
+  const name = [...entries.keys()].find((n) => /^[^/]+\/Bot\.json$/.test(n));
+  if (!name) return undefined;
+  try {
+    return botJsonSchema.parse(JSON.parse(entries.get(name)!.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the archive's manifest says it is. Real exports write `Manifest.json`
+ * with `{"metaData":{"resourceType":"BOT",...}}` (seen in Lex console and API
+ * exports 2021-2024); Lex's import documentation shows `manifest.json`,
+ * `metadata` and `Bot` / `BotLocale`. Both are read, the type compared
+ * case- and underscore-insensitively (README "Export formats").
+ */
+function lexManifest(entries: ReadonlyMap<string, Buffer>): { file?: string; type?: string } {
+  const file = [...entries.keys()].find((n) => n.toLowerCase() === 'manifest.json');
+  if (!file) return {};
+  try {
+    const m = JSON.parse(entries.get(file)!.toString('utf8')) as { metaData?: { resourceType?: unknown }; metadata?: { resourceType?: unknown } };
+    const type = (m.metaData ?? m.metadata)?.resourceType;
+    return { file, ...(typeof type === 'string' ? { type } : {}) };
+  } catch {
+    return { file };
+  }
+}
+
+const sameType = (a: string, b: string) => a.replace(/_/g, '').toUpperCase() === b.replace(/_/g, '').toUpperCase();
+
+/**
+ * Lex V2: CreateUploadUrl → PUT the zip to the presigned URL (https to S3,
+ * or an allowlisted local origin; never a redirect) → StartImport → poll
+ * DescribeImport. An existing bot is imported with FailOnConflict unless
+ * `--merge` says otherwise, so by default Lex refuses to overwrite anything.
+ */
+export const restoreLex: ProviderRestore = async (source, opts, env) => {
+  const { resource, info, entries } = source;
+  const aws = env.aws;
+  const isLocale = Boolean(resource.localeId) && /\/locales\/[^/]+\.zip$/.test(resource.key);
+  const isVocabulary = Boolean(resource.localeId) && /\/locales\/[^/]+\/custom-vocabulary\.zip$/.test(resource.key);
+  const isBot = /\/bot\.zip$/.test(resource.key);
+  if (!isBot && !isLocale && !isVocabulary) {
+    // Lex imports test sets from an S3 location of the account's own (StartImport testSetImportResourceSpecification), not from an upload.
+    throw new RestoreRefusedError(
+      `${resource.id ?? resource.key}: test set archives cannot be restored by botvault; download it with \`botvault get\` and import it in the Lex Test Workbench`,
+    );
+  }
+  const expectedType = isBot ? 'BOT' : isVocabulary ? 'CUSTOM_VOCABULARY' : 'BOT_LOCALE';
+  const manifest = lexManifest(entries);
+  if (!manifest.file) {
+    const unpacked = entries.has('Bot.json') || [...entries.keys()].some((n) => /^BotLocales\//.test(n));
+    throw new RestoreRefusedError(
+      `${resource.key} has no Manifest.json at its root, so it is not a Lex export and Lex would not import it` +
+        (unpacked ? ': it holds an unpacked bot folder (Bot.json at the root); an export holds Manifest.json beside a <BotName>/ folder' : '') +
+        '; not restoring it',
+    );
+  }
+  if (!manifest.type || !sameType(manifest.type, expectedType)) {
+    throw new RestoreRefusedError(
+      `${resource.key} is not a Lex ${expectedType} export (its ${manifest.file} says ${manifest.type ?? 'nothing'}); not restoring it`,
+    );
+  }
+  if (opts.merge === 'Append' && !isVocabulary)
+    throw new RestoreRefusedError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
+
+  const lex = new LexModelsV2Client(opts.region ? { region: opts.region } : {});
+  const sources: Record<string, string> = {};
+  const notes: string[] = [];
+  try {
+    const wanted = opts.toBot ?? info?.lex?.botId ?? resource.botId!;
+    let existing: LexBot | undefined;
+    if (LEX_ID.test(wanted)) existing = await describeBot(lex, aws, wanted);
+    if (!existing) existing = await findBotByName(lex, aws, wanted);
+    if (!existing && LEX_ID.test(wanted) && opts.toBot !== undefined) {
+      throw new RestoreRefusedError(
+        `--to-bot ${wanted}: no Lex bot has that id${opts.region ? ` in ${opts.region}` : ''}; to create a new bot, give --to-bot a new bot name`,
+      );
+    }
+    const merge: MergeStrategy = opts.merge ?? 'FailOnConflict';
+
+    let spec: ImportResourceSpecification;
+    let destination: RestoreOutcome['destination'];
+    if (isVocabulary || isLocale) {
+      // Both go into an existing bot's DRAFT locale; they differ in the import specification and what conflicts.
+      const what = isVocabulary ? 'a custom vocabulary' : 'a locale archive';
+      if (!existing) {
+        throw new RestoreRefusedError(
+          `${what} restores into an existing bot, and bot ${wanted} does not exist; restore the bot's archive first, or name one with --to-bot`,
+        );
+      }
+      const target = { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! };
+      spec = isVocabulary ? { customVocabularyImportSpecification: target } : { botLocaleImportSpecification: target };
+      destination = { botId: existing.botId, botName: existing.botName, existing: true };
+      if (merge === 'FailOnConflict') {
+        notes.push(
+          isVocabulary
+            ? `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already has a custom vocabulary; --merge Overwrite replaces it, --merge Append adds the archive's phrases`
+            : `FailOnConflict: the import fails, changing nothing, if locale ${resource.localeId} already exists in the bot; --merge Overwrite replaces it`,
+        );
+      }
+    } else {
+      const fromArchive = botJsonOf(entries);
+      const pick = <T>(what: string, ...candidates: [string, T | undefined][]): T | undefined => {
+        const hit = candidates.find(([, v]) => v !== undefined);
+        if (hit) sources[what] = hit[0];
+        return hit?.[1];
+      };
+      const botName = existing?.botName ?? (opts.toBot && !LEX_ID.test(opts.toBot) ? opts.toBot : (info?.lex?.botName ?? fromArchive?.name));
+      if (!botName) throw new RestoreRefusedError(`cannot tell the new bot's name (no restore sidecar, no Bot.json name): give --to-bot NAME`);
+      const roleArn = pick<string>(
+        'roleArn',
+        ['--role-arn', opts.roleArn],
+        [existing ? 'the existing bot' : 'restore sidecar', existing?.roleArn ?? info?.lex?.roleArn],
+      );
+      const childDirected = pick<boolean>(
+        'dataPrivacy.childDirected',
+        ['--child-directed', opts.childDirected],
+        [existing ? 'the existing bot' : 'restore sidecar', existing?.dataPrivacy?.childDirected ?? info?.lex?.dataPrivacy.childDirected],
+        ['the archive (Bot.json)', fromArchive?.dataPrivacy?.childDirected],
+      );
+      const idle = pick<number>(
+        'idleSessionTTLInSeconds',
+        ['--idle-session-ttl', opts.idleSessionTtl],
+        [existing ? 'the existing bot' : 'restore sidecar', existing?.idleSessionTTLInSeconds ?? info?.lex?.idleSessionTTLInSeconds],
+        ['the archive (Bot.json)', fromArchive?.idleSessionTTLInSeconds],
+      );
+      const missing = [
+        !roleArn && "--role-arn ARN (the bot's IAM role; exports do not hold it)",
+        childDirected === undefined && '--child-directed true|false',
+      ].filter(Boolean);
+      if (missing.length)
+        throw new RestoreRefusedError(
+          `restoring into ${existing ? 'bot' : 'new bot'} ${botName} needs ${missing.join(' and ')}${info ? '' : ' (this version has no restore sidecar)'}`,
+        );
+      spec = {
+        botImportSpecification: {
+          botName,
+          roleArn: roleArn!,
+          dataPrivacy: { childDirected: childDirected! },
+          ...(idle !== undefined ? { idleSessionTTLInSeconds: idle } : {}),
+          ...(!existing && info?.lex && Object.keys(info.lex.tags).length ? { botTags: info.lex.tags } : {}),
+        },
+      };
+      destination = { botId: existing?.botId ?? null, botName, existing: Boolean(existing) };
+      if (existing && merge === 'FailOnConflict')
+        notes.push(
+          "FailOnConflict: Lex stops at the first resource that already exists and changes nothing; --merge Overwrite replaces the bot's DRAFT definition with the archive's",
+        );
+      // Lex creates TestBotAlias (TSTALIASID) with every bot; only the operator's own aliases need recreating.
+      const aliases = (info?.lex?.aliases ?? []).filter((a) => a.botAliasId !== 'TSTALIASID');
+      if (!existing && aliases.length) {
+        notes.push(
+          `the bot had ${aliases.length} alias${aliases.length === 1 ? '' : 'es'} (${aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version (their settings are in the restore sidecar)`,
+        );
+      }
+    }
+    const base = { destination, mergeStrategy: merge, sources, notes };
+    if (opts.dryRun) return { ...base, importId: null, status: 'DRY_RUN', failureReasons: [] };
+
+    // ---- from here on the provider is changed ----
+    const upload = await aws('CreateUploadUrl', () => lex.send(new CreateUploadUrlCommand({})));
+    if (!upload.importId || !upload.uploadUrl) throw new RestoreRefusedError('Lex CreateUploadUrl answered without an importId and uploadUrl');
+    const region = opts.region ?? (await lex.config.region());
+    await putUpload(upload.uploadUrl, source.data, { allowedHosts: lexDownloadHosts(region), allowedOrigins: env.allowedOrigins });
+    // A password-protected export is uploaded as stored and opened by Lex with its password (never shown).
+    await aws('StartImport', () =>
+      lex.send(
+        new StartImportCommand({
+          importId: upload.importId,
+          resourceSpecification: spec,
+          mergeStrategy: merge,
+          ...(source.password !== undefined ? { filePassword: source.password } : {}),
+        }),
+      ),
+    );
+
+    const deadline = Date.now() + opts.timeout * 1000;
+    for (;;) {
+      const d = await aws(`DescribeImport ${upload.importId}`, () => lex.send(new DescribeImportCommand({ importId: upload.importId })));
+      if (d.importStatus === 'Completed') {
+        return {
+          ...base,
+          destination: { ...destination, botId: d.importedResourceId ?? destination.botId },
+          importId: upload.importId,
+          status: 'COMPLETED',
+          failureReasons: [],
+        };
+      }
+      if (d.importStatus === 'Failed' || d.importStatus === 'Deleting') {
+        return { ...base, importId: upload.importId, status: 'FAILED', failureReasons: d.failureReasons ?? [`import ${d.importStatus}`] };
+      }
+      if (Date.now() > deadline) return { ...base, importId: upload.importId, status: 'TIMED_OUT', failureReasons: [] };
+      await sleep(opts.pollMs);
+    }
+  } catch (err) {
+    throw lexRestoreRefusedError(err) ?? err;
+  } finally {
+    lex.destroy();
+  }
+};
+
+/** Lex's own refusals (validation, conflicts, quotas) as one line. */
+function lexRestoreRefusedError(err: unknown): RestoreRefusedError | undefined {
+  if (err instanceof RestoreRefusedError || !(err instanceof Error) || !('$metadata' in err)) return undefined;
+  return new RestoreRefusedError(`Lex refused the restore: ${err.name}: ${err.message}`);
+}

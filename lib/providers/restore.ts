@@ -1,0 +1,91 @@
+/**
+ * Putting a stored archive version back into its provider (`botvault
+ * restore`): the types every provider's restore (lib/providers/<name>/restore.ts)
+ * shares, and the registry keyed by provider name. The CLI (lib/cli/restore.ts)
+ * reads and verifies the archive, then hands it here; a provider only decides
+ * where it goes and drives the provider's import API.
+ */
+import type { ProviderName } from '../core/contracts';
+import type { SecretReader } from '../core/secrets';
+import type { KeyInfo } from './definition';
+import type { RestoreInfo, Target } from './definitions';
+import { restoreKoreai } from './koreai/restore';
+import { restoreLex } from './lex/restore';
+
+export const MERGE_STRATEGIES = ['FailOnConflict', 'Overwrite', 'Append'] as const;
+
+/** What the operator asked for (the CLI's flags). */
+export interface RestoreRequest {
+  /** The destination: an existing bot's id or name, or a new bot's name. @default the bot the archive came from */
+  readonly toBot?: string;
+  readonly merge?: (typeof MERGE_STRATEGIES)[number];
+  /** Check everything, change nothing. */
+  readonly dryRun: boolean;
+  /** Lex, new bot: the bot's IAM role. */
+  readonly roleArn?: string;
+  /** Lex, new bot: COPPA flag. */
+  readonly childDirected?: boolean;
+  /** Lex, new bot: idle session timeout. */
+  readonly idleSessionTtl?: number;
+  /** How often the import status is polled (ms). */
+  readonly pollMs: number;
+  /** Give up following the import after this many seconds (the import goes on at the provider). */
+  readonly timeout: number;
+  /** Overrides AWS_REGION / the profile's region. */
+  readonly region?: string;
+}
+
+/** The archive version to restore, already read and verified by the caller. */
+export interface RestoreSource {
+  readonly resource: KeyInfo;
+  /** The archive's bytes as stored (a password-protected export stays encrypted). */
+  readonly data: Buffer;
+  /** Every entry, decrypted and CRC-checked. */
+  readonly entries: ReadonlyMap<string, Buffer>;
+  /** The archive's password (a password-protected Lex export): passed to the import, never shown. */
+  readonly password?: string;
+  /** The restore sidecar captured with this version, if any. */
+  readonly info?: RestoreInfo;
+}
+
+/** What a restore may use besides the archive. */
+export interface RestoreEnv {
+  /** The config's targets (Kore.ai's host and credentials secret come from its target). */
+  readonly targets: readonly Target[];
+  /** Origins that may be plain http (local simulators): the config's downloadAllowlist. */
+  readonly allowedOrigins: readonly string[];
+  readonly secrets: SecretReader;
+  /** Runs one AWS call; the caller turns well-known failures (credentials, network) into its own errors naming `what`. */
+  readonly aws: <T>(what: string, call: () => Promise<T>) => Promise<T>;
+}
+
+/** What a restore did (or, in a dry run, would do). */
+export interface RestoreOutcome {
+  destination: { botId: string | null; botName: string | null; existing: boolean };
+  mergeStrategy: string | null;
+  importId: string | null;
+  status: 'DRY_RUN' | 'COMPLETED' | 'FAILED' | 'TIMED_OUT';
+  failureReasons: string[];
+  /** Where the details for a new bot came from, e.g. "sidecar", "flags", "archive". */
+  sources: Record<string, string>;
+  notes: string[];
+}
+
+/** The restore cannot start: the archive, the flags or the destination do not allow it. Nothing was changed. */
+export class RestoreRefusedError extends Error {
+  override readonly name = 'RestoreRefusedError';
+}
+
+export type ProviderRestore = (source: RestoreSource, request: RestoreRequest, env: RestoreEnv) => Promise<RestoreOutcome>;
+
+const RESTORES = {
+  lex: restoreLex,
+  koreai: restoreKoreai,
+} satisfies Record<ProviderName, ProviderRestore>;
+
+/** The restore of `provider`'s archives; undefined for a provider BotVault does not know. */
+export function restoreFor(provider: string): ProviderRestore | undefined {
+  return Object.hasOwn(RESTORES, provider) ? RESTORES[provider as ProviderName] : undefined;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
