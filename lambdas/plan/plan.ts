@@ -39,7 +39,7 @@ function invalid(prefix: string, issues: readonly { path: readonly PropertyKey[]
 }
 
 /** Does `entry` of `only` select `job`? Job ids and bot ids match exactly, names without case. */
-export function selects(entry: string, job: Job): boolean {
+function selects(entry: string, job: Job): boolean {
   return (
     job.id === entry ||
     job.spec.botId === entry ||

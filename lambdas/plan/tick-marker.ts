@@ -21,7 +21,7 @@ export interface TickMarkerDeps {
   readonly bucket: string;
 }
 
-export interface TickMarker {
+interface TickMarker {
   runId: string;
   tickTime: string;
   claimedAt: string;

@@ -19,11 +19,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
 import { withZip } from '../../lib/core/archive/zip';
-import { PROVIDER_NAMES } from '../../lib/core/contracts';
+import { ARCHIVE_PREFIXES } from '../../lib/providers/definitions';
 import { BotVaultError } from '../../lib/core/errors';
 import { passwordFromSecret, type SecretReader } from '../../lib/core/secrets';
 import { PASSWORD_SECRET_METADATA, SHA256_METADATA } from '../../lib/core/names';
@@ -67,15 +67,11 @@ export interface DrillReport {
 }
 
 /** Every archive key (current objects ending in .zip) under the provider prefixes. */
-export async function listArchiveKeys(s3: S3Client, bucket: string): Promise<string[]> {
+async function listArchiveKeys(s3: S3Client, bucket: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const provider of PROVIDER_NAMES) {
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${provider}/`, ContinuationToken: token }));
+  for (const prefix of ARCHIVE_PREFIXES) {
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix }))
       for (const o of page.Contents ?? []) if (o.Key?.endsWith('.zip')) keys.push(o.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
   }
   return keys.sort();
 }

@@ -67,7 +67,7 @@ import { CONTENT_SHA256_METADATA, PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_
 export const PART_SIZE = 5 * 1024 * 1024;
 export const QUEUE_SIZE = 3;
 
-export interface StoreArchiveParams {
+export interface WriteArchiveParams {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly job: Job;
@@ -163,7 +163,7 @@ class IntegrityTransform extends Transform {
   }
 }
 
-export async function storeArchive(params: StoreArchiveParams): Promise<StoredArchive> {
+export async function writeArchive(params: WriteArchiveParams): Promise<StoredArchive> {
   const { s3, bucket, job, runId, exportId, body } = params;
   const staging = stagingKey(runId, job.id);
   const log = { job: job.id, exportId, key: job.key, staging };
@@ -312,7 +312,7 @@ export async function storeArchive(params: StoreArchiveParams): Promise<StoredAr
  * retry follows a timeout or crash that had in fact written; copying again
  * would add a second, identical version to the bot's history.
  */
-export async function versionOfThisRun(
+async function versionOfThisRun(
   s3: S3Client,
   bucket: string,
   key: string,
@@ -422,7 +422,7 @@ async function contentHash(zip: ZipArchive, log: object, hasPassword: boolean): 
 async function captureRestoreInfo(
   job: Job,
   zip: ZipArchive,
-  read: NonNullable<StoreArchiveParams['restoreDetails']>,
+  read: NonNullable<WriteArchiveParams['restoreDetails']>,
   log: object,
 ): Promise<CapturedRestoreInfo | 'unavailable' | undefined> {
   try {

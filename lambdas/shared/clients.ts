@@ -70,11 +70,11 @@ export function createS3Client(env: Env = process.env): S3Client {
   });
 }
 
-export function createLexClient(_env: Env = process.env): LexModelsV2Client {
+function createLexClient(_env: Env = process.env): LexModelsV2Client {
   return new LexModelsV2Client({ requestHandler: API_REQUEST_HANDLER });
 }
 
-export function createSecretsClient(_env: Env = process.env): SecretsManagerClient {
+function createSecretsClient(_env: Env = process.env): SecretsManagerClient {
   return new SecretsManagerClient({ requestHandler: API_REQUEST_HANDLER });
 }
 

@@ -9,7 +9,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod/mini';
-import { storeArchive as storeArchiveInS3, type ChangeDetection } from '../shared/archive-store';
+import { type ChangeDetection, writeArchive } from '../shared/archive-store';
 import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../../lib/core/contracts';
 import { openDownload, redactUrl, type DownloadResponse } from '../../lib/core/download-guard';
 import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
@@ -80,7 +80,7 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
   // Read before the download starts, so a secret that cannot be read fails the job without a byte moved.
   const password = provider.archivePassword ? await provider.archivePassword(job) : undefined;
   const res = await download(provider, job, ref, deps);
-  const stored = await storeArchiveInS3({
+  const stored = await writeArchive({
     s3: deps.s3,
     bucket: deps.bucket,
     job,

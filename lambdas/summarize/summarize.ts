@@ -13,11 +13,10 @@ import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../../lib
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
 
-export { manifestKey, type RunManifest };
 export type SummarizeInput = z.output<typeof summarizeInputSchema>;
 
 /** The part of Powertools Metrics this needs. */
-export interface MetricsSink {
+interface MetricsSink {
   addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
   publishStoredMetrics(): unknown;
 }

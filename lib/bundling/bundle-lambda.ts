@@ -37,7 +37,7 @@ export function lambdaBuildOptions(entry: string, outdir: string): BuildOptions 
 }
 
 /** Bundles `entry` into `outdir`: {@link lambdaBuildOptions} plus the SDK schema rewrite. */
-export async function bundleLambda(entry: string, outdir: string): Promise<void> {
+async function bundleLambda(entry: string, outdir: string): Promise<void> {
   await build({ ...lambdaBuildOptions(entry, outdir), plugins: [sdkSchemaKeysPlugin] });
 }
 

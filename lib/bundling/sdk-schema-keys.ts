@@ -18,7 +18,7 @@ import { readFile } from 'node:fs/promises';
 import type { Plugin } from 'esbuild';
 
 /** The generated schema modules of `@aws-sdk/client-*` (ES module builds). */
-export const SDK_SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
+const SDK_SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
 
 /** `const _h = "http";`: the string table at the top of a schema module. */
 const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\r\n]|\\.)*");$/gm;

@@ -21,7 +21,7 @@ import { restoreInfoSchema, type RestoreInfo } from '../providers/definitions';
 import { PASSWORD_SECRET_METADATA, restoreInfoKey, SHA256_METADATA } from '../core/names';
 
 /** Archives larger than this are refused: a bot definition is kilobytes to a few megabytes. */
-export const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
+const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
 
 export interface ArchiveBytes {
   readonly key: string;

@@ -28,14 +28,14 @@ export interface DiffCommandOptions extends LocateOptions {
   readonly json: boolean;
 }
 
-export interface VersionRef {
+interface VersionRef {
   versionId: string | null;
   sha256: string;
   lastModified: string | null;
   runId: string | null;
 }
 
-export interface ArchiveDiff {
+interface ArchiveDiff {
   target: string;
   key: string;
   from: VersionRef;
@@ -51,7 +51,7 @@ export interface ArchiveDiff {
  * order varies between exports: only real changes show), its text otherwise;
  * binary entries as a one-line summary.
  */
-export function normalizeEntry(path: string, data: Buffer): string {
+function normalizeEntry(path: string, data: Buffer): string {
   if (data.includes(0)) return `(binary, ${data.length} bytes, sha256 ${createHash('sha256').update(data).digest('hex')})\n`;
   const text = data.toString('utf8');
   if (/\.json$/i.test(path)) {
@@ -65,7 +65,7 @@ export function normalizeEntry(path: string, data: Buffer): string {
 }
 
 /** The file-level comparison of two archives' entries (pure: the command feeds it what it read). */
-export function compareEntries(
+function compareEntries(
   before: Map<string, Buffer>,
   after: Map<string, Buffer>,
   labels: { from: string; to: string },

@@ -4,7 +4,7 @@
  * are its history: date, size, sha256 (object metadata) and version id, which
  * `botvault get --version` takes.
  */
-import { HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { aws, httpStatus, s3Client } from './aws';
 import { CliError, formatBytes, formatTable, formatTime, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
@@ -17,7 +17,7 @@ export interface ListCommandOptions extends LocateOptions {
   readonly json: boolean;
 }
 
-export interface ArchiveVersion {
+interface ArchiveVersion {
   readonly key: string;
   /** Undefined when the bucket (or the S3-compatible server) has no versioning. */
   readonly versionId?: string;
@@ -41,9 +41,10 @@ const noBucket = (bucket: string) => new CliError(`bucket ${bucket} does not exi
  * current objects when the server has no versioning API (s3rver answers
  * ListObjectVersions with NotImplemented), so the command still works there.
  */
-export async function listArchiveVersions(s3: S3Client, bucket: string): Promise<ArchiveVersion[]> {
+async function listArchiveVersions(s3: S3Client, bucket: string): Promise<ArchiveVersion[]> {
   const versions: ArchiveVersion[] = [];
   for (const prefix of archivePrefixes()) {
+    // The SDK has no paginator for ListObjectVersions (two markers): paged by hand.
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
     try {
@@ -81,20 +82,16 @@ function isUnsupported(err: unknown): boolean {
 
 async function listCurrent(s3: S3Client, bucket: string, prefix: string): Promise<ArchiveVersion[]> {
   const out: ArchiveVersion[] = [];
-  let token: string | undefined;
-  do {
-    const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, () =>
-      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
-    );
-    for (const o of page.Contents ?? [])
-      if (o.Key?.endsWith('.zip')) out.push({ key: o.Key, isLatest: true, lastModified: o.LastModified, size: o.Size });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, async () => {
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix }))
+      for (const o of page.Contents ?? [])
+        if (o.Key?.endsWith('.zip')) out.push({ key: o.Key, isLatest: true, lastModified: o.LastModified, size: o.Size });
+  });
   return out;
 }
 
 /** Versions grouped by key, resources sorted by key, each resource's versions newest first. */
-export function groupResources(versions: readonly ArchiveVersion[]): Resource[] {
+function groupResources(versions: readonly ArchiveVersion[]): Resource[] {
   const byKey = new Map<string, ArchiveVersion[]>();
   for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
   return [...byKey.entries()]

@@ -14,7 +14,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { States } from '../core/names';
 import { formatTable } from './output';
 
-export type JobOutcome = 'SUCCEEDED' | 'UNCHANGED' | 'FAILED';
+type JobOutcome = 'SUCCEEDED' | 'UNCHANGED' | 'FAILED';
 
 export interface JobProgress {
   readonly target: string;

@@ -16,7 +16,6 @@ import { CliError } from './output';
 
 /** Stack output names (lib/core/names.ts: the stack emits exactly these). */
 export const OUTPUTS = STACK_OUTPUTS;
-export { DEFAULT_STACK_NAME };
 
 export interface LocateOptions extends AwsOptions {
   /** Config file; undefined means `botvault.config.json` if it exists. */

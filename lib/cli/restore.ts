@@ -31,7 +31,7 @@ export interface RestoreCommandOptions extends LocateOptions, Omit<RestoreReques
 }
 
 /** What a restore did (or, in a dry run, would do); `--json` prints exactly this. */
-export interface RestoreReport extends RestoreOutcome {
+interface RestoreReport extends RestoreOutcome {
   target: string;
   provider: string;
   key: string;

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
+  paginateGetExecutionHistory,
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
@@ -50,18 +50,16 @@ const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]
  */
 export async function newHistoryEvents(sfn: SFNClient, executionArn: string, afterId: number): Promise<HistoryEvent[]> {
   const fresh: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await aws('GetExecutionHistory', () =>
-      sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 200, includeExecutionData: true, nextToken })),
-    );
-    for (const event of page.events ?? []) {
-      if ((event.id ?? 0) <= afterId) return fresh.reverse();
-      fresh.push(event);
+  return aws('GetExecutionHistory', async () => {
+    const pages = paginateGetExecutionHistory({ client: sfn, pageSize: 200 }, { executionArn, reverseOrder: true, includeExecutionData: true });
+    for await (const page of pages) {
+      for (const event of page.events ?? []) {
+        if ((event.id ?? 0) <= afterId) return fresh.reverse();
+        fresh.push(event);
+      }
     }
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return fresh.reverse();
+    return fresh.reverse();
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
  * The manifest, not the execution history, is the record: it survives the
  * 90 days Step Functions keeps history, and it is what the run stored.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { MANIFEST_PREFIX } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { aws, httpStatus, s3Client } from './aws';
@@ -31,20 +31,16 @@ export async function readManifest(s3: S3Client, bucket: string, key: string): P
 
 async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ keys: { key: string; lastModified?: Date }[] }> {
   const keys: { key: string; lastModified?: Date }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, async () => {
-      try {
-        return await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      } catch (err) {
-        if ((err as Error).name === 'NoSuchBucket')
-          throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
-        throw err;
-      }
-    });
-    for (const o of page.Contents ?? []) if (o.Key) keys.push({ key: o.Key, lastModified: o.LastModified });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  await aws(`ListObjectsV2 s3://${bucket}/${prefix}`, async () => {
+    try {
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix }))
+        for (const o of page.Contents ?? []) if (o.Key) keys.push({ key: o.Key, lastModified: o.LastModified });
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchBucket')
+        throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
+      throw err;
+    }
+  });
   return { keys };
 }
 
@@ -56,7 +52,7 @@ async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ 
  * walking "folders" with a delimiter, which not every S3-compatible server
  * answers correctly (s3rver returns no CommonPrefixes for nested keys).
  */
-export async function latestManifestKey(s3: S3Client, bucket: string): Promise<string | undefined> {
+async function latestManifestKey(s3: S3Client, bucket: string): Promise<string | undefined> {
   const { keys } = await listAll(s3, bucket, MANIFEST_PREFIX);
   return newestManifest(keys);
 }
@@ -80,7 +76,7 @@ export function newestManifest(keys: readonly { key: string; lastModified?: Date
  * a run id (execution name), looked up under `runs/` because a run id does
  * not say which day it ran.
  */
-export async function manifestKeyFor(s3: S3Client, bucket: string, run: string): Promise<string | undefined> {
+async function manifestKeyFor(s3: S3Client, bucket: string, run: string): Promise<string | undefined> {
   if (run.startsWith(MANIFEST_PREFIX) && run.endsWith('.json')) return run;
   const runId = run.startsWith('arn:') ? run.split(':').at(-1)! : run;
   const file = `/${runId.replace(/\//g, '_')}.json`;

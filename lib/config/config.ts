@@ -16,7 +16,7 @@ import { checkTargets, targetSchema } from '../providers/definitions';
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
-export const configSchema = z
+const configSchema = z
   .strictObject({
     /** Optional name for the CloudFormation stack (default "BotVault"). */
     stackName: z._default(

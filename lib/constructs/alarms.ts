@@ -34,7 +34,7 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
 
 /** Execution statuses that send a failed-run message. */
-export const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
 export interface BackupAlarmsProps {
   /** The backup state machine to watch. */

@@ -16,7 +16,7 @@ import { MANIFEST_PREFIX, STAGING_PREFIX, TICK_PREFIX } from '../core/names';
 import { ARCHIVE_PREFIXES } from '../providers/definitions';
 
 /** S3 Object Lock default retention for every new object version. */
-export interface ArchiveObjectLock {
+interface ArchiveObjectLock {
   /** GOVERNANCE: users with s3:BypassGovernanceRetention may shorten or remove it; COMPLIANCE: nobody can, not even root. */
   readonly mode: 'GOVERNANCE' | 'COMPLIANCE';
   /** Days each new version is protected from deletion and overwrite of that version. */
@@ -24,7 +24,7 @@ export interface ArchiveObjectLock {
 }
 
 /** How long versions that are no longer current are kept, and where. */
-export interface ArchiveRetention {
+interface ArchiveRetention {
   /**
    * Days after which a non-current version moves to S3 Glacier Instant Retrieval.
    * @default - non-current versions stay in S3 Standard

@@ -17,7 +17,7 @@ export type ProviderName = (typeof PROVIDER_NAMES)[number];
 export const nonEmptyString = () => z.string().check(z.minLength(1));
 
 /** One unit of backup work, produced by Plan from a config target (or discovery). */
-export const jobSchema = z.object({
+const jobSchema = z.object({
   /** Stable id of the backed-up resource, e.g. `lex:ABCDEFGHIJ:DRAFT`, `lex:ABCDEFGHIJ:3:en_US`. */
   id: nonEmptyString(),
   provider: z.enum(PROVIDER_NAMES),
@@ -31,10 +31,10 @@ export const jobSchema = z.object({
 export type Job = z.infer<typeof jobSchema>;
 
 /** What a provider returns from start(); identifiers only. */
-export const exportRefSchema = z.looseObject({ exportId: nonEmptyString() });
+const exportRefSchema = z.looseObject({ exportId: nonEmptyString() });
 export type ExportRef = z.infer<typeof exportRefSchema>;
 
-export const exportStatusSchema = z.enum(['IN_PROGRESS', 'READY', 'FAILED']);
+const exportStatusSchema = z.enum(['IN_PROGRESS', 'READY', 'FAILED']);
 export type ExportStatus = z.infer<typeof exportStatusSchema>;
 
 /** The polling state kept in `$.export` between StartExport and CheckExport. */
@@ -54,8 +54,7 @@ export const exportStateSchema = z.object({
 });
 export type ExportState = z.infer<typeof exportStateSchema>;
 
-export const jobStatusSchema = z.enum(['SUCCEEDED', 'UNCHANGED', 'FAILED']);
-export type JobStatus = z.infer<typeof jobStatusSchema>;
+const jobStatusSchema = z.enum(['SUCCEEDED', 'UNCHANGED', 'FAILED']);
 
 /** One job's outcome; the run manifest is a list of these (DESIGN §3). */
 export const jobResultSchema = z.object({
@@ -88,8 +87,6 @@ export const executionInputSchema = z.prefault(
 );
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
 
-export { pollingSchema };
-
 // ---- Task inputs and outputs (the Payload of each LambdaInvoke) ----
 
 export const planInputSchema = z.object({
@@ -111,15 +108,6 @@ export const startExportInputSchema = z.object({ job: jobSchema, polling: pollin
 export const checkExportInputSchema = z.object({ job: jobSchema, polling: pollingSchema, export: exportStateSchema });
 
 export const storeArchiveInputSchema = z.object({ job: jobSchema, runId: nonEmptyString(), export: exportStateSchema });
-export const storeArchiveOutputSchema = z.object({
-  status: z.enum(['SUCCEEDED', 'UNCHANGED']),
-  key: z.string(),
-  versionId: z.optional(z.string()),
-  bytes: z.int(),
-  sha256: z.string(),
-});
-export type StoreArchiveOutput = z.infer<typeof storeArchiveOutputSchema>;
-
 export const cleanupInputSchema = z.object({ job: jobSchema, export: exportStateSchema });
 
 export const summarizeInputSchema = z.object({
@@ -128,7 +116,7 @@ export const summarizeInputSchema = z.object({
   trigger: z.string(),
   results: z.array(jobResultSchema),
 });
-export const summarizeOutputSchema = z.object({
+const summarizeOutputSchema = z.object({
   manifestKey: z.string(),
   total: z.int(),
   succeeded: z.int(),

@@ -61,7 +61,7 @@ export const SHA256_METADATA = 'sha256';
 export const RUN_ID_METADATA = 'run-id';
 
 /** The sidecar of an archive lives beside it, versioned like it: `<archive key>.restore.json`. */
-export const RESTORE_INFO_SUFFIX = '.restore.json';
+const RESTORE_INFO_SUFFIX = '.restore.json';
 /** Object metadata naming the sidecar details an archive version (and each sidecar version) belongs to. */
 export const RESTORE_INFO_SHA256_METADATA = 'restore-info-sha256';
 /** Object metadata: the archive's content hash (entries' names and contents; see archive-store.ts). */

@@ -16,7 +16,7 @@ import { en } from 'zod/locales';
 z.config(en());
 
 /** A Secrets Manager secret name or ARN. */
-export const SECRET_REF = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
+const SECRET_REF = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
 
 /** A Secrets Manager secret name or ARN; `message` says what the secret must hold. */
 export const secretRefSchema = (message: string) => z.string().check(z.regex(SECRET_REF, { message }));

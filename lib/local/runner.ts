@@ -80,7 +80,7 @@ export interface LocalRunOptions {
 }
 
 /** A Lambda invocation that fails although the handler is fine. */
-export interface LambdaFault {
+interface LambdaFault {
   /** How many invocations of the state fail (counted over all jobs of the run). */
   readonly times: number;
   /**

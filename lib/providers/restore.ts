@@ -12,7 +12,7 @@ import type { RestoreInfo, Target } from './definitions';
 import { restoreKoreai } from './koreai/restore';
 import { restoreLex } from './lex/restore';
 
-export const MERGE_STRATEGIES = ['FailOnConflict', 'Overwrite', 'Append'] as const;
+const MERGE_STRATEGIES = ['FailOnConflict', 'Overwrite', 'Append'] as const;
 
 /** What the operator asked for (the CLI's flags). */
 export interface RestoreRequest {
@@ -36,7 +36,7 @@ export interface RestoreRequest {
 }
 
 /** The archive version to restore, already read and verified by the caller. */
-export interface RestoreSource {
+interface RestoreSource {
   readonly resource: KeyInfo;
   /** The archive's bytes as stored (a password-protected export stays encrypted). */
   readonly data: Buffer;

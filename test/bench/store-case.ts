@@ -26,7 +26,7 @@ import { storeArchive } from '../../lambdas/store-archive/store-archive';
 
 export type StoreMode = 'storeArchive' | 'naive' | 'raw' | 'rawMultipart';
 
-export interface StoreCase {
+interface StoreCase {
   readonly mode: StoreMode;
   readonly bytes: number;
   /** Origin of the zip source, e.g. http://127.0.0.1:4010 */

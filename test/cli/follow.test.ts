@@ -4,7 +4,7 @@
  * The SFN client is a scripted stand-in here (the protocol itself is covered
  * by the simulator and e2e tests): these tests are about the loop's decisions.
  */
-import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import { type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../lib/cli/output';
 import { MAX_POLL_FAILURES, follow, newHistoryEvents, type Display } from '../../lib/cli/run';
@@ -20,7 +20,9 @@ const event = (id: number, type = 'PassStateEntered'): HistoryEvent => ({
 /** A history of `n` events served the way GetExecutionHistory pages them (reverseOrder, maxResults, nextToken). */
 function fakeSfn(opts: { history: () => HistoryEvent[]; status: () => string; failures?: () => Error | undefined }) {
   const calls: { op: string; input: Record<string, unknown> }[] = [];
-  const client = {
+  // A real client whose send() is scripted: the SDK's paginator accepts only an SFNClient.
+  const client = new SFNClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const scripted = {
     async send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
       const op = command.constructor.name;
       calls.push({ op, input: command.input });
@@ -33,7 +35,8 @@ function fakeSfn(opts: { history: () => HistoryEvent[]; status: () => string; fa
       return { events: all.slice(start, start + size), nextToken: start + size < all.length ? String(start + size) : undefined };
     },
   };
-  return { client: client as unknown as SFNClient, calls };
+  client.send = scripted.send as unknown as SFNClient['send'];
+  return { client, calls };
 }
 
 const quiet: Display = { update() {}, done() {} };

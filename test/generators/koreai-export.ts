@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import { writeZip } from './zip-writer';
 
-export interface KoreDialogModel {
+interface KoreDialogModel {
   name: string;
   /** Utterances per language; @default three English ones derived from the name */
   utterances?: Record<string, string[]>;
@@ -63,7 +63,7 @@ function words(name: string): string {
 }
 
 /** A real 8x8 RGBA PNG (signature, IHDR, IDAT, IEND with their CRCs), coloured from the bot's id. */
-export function iconPng(seed: string): Buffer {
+function iconPng(seed: string): Buffer {
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
     const len = Buffer.alloc(4);
@@ -91,7 +91,7 @@ export function iconPng(seed: string): Buffer {
 /** Pretty-printed with 4 spaces and no trailing newline, as Kore.ai writes its JSON. */
 const json = (v: unknown) => JSON.stringify(v, null, 4);
 
-export function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {}): Record<string, unknown> {
+function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {}): Record<string, unknown> {
   const languages = bot.languages ?? ['en'];
   const withUtterances = opts.utterances ?? true;
   const dialogs = bot.dialogs.map((d) => {

@@ -29,14 +29,14 @@
  */
 import { writeZip, type Encryption, type ZipEntryInput } from './zip-writer';
 
-export interface LexSlotModel {
+interface LexSlotModel {
   name: string;
   slotTypeName: string;
   prompt: string;
   required?: boolean;
 }
 
-export interface LexIntentModel {
+interface LexIntentModel {
   name: string;
   utterances: string[];
   slots?: LexSlotModel[];
@@ -46,13 +46,13 @@ export interface LexIntentModel {
   closing?: string;
 }
 
-export interface LexSlotTypeModel {
+interface LexSlotTypeModel {
   name: string;
   values: { value: string; synonyms?: string[] }[];
   resolutionStrategy?: 'ORIGINAL_VALUE' | 'TOP_RESOLUTION';
 }
 
-export interface LexLocaleModel {
+interface LexLocaleModel {
   localeId: string;
   voiceId?: string;
   nluConfidenceThreshold?: number;
@@ -123,7 +123,7 @@ function shuffle<T>(items: T[], rnd: () => number): T[] {
 }
 
 /** A 10-character identifier derived from a name (Lex's are random; these only need to be stable). */
-export function lexIdentifier(name: string): string {
+function lexIdentifier(name: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   let h = 2166136261;
   let id = '';

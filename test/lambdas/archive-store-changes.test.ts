@@ -1,5 +1,5 @@
 /**
- * Change detection and the restore sidecar in storeArchive, against a real
+ * Change detection and the restore sidecar in writeArchive, against a real
  * S3-compatible server (s3rver, unversioned: what is at the stable key is what
  * the last write left there).
  */
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { storeArchive, type StoreArchiveParams } from '../../lambdas/shared/archive-store';
+import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError } from '../../lib/core/errors';
 import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
@@ -55,8 +55,8 @@ const lexDetails = (roleArn = 'arn:aws:iam::123456789012:role/LexRole'): Restore
   },
 });
 
-function store(data: Buffer, runId: string, extra: Partial<StoreArchiveParams> = {}) {
-  return storeArchive({ s3, bucket, job, runId, exportId: `EXP-${runId}`, body: Readable.from([data]), contentLength: data.length, ...extra });
+function store(data: Buffer, runId: string, extra: Partial<WriteArchiveParams> = {}) {
+  return writeArchive({ s3, bucket, job, runId, exportId: `EXP-${runId}`, body: Readable.from([data]), contentLength: data.length, ...extra });
 }
 async function head(key: string) {
   return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));

@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeArchive } from '../../lambdas/shared/archive-store';
+import { writeArchive } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 import { lexLikeZip } from './zip-fixtures';
@@ -71,16 +71,16 @@ afterAll(async () => {
   await server.close();
 });
 
-describe('storeArchive without s3:ListBucket (HEAD of a missing key is 403)', () => {
+describe('writeArchive without s3:ListBucket (HEAD of a missing key is 403)', () => {
   it('stores a new key with its sidecar, then reports the unchanged export UNCHANGED', async () => {
     const zip = await lexLikeZip();
     const params = { s3, bucket, job, exportId: 'E', restoreDetails: async () => details };
-    const first = await storeArchive({ ...params, runId: 'run-1', body: Readable.from([zip]), contentLength: zip.length });
+    const first = await writeArchive({ ...params, runId: 'run-1', body: Readable.from([zip]), contentLength: zip.length });
     expect(first).toMatchObject({ key: job.key, bytes: zip.length, restoreInfo: 'written' });
     expect(first.status).toBeUndefined();
     expect(forbidden).toContain(`/${bucket}/${job.key}`);
 
-    const second = await storeArchive({ ...params, runId: 'run-2', body: Readable.from([zip]), contentLength: zip.length });
+    const second = await writeArchive({ ...params, runId: 'run-2', body: Readable.from([zip]), contentLength: zip.length });
     expect(second).toMatchObject({ status: 'UNCHANGED', sha256: first.sha256, restoreInfo: 'unchanged' });
   });
 });

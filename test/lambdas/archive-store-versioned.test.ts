@@ -1,5 +1,5 @@
 /**
- * storeArchive on a real versioned S3 server (OpenStack Swift's S3 API,
+ * writeArchive on a real versioned S3 server (OpenStack Swift's S3 API,
  * started by `npm test` via scripts/swift-s3.sh): each store adds exactly one
  * verified version at the stable key, staging leaves no version or delete
  * marker behind, and a failure never adds a version.
@@ -20,7 +20,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeArchive } from '../../lambdas/shared/archive-store';
+import { writeArchive } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError } from '../../lib/core/errors';
 import { swiftS3FromEnv } from '../simulators/swift';
@@ -49,13 +49,13 @@ beforeAll(async () => {
 });
 afterAll(() => s3?.destroy());
 
-describe('storeArchive on a versioned bucket (Swift)', () => {
-  let first: Awaited<ReturnType<typeof storeArchive>>;
+describe('writeArchive on a versioned bucket (Swift)', () => {
+  let first: Awaited<ReturnType<typeof writeArchive>>;
   let firstZip: Buffer;
 
   it('returns the version id of the copy, whose metadata and bytes are verified', async () => {
     firstZip = await lexLikeZip(2000);
-    first = await storeArchive({
+    first = await writeArchive({
       s3,
       bucket,
       job,
@@ -72,7 +72,7 @@ describe('storeArchive on a versioned bucket (Swift)', () => {
 
   it('a second store adds a second version; the first stays readable', async () => {
     const zip = await lexLikeZip(3000);
-    const second = await storeArchive({ s3, bucket, job, runId: 'run-2', exportId: 'EXP2', body: Readable.from([zip]), contentLength: zip.length });
+    const second = await writeArchive({ s3, bucket, job, runId: 'run-2', exportId: 'EXP2', body: Readable.from([zip]), contentLength: zip.length });
     expect(second.versionId).toBeTruthy();
     expect(second.versionId).not.toBe(first.versionId);
     const { versions: v } = await versions(job.key);
@@ -89,7 +89,7 @@ describe('storeArchive on a versioned bucket (Swift)', () => {
   it('a failed store adds no version', async () => {
     const before = (await versions(job.key)).versions.length;
     const zip = await lexLikeZip(3000);
-    const err = await storeArchive({
+    const err = await writeArchive({
       s3,
       bucket,
       job,

@@ -1,5 +1,5 @@
 /**
- * storeArchive against a real S3-compatible server (s3rver, with the
+ * writeArchive against a real S3-compatible server (s3rver, with the
  * multipart operations the test helper adds): either a verified object lands
  * at the stable key, or nothing does — no object, no staging leftover, no
  * open multipart upload.
@@ -15,7 +15,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stagingKey, storeArchive, PART_SIZE } from '../../lambdas/shared/archive-store';
+import { stagingKey, writeArchive, PART_SIZE } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
@@ -88,11 +88,11 @@ beforeEach(async () => {
   await createBucket(server.endpoint, bucket);
 });
 
-describe('storeArchive: good archives', () => {
+describe('writeArchive: good archives', () => {
   it('stores the bytes at the stable key with sha256 and provenance metadata, and removes the staging object', async () => {
     const zip = await lexLikeZip(1000);
     const j = job('lex:ALPHABOT01:DRAFT', 'Alpha');
-    const stored = await storeArchive({
+    const stored = await writeArchive({
       s3,
       bucket,
       job: j,
@@ -121,7 +121,7 @@ describe('storeArchive: good archives', () => {
   it('streams an archive larger than one part through a multipart upload, intact', async () => {
     const zip = await lexLikeZip(PART_SIZE + 1_500_000);
     const j = job('lex:BIGBOT0001:DRAFT');
-    const stored = await storeArchive({ s3, bucket, job: j, runId: 'run-2', exportId: 'EXP2', body: body(zip), contentLength: zip.length });
+    const stored = await writeArchive({ s3, bucket, job: j, runId: 'run-2', exportId: 'EXP2', body: body(zip), contentLength: zip.length });
     expect(stored.bytes).toBe(zip.length);
     expect(stored.sha256).toBe(sha256(zip));
     expect(sha256(await read(j.key))).toBe(sha256(zip));
@@ -132,7 +132,7 @@ describe('storeArchive: good archives', () => {
   it('works without a Content-Length (chunked transfer) and omits bot-name when the name is unknown', async () => {
     const zip = await lexLikeZip();
     const j = job();
-    await storeArchive({ s3, bucket, job: j, runId: 'run-3', exportId: 'EXP3', body: body(zip) });
+    await writeArchive({ s3, bucket, job: j, runId: 'run-3', exportId: 'EXP3', body: body(zip) });
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: j.key }));
     expect(head.Metadata?.['bot-name']).toBeUndefined();
     expect(head.Metadata?.sha256).toBe(sha256(zip));
@@ -141,7 +141,7 @@ describe('storeArchive: good archives', () => {
   it('stores exactly the bytes received when they arrive one byte at a time', async () => {
     const zip = await lexLikeZip(0);
     const j = job('lex:RANDOMBOT1:DRAFT');
-    const stored = await storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { chunk: 1 }), contentLength: zip.length });
+    const stored = await writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { chunk: 1 }), contentLength: zip.length });
     expect(sha256(await read(j.key))).toBe(stored.sha256);
     expect(stored.sha256).toBe(sha256(zip));
   });
@@ -151,7 +151,7 @@ describe('storeArchive: good archives', () => {
   });
 });
 
-describe('storeArchive: bad bodies store nothing', () => {
+describe('writeArchive: bad bodies store nothing', () => {
   async function expectRejected(p: Promise<unknown>, message: RegExp) {
     const err = await p.then(
       () => undefined,
@@ -165,7 +165,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 3000)), contentLength: zip.length }),
+      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 3000)), contentLength: zip.length }),
       new RegExp(`ended after 3000 of ${zip.length} bytes`),
     );
     await expectNothingStored(j);
@@ -175,7 +175,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }),
+      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }),
       /not a readable zip/,
     );
     await expectNothingStored(j);
@@ -185,7 +185,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { resetAfter: 2000, chunk: 500 }), contentLength: zip.length }),
+      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { resetAfter: 2000, chunk: 500 }), contentLength: zip.length }),
       /interrupted after 2000 bytes of \d+: ECONNRESET: socket hang up/,
     );
     await expectNothingStored(j);
@@ -195,7 +195,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const html = Buffer.from('<html><body>Service Unavailable</body></html>');
     const j = job();
     await expectRejected(
-      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }),
+      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }),
       /not a readable zip/,
     );
     await expectNothingStored(j);
@@ -203,7 +203,7 @@ describe('storeArchive: bad bodies store nothing', () => {
 
   it('an empty body', async () => {
     const j = job();
-    await expectRejected(storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(Buffer.alloc(0)), contentLength: 0 }), /empty/);
+    await expectRejected(writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(Buffer.alloc(0)), contentLength: 0 }), /empty/);
     await expectNothingStored(j);
   });
 
@@ -211,7 +211,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(3 * PART_SIZE);
     const j = job('lex:BIGBOT0001:DRAFT');
     await expectRejected(
-      storeArchive({
+      writeArchive({
         s3,
         bucket,
         job: j,
@@ -231,7 +231,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: j.key, Body: previous, Metadata: { sha256: sha256(previous) } }));
     const zip = await lexLikeZip(5000);
     await expectRejected(
-      storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 100)), contentLength: zip.length }),
+      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 100)), contentLength: zip.length }),
       /ended after/,
     );
     expect((await read(j.key)).equals(previous)).toBe(true);
@@ -241,7 +241,7 @@ describe('storeArchive: bad bodies store nothing', () => {
   it('an S3 failure surfaces as S3 reported it, and the download is torn down', async () => {
     const zip = await lexLikeZip(5000);
     const source = body(zip, { chunk: 100 });
-    const err = await storeArchive({
+    const err = await writeArchive({
       s3,
       bucket: 'no-such-bucket',
       job: job(),
@@ -272,7 +272,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const j = job();
     try {
       await expectRejected(
-        storeArchive({ s3: tampering, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip), contentLength: zip.length }),
+        writeArchive({ s3: tampering, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip), contentLength: zip.length }),
         /does not match what was downloaded/,
       );
     } finally {
@@ -287,7 +287,7 @@ describe('storeArchive: bad bodies store nothing', () => {
     const stalled = new Readable({ read() {} });
     stalled.push(zip.subarray(0, 100));
     setTimeout(() => stalled.destroy(new ProviderUnavailableError('Download from http://x/y stalled: no data for 30 s.')), 20);
-    const err = await storeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: stalled, contentLength: zip.length }).then(
+    const err = await writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: stalled, contentLength: zip.length }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );

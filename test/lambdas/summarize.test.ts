@@ -7,7 +7,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '../../lib/core/contracts';
 import { EnvironmentError, InvalidInputError } from '../../lib/core/errors';
-import { manifestKey, summarize } from '../../lambdas/summarize/summarize';
+import { manifestKey } from '../../lib/core/run-manifest';
+import { summarize } from '../../lambdas/summarize/summarize';
 import { handler } from '../../lambdas/summarize/handler';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
 

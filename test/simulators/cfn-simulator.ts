@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface SimStack {
+interface SimStack {
   readonly outputs: Readonly<Record<string, string>>;
   /** @default 'CREATE_COMPLETE' */
   readonly status?: string;

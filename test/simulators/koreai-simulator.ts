@@ -80,7 +80,7 @@ export interface KoreApp {
   bots?: string[];
 }
 
-export interface KoreFaults {
+interface KoreFaults {
   /** The export's status stays 'pending' this long after it started. */
   exportLatencyMs?: number;
   /** The export ends 'failed'; the status carries this reason in `message` (true: a generic reason). */
@@ -113,7 +113,7 @@ export interface KoreFaults {
 }
 
 /** A bot import (uploadfile → import → import/status), as of now. */
-export interface KoreImport {
+interface KoreImport {
   bir: string;
   /** The bot imported into: the existing bot's id, or the new bot's once it exists. */
   botId?: string;
@@ -138,7 +138,7 @@ export interface KoreSimulatorOptions {
   port?: number;
 }
 
-export interface KoreCall {
+interface KoreCall {
   op: 'Export' | 'ExportStatus' | 'Download' | 'UploadFile' | 'Import' | 'ImportStatus';
   botId?: string;
   exportId?: string;
@@ -149,7 +149,7 @@ export interface KoreCall {
   withAuth?: boolean;
 }
 
-export interface KoreExport {
+interface KoreExport {
   id: string;
   botId: string;
   exportType: string;

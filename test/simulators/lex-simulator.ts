@@ -54,7 +54,7 @@ export interface SimBot {
 }
 
 /** A bot's settings outside its export; defaults: see `botSettings`. */
-export interface SimBotSettings {
+interface SimBotSettings {
   description?: string;
   /** @default the Lex service-linked role of account 123456789012 */
   roleArn?: string;
@@ -119,7 +119,7 @@ export interface LexFaults {
 }
 
 /** An import (CreateUploadUrl → upload → StartImport → DescribeImport), as of now. */
-export interface SimImport {
+interface SimImport {
   importId: string;
   /** True once a PUT to its upload URL stored a file. */
   uploaded: boolean;
@@ -155,14 +155,14 @@ export interface LexSimulatorOptions {
   host?: string;
 }
 
-export interface SimCall {
+interface SimCall {
   op: string;
   botId?: string;
   exportId?: string;
   status: number;
 }
 
-export interface SimExport {
+interface SimExport {
   exportId: string;
   botId?: string;
   /** InProgress | Completed | Failed | Deleting, as of now. */

@@ -39,7 +39,7 @@ export interface SecretsSimulatorOptions {
   port?: number;
 }
 
-export interface SecretsCall {
+interface SecretsCall {
   op: string;
   /** The SecretId as sent (a name or an ARN; never a value). */
   secretId?: string;

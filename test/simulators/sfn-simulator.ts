@@ -41,12 +41,12 @@ export interface SfnSimulatorOptions {
   readonly port?: number;
 }
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 
 /** A history event as it goes on the wire (timestamps in epoch seconds). */
-export type WireHistoryEvent = { id: number; previousEventId: number; timestamp: number; type: string } & Record<string, unknown>;
+type WireHistoryEvent = { id: number; previousEventId: number; timestamp: number; type: string } & Record<string, unknown>;
 
-export interface SimExecution {
+interface SimExecution {
   readonly executionArn: string;
   readonly name: string;
   readonly input: string;

@@ -10,7 +10,7 @@ export interface SwiftS3 {
   client: S3Client;
 }
 
-export const SWIFT_HINT =
+const SWIFT_HINT =
   'BOTVAULT_SWIFT_S3_ENDPOINT is not set: start the versioned S3 server with `bash scripts/swift-s3.sh start` ' +
   'and load its settings with `eval "$(bash scripts/swift-s3.sh env)"` (npm test does both).';
 

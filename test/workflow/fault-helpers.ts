@@ -23,7 +23,7 @@ export const FAULTY = 'lex:ALPHABOT01:DRAFT';
 export const FAULTY_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 export const HEALTHY = 'lex:BRAVOBOT02:DRAFT';
 export const HEALTHY_KEY = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
-export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export function resultFor(run: LocalRunResult, target: string): JobResult {
   const r = run.manifest?.results.find((x) => x.target === target);

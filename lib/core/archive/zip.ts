@@ -76,7 +76,7 @@ export interface OpenOptions {
 
 const HASH_PREFIX = 'botvault-content-v2\n';
 /** JSON entries up to this size are hashed by their canonical form; larger ones (none in a real bot) by their bytes. */
-export const MAX_CANONICAL_JSON_BYTES = 64 * 1024 * 1024;
+const MAX_CANONICAL_JSON_BYTES = 64 * 1024 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
 const CACHED_BLOCKS = 4;
 

@@ -56,7 +56,7 @@ export interface KoreaiRequest {
  * A fresh JWT from the credentials secret's value (`{"clientId","clientSecret"}`);
  * `secretName` only names it in errors.
  */
-export async function koreaiJwt(secretValue: string, secretName: string, enforceJti: boolean): Promise<string> {
+async function koreaiJwt(secretValue: string, secretName: string, enforceJti: boolean): Promise<string> {
   let creds: z.infer<typeof credentialsSchema>;
   try {
     creds = credentialsSchema.parse(JSON.parse(secretValue));

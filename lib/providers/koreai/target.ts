@@ -9,7 +9,7 @@ import { isHttpOrigin, secretRefSchema } from '../../core/schemas';
 import type { TargetIssue } from '../definition';
 
 /** Documented values of the Bot Export API's `exportOptions` lists. */
-export const KOREAI_EXPORT_OPTIONS = {
+const KOREAI_EXPORT_OPTIONS = {
   settings: ['botSettings', 'botVariables', 'ivrSettings', 'genAIandLLMSettings'],
   tasks: ['botTask', 'knowledgeGraph', 'smallTalk'],
   nlpData: ['utterances', 'patterns', 'traits', 'rules', 'concepts', 'synonyms', 'standardResponses', 'nlpSettings'],
