@@ -10,6 +10,11 @@
  *   infrastructure    lib/constructs, lib/botvault-stack.ts, lib/app.ts, lib/bundling: imported only by
  *                     the CDK entry, the local runner and tests
  */
+const INFRASTRUCTURE = ['^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/bundling/'];
+/** What sits above the providers and the config: a Lambda, the CLI, the infrastructure, the local runner, an entry point. */
+const ABOVE = ['^lambdas/', '^lib/cli/', ...INFRASTRUCTURE, '^lib/local/', '^bin/'];
+const CDK = ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -18,51 +23,27 @@ module.exports = {
       comment: 'lib/core is the bottom layer: it may not import the Lambdas, the CLI, the infrastructure or the local runner.',
       severity: 'error',
       from: { path: '^lib/core/' },
-      to: {
-        path: [
-          '^lambdas/',
-          '^lib/cli/',
-          '^lib/config/',
-          '^lib/constructs/',
-          '^lib/botvault-stack',
-          '^lib/app',
-          '^lib/local/',
-          '^lib/bundling/',
-          '^bin/',
-        ],
-      },
+      to: { path: [...ABOVE, '^lib/config/'] },
     },
     {
       name: 'core-loads-no-cdk',
       comment: 'lib/core never loads aws-cdk-lib or constructs, not even through another module.',
       severity: 'error',
       from: { path: '^lib/core/' },
-      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+      to: { path: CDK, reachable: true },
     },
     {
       name: 'providers-import-core-only',
       comment: 'lib/providers/<name>/ is one provider: it builds on lib/core, never on a Lambda, the CLI or the infrastructure.',
       severity: 'error',
       from: { path: '^lib/providers/' },
-      to: {
-        path: [
-          '^lambdas/',
-          '^lib/cli/',
-          '^lib/config/',
-          '^lib/constructs/',
-          '^lib/botvault-stack',
-          '^lib/app',
-          '^lib/local/',
-          '^lib/bundling/',
-          '^bin/',
-        ],
-      },
+      to: { path: [...ABOVE, '^lib/config/'] },
     },
     {
       name: 'providers-load-no-cdk',
       severity: 'error',
       from: { path: '^lib/providers/' },
-      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+      to: { path: CDK, reachable: true },
     },
     {
       name: 'definitions-load-no-provider-runtime',
@@ -80,19 +61,7 @@ module.exports = {
       comment: "The config file is BotVault settings plus provider targets: lib/config reads lib/core and the providers' definitions, nothing above.",
       severity: 'error',
       from: { path: '^lib/config/' },
-      to: {
-        path: [
-          '^lambdas/',
-          '^lib/cli/',
-          '^lib/constructs/',
-          '^lib/botvault-stack',
-          '^lib/app',
-          '^lib/local/',
-          '^lib/bundling/',
-          '^bin/',
-          'node_modules/aws-cdk-lib/',
-        ],
-      },
+      to: { path: [...ABOVE, ...CDK] },
     },
     {
       name: 'core-imports-no-provider',
@@ -118,7 +87,7 @@ module.exports = {
       name: 'lambdas-load-no-cdk',
       severity: 'error',
       from: { path: '^lambdas/' },
-      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+      to: { path: CDK, reachable: true },
     },
     {
       name: 'cli-imports-no-cdk',
@@ -127,7 +96,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^(lib/cli/|bin/botvault)' },
       to: {
-        path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/bundling/'],
+        path: [...CDK, ...INFRASTRUCTURE],
       },
     },
     {
@@ -144,7 +113,7 @@ module.exports = {
         path: '^test/(archive|cli|lambdas|providers|simulators)/.*\\.test\\.ts$',
         pathNot: ['^test/cli/stack-outputs\\.test\\.ts$', '^test/simulators/sfn-simulator\\.test\\.ts$'],
       },
-      to: { path: ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'], reachable: true },
+      to: { path: CDK, reachable: true },
     },
     {
       name: 'infrastructure-only-from-the-cdk-entry',

@@ -229,6 +229,9 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     } finally {
       await zip.close();
     }
+    /** Writes the sidecar for `archive` (the version now current), when details were captured. */
+    const sidecarFor = async (archive: { versionId?: string; sha256: string }, onlyIfChanged: boolean) =>
+      restore === 'unavailable' || restore === undefined ? restore : writeSidecar({ s3, bucket, job, runId, info: restore, archive, onlyIfChanged });
     if ((params.changeDetection ?? 'skipUnchanged') === 'skipUnchanged' && contentSha256) {
       const current = await headCurrent(s3, bucket, job.key);
       if (
@@ -243,12 +246,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
           bytes: current.ContentLength,
           sha256: current.Metadata[SHA256_METADATA],
         };
-        const restoreInfo =
-          restore === 'unavailable'
-            ? restore
-            : restore
-              ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: unchanged, onlyIfChanged: true })
-              : undefined;
+        const restoreInfo = await sidecarFor(unchanged, true);
         logger.info('Archive unchanged: same content as the current version, nothing written', {
           ...log,
           contentSha256,
@@ -281,12 +279,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     }
     written = undefined;
     const stored = { key: job.key, ...(copied.VersionId ? { versionId: copied.VersionId } : {}), bytes, sha256 };
-    const restoreInfo =
-      restore === 'unavailable'
-        ? restore
-        : restore
-          ? await writeSidecar({ s3, bucket, job, runId, info: restore, archive: stored, onlyIfChanged: false })
-          : undefined;
+    const restoreInfo = await sidecarFor(stored, false);
     logger.info('Archive stored', { ...log, bytes, sha256, contentSha256, versionId: copied.VersionId, restoreInfo });
     return { ...stored, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}) };
   } catch (err) {

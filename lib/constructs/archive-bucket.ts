@@ -320,14 +320,7 @@ export class ArchiveBucket extends Construct {
 
   /** What Summarize needs: PutObject of run manifests under `runs/`. */
   public grantManifestWrite(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:PutObject'],
-      resourceArns: [this.bucket.arnForObjects(`${MANIFEST_PREFIX}*`)],
-    });
-    this.grantKeyViaS3(grantee, 'kms:GenerateDataKey');
-    this.acknowledgePrefixWildcards(grantee, [MANIFEST_PREFIX]);
-    return grant;
+    return this.grantObjects(grantee, ['s3:PutObject'], [MANIFEST_PREFIX], ['kms:GenerateDataKey']);
   }
 
   /**
@@ -336,14 +329,7 @@ export class ArchiveBucket extends Construct {
    * finds one (its own earlier attempt, or another execution of the same tick).
    */
   public grantTickMarkers(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:PutObject', 's3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(`${TICK_PREFIX}*`)],
-    });
-    this.grantKeyViaS3(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
-    this.acknowledgePrefixWildcards(grantee, [TICK_PREFIX]);
-    return grant;
+    return this.grantObjects(grantee, ['s3:PutObject', 's3:GetObject'], [TICK_PREFIX], ['kms:GenerateDataKey', 'kms:Decrypt']);
   }
 
   /**
@@ -366,6 +352,14 @@ export class ArchiveBucket extends Construct {
     );
     this.grantKeyViaS3(grantee, 'kms:Decrypt');
     this.acknowledgePrefixWildcards(grantee, [...ARCHIVE_PREFIXES, MANIFEST_PREFIX]);
+    return grant;
+  }
+
+  /** `actions` on the objects under `prefixes`, with the key actions S3 needs for them and the cdk-nag record. */
+  private grantObjects(grantee: iam.IGrantable, actions: string[], prefixes: readonly string[], keyActions: string[]): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns: prefixes.map((p) => this.bucket.arnForObjects(`${p}*`)) });
+    this.grantKeyViaS3(grantee, ...keyActions);
+    this.acknowledgePrefixWildcards(grantee, prefixes);
     return grant;
   }
 

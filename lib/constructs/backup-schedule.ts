@@ -4,7 +4,7 @@
  * start that keeps failing (throttling, a deleted state machine, missing
  * permissions) leaves a message someone can alarm on instead of vanishing.
  */
-import { ArnFormat, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { cronSchema, timezoneSchema } from '../core/schemas';
+import { schedulerRole } from './scheduler-role';
 
 export interface BackupScheduleProps {
   /** The state machine each tick starts. */
@@ -87,24 +88,7 @@ export class BackupSchedule extends Construct {
       reason: "This queue is the schedule target's dead-letter queue (Scheduler's DeadLetterConfig), which cdk-nag cannot see.",
     });
 
-    const stack = Stack.of(this);
-    // The trust policy Scheduler's own target role would get: this account's default schedule group only.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({
-              service: 'scheduler',
-              resource: 'schedule-group',
-              resourceName: 'default',
-              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-            }),
-          },
-        },
-      }),
-      description: 'BotVault schedule: start the backup state machine',
-    });
+    this.role = schedulerRole(this, 'Role', 'BotVault schedule: start the backup state machine');
     if (props.stateMachineKey) {
       iam.Grant.addToPrincipal({
         grantee: this.role,

@@ -11,7 +11,7 @@
  *  - two alarms: any archive failing the drill (metric BotVault/DrillFailures),
  *    and the drill itself failing to run (the function's Errors).
  */
-import { ArnFormat, type CfnResource, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -25,6 +25,7 @@ import { DRILL_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
 import type { ArchiveBucket } from './archive-bucket';
 import { BackupFunction } from './backup-function';
 import { cronSchema, timezoneSchema } from '../core/schemas';
+import { schedulerRole } from './scheduler-role';
 
 export interface RestoreDrillProps {
   /** The archive bucket whose archives are drilled; the drill gets read access to it. */
@@ -107,24 +108,8 @@ export class RestoreDrill extends Construct {
     // Lambda retries failed async invocations twice by default: a failed drill is a finding, not a glitch to retry.
     this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
 
-    // A role of its own for Scheduler (instead of the shared one the target would create), trusted by this account's schedules only.
     const stack = Stack.of(this);
-    const role = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({
-              service: 'scheduler',
-              resource: 'schedule-group',
-              resourceName: 'default',
-              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-            }),
-          },
-        },
-      }),
-      description: 'BotVault restore drill schedule: invoke the drill Lambda',
-    });
+    const role = schedulerRole(this, 'ScheduleRole', 'BotVault restore drill schedule: invoke the drill Lambda');
     const fnId = stack.getLogicalId(this.function.function.node.defaultChild as CfnResource);
     Validations.of(role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
