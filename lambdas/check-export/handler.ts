@@ -1,15 +1,6 @@
 /** CheckExport Lambda: see check-export.ts. */
 import { checkExportInputSchema } from '../../lib/core/contracts';
-import { defineHandler, providerDepsFromEnv } from '../shared/handler';
-import { providerFor } from '../../lib/providers/registry';
+import { defineHandler, providersFromEnv } from '../shared/handler';
 import { checkExport } from './check-export';
 
-export const handler = defineHandler(
-  'CheckExport',
-  checkExportInputSchema,
-  () => {
-    const providerDeps = providerDepsFromEnv();
-    return { providerFor: (name: string) => providerFor(name, providerDeps) };
-  },
-  checkExport,
-);
+export const handler = defineHandler('CheckExport', checkExportInputSchema, providersFromEnv, checkExport);

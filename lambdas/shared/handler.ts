@@ -9,7 +9,8 @@ import { cachedSecretReader, type SecretReader } from '../../lib/core/secrets';
 import { lexClient, secretsClient } from './clients';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger, syncLogLevel } from '../../lib/core/logger';
-import type { ProviderDeps } from '../../lib/providers/registry';
+import { type ProviderDeps, providerFor } from '../../lib/providers/registry';
+import type { Provider } from '../../lib/providers/types';
 import { formatPath } from '../../lib/core/schemas';
 
 /** Parses `event` or throws InvalidInputError listing every bad field. */
@@ -55,4 +56,10 @@ export function providerDepsFromEnv(): ProviderDeps {
     readers.set(secrets, reader);
   }
   return { lex: lexClient(), secrets: reader };
+}
+
+/** The provider lookup a job handler takes (`providerFor(name)`), over the container's cached clients. */
+export function providersFromEnv(): { providerFor: (name: string) => Provider } {
+  const deps = providerDepsFromEnv();
+  return { providerFor: (name) => providerFor(name, deps) };
 }

@@ -201,33 +201,20 @@ export class ArchiveBucket extends Construct {
    * only when its header is present.
    */
   private denyWrongEncryption(key: kms.IKey): void {
-    const objects = this.bucket.arnForObjects('*');
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherEncryptionAlgorithms',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: {
-          Null: { 's3:x-amz-server-side-encryption': 'false' },
-          StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
-        },
-      }),
-    );
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherKmsKeys',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: {
-          Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
-          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn },
-        },
-      }),
-    );
+    // A PutObject that names `header` with any value other than `required` is denied; one without it is not.
+    const denyUnless = (sid: string, header: string, required: string) =>
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects('*')],
+          conditions: { Null: { [header]: 'false' }, StringNotEquals: { [header]: required } },
+        }),
+      );
+    denyUnless('DenyOtherEncryptionAlgorithms', 's3:x-amz-server-side-encryption', 'aws:kms');
+    denyUnless('DenyOtherKmsKeys', 's3:x-amz-server-side-encryption-aws-kms-key-id', key.keyArn);
   }
 
   /**
