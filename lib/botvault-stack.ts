@@ -24,7 +24,7 @@ import type { GrantContext } from './providers/grant-context';
 import { archiveSecrets, grantProviders } from './providers/grants';
 
 export interface BotVaultStackProps extends StackProps {
-  /** The validated BotVault config (lib/core/config.ts `loadConfig` / `parseConfig`). */
+  /** The validated BotVault config (lib/config/config.ts `loadConfig` / `parseConfig`). */
   readonly config: BotVaultConfig;
 }
 
