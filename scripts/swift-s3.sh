@@ -31,6 +31,10 @@ PACKAGES=(swift swift-proxy swift-object swift-container swift-account python3-s
 
 log() { echo "swift-s3: $*" >&2; }
 
+backend_port() { # account|container|object -> its port
+  case $1 in account) echo "$ACCOUNT_PORT" ;; container) echo "$CONTAINER_PORT" ;; object) echo "$OBJECT_PORT" ;; esac
+}
+
 answering() {
   # The proxy's /info lists the loaded middleware: s3api and object_versioning
   # there mean the S3 API with versioning is wired in. The backends are
@@ -57,6 +61,14 @@ install_if_missing() {
   # The servers need none of the recommended packages.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   log "installed in $((SECONDS - t0)) s"
+}
+
+plain_filters() { # name... -> a "[filter:NAME] use = egg:swift#NAME" section each, a blank line between
+  local f sep=
+  for f in "$@"; do
+    printf '%s[filter:%s]\nuse = egg:swift#%s\n' "$sep" "$f" "$f"
+    sep=$'\n'
+  done
 }
 
 write_configs() {
@@ -93,59 +105,24 @@ log_level = INFO
 recon_cache_path = $DIR/cache
 eventlet_debug = false"
 
-  cat >"$DIR/etc/account-server.conf" <<EOF
+  # The three backends differ only in their name and port.
+  local name port
+  for name in account container object; do
+    port=$(backend_port "$name")
+    cat >"$DIR/etc/$name-server.conf" <<EOF
 [DEFAULT]
 $common
-bind_port = $ACCOUNT_PORT
+bind_port = $port
 
 [pipeline:main]
-pipeline = healthcheck recon account-server
+pipeline = healthcheck recon $name-server
 
-[app:account-server]
-use = egg:swift#account
+[app:$name-server]
+use = egg:swift#$name
 
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
-[filter:recon]
-use = egg:swift#recon
+$(plain_filters healthcheck recon)
 EOF
-
-  cat >"$DIR/etc/container-server.conf" <<EOF
-[DEFAULT]
-$common
-bind_port = $CONTAINER_PORT
-
-[pipeline:main]
-pipeline = healthcheck recon container-server
-
-[app:container-server]
-use = egg:swift#container
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
-[filter:recon]
-use = egg:swift#recon
-EOF
-
-  cat >"$DIR/etc/object-server.conf" <<EOF
-[DEFAULT]
-$common
-bind_port = $OBJECT_PORT
-
-[pipeline:main]
-pipeline = healthcheck recon object-server
-
-[app:object-server]
-use = egg:swift#object
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
-[filter:recon]
-use = egg:swift#recon
-EOF
+  done
 
   # Pipeline order matters: s3api before the auth (tempauth), slo after it
   # (multipart uploads are SLOs), copy for CopyObject, and versioned_writes
@@ -187,23 +164,7 @@ use = egg:swift#versioned_writes
 allow_versioned_writes = true
 allow_object_versioning = true
 
-[filter:symlink]
-use = egg:swift#symlink
-
-[filter:copy]
-use = egg:swift#copy
-
-[filter:slo]
-use = egg:swift#slo
-
-[filter:dlo]
-use = egg:swift#dlo
-
-[filter:bulk]
-use = egg:swift#bulk
-
-[filter:listing_formats]
-use = egg:swift#listing_formats
+$(plain_filters symlink copy slo dlo bulk listing_formats)
 
 [filter:cache]
 use = egg:swift#memcache
@@ -212,14 +173,7 @@ memcache_servers = 127.0.0.1:$MEMCACHED_PORT
 [filter:proxy-logging]
 use = egg:swift#proxy_logging
 
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-
-[filter:catch_errors]
-use = egg:swift#catch_errors
+$(plain_filters healthcheck gatekeeper catch_errors)
 EOF
 }
 
@@ -235,7 +189,7 @@ build_rings() {
   local name port pids=()
   for name in account container object; do
     [ -f "$DIR/etc/$name.ring.gz" ] && continue
-    case $name in account) port=$ACCOUNT_PORT ;; container) port=$CONTAINER_PORT ;; object) port=$OBJECT_PORT ;; esac
+    port=$(backend_port "$name")
     (
       cd "$DIR/etc"
       rm -f "$name.builder"
