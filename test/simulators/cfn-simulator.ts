@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, readBody } from './http';
 
 interface SimStack {
   readonly outputs: Readonly<Record<string, string>>;
@@ -52,10 +52,8 @@ export async function startCfnSimulator(opts: CfnSimulatorOptions): Promise<CfnS
   };
 
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    void readBody(req).then((raw) => {
+      const params = new URLSearchParams(raw.toString('utf8'));
       const action = params.get('Action');
       if (req.method !== 'POST' || action !== 'DescribeStacks') {
         return error(res, 400, 'InvalidAction', `The action ${action ?? '(none)'} is not valid for this web service.`);
@@ -77,17 +75,8 @@ export async function startCfnSimulator(opts: CfnSimulatorOptions): Promise<CfnS
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listen(server, opts.port);
+  return { url, calls, close };
 }
 
 function error(res: ServerResponse, status: number, code: string, message: string): void {

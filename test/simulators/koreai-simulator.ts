@@ -52,12 +52,12 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { bufferByteSource } from '../../lib/core/archive/byte-source';
 import { withZip } from '../../lib/core/archive/zip';
 import { koreExportEntries, type KoreBotModel } from '../generators/koreai-export';
 import { writeZip } from '../generators/zip-writer';
+import { listen, parseJsonObject, readBody, sendBrokenDownload, sendJson } from './http';
 
 export interface KoreBot {
   /** 'st-<uuid>', as Kore.ai stream ids are. */
@@ -195,6 +195,7 @@ class KoreError extends Error {
     super(message);
   }
 }
+const badRequest = (message: string) => new KoreError(400, message);
 
 export const RATE_LIMIT_MESSAGE = 'Rate limit for this API has been reached';
 const DEFAULT_FAILURE = 'Bot export failed: an internal error occurred while exporting the bot.';
@@ -217,14 +218,8 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
 /** A stable, id-shaped hex string derived from the given parts (Kore ids are 24-hex Mongo ids). */
 const stableId = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 24);
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+/** What a broken Kore.ai download link serves in place of the zip ('notzip'). */
+const koreErrorPage = () => Buffer.from('<html><head><title>Kore.ai</title></head><body>Service temporarily unavailable</body></html>\n');
 
 // ---- archives ----
 
@@ -335,7 +330,6 @@ interface ExportState {
 }
 
 export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<KoreSimulator> {
-  const host = '127.0.0.1';
   const now = opts.now ?? Date.now;
   const limit = opts.rateLimitPerMinute ?? 60;
   const urlTtlMs = opts.urlTtlMs ?? 300_000;
@@ -373,7 +367,6 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
   const signingKey = randomBytes(32);
   const calls: KoreCall[] = [];
   const seenJwts: string[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let url = '';
 
@@ -486,13 +479,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
   }
 
   async function startExport(state: BotState, app: KoreApp, raw: Buffer, call: KoreCall): Promise<Reply> {
-    let body: unknown;
-    try {
-      body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-    } catch {
-      throw new KoreError(400, 'The request body is not valid JSON');
-    }
-    if (!isObject(body)) throw new KoreError(400, 'The request body must be a JSON object');
+    const body = parseJsonObject(raw, badRequest);
     const req = validateExportBody(body);
     const e = await newExport(state, req, body, createdByFor(app.clientId), false);
     call.exportId = e.id;
@@ -597,13 +584,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
   }
 
   function startImport(app: KoreApp, botId: string | undefined, raw: Buffer): Reply {
-    let body: unknown;
-    try {
-      body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-    } catch {
-      throw new KoreError(400, 'The request body is not valid JSON');
-    }
-    if (!isObject(body)) throw new KoreError(400, 'The request body must be a JSON object');
+    const body = parseJsonObject(raw, badRequest);
     if (body.uploadMode !== 'ZIP')
       throw new KoreError(400, 'This simulator imports uploadMode ZIP only (zipInfo: the fileId of an exported bot zip)');
     if (typeof body.zipInfo !== 'string' || !uploads.has(body.zipInfo)) throw new KoreError(400, 'zipInfo must be the fileId of an uploaded file');
@@ -702,8 +683,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     arg?: string,
   ): Promise<void> {
     const call: KoreCall = { op, status: 500, ...(op === 'Import' && arg ? { botId: arg } : {}) };
-    const auth = req.headers.auth;
-    if (auth !== undefined) seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
+    recordJwt(req);
     try {
       const raw = await readBody(req);
       const app = await authenticate(req);
@@ -720,11 +700,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       call.status = reply.status;
       send(res, reply.status, reply.body);
     } catch (err) {
-      const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
-      call.status = e.status;
-      if (e.authError) call.authError = e.authError;
-      if (!res.headersSent) sendError(res, e);
-      else res.destroy();
+      refuse(res, call, err);
     } finally {
       calls.push(call);
     }
@@ -732,17 +708,33 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
 
   // ---- HTTP ----
 
-  function send(res: ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+  const send = (res: ServerResponse, status: number, body: unknown) =>
+    sendJson(res, status, body, { 'content-type': 'application/json; charset=utf-8' });
+  const sendError = (res: ServerResponse, status: number, msg: string) => send(res, status, { errors: [{ msg, code: status }] });
+
+  /** Keeps the JWT a call carries (`auth` header), to prove later where it went; true if there was one. */
+  function recordJwt(req: IncomingMessage): boolean {
+    const auth = req.headers.auth;
+    if (auth === undefined) return false;
+    seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
+    return true;
   }
-  const sendError = (res: ServerResponse, err: KoreError) => send(res, err.status, { errors: [{ msg: err.message, code: err.status }] });
+
+  /**
+   * Answers a failed API call. Anything unexpected becomes a bare 500: its
+   * message is not echoed, as it could quote the request.
+   */
+  function refuse(res: ServerResponse, call: KoreCall, err: unknown): void {
+    const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
+    call.status = e.status;
+    if (e.authError) call.authError = e.authError;
+    if (!res.headersSent) sendError(res, e.status, e.message);
+    else res.destroy();
+  }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, op: 'Export' | 'ExportStatus', botId: string): Promise<void> {
     const call: KoreCall = { op, botId, status: 500 };
-    const auth = req.headers.auth;
-    if (auth !== undefined) seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
+    recordJwt(req);
     try {
       const raw = await readBody(req);
       const app = await authenticate(req);
@@ -754,12 +746,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       call.status = reply.status;
       send(res, reply.status, reply.body);
     } catch (err) {
-      // Anything unexpected becomes a bare 500: its message is not echoed, as it could quote the request.
-      const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
-      call.status = e.status;
-      if (e.authError) call.authError = e.authError;
-      if (!res.headersSent) sendError(res, e);
-      else res.destroy();
+      refuse(res, call, err);
     } finally {
       calls.push(call);
     }
@@ -767,15 +754,11 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
 
   function handleDownload(req: IncomingMessage, res: ServerResponse, exportId: string, query: URLSearchParams): void {
     const call: KoreCall = { op: 'Download', exportId, status: 0 };
-    const auth = req.headers.auth;
-    if (auth !== undefined) {
-      seenJwts.push(...(Array.isArray(auth) ? auth : [auth]));
-      call.withAuth = true;
-    }
+    if (recordJwt(req)) call.withAuth = true;
     calls.push(call);
     const fail = (status: number, msg: string) => {
       call.status = status;
-      send(res, status, { errors: [{ msg, code: status }] });
+      sendError(res, status, msg);
     };
     const e = exportStates.get(exportId);
     if (e) call.botId = e.botId;
@@ -785,41 +768,16 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     if (!e) return fail(404, 'File not found');
 
     const archive = e.archive;
-    switch (e.foreign ? 'ok' : (faultsFor(e.botId).download ?? 'ok')) {
+    const fault = e.foreign ? 'ok' : (faultsFor(e.botId).download ?? 'ok');
+    switch (fault) {
       case 'forbidden':
         return fail(403, 'Access denied');
       case 'redirectInternal':
-        call.status = 302;
-        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 });
-        res.end();
-        return;
-      case 'notzip': {
-        call.status = 200;
-        const page = Buffer.from('<html><head><title>Kore.ai</title></head><body>Service temporarily unavailable</body></html>\n');
-        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': page.length });
-        res.end(page);
-        return;
-      }
+      case 'notzip':
       case 'truncate':
-        call.status = 200;
-        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
-        // The promised length is never reached: the peer sees a clean FIN after half the body.
-        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => res.socket?.end());
+      case 'reset':
+        call.status = sendBrokenDownload(res, fault, archive, koreErrorPage, timers);
         return;
-      case 'reset': {
-        call.status = 200;
-        res.writeHead(200, { 'content-type': 'application/zip', 'transfer-encoding': 'chunked' });
-        // destroy() shortly after the write rather than a TCP RST: an RST can make the
-        // peer's kernel drop unread bytes, so the client might not even see the headers.
-        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => {
-          const t = setTimeout(() => {
-            timers.delete(t);
-            res.socket?.destroy();
-          }, 20);
-          timers.add(t);
-        });
-        return;
-      }
       case 'ok':
         break;
     }
@@ -853,19 +811,11 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       return;
     }
     req.resume();
-    send(res, 404, { errors: [{ msg: `Cannot ${method} ${parsed.pathname}`, code: 404 }] });
+    sendError(res, 404, `Cannot ${method} ${parsed.pathname}`);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const listening = await listen(server, opts.port);
+  url = listening.url;
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     calls,
@@ -890,14 +840,9 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       return e.archive;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        // Keep-alive sockets would hold close() open.
-        for (const s of sockets) s.destroy();
-      });
-      return closing;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      return listening.close();
     },
   };
 }

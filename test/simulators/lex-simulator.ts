@@ -25,11 +25,11 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { bufferByteSource } from '../../lib/core/archive/byte-source';
 import { withZip, ZipPasswordError } from '../../lib/core/archive/zip';
 import { LOCALE_NAMES, lexExportEntries, lexManifest, lexTestSetZip, sampleLexBot } from '../generators/lex-export';
 import { writeZip, type Encryption, type ZipEntryInput } from '../generators/zip-writer';
+import { listen, parseJsonObject, readBody, sendBrokenDownload, sendJson, sendText } from './http';
 
 export interface SimBot {
   botId: string;
@@ -275,9 +275,14 @@ function amzDate(ms: number): string {
     .replace(/\.\d{3}/, '');
 }
 
-function s3ErrorXml(code: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${randomBytes(8).toString('hex').toUpperCase()}</RequestId></Error>`;
+/** An S3 error document, as the presigned upload and download URLs answer. */
+function sendS3Error(res: ServerResponse, status: number, code: string, message: string): void {
+  const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${randomBytes(8).toString('hex').toUpperCase()}</RequestId></Error>`;
+  sendText(res, status, text, { 'content-type': 'application/xml' });
 }
+
+/** What a broken presigned download serves in place of the zip ('notzip'): an error page and noise. */
+const notZipJunk = () => Buffer.concat([Buffer.from('<html><body>Service Unavailable</body></html>\n'), randomBytes(512)]);
 
 interface ArchiveContent {
   kind: ResourceKind;
@@ -328,24 +333,6 @@ function importedLocales(files: Map<string, string>): string[] {
   return [...files.keys()].flatMap((rel) => /^BotLocales\/([^/]+)\/BotLocale\.json$/.exec(rel)?.[1] ?? []);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function parseJsonObject(raw: Buffer): Record<string, unknown> {
-  if (raw.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw invalid('The request body is not valid JSON.');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('The request body must be a JSON object.');
-  return parsed as Record<string, unknown>;
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 function requireString(obj: Record<string, unknown>, field: string, where: string): string {
@@ -355,10 +342,37 @@ function requireString(obj: Record<string, unknown>, field: string, where: strin
   return v;
 }
 
+/** The one specification `resourceSpecification` must hold, of those `kinds` (CreateExport, StartImport). */
+function oneSpecification(
+  body: Record<string, unknown>,
+  what: 'export' | 'import',
+  kinds: string[],
+): { kindKey: string; spec: Record<string, unknown> } {
+  const rs = body.resourceSpecification;
+  if (!isObject(rs))
+    throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
+  const given = kinds.filter((k) => rs[k] !== undefined);
+  if (given.length !== 1) throw invalid(`resourceSpecification must contain exactly one ${what} specification.`);
+  const kindKey = given[0]!;
+  const spec = rs[kindKey];
+  if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
+  return { kindKey, spec };
+}
+
+/** `body[field]`, which must be one of `allowed`. */
+function requireEnum(body: Record<string, unknown>, field: string, allowed: string[]): unknown {
+  const value = body[field];
+  if (!allowed.includes(String(value))) {
+    throw invalid(
+      `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+    );
+  }
+  return value;
+}
+
 // ---------------------------------------------------------------------------
 
 export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise<LexSimulator> {
-  const host = opts.host ?? '127.0.0.1';
   const urlTtlMs = opts.urlTtlMs ?? 300_000;
   const maxPageSize = opts.maxPageSize ?? 10;
   const testSets = new Set(opts.testSets ?? []);
@@ -373,7 +387,6 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   const importStates = new Map<string, ImportState>();
   const importsView = new Map<string, SimImport>();
   const calls: SimCall[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let exportCount = 0;
   let url = '';
@@ -474,25 +487,13 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   type Op = { op: string; botId?: string; exportId?: string };
 
   async function createExport(body: Record<string, unknown>, call: Op): Promise<Reply> {
-    const rs = body.resourceSpecification;
-    if (!isObject(rs))
-      throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
-    const kinds = [
+    const { kindKey, spec } = oneSpecification(body, 'export', [
       'botExportSpecification',
       'botLocaleExportSpecification',
       'customVocabularyExportSpecification',
       'testSetExportSpecification',
-    ].filter((k) => rs[k] !== undefined);
-    if (kinds.length !== 1) throw invalid('resourceSpecification must contain exactly one export specification.');
-    const kindKey = kinds[0]!;
-    const spec = rs[kindKey];
-    if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
-    const fileFormat = body.fileFormat;
-    if (!['LexJson', 'TSV', 'CSV'].includes(String(fileFormat))) {
-      throw invalid(
-        `1 validation error detected: Value '${String(fileFormat)}' at 'fileFormat' failed to satisfy constraint: Member must satisfy enum value set: [LexJson, TSV, CSV]`,
-      );
-    }
+    ]);
+    const fileFormat = requireEnum(body, 'fileFormat', ['LexJson', 'TSV', 'CSV']);
     if (
       body.filePassword !== undefined &&
       (typeof body.filePassword !== 'string' || body.filePassword.length < 1 || body.filePassword.length > 1024)
@@ -794,9 +795,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const body = await readBody(req);
     const xml = (status: number, code: string, message: string) => {
       call.status = status;
-      const text = s3ErrorXml(code, message);
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+      sendS3Error(res, status, code, message);
     };
     const i = importStates.get(importId);
     if (!i || query.get('X-Amz-Signature') !== i.uploadSignature)
@@ -818,25 +817,13 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   function startImport(body: Record<string, unknown>, call: Op): Reply {
     const importId = requireString(body, 'importId', 'startImportRequest');
-    const rs = body.resourceSpecification;
-    if (!isObject(rs))
-      throw invalid("1 validation error detected: Value at 'resourceSpecification' failed to satisfy constraint: Member must not be null");
-    const kinds = [
+    const { kindKey, spec } = oneSpecification(body, 'import', [
       'botImportSpecification',
       'botLocaleImportSpecification',
       'customVocabularyImportSpecification',
       'testSetImportResourceSpecification',
-    ].filter((k) => rs[k] !== undefined);
-    if (kinds.length !== 1) throw invalid('resourceSpecification must contain exactly one import specification.');
-    const kindKey = kinds[0]!;
-    const spec = rs[kindKey];
-    if (!isObject(spec)) throw invalid(`resourceSpecification.${kindKey} must be an object.`);
-    const merge = body.mergeStrategy;
-    if (!['FailOnConflict', 'Overwrite', 'Append'].includes(String(merge))) {
-      throw invalid(
-        `1 validation error detected: Value '${String(merge)}' at 'mergeStrategy' failed to satisfy constraint: Member must satisfy enum value set: [FailOnConflict, Overwrite, Append]`,
-      );
-    }
+    ]);
+    const merge = requireEnum(body, 'mergeStrategy', ['FailOnConflict', 'Overwrite', 'Append']);
     if (merge === 'Append' && kindKey !== 'customVocabularyImportSpecification')
       throw invalid('The Append merge strategy is only supported for custom vocabulary imports.');
     const i = importStates.get(importId);
@@ -1134,15 +1121,17 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   // ---- HTTP ----
 
   function sendError(res: ServerResponse, err: ApiError): void {
-    const body = JSON.stringify({ message: err.message });
-    res.writeHead(err.status, {
-      'content-type': 'application/json',
-      'x-amzn-errortype': err.type,
-      ...err.headers,
-      'x-amzn-requestid': randomUUID(),
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
+    sendJson(
+      res,
+      err.status,
+      { message: err.message },
+      {
+        'content-type': 'application/json',
+        'x-amzn-errortype': err.type,
+        ...err.headers,
+        'x-amzn-requestid': randomUUID(),
+      },
+    );
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -1201,16 +1190,11 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       }
       if (!req.headers.authorization)
         throw new ApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token: the request must be signed.');
-      const body = parseJsonObject(await readBody(req));
+      const body = parseJsonObject(await readBody(req), invalid);
       const reply = await run(body);
       status = reply.status;
       const text = reply.garbled ? JSON.stringify(reply.body).slice(0, -3) : JSON.stringify(reply.body);
-      res.writeHead(reply.status, {
-        'content-type': 'application/json',
-        'x-amzn-requestid': randomUUID(),
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
+      sendText(res, reply.status, text, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalServerException', `Simulator error: ${(err as Error).message}`);
       status = apiErr.status;
@@ -1227,9 +1211,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     if (e?.botId !== undefined) call.botId = e.botId;
     const xml = (status: number, code: string, message: string) => {
       call.status = status;
-      const text = s3ErrorXml(code, message);
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+      sendS3Error(res, status, code, message);
     };
     calls.push(call);
 
@@ -1243,50 +1225,24 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const f = faultsFor(e.botId);
     const archive = e.archive;
     e.downloads++;
-    switch (f.download ?? 'ok') {
+    const fault = f.download ?? 'ok';
+    switch (fault) {
       case 'forbidden':
         return xml(403, 'AccessDenied', 'Request has expired');
       case 'forbiddenOnce':
         if (e.downloads === 1) return xml(403, 'AccessDenied', 'Request has expired');
         break;
       case 'redirectInternal':
-        call.status = 302;
-        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 });
-        res.end();
+      case 'notzip':
+      case 'truncate':
+      case 'reset':
+        call.status = sendBrokenDownload(res, fault, archive, notZipJunk, timers);
         return;
       case 'empty':
         call.status = 200;
         res.writeHead(200, { 'content-type': 'application/zip', 'content-length': 0 });
         res.end();
         return;
-      case 'notzip': {
-        call.status = 200;
-        const junk = Buffer.concat([Buffer.from('<html><body>Service Unavailable</body></html>\n'), randomBytes(512)]);
-        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': junk.length });
-        res.end(junk);
-        return;
-      }
-      case 'truncate':
-        call.status = 200;
-        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
-        // The promised length is never reached: the peer sees a clean FIN after half the body.
-        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => res.socket?.end());
-        return;
-      case 'reset': {
-        call.status = 200;
-        res.writeHead(200, { 'content-type': 'application/zip', 'transfer-encoding': 'chunked' });
-        // destroy(), not resetAndDestroy(): a TCP RST can make the peer's kernel drop
-        // bytes it has not read yet, so the client might never see the headers.
-        // With chunked framing, a close before the last chunk is still a cut body.
-        res.write(archive.subarray(0, Math.floor(archive.length / 2)), () => {
-          const t = setTimeout(() => {
-            timers.delete(t);
-            res.socket?.destroy();
-          }, 20);
-          timers.add(t);
-        });
-        return;
-      }
       case 'drip': {
         call.status = 200;
         res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
@@ -1334,18 +1290,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     }
     void handleApi(req, res, parsed.pathname);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = await listen(server, opts.port, opts.host);
+  url = listening.url;
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     calls,
@@ -1383,14 +1330,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       return e.archive;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        // Keep-alive sockets from SDK clients (and drip downloads) would hold close() open.
-        for (const s of sockets) s.destroy();
-      });
-      return closing;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      // Cuts drip downloads too.
+      return listening.close();
     },
   };
 }

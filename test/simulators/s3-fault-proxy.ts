@@ -6,7 +6,7 @@
  * (the Host header is kept, so SigV4 still verifies at the server).
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen } from './http';
 
 export interface S3FaultProxyOptions {
   /**
@@ -27,7 +27,6 @@ export interface S3FaultProxy {
 export async function startS3FaultProxy(target: string, opts: S3FaultProxyOptions = {}): Promise<S3FaultProxy> {
   const upstream = new URL(target);
   const rewritten: string[] = [];
-  const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const forward = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
@@ -48,19 +47,6 @@ export async function startS3FaultProxy(target: string, opts: S3FaultProxyOption
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    rewritten,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  const { url, close } = await listen(server);
+  return { url, rewritten, close };
 }

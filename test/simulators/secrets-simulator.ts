@@ -27,7 +27,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen, parseJsonObject, readBody, sendJson } from './http';
 
 export interface SecretsSimulatorOptions {
   /** SecretString per secret name. */
@@ -96,24 +96,13 @@ function versionIdFor(name: string, n: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Promise<SecretsSimulator> {
-  const host = '127.0.0.1';
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '000000000000';
   const arnPrefix = `arn:aws:secretsmanager:${region}:${accountId}:secret:`;
   const arnOf = (name: string) => `${arnPrefix}${name}-${ARN_SUFFIX}`;
   const secrets = new Map<string, SecretState>();
   const calls: SecretsCall[] = [];
-  const sockets = new Set<Socket>();
 
   function put(name: string, value: string): void {
     const now = Date.now();
@@ -190,11 +179,8 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
     };
   }
 
-  function send(res: ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
-    res.end(text);
-  }
+  const send = (res: ServerResponse, status: number, body: unknown) =>
+    sendJson(res, status, body, { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -207,15 +193,7 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
       if (!req.headers.authorization) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
       if (!String(req.headers['content-type'] ?? '').startsWith(CONTENT_TYPE))
         throw new AwsError('SerializationException', `Expected Content-Type ${CONTENT_TYPE}`);
-      let body: unknown;
-      try {
-        body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-      } catch {
-        throw new AwsError('SerializationException', 'The request body is not valid JSON.');
-      }
-      if (!body || typeof body !== 'object' || Array.isArray(body))
-        throw new AwsError('SerializationException', 'The request body must be a JSON object.');
-      const input = body as Record<string, unknown>;
+      const input = parseJsonObject(raw, (message) => new AwsError('SerializationException', message));
       if (typeof input.SecretId === 'string') call.secretId = input.SecretId;
       let out: Record<string, unknown>;
       if (op === 'GetSecretValue') out = getSecretValue(input);
@@ -233,30 +211,9 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
     }
   }
 
-  const server = createServer((req, res) => void handle(req, res));
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    calls,
-    put,
-    arnOf,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // The SDK keeps sockets alive; they would hold close() open.
-        for (const s of sockets) s.destroy();
-      });
-      return closing;
-    },
-  };
+  const { url, close } = await listen(
+    createServer((req, res) => void handle(req, res)),
+    opts.port,
+  );
+  return { url, calls, put, arnOf, close };
 }

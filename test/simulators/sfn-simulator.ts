@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, readBody, sendJson } from './http';
 import type { BotVaultConfig } from '../../lib/config/config';
 import type { StateMachine } from 'aws-local-stepfunctions';
 import { runLocal, synthesizeDefinition } from '../../lib/local/runner';
@@ -137,6 +137,10 @@ class HistoryRecorder {
     const at = event.timestamp;
     const json = (v: unknown) => JSON.stringify(v ?? null);
     const lambda = { resourceType: 'lambda', resource: 'invoke' };
+    const scheduleTask = (input: unknown, it: number | undefined) => {
+      this.push('TaskScheduled', at, { taskScheduledEventDetails: { ...lambda, region: this.region, parameters: json(input) } }, it);
+      this.push('TaskStarted', at, { taskStartedEventDetails: lambda }, it);
+    };
     switch (event.type) {
       case 'ExecutionStarted':
         return; // recorded by StartExecution itself, before the definition is even loaded
@@ -146,39 +150,21 @@ class HistoryRecorder {
         });
       case 'ExecutionFailed':
         return this.push('ExecutionFailed', at, { executionFailedEventDetails: { error: event.Error, cause: causeText(event.Cause) } });
-      case 'MapIterationStarted': {
-        // The iteration's first event chains to the Map's last top-level event.
-        this.lastInIteration.set(event.index, this.lastRoot);
-        return this.push(
-          'MapIterationStarted',
-          at,
-          { mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index } },
-          event.index,
-        );
-      }
+      case 'MapIterationStarted':
       case 'MapIterationSucceeded':
-        return this.push(
-          'MapIterationSucceeded',
-          at,
-          { mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index } },
-          event.index,
-        );
-      case 'MapIterationFailed':
-        return this.push(
-          'MapIterationFailed',
-          at,
-          { mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index } },
-          event.index,
-        );
+      case 'MapIterationFailed': {
+        // The iteration's first event chains to the Map's last top-level event.
+        if (event.type === 'MapIterationStarted') this.lastInIteration.set(event.index, this.lastRoot);
+        // mapIterationStartedEventDetails, mapIterationSucceededEventDetails, mapIterationFailedEventDetails
+        const detailsKey = `m${event.type.slice(1)}EventDetails`;
+        return this.push(event.type, at, { [detailsKey]: { name: event.parentState.name, index: event.index } }, event.index);
+      }
       case 'StateEntered': {
         const { name, type, input } = event.state;
         const it = event.index;
         this.failedTasks.delete(`${it}:${name}`);
         this.push(`${type}StateEntered`, at, { stateEnteredEventDetails: { name, input: json(input), inputDetails: { truncated: false } } }, it);
-        if (type === 'Task') {
-          this.push('TaskScheduled', at, { taskScheduledEventDetails: { ...lambda, region: this.region, parameters: json(input) } }, it);
-          this.push('TaskStarted', at, { taskStartedEventDetails: lambda }, it);
-        }
+        if (type === 'Task') scheduleTask(input, it);
         if (type === 'Map') this.push('MapStateStarted', at, { mapStateStartedEventDetails: { length: this.itemsLength(name, input) ?? 0 } }, it);
         return;
       }
@@ -214,13 +200,7 @@ class HistoryRecorder {
       case 'StateRetried':
         // The real service shows a retry as the Task being scheduled again.
         this.failedTasks.delete(`${event.index}:${event.state.name}`);
-        this.push(
-          'TaskScheduled',
-          at,
-          { taskScheduledEventDetails: { ...lambda, region: this.region, parameters: json(event.state.input) } },
-          event.index,
-        );
-        return this.push('TaskStarted', at, { taskStartedEventDetails: lambda }, event.index);
+        return scheduleTask(event.state.input, event.index);
       default:
         // The library also dispatches ExecutionAborted / ExecutionTimeout (not in its declared types).
         if ((event.type as string) === 'ExecutionAborted') return this.push('ExecutionAborted', at, { executionAbortedEventDetails: {} });
@@ -319,8 +299,8 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
     return found;
   }
 
-  function describeExecution(body: Record<string, unknown>): Record<string, unknown> {
-    const e = execution(body);
+  /** What ListExecutions tells of an execution; DescribeExecution tells more. */
+  function summary(e: SimExecution): Record<string, unknown> {
     return {
       executionArn: e.executionArn,
       stateMachineArn,
@@ -328,6 +308,13 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
       status: e.status,
       startDate: seconds(e.startDate),
       ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
+    };
+  }
+
+  function describeExecution(body: Record<string, unknown>): Record<string, unknown> {
+    const e = execution(body);
+    return {
+      ...summary(e),
       input: e.input,
       inputDetails: { included: true },
       ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),
@@ -368,14 +355,7 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
     const start = body.nextToken === undefined ? 0 : decodeToken(body.nextToken);
     const page = all.slice(start, start + maxResults);
     return {
-      executions: page.map((e) => ({
-        executionArn: e.executionArn,
-        stateMachineArn,
-        name: e.name,
-        status: e.status,
-        startDate: seconds(e.startDate),
-        ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
-      })),
+      executions: page.map(summary),
       ...(start + maxResults < all.length ? { nextToken: encodeToken(start + maxResults) } : {}),
     };
   }
@@ -392,8 +372,7 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
     calls.push(op || target);
@@ -409,7 +388,7 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
         throw new SfnError('UnknownOperationException', `Operation ${target || '(no X-Amz-Target)'} is not supported by this simulator`);
       let body: Record<string, unknown>;
       try {
-        body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+        body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
       } catch {
         throw new SfnError('SerializationException', 'Request body is not valid JSON');
       }
@@ -424,18 +403,16 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server, opts.port);
   let closed: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     stateMachineArn,
     executions,
     calls,
     close() {
       closed ??= (async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await listening.close();
         // Let running executions finish: their handlers still write to the S3 server the test closes next.
         await Promise.all([...executions.values()].map((e) => e.finished));
       })();
@@ -445,13 +422,7 @@ export async function startSfnSimulator(opts: SfnSimulatorOptions): Promise<SfnS
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(text);
+  sendJson(res, status, body, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
 }
 
 function pageSize(value: unknown): number {
