@@ -683,27 +683,14 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     arg?: string,
   ): Promise<void> {
     const call: KoreCall = { op, status: 500, ...(op === 'Import' && arg ? { botId: arg } : {}) };
-    recordJwt(req);
-    try {
+    return answer(req, res, call, async () => {
       const raw = await readBody(req);
       const app = await authenticate(req);
-      let reply: Reply;
-      if (op === 'UploadFile') reply = await uploadFile(req, raw);
-      else if (op === 'ImportStatus') reply = await importStatus(arg!);
-      else {
-        if (arg !== undefined) {
-          if (app.bots && !app.bots.includes(arg)) throw new KoreError(403, 'This app is not authorized to access this bot', 'app-not-allowed');
-          if (!bots.has(arg)) throw new KoreError(404, 'Bot not found');
-        }
-        reply = startImport(app, arg, raw);
-      }
-      call.status = reply.status;
-      send(res, reply.status, reply.body);
-    } catch (err) {
-      refuse(res, call, err);
-    } finally {
-      calls.push(call);
-    }
+      if (op === 'UploadFile') return uploadFile(req, raw);
+      if (op === 'ImportStatus') return importStatus(arg!);
+      if (arg !== undefined) botFor(app, arg);
+      return startImport(app, arg, raw);
+    });
   }
 
   // ---- HTTP ----
@@ -720,36 +707,45 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     return true;
   }
 
+  /** The bot an API call names: 403 if the app may not touch it, 404 if there is none. */
+  function botFor(app: KoreApp, botId: string): BotState {
+    if (app.bots && !app.bots.includes(botId)) throw new KoreError(403, 'This app is not authorized to access this bot', 'app-not-allowed');
+    const state = bots.get(botId);
+    if (!state) throw new KoreError(404, 'Bot not found');
+    return state;
+  }
+
   /**
-   * Answers a failed API call. Anything unexpected becomes a bare 500: its
-   * message is not echoed, as it could quote the request.
+   * Runs an API call and sends its reply or error, recording the call and its
+   * JWT. Anything unexpected becomes a bare 500: its message is not echoed, as
+   * it could quote the request.
    */
-  function refuse(res: ServerResponse, call: KoreCall, err: unknown): void {
-    const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
-    call.status = e.status;
-    if (e.authError) call.authError = e.authError;
-    if (!res.headersSent) sendError(res, e.status, e.message);
-    else res.destroy();
+  async function answer(req: IncomingMessage, res: ServerResponse, call: KoreCall, run: () => Promise<Reply>): Promise<void> {
+    recordJwt(req);
+    try {
+      const reply = await run();
+      call.status = reply.status;
+      send(res, reply.status, reply.body);
+    } catch (err) {
+      const e = err instanceof KoreError ? err : new KoreError(500, 'Internal Server Error');
+      call.status = e.status;
+      if (e.authError) call.authError = e.authError;
+      if (!res.headersSent) sendError(res, e.status, e.message);
+      else res.destroy();
+    } finally {
+      calls.push(call);
+    }
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, op: 'Export' | 'ExportStatus', botId: string): Promise<void> {
     const call: KoreCall = { op, botId, status: 500 };
-    recordJwt(req);
-    try {
+    return answer(req, res, call, async () => {
       const raw = await readBody(req);
       const app = await authenticate(req);
-      if (app.bots && !app.bots.includes(botId)) throw new KoreError(403, 'This app is not authorized to access this bot', 'app-not-allowed');
-      const state = bots.get(botId);
-      if (!state) throw new KoreError(404, 'Bot not found');
+      const state = botFor(app, botId);
       admit(botId);
-      const reply = op === 'Export' ? await startExport(state, app, raw, call) : await exportStatus(state, call);
-      call.status = reply.status;
-      send(res, reply.status, reply.body);
-    } catch (err) {
-      refuse(res, call, err);
-    } finally {
-      calls.push(call);
-    }
+      return op === 'Export' ? startExport(state, app, raw, call) : exportStatus(state, call);
+    });
   }
 
   function handleDownload(req: IncomingMessage, res: ServerResponse, exportId: string, query: URLSearchParams): void {
