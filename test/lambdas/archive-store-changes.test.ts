@@ -11,7 +11,7 @@ import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/arch
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError } from '../../lib/core/errors';
 import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { createBucket, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 import { writeZip } from '../generators/zip-writer';
 import { restoreInfoSchema, type RestoreDetails } from '../../lib/providers/definitions';
 import { restoreInfoKey } from '../../lib/core/names';
@@ -70,13 +70,9 @@ async function keys(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  server = await startS3Server();
-  s3 = s3ClientFor(server.endpoint);
+  ({ server, s3 } = await startLocalS3());
 });
-afterAll(async () => {
-  s3.destroy();
-  await server.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 beforeEach(async () => {
   bucket = `archive-changes-${++n}`;
   await createBucket(server.endpoint, bucket);

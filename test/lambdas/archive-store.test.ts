@@ -18,7 +18,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stagingKey, writeArchive, PART_SIZE } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { createBucket, s3ClientFor, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 import { chunked, lexLikeZip } from './zip-fixtures';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -76,13 +76,9 @@ async function expectNothingStored(j: Job) {
 }
 
 beforeAll(async () => {
-  server = await startS3Server();
-  s3 = s3ClientFor(server.endpoint);
+  ({ server, s3 } = await startLocalS3());
 });
-afterAll(async () => {
-  s3.destroy();
-  await server.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 beforeEach(async () => {
   bucket = `archive-store-${++n}`;
   await createBucket(server.endpoint, bucket);

@@ -8,21 +8,16 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_PART_SIZE, uploadStream } from '../../lambdas/shared/part-upload';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { s3ClientFor, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 
 const BUCKET = 'part-upload';
 let server: S3Server;
 let s3: S3Client;
 
 beforeAll(async () => {
-  server = await startS3Server();
-  await createBucket(server.endpoint, BUCKET);
-  s3 = s3ClientFor(server.endpoint);
+  ({ server, s3 } = await startLocalS3(BUCKET));
 });
-afterAll(async () => {
-  s3.destroy();
-  await server.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 
 /** `total` deterministic bytes in chunks of `chunk` bytes. */
 function bytes(total: number, seed = 7): Buffer {

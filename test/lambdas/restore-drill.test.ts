@@ -5,10 +5,10 @@
  * drill by name, with the DrillFailures metric counting them.
  */
 import { createHash } from 'node:crypto';
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillArchive, runDrill, RestoreDrillFailedError, type MetricsSink } from '../../lambdas/restore-drill/drill';
-import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { S3RVER_CREDENTIALS, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 import { readZipEntries } from '../../lib/core/archive/zip';
 import { lexLikeZip } from './zip-fixtures';
 
@@ -40,14 +40,9 @@ async function put(key: string, body: Buffer, sha: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startS3Server();
-  s3 = s3ClientFor(server.endpoint);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  ({ server, s3 } = await startLocalS3(bucket));
 });
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 
 describe('restore drill core', () => {
   it('a sound archive passes: sha256 matches, every entry opens with its CRC; metrics say 1 checked, 0 failures', async () => {

@@ -10,7 +10,7 @@ import { EnvironmentError, InvalidInputError } from '../../lib/core/errors';
 import { manifestKey } from '../../lib/core/run-manifest';
 import { summarize } from '../../lambdas/summarize/summarize';
 import { handler } from '../../lambdas/summarize/handler';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 
 class CapturedMetrics extends Metrics {
   emitted: ReturnType<Metrics['serializeMetrics']>[] = [];
@@ -61,14 +61,9 @@ async function readJson(key: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  server = await startS3Server();
-  s3 = s3ClientFor(server.endpoint);
-  await createBucket(server.endpoint, bucket);
+  ({ server, s3 } = await startLocalS3(bucket));
 });
-afterAll(async () => {
-  s3.destroy();
-  await server.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 
 describe('summarize core', () => {
   it('writes the run manifest under the UTC date of the start, with counts and results', async () => {

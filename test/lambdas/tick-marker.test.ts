@@ -10,7 +10,7 @@ import { plan } from '../../lambdas/plan/plan';
 import { claimTick, tickMarkerKey } from '../../lambdas/plan/tick-marker';
 import { DuplicateTickError, InvalidInputError } from '../../lib/core/errors';
 import type { Provider } from '../../lib/providers/types';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 
 let server: S3Server;
 let s3: S3Client;
@@ -18,14 +18,9 @@ const bucket = 'ticks-test';
 const deps = () => ({ s3, bucket });
 
 beforeAll(async () => {
-  server = await startS3Server();
-  await createBucket(server.endpoint, bucket);
-  s3 = s3ClientFor(server.endpoint);
+  ({ server, s3 } = await startLocalS3(bucket));
 });
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 
 async function failure(p: Promise<unknown>): Promise<Error> {
   const err = await p.then(

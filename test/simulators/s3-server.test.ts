@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from './s3-server';
+import { s3ClientFor, type S3Server, startLocalS3, startS3Server, stopLocalS3 } from './s3-server';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const BUCKET = 'botvault-s3rver-test';
@@ -37,14 +37,9 @@ async function read(s3: S3Client, key: string): Promise<Buffer> {
 let server: S3Server;
 let s3: S3Client;
 beforeAll(async () => {
-  server = await startS3Server();
-  await createBucket(server.endpoint, BUCKET);
-  s3 = s3ClientFor(server.endpoint);
+  ({ server, s3 } = await startLocalS3(BUCKET));
 });
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-});
+afterAll(() => stopLocalS3({ server, s3 }));
 
 describe('s3rver (in-process S3)', () => {
   it('listens on 127.0.0.1 on a random port', () => {

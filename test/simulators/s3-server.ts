@@ -189,6 +189,31 @@ export async function createBucket(endpoint: string, name: string): Promise<void
   }
 }
 
+/** An s3rver and an SDK client to it, as a test file's beforeAll starts them. */
+interface LocalS3 {
+  server: S3Server;
+  s3: S3Client;
+}
+
+/** Starts an s3rver and a client to it, with `bucket` created when one is named. */
+export async function startLocalS3(bucket?: string): Promise<LocalS3> {
+  const server = await startS3Server();
+  const s3 = s3ClientFor(server.endpoint);
+  try {
+    if (bucket) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    await stopLocalS3({ server, s3 });
+    throw err;
+  }
+  return { server, s3 };
+}
+
+/** Stops what startLocalS3 started; either may be missing (a beforeAll that failed). */
+export async function stopLocalS3(local: Partial<LocalS3>): Promise<void> {
+  local.s3?.destroy();
+  await local.server?.close();
+}
+
 const xmlEscape = (v: string) => v.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function s3Error(ctx: KoaContext, status: number, code: string, message: string): void {
