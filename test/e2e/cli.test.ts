@@ -14,13 +14,9 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliHarness, type CliHarness } from './cli-harness';
+import { THREE_BOTS as BOTS } from '../helpers/lex-bots';
 
 const STACK = 'BotVaultCliE2E';
-const BOTS = [
-  { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
-  { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'] },
-  { botId: 'CHARLIE003', botName: 'Charlie', versions: ['1', '2'], locales: ['en_GB'], intents: ['Book'] },
-];
 const TARGETS = [
   { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
   { provider: 'lex', botId: 'ALPHABOT01', botVersion: '1', localeId: 'de_DE' },

@@ -20,20 +20,11 @@ import { s3Client } from '../../lambdas/shared/clients';
 import { exportStateSchema, jobResultSchema, planOutputSchema, type ExportState, type Job, type JobResult } from '../../lib/core/contracts';
 import { DownloadIntegrityError, DownloadUrlExpiredError, InvalidInputError, ProviderUnavailableError, UnsafeUrlError } from '../../lib/core/errors';
 import { startLexSimulator, type LexFaults, type LexSimulator } from '../simulators/lex-simulator';
-import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { createBucket, startLocalS3, stopLocalS3, type S3Server } from '../simulators/s3-server';
 import { handlerEnvironment } from './handler-environment';
+import { THREE_BOTS as BOTS, THREE_BOT_TARGETS as TARGETS } from '../helpers/lex-bots';
 import { pollingSchema } from '../../lib/core/schemas';
 
-const BOTS = [
-  { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
-  { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'] },
-  { botId: 'CHARLIE003', botName: 'Charlie', versions: ['1', '2'], locales: ['en_GB'], intents: ['Book'] },
-];
-const TARGETS = [
-  { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
-  { provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' },
-  { provider: 'lex', botId: 'CHARLIE003', botVersion: '2' },
-];
 const POLLING = pollingSchema.parse({ firstWaitSeconds: 1, maxWaitSeconds: 4, budgetSeconds: 20 });
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -45,13 +36,11 @@ let n = 0;
 
 beforeAll(async () => {
   sim = await startLexSimulator({ bots: BOTS });
-  s3server = await startS3Server();
-  s3 = s3ClientFor(s3server.endpoint);
+  ({ server: s3server, s3 } = await startLocalS3());
 });
 afterAll(async () => {
-  s3.destroy();
+  await stopLocalS3({ server: s3server, s3 });
   await sim.close();
-  await s3server.close();
 });
 beforeEach(async () => {
   bucket = `handlers-${++n}`;

@@ -7,10 +7,10 @@
  * "always" stores every run.
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startKoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
-import { head, startHarness, type Harness } from './harness';
+import { harnessPerTest, head, type Harness } from './harness';
 import { restoreInfoSchema, type RestoreInfo } from '../../lib/providers/definitions';
 import { restoreInfoKey } from '../../lib/core/names';
 
@@ -48,11 +48,8 @@ const TARGETS = [
 ];
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+const harness = harnessPerTest();
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 
 async function sidecar(key: string): Promise<RestoreInfo> {
   const obj = await h!.object(restoreInfoKey(key));
@@ -62,7 +59,7 @@ async function sidecar(key: string): Promise<RestoreInfo> {
 
 describe('restore sidecar and change detection (synthesized workflow)', () => {
   it('a sidecar beside every archive; unchanged bots are UNCHANGED; new settings rewrite only the sidecar; a changed bot is stored', async () => {
-    h = await startHarness({ bots: BOTS });
+    h = await harness({ bots: BOTS });
     const config = h.config({ targets: TARGETS });
 
     const first = await h.run(config);
@@ -132,7 +129,7 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
   });
 
   it('changeDetection "always": every run stores', async () => {
-    h = await startHarness({ bots: BOTS });
+    h = await harness({ bots: BOTS });
     const config = h.config({ targets: [TARGETS[2]], changeDetection: 'always' });
     await h.run(config);
     const second = await h.run(config);
@@ -143,7 +140,7 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
   it('Kore.ai: the sidecar names the bot (from botDefinition.json); an unchanged bot is UNCHANGED', async () => {
     const BOT = 'st-1a2b3c4d-0000-1111-2222-333344445555';
     const app = { clientId: 'cs-botvault-app', clientSecret: 'test-only-client-secret' };
-    h = await startHarness({ bots: [] });
+    h = await harness({ bots: [] });
     const kore = await startKoreSimulator({ apps: [app], bots: [{ botId: BOT, botName: 'Concierge', dialogs: ['Welcome', 'BookTable'] }] });
     const secrets = await startSecretsSimulator({ secrets: { 'botvault/koreai': JSON.stringify(app) } });
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;

@@ -4,30 +4,26 @@
  * every Task bound to its real handler, against the Lex V2 simulator and an
  * S3-compatible server that honours conditional writes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { States } from '../../lib/constructs/backup-workflow';
 import type { EventLog } from '../../lib/local/runner';
-import { startHarness, type Harness } from './harness';
+import { harnessPerTest } from './harness';
 
 const BOTS = [{ botId: 'ALPHABOT01', botName: 'Alpha', versions: [], locales: ['en_US'], intents: ['Greet'] }];
 const TARGETS = [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }];
 const TICK = '2024-05-17T03:00:00Z';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = harnessPerTest();
 
 describe('a repeated schedule tick', () => {
   it('the first execution backs up; a second one for the same tick stops in Plan and ends SUCCEEDED without exporting or writing a manifest', async () => {
-    h = await startHarness({ bots: BOTS });
+    const h = await harness({ bots: BOTS });
     const config = h.config({ targets: TARGETS });
 
     const first = await h.run(config, { runId: 'schedule-first', input: { trigger: 'schedule', tickTime: TICK } });
     expect(first.status).toBe('SUCCEEDED');
     expect(first.manifest?.counts).toMatchObject({ total: 1, failed: 0 });
-    const creates = () => h!.lex.calls.filter((c) => c.op === 'CreateExport').length;
+    const creates = () => h.lex.calls.filter((c) => c.op === 'CreateExport').length;
     const exportsAfterFirst = creates();
     expect(exportsAfterFirst).toBe(1);
 
@@ -45,7 +41,7 @@ describe('a repeated schedule tick', () => {
   });
 
   it('the next tick runs normally; manual runs leave no marker', async () => {
-    h = await startHarness({ bots: BOTS });
+    const h = await harness({ bots: BOTS });
     const config = h.config({ targets: TARGETS });
     expect((await h.run(config, { runId: 'night-1', input: { trigger: 'schedule', tickTime: TICK } })).status).toBe('SUCCEEDED');
     const next = await h.run(config, { runId: 'night-2', input: { trigger: 'schedule', tickTime: '2024-05-18T03:00:00Z' } });

@@ -8,7 +8,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import type { EventLog, LocalRunResult } from '../../lib/local/runner';
 import type { JobResult } from '../../lib/core/contracts';
-import type { Harness } from './harness';
+import type { LexFaults } from '../simulators/lex-simulator';
+import { harnessPerTest, type Harness } from './harness';
 
 export const BOTS = [
   { botId: 'ALPHABOT01', botName: 'Alpha', locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
@@ -24,6 +25,16 @@ export const FAULTY_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 export const HEALTHY = 'lex:BRAVOBOT02:DRAFT';
 export const HEALTHY_KEY = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * The fault tests' harness: `harness(faults)` starts one with the two bots,
+ * the faults on ALPHABOT01 (FAULTY), and closes it after the test. Call once,
+ * at the top of a test file (it registers an afterEach).
+ */
+export function faultHarnessPerTest(): (faults: LexFaults) => Promise<Harness> {
+  const start = harnessPerTest();
+  return (faults) => start({ bots: BOTS, faults: { ALPHABOT01: faults } });
+}
 
 export function resultFor(run: LocalRunResult, target: string): JobResult {
   const r = run.manifest?.results.find((x) => x.target === target);

@@ -9,10 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { States } from '../../lib/constructs/backup-workflow';
 import { startS3FaultProxy, type S3FaultProxy } from '../simulators/s3-fault-proxy';
-import type { LexFaults } from '../simulators/lex-simulator';
-import { startHarness, type Harness } from './harness';
 import {
-  BOTS,
   FAULTY,
   FAULTY_KEY,
   HEALTHY,
@@ -21,64 +18,59 @@ import {
   expectNothingStored,
   expectStoredAsServed,
   failures,
+  faultHarnessPerTest,
   resultFor,
   retries,
 } from './fault-helpers';
 
-let h: Harness | undefined;
+const harness = faultHarnessPerTest();
+// Registered after the harness's: closed before it (after-hooks run in reverse order).
 let proxy: S3FaultProxy | undefined;
 afterEach(async () => {
   await proxy?.close();
   proxy = undefined;
-  await h?.close();
-  h = undefined;
 });
-
-async function harness(faults: LexFaults): Promise<Harness> {
-  h = await startHarness({ bots: BOTS, faults: { ALPHABOT01: faults } });
-  return h;
-}
 
 describe('a crashed Lambda is retried', () => {
   it('the runtime dies (Lambda.Unknown) before StoreArchive runs: retried, and the job succeeds', async () => {
-    await harness({});
-    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }), { lambdaFaults: { [States.storeArchive]: { times: 1, when: 'before' } } });
+    const h = await harness({});
+    const run = await h.run(h.config({ targets: TARGETS.slice(0, 1) }), { lambdaFaults: { [States.storeArchive]: { times: 1, when: 'before' } } });
 
     expect(run.status).toBe('SUCCEEDED');
     expect(failures(run, States.storeArchive)).toEqual(['Lambda.Unknown']);
     expect(retries(run, States.storeArchive)).toBe(1);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
   it('a provider answer the handler cannot parse crashes CheckExport with an unnamed SyntaxError; the crash is retried and the job succeeds', async () => {
-    await harness({ garbleDescribe: 1 });
-    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }));
+    const h = await harness({ garbleDescribe: 1 });
+    const run = await h.run(h.config({ targets: TARGETS.slice(0, 1) }));
 
     expect(run.status).toBe('SUCCEEDED');
     expect(failures(run, States.checkExport)).toEqual(['SyntaxError']);
     expect(retries(run, States.checkExport)).toBe(1);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
   it('an unexpected error name (a TypeError from a bug) at CheckExport is retried, and the job succeeds', async () => {
-    await harness({});
-    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }), {
+    const h = await harness({});
+    const run = await h.run(h.config({ targets: TARGETS.slice(0, 1) }), {
       lambdaFaults: { [States.checkExport]: { times: 1, when: 'before', error: 'TypeError' } },
     });
 
     expect(run.status).toBe('SUCCEEDED');
     expect(failures(run, States.checkExport)).toEqual(['TypeError']);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
   it('a crash that persists fails the job after a bounded number of attempts (the Map goes on)', async () => {
-    await harness({});
-    const run = await h!.run(h!.config({ targets: TARGETS.slice(0, 1) }), { lambdaFaults: { [States.startExport]: { times: 100, when: 'before' } } });
+    const h = await harness({});
+    const run = await h.run(h.config({ targets: TARGETS.slice(0, 1) }), { lambdaFaults: { [States.startExport]: { times: 100, when: 'before' } } });
 
     expect(run.status).toBe('FAILED');
     expect(resultFor(run, FAULTY)).toMatchObject({ status: 'FAILED', error: 'Lambda.Unknown' });
     expect(failures(run, States.startExport)).toEqual(['Lambda.Unknown', 'Lambda.Unknown', 'Lambda.Unknown']);
-    expect(h!.lex.calls.filter((c) => c.op === 'CreateExport')).toEqual([]);
+    expect(h.lex.calls.filter((c) => c.op === 'CreateExport')).toEqual([]);
   });
 });
 
@@ -87,47 +79,47 @@ describe('verification after the write', () => {
     ['a wrong size', (hd: Record<string, unknown>) => ({ ...hd, 'content-length': String(Number(hd['content-length']) + 1) })],
     ['a wrong sha256', (hd: Record<string, unknown>) => ({ ...hd, 'x-amz-meta-sha256': '0'.repeat(64) })],
   ] as const)('HeadObject reporting %s fails the job (DownloadIntegrityError) and removes the unverified object', async (_what, rewrite) => {
-    await harness({});
-    proxy = await startS3FaultProxy(h!.endpoint, { rewriteHead: (path, hd) => (path === `/${h!.bucket}/${FAULTY_KEY}` ? rewrite(hd) : undefined) });
+    const h = await harness({});
+    proxy = await startS3FaultProxy(h.endpoint, { rewriteHead: (path, hd) => (path === `/${h.bucket}/${FAULTY_KEY}` ? rewrite(hd) : undefined) });
     process.env.AWS_ENDPOINT_URL_S3 = proxy.url;
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const run = await h.run(h.config({ targets: TARGETS }));
 
-    expect(proxy.rewritten).toContain(`/${h!.bucket}/${FAULTY_KEY}`);
+    expect(proxy.rewritten).toContain(`/${h.bucket}/${FAULTY_KEY}`);
     expect(run.status).toBe('FAILED');
     const failed = resultFor(run, FAULTY);
     expect(failed).toMatchObject({ status: 'FAILED', error: 'DownloadIntegrityError' });
     expect(failed.cause).toMatch(/does not match what was downloaded/);
-    await expectNothingStored(h!);
-    await expectStoredAsServed(h!, resultFor(run, HEALTHY));
+    await expectNothingStored(h);
+    await expectStoredAsServed(h, resultFor(run, HEALTHY));
   });
 });
 
 describe('the download guard, through the workflow', () => {
   it('a download URL that redirects to the instance metadata address: UnsafeUrlError, the redirect is not followed or retried, nothing stored', async () => {
-    await harness({ download: 'redirectInternal' });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ download: 'redirectInternal' });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('FAILED');
     const failed = resultFor(run, FAULTY);
     expect(failed).toMatchObject({ status: 'FAILED', error: 'UnsafeUrlError' });
     expect(failed.cause).toMatch(/302 redirect .*169\.254\.169\.254.*never follow redirects/);
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('Download'))).toEqual(['Download:302']);
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('Download'))).toEqual(['Download:302']);
     expect(retries(run, States.storeArchive)).toBe(0);
-    await expectNothingStored(h!);
+    await expectNothingStored(h);
   });
 
   it('a download origin the operator did not allowlist (plain http, loopback): refused before any request; no job stores anything', async () => {
-    await harness({});
-    const run = await h!.run(h!.config({ targets: TARGETS, downloadAllowlist: [] }));
+    const h = await harness({});
+    const run = await h.run(h.config({ targets: TARGETS, downloadAllowlist: [] }));
 
     expect(run.status).toBe('FAILED');
     for (const r of run.manifest!.results) {
       expect(r).toMatchObject({ status: 'FAILED', error: 'UnsafeUrlError' });
       expect(r.cause).toMatch(/only https is allowed/);
     }
-    expect(h!.lex.calls.filter((c) => c.op === 'Download')).toEqual([]);
-    expect(await h!.keys('lex/')).toEqual([]);
-    expect(await h!.openMultipartUploads()).toBe(0);
+    expect(h.lex.calls.filter((c) => c.op === 'Download')).toEqual([]);
+    expect(await h.keys('lex/')).toEqual([]);
+    expect(await h.openMultipartUploads()).toBe(0);
   });
 });
 
@@ -138,14 +130,14 @@ describe('bad execution input', () => {
     ['an unknown trigger', { trigger: 'cron' }, /input\.trigger/],
     ['an unknown field', { targets: ['ALPHABOT01'] }, /targets/],
   ] as const)('%s: Plan fails fast with InvalidInputError naming the field, no export started', async (_what, input, message) => {
-    await harness({});
-    const run = await h!.run(h!.config({ targets: TARGETS }), { input: input as never });
+    const h = await harness({});
+    const run = await h.run(h.config({ targets: TARGETS }), { input: input as never });
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('InvalidInputError');
     expect(run.cause).toMatch(message);
     expect(failures(run, States.plan)).toEqual(['InvalidInputError']);
-    expect(h!.lex.calls.filter((c) => c.op === 'CreateExport')).toEqual([]);
+    expect(h.lex.calls.filter((c) => c.op === 'CreateExport')).toEqual([]);
     expect(run.events.some((e) => e.type === 'StateEntered' && e.state.name === States.map)).toBe(false);
   });
 });

@@ -11,12 +11,9 @@
  * budget, the others unaffected), a truncated or reset body on s3rver, an
  * unknown `only` target.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { States } from '../../lib/constructs/backup-workflow';
-import type { LexFaults } from '../simulators/lex-simulator';
-import { startHarness, type Harness } from './harness';
 import {
-  BOTS,
   FAULTY,
   HEALTHY,
   HEALTHY_KEY,
@@ -25,28 +22,20 @@ import {
   expectNothingStored,
   expectStoredAsServed,
   failures,
+  faultHarnessPerTest,
   resultFor,
   retries,
 } from './fault-helpers';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function harness(faults: LexFaults): Promise<Harness> {
-  h = await startHarness({ bots: BOTS, faults: { ALPHABOT01: faults } });
-  return h;
-}
+const harness = faultHarnessPerTest();
 
 describe('provider API faults are retried until the job succeeds', () => {
   it('a throttling burst at StartExport outlasts the SDK retries; the state machine retries RateLimitedError and the job succeeds', async () => {
-    await harness({ throttleCreate: 3 });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ throttleCreate: 3 });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
       'CreateExport:429',
       'CreateExport:429',
       'CreateExport:429',
@@ -54,57 +43,57 @@ describe('provider API faults are retried until the job succeeds', () => {
     ]);
     expect(failures(run, States.startExport)).toEqual(['RateLimitedError']);
     expect(retries(run, States.startExport)).toBe(1);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
   it('a throttling burst while polling: CheckExport is retried and the job succeeds', async () => {
-    await harness({ throttleDescribe: 3, exportLatencyMs: 50 });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ throttleDescribe: 3, exportLatencyMs: 50 });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c === 'DescribeExport:429')).toHaveLength(3);
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c === 'DescribeExport:429')).toHaveLength(3);
     expect(failures(run, States.checkExport)).toEqual(['RateLimitedError']);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
   it('ConflictException at StartExport (an export already running) is retried as ProviderUnavailableError', async () => {
-    await harness({ conflictCreate: 2 });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ conflictCreate: 2 });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
       'CreateExport:409',
       'CreateExport:409',
       'CreateExport:202',
     ]);
     expect(failures(run, States.startExport)).toEqual(['ProviderUnavailableError', 'ProviderUnavailableError']);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 });
 
 describe('expired download URLs', () => {
   it('a 403 on the download: exactly one fresh DescribeExport, then the download succeeds', async () => {
-    await harness({ download: 'forbiddenOnce' });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ download: 'forbiddenOnce' });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    const calls = callsOf(h!, 'ALPHABOT01').filter((c) => /^(DescribeExport|Download|DeleteExport):/.test(c));
+    const calls = callsOf(h, 'ALPHABOT01').filter((c) => /^(DescribeExport|Download|DeleteExport):/.test(c));
     const firstDownload = calls.indexOf('Download:403');
     // StoreArchive: DescribeExport (URL) → 403 → DescribeExport (fresh URL) → 200; then Cleanup.
     expect(calls.slice(firstDownload - 1)).toEqual(['DescribeExport:200', 'Download:403', 'DescribeExport:200', 'Download:200', 'DeleteExport:202']);
     expect(failures(run, States.storeArchive)).toEqual([]);
-    await expectStoredAsServed(h!, resultFor(run, FAULTY));
+    await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
   it('a second 403 with the fresh URL fails the job (DownloadUrlExpiredError, not retried); nothing stored', async () => {
-    await harness({ download: 'forbidden' });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ download: 'forbidden' });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('FAILED');
     expect(resultFor(run, FAULTY)).toMatchObject({ status: 'FAILED', error: 'DownloadUrlExpiredError' });
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('Download'))).toEqual(['Download:403', 'Download:403']);
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('Download'))).toEqual(['Download:403', 'Download:403']);
     expect(retries(run, States.storeArchive)).toBe(0);
-    await expectNothingStored(h!);
+    await expectNothingStored(h);
     expect(resultFor(run, HEALTHY).status).toBe('SUCCEEDED');
   });
 });
@@ -114,15 +103,15 @@ describe('bad bodies store nothing', () => {
     ['empty', /is empty \(0 bytes\)/],
     ['notzip', /not a readable zip/],
   ] as const)('%s body: DownloadIntegrityError, downloaded once (never retried), nothing stored', async (fault, reason) => {
-    await harness({ download: fault });
-    const run = await h!.run(h!.config({ targets: TARGETS }));
+    const h = await harness({ download: fault });
+    const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('FAILED');
     const failed = resultFor(run, FAULTY);
     expect(failed).toMatchObject({ status: 'FAILED', error: 'DownloadIntegrityError' });
     expect(failed.cause).toMatch(reason);
-    expect(callsOf(h!, 'ALPHABOT01').filter((c) => c.startsWith('Download'))).toEqual(['Download:200']);
-    await expectNothingStored(h!);
-    expect((await h!.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual([HEALTHY_KEY]);
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('Download'))).toEqual(['Download:200']);
+    await expectNothingStored(h);
+    expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual([HEALTHY_KEY]);
   });
 });

@@ -13,6 +13,7 @@ import {
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { afterEach } from 'vitest';
 import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../lib/local/runner';
 import { startLexSimulator, type LexSimulator, type LexSimulatorOptions } from '../simulators/lex-simulator';
@@ -30,6 +31,22 @@ export interface Harness {
   keys(prefix?: string): Promise<string[]>;
   openMultipartUploads(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * startHarness for one test: every harness it starts is closed after its test.
+ * Call once, at the top of a test file (it registers an afterEach).
+ */
+export function harnessPerTest(): typeof startHarness {
+  const started: Harness[] = [];
+  afterEach(async () => {
+    for (const h of started.splice(0)) await h.close();
+  });
+  return async (opts) => {
+    const h = await startHarness(opts);
+    started.push(h);
+    return h;
+  };
 }
 
 export async function startHarness(opts: LexSimulatorOptions & { s3?: 's3rver' | 'swift' } = {}): Promise<Harness> {

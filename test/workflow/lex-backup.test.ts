@@ -4,31 +4,18 @@
  * S3-compatible server.
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { States } from '../../lib/constructs/backup-workflow';
-import { startHarness, type Harness } from './harness';
+import { harnessPerTest } from './harness';
+import { THREE_BOTS as BOTS, THREE_BOT_TARGETS as TARGETS } from '../helpers/lex-bots';
 
-const BOTS = [
-  { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
-  { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'] },
-  { botId: 'CHARLIE003', botName: 'Charlie', versions: ['1', '2'], locales: ['en_GB'], intents: ['Book'] },
-];
-const TARGETS = [
-  { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
-  { provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' },
-  { provider: 'lex', botId: 'CHARLIE003', botVersion: '2' },
-];
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = harnessPerTest();
 
 describe('backup run (synthesized definition, real handlers)', () => {
   it('stores every bot under its stable key with its sha256, writes the manifest and deletes the exports', async () => {
-    h = await startHarness({ bots: BOTS, defaultFaults: { exportLatencyMs: 150 } });
+    const h = await harness({ bots: BOTS, defaultFaults: { exportLatencyMs: 150 } });
     const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
@@ -52,7 +39,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
   });
 
   it('one failed export: the others are stored, the manifest names the failed bot, the execution fails at the end', async () => {
-    h = await startHarness({ bots: BOTS, faults: { BRAVOBOT02: { failExport: ['Bot locale en_US is not built'] } } });
+    const h = await harness({ bots: BOTS, faults: { BRAVOBOT02: { failExport: ['Bot locale en_US is not built'] } } });
     const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('FAILED');
@@ -72,7 +59,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
   });
 
   it('an export that never finishes fails as timed out after the poll budget; the others are unaffected', async () => {
-    h = await startHarness({ bots: BOTS, faults: { CHARLIE003: { neverFinish: true } } });
+    const h = await harness({ bots: BOTS, faults: { CHARLIE003: { neverFinish: true } } });
     const polling = { firstWaitSeconds: 10, backoffFactor: 2, maxWaitSeconds: 40, budgetSeconds: 140 };
     const run = await h.run(h.config({ targets: TARGETS, polling }));
 
@@ -89,7 +76,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
   it.each([['truncate'], ['reset']] as const)(
     'a download cut mid-body (%s) stores nothing: no object, no multipart upload, no staging leftover',
     async (fault) => {
-      h = await startHarness({ bots: BOTS, faults: { ALPHABOT01: { download: fault } } });
+      const h = await harness({ bots: BOTS, faults: { ALPHABOT01: { download: fault } } });
       const run = await h.run(h.config({ targets: TARGETS }));
 
       expect(run.status).toBe('FAILED');
@@ -106,7 +93,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
   );
 
   it('a bot that is not Available (409 while Creating, 412 when Failed) fails its own job after the retries; a NotBuilt locale is backed up; the rest run', async () => {
-    h = await startHarness({
+    const h = await harness({
       bots: [
         ...BOTS.filter((b) => b.botId !== 'BRAVOBOT02'),
         { botId: 'BRAVOBOT02', botName: 'Bravo', versions: [], locales: ['en_US'], intents: ['Help'], status: 'Creating' as const },
@@ -139,7 +126,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
       botName: `Fleet${i}`,
       versions: ['1', '2'],
     }));
-    h = await startHarness({ bots: [...BOTS, ...many] });
+    const h = await harness({ bots: [...BOTS, ...many] });
     const run = await h.run(
       h.config({ targets: [{ provider: 'lex', discover: true, include: ['Fleet*'], exclude: ['Fleet1?'], versions: 'latest' }] }),
     );
@@ -153,7 +140,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
   });
 
   it('a manual run with an unknown target fails fast in Plan and starts no export', async () => {
-    h = await startHarness({ bots: BOTS });
+    const h = await harness({ bots: BOTS });
     const run = await h.run(h.config({ targets: TARGETS }), { input: { trigger: 'manual', only: ['NOSUCHBOT9'] } });
 
     expect(run.status).toBe('FAILED');
@@ -164,7 +151,7 @@ describe('backup run (synthesized definition, real handlers)', () => {
   });
 
   it('a manual run filtered with --only backs up just that target', async () => {
-    h = await startHarness({ bots: BOTS });
+    const h = await harness({ bots: BOTS });
     const run = await h.run(h.config({ targets: TARGETS }), { input: { trigger: 'manual', only: ['BRAVOBOT02'] } });
     expect(run.status).toBe('SUCCEEDED');
     expect(run.manifest!.results.map((r) => r.target)).toEqual(['lex:BRAVOBOT02:DRAFT']);
