@@ -4,7 +4,7 @@
  * ends in a real zip, the status API reports the bot's latest export, the rate
  * limits answer Kore's 429, and every fault does what its name says on the wire.
  */
-import { get as httpGet, request, type IncomingHttpHeaders } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { SignJWT } from 'jose';
 import { readZipEntries } from '../../lib/core/archive/zip';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -16,6 +16,8 @@ import {
   type KoreSimulator,
   type KoreSimulatorOptions,
 } from './koreai-simulator';
+import { closeAfterEach } from '../helpers/close-after-each';
+import { rawGet } from '../helpers/raw-get';
 
 const ALPHA = 'st-0a1b2c3d-1111-4222-8333-444455556666';
 const BRAVO = 'st-9f8e7d6c-aaaa-4bbb-8ccc-ddddeeeeffff';
@@ -27,16 +29,12 @@ const APP: KoreApp = { clientId: 'cs-11111111-2222-3333-4444-555555555555', clie
 const JTI_APP: KoreApp = { clientId: 'cs-jti', clientSecret: 'jti-secret-0123456789abcdef0123456789', enforceJti: true };
 const BRAVO_ONLY: KoreApp = { clientId: 'cs-bravo-only', clientSecret: 'bravo-secret-0123456789abcdef01234', bots: [BRAVO] };
 
-let sim: KoreSimulator | undefined;
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await sim?.close();
-  sim = undefined;
-});
+const track = closeAfterEach();
+// Registered after track's: runs before the simulators close.
+afterEach(() => vi.restoreAllMocks());
 
 async function start(opts: Partial<KoreSimulatorOptions> = {}): Promise<KoreSimulator> {
-  sim = await startKoreSimulator({ apps: [APP, JTI_APP, BRAVO_ONLY], bots: BOTS, ...opts });
-  return sim;
+  return track(await startKoreSimulator({ apps: [APP, JTI_APP, BRAVO_ONLY], bots: BOTS, ...opts }));
 }
 
 interface JwtOptions {
@@ -92,27 +90,6 @@ const startExport = async (s: KoreSimulator, botId: string, body: unknown = { ex
   api('POST', `${s.url}/api/public/bot/${botId}/export`, token ?? (await jwt()), body);
 const exportStatus = async (s: KoreSimulator, botId: string, token?: string) =>
   api('GET', `${s.url}/api/public/bot/${botId}/export/status`, token ?? (await jwt()));
-
-interface Raw {
-  status?: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  error?: Error;
-}
-
-/** A plain GET that never follows redirects and reports a cut body as an error next to what arrived. */
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<Raw> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const req = httpGet(url, { headers }, (res) => {
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', (error) => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), error }));
-      res.on('aborted', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), error: new Error('aborted') }));
-    });
-    req.on('error', (error) => resolve({ headers: {}, body: Buffer.concat(chunks), error }));
-  });
-}
 
 /** Opens a zip and returns its entries' text by name. */
 async function unzip(buf: Buffer): Promise<Map<string, string>> {

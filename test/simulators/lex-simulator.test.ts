@@ -4,7 +4,7 @@
  * it, errors arrive in the SDK under their AWS names, and every fault does
  * what its name says on the wire.
  */
-import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { get as httpGet } from 'node:http';
 import {
   CreateExportCommand,
   DeleteExportCommand,
@@ -15,25 +15,20 @@ import {
   ListBotVersionsCommand,
 } from '@aws-sdk/client-lex-models-v2';
 import { readZipEntries, ZipPasswordError } from '../../lib/core/archive/zip';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLexSimulator, type LexFaults, type LexSimulator, type LexSimulatorOptions, type SimBot } from './lex-simulator';
+import { closeAfterEach } from '../helpers/close-after-each';
+import { rawGet } from '../helpers/raw-get';
 
 const BOTS: SimBot[] = [
   { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1', '2'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'OrderPizza'] },
   { botId: 'BRAVOBOT02', botName: 'Bravo', intents: ['Help'] },
 ];
 
-let sim: LexSimulator | undefined;
-const clients: LexModelsV2Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await sim?.close();
-  sim = undefined;
-});
+const track = closeAfterEach();
 
 async function start(opts: LexSimulatorOptions = {}): Promise<LexSimulator> {
-  sim = await startLexSimulator({ bots: BOTS, ...opts });
-  return sim;
+  return track(await startLexSimulator({ bots: BOTS, ...opts }));
 }
 
 /** maxAttempts 1: the SDK would otherwise retry 429/409 itself and hide the fault. */
@@ -44,32 +39,11 @@ function client(s: LexSimulator, maxAttempts = 1): LexModelsV2Client {
     credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'secret' },
     maxAttempts,
   });
-  clients.push(c);
-  return c;
+  return track(c);
 }
 
 const botExport = (botId: string, botVersion = 'DRAFT') =>
   new CreateExportCommand({ resourceSpecification: { botExportSpecification: { botId, botVersion } }, fileFormat: 'LexJson' });
-
-interface Raw {
-  status?: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  error?: Error;
-}
-
-/** A plain GET that never follows redirects and reports a cut body as an error next to what arrived. */
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<Raw> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const req = httpGet(url, { headers }, (res) => {
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', (error) => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), error }));
-    });
-    req.on('error', (error) => resolve({ headers: {}, body: Buffer.concat(chunks), error }));
-  });
-}
 
 /**
  * The container facts of a zip, read from its central directory: what real
@@ -250,8 +224,7 @@ describe('export lifecycle with the real SDK', () => {
     const saved = process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2;
     process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = s.url;
     try {
-      const lex = new LexModelsV2Client({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'secret' } });
-      clients.push(lex);
+      const lex = track(new LexModelsV2Client({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'secret' } }));
       const res = await lex.send(new ListBotsCommand({}));
       expect(res.botSummaries?.map((b) => b.botId)).toEqual(['ALPHABOT01', 'BRAVOBOT02']);
       expect(s.calls).toEqual([{ op: 'ListBots', status: 200 }]);
@@ -663,7 +636,7 @@ describe('faults', () => {
     const e = await rawGet(empty.url);
     expect(e.status).toBe(200);
     expect(e.body.length).toBe(0);
-    await sim!.close();
+    await empty.s.close();
 
     const junk = await withFault({ download: 'notzip' });
     const j = await rawGet(junk.url);
@@ -680,7 +653,7 @@ describe('faults', () => {
       expect(res.headers['content-type']).toBe('application/xml');
       expect(res.body.toString()).toMatch(/<Code>AccessDenied<\/Code><Message>Request has expired<\/Message>/);
     }
-    await sim!.close();
+    await f.s.close();
 
     const once = await withFault({ download: 'forbiddenOnce' });
     expect((await rawGet(once.url)).status).toBe(403);

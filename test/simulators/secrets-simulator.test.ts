@@ -5,30 +5,22 @@
  */
 import { request } from 'node:http';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSecretsSimulator, type SecretsSimulator } from './secrets-simulator';
+import { closeAfterEach } from '../helpers/close-after-each';
 
 const KORE = JSON.stringify({ clientId: 'cs-0000-client', clientSecret: 'super-secret-value' });
 
-let sim: SecretsSimulator | undefined;
-const clients: SecretsManagerClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await sim?.close();
-  sim = undefined;
-});
+const track = closeAfterEach();
 
 async function start(secrets: Record<string, string> = { 'botvault/koreai': KORE }): Promise<SecretsSimulator> {
-  sim = await startSecretsSimulator({ secrets });
-  return sim;
+  return track(await startSecretsSimulator({ secrets }));
 }
 
 const credentials = { accessKeyId: 'AKIDSIM', secretAccessKey: 'secret' };
 /** maxAttempts 1: a 400 must surface at once, not after SDK retries. */
 function client(s: SecretsSimulator): SecretsManagerClient {
-  const c = new SecretsManagerClient({ endpoint: s.url, region: 'us-east-1', credentials, maxAttempts: 1 });
-  clients.push(c);
-  return c;
+  return track(new SecretsManagerClient({ endpoint: s.url, region: 'us-east-1', credentials, maxAttempts: 1 }));
 }
 
 describe('GetSecretValue', () => {
@@ -100,8 +92,7 @@ describe('GetSecretValue', () => {
     const saved = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = s.url;
     try {
-      const c = new SecretsManagerClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
-      clients.push(c);
+      const c = track(new SecretsManagerClient({ region: 'us-east-1', credentials, maxAttempts: 1 }));
       const res = await c.send(new GetSecretValueCommand({ SecretId: 'botvault/koreai' }));
       expect(res.SecretString).toBe(KORE);
     } finally {
