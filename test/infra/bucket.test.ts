@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
-import { cdkJsonContext, logicalId, render, synth, type CfnTemplate } from './helpers';
+import { bucketPolicies, cdkJsonContext, denyInsecureTransport, logicalId, render, synth, type CfnTemplate } from './helpers';
 
 const LEX_TARGET = { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' };
 
@@ -63,9 +63,7 @@ describe('archive bucket in the stack', () => {
   });
 
   it('has a bucket policy that denies requests not made over TLS and writes that ask for other encryption, and nothing else', () => {
-    const policies = Object.values(json.Resources).filter(
-      (r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${bucketId})`,
-    );
+    const policies = bucketPolicies(json, bucketId);
     expect(policies).toHaveLength(1);
     const keyArn = `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`;
     expect(render(policies[0]!.Properties)).toEqual({
@@ -73,13 +71,7 @@ describe('archive bucket in the stack', () => {
       PolicyDocument: {
         Version: '2012-10-17',
         Statement: [
-          {
-            Action: 's3:*',
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            Effect: 'Deny',
-            Principal: { AWS: '*' },
-            Resource: [`${bucketId}.Arn`, `${bucketId}.Arn/*`],
-          },
+          denyInsecureTransport(bucketId),
           {
             // Only a header that is present and names another algorithm: header-less writes (multipart parts,
             // copies, every BotVault Lambda) get the bucket default, SSE-KMS with the stack key.

@@ -80,6 +80,22 @@ export function logicalId(json: CfnTemplate, type: string, prefix: string): stri
   return ids[0]!;
 }
 
+/** The AWS::S3::BucketPolicy resources of the bucket whose logical id is `bucketId`. */
+export function bucketPolicies(json: CfnTemplate, bucketId: string) {
+  return Object.values(json.Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${bucketId})`);
+}
+
+/** The statement each bucket policy opens with, rendered: no request to `bucketId` but over TLS. */
+export function denyInsecureTransport(bucketId: string) {
+  return {
+    Action: 's3:*',
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Resource: [`${bucketId}.Arn`, `${bucketId}.Arn/*`],
+  };
+}
+
 /** The statements, rendered, of every IAM policy attached to the role of the Lambda whose logical id starts with `fnPrefix`. */
 export function functionStatements(json: CfnTemplate, fnPrefix: string): unknown[] {
   const fnId = logicalId(json, 'AWS::Lambda::Function', fnPrefix);

@@ -21,6 +21,7 @@ const base = (json: CfnTemplate, name: string) => [
 ];
 const lex = (resource: string) => `arn:aws:lex:${REGION}:${ACCOUNT}:${resource}`;
 const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
+const secretRead = (resource: string | string[]) => ({ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: resource });
 const PASSWORD_ARN = 'arn:aws:secretsmanager:eu-central-1:210987654321:secret:shared/lex-testset-AbCdEf';
 const BOT_READS = [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS, 'lex:DescribeExport'].sort();
 /** StoreArchive's extra bot reads for the restore sidecar (DescribeBot is already among the export reads). */
@@ -59,6 +60,13 @@ function archiveWrite(json: CfnTemplate) {
     { Action: 's3:ListBucketMultipartUploads', Effect: 'Allow', Resource: `${b}.Arn` },
     keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey']),
   ];
+}
+
+/** A function's statements: its secret reads (GetSecretValue) apart from the rest. */
+function secretReadsApart(json: CfnTemplate, fn: string) {
+  const all = functionStatements(json, fn) as { Action?: unknown }[];
+  const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
+  return { secretReads: all.filter(isSecretRead), statements: all.filter((st) => !isSecretRead(st)) };
 }
 
 describe('IAM with configured bots only (no discovery, no test sets, no passwords)', () => {
@@ -147,21 +155,15 @@ describe('IAM with test sets and export passwords', () => {
     expect(functionStatements(json, 'StartExportFunction')).toEqual([
       ...base(json, 'StartExport'),
       { Action: 'lex:CreateExport', Effect: 'Allow', Resource: [...bots, testSet] },
-      { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] },
+      secretRead([PASSWORD_ARN, secret('botvault/lex-password-??????')]),
     ]);
   });
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])(
     '%s: DescribeExport on bots and test set, bot reads on bots, DescribeTestSet on the test set; only StoreArchive reads the password secrets (to decrypt)',
     (fn) => {
-      const all = functionStatements(json, fn) as { Action?: unknown }[];
-      const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
-      expect(all.filter(isSecretRead)).toEqual(
-        fn === 'StoreArchiveFunction'
-          ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: [PASSWORD_ARN, secret('botvault/lex-password-??????')] }]
-          : [],
-      );
-      const statements = all.filter((st) => !isSecretRead(st));
+      const { secretReads, statements } = secretReadsApart(json, fn);
+      expect(secretReads).toEqual(fn === 'StoreArchiveFunction' ? [secretRead([PASSWORD_ARN, secret('botvault/lex-password-??????')])] : []);
       expect(statements.slice(0, 5)).toEqual([
         ...base(json, fn.replace(/Function$/, '')),
         { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
@@ -205,21 +207,15 @@ describe('IAM with discovery', () => {
     expect(functionStatements(json, 'StartExportFunction')).toEqual([
       ...base(json, 'StartExport'),
       { Action: 'lex:CreateExport', Effect: 'Allow', Resource: anyBot },
-      { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') },
+      secretRead(secret('botvault/lex-password-??????')),
     ]);
   });
 
   it.each(['CheckExportFunction', 'StoreArchiveFunction'])(
     "%s: DescribeExport and its reads on bot/*; StoreArchive reads the discovery target's password",
     (fn) => {
-      const all = functionStatements(json, fn) as { Action?: unknown }[];
-      const isSecretRead = (st: { Action?: unknown }) => st.Action === 'secretsmanager:GetSecretValue';
-      expect(all.filter(isSecretRead)).toEqual(
-        fn === 'StoreArchiveFunction'
-          ? [{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secret('botvault/lex-password-??????') }]
-          : [],
-      );
-      const statements = all.filter((st) => !isSecretRead(st));
+      const { secretReads, statements } = secretReadsApart(json, fn);
+      expect(secretReads).toEqual(fn === 'StoreArchiveFunction' ? [secretRead(secret('botvault/lex-password-??????'))] : []);
       expect(statements.slice(0, 3)).toEqual([
         ...base(json, fn.replace(/Function$/, '')),
         { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: anyBot },

@@ -12,7 +12,7 @@ import { ConfigError, parseConfig } from '../../lib/config/config';
 import { ArchiveBucket, type ArchiveBucketProps } from '../../lib/constructs/archive-bucket';
 import { BackupWorkflow } from '../../lib/constructs/backup-workflow';
 import { EncryptionKey } from '../../lib/constructs/encryption-key';
-import { ACCOUNT, REGION, cdkJsonContext, logicalId, render, synth, type CfnTemplate } from './helpers';
+import { ACCOUNT, REGION, bucketPolicies, cdkJsonContext, denyInsecureTransport, logicalId, render, synth, type CfnTemplate } from './helpers';
 
 const TARGETS = [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }];
 
@@ -143,19 +143,11 @@ describe('server access logs', () => {
   });
 
   it('the log bucket policy: TLS only, and S3 log delivery may write for the archive bucket of this account only', () => {
-    const policy = Object.values(json.Resources).find(
-      (r) => r.Type === 'AWS::S3::BucketPolicy' && render(r.Properties!.Bucket) === `Ref(${logsId})`,
-    )!;
+    const policy = bucketPolicies(json, logsId)[0]!;
     expect(render(policy.Properties!.PolicyDocument)).toEqual({
       Version: '2012-10-17',
       Statement: [
-        {
-          Action: 's3:*',
-          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Resource: [`${logsId}.Arn`, `${logsId}.Arn/*`],
-        },
+        denyInsecureTransport(logsId),
         {
           Sid: 'S3ServerAccessLogsOfTheArchiveBucket',
           Action: 's3:PutObject',
