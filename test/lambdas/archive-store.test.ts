@@ -20,6 +20,7 @@ import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { createBucket, s3ClientFor, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 import { chunked, lexLikeZip } from './zip-fixtures';
+import { rejection } from '../helpers/rejection';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let server: S3Server;
@@ -149,12 +150,7 @@ describe('writeArchive: good archives', () => {
 
 describe('writeArchive: bad bodies store nothing', () => {
   async function expectRejected(p: Promise<unknown>, message: RegExp) {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-    expect(err).toBeInstanceOf(DownloadIntegrityError);
-    expect(err!.message).toMatch(message);
+    expect((await rejection(p, DownloadIntegrityError)).message).toMatch(message);
   }
 
   it('a body shorter than its Content-Length', async () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { plan } from '../../lambdas/plan/plan';
 import { providerFor } from '../../lib/providers/registry';
 import { InvalidInputError } from '../../lib/core/errors';
+import { rejection } from '../helpers/rejection';
 
 // Nothing listens here: a static target must plan without calling Lex.
 const lex = new LexModelsV2Client({
@@ -29,14 +30,7 @@ const TARGETS = [
   { provider: 'lex', testSetId: 'TESTSET001' },
 ];
 
-async function invalid(p: Promise<unknown>): Promise<InvalidInputError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InvalidInputError);
-  return err as InvalidInputError;
-}
+const invalid = (p: Promise<unknown>) => rejection(p, InvalidInputError);
 
 describe('plan', () => {
   it('turns each kind of static target into one job with its stable key, id and normalized spec', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../lambdas/plan/plan';
 import { claimTick, tickMarkerKey } from '../../lambdas/plan/tick-marker';
 import { DuplicateTickError, InvalidInputError } from '../../lib/core/errors';
+import { rejection } from '../helpers/rejection';
 import type { Provider } from '../../lib/providers/types';
 import { type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 
@@ -22,14 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => stopLocalS3({ server, s3 }));
 
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  return err as Error;
-}
+const failure = (p: Promise<unknown>) => rejection(p, Error);
 
 describe('the local S3 server honours conditional writes', () => {
   it('If-None-Match: * fails with 412 on an existing key and writes nothing; without it, PutObject overwrites', async () => {
