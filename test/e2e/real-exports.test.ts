@@ -24,6 +24,7 @@ import { comparableEntries } from '../generators/normalize';
 import { writeZip } from '../generators/zip-writer';
 import { startCliHarness, type CliHarness, type CliResult } from './cli-harness';
 import { restoreInfoKey } from '../../lib/core/names';
+import { withCapturedLogs } from '../helpers/capture-logs';
 
 const SENTINEL_PASSWORD = 'SENTINEL-lex-file-password-3c9d71';
 const PASSWORD_SECRET = 'botvault/lex-password';
@@ -72,22 +73,7 @@ afterAll(async () => h?.close());
 
 /** A run of the synthesized workflow, its handlers' logs captured (at DEBUG) for the sentinel check. */
 async function backUp(runId: string): Promise<LocalRunResult> {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  const streams = [process.stdout, process.stderr];
-  const originals = streams.map((s) => s.write.bind(s));
-  streams.forEach((s) => {
-    s.write = ((chunk: string | Uint8Array) => {
-      logLines.push(String(chunk));
-      return true;
-    }) as typeof s.write;
-  });
-  let run: LocalRunResult;
-  try {
-    run = await runLocal({ config: h.config, bucket: h.bucket, fast: true, runId });
-  } finally {
-    streams.forEach((s, i) => (s.write = originals[i]!));
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  }
+  const run = await withCapturedLogs(logLines, () => runLocal({ config: h.config, bucket: h.bucket, fast: true, runId }));
   runs.push(run);
   return run;
 }

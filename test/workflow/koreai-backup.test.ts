@@ -10,6 +10,7 @@ import type { EventLog } from '../../lib/local/runner';
 import { startKoreSimulator, type KoreSimulator } from '../simulators/koreai-simulator';
 import { startSecretsSimulator, type SecretsSimulator } from '../simulators/secrets-simulator';
 import { startHarness, type Harness } from './harness';
+import { withCapturedLogs } from '../helpers/capture-logs';
 
 const SENTINEL_SECRET = 'SENTINEL-kore-client-secret-5d2e8b';
 const CONCIERGE = 'st-1a2b3c4d-0000-1111-2222-333344445555';
@@ -166,23 +167,8 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
   it('sentinel: the client secret, the JWTs and the signed download URLs appear nowhere in events, results, manifest or logs', async () => {
     const w = (world = await startWorld());
     w.kore.setFaults(HELPDESK, { failExport: true });
-    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
     const lines: string[] = [];
-    const streams = [process.stdout, process.stderr];
-    const originals = streams.map((s) => s.write.bind(s));
-    streams.forEach((s) => {
-      s.write = ((chunk: string | Uint8Array) => {
-        lines.push(String(chunk));
-        return true;
-      }) as typeof s.write;
-    });
-    let run: Awaited<ReturnType<Harness['run']>>;
-    try {
-      run = await w.h.run(config(w, { credentialsSecret: 'botvault/koreai' }));
-    } finally {
-      streams.forEach((s, i) => (s.write = originals[i]!));
-      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-    }
+    const run = await withCapturedLogs(lines, () => w.h.run(config(w, { credentialsSecret: 'botvault/koreai' })));
 
     const manifest = await w.h.object(run.manifestKey!);
     const logs = lines.join('');
