@@ -40,6 +40,14 @@ function fakeSfn(opts: { history: () => HistoryEvent[]; status: () => string; fa
 }
 
 const quiet: Display = { update() {}, done() {} };
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/** follow() on a run that stays RUNNING while every poll fails with `failure()`: what it throws, and the calls it made. */
+async function followFailing(failure: () => Error) {
+  const { client, calls } = fakeSfn({ history: () => [], status: () => 'RUNNING', failures: failure });
+  const err = await follow(client, ARN, 1, quiet).catch((e: unknown) => e);
+  return { err, calls };
+}
 
 describe('newHistoryEvents', () => {
   it('reads backwards only as far as the last event it already has, and returns the new ones oldest first', async () => {
@@ -90,18 +98,13 @@ describe('follow', () => {
     const { client } = fakeSfn({
       history: () => [event(1, 'ExecutionStarted')],
       status: () => 'SUCCEEDED',
-      failures: () => (++n <= MAX_POLL_FAILURES - 1 ? Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }) : undefined),
+      failures: () => (++n <= MAX_POLL_FAILURES - 1 ? awsError('ThrottlingException', 'Rate exceeded') : undefined),
     });
     expect((await follow(client, ARN, 1, quiet)).execution.status).toBe('SUCCEEDED');
   });
 
   it('gives up after too many failing polls in a row, saying the run goes on', async () => {
-    const { client, calls } = fakeSfn({
-      history: () => [],
-      status: () => 'RUNNING',
-      failures: () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
-    });
-    const err = await follow(client, ARN, 1, quiet).catch((e: unknown) => e);
+    const { err, calls } = await followFailing(() => awsError('ThrottlingException', 'Rate exceeded'));
     expect(err).toBeInstanceOf(CliError);
     expect((err as Error).message).toBe(
       'stopped following run run-1 (ThrottlingException: Rate exceeded); the run goes on: see it later with `botvault status run-1`',
@@ -110,12 +113,7 @@ describe('follow', () => {
   });
 
   it('stops at once when the credentials expire mid-run', async () => {
-    const { client, calls } = fakeSfn({
-      history: () => [],
-      status: () => 'RUNNING',
-      failures: () => Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' }),
-    });
-    const err = await follow(client, ARN, 1, quiet).catch((e: unknown) => e);
+    const { err, calls } = await followFailing(() => awsError('ExpiredTokenException', 'The security token included in the request is expired'));
     expect((err as Error).message).toMatch(
       /^stopped following run run-1 \(no AWS credentials: set AWS_PROFILE or run `aws sso login` \(AWS said ExpiredTokenException for DescribeExecution\)\); the run goes on/,
     );

@@ -91,6 +91,16 @@ function iconPng(seed: string): Buffer {
 /** Pretty-printed with 4 spaces and no trailing newline, as Kore.ai writes its JSON. */
 const json = (v: unknown) => JSON.stringify(v, null, 4);
 
+/** A node of a dialog's flow: it shows `componentId` and goes on to `next`. */
+const dialogNode = (nodeId: string, type: string, componentId: string, next: string, connId: string, left: number) => ({
+  nodeOptions: {},
+  nodeId,
+  type,
+  componentId,
+  transitions: [{ default: next, metadata: { color: '#299d8c', connId } }],
+  metadata: { left, top: 5 },
+});
+
 function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {}): Record<string, unknown> {
   const languages = bot.languages ?? ['en'];
   const withUtterances = opts.utterances ?? true;
@@ -126,24 +136,7 @@ function koreBotDefinition(bot: KoreBotModel, opts: KoreExportOptions = {}): Rec
     dialogs: dialogs.map(({ d, id, intent, message }) => ({
       _id: `dg-${id}`,
       refId: uuid(id, 'ref'),
-      nodes: [
-        {
-          nodeOptions: {},
-          nodeId: 'intent0',
-          type: 'intent',
-          componentId: intent,
-          transitions: [{ default: 'message0', metadata: { color: '#299d8c', connId: 'dummy0' } }],
-          metadata: { left: 5, top: 5 },
-        },
-        {
-          nodeOptions: {},
-          nodeId: 'message0',
-          type: 'message',
-          componentId: message,
-          transitions: [{ default: 'end', metadata: { color: '#299d8c', connId: 'dummy1' } }],
-          metadata: { left: 25, top: 5 },
-        },
-      ],
+      nodes: [dialogNode('intent0', 'intent', intent, 'message0', 'dummy0', 5), dialogNode('message0', 'message', message, 'end', 'dummy1', 25)],
       lname: d.name.toLowerCase(),
       isHidden: false,
       localeData: Object.fromEntries(languages.map((lang) => [lang, { name: d.name, shortDesc: `${d.name} dialog` }])),

@@ -6,19 +6,18 @@
  * content?) and the first sidecar still work, and a second store is UNCHANGED.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeArchive } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { createBucket, s3ClientFor, startS3Server, type S3Server } from '../simulators/s3-server';
+import { listen, type Listening } from '../simulators/http';
 import { lexLikeZip } from './zip-fixtures';
 import type { RestoreDetails } from '../../lib/providers/definitions';
 
 let server: S3Server;
-let proxy: http.Server;
-const sockets = new Set<Socket>();
+let proxy: Listening;
 const forbidden: string[] = [];
 let s3: S3Client;
 const bucket = 'no-listbucket';
@@ -39,7 +38,7 @@ beforeAll(async () => {
   server = await startS3Server();
   await createBucket(server.endpoint, bucket);
   const upstream = new URL(server.endpoint);
-  proxy = http.createServer((req, res) => {
+  const forwarder = http.createServer((req, res) => {
     const forward = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
       (up) => {
@@ -57,17 +56,12 @@ beforeAll(async () => {
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });
-  proxy.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  s3 = s3ClientFor(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  proxy = await listen(forwarder);
+  s3 = s3ClientFor(proxy.url);
 });
 afterAll(async () => {
   s3?.destroy();
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  await proxy?.close();
   await server.close();
 });
 

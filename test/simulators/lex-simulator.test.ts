@@ -384,10 +384,12 @@ describe('discovery and paging', () => {
 });
 
 describe('errors surface in the SDK under their AWS names', () => {
+  const notFound = { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } };
+  const invalid = { name: 'ValidationException', $metadata: { httpStatusCode: 400 } };
+
   it('unknown bot, version, locale and export: ResourceNotFoundException (404)', async () => {
     const s = await start();
     const lex = client(s);
-    const notFound = { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } };
     await expect(lex.send(botExport('NOSUCHBOT9'))).rejects.toMatchObject(notFound);
     await expect(lex.send(botExport('ALPHABOT01', '7'))).rejects.toMatchObject(notFound);
     await expect(
@@ -412,7 +414,6 @@ describe('errors surface in the SDK under their AWS names', () => {
   it('invalid requests: ValidationException (400), on the wire as x-amzn-errortype + {"message"}', async () => {
     const s = await start();
     const lex = client(s);
-    const invalid = { name: 'ValidationException', $metadata: { httpStatusCode: 400 } };
     await expect(
       lex.send(
         new CreateExportCommand({
@@ -437,7 +438,6 @@ describe('errors surface in the SDK under their AWS names', () => {
   it("malformed ids and versions: 400 ValidationException before any lookup (the service model's patterns)", async () => {
     const s = await start();
     const lex = client(s);
-    const invalid = { name: 'ValidationException', $metadata: { httpStatusCode: 400 } };
     await expect(lex.send(botExport('SHORT'))).rejects.toMatchObject(invalid);
     await expect(lex.send(botExport('ALPHABOT01', 'v1'))).rejects.toMatchObject(invalid);
     await expect(lex.send(botExport('ALPHABOT01', 'draft'))).rejects.toMatchObject(invalid);
