@@ -26,10 +26,10 @@ module.exports = {
       to: { path: [...ABOVE, '^lib/config/'] },
     },
     {
-      name: 'core-loads-no-cdk',
-      comment: 'lib/core never loads aws-cdk-lib or constructs, not even through another module.',
+      name: 'below-infrastructure-loads-no-cdk',
+      comment: 'lib/core, the providers, the config and the Lambdas never load aws-cdk-lib or constructs, not even through another module.',
       severity: 'error',
-      from: { path: '^lib/core/' },
+      from: { path: ['^lib/core/', '^lib/providers/', '^lib/config/', '^lambdas/'] },
       to: { path: CDK, reachable: true },
     },
     {
@@ -38,12 +38,6 @@ module.exports = {
       severity: 'error',
       from: { path: '^lib/providers/' },
       to: { path: [...ABOVE, '^lib/config/'] },
-    },
-    {
-      name: 'providers-load-no-cdk',
-      severity: 'error',
-      from: { path: '^lib/providers/' },
-      to: { path: CDK, reachable: true },
     },
     {
       name: 'definitions-load-no-provider-runtime',
@@ -84,15 +78,9 @@ module.exports = {
       to: { path: ['^lib/cli/', '^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/local/', '^bin/'] },
     },
     {
-      name: 'lambdas-load-no-cdk',
-      severity: 'error',
-      from: { path: '^lambdas/' },
-      to: { path: CDK, reachable: true },
-    },
-    {
       name: 'cli-imports-no-cdk',
       comment:
-        'The operator CLI never loads aws-cdk-lib. Its other imports (lib/core, lambdas) are held to that by the two rules above; the local runner is loaded on demand by `botvault local` alone.',
+        'The operator CLI never loads aws-cdk-lib. Its other imports (lib/core, the providers, the config) are held to that by below-infrastructure-loads-no-cdk; the local runner is loaded on demand by `botvault local` alone.',
       severity: 'error',
       from: { path: '^(lib/cli/|bin/botvault)' },
       to: {
