@@ -15,7 +15,12 @@ const UNIT = [
   'test/bundling/sdk-schema-keys.test.ts',
 ];
 // Not unit tests: a synth (stack outputs), the Step Functions simulator (it synthesizes), real versioned S3 (Swift).
-const UNIT_EXCLUDED = ['test/cli/stack-outputs.test.ts', 'test/simulators/sfn-simulator.test.ts', 'test/lambdas/archive-store-versioned.test.ts'];
+const UNIT_EXCLUDED = [
+  'test/cli/stack-outputs.test.ts',
+  'test/simulators/sfn-simulator.test.ts',
+  'test/lambdas/archive-store-versioned.test.ts',
+  'test/lambdas/write-path-faults.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -39,7 +44,14 @@ export default defineConfig({
       },
       // Shared workers as for infra: the runner's definition cache (lib/local/runner.ts) then serves every file.
       { extends: true, test: { name: 'workflow', include: ['test/workflow/**/*.test.ts', 'test/simulators/sfn-simulator.test.ts'], isolate: false } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/lambdas/archive-store-versioned.test.ts'], isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts', 'test/lambdas/archive-store-versioned.test.ts', 'test/lambdas/write-path-faults.test.ts'],
+          isolate: false,
+        },
+      },
     ],
   },
 });

@@ -15,7 +15,7 @@ import type { BotVaultConfig } from './config/config';
 import { STACK_OUTPUTS } from './core/names';
 import { BackupAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
-import { BackupFunction } from './constructs/backup-function';
+import { BackupFunction, type BackupFunctionProps } from './constructs/backup-function';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
 import { EncryptionKey } from './constructs/encryption-key';
@@ -64,7 +64,7 @@ export class BotVaultStack extends Stack {
       ...(config.objectLock ? { BOTVAULT_S3_CHECKSUMS: 'WHEN_SUPPORTED' } : {}),
     };
 
-    const fn = (id: string, name: string, opts: { memorySize?: number; timeout?: Duration; environment?: Record<string, string> } = {}) =>
+    const fn = (id: string, name: string, opts: Pick<BackupFunctionProps, 'memorySize' | 'timeout' | 'environment' | 'ephemeralStorageMiB'> = {}) =>
       new BackupFunction(this, id, { name, logRetention, logEncryptionKey: key, ...opts, environment: { ...bucketEnv, ...opts.environment } });
 
     this.functions = {
@@ -73,10 +73,16 @@ export class BotVaultStack extends Stack {
       startExport: fn('StartExport', 'start-export'),
       checkExport: fn('CheckExport', 'check-export'),
       // Network-bound streaming of the archive into S3: the most memory (and with it bandwidth) and the full 15 minutes.
+      // The spool of an archive above 64 MiB lives in /tmp while it is checked (lambdas/shared/spool.ts): room for the largest one.
       storeArchive: fn('StoreArchive', 'store-archive', {
         memorySize: 1024,
         timeout: Duration.minutes(15),
-        environment: { BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(','), BOTVAULT_CHANGE_DETECTION: config.changeDetection },
+        ephemeralStorageMiB: Math.max(512, config.maxArchiveMiB + 64),
+        environment: {
+          BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(','),
+          BOTVAULT_CHANGE_DETECTION: config.changeDetection,
+          BOTVAULT_MAX_ARCHIVE_MIB: String(config.maxArchiveMiB),
+        },
       }),
       cleanup: fn('Cleanup', 'cleanup'),
       summarize: fn('Summarize', 'summarize', { timeout: Duration.seconds(60) }),

@@ -28,6 +28,8 @@ ACCESS_KEY="test:tester"
 SECRET_KEY="testing"
 ENDPOINT="http://127.0.0.1:${PORT}"
 PACKAGES=(swift swift-proxy swift-object swift-container swift-account python3-swift memcached)
+# Conditional and checksummed PutObject for s3api (scripts/swift/botvault_s3_conditional.py says why).
+FILTERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/swift"
 
 log() { echo "swift-s3: $*" >&2; }
 
@@ -41,7 +43,7 @@ answering() {
   # checked separately since /info does not touch them.
   local info p
   info=$(curl -s -m 3 "${ENDPOINT}/info" 2>/dev/null) || return 1
-  [[ $info == *'"s3api"'* && $info == *'"object_versioning"'* ]] || return 1
+  [[ $info == *'"s3api"'* && $info == *'"object_versioning"'* && $info == *'"botvault_s3_conditional"'* ]] || return 1
   for p in "$OBJECT_PORT" "$CONTAINER_PORT" "$ACCOUNT_PORT"; do
     [ "$(curl -s -m 3 "http://127.0.0.1:$p/healthcheck" 2>/dev/null)" = OK ] || return 1
   done
@@ -139,7 +141,7 @@ log_level = INFO
 eventlet_debug = false
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api botvault_s3_conditional tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -153,6 +155,9 @@ dns_compliant_bucket_names = true
 allow_multipart_uploads = true
 # The AWS SDK sends a 5 MiB minimum part size; keep Swift's check in line with S3.
 min_segment_size = 5242880
+
+[filter:botvault_s3_conditional]
+paste.filter_factory = botvault_s3_conditional:filter_factory
 
 [filter:tempauth]
 use = egg:swift#tempauth
@@ -232,6 +237,8 @@ cmd_start() {
     return 0
   fi
   local t0=$SECONDS
+  # A proxy started before the conditional-write filter existed answers without it: start it anew.
+  if running "$DIR/run/proxy.pid"; then cmd_stop; fi
   install_if_missing
   write_configs
   check_xattrs
@@ -239,7 +246,7 @@ cmd_start() {
   start_bg memcached memcached -u root -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64
   for s in account container object proxy; do
     # -v also logs to stderr (kept by Swift as a console handler): no syslog in a container.
-    start_bg "$s" "swift-$s-server" "$DIR/etc/$s-server.conf" -v
+    start_bg "$s" env PYTHONPATH="$FILTERS_DIR" "swift-$s-server" "$DIR/etc/$s-server.conf" -v
   done
   local deadline=$((SECONDS + 60))
   until answering; do

@@ -1,6 +1,7 @@
 /**
- * StoreArchive: fresh download URL → download guard → stream into S3 with
- * hash, size and zip checks → verified object at the job's stable key.
+ * StoreArchive: fresh download URL → download guard → spool with hash, size
+ * and zip checks → one conditional, checksummed write at the job's stable key
+ * (lambdas/shared/archive-store.ts).
  *
  * Lex download URLs live five minutes after each DescribeExport, so the URL is
  * fetched right before the download and, after a 403 (expired or refused),
@@ -35,6 +36,8 @@ export interface StoreArchiveDeps {
   readonly open?: typeof openDownload;
   /** Config `changeDetection` (BOTVAULT_CHANGE_DETECTION). @default 'skipUnchanged' */
   readonly changeDetection?: ChangeDetection;
+  /** Config `maxArchiveMiB` in bytes (BOTVAULT_MAX_ARCHIVE_MIB). @default the store's (archive-store.ts) */
+  readonly maxArchiveBytes?: number | undefined;
 }
 
 export const DEFAULT_DOWNLOAD_DEADLINE_MS = 10 * 60_000;
@@ -89,6 +92,7 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
     body: res.body,
     contentLength: contentLength(res),
     changeDetection: deps.changeDetection ?? 'skipUnchanged',
+    ...(deps.maxArchiveBytes !== undefined ? { maxBytes: deps.maxArchiveBytes } : {}),
     ...(provider.restoreInfo ? { restoreDetails: (archive) => provider.restoreInfo!(job, archive) } : {}),
     ...(password ? { password: password.password, passwordSecret: password.secret } : {}),
   });

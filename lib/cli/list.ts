@@ -31,7 +31,7 @@ export interface Resource extends KeyInfo {
   readonly versions: ArchiveVersion[];
 }
 
-/** Top-level prefixes that hold archives: one per provider (`lex/`, ...), never `runs/` or `staging/`. */
+/** Top-level prefixes that hold archives: one per provider (`lex/`, ...), never `runs/` or `ticks/`. */
 const archivePrefixes = () => ARCHIVE_PREFIXES;
 
 const noBucket = (bucket: string) => new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);

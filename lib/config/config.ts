@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 // zod/mini: the Plan Lambda parses targets with the same schemas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
+import { MAX_ARCHIVE_MIB_LIMIT } from '../core/env';
 import { DEFAULT_STACK_NAME } from '../core/names';
 import { cronSchema, describeIssue, formatPath, originSchema, pollingSchema, timezoneSchema, wholeNumber } from '../core/schemas';
 import { checkTargets, targetSchema } from '../providers/definitions';
@@ -87,6 +88,18 @@ const configSchema = z
         message: 'must be "skipUnchanged" (no new version when the bot did not change) or "always" (a new version every run)',
       }),
       'skipUnchanged',
+    ),
+    /**
+     * The largest archive StoreArchive accepts, in MiB; a larger download fails its job. It also
+     * sizes StoreArchive's ephemeral storage (archives above 64 MiB are spooled there while checked).
+     */
+    maxArchiveMiB: z._default(
+      wholeNumber(1, MAX_ARCHIVE_MIB_LIMIT, {
+        type: `must be a whole number of MiB from 1 to ${MAX_ARCHIVE_MIB_LIMIT}`,
+        min: 'must be at least 1',
+        max: `must be at most ${MAX_ARCHIVE_MIB_LIMIT} (Lambda's 10,240 MB of ephemeral storage, less room for the runtime)`,
+      }),
+      1024,
     ),
     /** Days to keep Lambda and Step Functions logs. */
     logRetentionDays: z._default(

@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { MANIFEST_PREFIX, STAGING_PREFIX, TICK_PREFIX } from '../core/names';
+import { MANIFEST_PREFIX, TICK_PREFIX } from '../core/names';
 import { ARCHIVE_PREFIXES } from '../providers/definitions';
 
 /** S3 Object Lock default retention for every new object version. */
@@ -142,6 +142,7 @@ export class ArchiveBucket extends Construct {
       });
     }
     if (props.encryptionKey) this.denyWrongEncryption(props.encryptionKey);
+    this.denyUnconditionalArchiveWrites();
 
     // A failed upload that could not abort itself would otherwise be billed forever.
     this.bucket.addLifecycleRule({
@@ -164,22 +165,6 @@ export class ArchiveBucket extends Construct {
       });
     }
 
-    // Staging objects live seconds (StoreArchive copies then deletes them); this is the backstop
-    // for a Lambda that died in between. Non-current staging versions go too: they are never history.
-    this.bucket.addLifecycleRule({
-      id: 'ExpireStaging',
-      prefix: STAGING_PREFIX,
-      expiration: Duration.days(1),
-      noncurrentVersionExpiration: Duration.days(1),
-    });
-    // Expiring a current version in a versioned bucket leaves a delete marker; once its
-    // non-current versions are gone it is "expired" and this removes it. (S3 does not allow
-    // ExpiredObjectDeleteMarker in a rule that also expires after a number of days.)
-    this.bucket.addLifecycleRule({
-      id: 'RemoveStagingDeleteMarkers',
-      prefix: STAGING_PREFIX,
-      expiredObjectDeleteMarker: true,
-    });
     // A tick marker only matters while its tick could still be delivered again (Scheduler retries for at
     // most a day); 100 days outlives the 90 days an execution name stays taken.
     this.bucket.addLifecycleRule({
@@ -188,6 +173,33 @@ export class ArchiveBucket extends Construct {
       expiration: Duration.days(100),
       noncurrentVersionExpiration: Duration.days(1),
     });
+  }
+
+  /**
+   * Every archive version is written conditionally (`If-Match` the version it
+   * was compared against, or `If-None-Match: *`), so two writers can never
+   * both add a version, and a retried write never adds a second one. The
+   * policy holds every principal to it on `<prefix>*.zip`, following AWS's
+   * "Enforce conditional writes on Amazon S3 buckets": a PutObject or
+   * CompleteMultipartUpload (s3:ObjectCreationOperation true) carrying neither
+   * condition is denied; CreateMultipartUpload and UploadPart, which take no
+   * conditions, are not (s3:ObjectCreationOperation false). Sidecars
+   * (`.restore.json`) are not archives and are not held to it.
+   */
+  private denyUnconditionalArchiveWrites(): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyUnconditionalArchiveWrites',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: ARCHIVE_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*.zip`)),
+        conditions: {
+          Null: { 's3:if-match': 'true', 's3:if-none-match': 'true' },
+          Bool: { 's3:ObjectCreationOperation': 'true' },
+        },
+      }),
+    );
   }
 
   /**
@@ -263,46 +275,18 @@ export class ArchiveBucket extends Construct {
 
   /**
    * What StoreArchive needs to land one archive (lambdas/shared/archive-store.ts):
-   * multipart upload to `staging/`, CopyObject onto the stable key under
-   * `lex/` or `koreai/`, HeadObject of the written version, delete of the
-   * staged version. Nothing else: it cannot touch manifests, and it cannot
-   * delete archive versions, so a compromised function can add versions but
-   * never remove history. (The price: when HeadObject finds the copied
-   * version does not match, StoreArchive's attempt to remove that version is
-   * denied and logged; the job still fails, and the next run adds a good
-   * version on top.)
+   * HeadObject of the stable key under `lex/` or `koreai/` (s3:GetObject),
+   * one conditional PutObject (or a multipart upload, which s3:PutObject also
+   * covers, and its abort), and the restore sidecar beside it. Nothing else:
+   * it cannot touch manifests and it cannot delete anything, so a compromised
+   * function can add versions but never remove history; the bucket policy
+   * (denyUnconditionalArchiveWrites) makes every archive write conditional.
    */
   public grantArchiveWrite(grantee: iam.IGrantable): iam.Grant {
-    const staging = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
-    const archives = ARCHIVE_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*`));
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      // PutObject covers CreateMultipartUpload/UploadPart/CompleteMultipartUpload. GetObjectVersion and
-      // DeleteObjectVersion because the bucket is versioned: the copy source and the delete name the staged version.
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'],
-      resourceArns: [staging],
-    });
-    grant.combine(
-      iam.Grant.addToPrincipal({
-        grantee,
-        // PutObject: CopyObject's destination. GetObject(Version): HeadObject of the version just written.
-        actions: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion'],
-        resourceArns: archives,
-      }),
-    );
-    grant.combine(
-      iam.Grant.addToPrincipal({
-        grantee,
-        // Sweeping a staging key's leftover multipart uploads lists them; this is a bucket-level action
-        // without prefix conditions, and every multipart upload in this bucket is under staging/.
-        actions: ['s3:ListBucketMultipartUploads'],
-        resourceArns: [this.bucket.bucketArn],
-      }),
-    );
-    // Multipart uploads and copies of SSE-KMS objects need both data key generation and decryption.
-    this.grantKeyViaS3(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
-    this.acknowledgePrefixWildcards(grantee, [STAGING_PREFIX, ...ARCHIVE_PREFIXES]);
-    return grant;
+    return this.grantObjects(grantee, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], ARCHIVE_PREFIXES, [
+      'kms:GenerateDataKey',
+      'kms:Decrypt',
+    ]);
   }
 
   /** What Summarize needs: PutObject of run manifests under `runs/`. */

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AssetHashType, DockerImage, Duration, type ILocalBundling, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type ILocalBundling, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -54,6 +54,11 @@ export interface BackupFunctionProps {
    * @default 256
    */
   readonly memorySize?: number;
+  /**
+   * Ephemeral storage (`/tmp`) in MiB, from 512 to 10240.
+   * @default 512 (Lambda's own default)
+   */
+  readonly ephemeralStorageMiB?: number;
   /**
    * How long one invocation may run.
    * @default Duration.seconds(60)
@@ -108,6 +113,10 @@ export class BackupFunction extends Construct {
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
       throw new Error(`BackupFunction "${props.name}": memorySize must be a whole number of MB from 128 to 10240 (got ${memorySize}).`);
     }
+    const storage = props.ephemeralStorageMiB;
+    if (storage !== undefined && (!Number.isInteger(storage) || storage < 512 || storage > 10_240)) {
+      throw new Error(`BackupFunction "${props.name}": ephemeralStorageMiB must be a whole number of MiB from 512 to 10240 (got ${storage}).`);
+    }
     const timeout = props.timeout ?? Duration.seconds(60);
     if (!timeout.isUnresolved() && (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)) {
       throw new Error(
@@ -142,6 +151,7 @@ export class BackupFunction extends Construct {
       // Graviton: cheaper per GB-second, and nothing here is x86-specific.
       architecture: lambda.Architecture.ARM_64,
       memorySize,
+      ...(props.ephemeralStorageMiB !== undefined ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB) } : {}),
       timeout,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,

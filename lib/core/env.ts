@@ -51,6 +51,26 @@ export function downloadAllowlist(env: Env = process.env): string[] {
     });
 }
 
+/** The largest `maxArchiveMiB` the config accepts: Lambda's 10,240 MB of ephemeral storage less room for the runtime. */
+export const MAX_ARCHIVE_MIB_LIMIT = 10_176;
+
+/**
+ * BOTVAULT_MAX_ARCHIVE_MIB: the config's `maxArchiveMiB`, set by the stack on
+ * StoreArchive (whose ephemeral storage it sizes): the largest archive, in
+ * bytes. Unset: undefined (the store's own default).
+ */
+export function maxArchiveBytes(env: Env = process.env): number | undefined {
+  const raw = env.BOTVAULT_MAX_ARCHIVE_MIB?.trim();
+  if (!raw) return undefined;
+  const mib = Number(raw);
+  if (!Number.isInteger(mib) || mib < 1 || mib > MAX_ARCHIVE_MIB_LIMIT) {
+    throw new EnvironmentError(
+      `Environment variable BOTVAULT_MAX_ARCHIVE_MIB is "${raw}": expected a whole number of MiB from 1 to ${MAX_ARCHIVE_MIB_LIMIT} (the config's maxArchiveMiB).`,
+    );
+  }
+  return mib * 1024 * 1024;
+}
+
 /**
  * BOTVAULT_CHANGE_DETECTION: the config's `changeDetection`, set by the stack
  * on StoreArchive. `skipUnchanged` (the default, also when unset) or `always`.

@@ -46,8 +46,6 @@ export const DRILL_METRICS = { failures: 'DrillFailures', checked: 'DrillArchive
 
 // ---- the archive bucket's layout (README "S3 layout"); each Lambda's role may write only its own prefixes ----
 
-/** Where StoreArchive uploads first; it then copies onto the stable key (lambdas/shared/archive-store.ts). */
-export const STAGING_PREFIX = 'staging/';
 /** Where Summarize writes run manifests (`runs/<yyyy>/<mm>/<dd>/<runId>.json`). */
 export const MANIFEST_PREFIX = 'runs/';
 /** Where Plan records each schedule tick it started (`ticks/<scheduled time>.json`), so a repeated tick runs nothing. */

@@ -7,24 +7,22 @@
  * Modes, all reading the same bytes from the zip source (zip-source.ts) and
  * writing them to the same local S3 server:
  *  - `storeArchive`: the StoreArchive Lambda's core (lambdas/store-archive):
- *    download guard → count, SHA-256 and zip check → multipart upload to the
- *    staging key → CopyObject with the hash as metadata → HeadObject check;
+ *    download guard → spool (memory, or a file above 64 MiB) with count and
+ *    SHA-256 → zip check and content hash → HeadObject → one conditional
+ *    PutObject with its checksum (lambdas/shared/archive-store.ts);
  *  - `naive`: read the whole body into one Buffer, then one PutObject;
  *  - `raw`: the response stream piped into one streaming PutObject with its
- *    Content-Length: no hashing, no checks, no copy. The ceiling;
- *  - `rawMultipart`: the response stream piped into the same multipart upload
- *    StoreArchive uses (part-upload.ts, same part size and queue), no hashing,
- *    no checks, no copy: what the protocol alone costs on this S3 server.
+ *    Content-Length: no hashing, no checks. The ceiling.
+ * Each case counts the S3 requests its measured job sent (every command the
+ * S3 client sent, retries included, through a counting middleware).
  */
 import http from 'node:http';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PART_SIZE, QUEUE_SIZE } from '../../lambdas/shared/archive-store';
 import { createS3Client } from '../../lambdas/shared/clients';
-import { uploadStream } from '../../lambdas/shared/part-upload';
 import type { Provider } from '../../lib/providers/types';
 import { storeArchive } from '../../lambdas/store-archive/store-archive';
 
-export type StoreMode = 'storeArchive' | 'naive' | 'raw' | 'rawMultipart';
+export type StoreMode = 'storeArchive' | 'naive' | 'raw';
 
 interface StoreCase {
   readonly mode: StoreMode;
@@ -37,17 +35,12 @@ interface StoreCase {
 export interface StoreCaseResult {
   readonly mode: StoreMode;
   readonly bytes: number;
-  /** Request start to the job's result (for storeArchive: through the copy, HeadObject check and staging delete). */
+  /** Request start to the job's result. */
   readonly seconds: number;
   /** MiB/s over `seconds` */
   readonly throughput: number;
-  /**
-   * storeArchive only: request start to the end of the staging upload (the streamed, hashed and
-   * checked bytes are in S3), before the copy to the stable key. Otherwise equal to `seconds`.
-   */
-  readonly streamSeconds: number;
-  /** MiB/s over `streamSeconds` */
-  readonly streamThroughput: number;
+  /** S3 requests the measured job sent, by operation (e.g. {"HeadObject": 1, "PutObject": 1}). */
+  readonly requests: Record<string, number>;
   /** Peak RSS of the whole process, MiB. */
   readonly peakRssMiB: number;
   /** Peak RSS after imports and a 1 MiB warm-up of the same mode, before the measured transfer, MiB. */
@@ -67,11 +60,6 @@ async function once(mode: StoreMode, s3: S3Client, c: StoreCase, bytes: number, 
   if (mode === 'raw') {
     const res = await get(url);
     await s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: key, Body: res, ContentLength: Number(res.headers['content-length']) }));
-    return;
-  }
-  if (mode === 'rawMultipart') {
-    const res = await get(url);
-    await uploadStream({ s3, bucket: c.bucket, key, body: res, partSize: PART_SIZE, queueSize: QUEUE_SIZE });
     return;
   }
   if (mode === 'naive') {
@@ -95,43 +83,37 @@ async function once(mode: StoreMode, s3: S3Client, c: StoreCase, bytes: number, 
   if (result.bytes !== bytes) throw new Error(`StoreArchive stored ${result.bytes} bytes, expected ${bytes}`);
 }
 
-/** Records when the last upload of the staged bytes (CompleteMultipartUpload, or PutObject for one part) ended. */
-function watchStagingUploads(s3: S3Client): { lastEnd?: bigint } {
-  const seen: { lastEnd?: bigint } = {};
+/** Counts every S3 command the client sends (each attempt of a retried one too: the retry middleware sits below). */
+function countRequests(s3: S3Client): Record<string, number> {
+  const counts: Record<string, number> = {};
   s3.middlewareStack.add(
     (next, context) => async (args) => {
-      const out = await next(args);
-      const name = (context as { commandName?: string }).commandName;
-      const key = (args.input as { Key?: string }).Key ?? '';
-      if ((name === 'CompleteMultipartUploadCommand' || name === 'PutObjectCommand') && key.startsWith('staging/'))
-        seen.lastEnd = process.hrtime.bigint();
-      return out;
+      const name = ((context as { commandName?: string }).commandName ?? 'unknown').replace(/Command$/, '');
+      counts[name] = (counts[name] ?? 0) + 1;
+      return next(args);
     },
-    { step: 'initialize', name: 'benchStagingTimer' },
+    { step: 'finalizeRequest', name: 'benchRequestCounter' },
   );
-  return seen;
+  return counts;
 }
 
 async function main(): Promise<void> {
   const c = JSON.parse(process.argv[2] ?? '') as StoreCase;
   const s3 = createS3Client();
-  const staging = watchStagingUploads(s3);
+  const counts = countRequests(s3);
   await once(c.mode, s3, c, MiB, 'bench/warm-up.zip');
   const warmRssMiB = process.resourceUsage().maxRSS / 1024;
-  staging.lastEnd = undefined;
+  for (const k of Object.keys(counts)) delete counts[k];
   const started = process.hrtime.bigint();
   await once(c.mode, s3, c, c.bytes, `bench/${c.mode}/${c.bytes}.zip`);
   const ended = process.hrtime.bigint();
   const seconds = Number(ended - started) / 1e9;
-  if (c.mode === 'storeArchive' && staging.lastEnd === undefined) throw new Error('StoreArchive made no staging upload that the benchmark could see');
-  const streamSeconds = Number((staging.lastEnd ?? ended) - started) / 1e9;
   const result: StoreCaseResult = {
     mode: c.mode,
     bytes: c.bytes,
     seconds,
     throughput: c.bytes / MiB / seconds,
-    streamSeconds,
-    streamThroughput: c.bytes / MiB / streamSeconds,
+    requests: { ...counts },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     warmRssMiB,
   };

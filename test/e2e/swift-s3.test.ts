@@ -2,7 +2,9 @@
  * The real versioned S3 server (OpenStack Swift + s3api, scripts/swift-s3.sh)
  * does what BotVault relies on: version ids on PutObject, multipart uploads and
  * CopyObject, every version readable byte for byte, ListObjectVersions, and
- * metadata replaced by a copy. The workflow's versioning test builds on this.
+ * metadata replaced by a copy, and (with scripts/swift/botvault_s3_conditional.py)
+ * conditional and checksummed PutObject as S3 answers them. The workflow's
+ * versioning test builds on this.
  *
  * Never skipped: without BOTVAULT_SWIFT_S3_ENDPOINT the suite fails and says
  * how to start the server.
@@ -139,5 +141,45 @@ describe('versioned S3 server (Swift s3api)', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: target }));
     expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(older));
     expect(got.Metadata).toEqual({ sha256: sha256(older) });
+  });
+
+  it('conditional PutObject as S3 answers it: If-None-Match: * only onto an empty key, If-Match only onto the current ETag; 412 otherwise, no version added', async () => {
+    const key = `cond/${randomBytes(3).toString('hex')}.zip`;
+    const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('one'), IfNoneMatch: '*' }));
+    const refused = await s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('two'), IfNoneMatch: '*' }))
+      .catch((e: Error) => e);
+    expect(refused).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    const stale = await s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('two'), IfMatch: '"0123"' }))
+      .catch((e: Error) => e);
+    expect(stale).toMatchObject({ name: 'PreconditionFailed' });
+    const second = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('three'), IfMatch: first.ETag }));
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+    expect((listed.Versions ?? []).map((v) => v.VersionId).sort()).toEqual([first.VersionId, second.VersionId].sort());
+  });
+
+  it('of concurrent If-None-Match: * writes of one key exactly one succeeds', async () => {
+    const key = `cond/race-${randomBytes(3).toString('hex')}.zip`;
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(100_000), IfNoneMatch: '*' }))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+    expect(listed.Versions ?? []).toHaveLength(1);
+  });
+
+  it('x-amz-checksum-sha256 is checked: a matching body is stored and the checksum echoed, another refused (BadDigest) without a version', async () => {
+    const key = `sum/${randomBytes(3).toString('hex')}.zip`;
+    const body = randomBytes(20_000);
+    const checksum = createHash('sha256').update(body).digest('base64');
+    const ok = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ChecksumSHA256: checksum }));
+    expect(ok.ChecksumSHA256).toBe(checksum);
+    const wrong = await s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(20_000), ChecksumSHA256: checksum }))
+      .catch((e: Error) => e);
+    expect(wrong).toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+    expect(listed.Versions ?? []).toHaveLength(1);
   });
 });

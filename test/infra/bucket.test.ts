@@ -11,9 +11,7 @@ import { bucketPolicies, cdkJsonContext, denyInsecureTransport, logicalId, rende
 const LEX_TARGET = { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' };
 
 const ABORT_RULE = { Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } };
-const STAGING_RULES = [
-  { Id: 'ExpireStaging', Status: 'Enabled', Prefix: 'staging/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
-  { Id: 'RemoveStagingDeleteMarkers', Status: 'Enabled', Prefix: 'staging/', ExpiredObjectDeleteMarker: true },
+const TICK_RULES = [
   { Id: 'ExpireTickMarkers', Status: 'Enabled', Prefix: 'ticks/', ExpirationInDays: 100, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
 ];
 
@@ -23,6 +21,21 @@ function bucketStack(props: ArchiveBucketProps = {}) {
   const archive = new ArchiveBucket(stack, 'Archive', props);
   const role = new iam.Role(stack, 'Grantee', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   return { stack, archive, role };
+}
+
+/**
+ * The statement that makes every archive write conditional, rendered: a PutObject or CompleteMultipartUpload
+ * (s3:ObjectCreationOperation true) of an archive with neither If-Match nor If-None-Match is denied.
+ */
+function denyUnconditionalArchiveWrites(bucketId: string) {
+  return {
+    Sid: 'DenyUnconditionalArchiveWrites',
+    Action: 's3:PutObject',
+    Condition: { Null: { 's3:if-match': 'true', 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Resource: [`${bucketId}.Arn/koreai/*.zip`, `${bucketId}.Arn/lex/*.zip`],
+  };
 }
 
 function roleStatements(stack: Stack): unknown[] {
@@ -62,7 +75,7 @@ describe('archive bucket in the stack', () => {
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
-  it('has a bucket policy that denies requests not made over TLS and writes that ask for other encryption, and nothing else', () => {
+  it('has a bucket policy that denies requests not made over TLS, writes that ask for other encryption and unconditional archive writes, and nothing else', () => {
     const policies = bucketPolicies(json, bucketId);
     expect(policies).toHaveLength(1);
     const keyArn = `${logicalId(json, 'AWS::KMS::Key', 'EncryptionKey')}.Arn`;
@@ -93,14 +106,15 @@ describe('archive bucket in the stack', () => {
             Principal: { AWS: '*' },
             Resource: `${bucketId}.Arn/*`,
           },
+          denyUnconditionalArchiveWrites(bucketId),
         ],
       },
     });
   });
 
-  it('lifecycle with the default retention: abort uploads after 1 day, expire non-current versions after 365 days, clean staging/', () => {
+  it('lifecycle with the default retention: abort uploads after 1 day, expire non-current versions after 365 days, expire tick markers', () => {
     expect(json.Resources[bucketId]!.Properties!.LifecycleConfiguration).toEqual({
-      Rules: [ABORT_RULE, { Id: 'NoncurrentVersions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 365 } }, ...STAGING_RULES],
+      Rules: [ABORT_RULE, { Id: 'NoncurrentVersions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 365 } }, ...TICK_RULES],
     });
   });
 
@@ -119,7 +133,7 @@ describe('archive bucket in the stack', () => {
           NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }],
           NoncurrentVersionExpiration: { NoncurrentDays: 400, NewerNoncurrentVersions: 10 },
         },
-        ...STAGING_RULES,
+        ...TICK_RULES,
       ],
     });
   });
@@ -133,7 +147,7 @@ describe('ArchiveBucket construct', () => {
       Properties: { LifecycleConfiguration: { Rules: { Id: string }[] } };
     };
     const ids = archive.Properties.LifecycleConfiguration.Rules.map((r) => r.Id);
-    expect(ids).toEqual(['AbortIncompleteMultipartUploads', 'ExpireStaging', 'RemoveStagingDeleteMarkers', 'ExpireTickMarkers']);
+    expect(ids).toEqual(['AbortIncompleteMultipartUploads', 'ExpireTickMarkers']);
   });
 
   it('with a KMS key encrypts with SSE-KMS and an S3 Bucket Key', () => {
@@ -160,19 +174,23 @@ describe('ArchiveBucket construct', () => {
     });
   });
 
-  it('grantArchiveWrite: staging read/write/delete, archive prefixes put/read (no delete), multipart listing', () => {
+  it('grantArchiveWrite: put, abort a multipart upload and read under the archive prefixes; no delete, no staging, no listing', () => {
     const { stack, archive, role } = bucketStack();
     archive.grantArchiveWrite(role);
     const b = logicalId(Template.fromStack(stack).toJSON() as CfnTemplate, 'AWS::S3::Bucket', 'ArchiveBucket');
     expect(roleStatements(stack)).toEqual([
-      {
-        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
-        Effect: 'Allow',
-        Resource: `${b}.Arn/staging/*`,
-      },
-      { Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
-      { Action: 's3:ListBucketMultipartUploads', Effect: 'Allow', Resource: `${b}.Arn` },
+      { Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
     ]);
+  });
+
+  it('without a KMS key the bucket policy still makes every archive write conditional', () => {
+    const { stack } = bucketStack();
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
+    const [policy] = bucketPolicies(json, b);
+    const statements = render((policy!.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as { Sid?: string }[];
+    expect(statements.map((st) => st.Sid)).toEqual([undefined, 'DenyUnconditionalArchiveWrites']);
+    expect(statements[1]).toEqual(denyUnconditionalArchiveWrites(b));
   });
 
   it('grantManifestWrite: PutObject on runs/* only', () => {

@@ -64,6 +64,13 @@ describe('loadConfig names the bad field', () => {
     ['unknown field', { targets: [LEX], retension: {} }, 'retension: unknown field "retension"'],
     ['unknown target field', { targets: [{ ...LEX, botversion: '1' }] }, 'targets[0].botversion: unknown field "botversion"'],
     ['no targets', { targets: [] }, 'targets: must list at least one target'],
+    ['maxArchiveMiB 0', { targets: [LEX], maxArchiveMiB: 0 }, 'maxArchiveMiB: must be at least 1'],
+    [
+      'maxArchiveMiB above Lambda storage',
+      { targets: [LEX], maxArchiveMiB: 20_000 },
+      "maxArchiveMiB: must be at most 10176 (Lambda's 10,240 MB of ephemeral storage",
+    ],
+    ['maxArchiveMiB fractional', { targets: [LEX], maxArchiveMiB: 1.5 }, 'maxArchiveMiB: must be a whole number of MiB from 1 to 10176'],
     [
       'bad changeDetection',
       { targets: [LEX], changeDetection: 'never' },

@@ -54,15 +54,25 @@ describe('the six Lambdas in the stack', () => {
     expect(render(props(name).Environment)).toEqual({ Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef } });
   });
 
-  it('StoreArchive: also BOTVAULT_DOWNLOAD_ALLOWLIST, the config allowlist joined by commas, and BOTVAULT_CHANGE_DETECTION (default skipUnchanged)', () => {
+  it('StoreArchive: also BOTVAULT_DOWNLOAD_ALLOWLIST, the config allowlist joined by commas, BOTVAULT_CHANGE_DETECTION (default skipUnchanged) and BOTVAULT_MAX_ARCHIVE_MIB (default 1024)', () => {
     expect(render(props('StoreArchive').Environment)).toEqual({
       Variables: {
         ...DEFAULT_ENV,
         BOTVAULT_BUCKET: bucketRef,
         BOTVAULT_DOWNLOAD_ALLOWLIST: 'http://127.0.0.1:4010,https://files.example.com',
         BOTVAULT_CHANGE_DETECTION: 'skipUnchanged',
+        BOTVAULT_MAX_ARCHIVE_MIB: '1024',
       },
     });
+  });
+
+  it("StoreArchive: ephemeral storage for the largest archive's spool (maxArchiveMiB + 64 MiB, at least 512); the others keep the default", () => {
+    expect(props('StoreArchive').EphemeralStorage).toEqual({ Size: 1088 });
+    for (const name of ['Plan', 'StartExport', 'CheckExport', 'Cleanup', 'Summarize']) expect(props(name).EphemeralStorage).toBeUndefined();
+    const { json: small } = synth({ maxArchiveMiB: 100, targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }] });
+    const p = small.Resources[logicalId(small, 'AWS::Lambda::Function', 'StoreArchiveFunction')]!.Properties!;
+    expect(p.EphemeralStorage).toEqual({ Size: 512 });
+    expect((p.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_MAX_ARCHIVE_MIB).toBe('100');
   });
 
   it('StoreArchive: changeDetection "always" reaches BOTVAULT_CHANGE_DETECTION', () => {

@@ -51,13 +51,7 @@ function tickMarkers(json: CfnTemplate) {
 function archiveWrite(json: CfnTemplate) {
   const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
   return [
-    {
-      Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
-      Effect: 'Allow',
-      Resource: `${b}.Arn/staging/*`,
-    },
-    { Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
-    { Action: 's3:ListBucketMultipartUploads', Effect: 'Allow', Resource: `${b}.Arn` },
+    { Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
     keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey']),
   ];
 }

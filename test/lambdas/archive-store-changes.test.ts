@@ -5,30 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/archive-store';
-import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError } from '../../lib/core/errors';
 import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
-import { createBucket, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
+import { bucketPerTest, lexBotJob } from './store-fixtures';
 import { writeZip } from '../generators/zip-writer';
 import { restoreInfoSchema, type RestoreDetails } from '../../lib/providers/definitions';
 import { restoreInfoKey } from '../../lib/core/names';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-let server: S3Server;
-let s3: S3Client;
-let bucket: string;
-let n = 0;
-
-const job: Job = {
-  id: 'lex:CHANGEBOT1:DRAFT',
-  provider: 'lex',
-  key: 'lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip',
-  name: 'Change',
-  spec: { kind: 'bot' },
-};
+const local = bucketPerTest('archive-changes');
+const job = lexBotJob('CHANGEBOT1', 'Change');
 
 /** A zip of `entries`, every entry stamped `mtime`, in the given order. */
 function zip(entries: [string, string][], mtime: Date, password?: string): Promise<Buffer> {
@@ -56,27 +45,27 @@ const lexDetails = (roleArn = 'arn:aws:iam::123456789012:role/LexRole'): Restore
 });
 
 function store(data: Buffer, runId: string, extra: Partial<WriteArchiveParams> = {}) {
-  return writeArchive({ s3, bucket, job, runId, exportId: `EXP-${runId}`, body: Readable.from([data]), contentLength: data.length, ...extra });
+  return writeArchive({
+    s3: local.s3,
+    bucket: local.bucket,
+    job,
+    runId,
+    exportId: `EXP-${runId}`,
+    body: Readable.from([data]),
+    contentLength: data.length,
+    ...extra,
+  });
 }
 async function head(key: string) {
-  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  return local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: key }));
 }
 async function read(key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const res = await local.s3.send(new GetObjectCommand({ Bucket: local.bucket, Key: key }));
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 async function keys(): Promise<string[]> {
-  return ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key!).sort();
+  return ((await local.s3.send(new ListObjectsV2Command({ Bucket: local.bucket }))).Contents ?? []).map((o) => o.Key!).sort();
 }
-
-beforeAll(async () => {
-  ({ server, s3 } = await startLocalS3());
-});
-afterAll(() => stopLocalS3({ server, s3 }));
-beforeEach(async () => {
-  bucket = `archive-changes-${++n}`;
-  await createBucket(server.endpoint, bucket);
-});
 
 describe('change detection', () => {
   it('the same entries with other timestamps and order: UNCHANGED, nothing written, the current object reported', async () => {

@@ -1,13 +1,9 @@
 /**
  * writeArchive on a real versioned S3 server (OpenStack Swift's S3 API,
  * started by `npm test` via scripts/swift-s3.sh): each store adds exactly one
- * verified version at the stable key, staging leaves no version or delete
- * marker behind, and a failure never adds a version.
- *
- * Removing a copy that fails verification is covered on s3rver
- * (archive-store.test.ts), not here: Swift's s3api takes 60 s to delete the
- * latest version of a key that has older ones (and then marks none latest),
- * a quirk of the test server, not of S3.
+ * version at the stable key, checked by the server against its SHA-256, the
+ * bucket holds nothing else (no delete marker, no other key), and a failure
+ * never adds a version. The faults of the write path: write-path-faults.test.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -21,19 +17,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeArchive } from '../../lambdas/shared/archive-store';
-import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError } from '../../lib/core/errors';
 import { swiftS3FromEnv } from '../simulators/swift';
+import { lexBotJob } from './store-fixtures';
 import { lexLikeZip } from './zip-fixtures';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const job: Job = {
-  id: 'lex:HISTORYBOT:DRAFT',
-  provider: 'lex',
-  key: 'lex/us-east-1/HISTORYBOT/DRAFT/bot.zip',
-  name: 'History',
-  spec: { kind: 'bot' },
-};
+const job = lexBotJob('HISTORYBOT', 'History');
 let s3: S3Client;
 const bucket = `botvault-versioned-${randomBytes(4).toString('hex')}`;
 
@@ -53,7 +43,7 @@ describe('writeArchive on a versioned bucket (Swift)', () => {
   let first: Awaited<ReturnType<typeof writeArchive>>;
   let firstZip: Buffer;
 
-  it('returns the version id of the copy, whose metadata and bytes are verified', async () => {
+  it('returns the version id of the one write, whose metadata and bytes are the archive', async () => {
     firstZip = await lexLikeZip(2000);
     first = await writeArchive({
       s3,
@@ -82,8 +72,11 @@ describe('writeArchive on a versioned bucket (Swift)', () => {
     expect(sha256(Buffer.from(await old.Body!.transformToByteArray()))).toBe(sha256(firstZip));
   });
 
-  it('staging leaves no versions and no delete markers behind', async () => {
-    expect(await versions('staging/')).toEqual({ versions: [], markers: [] });
+  it('the bucket holds the two versions and nothing else: no delete marker, no other key', async () => {
+    const all = await versions('');
+    expect(all.markers).toEqual([]);
+    expect([...new Set(all.versions.map((v) => v.Key))]).toEqual([job.key]);
+    expect(all.versions).toHaveLength(2);
   });
 
   it('a failed store adds no version', async () => {
@@ -103,6 +96,6 @@ describe('writeArchive on a versioned bucket (Swift)', () => {
     );
     expect(err).toBeInstanceOf(DownloadIntegrityError);
     expect((await versions(job.key)).versions).toHaveLength(before);
-    expect(await versions('staging/')).toEqual({ versions: [], markers: [] });
+    expect((await versions('')).markers).toEqual([]);
   });
 });

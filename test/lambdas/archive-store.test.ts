@@ -1,40 +1,28 @@
 /**
  * writeArchive against a real S3-compatible server (s3rver, with the
- * multipart operations the test helper adds): either a verified object lands
- * at the stable key, or nothing does — no object, no staging leftover, no
- * open multipart upload.
+ * multipart operations, conditional writes and request checksums the test
+ * helper adds): either one object checked by the server lands at the stable
+ * key, or nothing does — no object, no open multipart upload, no spool file.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stagingKey, writeArchive, PART_SIZE } from '../../lambdas/shared/archive-store';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { writeArchive } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
-import { createBucket, s3ClientFor, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
+import { startS3FaultProxy } from '../simulators/s3-fault-proxy';
+import { s3ClientFor } from '../simulators/s3-server';
+import { bucketPerTest, lexBotJob } from './store-fixtures';
 import { chunked, lexLikeZip } from './zip-fixtures';
 import { rejection } from '../helpers/rejection';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-let server: S3Server;
-let s3: S3Client;
-let bucket: string;
-let n = 0;
-
-const job = (id = 'lex:ALPHABOT01:DRAFT', name?: string): Job => ({
-  id,
-  provider: 'lex',
-  key: `lex/us-east-1/${id.split(':')[1]}/${id.split(':')[2]}/bot.zip`,
-  ...(name ? { name } : {}),
-  spec: { kind: 'bot' },
-});
+const local = bucketPerTest('archive-store');
+const job = (botId = 'ALPHABOT01', name?: string): Job => lexBotJob(botId, name);
 
 /** A body that delivers `data` in chunks, then optionally fails like a reset connection. */
 function body(data: Buffer, opts: { resetAfter?: number; chunk?: number } = {}): Readable {
@@ -54,44 +42,37 @@ function body(data: Buffer, opts: { resetAfter?: number; chunk?: number } = {}):
 }
 
 async function keys(prefix = ''): Promise<string[]> {
-  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  const res = await local.s3.send(new ListObjectsV2Command({ Bucket: local.bucket, Prefix: prefix }));
   return (res.Contents ?? []).map((o) => o.Key!).sort();
 }
 async function openUploads(): Promise<number> {
-  return ((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).length;
+  return ((await local.s3.send(new ListMultipartUploadsCommand({ Bucket: local.bucket }))).Uploads ?? []).length;
 }
 async function read(key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const res = await local.s3.send(new GetObjectCommand({ Bucket: local.bucket, Key: key }));
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 async function exists(key: string): Promise<boolean> {
-  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+  return local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: key })).then(
     () => true,
     () => false,
   );
 }
+const MiB = 1024 * 1024;
+/** A spool directory of the test's own, to see that nothing is left in it. */
+const spoolDir = () => mkdtempSync(join(tmpdir(), 'botvault-test-spool-'));
 async function expectNothingStored(j: Job) {
   expect(await exists(j.key)).toBe(false);
-  expect(await keys('staging/')).toEqual([]);
   expect(await openUploads()).toBe(0);
 }
 
-beforeAll(async () => {
-  ({ server, s3 } = await startLocalS3());
-});
-afterAll(() => stopLocalS3({ server, s3 }));
-beforeEach(async () => {
-  bucket = `archive-store-${++n}`;
-  await createBucket(server.endpoint, bucket);
-});
-
 describe('writeArchive: good archives', () => {
-  it('stores the bytes at the stable key with sha256 and provenance metadata, and removes the staging object', async () => {
+  it('stores the bytes at the stable key with sha256 and provenance metadata, in one checksummed write', async () => {
     const zip = await lexLikeZip(1000);
-    const j = job('lex:ALPHABOT01:DRAFT', 'Alpha');
+    const j = job('ALPHABOT01', 'Alpha');
     const stored = await writeArchive({
-      s3,
-      bucket,
+      s3: local.s3,
+      bucket: local.bucket,
       job: j,
       runId: 'run-1',
       exportId: 'EXP1',
@@ -101,7 +82,7 @@ describe('writeArchive: good archives', () => {
 
     expect(stored).toEqual({ key: j.key, bytes: zip.length, sha256: sha256(zip), contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await read(j.key)).equals(zip)).toBe(true);
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: j.key }));
+    const head = await local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: j.key }));
     expect(head.ContentType).toBe('application/zip');
     expect(head.Metadata).toEqual({
       sha256: sha256(zip),
@@ -115,36 +96,81 @@ describe('writeArchive: good archives', () => {
     expect(await openUploads()).toBe(0);
   });
 
-  it('streams an archive larger than one part through a multipart upload, intact', async () => {
-    const zip = await lexLikeZip(PART_SIZE + 1_500_000);
-    const j = job('lex:BIGBOT0001:DRAFT');
-    const stored = await writeArchive({ s3, bucket, job: j, runId: 'run-2', exportId: 'EXP2', body: body(zip), contentLength: zip.length });
-    expect(stored.bytes).toBe(zip.length);
-    expect(stored.sha256).toBe(sha256(zip));
+  it('spools an archive above the memory bound to a file, and removes the file once stored', async () => {
+    const zip = await lexLikeZip(3_000_000);
+    const j = job('BIGBOT0001');
+    const dir = spoolDir();
+    const stored = await writeArchive({
+      s3: local.s3,
+      bucket: local.bucket,
+      job: j,
+      runId: 'run-2',
+      exportId: 'EXP2',
+      body: body(zip),
+      contentLength: zip.length,
+      memorySpoolBytes: MiB,
+      spoolDir: dir,
+    });
+    expect(stored).toMatchObject({ bytes: zip.length, sha256: sha256(zip) });
     expect(sha256(await read(j.key))).toBe(sha256(zip));
-    expect(await keys('staging/')).toEqual([]);
-    expect(await openUploads()).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('writes an archive above the single-PUT bound as a multipart upload with a full-object CRC-64/NVME the server checks', async () => {
+    const zip = await lexLikeZip(12_000_000);
+    const j = job('BIGBOT0002');
+    const proxy = await startS3FaultProxy(local.server.endpoint);
+    const client = s3ClientFor(proxy.url);
+    try {
+      const stored = await writeArchive({
+        s3: client,
+        bucket: local.bucket,
+        job: j,
+        runId: 'run-2',
+        exportId: 'EXP2',
+        body: body(zip),
+        contentLength: zip.length,
+        singlePutMaxBytes: 5 * MiB,
+        partBytes: 5 * MiB,
+      });
+      expect(stored).toMatchObject({ bytes: zip.length, sha256: sha256(zip) });
+      expect(sha256(await read(j.key))).toBe(sha256(zip));
+      const head = await local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: j.key }));
+      expect(head.Metadata?.sha256).toBe(sha256(zip));
+      // CreateMultipartUpload, three parts, CompleteMultipartUpload; besides them one HEAD to compare, nothing else.
+      const writes = proxy.requests.filter((r) => r.path === `/${local.bucket}/${j.key}` && r.method !== 'HEAD');
+      expect(writes.map((r) => r.method)).toEqual(['POST', 'PUT', 'PUT', 'PUT', 'POST']);
+      expect(proxy.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+      expect(await openUploads()).toBe(0);
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
   });
 
   it('works without a Content-Length (chunked transfer) and omits bot-name when the name is unknown', async () => {
     const zip = await lexLikeZip();
     const j = job();
-    await writeArchive({ s3, bucket, job: j, runId: 'run-3', exportId: 'EXP3', body: body(zip) });
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: j.key }));
+    await writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'run-3', exportId: 'EXP3', body: body(zip) });
+    const head = await local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: j.key }));
     expect(head.Metadata?.['bot-name']).toBeUndefined();
     expect(head.Metadata?.sha256).toBe(sha256(zip));
   });
 
   it('stores exactly the bytes received when they arrive one byte at a time', async () => {
     const zip = await lexLikeZip(0);
-    const j = job('lex:RANDOMBOT1:DRAFT');
-    const stored = await writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { chunk: 1 }), contentLength: zip.length });
+    const j = job('RANDOMBOT1');
+    const stored = await writeArchive({
+      s3: local.s3,
+      bucket: local.bucket,
+      job: j,
+      runId: 'r',
+      exportId: 'E',
+      body: body(zip, { chunk: 1 }),
+      contentLength: zip.length,
+    });
     expect(sha256(await read(j.key))).toBe(stored.sha256);
     expect(stored.sha256).toBe(sha256(zip));
-  });
-
-  it('uses a staging key that is safe whatever the job id', () => {
-    expect(stagingKey('run:1/x', 'lex:A B:DRAFT:en_US')).toBe('staging/run_1_x/lex_A_B_DRAFT_en_US.zip');
   });
 });
 
@@ -157,7 +183,15 @@ describe('writeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 3000)), contentLength: zip.length }),
+      writeArchive({
+        s3: local.s3,
+        bucket: local.bucket,
+        job: j,
+        runId: 'r',
+        exportId: 'E',
+        body: body(zip.subarray(0, 3000)),
+        contentLength: zip.length,
+      }),
       new RegExp(`ended after 3000 of ${zip.length} bytes`),
     );
     await expectNothingStored(j);
@@ -167,7 +201,7 @@ describe('writeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }),
+      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }),
       /not a readable zip/,
     );
     await expectNothingStored(j);
@@ -177,8 +211,17 @@ describe('writeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip, { resetAfter: 2000, chunk: 500 }), contentLength: zip.length }),
-      /interrupted after 2000 bytes of \d+: ECONNRESET: socket hang up/,
+      writeArchive({
+        s3: local.s3,
+        bucket: local.bucket,
+        job: j,
+        runId: 'r',
+        exportId: 'E',
+        body: body(zip, { resetAfter: 2000, chunk: 500 }),
+        contentLength: zip.length,
+      }),
+      // At most the 2000 bytes sent before the reset: chunks still buffered when the stream errors are dropped.
+      /interrupted after (1[0-9]{3}|2000|[1-9][0-9]{0,2}) bytes of \d+: ECONNRESET: socket hang up/,
     );
     await expectNothingStored(j);
   });
@@ -187,7 +230,7 @@ describe('writeArchive: bad bodies store nothing', () => {
     const html = Buffer.from('<html><body>Service Unavailable</body></html>');
     const j = job();
     await expectRejected(
-      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }),
+      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }),
       /not a readable zip/,
     );
     await expectNothingStored(j);
@@ -195,24 +238,54 @@ describe('writeArchive: bad bodies store nothing', () => {
 
   it('an empty body', async () => {
     const j = job();
-    await expectRejected(writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(Buffer.alloc(0)), contentLength: 0 }), /empty/);
+    await expectRejected(
+      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(Buffer.alloc(0)), contentLength: 0 }),
+      /empty/,
+    );
     await expectNothingStored(j);
   });
 
-  it('a multipart-sized body cut after several parts: the multipart upload is aborted', async () => {
-    const zip = await lexLikeZip(3 * PART_SIZE);
-    const j = job('lex:BIGBOT0001:DRAFT');
+  it('a file-spooled body cut mid-way: nothing is uploaded and the spool file is gone', async () => {
+    const zip = await lexLikeZip(3_000_000);
+    const j = job('BIGBOT0001');
+    const dir = spoolDir();
     await expectRejected(
       writeArchive({
-        s3,
-        bucket,
+        s3: local.s3,
+        bucket: local.bucket,
         job: j,
         runId: 'r',
         exportId: 'E',
-        body: body(zip, { resetAfter: 2 * PART_SIZE + 12345 }),
+        body: body(zip, { resetAfter: 2_000_000 }),
         contentLength: zip.length,
+        memorySpoolBytes: MiB,
+        spoolDir: dir,
       }),
       /interrupted after/,
+    );
+    await expectNothingStored(j);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a body larger than the largest accepted archive is refused without spooling it all', async () => {
+    const zip = await lexLikeZip(3_000_000);
+    const j = job();
+    await expectRejected(
+      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(zip), maxBytes: MiB }),
+      /larger than the largest archive BotVault accepts \(1048576 bytes; config maxArchiveMiB\)/,
+    );
+    await expectRejected(
+      writeArchive({
+        s3: local.s3,
+        bucket: local.bucket,
+        job: j,
+        runId: 'r',
+        exportId: 'E',
+        body: body(zip),
+        contentLength: zip.length,
+        maxBytes: MiB,
+      }),
+      /announces 3\d+ bytes \(Content-Length\), more than the largest archive/,
     );
     await expectNothingStored(j);
   });
@@ -220,21 +293,28 @@ describe('writeArchive: bad bodies store nothing', () => {
   it('a failed store leaves the previous backup at the key untouched', async () => {
     const j = job();
     const previous = await lexLikeZip(10);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: j.key, Body: previous, Metadata: { sha256: sha256(previous) } }));
+    await local.s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: j.key, Body: previous, Metadata: { sha256: sha256(previous) } }));
     const zip = await lexLikeZip(5000);
     await expectRejected(
-      writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, 100)), contentLength: zip.length }),
+      writeArchive({
+        s3: local.s3,
+        bucket: local.bucket,
+        job: j,
+        runId: 'r',
+        exportId: 'E',
+        body: body(zip.subarray(0, 100)),
+        contentLength: zip.length,
+      }),
       /ended after/,
     );
     expect((await read(j.key)).equals(previous)).toBe(true);
-    expect(await keys('staging/')).toEqual([]);
   });
 
   it('an S3 failure surfaces as S3 reported it, and the download is torn down', async () => {
     const zip = await lexLikeZip(5000);
     const source = body(zip, { chunk: 100 });
     const err = await writeArchive({
-      s3,
+      s3: local.s3,
       bucket: 'no-such-bucket',
       job: job(),
       runId: 'r',
@@ -249,28 +329,35 @@ describe('writeArchive: bad bodies store nothing', () => {
     expect(source.destroyed).toBe(true);
   });
 
-  it('a stored object that fails verification is removed from the key', async () => {
-    // A store that corrupts metadata on the way: HeadObject reports a different hash.
-    const tampering = s3ClientFor(server.endpoint);
-    tampering.middlewareStack.add(
-      (next, context) => async (args) => {
-        const out = await next(args);
-        if (context.commandName === 'HeadObjectCommand') (out.output as { Metadata?: Record<string, string> }).Metadata = { sha256: '0'.repeat(64) };
-        return out;
-      },
-      { step: 'initialize', name: 'tamperHead' },
-    );
-    const zip = await lexLikeZip();
+  it('bytes damaged on the way to S3 are refused by its checksum: retryable, nothing written, the previous version stays', async () => {
     const j = job();
+    const previous = await lexLikeZip(10);
+    await writeArchive({
+      s3: local.s3,
+      bucket: local.bucket,
+      job: j,
+      runId: 'r0',
+      exportId: 'E0',
+      body: body(previous),
+      contentLength: previous.length,
+    });
+    const proxy = await startS3FaultProxy(local.server.endpoint, { tamperBody: (r) => r.method === 'PUT' && r.path === `/${local.bucket}/${j.key}` });
+    const client = s3ClientFor(proxy.url);
     try {
-      await expectRejected(
-        writeArchive({ s3: tampering, bucket, job: j, runId: 'r', exportId: 'E', body: body(zip), contentLength: zip.length }),
-        /does not match what was downloaded/,
+      const zip = await lexLikeZip(2000);
+      const err = await rejection(
+        writeArchive({ s3: client, bucket: local.bucket, job: j, runId: 'r1', exportId: 'E1', body: body(zip), contentLength: zip.length }),
+        ProviderUnavailableError,
       );
+      expect(err.message).toMatch(
+        /S3 refused the archive for lex\/us-east-1\/ALPHABOT01\/DRAFT\/bot.zip: the bytes it received do not match their checksum \(BadDigest\); nothing was written/,
+      );
+      expect(proxy.requests.filter((r) => r.method === 'PUT' && r.path === `/${local.bucket}/${j.key}`).map((r) => r.status)).toEqual([400]);
     } finally {
-      tampering.destroy();
+      client.destroy();
+      await proxy.close();
     }
-    await expectNothingStored(j);
+    expect((await read(j.key)).equals(previous)).toBe(true);
   });
 
   it('a stalled download surfaces as the retryable error the guard raised, and stores nothing', async () => {
@@ -279,7 +366,15 @@ describe('writeArchive: bad bodies store nothing', () => {
     const stalled = new Readable({ read() {} });
     stalled.push(zip.subarray(0, 100));
     setTimeout(() => stalled.destroy(new ProviderUnavailableError('Download from http://x/y stalled: no data for 30 s.')), 20);
-    const err = await writeArchive({ s3, bucket, job: j, runId: 'r', exportId: 'E', body: stalled, contentLength: zip.length }).then(
+    const err = await writeArchive({
+      s3: local.s3,
+      bucket: local.bucket,
+      job: j,
+      runId: 'r',
+      exportId: 'E',
+      body: stalled,
+      contentLength: zip.length,
+    }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );

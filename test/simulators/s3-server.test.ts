@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -161,6 +162,89 @@ describe('s3rver (in-process S3)', () => {
     expect(sent).toContain('AbortMultipartUploadCommand');
     expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads).toBeUndefined();
     await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  });
+
+  it('conditional PutObject as S3 answers it: If-None-Match: * only onto an empty key, If-Match only onto that ETag; 412 otherwise, nothing written', async () => {
+    const key = 'cond/a.bin';
+    const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('one'), IfNoneMatch: '*' }));
+    const refused = await s3
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('two'), IfNoneMatch: '*' }))
+      .catch((e: Error) => e);
+    expect(refused).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    const stale = await s3
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('two'), IfMatch: '"0123"' }))
+      .catch((e: Error) => e);
+    expect(stale).toMatchObject({ name: 'PreconditionFailed' });
+    expect((await read(s3, key)).toString()).toBe('one');
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('three'), IfMatch: first.ETag }));
+    expect((await read(s3, key)).toString()).toBe('three');
+    const absent = await s3
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/none.bin', Body: Buffer.from('x'), IfMatch: first.ETag }))
+      .catch((e: Error) => e);
+    expect(absent).toMatchObject({ name: 'PreconditionFailed' });
+  });
+
+  it('of two concurrent If-None-Match: * writes of one key exactly one succeeds', async () => {
+    const key = 'cond/race.bin';
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) =>
+        s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: randomBytes(200_000 + i), IfNoneMatch: '*' })),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual([
+      'PreconditionFailed',
+      'PreconditionFailed',
+      'PreconditionFailed',
+    ]);
+  });
+
+  it('x-amz-checksum-sha256 is checked: a matching body is stored and the checksum echoed, another one refused (BadDigest) leaving the object as it was', async () => {
+    const key = 'sum/a.bin';
+    const body = randomBytes(50_000);
+    const checksum = createHash('sha256').update(body).digest('base64');
+    const ok = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ChecksumSHA256: checksum }));
+    expect(ok.ChecksumSHA256).toBe(checksum);
+    const wrong = await s3
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: randomBytes(50_000), ChecksumSHA256: checksum }))
+      .catch((e: Error) => e);
+    expect(wrong).toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+    expect(sha256(await read(s3, key))).toBe(sha256(body));
+  });
+
+  it('a multipart upload with a full-object CRC-64/NVME is checked on completion: a wrong one is refused (BadDigest)', async () => {
+    const { Crc64Nvme } = await import('@aws-sdk/checksums/crc');
+    const crc = async (b: Buffer) => {
+      const c = new Crc64Nvme();
+      c.update(b);
+      return Buffer.from(await c.digest()).toString('base64');
+    };
+    const part = randomBytes(5 * 1024 * 1024);
+    const upload = async (key: string, full: string) => {
+      const { UploadId } = await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }),
+      );
+      const p = await s3.send(
+        new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: part, ChecksumCRC64NVME: await crc(part) }),
+      );
+      return s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p.ETag }] },
+          ChecksumCRC64NVME: full,
+          ChecksumType: 'FULL_OBJECT',
+          IfNoneMatch: '*',
+        }),
+      );
+    };
+    await upload('mpu/crc-ok.bin', await crc(part));
+    expect(sha256(await read(s3, 'mpu/crc-ok.bin'))).toBe(sha256(part));
+    const wrong = await upload('mpu/crc-bad.bin', await crc(Buffer.from('other'))).catch((e: Error) => e);
+    expect(wrong).toMatchObject({ name: 'BadDigest' });
+    const again = await upload('mpu/crc-ok.bin', await crc(part)).catch((e: Error) => e);
+    expect(again).toMatchObject({ name: 'PreconditionFailed' });
   });
 
   it('ListObjectsV2 lists by prefix and DeleteObject removes', async () => {

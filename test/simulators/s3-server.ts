@@ -11,9 +11,17 @@
  * that none is left open, so both are added here over s3rver's own on-disk
  * layout (`<bucket>/._S3rver_uploads/<uploadId>/{key,metadata,<part>...}`).
  *
- * It also ignores `If-None-Match: *` on PutObject (S3's conditional write:
- * 412 PreconditionFailed when the key exists) and would silently overwrite;
- * that check is added here too, over s3rver's object files.
+ * It also ignores S3's conditional writes and request checksums, which
+ * BotVault's write path relies on (AWS: "Conditional writes" and "Checking
+ * object integrity" in the S3 user guide), so both are added here:
+ * - PutObject and CompleteMultipartUpload with `If-None-Match: *` answer 412
+ *   PreconditionFailed when the key has an object, with `If-Match: <etag>`
+ *   when it has none or another ETag; check and write hold one lock per key,
+ *   so of two concurrent conditional writers only one can win;
+ * - PutObject with `x-amz-checksum-sha256`, UploadPart with
+ *   `x-amz-checksum-crc64nvme`, and CompleteMultipartUpload with a
+ *   full-object `x-amz-checksum-crc64nvme` answer 400 BadDigest when the bytes
+ *   do not match, and store nothing (what was at the key stays).
  *
  * And it answers PutObject and UploadPart before their bytes are on disk: its
  * store resolves when its hashing Transform finishes, not when the file write
@@ -35,6 +43,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 /** The part of Koa's context used by the added operations. */
@@ -46,6 +55,9 @@ interface KoaContext {
   status: number;
   body: unknown;
   type: string;
+  /** The request stream (what s3rver's PutObject and UploadPart store). */
+  req: unknown;
+  set(field: string, value: string): void;
 }
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 
@@ -65,6 +77,7 @@ interface S3rverStore {
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   putObject(object: { bucket: string; key: string; content: Buffer | Readable; metadata: unknown }): Promise<{ size: number; md5: string }>;
   putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }>;
+  putObjectMultipart(bucket: string, uploadId: string, parts: { number: number; etag: string }[]): Promise<{ size: number; md5: string }>;
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -81,11 +94,36 @@ const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 /** The credentials s3rver accepts (hard-coded in s3rver). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
-/** Writes `content` to `path` and answers with its size and MD5 only once the file is complete; on failure `path` is untouched. */
-async function writeFileDurably(path: string, content: Buffer | Readable): Promise<{ size: number; md5: string }> {
+const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error') as new (code: string, message: string) => Error;
+const badDigest = (what: string) => new S3Error('BadDigest', `The ${what} you specified did not match the calculated checksum.`);
+
+/** Request streams whose body must match a checksum, set by conditionalWrites for the store methods below. */
+const expectedChecksums = new WeakMap<object, { algorithm: 'sha256' | 'crc64nvme'; base64: string }>();
+/** Full-object CRC-64/NVME a CompleteMultipartUpload asks for, by `<bucket>/<uploadId>`. */
+const expectedMultipart = new Map<string, string>();
+
+function checksummer(algorithm: 'sha256' | 'crc64nvme'): { update(b: Buffer): void; digest(): Promise<string> } {
+  if (algorithm === 'sha256') {
+    const h = createHash('sha256');
+    return { update: (b) => h.update(b), digest: async () => h.digest('base64') };
+  }
+  const c = new Crc64Nvme();
+  return { update: (b) => c.update(b), digest: async () => Buffer.from(await c.digest()).toString('base64') };
+}
+
+/**
+ * Writes `content` to `path` and answers with its size and MD5 only once the file is complete; on failure `path` is
+ * untouched. With `expected`, a body that does not match its checksum fails with BadDigest before it replaces anything.
+ */
+async function writeFileDurably(
+  path: string,
+  content: Buffer | Readable,
+  expected?: { algorithm: 'sha256' | 'crc64nvme'; base64: string },
+): Promise<{ size: number; md5: string }> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${randomBytes(6).toString('hex')}.partial`;
   const md5 = createHash('md5');
+  const check = expected ? checksummer(expected.algorithm) : undefined;
   let size = 0;
   try {
     await pipeline(
@@ -93,12 +131,14 @@ async function writeFileDurably(path: string, content: Buffer | Readable): Promi
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           md5.update(chunk);
+          check?.update(chunk);
           size += chunk.length;
           yield chunk;
         }
       },
       createWriteStream(temporary),
     );
+    if (expected && (await check!.digest()) !== expected.base64) throw badDigest(expected.algorithm === 'sha256' ? 'SHA256' : 'CRC64NVME');
     await rename(temporary, path);
   } catch (err) {
     await rm(temporary, { force: true });
@@ -109,15 +149,28 @@ async function writeFileDurably(path: string, content: Buffer | Readable): Promi
 
 function durableWrites(store: S3rverStore): void {
   store.putObject = async (object) => {
-    const written = await writeFileDurably(store.getResourcePath(object.bucket, object.key, 'object'), object.content);
+    const expected = typeof object.content === 'object' ? expectedChecksums.get(object.content) : undefined;
+    const written = await writeFileDurably(store.getResourcePath(object.bucket, object.key, 'object'), object.content, expected);
     await store.putMetadata(object.bucket, object.key, object.metadata, written.md5);
     return written;
   };
   store.putPart = async (bucket, uploadId, partNumber, content) => {
     const path = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
-    const written = await writeFileDurably(path, content);
+    const written = await writeFileDurably(path, content, expectedChecksums.get(content));
     await writeFile(`${path}.md5`, written.md5);
     return written;
+  };
+  const assemble = store.putObjectMultipart.bind(store);
+  store.putObjectMultipart = async (bucket, uploadId, parts) => {
+    const expected = expectedMultipart.get(`${bucket}/${uploadId}`);
+    if (expected !== undefined) {
+      // The full-object checksum over the parts as they will be joined, before anything is assembled.
+      const crc = checksummer('crc64nvme');
+      const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+      for (const part of [...parts].sort((a, b) => a.number - b.number)) crc.update(readFileSync(join(dir, String(part.number))));
+      if ((await crc.digest()) !== expected) throw badDigest('CRC64NVME');
+    }
+    return assemble(bucket, uploadId, parts);
   };
 }
 
@@ -141,7 +194,7 @@ export async function startS3Server(opts: { port?: number } = {}): Promise<S3Ser
     vhostBuckets: false,
   });
   // First in the stack, so these run before s3rver's router rejects them.
-  server.middleware.unshift(multipartGaps(directory), conditionalPut(directory));
+  server.middleware.unshift(multipartGaps(directory), conditionalWrites(directory));
   durableWrites(server.store);
   let address: AddressInfo;
   try {
@@ -222,22 +275,72 @@ function s3Error(ctx: KoaContext, status: number, code: string, message: string)
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
 }
 
+const keyLocks = new Map<string, Promise<void>>();
+
+/** Runs `fn` while holding `key`'s lock: calls for one key run one after another. */
+async function withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = keyLocks.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => {
+    release = r;
+  });
+  const chained = before.then(() => mine);
+  keyLocks.set(key, chained);
+  await before;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (keyLocks.get(key) === chained) keyLocks.delete(key);
+  }
+}
+
+const header = (ctx: KoaContext, name: string) => {
+  const v = ctx.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
 /**
- * PutObject with `If-None-Match: *` (S3 conditional writes): 412 when the key
- * has an object (s3rver keeps it as `<key>._S3rver_object`), otherwise on to
- * s3rver's own PutObject. S3 accepts only `*` here.
+ * Conditional writes (`If-None-Match: *`, `If-Match`) on PutObject and
+ * CompleteMultipartUpload, checked against s3rver's object files (the ETag is
+ * the MD5 in `<key>._S3rver_object.md5`) under one lock per key; request
+ * checksums handed to the store methods (durableWrites), which verify them.
  */
-function conditionalPut(root: string): KoaMiddleware {
+function conditionalWrites(root: string): KoaMiddleware {
   return async (ctx, next) => {
-    const condition = ctx.headers['if-none-match'];
     const [, bucket, ...rest] = ctx.path.split('/');
-    if (ctx.method !== 'PUT' || condition === undefined || !bucket || rest.length === 0 || 'uploadId' in ctx.query || 'partNumber' in ctx.query)
+    if (!bucket || rest.length === 0) return next();
+    const isPart = 'partNumber' in ctx.query;
+    const isComplete = ctx.method === 'POST' && typeof ctx.query.uploadId === 'string';
+    const isPut = ctx.method === 'PUT' && !isPart && !('uploadId' in ctx.query);
+    if (ctx.method === 'PUT' && isPart) {
+      const crc = header(ctx, 'x-amz-checksum-crc64nvme');
+      if (crc && typeof ctx.req === 'object' && ctx.req) expectedChecksums.set(ctx.req, { algorithm: 'crc64nvme', base64: crc });
       return next();
-    if (condition !== '*') return s3Error(ctx, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
+    }
+    if (!isPut && !isComplete) return next();
+    const sha256 = isPut ? header(ctx, 'x-amz-checksum-sha256') : undefined;
+    if (sha256 && typeof ctx.req === 'object' && ctx.req) expectedChecksums.set(ctx.req, { algorithm: 'sha256', base64: sha256 });
+    const fullCrc = isComplete ? header(ctx, 'x-amz-checksum-crc64nvme') : undefined;
+    if (fullCrc) expectedMultipart.set(`${bucket}/${String(ctx.query.uploadId)}`, fullCrc);
+    const ifNoneMatch = header(ctx, 'if-none-match');
+    const ifMatch = header(ctx, 'if-match');
+    const write = async () => {
+      await next();
+      if (sha256 && ctx.status === 200) ctx.set('x-amz-checksum-sha256', sha256);
+    };
+    if (ifNoneMatch === undefined && ifMatch === undefined) return write();
+    if (ifNoneMatch !== undefined && ifNoneMatch !== '*')
+      return s3Error(ctx, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
     const parts = rest.map(decodeURIComponent).join('/').split('/');
     const objectFile = join(root, bucket, ...parts.slice(0, -1), `${parts[parts.length - 1]}._S3rver_object`);
-    if (existsSync(objectFile)) return s3Error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-    return next();
+    return withKeyLock(objectFile, async () => {
+      const etag = existsSync(objectFile) ? readFileSync(`${objectFile}.md5`, 'utf8').trim() : undefined;
+      const failed =
+        (ifNoneMatch === '*' && etag !== undefined) || (ifMatch !== undefined && (etag === undefined || ifMatch.replace(/"/g, '') !== etag));
+      if (failed) return s3Error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+      return write();
+    });
   };
 }
 

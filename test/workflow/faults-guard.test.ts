@@ -1,8 +1,8 @@
 /**
  * Faults injected for real, part 2 (part 1: faults.test.ts), against the
  * synthesized definition run with the real handlers: the local runner's Lambda
- * layer crashes a function; an HTTP proxy in front of s3rver lies about the
- * stored object; the Lex simulator hands out a redirecting or un-allowlisted
+ * layer crashes a function; an HTTP proxy in front of s3rver damages the
+ * archive's bytes on their way to S3; the Lex simulator hands out a redirecting or un-allowlisted
  * download URL; a manual execution gets malformed input. Retry pauses are
  * shortened by the runner's `fast` mode (retryIntervalOverrides).
  */
@@ -74,21 +74,21 @@ describe('a crashed Lambda is retried', () => {
   });
 });
 
-describe('verification after the write', () => {
-  it.each([
-    ['a wrong size', (hd: Record<string, unknown>) => ({ ...hd, 'content-length': String(Number(hd['content-length']) + 1) })],
-    ['a wrong sha256', (hd: Record<string, unknown>) => ({ ...hd, 'x-amz-meta-sha256': '0'.repeat(64) })],
-  ] as const)('HeadObject reporting %s fails the job (DownloadIntegrityError) and removes the unverified object', async (_what, rewrite) => {
+describe('S3 checks the bytes it is given', () => {
+  it('archive bytes damaged on the way to S3 are refused by its checksum: retried, then the job fails, nothing stored, the other bot stored', async () => {
     const h = await harness({});
-    proxy = await startS3FaultProxy(h.endpoint, { rewriteHead: (path, hd) => (path === `/${h.bucket}/${FAULTY_KEY}` ? rewrite(hd) : undefined) });
+    proxy = await startS3FaultProxy(h.endpoint, { tamperBody: (r) => r.method === 'PUT' && r.path === `/${h.bucket}/${FAULTY_KEY}` });
     process.env.AWS_ENDPOINT_URL_S3 = proxy.url;
     const run = await h.run(h.config({ targets: TARGETS }));
 
-    expect(proxy.rewritten).toContain(`/${h.bucket}/${FAULTY_KEY}`);
     expect(run.status).toBe('FAILED');
     const failed = resultFor(run, FAULTY);
-    expect(failed).toMatchObject({ status: 'FAILED', error: 'DownloadIntegrityError' });
-    expect(failed.cause).toMatch(/does not match what was downloaded/);
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'ProviderUnavailableError' });
+    expect(failed.cause).toMatch(
+      /S3 refused the archive for .*: the bytes it received do not match their checksum \(BadDigest\); nothing was written/,
+    );
+    expect(failures(run, States.storeArchive).length).toBeGreaterThan(1);
+    expect(proxy.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
     await expectNothingStored(h);
     await expectStoredAsServed(h, resultFor(run, HEALTHY));
   });

@@ -1,0 +1,207 @@
+/**
+ * The write path's faults, injected for real, on an unversioned bucket
+ * (s3rver) and a versioned one (OpenStack Swift's S3 API), both honouring S3's
+ * conditional writes and request checksums (test/simulators/s3-server.ts,
+ * scripts/swift/botvault_s3_conditional.py). Every fault ends with exactly one
+ * correct version per distinct content and nothing deleted:
+ * - the answer to the archive's write is lost after S3 stored it (the SDK
+ *   retries; the retry meets its own write);
+ * - two runs of one bot write at once, with the same content and with
+ *   different content;
+ * - the bytes are damaged on the way and S3's checksum refuses them;
+ * - (unversioned) concurrent runs never leave the key missing or holding
+ *   bytes that do not match their `sha256`.
+ * The S3 requests of each job are counted by the proxy in between.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/archive-store';
+import { ProviderUnavailableError } from '../../lib/core/errors';
+import { rejection } from '../helpers/rejection';
+import { type S3FaultProxy, type S3FaultProxyOptions, startS3FaultProxy } from '../simulators/s3-fault-proxy';
+import { createBucket, s3ClientFor, type S3Server, startS3Server } from '../simulators/s3-server';
+import { swiftS3FromEnv } from '../simulators/swift';
+import { lexBotJob } from './store-fixtures';
+import { lexLikeZip } from './zip-fixtures';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+interface Backend {
+  readonly name: string;
+  readonly versioned: boolean;
+  /** The server's endpoint and credentials. */
+  start(): Promise<{ endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string }; close(): Promise<void> }>;
+  createBucket(s3: S3Client, endpoint: string, bucket: string): Promise<void>;
+}
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'unversioned bucket (s3rver)',
+    versioned: false,
+    async start() {
+      const server: S3Server = await startS3Server();
+      return { endpoint: server.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, close: () => server.close() };
+    },
+    createBucket: (_s3, endpoint, bucket) => createBucket(endpoint, bucket),
+  },
+  {
+    name: 'versioned bucket (Swift)',
+    versioned: true,
+    async start() {
+      const swift = swiftS3FromEnv();
+      swift.client.destroy();
+      return {
+        endpoint: swift.endpoint,
+        credentials: { accessKeyId: process.env.BOTVAULT_SWIFT_S3_ACCESS_KEY!, secretAccessKey: process.env.BOTVAULT_SWIFT_S3_SECRET_KEY! },
+        close: async () => undefined,
+      };
+    },
+    async createBucket(s3, _endpoint, bucket) {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    },
+  },
+];
+
+describe.each(BACKENDS)('the write path on a $name', (backend) => {
+  let server: Awaited<ReturnType<Backend['start']>>;
+  let direct: S3Client;
+  let bucket: string;
+  let n = 0;
+  const job = lexBotJob('FAULTBOT01');
+  const opened: { proxy: S3FaultProxy; client: S3Client }[] = [];
+
+  /** An S3 client whose requests pass through a fault proxy. */
+  async function through(opts: S3FaultProxyOptions = {}) {
+    const proxy = await startS3FaultProxy(server.endpoint, opts);
+    const client = s3ClientFor(proxy.url, server.credentials);
+    opened.push({ proxy, client });
+    return { proxy, client };
+  }
+  const write = (s3: S3Client, runId: string, data: Buffer, extra: Partial<WriteArchiveParams> = {}) =>
+    writeArchive({ s3, bucket, job, runId, exportId: `E-${runId}`, body: Readable.from([data]), contentLength: data.length, ...extra });
+
+  /** Every version at the key, newest first (the one current object on an unversioned bucket). */
+  async function history(): Promise<{ sha256: string; metadataSha256?: string }[]> {
+    const bodyOf = async (versionId?: string) => {
+      const res = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: job.key, ...(versionId ? { VersionId: versionId } : {}) }));
+      return { sha256: sha256(Buffer.from(await res.Body!.transformToByteArray())), metadataSha256: res.Metadata?.sha256 };
+    };
+    if (!backend.versioned) {
+      const exists = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: job.key })).then(
+        () => true,
+        () => false,
+      );
+      return exists ? [await bodyOf()] : [];
+    }
+    const listed = await direct.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: job.key }));
+    expect(listed.DeleteMarkers ?? []).toEqual([]);
+    const versions = (listed.Versions ?? []).filter((v) => v.Key === job.key);
+    return Promise.all(versions.map((v) => bodyOf(v.VersionId)));
+  }
+  const noDeletes = (proxy: S3FaultProxy) => expect(proxy.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+
+  beforeAll(async () => {
+    server = await backend.start();
+    direct = s3ClientFor(server.endpoint, server.credentials);
+  });
+  afterAll(async () => {
+    for (const o of opened) {
+      o.client.destroy();
+      await o.proxy.close();
+    }
+    direct?.destroy();
+    await server?.close();
+  });
+  beforeEach(async () => {
+    bucket = `write-faults-${randomBytes(3).toString('hex')}-${++n}`;
+    await backend.createBucket(direct, server.endpoint, bucket);
+  });
+
+  it('a changed bot costs two requests (HEAD, one PUT), an unchanged one a single HEAD', async () => {
+    const { proxy, client } = await through();
+    const zip = await lexLikeZip(500);
+    expect(await write(client, 'run-1', zip)).toMatchObject({ bytes: zip.length, sha256: sha256(zip) });
+    const first = proxy.requests.map((r) => r.method);
+    expect(first).toEqual(['HEAD', 'PUT']);
+    proxy.requests.length = 0;
+    expect((await write(client, 'run-2', zip)).status).toBe('UNCHANGED');
+    expect(proxy.requests.map((r) => r.method)).toEqual(['HEAD']);
+    expect(await history()).toEqual([{ sha256: sha256(zip), metadataSha256: sha256(zip) }]);
+  });
+
+  it('a lost answer to the write: the retry meets its own write, the job succeeds, one version', async () => {
+    let dropped = 0;
+    const { proxy, client } = await through({ dropResponse: (r) => r.method === 'PUT' && r.path === `/${bucket}/${job.key}` && dropped++ === 0 });
+    const zip = await lexLikeZip(500);
+    const stored = await write(client, 'run-1', zip);
+    expect(stored).toMatchObject({ bytes: zip.length, sha256: sha256(zip) });
+    expect(stored.status).toBeUndefined();
+    const puts = proxy.requests.filter((r) => r.method === 'PUT');
+    // The first PUT was carried out and its answer lost; the SDK's retry found the key taken (412); one HEAD found this run's version.
+    expect(puts.map((r) => r.status)).toEqual([0, 412]);
+    expect(await history()).toEqual([{ sha256: sha256(zip), metadataSha256: sha256(zip) }]);
+    noDeletes(proxy);
+  });
+
+  it('two runs of an unchanged bot at once: one writes, the other reports UNCHANGED, one version', async () => {
+    const zip = await lexLikeZip(500);
+    const a = await through();
+    const b = await through();
+    const results = await Promise.all([write(a.client, 'run-a', zip), write(b.client, 'run-b', zip)]);
+    expect(results.map((r) => r.status ?? 'SUCCEEDED').sort()).toEqual(['SUCCEEDED', 'UNCHANGED']);
+    expect(await history()).toEqual([{ sha256: sha256(zip), metadataSha256: sha256(zip) }]);
+    noDeletes(a.proxy);
+    noDeletes(b.proxy);
+  });
+
+  it('two runs with different content at once: each version is whole, written once, and the later compared against the earlier', async () => {
+    const [one, two] = [await lexLikeZip(500), await lexLikeZip(700)];
+    const a = await through();
+    const b = await through();
+    const results = await Promise.all([write(a.client, 'run-a', one), write(b.client, 'run-b', two)]);
+    expect(results.map((r) => r.status)).toEqual([undefined, undefined]);
+    const h = await history();
+    for (const v of h) expect(v.sha256).toBe(v.metadataSha256);
+    if (backend.versioned) expect(h.map((v) => v.sha256).sort()).toEqual([sha256(one), sha256(two)].sort());
+    else expect([sha256(one), sha256(two)]).toContain(h[0]!.sha256);
+    noDeletes(a.proxy);
+    noDeletes(b.proxy);
+  });
+
+  it('bytes damaged on the way: S3 refuses them, nothing is written, the next run stores the change', async () => {
+    const before = await lexLikeZip(100);
+    await write(direct, 'run-0', before);
+    const damaged = await through({ tamperBody: (r) => r.method === 'PUT' && r.path === `/${bucket}/${job.key}` });
+    const changed = await lexLikeZip(500);
+    await rejection(write(damaged.client, 'run-1', changed), ProviderUnavailableError);
+    expect(await history()).toEqual([{ sha256: sha256(before), metadataSha256: sha256(before) }]);
+    const next = await write(direct, 'run-2', changed);
+    expect(next.status).toBeUndefined();
+    const h = await history();
+    expect(h[0]).toEqual({ sha256: sha256(changed), metadataSha256: sha256(changed) });
+    expect(h).toHaveLength(backend.versioned ? 2 : 1);
+    noDeletes(damaged.proxy);
+  });
+
+  it('five rounds of three concurrent runs: the key is never missing, and always holds the bytes its sha256 names', async () => {
+    for (let round = 0; round < 5; round++) {
+      const zips = await Promise.all([lexLikeZip(300), lexLikeZip(300), lexLikeZip(300)]);
+      const clients = await Promise.all(zips.map(() => through()));
+      await Promise.all(zips.map((zip, i) => write(clients[i]!.client, `run-${round}-${i}`, zip)));
+      const h = await history();
+      expect(h.length).toBeGreaterThan(0);
+      for (const v of h) expect(v.sha256).toBe(v.metadataSha256);
+      for (const c of clients) noDeletes(c.proxy);
+    }
+  });
+});
