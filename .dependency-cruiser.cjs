@@ -19,10 +19,11 @@ const CDK = ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'];
 module.exports = {
   forbidden: [
     {
-      name: 'core-imports-no-layer-above',
-      comment: 'lib/core is the bottom layer: it may not import the Lambdas, the CLI, the infrastructure or the local runner.',
+      name: 'core-and-providers-import-no-layer-above',
+      comment:
+        'lib/core is the bottom layer and a provider (lib/providers/<name>/) builds on it alone: neither imports the config, a Lambda, the CLI, the infrastructure or the local runner.',
       severity: 'error',
-      from: { path: '^lib/core/' },
+      from: { path: ['^lib/core/', '^lib/providers/'] },
       to: { path: [...ABOVE, '^lib/config/'] },
     },
     {
@@ -31,13 +32,6 @@ module.exports = {
       severity: 'error',
       from: { path: ['^lib/core/', '^lib/providers/', '^lib/config/', '^lambdas/'] },
       to: { path: CDK, reachable: true },
-    },
-    {
-      name: 'providers-import-core-only',
-      comment: 'lib/providers/<name>/ is one provider: it builds on lib/core, never on a Lambda, the CLI or the infrastructure.',
-      severity: 'error',
-      from: { path: '^lib/providers/' },
-      to: { path: [...ABOVE, '^lib/config/'] },
     },
     {
       name: 'definitions-load-no-provider-runtime',

@@ -13,18 +13,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
-  CreateBucketCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
-  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { swiftS3FromEnv } from '../simulators/swift';
+import { expectChecksumChecked, expectConditionalPuts } from '../simulators/conditional-writes';
+import { createVersionedBucket, swiftS3FromEnv } from '../simulators/swift';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const KEY = 'lex/us-east-1/SWIFTBOT01/DRAFT/bot.zip';
@@ -36,8 +35,7 @@ describe('versioned S3 server (Swift s3api)', () => {
   beforeAll(async () => {
     // Thrown here, the hint fails every test of the suite (a skip would hide a missing server).
     s3 = swiftS3FromEnv().client;
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await createVersionedBucket(s3, bucket);
   });
 
   it('has bucket versioning enabled', async () => {
@@ -145,16 +143,7 @@ describe('versioned S3 server (Swift s3api)', () => {
 
   it('conditional PutObject as S3 answers it: If-None-Match: * only onto an empty key, If-Match only onto the current ETag; 412 otherwise, no version added', async () => {
     const key = `cond/${randomBytes(3).toString('hex')}.zip`;
-    const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('one'), IfNoneMatch: '*' }));
-    const refused = await s3
-      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('two'), IfNoneMatch: '*' }))
-      .catch((e: Error) => e);
-    expect(refused).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-    const stale = await s3
-      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('two'), IfMatch: '"0123"' }))
-      .catch((e: Error) => e);
-    expect(stale).toMatchObject({ name: 'PreconditionFailed' });
-    const second = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('three'), IfMatch: first.ETag }));
+    const [first, second] = await expectConditionalPuts(s3, bucket, key);
     const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
     expect((listed.Versions ?? []).map((v) => v.VersionId).sort()).toEqual([first.VersionId, second.VersionId].sort());
   });
@@ -171,14 +160,7 @@ describe('versioned S3 server (Swift s3api)', () => {
 
   it('x-amz-checksum-sha256 is checked: a matching body is stored and the checksum echoed, another refused (BadDigest) without a version', async () => {
     const key = `sum/${randomBytes(3).toString('hex')}.zip`;
-    const body = randomBytes(20_000);
-    const checksum = createHash('sha256').update(body).digest('base64');
-    const ok = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ChecksumSHA256: checksum }));
-    expect(ok.ChecksumSHA256).toBe(checksum);
-    const wrong = await s3
-      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(20_000), ChecksumSHA256: checksum }))
-      .catch((e: Error) => e);
-    expect(wrong).toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+    await expectChecksumChecked(s3, bucket, key);
     const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
     expect(listed.Versions ?? []).toHaveLength(1);
   });

@@ -5,24 +5,16 @@
  * bucket holds nothing else (no delete marker, no other key), and a failure
  * never adds a version. The faults of the write path: write-path-faults.test.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectVersionsCommand,
-  PutBucketVersioningCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeArchive } from '../../lambdas/shared/archive-store';
 import { DownloadIntegrityError } from '../../lib/core/errors';
-import { swiftS3FromEnv } from '../simulators/swift';
-import { lexBotJob } from './store-fixtures';
+import { createVersionedBucket, swiftS3FromEnv } from '../simulators/swift';
+import { lexBotJob, sha256 } from './store-fixtures';
 import { lexLikeZip } from './zip-fixtures';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const job = lexBotJob('HISTORYBOT', 'History');
 let s3: S3Client;
 const bucket = `botvault-versioned-${randomBytes(4).toString('hex')}`;
@@ -34,8 +26,7 @@ async function versions(prefix: string) {
 
 beforeAll(async () => {
   s3 = swiftS3FromEnv().client;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await createVersionedBucket(s3, bucket);
 });
 afterAll(() => s3?.destroy());
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { writeArchive } from '../../lambdas/shared/archive-store';
+import { type WriteArchiveParams, writeArchive } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
 import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { startS3FaultProxy } from '../simulators/s3-fault-proxy';
@@ -22,6 +22,9 @@ import { rejection } from '../helpers/rejection';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const local = bucketPerTest('archive-store');
+/** writeArchive of `j` into the test's bucket. */
+const store = (j: Job, params: Omit<WriteArchiveParams, 's3' | 'bucket' | 'job'>) =>
+  writeArchive({ s3: local.s3, bucket: local.bucket, job: j, ...params });
 const job = (botId = 'ALPHABOT01', name?: string): Job => lexBotJob(botId, name);
 
 /** A body that delivers `data` in chunks, then optionally fails like a reset connection. */
@@ -70,15 +73,7 @@ describe('writeArchive: good archives', () => {
   it('stores the bytes at the stable key with sha256 and provenance metadata, in one checksummed write', async () => {
     const zip = await lexLikeZip(1000);
     const j = job('ALPHABOT01', 'Alpha');
-    const stored = await writeArchive({
-      s3: local.s3,
-      bucket: local.bucket,
-      job: j,
-      runId: 'run-1',
-      exportId: 'EXP1',
-      body: body(zip, { chunk: 333 }),
-      contentLength: zip.length,
-    });
+    const stored = await store(j, { runId: 'run-1', exportId: 'EXP1', body: body(zip, { chunk: 333 }), contentLength: zip.length });
 
     expect(stored).toEqual({ key: j.key, bytes: zip.length, sha256: sha256(zip), contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await read(j.key)).equals(zip)).toBe(true);
@@ -100,10 +95,7 @@ describe('writeArchive: good archives', () => {
     const zip = await lexLikeZip(3_000_000);
     const j = job('BIGBOT0001');
     const dir = spoolDir();
-    const stored = await writeArchive({
-      s3: local.s3,
-      bucket: local.bucket,
-      job: j,
+    const stored = await store(j, {
       runId: 'run-2',
       exportId: 'EXP2',
       body: body(zip),
@@ -151,7 +143,7 @@ describe('writeArchive: good archives', () => {
   it('works without a Content-Length (chunked transfer) and omits bot-name when the name is unknown', async () => {
     const zip = await lexLikeZip();
     const j = job();
-    await writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'run-3', exportId: 'EXP3', body: body(zip) });
+    await store(j, { runId: 'run-3', exportId: 'EXP3', body: body(zip) });
     const head = await local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: j.key }));
     expect(head.Metadata?.['bot-name']).toBeUndefined();
     expect(head.Metadata?.sha256).toBe(sha256(zip));
@@ -160,38 +152,22 @@ describe('writeArchive: good archives', () => {
   it('stores exactly the bytes received when they arrive one byte at a time', async () => {
     const zip = await lexLikeZip(0);
     const j = job('RANDOMBOT1');
-    const stored = await writeArchive({
-      s3: local.s3,
-      bucket: local.bucket,
-      job: j,
-      runId: 'r',
-      exportId: 'E',
-      body: body(zip, { chunk: 1 }),
-      contentLength: zip.length,
-    });
+    const stored = await store(j, { runId: 'r', exportId: 'E', body: body(zip, { chunk: 1 }), contentLength: zip.length });
     expect(sha256(await read(j.key))).toBe(stored.sha256);
     expect(stored.sha256).toBe(sha256(zip));
   });
 });
 
 describe('writeArchive: bad bodies store nothing', () => {
-  async function expectRejected(p: Promise<unknown>, message: RegExp) {
+  const expectRejected = async (p: Promise<unknown>, message: RegExp) => {
     expect((await rejection(p, DownloadIntegrityError)).message).toMatch(message);
-  }
+  };
 
   it('a body shorter than its Content-Length', async () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      writeArchive({
-        s3: local.s3,
-        bucket: local.bucket,
-        job: j,
-        runId: 'r',
-        exportId: 'E',
-        body: body(zip.subarray(0, 3000)),
-        contentLength: zip.length,
-      }),
+      store(j, { runId: 'r', exportId: 'E', body: body(zip.subarray(0, 3000)), contentLength: zip.length }),
       new RegExp(`ended after 3000 of ${zip.length} bytes`),
     );
     await expectNothingStored(j);
@@ -200,10 +176,7 @@ describe('writeArchive: bad bodies store nothing', () => {
   it('a body that ends early without a Content-Length (only opening the zip can tell)', async () => {
     const zip = await lexLikeZip(5000);
     const j = job();
-    await expectRejected(
-      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }),
-      /not a readable zip/,
-    );
+    await expectRejected(store(j, { runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }), /not a readable zip/);
     await expectNothingStored(j);
   });
 
@@ -211,15 +184,7 @@ describe('writeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(
-      writeArchive({
-        s3: local.s3,
-        bucket: local.bucket,
-        job: j,
-        runId: 'r',
-        exportId: 'E',
-        body: body(zip, { resetAfter: 2000, chunk: 500 }),
-        contentLength: zip.length,
-      }),
+      store(j, { runId: 'r', exportId: 'E', body: body(zip, { resetAfter: 2000, chunk: 500 }), contentLength: zip.length }),
       // At most the 2000 bytes sent before the reset: chunks still buffered when the stream errors are dropped.
       /interrupted after (1[0-9]{3}|2000|[1-9][0-9]{0,2}) bytes of \d+: ECONNRESET: socket hang up/,
     );
@@ -229,19 +194,13 @@ describe('writeArchive: bad bodies store nothing', () => {
   it('a body that is not a zip', async () => {
     const html = Buffer.from('<html><body>Service Unavailable</body></html>');
     const j = job();
-    await expectRejected(
-      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }),
-      /not a readable zip/,
-    );
+    await expectRejected(store(j, { runId: 'r', exportId: 'E', body: body(html), contentLength: html.length }), /not a readable zip/);
     await expectNothingStored(j);
   });
 
   it('an empty body', async () => {
     const j = job();
-    await expectRejected(
-      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(Buffer.alloc(0)), contentLength: 0 }),
-      /empty/,
-    );
+    await expectRejected(store(j, { runId: 'r', exportId: 'E', body: body(Buffer.alloc(0)), contentLength: 0 }), /empty/);
     await expectNothingStored(j);
   });
 
@@ -250,10 +209,7 @@ describe('writeArchive: bad bodies store nothing', () => {
     const j = job('BIGBOT0001');
     const dir = spoolDir();
     await expectRejected(
-      writeArchive({
-        s3: local.s3,
-        bucket: local.bucket,
-        job: j,
+      store(j, {
         runId: 'r',
         exportId: 'E',
         body: body(zip, { resetAfter: 2_000_000 }),
@@ -271,20 +227,11 @@ describe('writeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(3_000_000);
     const j = job();
     await expectRejected(
-      writeArchive({ s3: local.s3, bucket: local.bucket, job: j, runId: 'r', exportId: 'E', body: body(zip), maxBytes: MiB }),
+      store(j, { runId: 'r', exportId: 'E', body: body(zip), maxBytes: MiB }),
       /larger than the largest archive BotVault accepts \(1048576 bytes; config maxArchiveMiB\)/,
     );
     await expectRejected(
-      writeArchive({
-        s3: local.s3,
-        bucket: local.bucket,
-        job: j,
-        runId: 'r',
-        exportId: 'E',
-        body: body(zip),
-        contentLength: zip.length,
-        maxBytes: MiB,
-      }),
+      store(j, { runId: 'r', exportId: 'E', body: body(zip), contentLength: zip.length, maxBytes: MiB }),
       /announces 3\d+ bytes \(Content-Length\), more than the largest archive/,
     );
     await expectNothingStored(j);
@@ -295,18 +242,7 @@ describe('writeArchive: bad bodies store nothing', () => {
     const previous = await lexLikeZip(10);
     await local.s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: j.key, Body: previous, Metadata: { sha256: sha256(previous) } }));
     const zip = await lexLikeZip(5000);
-    await expectRejected(
-      writeArchive({
-        s3: local.s3,
-        bucket: local.bucket,
-        job: j,
-        runId: 'r',
-        exportId: 'E',
-        body: body(zip.subarray(0, 100)),
-        contentLength: zip.length,
-      }),
-      /ended after/,
-    );
+    await expectRejected(store(j, { runId: 'r', exportId: 'E', body: body(zip.subarray(0, 100)), contentLength: zip.length }), /ended after/);
     expect((await read(j.key)).equals(previous)).toBe(true);
   });
 
@@ -332,15 +268,7 @@ describe('writeArchive: bad bodies store nothing', () => {
   it('bytes damaged on the way to S3 are refused by its checksum: retryable, nothing written, the previous version stays', async () => {
     const j = job();
     const previous = await lexLikeZip(10);
-    await writeArchive({
-      s3: local.s3,
-      bucket: local.bucket,
-      job: j,
-      runId: 'r0',
-      exportId: 'E0',
-      body: body(previous),
-      contentLength: previous.length,
-    });
+    await store(j, { runId: 'r0', exportId: 'E0', body: body(previous), contentLength: previous.length });
     const proxy = await startS3FaultProxy(local.server.endpoint, { tamperBody: (r) => r.method === 'PUT' && r.path === `/${local.bucket}/${j.key}` });
     const client = s3ClientFor(proxy.url);
     try {
@@ -366,15 +294,7 @@ describe('writeArchive: bad bodies store nothing', () => {
     const stalled = new Readable({ read() {} });
     stalled.push(zip.subarray(0, 100));
     setTimeout(() => stalled.destroy(new ProviderUnavailableError('Download from http://x/y stalled: no data for 30 s.')), 20);
-    const err = await writeArchive({
-      s3: local.s3,
-      bucket: local.bucket,
-      job: j,
-      runId: 'r',
-      exportId: 'E',
-      body: stalled,
-      contentLength: zip.length,
-    }).then(
+    const err = await store(j, { runId: 'r', exportId: 'E', body: stalled, contentLength: zip.length }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );

@@ -1,8 +1,12 @@
-/** What the store tests share: a Lex bot job, and an s3rver with a fresh bucket per test. */
+/** What the store tests share: the hash they check, a Lex bot job, and an s3rver with a fresh bucket per test. */
+import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { Job } from '../../lib/core/contracts';
 import { createBucket, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
+
+/** SHA-256 of `data`, hex (the `sha256` metadata's form). */
+export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** The job of a Lex bot's DRAFT export, at its real key. */
 export function lexBotJob(botId: string, name?: string): Job {

@@ -13,27 +13,18 @@
  *   bytes that do not match their `sha256`.
  * The S3 requests of each job are counted by the proxy in between.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectVersionsCommand,
-  PutBucketVersioningCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/archive-store';
 import { ProviderUnavailableError } from '../../lib/core/errors';
 import { rejection } from '../helpers/rejection';
 import { type S3FaultProxy, type S3FaultProxyOptions, startS3FaultProxy } from '../simulators/s3-fault-proxy';
 import { createBucket, s3ClientFor, type S3Server, startS3Server } from '../simulators/s3-server';
-import { swiftS3FromEnv } from '../simulators/swift';
-import { lexBotJob } from './store-fixtures';
+import { createVersionedBucket, swiftS3FromEnv } from '../simulators/swift';
+import { lexBotJob, sha256 } from './store-fixtures';
 import { lexLikeZip } from './zip-fixtures';
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface Backend {
   readonly name: string;
@@ -66,8 +57,7 @@ const BACKENDS: Backend[] = [
       };
     },
     async createBucket(s3, _endpoint, bucket) {
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+      await createVersionedBucket(s3, bucket);
     },
   },
 ];

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectChecksumChecked, expectConditionalPuts } from './conditional-writes';
 import { s3ClientFor, type S3Server, startLocalS3, startS3Server, stopLocalS3 } from './s3-server';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -166,17 +167,7 @@ describe('s3rver (in-process S3)', () => {
 
   it('conditional PutObject as S3 answers it: If-None-Match: * only onto an empty key, If-Match only onto that ETag; 412 otherwise, nothing written', async () => {
     const key = 'cond/a.bin';
-    const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('one'), IfNoneMatch: '*' }));
-    const refused = await s3
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('two'), IfNoneMatch: '*' }))
-      .catch((e: Error) => e);
-    expect(refused).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-    const stale = await s3
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('two'), IfMatch: '"0123"' }))
-      .catch((e: Error) => e);
-    expect(stale).toMatchObject({ name: 'PreconditionFailed' });
-    expect((await read(s3, key)).toString()).toBe('one');
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('three'), IfMatch: first.ETag }));
+    const [first] = await expectConditionalPuts(s3, BUCKET, key);
     expect((await read(s3, key)).toString()).toBe('three');
     const absent = await s3
       .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/none.bin', Body: Buffer.from('x'), IfMatch: first.ETag }))
@@ -200,16 +191,8 @@ describe('s3rver (in-process S3)', () => {
   });
 
   it('x-amz-checksum-sha256 is checked: a matching body is stored and the checksum echoed, another one refused (BadDigest) leaving the object as it was', async () => {
-    const key = 'sum/a.bin';
-    const body = randomBytes(50_000);
-    const checksum = createHash('sha256').update(body).digest('base64');
-    const ok = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ChecksumSHA256: checksum }));
-    expect(ok.ChecksumSHA256).toBe(checksum);
-    const wrong = await s3
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: randomBytes(50_000), ChecksumSHA256: checksum }))
-      .catch((e: Error) => e);
-    expect(wrong).toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
-    expect(sha256(await read(s3, key))).toBe(sha256(body));
+    const body = await expectChecksumChecked(s3, BUCKET, 'sum/a.bin');
+    expect(sha256(await read(s3, 'sum/a.bin'))).toBe(sha256(body));
   });
 
   it('a multipart upload with a full-object CRC-64/NVME is checked on completion: a wrong one is refused (BadDigest)', async () => {

@@ -3,7 +3,7 @@
  * started by `bash scripts/swift-s3.sh start`), configured from the
  * environment that `bash scripts/swift-s3.sh env` prints.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface SwiftS3 {
   endpoint: string;
@@ -34,4 +34,10 @@ export function swiftS3FromEnv(): SwiftS3 {
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   return { endpoint, client };
+}
+
+/** Creates `bucket` with versioning enabled (what every archive bucket has). */
+export async function createVersionedBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
 }

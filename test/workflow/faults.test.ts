@@ -30,19 +30,27 @@ import {
 const harness = faultHarnessPerTest();
 
 describe('provider API faults are retried until the job succeeds', () => {
-  it('a throttling burst at StartExport outlasts the SDK retries; the state machine retries RateLimitedError and the job succeeds', async () => {
-    const h = await harness({ throttleCreate: 3 });
+  it.each([
+    [
+      'a throttling burst at StartExport outlasts the SDK retries; the state machine retries RateLimitedError and the job succeeds',
+      { throttleCreate: 3 },
+      ['CreateExport:429', 'CreateExport:429', 'CreateExport:429', 'CreateExport:202'],
+      ['RateLimitedError'],
+    ],
+    [
+      'ConflictException at StartExport (an export already running) is retried as ProviderUnavailableError',
+      { conflictCreate: 2 },
+      ['CreateExport:409', 'CreateExport:409', 'CreateExport:202'],
+      ['ProviderUnavailableError', 'ProviderUnavailableError'],
+    ],
+  ] as const)('%s', async (_what, faults, createCalls, startFailures) => {
+    const h = await harness(faults);
     const run = await h.run(h.config({ targets: TARGETS }));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
-      'CreateExport:429',
-      'CreateExport:429',
-      'CreateExport:429',
-      'CreateExport:202',
-    ]);
-    expect(failures(run, States.startExport)).toEqual(['RateLimitedError']);
-    expect(retries(run, States.startExport)).toBe(1);
+    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual(createCalls);
+    expect(failures(run, States.startExport)).toEqual(startFailures);
+    expect(retries(run, States.startExport)).toBe(startFailures.length);
     await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 
@@ -53,20 +61,6 @@ describe('provider API faults are retried until the job succeeds', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(callsOf(h, 'ALPHABOT01').filter((c) => c === 'DescribeExport:429')).toHaveLength(3);
     expect(failures(run, States.checkExport)).toEqual(['RateLimitedError']);
-    await expectStoredAsServed(h, resultFor(run, FAULTY));
-  });
-
-  it('ConflictException at StartExport (an export already running) is retried as ProviderUnavailableError', async () => {
-    const h = await harness({ conflictCreate: 2 });
-    const run = await h.run(h.config({ targets: TARGETS }));
-
-    expect(run.status).toBe('SUCCEEDED');
-    expect(callsOf(h, 'ALPHABOT01').filter((c) => c.startsWith('CreateExport'))).toEqual([
-      'CreateExport:409',
-      'CreateExport:409',
-      'CreateExport:202',
-    ]);
-    expect(failures(run, States.startExport)).toEqual(['ProviderUnavailableError', 'ProviderUnavailableError']);
     await expectStoredAsServed(h, resultFor(run, FAULTY));
   });
 });
