@@ -17,6 +17,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchBundles, benchExternalSdk, benchZipReader, type BundleResult } from './bundles';
 import { benchE2e, type E2eResult } from './e2e';
+import { costPerBotNight } from './cost';
 import { benchStore, MiB } from './store';
 import type { StoreCaseResult } from './store-case';
 
@@ -178,6 +179,20 @@ async function main(): Promise<void> {
       value: `${num(e2e.overheadPercent)}%`,
       met: e2e.overheadPercent < GOALS.overheadPercent,
     });
+    const store10 = store.find((r) => r.mode === 'storeArchive');
+    if (e2e.meanStateMs && store10) {
+      const cost = costPerBotNight({
+        bots: e2e.bots,
+        transitionsPerBotAllIn: e2e.transitionsPerBotAllIn,
+        meanStateMs: e2e.meanStateMs,
+        storeRequests: store10.requests,
+      });
+      const usd = (x: number) => `$${x.toPrecision(3)}`;
+      lines.push(
+        '',
+        `Cost per bot per night on AWS (us-east-1 prices of 2026-12-01, no free tier; test/bench/cost.ts): ${usd(cost.total)} — Step Functions ${usd(cost.stepFunctions)}, Lambda ${usd(cost.lambda)}, S3 requests ${usd(cost.s3)}; ${usd(cost.total * 30 * 1000)} a month for 1,000 bots.`,
+      );
+    }
     checks.push({
       goal: `≤ ${GOALS.transitionsPerBot} state transitions per bot (export ready at first poll)`,
       value: `${e2e.transitionsPerBotMax} (${num(e2e.transitionsPerBotAllIn, 2)} all-in)`,
