@@ -31,7 +31,8 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT, exclude: UNIT_EXCLUDED } },
+      // Shared workers too: 36 → 22 s on this machine; the files pass in any order (checked with --sequence.shuffle.files).
+      { extends: true, test: { name: 'unit', include: UNIT, exclude: UNIT_EXCLUDED, isolate: false } },
       {
         extends: true,
         // Files share their workers (no isolation): aws-cdk-lib is imported once per worker, not once per file,
