@@ -152,7 +152,8 @@ describe('botvault run', () => {
   });
 });
 
-describe('botvault status', () => {
+// Read-only against the bucket and state machine beforeAll prepared: the tests run at once.
+describe.concurrent('botvault status', () => {
   it('shows the latest run as a table (exit 0: that run succeeded)', async () => {
     const res = await h.cli(['status', '--config', h.configFile]);
     expect(res.stderr).toBe('');
@@ -186,7 +187,8 @@ describe('botvault status', () => {
   });
 });
 
-describe('botvault list', () => {
+// Read-only against the bucket and state machine beforeAll prepared: the tests run at once.
+describe.concurrent('botvault list', () => {
   it('lists every backed-up resource with date, size, sha256 (from its metadata) and version', async () => {
     const res = await h.cli(['list', '--config', h.configFile]);
     expect(res.code).toBe(0);
@@ -298,7 +300,8 @@ describe('botvault get', () => {
   });
 });
 
-describe('errors an operator can fix', () => {
+// Read-only against the bucket and state machine beforeAll prepared: the tests run at once.
+describe.concurrent('errors an operator can fix', () => {
   it('no credentials: one line saying how to get them, exit 2', async () => {
     const res = await h.cli(['status', '--bucket', h.bucket], { env: { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined } });
     expect(res.code).toBe(2);
