@@ -19,7 +19,9 @@ npm run -s lint
 # much of their time waiting on servers: on 2 cores that saves most of its time (README "Testing").
 echo "== type check (beside the tests) and tests"
 tsc_log="$(mktemp)"
-npx tsc --noEmit -p tsconfig.json >"$tsc_log" 2>&1 &
+# Incremental: a repeated run re-checks only what changed (about 9 s instead of 20 on this machine).
+mkdir -p node_modules/.cache/botvault
+npx tsc --noEmit -p tsconfig.json --incremental --tsBuildInfoFile node_modules/.cache/botvault/tsc.tsbuildinfo >"$tsc_log" 2>&1 &
 tsc_pid=$!
 tests=0
 npx vitest run "$@" || tests=$?
