@@ -43,7 +43,7 @@ import {
 import type { RestoreDetails } from '../../lib/providers/definitions';
 import type { ArchiveReader } from '../../lib/providers/types';
 import { isChecksumRefusal, isConditionFailure, putArchive } from './archive-put';
-import { type CapturedRestoreInfo, restoreInfoSha256, writeSidecar } from './restore-info';
+import { type CapturedRestoreInfo, headerSafe, restoreInfoSha256, writeSidecar } from './restore-info';
 import { type Spooled, spool } from './spool';
 
 /** Archives up to this size are spooled in memory; larger ones on the function's ephemeral storage. */
@@ -101,11 +101,6 @@ export interface StoredArchive {
   contentSha256?: string;
   /** The restore sidecar's fate; absent when the provider records nothing for this job. */
   restoreInfo?: 'written' | 'unchanged' | 'unavailable';
-}
-
-/** S3 user metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest. */
-function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
 export async function writeArchive(params: WriteArchiveParams): Promise<StoredArchive> {

@@ -16,8 +16,8 @@ import { logger } from '../../lib/core/logger';
 import { restoreDetailsSchema, restoreInfoSchema, type RestoreDetails, type RestoreInfo } from '../../lib/providers/definitions';
 import { RESTORE_INFO_SHA256_METADATA, restoreInfoKey, RUN_ID_METADATA } from '../../lib/core/names';
 
-/** As archive-store.ts: S3 user metadata travels in HTTP headers; keep printable ASCII, percent-encode the rest. */
-function headerSafe(value: string): string {
+/** S3 user metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest (archive versions and sidecars alike). */
+export function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
