@@ -6,6 +6,8 @@
  * errors; a failing source is passed on as it is; ranged reads share blocks.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/core/archive/byte-source';
 import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/core/archive/zip';
@@ -33,6 +35,39 @@ function countingSource(data: Buffer, fault?: 'fail' | 'short'): ByteSource & { 
       })();
     },
   };
+}
+
+/**
+ * A one-entry zip written by hand (APPNOTE 4.3.7, 4.3.12, 4.3.16; no data
+ * descriptor), so that its headers can say what its data is not: sizes and
+ * CRC-32 are whatever the case declares.
+ */
+function handZip(name: string, method: 0 | 8, data: Buffer, declared: { crc: number; size: number }): Buffer {
+  const n = Buffer.from(name);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(method, 8);
+  local.writeUInt32LE(declared.crc >>> 0, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(declared.size, 22);
+  local.writeUInt16LE(n.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(method, 10);
+  central.writeUInt32LE(declared.crc >>> 0, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(declared.size, 24);
+  central.writeUInt16LE(n.length, 28);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(1, 8);
+  eocd.writeUInt16LE(1, 10);
+  eocd.writeUInt32LE(46 + n.length, 12);
+  eocd.writeUInt32LE(30 + n.length + data.length, 16);
+  return Buffer.concat([local, n, data, central, n, eocd]);
 }
 
 describe('content hash', () => {
@@ -110,6 +145,73 @@ describe('checks', () => {
     bad.writeUInt8(bad.readUInt8(at) ^ 0x55, at); // inside the deflated data (local header 30 bytes + the name, no extra field)
     await expect(hashOf(bad)).rejects.toBeInstanceOf(ZipArchiveError);
     await expect(hashOf(good)).resolves.toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('entries whose headers lie about their data are refused: trailing bytes, short or long output, CRC-32, a cut deflate stream', async () => {
+    const text = Buffer.from('{"utterances":["I would like to order flowers"]}'.repeat(50));
+    const deflated = deflateRawSync(text);
+    const truth = { crc: crc32(text), size: text.length };
+    const good = [handZip('Bot/Bot.json', 8, deflated, truth), handZip('Bot/Bot.json', 0, text, truth)];
+    for (const zip of good) await expect(hashOf(zip)).resolves.toMatch(/^[0-9a-f]{64}$/);
+    const cases: [string, Buffer, RegExp][] = [
+      // zlib stops at the end of the deflate stream: the four bytes after it would otherwise go unread.
+      [
+        'bytes after the deflate stream',
+        handZip('Bot/Bot.json', 8, Buffer.concat([deflated, Buffer.from('evil')]), truth),
+        /Invalid compressed data/,
+      ],
+      ['a deflate stream cut short', handZip('Bot/Bot.json', 8, deflated.subarray(0, deflated.length - 10), truth), /Invalid compressed data/],
+      ['less output than declared', handZip('Bot/Bot.json', 8, deflated, { ...truth, size: truth.size + 1 }), /Invalid uncompressed size/],
+      ['more output than declared', handZip('Bot/Bot.json', 8, deflated, { ...truth, size: 100 }), /Invalid uncompressed size/],
+      ['a wrong CRC-32 (deflated)', handZip('Bot/Bot.json', 8, deflated, { ...truth, crc: truth.crc ^ 1 }), /Invalid CRC32/],
+      ['a wrong CRC-32 (stored)', handZip('Bot/Bot.json', 0, text, { ...truth, crc: truth.crc ^ 1 }), /Invalid CRC32/],
+    ];
+    for (const [what, zip, message] of cases) {
+      const err = await hashOf(zip).catch((e: unknown) => e);
+      expect(err, what).toBeInstanceOf(ZipArchiveError);
+      expect(String((err as Error).message), what).toMatch(message);
+    }
+  });
+
+  it('a deflate bomb is refused once its output passes the declared size', async () => {
+    // 64 MiB of zeros deflate to ~64 kB; the entry says 1 kB. Deflated by stream, so the test itself never holds 64 MiB.
+    const mib = Buffer.alloc(1024 * 1024);
+    const deflate = createDeflateRaw();
+    const parts: Buffer[] = [];
+    deflate.on('data', (c: Buffer) => parts.push(c));
+    let crc = 0;
+    for (let i = 0; i < 64; i++) {
+      crc = crc32(mib, crc);
+      if (!deflate.write(mib)) await once(deflate, 'drain');
+    }
+    deflate.end();
+    await once(deflate, 'end');
+    const bomb = handZip('Bot/Bot.json', 8, Buffer.concat(parts), { crc, size: 1024 });
+    await expect(hashOf(bomb)).rejects.toThrow(ZipArchiveError);
+    await expect(hashOf(bomb)).rejects.toThrow(/Invalid uncompressed size/);
+  });
+
+  it('an entry that inflates past its declared size stops there: the rest of its data is never read', async () => {
+    const data = randomBytes(6 * 1024 * 1024);
+    const zip = handZip('Bot/blob.bin', 8, deflateRawSync(data), { crc: crc32(data), size: 1024 });
+    // Served in 16 KiB pieces; what the entry's own (streamed) read pulls is counted, not the reads of the directory.
+    let pulled = 0;
+    const src: ByteSource = {
+      size: zip.length,
+      async read(start, end) {
+        const entryData = end - start > 1024 * 1024;
+        return (async function* () {
+          for (let at = start; at < end; at += 16 * 1024) {
+            const piece = zip.subarray(at, Math.min(end, at + 16 * 1024));
+            if (entryData) pulled += piece.length;
+            yield piece;
+          }
+        })();
+      },
+    };
+    await expect(withZip(src, {}, (z) => z.contentSha256())).rejects.toThrow(/Invalid uncompressed size/);
+    expect(pulled).toBeGreaterThan(0);
+    expect(pulled).toBeLessThan(zip.length / 8);
   });
 
   it('a flipped byte in AES-encrypted data fails its authentication code', async () => {

@@ -28,10 +28,14 @@
  * change stores one new version of each bot.)
  */
 import { createHash } from 'node:crypto';
+import { createInflateRaw, crc32 } from 'node:zlib';
 // The reader-only entry point: the library's writer (a third of its size) is not bundled.
 import {
   ERR_ENCRYPTED,
+  ERR_INVALID_COMPRESSED_DATA,
+  ERR_INVALID_CRC32,
   ERR_INVALID_PASSWORD,
+  ERR_INVALID_UNCOMPRESSED_SIZE,
   ERR_UNSUPPORTED_COMPRESSION,
   ERR_UNSUPPORTED_ENCRYPTION,
   ZipReader,
@@ -41,6 +45,7 @@ import {
 } from '@zip.js/zip.js/lib/zip-core-reader.js';
 import { bufferByteSource, readRange, ShortReadError, type ByteSource } from './byte-source';
 import { canonicalJson } from './canonical-json';
+import { drained } from '../drained';
 
 /** The archive is not a sound zip: no central directory, a bad CRC-32 or size, broken deflate data, a forged entry. */
 export class ZipArchiveError extends Error {
@@ -78,6 +83,11 @@ const HASH_PREFIX = 'botvault-content-v2\n';
 /** JSON entries up to this size are hashed by their canonical form; larger ones (none in a real bot) by their bytes. */
 const MAX_CANONICAL_JSON_BYTES = 64 * 1024 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
+/** Inflater output chunks (unpackNative). */
+const INFLATE_CHUNK_BYTES = 1024 * 1024;
+/** Compression methods read with Node's zlib (unpackNative); any other goes through zip.js. */
+const STORED = 0;
+const DEFLATED = 8;
 const CACHED_BLOCKS = 4;
 
 /**
@@ -153,6 +163,32 @@ class ByteSourceReader {
     });
   }
 
+  /** The bytes [start, end) in chunks: one streamed range read when large, else from the shared blocks. */
+  async *chunks(start: number, end: number): AsyncGenerator<Uint8Array> {
+    if (this.src.slice) {
+      if (end > start) yield this.src.slice(start, end);
+      return;
+    }
+    if (end - start <= BLOCK_BYTES) {
+      if (end > start) yield await this.readUint8Array(start, end - start);
+      return;
+    }
+    let got = 0;
+    try {
+      for await (const chunk of await this.src.read(start, end)) {
+        got += chunk.length;
+        yield chunk;
+      }
+    } catch (err) {
+      this.failure ??= err;
+      throw err;
+    }
+    if (got !== end - start) {
+      this.failure ??= new ShortReadError(`A read of bytes ${start}-${end} returned ${got} bytes.`);
+      throw this.failure;
+    }
+  }
+
   async readUint8Array(index: number, length: number): Promise<Uint8Array> {
     const end = Math.min(index + length, this.size);
     if (end <= index) return new Uint8Array(0);
@@ -191,6 +227,45 @@ class ByteSourceReader {
     this.blocks.set(n, hit);
     while (this.blocks.size > CACHED_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
     return hit;
+  }
+}
+
+/** Inflates a raw deflate stream of exactly `compressedSize` bytes into `take`, in 1 MiB chunks. */
+async function inflateInto(input: AsyncIterable<Uint8Array>, compressedSize: number, take: (chunk: Uint8Array) => void, name: string): Promise<void> {
+  const inflate = createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES });
+  let failure: unknown;
+  const ended = new Promise<void>((resolve, reject) => {
+    inflate.on('data', (chunk: Buffer) => {
+      try {
+        take(chunk);
+      } catch (err) {
+        failure ??= err;
+        inflate.destroy();
+        reject(err);
+      }
+    });
+    inflate.once('end', resolve);
+    inflate.once('error', (err) => reject(failure ?? new ZipArchiveError(`entry ${name}: ${ERR_INVALID_COMPRESSED_DATA} (${err.message})`)));
+    inflate.once('close', () => (failure ? reject(failure) : undefined));
+  });
+  ended.catch(() => undefined);
+  try {
+    for await (const chunk of input) {
+      if (failure) break;
+      if (!inflate.write(chunk)) await drained(inflate);
+    }
+  } catch (err) {
+    inflate.destroy();
+    throw err;
+  }
+  if (failure) throw failure;
+  inflate.end();
+  await ended;
+  // zlib stops at the deflate stream's end and ignores what follows: the stream must fill the entry exactly.
+  if (inflate.bytesWritten !== compressedSize) {
+    throw new ZipArchiveError(
+      `entry ${name}: ${ERR_INVALID_COMPRESSED_DATA} (the deflate stream ends after ${inflate.bytesWritten} of ${compressedSize} bytes)`,
+    );
   }
 }
 
@@ -241,6 +316,14 @@ export class ZipArchive {
     if (entry.encrypted && this.password === undefined) {
       throw new ZipPasswordError(`entry ${entry.filename} is encrypted and no password was given`);
     }
+    if (!entry.encrypted && (entry.compressionMethod === STORED || entry.compressionMethod === DEFLATED)) {
+      try {
+        await this.unpackNative(entry, sink);
+      } catch (err) {
+        throw classify(err, this.reader, entry.filename);
+      }
+      return;
+    }
     try {
       await entry.getData(
         new WritableStream<Uint8Array>({
@@ -253,6 +336,43 @@ export class ZipArchive {
     } catch (err) {
       throw classify(err, this.reader, entry.filename);
     }
+  }
+
+  /**
+   * A plain (unencrypted) stored or deflated entry, the kind every real export
+   * is made of (README "Export formats"), read with Node's own zlib and
+   * CRC-32. zip.js still checks where the entry is: its local header against
+   * the central directory, its data within the archive and overlapping no
+   * other entry read, its data descriptor (`checkOverlappingEntryOnly` runs
+   * those checks and reads no data). Only the bytes then go through zlib
+   * here, not through zip.js's web streams, which inflated 100 MiB in 0.8 s
+   * against 0.1 s here (measured with test/bench's archives). The checks on
+   * the data are the same: the deflate stream must end exactly at the
+   * entry's compressed size, its output be exactly the uncompressed size
+   * (never more is inflated: a bomb stops there), and its CRC-32 match.
+   */
+  private async unpackNative(entry: FileEntry, sink: (chunk: Uint8Array) => void): Promise<void> {
+    await entry.getData(new WritableStream(), { checkOverlappingEntryOnly: true });
+    const dataOffset = entry.localDirectory?.dataOffset;
+    if (dataOffset === undefined) throw new ZipArchiveError(`entry ${entry.filename}: its local header was not read`);
+    const expected = entry.uncompressedSize;
+    let produced = 0;
+    let crc = 0;
+    const take = (chunk: Uint8Array) => {
+      produced += chunk.length;
+      if (produced > expected) throw new ZipArchiveError(`entry ${entry.filename}: ${ERR_INVALID_UNCOMPRESSED_SIZE} (more than ${expected} bytes)`);
+      crc = crc32(chunk, crc);
+      sink(chunk);
+    };
+    const compressed = this.reader.chunks(dataOffset, dataOffset + entry.compressedSize);
+    if (entry.compressionMethod === STORED) {
+      for await (const chunk of compressed) take(chunk);
+    } else {
+      await inflateInto(compressed, entry.compressedSize, take, entry.filename);
+    }
+    if (produced !== expected)
+      throw new ZipArchiveError(`entry ${entry.filename}: ${ERR_INVALID_UNCOMPRESSED_SIZE} (${produced} of ${expected} bytes)`);
+    if (entry.crc32 === undefined || crc >>> 0 !== entry.crc32 >>> 0) throw new ZipArchiveError(`entry ${entry.filename}: ${ERR_INVALID_CRC32}`);
   }
 
   /** One entry's bytes; undefined when there is no such file entry or it is larger than `maxBytes`. */
