@@ -11,7 +11,8 @@
  *    Lex export is decrypted in memory with its password, so its hash is its
  *    plaintext's. The provider's restore details are read from the spool too.
  *    An archive that does not unpack fails the job with nothing written.
- * 3. Compare: one HeadObject of the stable key. When the current version is
+ * 3. Compare: one HeadObject of the stable key (sent while the download
+ *    runs, so it costs no time of its own). When the current version is
  *    the one this run already wrote (a retry after a lost response or a
  *    crash), the job reports it; with `changeDetection: 'skipUnchanged'` (the
  *    default), when it has the same `content-sha256`, nothing is written and
@@ -106,7 +107,17 @@ export interface StoredArchive {
 export async function writeArchive(params: WriteArchiveParams): Promise<StoredArchive> {
   const { s3, bucket, job, runId, exportId } = params;
   const log = { job: job.id, exportId, key: job.key };
-  const spooled = await spoolDownload(params);
+  // The first compare's HeadObject goes out with the download, so its round trip hides behind the
+  // transfer. A version written in between is caught by the conditional write (412), which re-reads.
+  let firstHead: Promise<HeadObjectCommandOutput | undefined> | undefined = headCurrent(s3, bucket, job.key);
+  firstHead.catch(() => undefined); // awaited below; a failure there must not surface as unhandled meanwhile
+  let spooled: Spooled;
+  try {
+    spooled = await spoolDownload(params);
+  } catch (err) {
+    await firstHead.catch(() => undefined);
+    throw err;
+  }
   try {
     const { bytes, sha256 } = spooled;
     const zip = await openSpool(spooled, params.password);
@@ -134,7 +145,8 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     };
 
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const current = await headCurrent(s3, bucket, job.key);
+      const current = await (firstHead ?? headCurrent(s3, bucket, job.key));
+      firstHead = undefined;
       const currentVersion = current && describeCurrent(job.key, current);
       if (
         currentVersion &&
