@@ -28,7 +28,7 @@ ACCESS_KEY="test:tester"
 SECRET_KEY="testing"
 ENDPOINT="http://127.0.0.1:${PORT}"
 PACKAGES=(swift swift-proxy swift-object swift-container swift-account python3-swift memcached)
-# Conditional and checksummed PutObject for s3api (scripts/swift/botvault_s3_conditional.py says why).
+# Conditional and checksummed writes for s3api (scripts/swift/botvault_s3_conditional.py says why).
 FILTERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/swift"
 
 log() { echo "swift-s3: $*" >&2; }
@@ -43,7 +43,7 @@ answering() {
   # checked separately since /info does not touch them.
   local info p
   info=$(curl -s -m 3 "${ENDPOINT}/info" 2>/dev/null) || return 1
-  [[ $info == *'"s3api"'* && $info == *'"object_versioning"'* && $info == *'"botvault_s3_conditional"'* ]] || return 1
+  [[ $info == *'"s3api"'* && $info == *'"object_versioning"'* && $info == *'"botvault_s3_conditional"'* && $info == *'CompleteMultipartUpload'* ]] || return 1
   for p in "$OBJECT_PORT" "$CONTAINER_PORT" "$ACCOUNT_PORT"; do
     [ "$(curl -s -m 3 "http://127.0.0.1:$p/healthcheck" 2>/dev/null)" = OK ] || return 1
   done

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectChecksumChecked, expectConditionalPuts } from '../simulators/conditional-writes';
+import { expectChecksumChecked, expectConditionalCompletes, expectConditionalPuts } from '../simulators/conditional-writes';
 import { createVersionedBucket, swiftS3FromEnv } from '../simulators/swift';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -146,6 +146,10 @@ describe('versioned S3 server (Swift s3api)', () => {
     const [first, second] = await expectConditionalPuts(s3, bucket, key);
     const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
     expect((listed.Versions ?? []).map((v) => v.VersionId).sort()).toEqual([first.VersionId, second.VersionId].sort());
+  });
+
+  it('conditional CompleteMultipartUpload as S3 answers it: 412 onto a taken key or a stale ETag, the key left as it was', async () => {
+    await expectConditionalCompletes(s3, bucket, `cond/mpu-${randomBytes(3).toString('hex')}.zip`);
   });
 
   it('of concurrent If-None-Match: * writes of one key exactly one succeeds', async () => {

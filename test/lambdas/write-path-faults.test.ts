@@ -168,6 +168,43 @@ describe.each(BACKENDS)('the write path on a $name', (backend) => {
     noDeletes(b.proxy);
   });
 
+  it('above the single-PUT bound, the multipart write is as conditional: two runs at once, then a lost answer to the completion', async () => {
+    // singlePutMaxBytes 1 makes every write a multipart upload (one part: the last part may be under 5 MiB).
+    const multipart = { singlePutMaxBytes: 1, partBytes: 5 * 1024 * 1024 };
+    const [one, two] = [await lexLikeZip(500), await lexLikeZip(700)];
+    const a = await through();
+    const b = await through();
+    const results = await Promise.all([write(a.client, 'run-a', one, multipart), write(b.client, 'run-b', two, multipart)]);
+    expect(results.map((r) => r.status)).toEqual([undefined, undefined]);
+    let h = await history();
+    for (const v of h) expect(v.sha256).toBe(v.metadataSha256);
+    if (backend.versioned) expect(h.map((v) => v.sha256).sort()).toEqual([sha256(one), sha256(two)].sort());
+    const completes = (p: S3FaultProxy) => p.requests.filter((r) => r.method === 'POST' && r.query.includes('uploadId'));
+    // Both completed once each, conditionally; the one that lost the race compared again and completed a new upload.
+    expect(completes(a.proxy).length + completes(b.proxy).length).toBeGreaterThanOrEqual(2);
+
+    const three = await lexLikeZip(900);
+    let dropped = false;
+    const lossy = await through({
+      dropResponse: (r) => {
+        if (dropped || r.method !== 'POST' || !r.query.includes('uploadId')) return false;
+        dropped = true;
+        return true;
+      },
+    });
+    const before = h.length;
+    const stored = await write(lossy.client, 'run-c', three, multipart);
+    expect(dropped).toBe(true);
+    expect(stored.status).toBeUndefined();
+    expect(stored.sha256).toBe(sha256(three));
+    h = await history();
+    expect(h[0]).toEqual({ sha256: sha256(three), metadataSha256: sha256(three) });
+    // One version for the run whose answer was lost, not two.
+    if (backend.versioned) expect(h).toHaveLength(before + 1);
+    for (const p of [a.proxy, b.proxy, lossy.proxy])
+      expect(p.requests.filter((r) => r.method === 'DELETE' && !r.query.includes('uploadId'))).toEqual([]);
+  });
+
   it('bytes damaged on the way: S3 refuses them, nothing is written, the next run stores the change', async () => {
     const before = await lexLikeZip(100);
     await write(direct, 'run-0', before);

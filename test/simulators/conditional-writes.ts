@@ -4,7 +4,16 @@
  * way on s3rver (s3-server.test.ts) and Swift (test/e2e/swift-s3.test.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { PutObjectCommand, type PutObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandOutput,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 
 /**
@@ -36,4 +45,38 @@ export async function expectChecksumChecked(s3: S3Client, bucket: string, key: s
     .catch((e: Error) => e);
   expect(wrong).toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
   return body;
+}
+
+/**
+ * CompleteMultipartUpload is conditional as PutObject is: `If-None-Match: *`
+ * onto a taken key and `If-Match` with a stale ETag are 412 and leave the key
+ * as it was; `If-Match` with the current ETag completes. One small part each
+ * (the last part of an upload may be under 5 MiB).
+ */
+export async function expectConditionalCompletes(s3: S3Client, bucket: string, key: string): Promise<void> {
+  const complete = async (body: string, condition: { IfNoneMatch?: string; IfMatch?: string }) => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.from(body) }));
+    try {
+      return await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+          ...condition,
+        }),
+      );
+    } catch (err) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }));
+      throw err;
+    }
+  };
+  const read = async () => await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then((r) => r.Body!.transformToString());
+  const first = await complete('one', { IfNoneMatch: '*' });
+  expect(await complete('two', { IfNoneMatch: '*' }).catch((e: Error) => e)).toMatchObject({ $metadata: { httpStatusCode: 412 } });
+  expect(await complete('two', { IfMatch: '"0123"' }).catch((e: Error) => e)).toMatchObject({ $metadata: { httpStatusCode: 412 } });
+  expect(await read()).toBe('one');
+  await complete('three', { IfMatch: first.ETag! });
+  expect(await read()).toBe('three');
 }

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectChecksumChecked, expectConditionalPuts } from './conditional-writes';
+import { expectChecksumChecked, expectConditionalCompletes, expectConditionalPuts } from './conditional-writes';
 import { s3ClientFor, type S3Server, startLocalS3, startS3Server, stopLocalS3 } from './s3-server';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -173,6 +173,10 @@ describe('s3rver (in-process S3)', () => {
       .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/none.bin', Body: Buffer.from('x'), IfMatch: first.ETag }))
       .catch((e: Error) => e);
     expect(absent).toMatchObject({ name: 'PreconditionFailed' });
+  });
+
+  it('conditional CompleteMultipartUpload as S3 answers it: 412 onto a taken key or a stale ETag, the key left as it was', async () => {
+    await expectConditionalCompletes(s3, BUCKET, `cond/mpu-${randomBytes(3).toString('hex')}.zip`);
   });
 
   it('of two concurrent If-None-Match: * writes of one key exactly one succeeds', async () => {
