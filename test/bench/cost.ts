@@ -26,7 +26,7 @@ interface CostInput {
   readonly bots: number;
   readonly transitionsPerBotAllIn: number;
   readonly meanStateMs: Record<string, number>;
-  /** S3 requests of one changed-bot StoreArchive job, by operation. */
+  /** S3 requests of one changed-bot StoreArchive job with its restore sidecar, by operation (test/bench/requests.ts). */
   readonly storeRequests: Record<string, number>;
 }
 
@@ -47,8 +47,10 @@ export function costPerBotNight(c: CostInput): CostLine {
     const share = state === 'Plan' || state === 'Summarize' ? 1 / c.bots : 1;
     lambda += share * ((ms / 1000) * (mb / 1024) * p.lambdaArmGbSecond + p.lambdaRequest);
   }
-  const puts = (c.storeRequests.PutObject ?? 0) + 1; // the archive, and its restore sidecar
-  const reads = (c.storeRequests.HeadObject ?? 0) + (c.storeRequests.GetObject ?? 0);
+  // Operations as requests.ts names them: the sidecar's are counted apart ("PutObject (sidecar)").
+  const count = (op: string) => Object.entries(c.storeRequests).reduce((n, [name, k]) => (name.split(' ')[0] === op ? n + k : n), 0);
+  const puts = count('PutObject') + count('CopyObject');
+  const reads = count('HeadObject') + count('GetObject');
   const s3 = puts * p.s3Put + reads * p.s3HeadOrGet + (1 / c.bots) * p.s3Put; // the run manifest, shared
   return { stepFunctions, lambda, s3, total: stepFunctions + lambda + s3 };
 }

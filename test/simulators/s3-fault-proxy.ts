@@ -20,6 +20,8 @@ interface ProxiedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: string;
+  /** A PUT with `x-amz-copy-source`: a CopyObject (or UploadPartCopy), not a body upload. */
+  readonly copy: boolean;
   /** The server's status, or 0 when the proxy cut the exchange before it answered. */
   status: number;
 }
@@ -69,7 +71,13 @@ export async function startS3FaultProxy(target: string, opts: S3FaultProxyOption
   const requests: ProxiedRequest[] = [];
   const server = http.createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://proxy');
-    const record: ProxiedRequest = { method: req.method ?? '', path: decodeURIComponent(parsed.pathname), query: parsed.search.slice(1), status: 0 };
+    const record: ProxiedRequest = {
+      method: req.method ?? '',
+      path: decodeURIComponent(parsed.pathname),
+      query: parsed.search.slice(1),
+      copy: 'x-amz-copy-source' in req.headers,
+      status: 0,
+    };
     requests.push(record);
     const drop = opts.dropResponse?.(record) ?? false;
     const tamper = opts.tamperBody?.(record) ?? false;
