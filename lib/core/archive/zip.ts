@@ -4,11 +4,14 @@
  * `get --extract` and `restore` all open archives here.
  *
  * The parsing is @zip.js/zip.js (BSD-3, maintained, no dependencies): it reads
- * the central directory, inflates each entry, checks its CRC-32 and size (or,
- * for WinZip AES, its authentication code), and decrypts both encryptions a
+ * the central directory, checks each entry's local header, bounds, data
+ * descriptor and that it overlaps no other, and decrypts both encryptions a
  * password-protected Lex export may use — traditional PKWARE "ZipCrypto" and
  * WinZip AES (Lex's documentation says only "standard .zip file compression";
- * which cipher it uses is unconfirmed, README "Export formats"). It reads
+ * which cipher it uses is unconfirmed, README "Export formats"), checking the
+ * CRC-32 and size (or, for WinZip AES, the authentication code). A plain
+ * stored or deflated entry, which is what real exports hold, is inflated and
+ * CRC-checked with Node's zlib instead (unpackNative says why). It reads
  * through a `Reader` over a ByteSource, so an archive in S3 is read by range
  * GETs in 1 MiB blocks (sequential entries share them: one GET per MiB, not
  * one per entry) and never held whole; memory stays at a few blocks.
