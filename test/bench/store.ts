@@ -77,7 +77,7 @@ async function benchStoreOnce(sizes: readonly number[], modes: readonly StoreMod
           const result = JSON.parse(stdout.trim().split('\n').pop()!) as StoreCaseResult;
           results.push(result);
           log(
-            `  ${mode.padEnd(13)} ${(bytes / MiB).toFixed(0).padStart(5)} MiB  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`,
+            `  ${mode.padEnd(13)} ${(bytes >= MiB ? `${(bytes / MiB).toFixed(0)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`).padStart(8)}  ${result.throughput.toFixed(1).padStart(7)} MiB/s  peak RSS ${result.peakRssMiB.toFixed(1)} MiB`,
           );
         } finally {
           await s3.close();
