@@ -20,6 +20,7 @@ import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
 import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
+import { type StsSimulator, startStsSimulator } from '../simulators/sts-simulator';
 import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server } from '../simulators/s3-server';
 import { startSfnSimulator, type SfnSimulator } from '../simulators/sfn-simulator';
 import { swiftS3FromEnv } from '../simulators/swift';
@@ -38,6 +39,8 @@ export interface CliHarness {
   bucket: string;
   sfn: SfnSimulator;
   cfn: CfnSimulator;
+  /** Whom the CLI's credentials belong to (restore compares a new bot's role with this account). */
+  sts: StsSimulator;
   config: BotVaultConfig;
   /** The config file the CLI reads (its stackName is the CloudFormation simulator's stack). */
   configFile: string;
@@ -64,6 +67,7 @@ export async function startCliHarness(opts: {
     ...(opts.testSets ? { testSets: opts.testSets } : {}),
   });
   const secrets = opts.secrets ? await startSecretsSimulator({ secrets: opts.secrets }) : undefined;
+  const sts = await startStsSimulator();
   if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
   const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
@@ -110,6 +114,7 @@ export async function startCliHarness(opts: {
     AWS_ENDPOINT_URL_SFN: sfn.url,
     AWS_ENDPOINT_URL_S3: endpoint,
     AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
+    AWS_ENDPOINT_URL_STS: sts.url,
     ...(secrets ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url } : {}),
   };
 
@@ -119,6 +124,7 @@ export async function startCliHarness(opts: {
     bucket,
     sfn,
     cfn,
+    sts,
     config,
     configFile,
     dir,
@@ -147,6 +153,7 @@ export async function startCliHarness(opts: {
       await cfn.close();
       await lex.close();
       await secrets?.close();
+      await sts.close();
       if (secrets) delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
       await local?.close();
       rmSync(dir, { recursive: true, force: true });
