@@ -41,10 +41,10 @@ import {
   RUN_ID_METADATA,
   SHA256_METADATA,
 } from '../../lib/core/names';
-import type { RestoreDetails } from '../../lib/providers/definitions';
+import { type RestoreDetails, restoreInfoSha256 } from '../../lib/providers/definitions';
 import type { ArchiveReader } from '../../lib/providers/types';
 import { isChecksumRefusal, isConditionFailure, putArchive } from './archive-put';
-import { type CapturedRestoreInfo, headerSafe, restoreInfoSha256, writeSidecar } from './restore-info';
+import { type CapturedRestoreInfo, headerSafe, writeSidecar } from './restore-info';
 import { type Spooled, spool } from './spool';
 
 /** Archives up to this size are spooled in memory; larger ones on the function's ephemeral storage. */

@@ -3,29 +3,20 @@
  * restoreInfoSchema): what the export leaves out and a restore needs, written
  * beside the archive and versioned like it.
  *
- * `restore-info-sha256` is the SHA-256 of the canonical JSON (keys sorted, no
- * whitespace) of `{ provider, target, lex?, koreai? }`: the details without
- * capturedAt, runId and archive, so an unchanged bot keeps its hash and an
- * unchanged sidecar is not written again.
+ * `restore-info-sha256` (restoreInfoSha256 in lib/providers/definitions.ts)
+ * names the details; an unchanged bot keeps its hash, so an unchanged
+ * sidecar is not written again.
  */
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Job } from '../../lib/core/contracts';
-import { canonicalJson } from '../../lib/core/archive/canonical-json';
 import { logger } from '../../lib/core/logger';
-import { restoreDetailsSchema, restoreInfoSchema, type RestoreDetails, type RestoreInfo } from '../../lib/providers/definitions';
+import { restoreInfoSchema, type RestoreDetails, type RestoreInfo } from '../../lib/providers/definitions';
 import { RESTORE_INFO_SHA256_METADATA, restoreInfoKey, RUN_ID_METADATA } from '../../lib/core/names';
 
 /** S3 user metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest (archive versions and sidecars alike). */
 export function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
-}
-
-/** The `restore-info-sha256` of a job's details (see the file comment). */
-export function restoreInfoSha256(job: Pick<Job, 'id' | 'provider'>, details: RestoreDetails): string {
-  return createHash('sha256')
-    .update(canonicalJson({ provider: job.provider, target: job.id, ...restoreDetailsSchema.parse(details) }))
-    .digest('hex');
 }
 
 /** Details captured for one job, with their hash; ready to be written once the archive version is known. */

@@ -17,8 +17,9 @@ import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
 import { CliError } from './output';
 import { displayName, listSome } from './targets';
-import { restoreInfoSchema, type RestoreInfo } from '../providers/definitions';
-import { PASSWORD_SECRET_METADATA, restoreInfoKey, SHA256_METADATA } from '../core/names';
+import type { KeyInfo } from '../providers/definition';
+import { restoreInfoSchema, restoreInfoSha256, type RestoreInfo } from '../providers/definitions';
+import { PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_METADATA, restoreInfoKey, SHA256_METADATA } from '../core/names';
 
 /** Archives larger than this are refused: a bot definition is kilobytes to a few megabytes. */
 const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
@@ -97,10 +98,40 @@ export async function readArchive(s3: S3Client, bucket: string, resource: Resour
  * could not be captured); an unreadable sidecar is ignored the same way,
  * with a warning, since restore can still go on from flags and the archive.
  */
+/**
+ * Why a sidecar may not be used with this archive version, or undefined when
+ * it may. The sidecar is a separate object anyone who can write the bucket
+ * can rewrite, so nothing in it is taken on trust: it must name the target
+ * and the bot of the archive's own key (so it cannot point a restore at
+ * another bot), and its details must hash to the `restore-info-sha256` the
+ * archive version was stored with (so a role or setting changed in it since
+ * is not used).
+ */
+export function sidecarProblem(info: RestoreInfo, archive: Pick<ArchiveBytes, 'metadata'>, resource: KeyInfo): string | undefined {
+  if (info.provider !== resource.provider || (resource.id !== undefined && info.target !== resource.id)) {
+    return `it is for ${info.target}, not for ${resource.id ?? resource.key}`;
+  }
+  const named = info.lex?.botId ?? info.koreai?.botId;
+  if (resource.botId !== undefined && named !== resource.botId) {
+    return `it names bot ${named ?? '(none)'}, and the archive is bot ${resource.botId}'s`;
+  }
+  const stored = archive.metadata[RESTORE_INFO_SHA256_METADATA];
+  if (!stored) return `the archive version was stored without ${RESTORE_INFO_SHA256_METADATA} metadata, so nothing vouches for it`;
+  if (restoreInfoSha256({ id: info.target, provider: info.provider }, info) !== stored) {
+    return `its details are not the ones the archive version was stored with (${RESTORE_INFO_SHA256_METADATA} differs): it was changed since`;
+  }
+  return undefined;
+}
+
+/**
+ * The sidecar captured with this archive version, when one exists and passes
+ * sidecarProblem; one that does not is named in a warning and not used.
+ */
 export async function readRestoreInfo(
   s3: S3Client,
   bucket: string,
   archive: ArchiveBytes,
+  resource: KeyInfo,
   warn: (line: string) => void,
 ): Promise<RestoreInfo | undefined> {
   const key = restoreInfoKey(archive.key);
@@ -134,7 +165,10 @@ export async function readRestoreInfo(
       warn(`ignoring ${key}${versionId ? ` version ${versionId}` : ''}: not a restore sidecar BotVault can read`);
       continue;
     }
-    if (matches(parsed)) return parsed;
+    if (!matches(parsed)) continue;
+    const problem = sidecarProblem(parsed, archive, resource);
+    if (!problem) return parsed;
+    warn(`not using ${key}${versionId ? ` version ${versionId}` : ''}: ${problem}`);
   }
   return undefined;
 }

@@ -14,6 +14,7 @@
  * could not start (one line saying why).
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { BotVaultError } from '../core/errors';
 import { cachedSecretReader } from '../core/secrets';
 import { type RestoreOutcome, RestoreRefusedError, type RestoreRequest, restoreFor } from '../providers/restore';
@@ -54,16 +55,23 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
     const archive = await readArchive(s3, bucket!, resource, opts.version);
     if (!archive.verified) warn(`${resource.key} has no sha256 metadata: its bytes cannot be verified`);
     const { entries, password } = await readEntries(archive, 'the archive', opts);
-    const info = await readRestoreInfo(s3, bucket!, archive, warn);
+    const info = await readRestoreInfo(s3, bucket!, archive, resource, warn);
     const restore = restoreFor(resource.provider);
     if (!restore) throw new CliError(`${displayName(resource)}: restoring ${resource.provider} archives is not supported`);
     const sm = new SecretsManagerClient(opts.region ? { region: opts.region } : {});
+    const sts = new STSClient(opts.region ? { region: opts.region } : {});
+    let account: Promise<string> | undefined;
+    const callerAccount = () =>
+      (account ??= aws('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({}))).then((id) => {
+        if (!id.Account) throw new CliError('STS GetCallerIdentity named no account');
+        return id.Account;
+      }));
     let outcome: RestoreOutcome;
     try {
       outcome = await restore(
         { resource, data: archive.data, entries, ...(password !== undefined ? { password } : {}), ...(info ? { info } : {}) },
         opts,
-        { targets: config?.targets ?? [], allowedOrigins: config?.downloadAllowlist ?? [], secrets: cachedSecretReader(sm), aws },
+        { targets: config?.targets ?? [], allowedOrigins: config?.downloadAllowlist ?? [], secrets: cachedSecretReader(sm), aws, callerAccount },
       );
     } catch (err) {
       // The provider refused, or its API did: one line, exit 2 (nothing was changed, or the import never started).
@@ -71,6 +79,7 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
       throw err;
     } finally {
       sm.destroy();
+      sts.destroy();
     }
     report = {
       target: displayName(resource),

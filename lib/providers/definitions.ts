@@ -7,7 +7,9 @@
  * without a name, does not compile.
  */
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import { canonicalJson } from '../core/archive/canonical-json';
 import { nonEmptyString, PROVIDER_NAMES, type ProviderName } from '../core/contracts';
 import { describeIssue } from '../core/schemas';
 import type { KeyInfo, ProviderDefinition, TargetIssue } from './definition';
@@ -101,6 +103,19 @@ export const restoreDetailsSchema = z.object({
   koreai: z.optional(koreaiDefinition.restoreInfoSchema),
 } satisfies Record<ProviderName, unknown>);
 export type RestoreDetails = z.infer<typeof restoreDetailsSchema>;
+
+/**
+ * The `restore-info-sha256` of a job's restore details: SHA-256 of the
+ * canonical JSON (keys sorted, no whitespace) of `{ provider, target, lex?,
+ * koreai? }`, the details without capturedAt, runId and archive. StoreArchive
+ * stores it on the archive version and on its sidecar; a restore uses a
+ * sidecar only when its details hash to the archive version's.
+ */
+export function restoreInfoSha256(job: { readonly id: string; readonly provider: string }, details: RestoreDetails): string {
+  return createHash('sha256')
+    .update(canonicalJson({ provider: job.provider, target: job.id, ...restoreDetailsSchema.parse(details) }))
+    .digest('hex');
+}
 
 /**
  * The sidecar `<archive key>.restore.json` (schemaVersion 1).

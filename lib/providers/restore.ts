@@ -57,6 +57,8 @@ export interface RestoreEnv {
   readonly secrets: SecretReader;
   /** Runs one AWS call; the caller turns well-known failures (credentials, network) into its own errors naming `what`. */
   readonly aws: <T>(what: string, call: () => Promise<T>) => Promise<T>;
+  /** The AWS account the restore's credentials act in (STS GetCallerIdentity): where a new Lex bot is created. */
+  readonly callerAccount: () => Promise<string>;
 }
 
 /** What a restore did (or, in a dry run, would do). */

@@ -17,7 +17,7 @@ import { readZipEntries } from '../../lib/core/archive/zip';
 import { comparableEntries } from '../generators/normalize';
 import { runLocal } from '../../lib/local/runner';
 import { startCliHarness, type CliHarness } from './cli-harness';
-import type { RestoreInfo } from '../../lib/providers/definitions';
+import { type RestoreInfo, restoreInfoSha256 } from '../../lib/providers/definitions';
 import { restoreInfoKey } from '../../lib/core/names';
 
 const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
@@ -36,7 +36,11 @@ beforeAll(async () => {
   h = await startCliHarness({
     s3: 'swift',
     stackName: 'BotVaultRestoreE2E',
-    bots: [{ botId: 'ALPHABOT01', botName: 'Alpha', locales: ['en_US'], intents: ['Greet', 'Order'] }],
+    bots: [
+      { botId: 'ALPHABOT01', botName: 'Alpha', locales: ['en_US'], intents: ['Greet', 'Order'] },
+      // Not backed up: the bot a forged sidecar would point a restore at.
+      { botId: 'BRAVOBOT02', botName: 'Bravo', locales: ['en_US'], intents: ['Greet'] },
+    ],
     targets: [
       { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
       { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT', localeId: 'en_US' },
@@ -102,6 +106,59 @@ describe('history: two backups with an edit in between', () => {
     expect(versions[0]).not.toBe(versions[1]);
   });
 });
+
+/** Restore details as Lex's DescribeBot, aliases and tags would give them for Alpha. */
+function sidecarDetails(): NonNullable<RestoreInfo['lex']> {
+  return {
+    botId: 'ALPHABOT01',
+    botName: 'Alpha',
+    roleArn: 'arn:aws:iam::123456789012:role/FromSidecar',
+    dataPrivacy: { childDirected: true },
+    idleSessionTTLInSeconds: 600,
+    // TestBotAlias comes with every Lex bot: only Live needs recreating.
+    aliases: [
+      { botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias' },
+      { botAliasId: 'LIVEALIAS1', botAliasName: 'Live' },
+    ],
+    tags: { team: 'support' },
+  };
+}
+
+/** Writes a sidecar naming archive version `versionId` with these details. */
+async function putSidecar(lex: NonNullable<RestoreInfo['lex']>, versionId: string): Promise<void> {
+  const current = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY, VersionId: versionId }));
+  const info: RestoreInfo = {
+    schemaVersion: 1,
+    provider: 'lex',
+    target: TARGET,
+    capturedAt: new Date().toISOString(),
+    runId: 'restore-e2e-sidecar',
+    archive: { key: KEY, versionId, sha256: current.Metadata!.sha256! },
+    lex,
+  };
+  await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: restoreInfoKey(KEY), Body: JSON.stringify(info), ContentType: 'application/json' }));
+}
+
+/**
+ * A new archive version (a copy of the current one) stored as StoreArchive
+ * stores it with these restore details: its `restore-info-sha256` names them,
+ * and the sidecar beside it holds them.
+ */
+async function storeWithSidecar(lex: NonNullable<RestoreInfo['lex']>): Promise<{ versionId: string }> {
+  const current = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY }));
+  const body = Buffer.from(await current.Body!.transformToByteArray());
+  const put = await h.s3.send(
+    new PutObjectCommand({
+      Bucket: h.bucket,
+      Key: KEY,
+      Body: body,
+      Metadata: { ...current.Metadata, 'restore-info-sha256': restoreInfoSha256({ id: TARGET, provider: 'lex' }, { lex }) },
+    }),
+  );
+  versions.push(put.VersionId!);
+  await putSidecar(lex, put.VersionId!);
+  return { versionId: put.VersionId! };
+}
 
 describe('botvault restore (Lex V2)', () => {
   it('--dry-run checks the archive and the bot, and changes nothing', async () => {
@@ -221,32 +278,10 @@ describe('botvault restore (Lex V2)', () => {
   });
 
   it('a restore sidecar supplies what the export leaves out (role, privacy, TTL, tags)', async () => {
-    const current = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY }));
-    const info: RestoreInfo = {
-      schemaVersion: 1,
-      provider: 'lex',
-      target: TARGET,
-      capturedAt: new Date().toISOString(),
-      runId: 'restore-e2e-3',
-      archive: { key: KEY, versionId: current.VersionId, sha256: current.Metadata!.sha256! },
-      lex: {
-        botId: 'ALPHABOT01',
-        botName: 'Alpha',
-        roleArn: 'arn:aws:iam::123456789012:role/FromSidecar',
-        dataPrivacy: { childDirected: true },
-        idleSessionTTLInSeconds: 600,
-        // TestBotAlias comes with every Lex bot: only Live needs recreating.
-        aliases: [
-          { botAliasId: 'TSTALIASID', botAliasName: 'TestBotAlias' },
-          { botAliasId: 'LIVEALIAS1', botAliasName: 'Live' },
-        ],
-        tags: { team: 'support' },
-      },
-    };
-    await h.s3.send(
-      new PutObjectCommand({ Bucket: h.bucket, Key: restoreInfoKey(KEY), Body: JSON.stringify(info), ContentType: 'application/json' }),
-    );
-    const res = await h.cli(['restore', TARGET, '--to-bot', 'AlphaFromSidecar', '--dry-run', '--config', h.configFile], { env: lexEnv });
+    const { versionId } = await storeWithSidecar(sidecarDetails());
+    const res = await h.cli(['restore', TARGET, '--version', versionId, '--to-bot', 'AlphaFromSidecar', '--dry-run', '--config', h.configFile], {
+      env: lexEnv,
+    });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('can be restored into new bot AlphaFromSidecar, merge FailOnConflict\n');
@@ -255,6 +290,74 @@ describe('botvault restore (Lex V2)', () => {
     expect(res.stdout).toContain('  idleSessionTTLInSeconds: restore sidecar\n');
     expect(res.stdout).toContain('note: the bot had 1 alias (Live); imports do not create aliases');
     expect(h.lex.botIdByName('AlphaFromSidecar')).toBeUndefined();
+  });
+
+  it("a sidecar rewritten after its archive was stored is not used; the version's own, earlier in the sidecar's history, is", async () => {
+    const { versionId } = await storeWithSidecar(sidecarDetails());
+    // The attacker's edit: only the sidecar, naming the same archive version, with a role of their own.
+    await putSidecar({ ...sidecarDetails(), roleArn: 'arn:aws:iam::999999999999:role/Attacker' }, versionId);
+    const res = await h.cli(['restore', TARGET, '--version', versionId, '--to-bot', 'AlphaForged', '--config', h.configFile, '--poll-ms', '50'], {
+      env: lexEnv,
+    });
+    expect(res.stderr).toContain(`botvault: warning: not using ${restoreInfoKey(KEY)} version`);
+    expect(res.stderr).toContain(
+      'its details are not the ones the archive version was stored with (restore-info-sha256 differs): it was changed since',
+    );
+    expect(res.code).toBe(0);
+    const [started] = [...h.lex.imports.values()].filter(
+      (i) => (i.spec as { botImportSpecification?: { botName?: string } })?.botImportSpecification?.botName === 'AlphaForged',
+    );
+    expect((started!.spec as { botImportSpecification: { roleArn: string } }).botImportSpecification.roleArn).toBe(
+      'arn:aws:iam::123456789012:role/FromSidecar',
+    );
+  });
+
+  it("a sidecar that names another bot cannot redirect the restore: the archive's own bot is the destination, with or without a dry run", async () => {
+    // Consistent hashes (the archive version vouches for these details), but the details name Bravo: the key is Alpha's.
+    const { versionId } = await storeWithSidecar({ ...sidecarDetails(), botId: 'BRAVOBOT02', botName: 'Bravo' });
+    for (const dry of [['--dry-run'], []]) {
+      const before = [...h.lex.imports.values()].length;
+      const res = await h.cli(
+        ['restore', TARGET, '--version', versionId, '--merge', 'Overwrite', ...dry, '--config', h.configFile, '--poll-ms', '50'],
+        {
+          env: lexEnv,
+        },
+      );
+      expect(res.stderr).toContain("it names bot BRAVOBOT02, and the archive is bot ALPHABOT01's");
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain('into existing bot Alpha (ALPHABOT01), merge Overwrite');
+      expect(res.stdout).not.toContain('BRAVOBOT02');
+      const started = [...h.lex.imports.values()].slice(before);
+      expect(started.every((i) => (i.spec as { botImportSpecification?: { botName?: string } }).botImportSpecification?.botName === 'Alpha')).toBe(
+        true,
+      );
+      expect(started).toHaveLength(dry.length ? 0 : 1);
+    }
+    expect(h.lex.botIdByName('Bravo')).toBe('BRAVOBOT02');
+  });
+
+  it("a new bot does not take the sidecar's role from another account: refused, dry run and real alike, until --role-arn names one", async () => {
+    const foreign = 'arn:aws:iam::999999999999:role/OtherAccountRole';
+    const { versionId } = await storeWithSidecar({ ...sidecarDetails(), roleArn: foreign });
+    for (const dry of [['--dry-run'], []]) {
+      const res = await h.cli(['restore', TARGET, '--version', versionId, '--to-bot', 'AlphaElsewhere', ...dry, '--config', h.configFile], {
+        env: lexEnv,
+      });
+      expect(res.code).toBe(2);
+      expect(oneLine(res.stderr)).toBe(
+        `botvault: the restore sidecar's role ${foreign} is in account 999999999999, and new bot AlphaElsewhere would be created in account ${h.sts.accountId}: give the bot's role with --role-arn`,
+      );
+    }
+    expect(h.lex.botIdByName('AlphaElsewhere')).toBeUndefined();
+    const ok = await h.cli(
+      ['restore', TARGET, '--version', versionId, '--to-bot', 'AlphaElsewhere', '--role-arn', ROLE, '--dry-run', '--config', h.configFile],
+      {
+        env: lexEnv,
+      },
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('  roleArn: --role-arn\n');
+    expect(h.sts.calls).toContain('GetCallerIdentity');
   });
 
   it('an upload URL that is neither https nor allowlisted is refused before any byte leaves; nothing is imported', async () => {

@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-
 import { describe, expect, it } from 'vitest';
 import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/archive-store';
 import { DownloadIntegrityError } from '../../lib/core/errors';
-import { restoreInfoSha256 } from '../../lambdas/shared/restore-info';
+import { restoreInfoSha256 } from '../../lib/providers/definitions';
 import { bucketPerTest, lexBotJob } from './store-fixtures';
 import { writeZip } from '../generators/zip-writer';
 import { restoreInfoSchema, type RestoreDetails } from '../../lib/providers/definitions';

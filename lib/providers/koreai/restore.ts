@@ -44,7 +44,8 @@ export const restoreKoreai: ProviderRestore = async (source, opts, env) => {
   const call = (method: 'GET' | 'POST', path: string, body?: unknown) =>
     koreaiCall(app, deps, { method, path, body, what: `Kore.ai ${method} ${path}`, scope: 'the Bot Import scope' });
 
-  const wanted = opts.toBot ?? info?.koreai?.botId ?? resource.botId!;
+  // The bot of the archive's own key, never one named by the sidecar: another bot needs --to-bot.
+  const wanted = opts.toBot ?? resource.botId!;
   const existing = KOREAI_BOT_ID.test(wanted);
   const notes: string[] = [];
   if (opts.merge && opts.merge !== 'Overwrite')

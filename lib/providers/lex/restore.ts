@@ -99,6 +99,22 @@ const sameType = (a: string, b: string) => a.replace(/_/g, '').toUpperCase() ===
  * DescribeImport. An existing bot is imported with FailOnConflict unless
  * `--merge` says otherwise, so by default Lex refuses to overwrite anything.
  */
+/**
+ * A new bot gets the sidecar's role only when that role is in the account
+ * the bot is created in: Lex runs the bot under it, and a role of another
+ * account (a rewritten sidecar, or a backup of another account's bot) is
+ * not one to adopt silently. `--role-arn` names a role explicitly.
+ */
+async function checkRoleAccount(roleArn: string, botName: string, env: RestoreEnv): Promise<void> {
+  const roleAccount = /^arn:[^:]+:iam::(\d{12}):role\//.exec(roleArn)?.[1];
+  const account = await env.callerAccount();
+  if (roleAccount !== account) {
+    throw new RestoreRefusedError(
+      `the restore sidecar's role ${roleArn} is ${roleAccount ? `in account ${roleAccount}` : 'not an IAM role ARN'}, and new bot ${botName} would be created in account ${account}: give the bot's role with --role-arn`,
+    );
+  }
+}
+
 export const restoreLex: ProviderRestore = async (source, opts, env) => {
   const { resource, info, entries } = source;
   const aws = env.aws;
@@ -133,7 +149,8 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
   const sources: Record<string, string> = {};
   const notes: string[] = [];
   try {
-    const wanted = opts.toBot ?? info?.lex?.botId ?? resource.botId!;
+    // The bot of the archive's own key, never one named by the sidecar: another bot needs --to-bot.
+    const wanted = opts.toBot ?? resource.botId!;
     let existing: LexBot | undefined;
     if (LEX_ID.test(wanted)) existing = await describeBot(lex, aws, wanted);
     if (!existing) existing = await findBotByName(lex, aws, wanted);
@@ -190,6 +207,7 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
         [existing ? 'the existing bot' : 'restore sidecar', existing?.idleSessionTTLInSeconds ?? info?.lex?.idleSessionTTLInSeconds],
         ['the archive (Bot.json)', fromArchive?.idleSessionTTLInSeconds],
       );
+      if (roleArn && sources.roleArn === 'restore sidecar') await checkRoleAccount(roleArn, botName, env);
       const missing = [
         !roleArn && "--role-arn ARN (the bot's IAM role; exports do not hold it)",
         childDirected === undefined && '--child-directed true|false',
