@@ -5,11 +5,12 @@
  * every real change; damage, truncation and wrong passwords are named
  * errors; a failing source is passed on as it is; ranged reads share blocks.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/core/archive/byte-source';
+import { canonicalJson } from '../../lib/core/archive/canonical-json';
 import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/core/archive/zip';
 import { koreExportZip } from '../generators/koreai-export';
 import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
@@ -70,6 +71,43 @@ function handZip(name: string, method: 0 | 8, data: Buffer, declared: { crc: num
   return Buffer.concat([local, n, data, central, n, eocd]);
 }
 
+/** A zip of stored entries written by hand, with any bytes as names (a real zip tool would refuse some). */
+function storedZip(entries: { name: Buffer; data: Buffer }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const { name, data } of entries) {
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc >>> 0, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc >>> 0, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, data);
+    centrals.push(central, name);
+    offset += 30 + name.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(entries.length, 8);
+  eocd.writeUInt16LE(entries.length, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
+}
+
 describe('content hash', () => {
   it('is the same for two exports of an unchanged bot: other entry order, key order of the manifest, timestamps', async () => {
     const a = await lexExportZip(BOT, { seed: 1, mtime: new Date(Date.UTC(2024, 0, 1)) });
@@ -122,6 +160,23 @@ describe('content hash', () => {
     const expected = await hashOf(plain);
     expect(await hashOf(aes, SENTINEL_PASSWORD)).toBe(expected);
     expect(await hashOf(zc, SENTINEL_PASSWORD)).toBe(expected);
+  });
+
+  it('is unambiguous: a name holding NUL and LF cannot make one entry hash like two (the v2 joining could)', async () => {
+    const [c1, c2] = [Buffer.from('{"intent":"OrderFlowers"}'), Buffer.from('{"intent":"CancelOrder"}')];
+    const hex1 = createHash('sha256')
+      .update(canonicalJson(JSON.parse(c1.toString())))
+      .digest('hex');
+    const two = storedZip([
+      { name: Buffer.from('a.json'), data: c1 },
+      { name: Buffer.from('b.json'), data: c2 },
+    ]);
+    // Under v2 (`name NUL hex LF` per entry) this one entry produced exactly the bytes of the two above.
+    const one = storedZip([{ name: Buffer.from(`a.json\0${hex1}\nb.json`), data: c2 }]);
+    const [h2, h1] = await Promise.all([hashOf(two), hashOf(one).catch((e: unknown) => e)]);
+    expect(h2).toMatch(/^[0-9a-f]{64}$/);
+    // Either refused as a zip (an unsafe name) or hashed apart: never the same hash.
+    expect(h1).not.toBe(h2);
   });
 
   it('changes with an utterance, an entry name, or an entry more', async () => {

@@ -17,8 +17,12 @@
  * one per entry) and never held whole; memory stays at a few blocks.
  *
  * Content hash (`content-sha256` metadata): SHA-256 over the archive's file
- * entries sorted by their raw name bytes, each contributing
- * `name NUL sha256-hex(content) LF`, after the prefix `botvault-content-v2 LF`.
+ * entries sorted by their raw name bytes, each contributing the name's length
+ * (4 bytes, big-endian), the name's raw bytes and the 32-byte SHA-256 of its
+ * content, after the prefix `botvault-content-v3 LF`. Length-prefixed, so no
+ * entry name can pass for a name-and-digest boundary: v2 joined
+ * `name NUL hex LF`, and a name holding NUL and LF made a one-entry archive
+ * hash like a two-entry one (a change then reported UNCHANGED).
  * The content of an entry named `*.json` that parses as JSON (and is at most
  * MAX_CANONICAL_JSON_BYTES) is its canonical JSON (keys sorted, no
  * whitespace: canonical-json.ts); any other entry's is its uncompressed
@@ -27,8 +31,9 @@
  * unchanged bot hash the same even though Lex stamps every export with its
  * time, orders entries and object keys differently from one export to the
  * next — and an encrypted export hashes like its plaintext. (v1, until
- * 2026-12, hashed the raw bytes of every entry: the first backup after the
- * change stores one new version of each bot.)
+ * 2026-12, hashed the raw bytes of every entry; v2 had the joining above.
+ * A stored hash of an older version never equals a v3 one, so the first
+ * backup after each change stores one new version of each bot, once.)
  */
 import { createHash } from 'node:crypto';
 import { createInflateRaw, crc32 } from 'node:zlib';
@@ -82,7 +87,7 @@ export interface OpenOptions {
   readonly password?: string;
 }
 
-const HASH_PREFIX = 'botvault-content-v2\n';
+const HASH_PREFIX = 'botvault-content-v3\n';
 /** JSON entries up to this size are hashed by their canonical form; larger ones (none in a real bot) by their bytes. */
 const MAX_CANONICAL_JSON_BYTES = 64 * 1024 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
@@ -411,7 +416,7 @@ export class ZipArchive {
 
   /** The content hash (see the file comment); every entry is checked on the way. */
   async contentSha256(): Promise<string> {
-    const digests: { rawName: Uint8Array; hex: string }[] = [];
+    const digests: { rawName: Uint8Array; digest: Buffer }[] = [];
     for (const entry of this.inDataOrder()) {
       const hash = createHash('sha256');
       if (/\.json$/i.test(entry.filename) && entry.uncompressedSize <= MAX_CANONICAL_JSON_BYTES) {
@@ -422,11 +427,15 @@ export class ZipArchive {
       } else {
         await this.unpack(entry, (c) => hash.update(c));
       }
-      digests.push({ rawName: entry.rawFilename, hex: hash.digest('hex') });
+      digests.push({ rawName: entry.rawFilename, digest: hash.digest() });
     }
-    digests.sort((a, b) => Buffer.compare(a.rawName, b.rawName) || a.hex.localeCompare(b.hex));
+    digests.sort((a, b) => Buffer.compare(a.rawName, b.rawName) || Buffer.compare(a.digest, b.digest));
     const total = createHash('sha256').update(HASH_PREFIX);
-    for (const d of digests) total.update(d.rawName).update('\0').update(d.hex).update('\n');
+    const length = Buffer.alloc(4);
+    for (const d of digests) {
+      length.writeUInt32BE(d.rawName.length, 0);
+      total.update(length).update(d.rawName).update(d.digest);
+    }
     return total.digest('hex');
   }
 
