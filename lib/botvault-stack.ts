@@ -82,6 +82,7 @@ export class BotVaultStack extends Stack {
           BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(','),
           BOTVAULT_CHANGE_DETECTION: config.changeDetection,
           BOTVAULT_MAX_ARCHIVE_MIB: String(config.maxArchiveMiB),
+          BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits),
         },
       }),
       cleanup: fn('Cleanup', 'cleanup'),
@@ -136,6 +137,7 @@ export class BotVaultStack extends Stack {
         logEncryptionKey: key,
         alarmTopic: this.alarms.topic,
         passwordSecretArns: archiveSecrets(config.targets).map((s) => this.secretArn(s)),
+        environment: { BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits) },
       });
     }
 

@@ -17,6 +17,7 @@
  *
  * Pure core: the handler injects the S3 client and the metrics sink.
  */
+import type { ArchiveLimits } from '../../lib/core/archive/limits';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
@@ -49,6 +50,8 @@ export interface DrillDeps {
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
   /** Reads the passwords of password-protected exports (their `password-secret` metadata). */
   readonly secrets?: SecretReader;
+  /** Config `archiveLimits` (BOTVAULT_ARCHIVE_LIMITS). @default the zip reader's (lib/core/archive/limits.ts) */
+  readonly limits?: ArchiveLimits | undefined;
 }
 
 export interface DrillResult {
@@ -77,7 +80,7 @@ async function listArchiveKeys(s3: S3Client, bucket: string): Promise<string[]> 
 }
 
 /** Checks one archive's current version: sha256 against its metadata, then every zip entry's CRC-32. */
-export async function drillArchive(s3: S3Client, bucket: string, key: string, secrets?: SecretReader): Promise<DrillResult> {
+export async function drillArchive(s3: S3Client, bucket: string, key: string, secrets?: SecretReader, limits?: ArchiveLimits): Promise<DrillResult> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const versionId = head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined;
   const size = head.ContentLength ?? 0;
@@ -108,7 +111,8 @@ export async function drillArchive(s3: S3Client, bucket: string, key: string, se
     }
   }
   try {
-    const entries = await withZip(s3ByteSource(s3, bucket, key, size, versionId), password !== undefined ? { password } : {}, (zip) => zip.verify());
+    const opts = { ...(password !== undefined ? { password } : {}), ...(limits ? { limits } : {}) };
+    const entries = await withZip(s3ByteSource(s3, bucket, key, size, versionId), opts, (zip) => zip.verify());
     if (entries === 0) return { ...base, ok: false, problem: 'the zip has no entries' };
     return { ...base, ok: true, entries };
   } catch (err) {
@@ -128,7 +132,7 @@ export async function runDrill(_input: unknown, deps: DrillDeps): Promise<DrillR
         const key = keys[i]!;
         let r: DrillResult;
         try {
-          r = await drillArchive(deps.s3, deps.bucket, key, deps.secrets);
+          r = await drillArchive(deps.s3, deps.bucket, key, deps.secrets, deps.limits);
         } catch (err) {
           // Could not even read it (deleted meanwhile, access denied, S3 unavailable): that is a failed drill too.
           r = { key, ok: false, problem: `cannot read it: ${(err as Error).name}: ${(err as Error).message}` };

@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
 import { s3Client, secretsClient } from '../shared/clients';
 import { cachedSecretReader } from '../../lib/core/secrets';
-import { bucketName } from '../../lib/core/env';
+import { archiveLimits, bucketName } from '../../lib/core/env';
 import { defineHandler } from '../shared/handler';
 import { logger } from '../../lib/core/logger';
 import { runDrill } from './drill';
@@ -23,6 +23,7 @@ export const handler = defineHandler(
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
     log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
     secrets: cachedSecretReader(secretsClient()),
+    limits: archiveLimits(),
   }),
   runDrill,
 );

@@ -30,6 +30,7 @@
  */
 import type { Readable } from 'node:stream';
 import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { ArchiveLimits } from '../../lib/core/archive/limits';
 import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../../lib/core/archive/zip';
 import type { Job } from '../../lib/core/contracts';
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
@@ -65,6 +66,8 @@ export interface WriteArchiveParams {
   readonly contentLength?: number;
   /** The largest archive accepted, in bytes (config `maxArchiveMiB`). @default DEFAULT_MAX_ARCHIVE_BYTES */
   readonly maxBytes?: number;
+  /** What the archive may unpack to. @default the zip reader's (lib/core/archive/limits.ts) */
+  readonly limits?: ArchiveLimits;
   /** Spool in memory up to this many bytes. @default MEMORY_SPOOL_BYTES */
   readonly memorySpoolBytes?: number;
   /** Where a file spool goes. @default os.tmpdir() */
@@ -120,7 +123,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
   }
   try {
     const { bytes, sha256 } = spooled;
-    const zip = await openSpool(spooled, params.password);
+    const zip = await openSpool(spooled, params.password, params.limits);
     let contentSha256: string | undefined;
     let restore: CapturedRestoreInfo | 'unavailable' | undefined;
     try {
@@ -245,9 +248,9 @@ async function spoolDownload(params: WriteArchiveParams): Promise<Spooled> {
 }
 
 /** Opens the spooled archive by its central directory; one that does not open is a bad download. */
-async function openSpool(spooled: Spooled, password: string | undefined): Promise<ZipArchive> {
+async function openSpool(spooled: Spooled, password: string | undefined, limits: ArchiveLimits | undefined): Promise<ZipArchive> {
   try {
-    return await ZipArchive.open(spooled.source, password !== undefined ? { password } : {});
+    return await ZipArchive.open(spooled.source, { ...(password !== undefined ? { password } : {}), ...(limits ? { limits } : {}) });
   } catch (err) {
     if (err instanceof ZipArchiveError)
       throw new DownloadIntegrityError(`The downloaded archive is not a readable zip: ${err.message}.`, { cause: err });

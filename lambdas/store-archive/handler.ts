@@ -1,7 +1,7 @@
 /** StoreArchive Lambda: see store-archive.ts. */
 import { s3Client } from '../shared/clients';
 import { storeArchiveInputSchema } from '../../lib/core/contracts';
-import { bucketName, changeDetection, downloadAllowlist, maxArchiveBytes } from '../../lib/core/env';
+import { archiveLimits, bucketName, changeDetection, downloadAllowlist, maxArchiveBytes } from '../../lib/core/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../../lib/providers/registry';
 import { DEFAULT_DOWNLOAD_DEADLINE_MS, storeArchive } from './store-archive';
@@ -28,6 +28,7 @@ export const handler = defineHandler(
       allowedOrigins: downloadAllowlist(),
       changeDetection: changeDetection(),
       maxArchiveBytes: maxArchiveBytes(),
+      archiveLimits: archiveLimits(),
       // In Lambda: finish (or fail cleanly) before the function's own timeout. Locally: the default.
       downloadDeadlineMs: downloadDeadline(remaining),
     };

@@ -9,6 +9,7 @@
  * not in errors (redacted), not in the result.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ArchiveLimits } from '../../lib/core/archive/limits';
 import type { z } from 'zod/mini';
 import { type ChangeDetection, writeArchive } from '../shared/archive-store';
 import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeArchiveInputSchema } from '../../lib/core/contracts';
@@ -38,6 +39,8 @@ export interface StoreArchiveDeps {
   readonly changeDetection?: ChangeDetection;
   /** Config `maxArchiveMiB` in bytes (BOTVAULT_MAX_ARCHIVE_MIB). @default the store's (archive-store.ts) */
   readonly maxArchiveBytes?: number | undefined;
+  /** Config `archiveLimits` (BOTVAULT_ARCHIVE_LIMITS). @default the zip reader's (lib/core/archive/limits.ts) */
+  readonly archiveLimits?: ArchiveLimits | undefined;
 }
 
 export const DEFAULT_DOWNLOAD_DEADLINE_MS = 10 * 60_000;
@@ -93,6 +96,7 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
     contentLength: contentLength(res),
     changeDetection: deps.changeDetection ?? 'skipUnchanged',
     ...(deps.maxArchiveBytes !== undefined ? { maxBytes: deps.maxArchiveBytes } : {}),
+    ...(deps.archiveLimits !== undefined ? { limits: deps.archiveLimits } : {}),
     ...(provider.restoreInfo ? { restoreDetails: (archive) => provider.restoreInfo!(job, archive) } : {}),
     ...(password ? { password: password.password, passwordSecret: password.secret } : {}),
   });

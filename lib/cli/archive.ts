@@ -12,6 +12,7 @@ import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { cachedSecretReader, passwordFromSecret } from '../core/secrets';
 import { bufferByteSource } from '../core/archive/byte-source';
+import type { ArchiveLimits } from '../core/archive/limits';
 import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../core/archive/zip';
 import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
@@ -193,7 +194,7 @@ export interface ArchiveEntries {
  * metadata, read with the operator's own credentials; the password is never
  * printed. Failures are CliErrors naming what to do.
  */
-export async function readEntries(archive: ArchiveBytes, what: string, opts: AwsOptions = {}): Promise<ArchiveEntries> {
+export async function readEntries(archive: ArchiveBytes, what: string, opts: AwsOptions = {}, limits?: ArchiveLimits): Promise<ArchiveEntries> {
   const where = `${what} of ${archive.key}${archive.versionId ? ` (version ${archive.versionId})` : ''}`;
   const secretRef = archive.metadata[PASSWORD_SECRET_METADATA];
   const passwordSecret = secretRef ? decodeURIComponent(secretRef) : undefined;
@@ -210,7 +211,8 @@ export async function readEntries(archive: ArchiveBytes, what: string, opts: Aws
     }
   }
   try {
-    const entries = await withZip(bufferByteSource(archive.data), password !== undefined ? { password } : {}, (zip) => zip.readAll());
+    const open = { ...(password !== undefined ? { password } : {}), ...(limits ? { limits } : {}) };
+    const entries = await withZip(bufferByteSource(archive.data), open, (zip) => zip.readAll());
     return { entries, ...(password !== undefined ? { password, passwordSecret } : {}) };
   } catch (err) {
     if (err instanceof ZipPasswordError) {

@@ -15,6 +15,7 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { archiveLimitsFromConfig } from '../core/archive/limits';
 import { BotVaultError } from '../core/errors';
 import { cachedSecretReader } from '../core/secrets';
 import { type RestoreOutcome, RestoreRefusedError, type RestoreRequest, restoreFor } from '../providers/restore';
@@ -54,7 +55,8 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
     checkVersion(resource, opts.version);
     const archive = await readArchive(s3, bucket!, resource, opts.version);
     if (!archive.verified) warn(`${resource.key} has no sha256 metadata: its bytes cannot be verified`);
-    const { entries, password } = await readEntries(archive, 'the archive', opts);
+    const limits = config ? archiveLimitsFromConfig(config.archiveLimits) : undefined;
+    const { entries, password } = await readEntries(archive, 'the archive', opts, limits);
     const info = await readRestoreInfo(s3, bucket!, archive, resource, warn);
     const restore = restoreFor(resource.provider);
     if (!restore) throw new CliError(`${displayName(resource)}: restoring ${resource.provider} archives is not supported`);

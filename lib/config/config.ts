@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 // zod/mini: the Plan Lambda parses targets with the same schemas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
+import { DEFAULT_ARCHIVE_LIMITS } from '../core/archive/limits';
 import { MAX_ARCHIVE_MIB_LIMIT } from '../core/env';
 import { DEFAULT_STACK_NAME } from '../core/names';
 import { cronSchema, describeIssue, formatPath, originSchema, pollingSchema, timezoneSchema, wholeNumber } from '../core/schemas';
@@ -101,6 +102,27 @@ const configSchema = z
       }),
       1024,
     ),
+    /**
+     * What one archive may unpack to (lib/core/archive/limits.ts): StoreArchive, the restore drill
+     * and the CLI refuse a larger one before inflating it.
+     */
+    archiveLimits: z.prefault(
+      z.strictObject({
+        maxEntries: z._default(
+          wholeNumber(1, 1_000_000, { type: 'must be a whole number from 1 to 1000000', min: 'must be at least 1', max: 'must be at most 1000000' }),
+          DEFAULT_ARCHIVE_LIMITS.maxEntries,
+        ),
+        maxUncompressedMiB: z._default(
+          wholeNumber(1, 1_048_576, { type: 'must be a whole number of MiB', min: 'must be at least 1', max: 'must be at most 1048576 (1 TiB)' }),
+          DEFAULT_ARCHIVE_LIMITS.maxUncompressedBytes / 1024 / 1024,
+        ),
+        maxCompressionRatio: z._default(
+          wholeNumber(2, 10_000, { type: 'must be a whole number from 2 to 10000', min: 'must be at least 2', max: 'must be at most 10000' }),
+          DEFAULT_ARCHIVE_LIMITS.maxCompressionRatio,
+        ),
+      }),
+      {},
+    ),
     /** Days to keep Lambda and Step Functions logs. */
     logRetentionDays: z._default(
       z.union(
@@ -168,6 +190,13 @@ const configSchema = z
     z.superRefine((config, ctx) => {
       for (const issue of checkTargets(config.targets, config)) {
         ctx.addIssue({ code: 'custom', path: ['targets', issue.index, issue.field], message: issue.message });
+      }
+      if (config.archiveLimits.maxUncompressedMiB < config.maxArchiveMiB) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['archiveLimits', 'maxUncompressedMiB'],
+          message: `must be at least maxArchiveMiB (${config.maxArchiveMiB}): an archive unpacks to at least its own size`,
+        });
       }
     }),
   );

@@ -4,6 +4,7 @@
  * between runs. Every getter fails with an EnvironmentError naming the
  * variable: a missing variable is a broken deployment, never a retry.
  */
+import { type ArchiveLimits, archiveLimitsFromConfig } from './archive/limits';
 import { EnvironmentError } from './errors';
 
 type Env = Record<string, string | undefined>;
@@ -69,6 +70,34 @@ export function maxArchiveBytes(env: Env = process.env): number | undefined {
     );
   }
   return mib * 1024 * 1024;
+}
+
+/**
+ * BOTVAULT_ARCHIVE_LIMITS: the config's `archiveLimits` as JSON
+ * (`{"maxEntries":…,"maxUncompressedMiB":…,"maxCompressionRatio":…}`), set by
+ * the stack on StoreArchive and the restore drill. Unset: undefined (the
+ * zip reader's defaults, lib/core/archive/limits.ts).
+ */
+export function archiveLimits(env: Env = process.env): ArchiveLimits | undefined {
+  const raw = env.BOTVAULT_ARCHIVE_LIMITS?.trim();
+  if (!raw) return undefined;
+  const fail = () =>
+    new EnvironmentError(
+      `Environment variable BOTVAULT_ARCHIVE_LIMITS is not the config's archiveLimits: expected JSON with whole numbers maxEntries, maxUncompressedMiB and maxCompressionRatio.`,
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw fail();
+  }
+  const { maxEntries, maxUncompressedMiB, maxCompressionRatio } = (parsed ?? {}) as Record<string, unknown>;
+  if (![maxEntries, maxUncompressedMiB, maxCompressionRatio].every((n) => Number.isInteger(n) && (n as number) > 0)) throw fail();
+  return archiveLimitsFromConfig({
+    maxEntries: maxEntries as number,
+    maxUncompressedMiB: maxUncompressedMiB as number,
+    maxCompressionRatio: maxCompressionRatio as number,
+  });
 }
 
 /**

@@ -11,7 +11,9 @@ import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/core/archive/byte-source';
 import { canonicalJson } from '../../lib/core/archive/canonical-json';
+import { DEFAULT_ARCHIVE_LIMITS } from '../../lib/core/archive/limits';
 import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/core/archive/zip';
+import { zipBomb } from '../generators/zip-bomb';
 import { koreExportZip } from '../generators/koreai-export';
 import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
 import { writeZip } from '../generators/zip-writer';
@@ -189,6 +191,34 @@ describe('content hash', () => {
     more.locales[0]!.intents.push({ name: 'Tip', utterances: ['tip'] });
     const others = await Promise.all([edited, renamed, more].map(async (b) => hashOf(await lexExportZip(b))));
     expect(new Set([base, ...others]).size).toBe(4);
+  });
+});
+
+describe('limits (lib/core/archive/limits.ts): refused from the central directory, before anything is inflated', () => {
+  it('a zip bomb with honest headers (64 kB unpacking to 64 MiB) is refused at open by its compression ratio', async () => {
+    const bomb = await zipBomb(64);
+    expect(bomb.length).toBeLessThan(200_000);
+    const err = await ZipArchive.open(bufferByteSource(bomb)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZipArchiveError);
+    expect((err as Error).message).toMatch(
+      /refused before unpacking: it unpacks to 67108864 bytes from \d+, a compression ratio above the 100 allowed \(config archiveLimits\.maxCompressionRatio\)/,
+    );
+    // Allowed with a ratio to spare, it opens and hashes: the limit, not the archive, refused it.
+    const opened = await ZipArchive.open(bufferByteSource(bomb), { limits: { ...DEFAULT_ARCHIVE_LIMITS, maxCompressionRatio: 10_000 } });
+    await expect(opened.contentSha256()).resolves.toMatch(/^[0-9a-f]{64}$/);
+    await opened.close();
+  });
+
+  it('too many entries, or too much in total, each named with its config field', async () => {
+    const many = await zipBomb(1, 5);
+    await expect(ZipArchive.open(bufferByteSource(many), { limits: { ...DEFAULT_ARCHIVE_LIMITS, maxEntries: 4 } })).rejects.toThrow(
+      /it has 5 entries, more than the 4 allowed \(config archiveLimits\.maxEntries\)/,
+    );
+    await expect(
+      ZipArchive.open(bufferByteSource(many), { limits: { ...DEFAULT_ARCHIVE_LIMITS, maxUncompressedBytes: 4 * 1024 * 1024 } }),
+    ).rejects.toThrow(/it unpacks to 5242880 bytes, more than the 4194304 allowed \(config archiveLimits\.maxUncompressedMiB\)/);
+    // Under the ratio floor (16 MiB), a small archive of repeated bytes is fine whatever its ratio.
+    await expect(withZip(bufferByteSource(many), {}, (z) => z.verify())).resolves.toBe(5);
   });
 });
 

@@ -72,6 +72,13 @@ describe('loadConfig names the bad field', () => {
     ],
     ['maxArchiveMiB fractional', { targets: [LEX], maxArchiveMiB: 1.5 }, 'maxArchiveMiB: must be a whole number of MiB from 1 to 10176'],
     [
+      'archiveLimits below maxArchiveMiB',
+      { targets: [LEX], maxArchiveMiB: 4096, archiveLimits: { maxUncompressedMiB: 2048 } },
+      'archiveLimits.maxUncompressedMiB: must be at least maxArchiveMiB (4096): an archive unpacks to at least its own size',
+    ],
+    ['archiveLimits ratio 1', { targets: [LEX], archiveLimits: { maxCompressionRatio: 1 } }, 'archiveLimits.maxCompressionRatio: must be at least 2'],
+    ['archiveLimits unknown field', { targets: [LEX], archiveLimits: { maxFiles: 10 } }, 'archiveLimits.maxFiles: unknown field "maxFiles"'],
+    [
       'bad changeDetection',
       { targets: [LEX], changeDetection: 'never' },
       'changeDetection: must be "skipUnchanged" (no new version when the bot did not change) or "always"',

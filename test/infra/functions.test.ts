@@ -1,4 +1,5 @@
 /** The Lambdas: BackupFunction defaults and each function's settings in the stack. */
+import { archiveLimits as archiveLimitsFromEnv } from '../../lib/core/env';
 import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -62,6 +63,7 @@ describe('the six Lambdas in the stack', () => {
         BOTVAULT_DOWNLOAD_ALLOWLIST: 'http://127.0.0.1:4010,https://files.example.com',
         BOTVAULT_CHANGE_DETECTION: 'skipUnchanged',
         BOTVAULT_MAX_ARCHIVE_MIB: '1024',
+        BOTVAULT_ARCHIVE_LIMITS: '{"maxEntries":10000,"maxUncompressedMiB":2048,"maxCompressionRatio":100}',
       },
     });
   });
@@ -73,6 +75,24 @@ describe('the six Lambdas in the stack', () => {
     const p = small.Resources[logicalId(small, 'AWS::Lambda::Function', 'StoreArchiveFunction')]!.Properties!;
     expect(p.EphemeralStorage).toEqual({ Size: 512 });
     expect((p.Environment as { Variables: Record<string, unknown> }).Variables.BOTVAULT_MAX_ARCHIVE_MIB).toBe('100');
+  });
+
+  it('archiveLimits reach StoreArchive and the restore drill as BOTVAULT_ARCHIVE_LIMITS, which the handlers read back', () => {
+    const archiveLimits = { maxEntries: 500, maxUncompressedMiB: 4096, maxCompressionRatio: 40 };
+    const { json: j } = synth({
+      archiveLimits,
+      restoreDrill: { enabled: true },
+      targets: [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }],
+    });
+    for (const id of ['StoreArchiveFunction', 'RestoreDrillFunction']) {
+      const p = j.Resources[logicalId(j, 'AWS::Lambda::Function', id)]!.Properties!;
+      const raw = (p.Environment as { Variables: Record<string, string> }).Variables.BOTVAULT_ARCHIVE_LIMITS!;
+      expect(archiveLimitsFromEnv({ BOTVAULT_ARCHIVE_LIMITS: raw })).toEqual({
+        maxEntries: 500,
+        maxUncompressedBytes: 4096 * 1024 * 1024,
+        maxCompressionRatio: 40,
+      });
+    }
   });
 
   it('StoreArchive: changeDetection "always" reaches BOTVAULT_CHANGE_DETECTION', () => {

@@ -19,6 +19,7 @@ import { s3ClientFor } from '../simulators/s3-server';
 import { bucketPerTest, lexBotJob } from './store-fixtures';
 import { chunked, lexLikeZip } from './zip-fixtures';
 import { rejection } from '../helpers/rejection';
+import { zipBomb } from '../generators/zip-bomb';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const local = bucketPerTest('archive-store');
@@ -177,6 +178,28 @@ describe('writeArchive: bad bodies store nothing', () => {
     const zip = await lexLikeZip(5000);
     const j = job();
     await expectRejected(store(j, { runId: 'r', exportId: 'E', body: body(zip.subarray(0, zip.length - 10)) }), /not a readable zip/);
+    await expectNothingStored(j);
+  });
+
+  it('a zip bomb (64 kB unpacking to 256 MiB): refused from its central directory before any inflating, nothing stored', async () => {
+    const bomb = await zipBomb(256);
+    const j = job();
+    await expectRejected(
+      store(j, { runId: 'r', exportId: 'E', body: body(bomb), contentLength: bomb.length }),
+      /not a readable zip: the archive is refused before unpacking: it unpacks to 268435456 bytes from \d+, a compression ratio above the 100 allowed/,
+    );
+    await expectNothingStored(j);
+    // The config's limits are the ones applied: with more entries allowed than it has, but fewer bytes, it names that field.
+    await expectRejected(
+      store(j, {
+        runId: 'r',
+        exportId: 'E',
+        body: body(bomb),
+        contentLength: bomb.length,
+        limits: { maxEntries: 10, maxUncompressedBytes: 128 * MiB, maxCompressionRatio: 10_000 },
+      }),
+      /more than the 134217728 allowed \(config archiveLimits\.maxUncompressedMiB\)/,
+    );
     await expectNothingStored(j);
   });
 

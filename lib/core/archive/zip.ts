@@ -53,6 +53,7 @@ import {
 } from '@zip.js/zip.js/lib/zip-core-reader.js';
 import { bufferByteSource, readRange, ShortReadError, type ByteSource } from './byte-source';
 import { canonicalJson } from './canonical-json';
+import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, limitProblem } from './limits';
 import { drained } from '../drained';
 
 /** The archive is not a sound zip: no central directory, a bad CRC-32 or size, broken deflate data, a forged entry. */
@@ -85,6 +86,8 @@ export interface ArchiveEntry {
 export interface OpenOptions {
   /** Decrypts password-protected entries; never logged, never in an error. */
   readonly password?: string;
+  /** What the archive may unpack to, checked before anything is inflated. @default DEFAULT_ARCHIVE_LIMITS */
+  readonly limits?: ArchiveLimits;
 }
 
 const HASH_PREFIX = 'botvault-content-v3\n';
@@ -296,7 +299,13 @@ export class ZipArchive {
     const zip = new ZipReader(reader as unknown as Reader<unknown>, { useWebWorkers: false, checkSignature: true });
     try {
       const entries = await zip.getEntries();
-      return new ZipArchive(reader, zip, entries.filter(isFile), opts.password);
+      const files = entries.filter(isFile);
+      const problem = limitProblem(
+        files.map((e) => ({ size: e.uncompressedSize, compressedSize: e.compressedSize })),
+        opts.limits ?? DEFAULT_ARCHIVE_LIMITS,
+      );
+      if (problem) throw new ZipArchiveError(`the archive is refused before unpacking: ${problem}`);
+      return new ZipArchive(reader, zip, files, opts.password);
     } catch (err) {
       throw classify(err, reader);
     }
