@@ -8,10 +8,10 @@
  * key policy names each AWS service that uses it on our behalf, each limited
  * to this account (and, for CloudWatch Logs, to this account's log groups).
  */
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, Duration, type IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 
 export interface EncryptionKeyProps {
   /**
@@ -71,16 +71,49 @@ export class EncryptionKey extends Construct {
     );
 
     // CloudWatch alarms publish to the encrypted alarm topic as the CloudWatch service: SNS asks KMS for a
-    // data key on its behalf (the SNS guide documents exactly these two actions, with no condition). Who may
-    // publish is decided by the topic's own policy, which admits only this account's alarms. (EventBridge
-    // publishes through a role of its own, granted in IAM; it needs nothing here.)
+    // data key on its behalf (the SNS guide documents these two actions). Limited, like the topic's own policy
+    // (alarms.ts), to this account's alarms by the confused-deputy keys aws:SourceAccount and aws:SourceArn.
+    // (EventBridge publishes through a role of its own, granted in IAM; it needs nothing here.)
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsToTheEncryptedTopic',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: thisAccountsSources(stack, 'cloudwatch', 'alarm:*'),
       }),
     );
+    Aspects.of(this).add(new LimitLogDeliveryToThisAccount());
+  }
+}
+
+/** aws:SourceAccount is this account, aws:SourceArn one of this account's `service` resources matching `resource`. */
+function thisAccountsSources(stack: Stack, service: string, resource: string): Record<string, Record<string, string>> {
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:${service}:${stack.region}:${stack.account}:${resource}` },
+  };
+}
+
+/**
+ * The state machine (aws-cdk-lib's StateMachine, for logs into a log group
+ * encrypted with this key) adds its own statement letting the vended-logs
+ * service `delivery.logs.amazonaws.com` decrypt with the key, with no
+ * condition; construct code cannot reach that statement, so this aspect adds
+ * the conditions CloudWatch Logs documents for vended-log deliveries
+ * (CloudWatch Logs User Guide, "Logs sent to Amazon S3": aws:SourceAccount,
+ * and aws:SourceArn `arn:aws:logs:<region>:<account>:*`) to it in the
+ * synthesized template.
+ */
+class LimitLogDeliveryToThisAccount implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof kms.CfnKey)) return;
+    const stack = Stack.of(node);
+    const policy = stack.resolve(node.keyPolicy) as { Statement?: { Principal?: { Service?: unknown }; Condition?: unknown }[] };
+    (policy.Statement ?? []).forEach((statement, i) => {
+      if (statement.Principal?.Service === 'delivery.logs.amazonaws.com' && statement.Condition === undefined) {
+        node.addPropertyOverride(`KeyPolicy.Statement.${i}.Condition`, thisAccountsSources(stack, 'logs', '*'));
+      }
+    });
   }
 }

@@ -38,23 +38,77 @@ export const originSchema = z.string().check(
   }),
 );
 
-/** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
-const CRON_FIELD = /^[0-9A-Za-z*?,\-/#L W]+$/;
+/**
+ * EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`,
+ * each field within its range (EventBridge Scheduler User Guide, "Cron-based
+ * schedules"): minutes 0-59, hours 0-23, day-of-month 1-31 (also `L`, `W`),
+ * month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (also `L`, `#`), year
+ * 1970-2199; `*`, `,`, `-` and `/` in every field, `?` in exactly one of
+ * day-of-month and day-of-week.
+ */
+const CRON_FIELDS = [
+  { name: 'minutes', min: 0, max: 59 },
+  { name: 'hours', min: 0, max: 23 },
+  { name: 'day-of-month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  { name: 'day-of-week', min: 1, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+  { name: 'year', min: 1970, max: 2199 },
+] as const;
+
+/** Why one cron field is not valid, or undefined. */
+function cronFieldProblem(value: string, index: number): string | undefined {
+  const field = CRON_FIELDS[index]!;
+  const names = 'names' in field ? (field.names as readonly string[]) : [];
+  const range = `${field.min}-${field.max}${names.length ? ` or ${names[0]}-${names[names.length - 1]}` : ''}`;
+  const bad = `its ${field.name} field "${value}" is not valid (${range})`;
+  if (value === '?') return index === 2 || index === 4 ? undefined : `its ${field.name} field cannot be "?"`;
+  const number = (t: string): boolean => {
+    const upper = t.toUpperCase();
+    if (names.includes(upper)) return true;
+    if (!/^\d{1,4}$/.test(t)) return false;
+    const n = Number(t);
+    return n >= field.min && n <= field.max;
+  };
+  for (const item of value.split(',')) {
+    if (index === 2 && /^(L|LW|\d{1,2}W)$/i.test(item)) {
+      if (/^\d/.test(item) && !number(item.slice(0, -1))) return bad;
+      continue;
+    }
+    if (index === 4 && /^(L|\w{1,3}L|\w{1,3}#[1-5])$/i.test(item)) {
+      const day = item.replace(/(L|#[1-5])$/i, '');
+      if (day && !number(day)) return bad;
+      continue;
+    }
+    const [base, step, ...rest] = item.split('/');
+    if (rest.length || base === undefined) return bad;
+    if (step !== undefined && !(/^\d{1,4}$/.test(step) && Number(step) >= 1)) return bad;
+    if (base === '*') continue;
+    const [from, to, ...more] = base.split('-');
+    if (more.length || !number(from!) || (to !== undefined && !number(to))) return bad;
+  }
+  return undefined;
+}
+
+/** Why `value` is not an EventBridge Scheduler cron expression, or undefined when it is one. */
+export function cronProblem(value: string): string | undefined {
+  const example = 'e.g. "cron(0 3 * * ? *)" for 03:00 every day';
+  const m = /^cron\((.*)\)$/.exec(value.trim());
+  const fields = m ? m[1]!.trim().split(/\s+/) : [];
+  if (fields.length !== 6) return `must be an EventBridge Scheduler cron expression with 6 fields and "?" in day-of-month or day-of-week, ${example}`;
+  for (const [i, f] of fields.entries()) {
+    const problem = cronFieldProblem(f, i);
+    if (problem) return `must be an EventBridge Scheduler cron expression, and ${problem}; ${example}`;
+  }
+  // Scheduler requires "?" in exactly one of day-of-month / day-of-week.
+  if ((fields[2] === '?') === (fields[4] === '?')) return `must have "?" in exactly one of day-of-month and day-of-week, ${example}`;
+  return undefined;
+}
+
 export const cronSchema = z.string().check(
-  z.refine(
-    (value) => {
-      const m = /^cron\((.*)\)$/.exec(value.trim());
-      if (!m) return false;
-      const fields = m[1]!.trim().split(/\s+/);
-      if (fields.length !== 6 || !fields.every((f) => CRON_FIELD.test(f))) return false;
-      // Scheduler requires "?" in exactly one of day-of-month / day-of-week.
-      return (fields[2] === '?') !== (fields[4] === '?');
-    },
-    {
-      message:
-        'must be an EventBridge Scheduler cron expression with 6 fields and "?" in day-of-month or day-of-week, e.g. "cron(0 3 * * ? *)" for 03:00 every day',
-    },
-  ),
+  z.superRefine((value, ctx) => {
+    const problem = cronProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  }),
 );
 
 export const timezoneSchema = z.string().check(
@@ -112,11 +166,38 @@ export function describeIssue(issue: z.core.$ZodIssue, key?: string): string {
   return issue.message;
 }
 
-/** `*` matches any run of characters, `?` one; everything else is literal. Case-insensitive. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
+/**
+ * A discovery glob: `*` matches any run of characters, `?` one; everything
+ * else is literal; case-insensitive. Matched by the classic wildcard scan
+ * with one backtracking point (a `*` only ever resumes from the last one
+ * seen), which takes at most pattern × name steps. Neither a RegExp nor
+ * picomatch does: `*a` twenty times then `*b`, against a 40-character name,
+ * took 44 s as the RegExp this replaced and 198 s in picomatch 4.0.7
+ * (measured on this project's machines); this takes microseconds.
+ */
+export function globMatcher(glob: string): (name: string) => boolean {
+  const pattern = [...glob.toLowerCase()];
+  return (name) => {
+    const s = [...name.toLowerCase()];
+    let p = 0;
+    let i = 0;
+    let star = -1;
+    let resume = 0;
+    while (i < s.length) {
+      if (p < pattern.length && (pattern[p] === '?' || pattern[p] === s[i])) {
+        p++;
+        i++;
+      } else if (p < pattern.length && pattern[p] === '*') {
+        star = p++;
+        resume = i;
+      } else if (star !== -1) {
+        p = star + 1;
+        i = ++resume;
+      } else {
+        return false;
+      }
+    }
+    while (pattern[p] === '*') p++;
+    return p === pattern.length;
+  };
 }

@@ -48,6 +48,16 @@ describe('loadConfig names the bad field', () => {
     ],
     ['missing botId', { targets: [{ provider: 'lex', botVersion: 'DRAFT' }] }, 'targets[0].botId: is required'],
     ['bad cron', { targets: [LEX], schedule: { cron: 'cron(0 3 * * *)' } }, 'schedule.cron: must be an EventBridge Scheduler cron expression'],
+    [
+      'cron minutes out of range',
+      { targets: [LEX], schedule: { cron: 'cron(99 3 * * ? *)' } },
+      'schedule.cron: must be an EventBridge Scheduler cron expression, and its minutes field "99" is not valid (0-59)',
+    ],
+    [
+      'drill cron hours out of range',
+      { targets: [LEX], restoreDrill: { cron: 'cron(0 25 ? * SUN *)' } },
+      'restoreDrill.cron: must be an EventBridge Scheduler cron expression, and its hours field "25" is not valid (0-23)',
+    ],
     ['bad timezone', { targets: [LEX], schedule: { timezone: 'Europe/Atlantis' } }, 'schedule.timezone: must be an IANA time zone'],
     ['concurrency 0', { targets: [LEX], maxConcurrency: 0 }, 'maxConcurrency: must be at least 1'],
     ['concurrency 41', { targets: [LEX], maxConcurrency: 41 }, 'maxConcurrency: must be at most 40'],

@@ -45,14 +45,43 @@ describe('the stack key', () => {
         {
           Sid: 'CloudWatchAlarmsToTheEncryptedTopic',
           Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': ACCOUNT },
+            ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` },
+          },
           Effect: 'Allow',
           Principal: { Service: 'cloudwatch.amazonaws.com' },
           Resource: '*',
         },
-        // Added by StateMachine for execution logs delivered into the encrypted log group.
-        { Action: 'kms:Decrypt*', Effect: 'Allow', Principal: { Service: 'delivery.logs.amazonaws.com' }, Resource: '*' },
+        // Added by StateMachine for execution logs delivered into the encrypted log group; its conditions by EncryptionKey's aspect.
+        {
+          Action: 'kms:Decrypt*',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': ACCOUNT },
+            ArnLike: { 'aws:SourceArn': `arn:aws:logs:${REGION}:${ACCOUNT}:*` },
+          },
+          Effect: 'Allow',
+          Principal: { Service: 'delivery.logs.amazonaws.com' },
+          Resource: '*',
+        },
       ],
     });
+  });
+
+  it('no AWS service may use the key for another account: every service statement is limited to this account', () => {
+    const statements = (
+      render(json.Resources[keyId]!.Properties!.KeyPolicy) as {
+        Statement: { Principal: { Service?: string }; Condition?: Record<string, Record<string, string>> }[];
+      }
+    ).Statement;
+    const services = statements.filter((st) => st.Principal.Service);
+    expect(services.length).toBeGreaterThanOrEqual(3);
+    for (const st of services) {
+      const conditions = Object.assign({}, ...Object.values(st.Condition ?? {})) as Record<string, string>;
+      const limited =
+        conditions['aws:SourceAccount'] === ACCOUNT || (conditions['kms:EncryptionContext:aws:logs:arn'] ?? '').includes(`:${ACCOUNT}:`);
+      expect(limited, st.Principal.Service).toBe(true);
+    }
   });
 
   it('every log group (six Lambdas, the state machine) is encrypted with it', () => {

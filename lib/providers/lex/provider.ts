@@ -36,7 +36,7 @@ import {
 import { logger } from '../../core/logger';
 import { passwordFromSecret, type SecretReader } from '../../core/secrets';
 import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
-import { globToRegExp } from '../../core/schemas';
+import { globMatcher } from '../../core/schemas';
 import { type LexSpec, lexJob, lexSpecSchema, specForTarget } from './keys';
 import type { LexTarget } from './target';
 import type { Target, RestoreDetails } from '../definitions';
@@ -339,9 +339,9 @@ export class LexProvider implements Provider {
   }
 
   private async discover(t: LexTarget, region: string): Promise<Job[]> {
-    const include = (t.include ?? []).map(globToRegExp);
-    const exclude = (t.exclude ?? []).map(globToRegExp);
-    const wanted = (name: string) => (include.length === 0 || include.some((r) => r.test(name))) && !exclude.some((r) => r.test(name));
+    const include = (t.include ?? []).map(globMatcher);
+    const exclude = (t.exclude ?? []).map(globMatcher);
+    const wanted = (name: string) => (include.length === 0 || include.some((m) => m(name))) && !exclude.some((m) => m(name));
     const mode = t.versions ?? 'DRAFT';
     const password = t.passwordSecret ? { passwordSecret: t.passwordSecret } : {};
 

@@ -4,7 +4,7 @@
  */
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
-import { globToRegExp, secretRefSchema } from '../../core/schemas';
+import { secretRefSchema } from '../../core/schemas';
 
 /** Lex bot ids and test set ids are 10 upper-case alphanumerics. */
 export const LEX_ID = /^[0-9A-Z]{10}$/;
@@ -52,10 +52,12 @@ export const lexTargetSchema = z
           ['exclude', t.exclude],
         ] as const) {
           for (const p of patterns ?? []) {
-            try {
-              globToRegExp(p);
-            } catch {
-              issue(field, `has an invalid pattern "${p}"`);
+            // Lex bot names are 1 to 100 characters (CreateBot botName); a longer pattern of literals could match none.
+            if (p.length === 0 || p.replace(/\*/g, '').length > 100) {
+              issue(
+                field,
+                `has a pattern "${p.slice(0, 40)}${p.length > 40 ? '…' : ''}" that matches no Lex bot name (1 to 100 characters; "*" any run, "?" one)`,
+              );
             }
           }
         }
