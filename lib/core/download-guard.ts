@@ -139,8 +139,11 @@ const IPV4_FORBIDDEN: readonly Range[] = [
   v4('169.254.0.0/16', 'link-local (169.254/16, instance metadata)'),
   v4('172.16.0.0/12', 'private (172.16/12)'),
   v4('192.0.0.0/24', 'IETF protocol assignments (192.0.0/24)'),
+  v4('192.0.2.0/24', 'documentation (TEST-NET-1)'),
   v4('192.168.0.0/16', 'private (192.168/16)'),
   v4('198.18.0.0/15', 'benchmarking (198.18/15)'),
+  v4('198.51.100.0/24', 'documentation (TEST-NET-2)'),
+  v4('203.0.113.0/24', 'documentation (TEST-NET-3)'),
   v4('224.0.0.0/4', 'multicast'),
   v4('240.0.0.0/4', 'reserved (240/4, broadcast)'),
 ];
@@ -151,8 +154,27 @@ const IPV6_FORBIDDEN: readonly Range[] = [
   v6('fec0::/10', 'site-local (fec0::/10)'),
   v6('fc00::/7', 'unique local (fc00::/7)'),
   v6('ff00::/8', 'multicast'),
+  v6('2001:db8::/32', 'documentation (2001:db8::/32)'),
 ];
-const IPV4_MAPPED = v6('::ffff:0:0/96', 'IPv4-mapped');
+const low32 = (value: bigint) => value & 0xffffffffn;
+/**
+ * IPv6 forms that embed an IPv4 address, and where it sits:
+ * IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d (RFC 4291 §2.5.5),
+ * IPv4-translated ::ffff:0:a.b.c.d (RFC 2765 §2.1), NAT64 64:ff9b::/96
+ * (RFC 6052 §2.1) and 64:ff9b:1::/48 (RFC 8215; the IPv4 address in the low
+ * 32 bits, as a /96 prefix would place it), 6to4 2002:AABB:CCDD::/48 (RFC
+ * 3056 §2), and Teredo 2001:0::/32 (RFC 4380 §4: the server's IPv4 in bits
+ * 32-63, the client's as the bitwise NOT of the low 32 bits).
+ */
+const EMBEDDED_IPV4: readonly { range: Range; extract: (value: bigint) => bigint[] }[] = [
+  { range: v6('::ffff:0:0/96', 'an IPv4-mapped form'), extract: (x) => [low32(x)] },
+  { range: v6('::ffff:0:0:0/96', 'an IPv4-translated form'), extract: (x) => [low32(x)] },
+  { range: v6('::/96', 'an IPv4-compatible form'), extract: (x) => [low32(x)] },
+  { range: v6('64:ff9b::/96', 'a NAT64 form (64:ff9b::/96)'), extract: (x) => [low32(x)] },
+  { range: v6('64:ff9b:1::/48', 'a local NAT64 form (64:ff9b:1::/48)'), extract: (x) => [low32(x)] },
+  { range: v6('2002::/16', 'a 6to4 form (2002::/16)'), extract: (x) => [(x >> 80n) & 0xffffffffn] },
+  { range: v6('2001::/32', 'a Teredo form (2001::/32)'), extract: (x) => [(x >> 64n) & 0xffffffffn, low32(x) ^ 0xffffffffn] },
+];
 
 function inRange(value: bigint, range: Range, width: number): boolean {
   const shift = BigInt(width - range.bits);
@@ -168,12 +190,19 @@ export function forbiddenAddressReason(address: string): string | undefined {
   }
   if (family === 6) {
     const value = ipv6ToBigInt(address);
-    // ::ffff:127.0.0.1 is 127.0.0.1 on a dual-stack socket.
-    if (inRange(value, IPV4_MAPPED, 128)) {
-      const mapped = value & 0xffffffffn;
-      return IPV4_FORBIDDEN.find((r) => inRange(mapped, r, 32))?.label;
+    const forbidden = IPV6_FORBIDDEN.find((r) => inRange(value, r, 128))?.label;
+    if (forbidden) return forbidden;
+    // An address that carries an IPv4 address reaches that IPv4 address (through a dual-stack socket,
+    // a NAT64 gateway, a 6to4 or Teredo relay): it is judged by the IPv4 address it embeds.
+    for (const form of EMBEDDED_IPV4) {
+      if (!inRange(value, form.range, 128)) continue;
+      for (const embedded of form.extract(value)) {
+        const reason = IPV4_FORBIDDEN.find((r) => inRange(embedded, r, 32))?.label;
+        if (reason) return `${form.range.label} of an address that is ${reason}`;
+      }
+      return undefined;
     }
-    return IPV6_FORBIDDEN.find((r) => inRange(value, r, 128))?.label;
+    return undefined;
   }
   return 'not an IP address';
 }

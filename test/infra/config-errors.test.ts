@@ -18,6 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'botvault-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const LEX = { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' };
+const KORE = { provider: 'koreai', botId: 'st-11111111-2222-4333-8444-555555555555', credentialsSecret: 'botvault/koreai' };
 let n = 0;
 function file(content: unknown): string {
   const path = join(dir, `config-${++n}.json`);
@@ -81,6 +82,26 @@ describe('loadConfig names the bad field', () => {
       "maxArchiveMiB: must be at most 10176 (Lambda's 10,240 MB of ephemeral storage",
     ],
     ['maxArchiveMiB fractional', { targets: [LEX], maxArchiveMiB: 1.5 }, 'maxArchiveMiB: must be a whole number of MiB from 1 to 10176'],
+    [
+      'Kore.ai host an IP literal',
+      { targets: [{ ...KORE, host: 'https://10.0.0.5' }] },
+      "targets[0].host: must be the Kore.ai host's public name, not an IP address (10.0.0.5)",
+    ],
+    [
+      'Kore.ai host a local-only name',
+      { targets: [{ ...KORE, host: 'https://kore.internal' }] },
+      "targets[0].host: must be the Kore.ai host's public name, not a local-only name (kore.internal)",
+    ],
+    [
+      'Kore.ai downloadHosts wildcard over a whole top-level domain',
+      { targets: [{ ...KORE, host: 'https://bots.kore.ai', downloadHosts: ['*.com'] }] },
+      'targets[0].downloadHosts: "*.com" matches every host under .com: a wildcard needs at least two labels after "*."',
+    ],
+    [
+      'Kore.ai downloadHosts an IP address',
+      { targets: [{ ...KORE, host: 'https://bots.kore.ai', downloadHosts: ['169.254.169.254'] }] },
+      'targets[0].downloadHosts: "169.254.169.254" is not a public host name',
+    ],
     [
       'archiveLimits below maxArchiveMiB',
       { targets: [LEX], maxArchiveMiB: 4096, archiveLimits: { maxUncompressedMiB: 2048 } },

@@ -139,6 +139,33 @@ describe('download guard: the URL decision (no network)', () => {
     expect(forbiddenAddressReason('fd00::1')).toMatch(/unique local/);
   });
 
+  it('IPv6 forms that embed an IPv4 address are judged by the address they embed (each reached metadata or loopback before)', () => {
+    const cases: [string, RegExp | undefined][] = [
+      // NAT64 (RFC 6052): a gateway turns these into 169.254.169.254 and 10.0.0.1.
+      ['64:ff9b::a9fe:a9fe', /NAT64 form .* link-local/],
+      ['64:ff9b::169.254.169.254', /NAT64 form .* link-local/],
+      ['64:ff9b:1::a00:1', /local NAT64 form .* private \(10\/8\)/],
+      ['64:ff9b::808:808', undefined],
+      // 6to4 (RFC 3056): the IPv4 address in bits 16-47.
+      ['2002:7f00:1::1', /6to4 form .* loopback/],
+      ['2002:808:808::1', undefined],
+      // Teredo (RFC 4380): the server's address, and the client's inverted in the low 32 bits.
+      ['2001:0:a9fe:a9fe::1', /Teredo form .* link-local/],
+      ['2001:0:808:808::80ff:fffe', /Teredo form .* loopback/],
+      ['2001:0:4136:e378:8000:63bf:3fff:fdd2', /Teredo form .* documentation/],
+      // IPv4-compatible (RFC 4291) and IPv4-translated (RFC 2765).
+      ['::127.0.0.1', /IPv4-compatible form .* loopback/],
+      ['::a9fe:a9fe', /IPv4-compatible form .* link-local/],
+      ['::ffff:0:10.0.0.1', /IPv4-translated form .* private/],
+      ['::ffff:0:a00:1', /IPv4-translated form .* private/],
+      ['2001:db8::1', /documentation/],
+    ];
+    for (const [address, reason] of cases) {
+      if (reason) expect(forbiddenAddressReason(address), address).toMatch(reason);
+      else expect(forbiddenAddressReason(address), address).toBeUndefined();
+    }
+  });
+
   it('the lookup refuses a name that resolves to loopback (with and without all: true)', async () => {
     const lookup = guardedLookup('https://localhost/x');
     for (const options of [{}, { all: true }]) {

@@ -2,6 +2,7 @@
  * The Kore.ai provider against the Kore.ai simulator (real JWT checks) and the
  * Secrets Manager simulator, through the real SecretsManagerClient.
  */
+import { UnsafeUrlError } from '../../lib/core/errors';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,6 +83,31 @@ afterAll(async () => {
 });
 afterEach(() => {
   kore.setFaults(BOT, {});
+});
+
+describe('Kore.ai API calls pass the download guard (lib/core/guarded-fetch.ts)', () => {
+  // A job as a config would give it, with a host the config check would refuse today: built directly, as an old config's Plan output might be.
+  const jobAt = (host: string): Job => {
+    const j = job();
+    return { ...j, spec: { ...(j.spec as Record<string, unknown>), host } };
+  };
+
+  it('a host that resolves to loopback is refused at connect time: nothing reaches it, the JWT included', async () => {
+    const port = new URL(kore.url).port;
+    const before = kore.calls.length;
+    const err = await failure(provider.start(jobAt(`https://localhost:${port}`)));
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(kore.calls.length).toBe(before);
+  });
+
+  it('an IP literal that is not public, also in an embedded-IPv4 form, is refused before any connection', async () => {
+    for (const host of ['https://169.254.169.254', 'https://[64:ff9b::a9fe:a9fe]', 'https://[::ffff:127.0.0.1]']) {
+      const err = await failure(provider.start(jobAt(host)));
+      expect(err, host).toBeInstanceOf(UnsafeUrlError);
+      expect(err.message, host).toMatch(/is a .*(link-local|loopback).* address/);
+    }
+  });
 });
 
 describe('Kore.ai provider', () => {

@@ -1,6 +1,7 @@
 /**
  * One authenticated call to Kore.ai's public API, shared by the export
  * (provider.ts) and the import (restore.ts), so both sign, refuse plain http,
+ * pass the download guard's connect-time address check (guarded-fetch.ts),
  * never follow a redirect and map HTTP outcomes onto named errors alike.
  *
  * Every call carries a fresh JWT (HS256, signed with the app's client secret
@@ -12,7 +13,15 @@ import { SignJWT } from 'jose';
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
 import { nonEmptyString } from '../../core/contracts';
-import { InvalidInputError, ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../core/errors';
+import {
+  InvalidInputError,
+  ProviderAuthError,
+  ProviderRequestError,
+  ProviderUnavailableError,
+  RateLimitedError,
+  UnsafeUrlError,
+} from '../../core/errors';
+import { guardedFetch } from '../../core/guarded-fetch';
 import type { SecretReader } from '../../core/secrets';
 
 /** Lifetime of each JWT: long enough for one call, short enough to be worthless if it ever leaked. */
@@ -33,8 +42,8 @@ export interface KoreaiApp {
 
 export interface KoreaiClientDeps {
   readonly secrets: SecretReader;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /** @default guardedFetch (lib/core/guarded-fetch.ts): the download guard's connect-time check on every call */
+  readonly fetch?: (url: URL, init: RequestInit) => Promise<Response>;
   /** Origins that may be plain http (local simulators). */
   readonly allowedOrigins: readonly string[];
   readonly timeoutMs: number;
@@ -108,7 +117,7 @@ export async function koreaiCall(app: KoreaiApp, deps: KoreaiClientDeps, req: Ko
   const form = req.body instanceof FormData;
   let res: Response;
   try {
-    res = await (deps.fetch ?? fetch)(new URL(req.path, base), {
+    res = await (deps.fetch ?? guardedFetch(deps.allowedOrigins))(new URL(req.path, base), {
       method: req.method,
       headers: { auth: jwt, accept: 'application/json', ...(req.body === undefined || form ? {} : { 'content-type': 'application/json' }) },
       ...(req.body === undefined ? {} : { body: form ? (req.body as FormData) : JSON.stringify(req.body) }),
@@ -117,6 +126,8 @@ export async function koreaiCall(app: KoreaiApp, deps: KoreaiClientDeps, req: Ko
       signal: AbortSignal.timeout(deps.timeoutMs),
     });
   } catch (err) {
+    // Refused by the connect-time guard: nothing was sent, and no retry would change that.
+    if (err instanceof UnsafeUrlError) throw err;
     const e = err as Error & { cause?: { code?: string } };
     throw new ProviderUnavailableError(
       `${what} failed: ${e.name === 'TimeoutError' ? `no answer in ${deps.timeoutMs / 1000} s` : (e.cause?.code ?? e.name)}.`,

@@ -29,8 +29,8 @@ import { koreaiBotName } from './export-format';
 export interface KoreaiProviderDeps {
   /** Reads `credentialsSecret`. */
   readonly secrets: SecretReader;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /** @default guardedFetch (lib/core/guarded-fetch.ts), the download guard on every API call */
+  readonly fetch?: (url: URL, init: RequestInit) => Promise<Response>;
   /** Origins that may be plain http (local simulators). @default BOTVAULT_DOWNLOAD_ALLOWLIST */
   readonly allowedOrigins?: readonly string[];
   /** Per-request timeout. @default 30 s */

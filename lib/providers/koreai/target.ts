@@ -4,6 +4,7 @@
  * client secret, which lives in Secrets Manager.
  */
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
+import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { isHttpOrigin, secretRefSchema } from '../../core/schemas';
 import type { TargetIssue } from '../definition';
@@ -17,6 +18,13 @@ const KOREAI_EXPORT_OPTIONS = {
 
 /** Kore.ai bot ids are stream ids: `st-` followed by a UUID. */
 export const KOREAI_BOT_ID = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * Names that never leave the local network (RFC 6761 `localhost`, RFC 6762
+ * `.local`, RFC 8375 `.home.arpa`, and `.internal`, reserved for private use
+ * by ICANN in 2024), or a bare single label (resolved through local search
+ * domains): refused as a Kore.ai host unless allowlisted.
+ */
+const SPECIAL_USE_NAME = /^(localhost|[^.]+)$|\.(localhost|local|home\.arpa|internal)$/i;
 /** A host name or `*.suffix` pattern. */
 const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
@@ -92,6 +100,27 @@ export function checkKoreaiTargets(
         field: 'host',
         message: `must be https (the JWT travels with every call); plain http is accepted only for a local simulator whose origin ${origin} is also listed in downloadAllowlist`,
       });
+    }
+    const hostname = new URL(t.host).hostname.replace(/^\[|\]$/g, '');
+    const allowlisted = config.downloadAllowlist.includes(origin);
+    if (!allowlisted && (isIP(hostname) || SPECIAL_USE_NAME.test(hostname))) {
+      issues.push({
+        index,
+        field: 'host',
+        message: `must be the Kore.ai host's public name, not ${isIP(hostname) ? 'an IP address' : 'a local-only name'} (${hostname}): the JWT travels with every call; an internal host is accepted only when its origin ${origin} is also listed in downloadAllowlist`,
+      });
+    }
+    for (const pattern of t.downloadHosts ?? []) {
+      const name = pattern.replace(/:\d+$/, '');
+      if (name.startsWith('*.') && name.slice(2).split('.').length < 2) {
+        issues.push({
+          index,
+          field: 'downloadHosts',
+          message: `"${pattern}" matches every host under .${name.slice(2)}: a wildcard needs at least two labels after "*." (e.g. "*.files.example.com" or "*.example.com")`,
+        });
+      } else if (isIP(name) || SPECIAL_USE_NAME.test(name.replace(/^\*\./, ''))) {
+        issues.push({ index, field: 'downloadHosts', message: `"${pattern}" is not a public host name (an IP address or a local-only name)` });
+      }
     }
     const bot = `${origin} ${t.botId}`;
     const first = seen.get(bot);
