@@ -85,6 +85,36 @@ afterEach(() => {
   kore.setFaults(BOT, {});
 });
 
+describe('Kore.ai errors that echo the JWT, or part of it', () => {
+  it('a signature-only echo, and half of one, never reach the error (and so not the events, manifest or logs)', async () => {
+    const seen: string[] = [];
+    // A Kore.ai stand-in that answers 400, quoting pieces of the token it was sent.
+    const server = http.createServer((req, res) => {
+      const jwt = String(req.headers.auth ?? '');
+      const signature = jwt.split('.')[2] ?? '';
+      seen.push(signature);
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          errors: [{ msg: `bad signature ${signature}; expected one starting ${signature.slice(0, 20)}; payload ${jwt.split('.')[1]}` }],
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const echoing = new KoreaiProvider({ secrets: async () => JSON.stringify(APP), allowedOrigins: [origin] });
+      const j = job();
+      const err = await failure(echoing.start({ ...j, spec: { ...(j.spec as Record<string, unknown>), host: origin } }));
+      expect(seen).toHaveLength(1);
+      expect(err.message).toContain('bad signature <jwt>; expected one starting <jwt>; payload <jwt>');
+      expect(err.message).not.toContain(seen[0]!.slice(0, 12));
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('Kore.ai API calls pass the download guard (lib/core/guarded-fetch.ts)', () => {
   // A job as a config would give it, with a host the config check would refuse today: built directly, as an old config's Plan output might be.
   const jobAt = (host: string): Job => {

@@ -218,6 +218,19 @@ describe('Lex exports: start → check → downloadUrl → cleanup', () => {
     sim.setFaults('BRAVOBOT02', {});
   });
 
+  it('a failure reason that quotes a presigned URL keeps its host and path, never its query (the signature)', async () => {
+    const signed =
+      'https://lex-exports.s3.us-east-1.amazonaws.com/BRAVOBOT02/export.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIASENTINEL&X-Amz-Signature=0123456789abcdef';
+    sim.setFaults('BRAVOBOT02', { failExport: [`Could not write the export to ${signed}: AccessDenied`] });
+    const [job] = await planOne({ provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' });
+    const ref = await provider.start(job!);
+    expect(await provider.check(job!, ref)).toEqual({
+      status: 'FAILED',
+      reasons: ['Could not write the export to https://lex-exports.s3.us-east-1.amazonaws.com/BRAVOBOT02/export.zip: AccessDenied'],
+    });
+    sim.setFaults('BRAVOBOT02', {});
+  });
+
   it('an export being deleted is FAILED, not waited on', async () => {
     const [job] = await planOne({ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' });
     const ref = await provider.start(job!);

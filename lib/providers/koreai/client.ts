@@ -22,6 +22,7 @@ import {
   UnsafeUrlError,
 } from '../../core/errors';
 import { guardedFetch } from '../../core/guarded-fetch';
+import { rememberSecret, scrubText } from '../../core/scrub';
 import type { SecretReader } from '../../core/secrets';
 
 /** Lifetime of each JWT: long enough for one call, short enough to be worthless if it ever leaked. */
@@ -79,12 +80,11 @@ async function koreaiJwt(secretValue: string, secretName: string, enforceJti: bo
     .setIssuedAt()
     .setExpirationTime(`${JWT_LIFETIME_SECONDS}s`);
   if (enforceJti) token.setJti(randomUUID());
-  return token.sign(new TextEncoder().encode(creds.clientSecret));
+  const jwt = await token.sign(new TextEncoder().encode(creds.clientSecret));
+  // Never to be shown, whole or in part, in any error this process builds from provider text.
+  rememberSecret(jwt);
+  return jwt;
 }
-
-/** Anything shaped like a JWT, scrubbed from provider text before it reaches an error message. */
-const JWT_LIKE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
-const URL_LIKE = /https?:\/\/\S+/g;
 
 /** A short, credential-free excerpt of Kore.ai's error body (`{"errors":[{"msg": ...}]}` or `{"message": ...}`). */
 export function koreaiErrorText(body: string): string {
@@ -96,7 +96,7 @@ export function koreaiErrorText(body: string): string {
   } catch {
     // not JSON: use the raw text
   }
-  return text.replace(JWT_LIKE, '<jwt>').replace(URL_LIKE, '<url>').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return scrubText(text).replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /**

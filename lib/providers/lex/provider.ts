@@ -36,6 +36,7 @@ import {
 import { logger } from '../../core/logger';
 import { passwordFromSecret, type SecretReader } from '../../core/secrets';
 import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
+import { scrubText } from '../../core/scrub';
 import { globMatcher } from '../../core/schemas';
 import { type LexSpec, lexJob, lexSpecSchema, specForTarget } from './keys';
 import type { LexTarget } from './target';
@@ -194,7 +195,8 @@ export class LexProvider implements Provider {
       case 'Failed':
         return {
           status: 'FAILED',
-          reasons: res.failureReasons?.length ? res.failureReasons : ['Lex reported the export as Failed without a reason'],
+          // Lex's words, which may quote a URL (an S3 location with its signature): scrubbed before they become a cause.
+          reasons: res.failureReasons?.length ? res.failureReasons.map(scrubText) : ['Lex reported the export as Failed without a reason'],
         };
       case 'Deleting':
         // Someone deleted the export: it will never complete, so waiting out the budget would only delay the failure.
