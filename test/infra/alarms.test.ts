@@ -161,6 +161,8 @@ describe('alarms in the stack', () => {
           {
             Sid: 'CloudWatchAlarmsToTheEncryptedTopic',
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            // Only this account's alarms (the confused-deputy keys; security.test.ts has their values).
+            Condition: { StringEquals: { 'aws:SourceAccount': Match.anyValue() }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
             Effect: 'Allow',
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Resource: '*',

@@ -113,7 +113,7 @@ describe('BackupSchedule construct', () => {
 
   it.each([
     [{ cron: 'rate(1 day)' }, /cron "rate\(1 day\)" must be an EventBridge Scheduler cron expression with 6 fields/],
-    [{ cron: 'cron(0 3 * * * *)' }, /"\?" in day-of-month or day-of-week/],
+    [{ cron: 'cron(0 3 * * * *)' }, /"\?" in exactly one of day-of-month and day-of-week/],
     [{ timezone: 'Mars/Olympus' }, /timezone "Mars\/Olympus" must be an IANA time zone/],
     [{ retryAttempts: 200 }, /retryAttempts must be a whole number from 0 to 185/],
   ] as [Partial<BackupScheduleProps>, RegExp][])('rejects %j with an actionable message', (props, message) => {
