@@ -126,6 +126,11 @@ deployedStackOptions(
       ).choices(['FailOnConflict', 'Overwrite', 'Append']),
     )
     .option('--dry-run', 'check everything (archive and sha256, target bot, parameters, credentials) and change nothing', false)
+    .option(
+      '--accept-unverified',
+      'restore a version that carries no sha256 metadata, whose bytes nothing vouches for (it was not stored by BotVault, or its metadata was lost); the output says UNVERIFIED',
+      false,
+    )
     .option('--role-arn <arn>', "Lex, new bot: the bot's IAM role (default: the restore sidecar's, or the existing bot's)")
     .addOption(
       new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)')

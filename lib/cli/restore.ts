@@ -29,6 +29,8 @@ import { displayName, resolveResource } from './targets';
 export interface RestoreCommandOptions extends LocateOptions, Omit<RestoreRequest, 'region'> {
   /** S3 version id (default: the current version). */
   readonly version?: string;
+  /** Restore a version that carries no sha256 metadata (nothing vouches for its bytes). */
+  readonly acceptUnverified?: boolean;
   readonly json: boolean;
 }
 
@@ -54,7 +56,14 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
     const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
     checkVersion(resource, opts.version);
     const archive = await readArchive(s3, bucket!, resource, opts.version);
-    if (!archive.verified) warn(`${resource.key} has no sha256 metadata: its bytes cannot be verified`);
+    if (!archive.verified) {
+      if (!opts.acceptUnverified) {
+        throw new CliError(
+          `${resource.key}${archive.versionId ? ` version ${archive.versionId}` : ''} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost): not restoring it; --accept-unverified restores it anyway`,
+        );
+      }
+      warn(`${resource.key} has no sha256 metadata: restoring it UNVERIFIED (--accept-unverified)`);
+    }
     const limits = config ? archiveLimitsFromConfig(config.archiveLimits) : undefined;
     const { entries, password } = await readEntries(archive, 'the archive', opts, limits);
     const info = await readRestoreInfo(s3, bucket!, archive, resource, warn);
@@ -103,7 +112,7 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
 }
 
 function describe(r: RestoreReport): string[] {
-  const version = `${r.target} version ${r.versionId ?? 'current'} (sha256 ${r.sha256}${r.verified ? ' verified' : ' NOT verified'}, ${r.entries} entries)`;
+  const version = `${r.target} version ${r.versionId ?? 'current'} (sha256 ${r.sha256}${r.verified ? ' verified' : ' UNVERIFIED'}, ${r.entries} entries)`;
   const dest = `${r.destination.existing ? 'existing' : 'new'} bot ${r.destination.botName ?? '?'}${r.destination.botId ? ` (${r.destination.botId})` : ''}`;
   const merge = r.mergeStrategy ? `, merge ${r.mergeStrategy}` : '';
   const lines: string[] = [];

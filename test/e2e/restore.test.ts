@@ -376,6 +376,35 @@ describe('botvault restore (Lex V2)', () => {
     expect(h.lex.calls.slice(before).map((c) => c.op)).toEqual(['DescribeBot', 'CreateUploadUrl']);
   });
 
+  it('a version with no sha256 metadata (planted, or its metadata lost) is refused unless --accept-unverified, which says UNVERIFIED', async () => {
+    const current = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY }));
+    const planted = await h.s3.send(
+      new PutObjectCommand({
+        Bucket: h.bucket,
+        Key: KEY,
+        Body: Buffer.from(await current.Body!.transformToByteArray()),
+        Metadata: { 'run-id': 'planted' },
+      }),
+    );
+    versions.push(planted.VersionId!);
+    const before = h.lex.calls.length;
+    const refused = await h.cli(['restore', TARGET, '--version', planted.VersionId!, '--merge', 'Overwrite', '--dry-run', '--config', h.configFile], {
+      env: lexEnv,
+    });
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.stderr)).toBe(
+      `botvault: ${KEY} version ${planted.VersionId} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost): not restoring it; --accept-unverified restores it anyway`,
+    );
+    expect(h.lex.calls.length).toBe(before);
+    const accepted = await h.cli(
+      ['restore', TARGET, '--version', planted.VersionId!, '--merge', 'Overwrite', '--dry-run', '--accept-unverified', '--config', h.configFile],
+      { env: lexEnv },
+    );
+    expect(accepted.code).toBe(0);
+    expect(accepted.stderr).toContain('restoring it UNVERIFIED (--accept-unverified)');
+    expect(accepted.stdout).toContain(' UNVERIFIED, ');
+  });
+
   it('a version whose bytes do not match their sha256: exit 2 before anything is uploaded', async () => {
     await h.s3.send(
       new PutObjectCommand({ Bucket: h.bucket, Key: KEY, Body: Buffer.from('PK\x03\x04 not the archive'), Metadata: { sha256: '0'.repeat(64) } }),
