@@ -73,6 +73,21 @@ def _validate_headers(self):
         self.environ.update(held)
 
 
+def _read_body(req):
+    # Reading it runs s3api's check of the signed payload hash (x-amz-content-sha256), on the body as it was sent.
+    try:
+        return req.environ['wsgi.input'].read()
+    except swob.HTTPException as err:
+        if err.status_int == 422:
+            raise XAmzContentSHA256Mismatch()
+        raise
+
+
+def _replace_body(req, body):
+    req.environ['wsgi.input'] = io.BytesIO(body)
+    req.environ['CONTENT_LENGTH'] = str(len(body))
+
+
 _original_put = obj.ObjectController.PUT
 
 
@@ -98,16 +113,10 @@ def _put(self, req):
     if_none_match = req.environ.pop('HTTP_IF_NONE_MATCH', None)
     checksum = req.headers.get('x-amz-checksum-sha256')
     if checksum is not None:
-        try:
-            body = req.environ['wsgi.input'].read()
-        except swob.HTTPException as err:
-            if err.status_int == 422:
-                raise XAmzContentSHA256Mismatch()
-            raise
+        body = _read_body(req)
         if base64.b64encode(hashlib.sha256(body).digest()).decode() != checksum.strip():
             raise BadDigest('The SHA256 you specified did not match the calculated checksum.')
-        req.environ['wsgi.input'] = io.BytesIO(body)
-        req.environ['CONTENT_LENGTH'] = str(len(body))
+        _replace_body(req, body)
     if if_match is None and if_none_match is None:
         resp = _original_put(self, req)
     else:
@@ -126,16 +135,7 @@ _CHECKSUM_ELEMENTS = re.compile(rb'<(Checksum[A-Za-z0-9]*)>[^<]*</\1>')
 
 
 def _without_checksums(req):
-    try:
-        # Reading it runs s3api's check of the signed payload hash, on the body as it was sent.
-        body = req.environ['wsgi.input'].read()
-    except swob.HTTPException as err:
-        if err.status_int == 422:
-            raise XAmzContentSHA256Mismatch()
-        raise
-    body = _CHECKSUM_ELEMENTS.sub(b'', body)
-    req.environ['wsgi.input'] = io.BytesIO(body)
-    req.environ['CONTENT_LENGTH'] = str(len(body))
+    _replace_body(req, _CHECKSUM_ELEMENTS.sub(b'', _read_body(req)))
     # A Content-MD5 named the body as sent, not this one.
     req.environ.pop('HTTP_CONTENT_MD5', None)
 

@@ -13,6 +13,7 @@ import { bufferByteSource, ShortReadError, type ByteSource } from '../../lib/cor
 import { canonicalJson } from '../../lib/core/archive/canonical-json';
 import { DEFAULT_ARCHIVE_LIMITS } from '../../lib/core/archive/limits';
 import { withZip, ZipArchive, ZipArchiveError, ZipPasswordError } from '../../lib/core/archive/zip';
+import { rawZip } from '../generators/raw-zip';
 import { zipBomb } from '../generators/zip-bomb';
 import { koreExportZip } from '../generators/koreai-export';
 import { lexExportEntries, lexExportZip, sampleLexBot } from '../generators/lex-export';
@@ -40,75 +41,12 @@ function countingSource(data: Buffer, fault?: 'fail' | 'short'): ByteSource & { 
   };
 }
 
-/**
- * A one-entry zip written by hand (APPNOTE 4.3.7, 4.3.12, 4.3.16; no data
- * descriptor), so that its headers can say what its data is not: sizes and
- * CRC-32 are whatever the case declares.
- */
-function handZip(name: string, method: 0 | 8, data: Buffer, declared: { crc: number; size: number }): Buffer {
-  const n = Buffer.from(name);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(method, 8);
-  local.writeUInt32LE(declared.crc >>> 0, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(declared.size, 22);
-  local.writeUInt16LE(n.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(method, 10);
-  central.writeUInt32LE(declared.crc >>> 0, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(declared.size, 24);
-  central.writeUInt16LE(n.length, 28);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(1, 8);
-  eocd.writeUInt16LE(1, 10);
-  eocd.writeUInt32LE(46 + n.length, 12);
-  eocd.writeUInt32LE(30 + n.length + data.length, 16);
-  return Buffer.concat([local, n, data, central, n, eocd]);
-}
+/** A one-entry zip whose headers declare what the case says (CRC-32 and uncompressed size), whatever its data is. */
+const handZip = (name: string, method: 0 | 8, data: Buffer, declared: { crc: number; size: number }) =>
+  rawZip([{ name, method, data, crc: declared.crc, size: declared.size }]);
 
-/** A zip of stored entries written by hand, with any bytes as names (a real zip tool would refuse some). */
-function storedZip(entries: { name: Buffer; data: Buffer }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const { name, data } of entries) {
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc >>> 0, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc >>> 0, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    centrals.push(central, name);
-    offset += 30 + name.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
+/** A zip of stored entries with any bytes as names (a real zip tool would refuse some). */
+const storedZip = (entries: { name: Buffer; data: Buffer }[]) => rawZip(entries.map((e) => ({ ...e, method: 0 as const })));
 
 describe('content hash', () => {
   it('is the same for two exports of an unchanged bot: other entry order, key order of the manifest, timestamps', async () => {
