@@ -209,6 +209,17 @@ export function forbiddenAddressReason(address: string): string | undefined {
 
 // ---- the decision ----
 
+/** True when `url`'s origin is one of the operator's allowlisted origins (downloadAllowlist): local simulators. */
+export function isAllowlistedOrigin(url: URL, allowedOrigins: readonly string[]): boolean {
+  return allowedOrigins.some((o) => {
+    try {
+      return new URL(o).origin === url.origin;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * Decides, without any network access, whether `url` may be fetched at all.
  * The resolved-address rule is applied later, at connect time (guardedLookup),
@@ -223,13 +234,7 @@ export function assessUrl(url: string, opts: Pick<DownloadGuardOptions, 'allowed
     throw new UnsafeUrlError('Refusing to download: the provider returned a download URL that does not parse.');
   }
   const shown = redactUrl(u);
-  const allowlisted = opts.allowedOrigins.some((o) => {
-    try {
-      return new URL(o).origin === u.origin;
-    } catch {
-      return false;
-    }
-  });
+  const allowlisted = isAllowlistedOrigin(u, opts.allowedOrigins);
   if (u.protocol !== 'https:' && u.protocol !== 'http:')
     throw new UnsafeUrlError(`Refusing to download ${shown}: scheme ${u.protocol} is not https.`);
   if (u.username || u.password) throw new UnsafeUrlError(`Refusing to download ${shown}: the URL carries credentials.`);

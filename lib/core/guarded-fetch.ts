@@ -14,7 +14,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { forbiddenAddressReason, guardedLookup, redactUrl } from './download-guard';
+import { forbiddenAddressReason, guardedLookup, isAllowlistedOrigin, redactUrl } from './download-guard';
 import { UnsafeUrlError } from './errors';
 
 /** The largest answer read from a provider API (its answers are JSON of a few kB). */
@@ -27,13 +27,7 @@ export type GuardedFetch = (url: URL, init: RequestInit) => Promise<Response>;
 export function guardedFetch(allowedOrigins: readonly string[]): GuardedFetch {
   return async (url, init) => {
     const shown = redactUrl(url);
-    const allowlisted = allowedOrigins.some((o) => {
-      try {
-        return new URL(o).origin === url.origin;
-      } catch {
-        return false;
-      }
-    });
+    const allowlisted = isAllowlistedOrigin(url, allowedOrigins);
     if (!allowlisted) {
       if (url.protocol !== 'https:') throw new UnsafeUrlError(`Refusing to call ${shown}: only https is allowed.`);
       const host = url.hostname.replace(/^\[|\]$/g, '');

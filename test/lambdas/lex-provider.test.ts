@@ -220,7 +220,7 @@ describe('Lex exports: start → check → downloadUrl → cleanup', () => {
 
   it('a failure reason that quotes a presigned URL keeps its host and path, never its query (the signature)', async () => {
     const signed =
-      'https://lex-exports.s3.us-east-1.amazonaws.com/BRAVOBOT02/export.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIASENTINEL&X-Amz-Signature=0123456789abcdef';
+      'https://lex-exports.s3.us-east-1.amazonaws.com/BRAVOBOT02/export.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=SENTINEL-NOT-A-CREDENTIAL&X-Amz-Signature=SENTINEL-NOT-A-SIGNATURE';
     sim.setFaults('BRAVOBOT02', { failExport: [`Could not write the export to ${signed}: AccessDenied`] });
     const [job] = await planOne({ provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' });
     const ref = await provider.start(job!);
