@@ -29,13 +29,14 @@ program
   .option('--only <target...>', 'back up only these targets (job id such as lex:ABCDEFGHIJ:DRAFT, bot id, or bot name)')
   .option('--json', 'print the run manifest as JSON instead of one line per job', false)
   .addOption(new Option('--run-id <id>', 'execution name / run id (default: local-<time>-<random>)'))
+  .option('--mac-key <arn>', 'KMS HMAC key the run authenticates what it stores with (default: BOTVAULT_MAC_KEY_ID)')
   .action(async (opts) => exitWith(await runLocalCommand(opts)));
 
 /**
  * Options shared by the commands that talk to a deployed stack. The help text
  * says where each value comes from when the option is left out.
  */
-function deployedStackOptions(cmd: Command, opts: { stateMachine?: boolean } = {}): Command {
+function deployedStackOptions(cmd: Command, opts: { stateMachine?: boolean; verifies?: boolean } = {}): Command {
   cmd
     .option('-c, --config <file>', 'config file; its stackName names the stack (default: botvault.config.json when present)')
     .option(
@@ -43,6 +44,14 @@ function deployedStackOptions(cmd: Command, opts: { stateMachine?: boolean } = {
       `CloudFormation stack whose outputs name the archive bucket${opts.stateMachine ? ' and state machine' : ''} (default: the config's stackName, else BotVault)`,
     )
     .option('--bucket <name>', "archive bucket, instead of the stack's ArchiveBucketName output");
+  if (opts.verifies)
+    cmd
+      .option('--mac-key <arn>', "KMS HMAC key to verify MACs with, instead of the stack's AuthenticationKeyArn output (or BOTVAULT_MAC_KEY_ID)")
+      .option(
+        '--accept-unverified',
+        'use an object whose MAC is missing or wrong, or that has no sha256 metadata: nothing vouches for it (not stored by this stack, stored before MACs, or changed since); the output says UNVERIFIED',
+        false,
+      );
   if (opts.stateMachine) cmd.option('--state-machine <arn>', "state machine ARN, instead of the stack's StateMachineArn output");
   return cmd
     .option('--region <region>', "AWS region (default: AWS_REGION or your profile's region)")
@@ -76,6 +85,7 @@ deployedStackOptions(
     .description(
       "Show a run's manifest as a table: each job's status, size, version and sha256 (or its error). Exit 0 when every job succeeded, 1 when some failed.",
     ),
+  { verifies: true },
 ).action(async (run: string | undefined, opts) => {
   const { statusCommand } = await import('../lib/cli/status');
   exitWith(await statusCommand(run, opts));
@@ -100,6 +110,7 @@ deployedStackOptions(
     )
     .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
     .option('-o, --output <file>', 'where to write it (default: <botId>-<botVersion>-<version or "current">.zip here)'),
+  { verifies: true },
 ).action(async (target: string, opts) => {
   const { getCommand } = await import('../lib/cli/get');
   exitWith(await getCommand(target, opts));
@@ -125,12 +136,7 @@ deployedStackOptions(
         'what happens to resources that already exist in the bot (Lex: Append is for custom vocabularies only)',
       ).choices(['FailOnConflict', 'Overwrite', 'Append']),
     )
-    .option('--dry-run', 'check everything (archive and sha256, target bot, parameters, credentials) and change nothing', false)
-    .option(
-      '--accept-unverified',
-      'restore a version that carries no sha256 metadata, whose bytes nothing vouches for (it was not stored by BotVault, or its metadata was lost); the output says UNVERIFIED',
-      false,
-    )
+    .option('--dry-run', 'check everything (archive, sha256 and MAC, target bot, parameters, credentials) and change nothing', false)
     .option('--role-arn <arn>', "Lex, new bot: the bot's IAM role (default: the restore sidecar's, or the existing bot's)")
     .addOption(
       new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)')
@@ -148,6 +154,7 @@ deployedStackOptions(
         .argParser(wholeSeconds),
     )
     .addOption(new Option('--poll-ms <ms>', 'how often the import status is polled').default(2000).argParser(positiveInt).hideHelp()),
+  { verifies: true },
 ).action(async (target: string, opts) => {
   const { restoreCommand } = await import('../lib/cli/restore');
   exitWith(await restoreCommand(target, opts));
@@ -170,6 +177,7 @@ deployedStackOptions(
         return n;
       }),
     ),
+  { verifies: true },
 ).action(async (target: string, opts) => {
   const { diffCommand } = await import('../lib/cli/diff');
   exitWith(await diffCommand(target, opts));

@@ -1,7 +1,8 @@
 /**
  * The BotVault stack (DESIGN §1): the archive bucket, six Lambdas, the backup
  * state machine, the schedule that starts it, the alarms that watch it, and
- * the one KMS key that encrypts them, all built from one validated config.
+ * the one KMS key that encrypts them, and the HMAC key that authenticates
+ * what they store, all built from one validated config.
  *
  * Each Lambda gets exactly the permissions its code uses, on exactly the
  * resources the config names; the IAM is derived from the config here, so a
@@ -15,6 +16,7 @@ import type { BotVaultConfig } from './config/config';
 import { STACK_OUTPUTS } from './core/names';
 import { BackupAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
+import { AuthenticationKey } from './constructs/authentication-key';
 import { BackupFunction, type BackupFunctionProps } from './constructs/backup-function';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
@@ -42,6 +44,8 @@ export class BotVaultStack extends Stack {
   public readonly schedule: BackupSchedule;
   /** The customer managed key for archives, topic, log groups and execution data. */
   public readonly encryptionKey: EncryptionKey;
+  /** The HMAC key whose MACs authenticate every archive version, sidecar and manifest. */
+  public readonly authenticationKey: AuthenticationKey;
   /** Alarms, failed-run messages and the dashboard, all to one topic. */
   public readonly alarms: BackupAlarms;
   /** The scheduled restore drill, when the config enables it. */
@@ -90,11 +94,16 @@ export class BotVaultStack extends Stack {
     };
     const f = this.functions;
 
+    // Only the two functions that write archives, sidecars and manifests may make MACs.
+    this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', { writers: [f.storeArchive.role, f.summarize.role] });
+    for (const writer of [f.storeArchive, f.summarize]) writer.function.addEnvironment('BOTVAULT_MAC_KEY_ID', this.authenticationKey.key.keyArn);
+
     grantProviders(config.targets, this.grantContext());
     this.archiveBucket.grantArchiveWrite(f.storeArchive.function);
     this.archiveBucket.grantManifestWrite(f.summarize.function);
     this.archiveBucket.grantTickMarkers(f.plan.function);
 
+    const stateMachineName = this.stackName.slice(0, 80);
     this.workflow = new BackupWorkflow(this, 'Workflow', {
       config,
       functions: {
@@ -107,10 +116,21 @@ export class BotVaultStack extends Stack {
       },
       encryptionKey: key,
       // Named after the stack (execution ARNs read ...:execution:BotVault:<run id>); the key grant needs a known name.
-      stateMachineName: this.stackName.slice(0, 80),
+      stateMachineName,
     });
 
     this.acknowledgeWorkflowWildcards();
+
+    // Plan checks that a schedule tick's marker names an execution of this state machine that is running or
+    // succeeded (lambdas/plan/tick-marker.ts): DescribeExecution on this state machine's executions, no others.
+    const grants = this.grantContext();
+    const executions = { service: 'states', resource: 'execution', sep: ':', name: `${stateMachineName}:*` } as const;
+    grants.allow('plan', ['states:DescribeExecution'], [grants.arn(executions)]);
+    grants.acknowledgeWildcard(
+      'plan',
+      executions,
+      "DescribeExecution of this state machine's executions (their names are run ids, not known in advance): the owner of a schedule tick's marker.",
+    );
 
     this.schedule = new BackupSchedule(this, 'Schedule', {
       stateMachine: this.workflow.stateMachine,
@@ -131,6 +151,7 @@ export class BotVaultStack extends Stack {
     if (config.restoreDrill.enabled) {
       this.restoreDrill = new RestoreDrill(this, 'RestoreDrill', {
         archiveBucket: this.archiveBucket,
+        authenticationKey: this.authenticationKey,
         cron: config.restoreDrill.cron,
         timezone: config.restoreDrill.timezone,
         logRetention,
@@ -149,6 +170,10 @@ export class BotVaultStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.stateMachine, {
       description: 'The backup state machine; start it by hand for a manual run',
       value: this.workflow.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.macKey, {
+      description: 'The KMS HMAC key whose MACs `botvault get/diff/restore/status` verify (the CLI needs kms:VerifyMac on it)',
+      value: this.authenticationKey.key.keyArn,
     });
     new CfnOutput(this, STACK_OUTPUTS.startCommand, {
       description: 'Start a manual backup run of every configured target',

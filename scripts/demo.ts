@@ -27,6 +27,7 @@ import { runLocal } from '../lib/local/runner';
 import { startKoreSimulator } from '../test/simulators/koreai-simulator';
 import { startLexSimulator } from '../test/simulators/lex-simulator';
 import { s3ClientFor, startS3Server } from '../test/simulators/s3-server';
+import { startKmsForHandlers } from '../test/simulators/kms-simulator';
 import { startSecretsSimulator } from '../test/simulators/secrets-simulator';
 import { swiftS3FromEnv } from '../test/simulators/swift';
 
@@ -87,6 +88,8 @@ async function main(): Promise<number> {
   const secrets = await startSecretsSimulator({
     secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP), 'botvault/lex-password-demo': JSON.stringify({ password: EXPORT_PASSWORD }) },
   });
+  // The stack's HMAC key, in (simulated) KMS: every archive, sidecar and manifest the runs write carries its MAC.
+  const mac = await startKmsForHandlers();
   const swift = process.env.BOTVAULT_SWIFT_S3_ENDPOINT ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
   const endpoint = swift?.endpoint ?? local!.endpoint;
@@ -148,6 +151,7 @@ async function main(): Promise<number> {
     await lex.close();
     await kore.close();
     await secrets.close();
+    await mac.close();
     await local?.close();
   }
 }

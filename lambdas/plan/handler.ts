@@ -1,10 +1,11 @@
 /** Plan Lambda: see plan.ts. */
 import { planInputSchema } from '../../lib/core/contracts';
-import { s3Client } from '../shared/clients';
+import { s3Client, sfnClient } from '../shared/clients';
 import { bucketName, region } from '../../lib/core/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../../lib/providers/registry';
 import { plan } from './plan';
+import { describeExecutionStatus } from './tick-marker';
 
 export const handler = defineHandler(
   'Plan',
@@ -14,7 +15,7 @@ export const handler = defineHandler(
     return {
       providerFor: (name: string) => providerFor(name, providerDeps),
       region: region(),
-      ticks: () => ({ s3: s3Client(), bucket: bucketName() }),
+      ticks: () => ({ s3: s3Client(), bucket: bucketName(), executionStatus: describeExecutionStatus(sfnClient()) }),
     };
   },
   plan,

@@ -24,7 +24,8 @@ export interface PlanDeps {
   /**
    * Where schedule ticks are claimed (tick-marker.ts), built only when a
    * scheduled execution needs it. A scheduled execution whose tick another
-   * execution claimed fails with DuplicateTickError.
+   * execution claimed — one that is running or succeeded — fails with
+   * DuplicateTickError; a marker naming any other takes the tick over.
    * @default - ticks are not claimed
    */
   readonly ticks?: () => TickMarkerDeps;
@@ -55,7 +56,10 @@ export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput
   // Claim the schedule tick before any provider call: a repeated tick stops here.
   const { trigger, tickTime } = exec.data;
   if (trigger === 'schedule' && tickTime !== undefined && deps.ticks) {
-    const claim = await claimTick(tickTime, input.runId, deps.ticks());
+    const claim = await claimTick(tickTime, input.runId, {
+      ...deps.ticks(),
+      ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+    });
     logger.info('Schedule tick claimed', { runId: input.runId, tickTime, claim });
   }
 

@@ -4,7 +4,8 @@
  * provider prefixes (`lex/`, `koreai/`) it reads the current version back and
  *  - streams it through SHA-256 and compares with the `sha256` metadata
  *    StoreArchive wrote (bit rot, a partial overwrite, an edit outside
- *    BotVault);
+ *    BotVault), then checks its MAC with the stack's HMAC key (a version
+ *    planted by someone who can write the bucket but not use the key);
  *  - opens the zip and inflates every entry through its CRC-32 check (a zip
  *    that hashes right but cannot be unpacked — the provider's own bug — is
  *    as useless for a restore as a corrupted one); a password-protected
@@ -26,6 +27,7 @@ import { s3ByteSource } from '../../lib/core/archive/s3-byte-source';
 import { withZip } from '../../lib/core/archive/zip';
 import { ARCHIVE_PREFIXES } from '../../lib/providers/definitions';
 import { BotVaultError } from '../../lib/core/errors';
+import { checkMac, type MacKey } from '../../lib/core/mac';
 import { passwordFromSecret, type SecretReader } from '../../lib/core/secrets';
 import { PASSWORD_SECRET_METADATA, SHA256_METADATA } from '../../lib/core/names';
 
@@ -52,6 +54,8 @@ export interface DrillDeps {
   readonly secrets?: SecretReader;
   /** Config `archiveLimits` (BOTVAULT_ARCHIVE_LIMITS). @default the zip reader's (lib/core/archive/limits.ts) */
   readonly limits?: ArchiveLimits | undefined;
+  /** The stack's HMAC key (BOTVAULT_MAC_KEY_ID): an archive whose MAC is missing or wrong fails the drill. @default none (tests of other concerns) */
+  readonly mac?: MacKey;
 }
 
 export interface DrillResult {
@@ -79,8 +83,14 @@ async function listArchiveKeys(s3: S3Client, bucket: string): Promise<string[]> 
   return keys.sort();
 }
 
-/** Checks one archive's current version: sha256 against its metadata, then every zip entry's CRC-32. */
-export async function drillArchive(s3: S3Client, bucket: string, key: string, secrets?: SecretReader, limits?: ArchiveLimits): Promise<DrillResult> {
+/** Checks one archive's current version: sha256 against its metadata, its MAC, then every zip entry's CRC-32. */
+export async function drillArchive(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  opts: { secrets?: SecretReader | undefined; limits?: ArchiveLimits | undefined; mac?: MacKey | undefined } = {},
+): Promise<DrillResult> {
+  const { secrets, limits } = opts;
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const versionId = head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined;
   const size = head.ContentLength ?? 0;
@@ -98,6 +108,11 @@ export async function drillArchive(s3: S3Client, bucket: string, key: string, se
   const actual = hash.digest('hex');
   if (read !== size) return { ...base, ok: false, problem: `read ${read} of ${size} bytes` };
   if (actual !== expected) return { ...base, ok: false, problem: `sha256 mismatch: the bytes hash to ${actual}, the metadata says ${expected}` };
+  if (opts.mac) {
+    // HeadObject and GetObject name the same version: its metadata is the one the MAC covers.
+    const verdict = await checkMac(opts.mac, { kind: 'archive', key, bytes: read, sha256: actual, metadata: head.Metadata ?? {} });
+    if (verdict.status !== 'authentic') return { ...base, ok: false, problem: `not authenticated: ${verdict.reason}` };
+  }
 
   const secret = head.Metadata?.[PASSWORD_SECRET_METADATA];
   let password: string | undefined;
@@ -132,7 +147,7 @@ export async function runDrill(_input: unknown, deps: DrillDeps): Promise<DrillR
         const key = keys[i]!;
         let r: DrillResult;
         try {
-          r = await drillArchive(deps.s3, deps.bucket, key, deps.secrets, deps.limits);
+          r = await drillArchive(deps.s3, deps.bucket, key, { secrets: deps.secrets, limits: deps.limits, mac: deps.mac });
         } catch (err) {
           // Could not even read it (deleted meanwhile, access denied, S3 unavailable): that is a failed drill too.
           r = { key, ok: false, problem: `cannot read it: ${(err as Error).name}: ${(err as Error).message}` };

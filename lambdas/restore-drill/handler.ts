@@ -3,9 +3,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 // zod/mini: bundled into the Lambda (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
-import { s3Client, secretsClient } from '../shared/clients';
+import { kmsClient, s3Client, secretsClient } from '../shared/clients';
+import { kmsMacKey } from '../../lib/core/mac';
 import { cachedSecretReader } from '../../lib/core/secrets';
-import { archiveLimits, bucketName } from '../../lib/core/env';
+import { archiveLimits, bucketName, macKeyId } from '../../lib/core/env';
 import { defineHandler } from '../shared/handler';
 import { logger } from '../../lib/core/logger';
 import { runDrill } from './drill';
@@ -24,6 +25,7 @@ export const handler = defineHandler(
     log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
     secrets: cachedSecretReader(secretsClient()),
     limits: archiveLimits(),
+    mac: kmsMacKey(kmsClient(), macKeyId()),
   }),
   runDrill,
 );

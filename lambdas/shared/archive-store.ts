@@ -35,8 +35,10 @@ import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } fr
 import type { Job } from '../../lib/core/contracts';
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
+import { type MacKey, macMetadata } from '../../lib/core/mac';
 import {
   CONTENT_SHA256_METADATA,
+  MAC_METADATA,
   PASSWORD_SECRET_METADATA,
   RESTORE_INFO_SHA256_METADATA,
   RUN_ID_METADATA,
@@ -86,6 +88,13 @@ export interface WriteArchiveParams {
   readonly password?: string;
   /** Object metadata naming where the password lives (`password-secret`), so readers can decrypt it later. */
   readonly passwordSecret?: string;
+  /**
+   * The stack's HMAC key: every version written (and its sidecar) carries a
+   * MAC made with it (lib/core/mac.ts), asked for right before the write, so
+   * an UNCHANGED bot costs no KMS call. The handler always passes it.
+   * @default none: no MAC (tests of other concerns only)
+   */
+  readonly mac?: MacKey;
 }
 
 export type ChangeDetection = 'skipUnchanged' | 'always';
@@ -134,7 +143,9 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     }
     /** Writes the sidecar for `archive` (the version now current), when details were captured. */
     const sidecarFor = async (archive: { versionId?: string; sha256: string }, onlyIfChanged: boolean) =>
-      restore === 'unavailable' || restore === undefined ? restore : writeSidecar({ s3, bucket, job, runId, info: restore, archive, onlyIfChanged });
+      restore === 'unavailable' || restore === undefined
+        ? restore
+        : writeSidecar({ s3, bucket, job, runId, info: restore, archive, onlyIfChanged, ...(params.mac ? { mac: params.mac } : {}) });
     const metadata: Record<string, string> = {
       ...params.metadata,
       [SHA256_METADATA]: sha256,
@@ -146,6 +157,13 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
       ...(contentSha256 ? { [CONTENT_SHA256_METADATA]: contentSha256 } : {}),
       ...(restore && restore !== 'unavailable' ? { [RESTORE_INFO_SHA256_METADATA]: restore.sha256 } : {}),
     };
+    /** The metadata with its MAC, made once (a conditional write that lost a race writes the same record again). */
+    let authenticated: Promise<Record<string, string>> | undefined;
+    const withMac = (mac: MacKey) =>
+      (authenticated ??= macMetadata(mac, { kind: 'archive', key: job.key, bytes, sha256, metadata }).then((value) => ({
+        ...metadata,
+        [MAC_METADATA]: value,
+      })));
 
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
       const current = await (firstHead ?? headCurrent(s3, bucket, job.key));
@@ -184,7 +202,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
           bucket,
           key: job.key,
           spool: spooled,
-          metadata,
+          metadata: params.mac ? await withMac(params.mac) : metadata,
           condition: current?.ETag ? { ifMatch: current.ETag } : { ifNoneMatch: '*' },
           ...(params.singlePutMaxBytes !== undefined ? { singlePutMaxBytes: params.singlePutMaxBytes } : {}),
           ...(params.partBytes !== undefined ? { partBytes: params.partBytes } : {}),

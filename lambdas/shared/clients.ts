@@ -11,9 +11,11 @@
  * talking to a simulator that is gone.
  */
 import { createHash } from 'node:crypto';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,7 +80,17 @@ function createSecretsClient(_env: Env = process.env): SecretsManagerClient {
   return new SecretsManagerClient({ requestHandler: API_REQUEST_HANDLER });
 }
 
+function createSfnClient(_env: Env = process.env): SFNClient {
+  return new SFNClient({ requestHandler: API_REQUEST_HANDLER });
+}
+
+function createKmsClient(_env: Env = process.env): KMSClient {
+  return new KMSClient({ requestHandler: API_REQUEST_HANDLER });
+}
+
 // /* @__PURE__ */: cached() only returns a closure, so esbuild may drop the clients a Lambda never calls (and their SDK code) from its bundle.
 export const s3Client = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_S3', createS3Client);
 export const lexClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_LEX_MODELS_V2', createLexClient);
 export const secretsClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_SECRETS_MANAGER', createSecretsClient);
+export const kmsClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_KMS', createKmsClient);
+export const sfnClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_SFN', createSfnClient);

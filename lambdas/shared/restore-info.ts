@@ -11,8 +11,9 @@ import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Job } from '../../lib/core/contracts';
 import { logger } from '../../lib/core/logger';
+import { type MacKey, macMetadata } from '../../lib/core/mac';
 import { restoreInfoSchema, type RestoreDetails, type RestoreInfo } from '../../lib/providers/definitions';
-import { RESTORE_INFO_SHA256_METADATA, restoreInfoKey, RUN_ID_METADATA } from '../../lib/core/names';
+import { MAC_METADATA, RESTORE_INFO_SHA256_METADATA, restoreInfoKey, RUN_ID_METADATA } from '../../lib/core/names';
 
 /** S3 user metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest (archive versions and sidecars alike). */
 export function headerSafe(value: string): string {
@@ -32,8 +33,10 @@ export interface WriteSidecarParams {
   readonly runId: string;
   readonly info: CapturedRestoreInfo;
   readonly archive: { versionId?: string; sha256: string };
-  /** Write only when the current sidecar's hash differs (the archive was UNCHANGED). */
+  /** Write only when the current sidecar's hash differs (the archive was UNCHANGED), or it has no MAC while one is made now. */
   readonly onlyIfChanged: boolean;
+  /** The stack's HMAC key; the sidecar then carries a MAC (lib/core/mac.ts). */
+  readonly mac?: MacKey;
 }
 
 /**
@@ -52,7 +55,7 @@ export async function writeSidecar(p: WriteSidecarParams): Promise<'written' | '
         if (e.$metadata?.httpStatusCode === 403) return undefined;
         throw err;
       });
-      if (current?.Metadata?.[RESTORE_INFO_SHA256_METADATA] === p.info.sha256) return 'unchanged';
+      if (current?.Metadata?.[RESTORE_INFO_SHA256_METADATA] === p.info.sha256 && (!p.mac || current.Metadata[MAC_METADATA])) return 'unchanged';
     }
     const sidecar: RestoreInfo = restoreInfoSchema.parse({
       schemaVersion: 1,
@@ -64,20 +67,15 @@ export async function writeSidecar(p: WriteSidecarParams): Promise<'written' | '
       archive: { key: p.job.key, ...(p.archive.versionId ? { versionId: p.archive.versionId } : {}), sha256: p.archive.sha256 },
     });
     const body = `${JSON.stringify(sidecar, null, 2)}\n`;
-    await p.s3.send(
-      new PutObjectCommand({
-        Bucket: p.bucket,
-        Key: key,
-        Body: body,
-        ContentType: 'application/json',
-        Metadata: {
-          sha256: createHash('sha256').update(body).digest('hex'),
-          [RESTORE_INFO_SHA256_METADATA]: p.info.sha256,
-          [RUN_ID_METADATA]: headerSafe(p.runId),
-          source: headerSafe(p.job.id),
-        },
-      }),
-    );
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const metadata: Record<string, string> = {
+      sha256,
+      [RESTORE_INFO_SHA256_METADATA]: p.info.sha256,
+      [RUN_ID_METADATA]: headerSafe(p.runId),
+      source: headerSafe(p.job.id),
+    };
+    if (p.mac) metadata[MAC_METADATA] = await macMetadata(p.mac, { kind: 'sidecar', key, bytes: Buffer.byteLength(body), sha256, metadata });
+    await p.s3.send(new PutObjectCommand({ Bucket: p.bucket, Key: key, Body: body, ContentType: 'application/json', Metadata: metadata }));
     return 'written';
   } catch (err) {
     logger.warn('Could not write the restore sidecar; the archive itself is stored', {

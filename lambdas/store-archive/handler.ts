@@ -1,7 +1,8 @@
 /** StoreArchive Lambda: see store-archive.ts. */
-import { s3Client } from '../shared/clients';
+import { kmsClient, s3Client } from '../shared/clients';
+import { kmsMacKey } from '../../lib/core/mac';
 import { storeArchiveInputSchema } from '../../lib/core/contracts';
-import { archiveLimits, bucketName, changeDetection, downloadAllowlist, maxArchiveBytes } from '../../lib/core/env';
+import { archiveLimits, bucketName, changeDetection, downloadAllowlist, macKeyId, maxArchiveBytes } from '../../lib/core/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../../lib/providers/registry';
 import { DEFAULT_DOWNLOAD_DEADLINE_MS, storeArchive } from './store-archive';
@@ -29,6 +30,7 @@ export const handler = defineHandler(
       changeDetection: changeDetection(),
       maxArchiveBytes: maxArchiveBytes(),
       archiveLimits: archiveLimits(),
+      mac: kmsMacKey(kmsClient(), macKeyId()),
       // In Lambda: finish (or fail cleanly) before the function's own timeout. Locally: the default.
       downloadDeadlineMs: downloadDeadline(remaining),
     };

@@ -16,6 +16,7 @@ import { jobResultSchema, type ExportRef, type Job, type JobResult, type storeAr
 import { openDownload, redactUrl, type DownloadResponse } from '../../lib/core/download-guard';
 import { DownloadIntegrityError, DownloadUrlExpiredError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
+import type { MacKey } from '../../lib/core/mac';
 import type { Provider } from '../../lib/providers/types';
 
 export type StoreArchiveInput = z.output<typeof storeArchiveInputSchema>;
@@ -41,6 +42,8 @@ export interface StoreArchiveDeps {
   readonly maxArchiveBytes?: number | undefined;
   /** Config `archiveLimits` (BOTVAULT_ARCHIVE_LIMITS). @default the zip reader's (lib/core/archive/limits.ts) */
   readonly archiveLimits?: ArchiveLimits | undefined;
+  /** The stack's HMAC key (BOTVAULT_MAC_KEY_ID): every version and sidecar written carries its MAC. @default none (tests of other concerns) */
+  readonly mac?: MacKey;
 }
 
 export const DEFAULT_DOWNLOAD_DEADLINE_MS = 10 * 60_000;
@@ -99,6 +102,7 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
     ...(deps.archiveLimits !== undefined ? { limits: deps.archiveLimits } : {}),
     ...(provider.restoreInfo ? { restoreDetails: (archive) => provider.restoreInfo!(job, archive) } : {}),
     ...(password ? { password: password.password, passwordSecret: password.secret } : {}),
+    ...(deps.mac ? { mac: deps.mac } : {}),
   });
   return jobResultSchema.parse({
     target: job.id,

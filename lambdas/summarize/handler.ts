@@ -1,9 +1,10 @@
 /** Summarize Lambda: see summarize.ts. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
-import { s3Client } from '../shared/clients';
+import { kmsClient, s3Client } from '../shared/clients';
+import { kmsMacKey } from '../../lib/core/mac';
 import { summarizeInputSchema } from '../../lib/core/contracts';
-import { bucketName } from '../../lib/core/env';
+import { bucketName, macKeyId } from '../../lib/core/env';
 import { defineHandler } from '../shared/handler';
 import { summarize } from './summarize';
 
@@ -17,6 +18,7 @@ export const handler = defineHandler(
     s3: s3Client(),
     bucket: bucketName(),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    mac: kmsMacKey(kmsClient(), macKeyId()),
   }),
   summarize,
 );

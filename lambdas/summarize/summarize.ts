@@ -5,6 +5,7 @@
  * failed (a Map whose items all caught their errors would otherwise succeed
  * and no alarm would fire).
  */
+import { createHash } from 'node:crypto';
 import { manifestKey, type RunManifest } from '../../lib/core/run-manifest';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -12,6 +13,9 @@ import type { z } from 'zod/mini';
 import type { JobResult, SummarizeOutput, summarizeInputSchema } from '../../lib/core/contracts';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
+import { type MacKey, macMetadata } from '../../lib/core/mac';
+import { MAC_METADATA, RUN_ID_METADATA, SHA256_METADATA } from '../../lib/core/names';
+import { headerSafe } from '../shared/restore-info';
 
 export type SummarizeInput = z.output<typeof summarizeInputSchema>;
 
@@ -27,6 +31,8 @@ export interface SummarizeDeps {
   readonly metrics: MetricsSink;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** The stack's HMAC key (BOTVAULT_MAC_KEY_ID): the manifest carries its MAC (lib/core/mac.ts). @default none (tests of other concerns) */
+  readonly mac?: MacKey;
 }
 
 /** How many failed targets the one-line message names before "and N more" (the Fail cause has a size limit). */
@@ -53,14 +59,21 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDeps): Pro
     results: input.results,
   };
   const key = manifestKey(input.runId, started);
-  await deps.s3.send(
-    new PutObjectCommand({
-      Bucket: deps.bucket,
-      Key: key,
-      Body: JSON.stringify(manifest, null, 2),
-      ContentType: 'application/json',
-    }),
-  );
+  const body = JSON.stringify(manifest, null, 2);
+  const metadata: Record<string, string> = {
+    [SHA256_METADATA]: createHash('sha256').update(body).digest('hex'),
+    [RUN_ID_METADATA]: headerSafe(input.runId),
+  };
+  if (deps.mac) {
+    metadata[MAC_METADATA] = await macMetadata(deps.mac, {
+      kind: 'manifest',
+      key,
+      bytes: Buffer.byteLength(body),
+      sha256: metadata[SHA256_METADATA]!,
+      metadata,
+    });
+  }
+  await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/json', Metadata: metadata }));
 
   deps.metrics.addMetric('JobsSucceeded', MetricUnit.Count, counts.succeeded);
   deps.metrics.addMetric('JobsFailed', MetricUnit.Count, counts.failed);

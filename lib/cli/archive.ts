@@ -14,6 +14,8 @@ import { cachedSecretReader, passwordFromSecret } from '../core/secrets';
 import { bufferByteSource } from '../core/archive/byte-source';
 import type { ArchiveLimits } from '../core/archive/limits';
 import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../core/archive/zip';
+import { checkMac } from '../core/mac';
+import type { Authenticator } from './authentication';
 import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
 import { CliError } from './output';
@@ -33,6 +35,8 @@ export interface ArchiveBytes {
   readonly sha256: string;
   /** True when the object carried sha256 metadata and the bytes matched it. */
   readonly verified: boolean;
+  /** True when its MAC verified with the stack's key (false only with --accept-unverified). */
+  readonly authenticated: boolean;
   readonly metadata: Record<string, string>;
   readonly lastModified?: Date;
 }
@@ -45,8 +49,17 @@ export function checkVersion(resource: Resource, version: string | undefined, fl
   }
 }
 
-/** GetObject of one version, sha256-checked against its metadata. A mismatch is a CliError. */
-export async function readArchive(s3: S3Client, bucket: string, resource: Resource, versionId: string | undefined): Promise<ArchiveBytes> {
+/**
+ * GetObject of one version, sha256-checked against its metadata and its MAC
+ * verified (authentication.ts). A mismatch is a CliError.
+ */
+export async function readArchive(
+  s3: S3Client,
+  bucket: string,
+  resource: Resource,
+  versionId: string | undefined,
+  auth: Authenticator,
+): Promise<ArchiveBytes> {
   const res = await aws(`GetObject s3://${bucket}/${resource.key}`, async () => {
     try {
       return await s3.send(new GetObjectCommand({ Bucket: bucket, Key: resource.key, VersionId: versionId }));
@@ -81,12 +94,23 @@ export async function readArchive(s3: S3Client, bucket: string, resource: Resour
         'the object was corrupted or changed outside BotVault. Nothing was used; pick another --version (see `botvault list`)',
     );
   }
+  const version = res.VersionId && res.VersionId !== 'null' ? res.VersionId : versionId;
+  if (!expected && !auth.acceptUnverified) {
+    throw new CliError(
+      `${resource.key}${version ? ` version ${version}` : ''} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost). Nothing of it was used; --accept-unverified uses it anyway`,
+    );
+  }
+  const authenticated = await auth.check(
+    { kind: 'archive', key: resource.key, bytes: data.length, sha256, metadata: res.Metadata ?? {} },
+    `${resource.key}${version ? ` version ${version}` : ''}`,
+  );
   return {
     key: resource.key,
-    versionId: res.VersionId && res.VersionId !== 'null' ? res.VersionId : versionId,
+    versionId: version,
     data,
     sha256,
     verified: Boolean(expected),
+    authenticated,
     metadata: res.Metadata ?? {},
     lastModified: res.LastModified,
   };
@@ -134,6 +158,7 @@ export async function readRestoreInfo(
   archive: ArchiveBytes,
   resource: KeyInfo,
   warn: (line: string) => void,
+  auth: Authenticator,
 ): Promise<RestoreInfo | undefined> {
   const key = restoreInfoKey(archive.key);
   const matches = (info: RestoreInfo) =>
@@ -152,9 +177,11 @@ export async function readRestoreInfo(
   }
   for (const versionId of candidates.slice(0, 50)) {
     let text: string;
+    let metadata: Record<string, string>;
     try {
       const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
       text = await res.Body!.transformToString();
+      metadata = res.Metadata ?? {};
     } catch (err) {
       if ((err as Error).name === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
       throw awsOr(err, key);
@@ -167,9 +194,24 @@ export async function readRestoreInfo(
       continue;
     }
     if (!matches(parsed)) continue;
+    const where = `${key}${versionId ? ` version ${versionId}` : ''}`;
     const problem = sidecarProblem(parsed, archive, resource);
-    if (!problem) return parsed;
-    warn(`not using ${key}${versionId ? ` version ${versionId}` : ''}: ${problem}`);
+    if (problem) {
+      warn(`not using ${where}: ${problem}`);
+      continue;
+    }
+    const body = Buffer.from(text, 'utf8');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const verdict = await checkMac(auth.key, { kind: 'sidecar', key, bytes: body.length, sha256, metadata }).catch((err: unknown) => ({
+      status: 'invalid' as const,
+      reason: `its MAC cannot be checked: ${(err as Error).message}`,
+    }));
+    if (verdict.status === 'authentic') return parsed;
+    if (auth.acceptUnverified) {
+      warn(`${where} is not authenticated (${verdict.reason}): using it UNVERIFIED (--accept-unverified)`);
+      return parsed;
+    }
+    warn(`not using ${where}: it is not authenticated (${verdict.reason}); --accept-unverified would use it`);
   }
   return undefined;
 }

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { canonicalJson } from '../core/archive/canonical-json';
 import { checkVersion, readArchive, readEntries, type ArchiveBytes } from './archive';
+import { authenticator } from './authentication';
 import { s3Client } from './aws';
 import { loadResources } from './list';
 import { CliError, formatTime, printJson } from './output';
@@ -26,6 +27,8 @@ export interface DiffCommandOptions extends LocateOptions {
   readonly to?: string;
   readonly context: number;
   readonly json: boolean;
+  /** Compare versions whose MAC is missing or wrong (the output says UNVERIFIED). */
+  readonly acceptUnverified?: boolean;
 }
 
 interface VersionRef {
@@ -33,6 +36,8 @@ interface VersionRef {
   sha256: string;
   lastModified: string | null;
   runId: string | null;
+  /** Its MAC verified with the stack's key (false only with --accept-unverified). */
+  authenticated: boolean;
 }
 
 interface ArchiveDiff {
@@ -94,11 +99,13 @@ const ref = (a: ArchiveBytes): VersionRef => ({
   sha256: a.sha256,
   lastModified: a.lastModified?.toISOString() ?? null,
   runId: a.metadata[RUN_ID_METADATA] ?? null,
+  authenticated: a.authenticated,
 });
 
 export async function diffCommand(target: string, opts: DiffCommandOptions): Promise<number> {
-  const { bucket } = await locate(opts, { bucket: true });
+  const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
   const s3 = s3Client(opts);
+  const auth = authenticator(macKeyArn, opts, (line) => process.stderr.write(`botvault: warning: ${line}\n`));
   let result: ArchiveDiff;
   try {
     const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
@@ -119,7 +126,7 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
       );
     }
     if (fromId === toId) throw new CliError(`--from and --to name the same version ${toId}: nothing to compare`);
-    const [from, to] = await Promise.all([readArchive(s3, bucket!, resource, fromId), readArchive(s3, bucket!, resource, toId)]);
+    const [from, to] = await Promise.all([readArchive(s3, bucket!, resource, fromId, auth), readArchive(s3, bucket!, resource, toId, auth)]);
     const [before, after] = (await Promise.all([readEntries(from, `version ${fromId}`, opts), readEntries(to, `version ${toId}`, opts)])).map(
       (r) => r.entries,
     ) as [Map<string, Buffer>, Map<string, Buffer>];
@@ -132,12 +139,14 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
     };
   } finally {
     s3.destroy();
+    auth.close();
   }
   if (opts.json) {
     printJson(result);
     return 0;
   }
-  const side = (r: VersionRef) => `${r.versionId ?? 'current'} (${formatTime(r.lastModified ?? undefined)}${r.runId ? `, run ${r.runId}` : ''})`;
+  const side = (r: VersionRef) =>
+    `${r.versionId ?? 'current'} (${formatTime(r.lastModified ?? undefined)}${r.runId ? `, run ${r.runId}` : ''}${r.authenticated ? '' : ', UNVERIFIED'})`;
   const out: string[] = [`${result.target}: ${side(result.from)} → ${side(result.to)}`];
   for (const p of result.added) out.push(`added    ${p}`);
   for (const p of result.removed) out.push(`removed  ${p}`);

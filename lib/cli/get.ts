@@ -1,9 +1,11 @@
 /**
  * `botvault get TARGET [--version ID] [-o FILE]`: downloads one archive
- * version and checks it against the sha256 BotVault stored with it.
+ * version and checks it against the sha256 BotVault stored with it and its
+ * MAC (lib/cli/authentication.ts).
  *
  * The bytes stream to `<file>.partial` through a hash; only when the digest
- * matches the object's `sha256` metadata is the file renamed into place. A
+ * matches the object's `sha256` metadata and the MAC verifies is the file
+ * renamed into place. A
  * mismatch (a corrupt object, or one changed outside BotVault) leaves no
  * file behind: an operator restoring a bot must never pick up bad bytes.
  */
@@ -14,6 +16,7 @@ import { resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { authenticator } from './authentication';
 import { aws, httpStatus, s3Client } from './aws';
 import { loadResources } from './list';
 import { CliError, formatBytes, printJson } from './output';
@@ -25,11 +28,15 @@ export interface GetCommandOptions extends LocateOptions {
   readonly version?: string;
   readonly output?: string;
   readonly json: boolean;
+  /** Keep a version with no sha256 metadata or no valid MAC (the output says UNVERIFIED). */
+  readonly acceptUnverified?: boolean;
 }
 
 export async function getCommand(target: string, opts: GetCommandOptions): Promise<number> {
-  const { bucket } = await locate(opts, { bucket: true });
+  const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
   const s3 = s3Client(opts);
+  const warn = (line: string) => process.stderr.write(`botvault: warning: ${line}\n`);
+  const auth = authenticator(macKeyArn, opts, warn);
   try {
     const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
     const known = resource.versions.map((v) => v.versionId).filter((v): v is string => Boolean(v));
@@ -63,6 +70,7 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
       },
     });
     let sha256: string;
+    let authenticated: boolean;
     try {
       await pipeline(res.Body as Readable, tap, createWriteStream(partial));
       sha256 = hash.digest('hex');
@@ -75,6 +83,16 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
             'the object was corrupted or changed outside BotVault. Nothing written; fetch an older --version (see `botvault list`)',
         );
       }
+      if (!expected && !opts.acceptUnverified) {
+        throw new CliError(
+          `${resource.key} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost). Nothing written; --accept-unverified keeps it anyway`,
+        );
+      }
+      const version = res.VersionId && res.VersionId !== 'null' ? res.VersionId : opts.version;
+      authenticated = await auth.check(
+        { kind: 'archive', key: resource.key, bytes, sha256, metadata: res.Metadata ?? {} },
+        `${resource.key}${version ? ` version ${version}` : ''}`,
+      );
       await rename(partial, file);
     } catch (err) {
       await rm(partial, { force: true });
@@ -92,15 +110,18 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
       bytes,
       sha256,
       verified: Boolean(expected),
+      authenticated,
     };
-    if (!expected) {
-      // Not written by BotVault (or metadata lost in a copy): the bytes are all there is, so keep them, but say so.
-      process.stderr.write(`botvault: warning: ${resource.key} has no sha256 metadata; the download could not be verified\n`);
-    }
+    // Not written by BotVault (or metadata lost in a copy), kept with --accept-unverified: say so.
+    if (!expected) warn(`${resource.key} has no sha256 metadata: kept UNVERIFIED (--accept-unverified)`);
     if (opts.json) printJson(result);
-    else process.stdout.write(`${file}  ${formatBytes(bytes)} (${bytes} bytes)  sha256 ${sha256}${expected ? ' (verified)' : ' (NOT verified)'}\n`);
+    else
+      process.stdout.write(
+        `${file}  ${formatBytes(bytes)} (${bytes} bytes)  sha256 ${sha256}${expected && authenticated ? ' (verified, MAC authentic)' : ' (UNVERIFIED)'}\n`,
+      );
     return 0;
   } finally {
     s3.destroy();
+    auth.close();
   }
 }

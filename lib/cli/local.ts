@@ -9,6 +9,7 @@ export interface LocalCommandOptions {
   only?: string[];
   json: boolean;
   runId?: string;
+  macKey?: string;
 }
 
 /** Returns the exit code: 0 when every job succeeded, 1 otherwise. */
@@ -27,6 +28,7 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
     bucket: opts.bucket,
     fast: opts.fast,
     runId: opts.runId,
+    ...(opts.macKey ? { macKeyId: opts.macKey } : {}),
     input: { trigger: 'manual', ...(opts.only ? { only: opts.only } : {}) },
   });
   if (!result.manifest) {

@@ -1,5 +1,6 @@
 /**
- * Finds what a command talks to: the archive bucket and the state machine.
+ * Finds what a command talks to: the archive bucket, the state machine and
+ * the HMAC key that authenticates what the bucket holds.
  *
  * `--bucket` and `--state-machine` name them directly; otherwise they are the
  * deployed stack's outputs `ArchiveBucketName` and `StateMachineArn`, found
@@ -23,6 +24,8 @@ export interface LocateOptions extends AwsOptions {
   readonly stack?: string;
   readonly bucket?: string;
   readonly stateMachine?: string;
+  /** The HMAC key whose MACs are verified, instead of the stack's AuthenticationKeyArn output (or BOTVAULT_MAC_KEY_ID). */
+  readonly macKey?: string;
 }
 
 export interface Located {
@@ -30,6 +33,8 @@ export interface Located {
   readonly stackName?: string;
   readonly bucket?: string;
   readonly stateMachineArn?: string;
+  /** The HMAC key to verify MACs with, when one is known. */
+  readonly macKeyArn?: string;
 }
 
 /**
@@ -52,12 +57,19 @@ export function readConfig(file: string | undefined, required = false): BotVault
 }
 
 /**
- * Returns the bucket and/or state machine ARN the caller needs, asking
- * CloudFormation only for what was not given on the command line.
+ * Returns the bucket, state machine ARN and/or MAC key the caller needs,
+ * asking CloudFormation only for what was not given on the command line.
+ * `macKey: 'optional'` takes the key when the stack outputs are read anyway
+ * (with `--accept-unverified`, a missing key means UNVERIFIED, not an error).
  */
-export async function locate(opts: LocateOptions, need: { bucket?: boolean; stateMachine?: boolean }, config?: BotVaultConfig): Promise<Located> {
-  const missing = (need.bucket && !opts.bucket) || (need.stateMachine && !opts.stateMachine);
-  if (!missing) return { bucket: opts.bucket, stateMachineArn: opts.stateMachine };
+export async function locate(
+  opts: LocateOptions,
+  need: { bucket?: boolean; stateMachine?: boolean; macKey?: 'required' | 'optional' },
+  config?: BotVaultConfig,
+): Promise<Located> {
+  const macKey = opts.macKey ?? (process.env.BOTVAULT_MAC_KEY_ID || undefined);
+  const missing = (need.bucket && !opts.bucket) || (need.stateMachine && !opts.stateMachine) || (need.macKey === 'required' && !macKey);
+  if (!missing) return { bucket: opts.bucket, stateMachineArn: opts.stateMachine, ...(macKey ? { macKeyArn: macKey } : {}) };
 
   const stackName = opts.stack ?? (config ?? readConfig(opts.config))?.stackName ?? DEFAULT_STACK_NAME;
   const outputs = await stackOutputs(stackName, opts);
@@ -74,6 +86,7 @@ export async function locate(opts: LocateOptions, need: { bucket?: boolean; stat
     stackName,
     bucket: opts.bucket ?? (need.bucket ? pick(OUTPUTS.bucket, '--bucket NAME') : outputs[OUTPUTS.bucket]),
     stateMachineArn: opts.stateMachine ?? (need.stateMachine ? pick(OUTPUTS.stateMachine, '--state-machine ARN') : outputs[OUTPUTS.stateMachine]),
+    macKeyArn: macKey ?? (need.macKey === 'required' ? pick(OUTPUTS.macKey, '--mac-key ARN') : outputs[OUTPUTS.macKey]),
   };
 }
 

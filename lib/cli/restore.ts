@@ -4,7 +4,7 @@
  * lib/providers/<name>/restore.ts).
  *
  * Every restore first reads the version from S3 and checks it against its
- * sha256, opens every zip entry (CRC-checked), finds the target bot and
+ * sha256 and its MAC (lib/cli/authentication.ts), opens every zip entry (CRC-checked), finds the target bot and
  * completes the parameters a new bot needs (flags, then the restore sidecar
  * captured at backup time, then the archive itself). Only then does it
  * change anything — and with `--dry-run` it stops there.
@@ -20,6 +20,7 @@ import { BotVaultError } from '../core/errors';
 import { cachedSecretReader } from '../core/secrets';
 import { type RestoreOutcome, RestoreRefusedError, type RestoreRequest, restoreFor } from '../providers/restore';
 import { checkVersion, readArchive, readEntries, readRestoreInfo } from './archive';
+import { authenticator } from './authentication';
 import { aws, s3Client } from './aws';
 import { loadResources } from './list';
 import { CliError, printJson } from './output';
@@ -29,7 +30,7 @@ import { displayName, resolveResource } from './targets';
 export interface RestoreCommandOptions extends LocateOptions, Omit<RestoreRequest, 'region'> {
   /** S3 version id (default: the current version). */
   readonly version?: string;
-  /** Restore a version that carries no sha256 metadata (nothing vouches for its bytes). */
+  /** Restore a version that carries no sha256 metadata or no valid MAC (nothing vouches for its bytes). */
   readonly acceptUnverified?: boolean;
   readonly json: boolean;
 }
@@ -42,31 +43,27 @@ interface RestoreReport extends RestoreOutcome {
   versionId: string | null;
   sha256: string;
   verified: boolean;
+  /** Its MAC verified with the stack's key (false only with --accept-unverified). */
+  authenticated: boolean;
   entries: number;
   dryRun: boolean;
 }
 
 export async function restoreCommand(target: string, opts: RestoreCommandOptions): Promise<number> {
   const config = readConfig(opts.config);
-  const { bucket } = await locate(opts, { bucket: true }, config);
+  const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' }, config);
   const s3 = s3Client(opts);
   const warn = (line: string) => process.stderr.write(`botvault: warning: ${line}\n`);
+  const auth = authenticator(macKeyArn, opts, warn);
   let report: RestoreReport;
   try {
     const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
     checkVersion(resource, opts.version);
-    const archive = await readArchive(s3, bucket!, resource, opts.version);
-    if (!archive.verified) {
-      if (!opts.acceptUnverified) {
-        throw new CliError(
-          `${resource.key}${archive.versionId ? ` version ${archive.versionId}` : ''} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost): not restoring it; --accept-unverified restores it anyway`,
-        );
-      }
-      warn(`${resource.key} has no sha256 metadata: restoring it UNVERIFIED (--accept-unverified)`);
-    }
+    const archive = await readArchive(s3, bucket!, resource, opts.version, auth);
+    if (!archive.verified) warn(`${resource.key} has no sha256 metadata: restoring it UNVERIFIED (--accept-unverified)`);
     const limits = config ? archiveLimitsFromConfig(config.archiveLimits) : undefined;
     const { entries, password } = await readEntries(archive, 'the archive', opts, limits);
-    const info = await readRestoreInfo(s3, bucket!, archive, resource, warn);
+    const info = await readRestoreInfo(s3, bucket!, archive, resource, warn, auth);
     const restore = restoreFor(resource.provider);
     if (!restore) throw new CliError(`${displayName(resource)}: restoring ${resource.provider} archives is not supported`);
     const sm = new SecretsManagerClient(opts.region ? { region: opts.region } : {});
@@ -99,12 +96,14 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
       versionId: archive.versionId ?? null,
       sha256: archive.sha256,
       verified: archive.verified,
+      authenticated: archive.authenticated,
       entries: entries.size,
       dryRun: opts.dryRun,
       ...outcome,
     };
   } finally {
     s3.destroy();
+    auth.close();
   }
   if (opts.json) printJson(report);
   else for (const line of describe(report)) process.stdout.write(`${line}\n`);
@@ -112,7 +111,7 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
 }
 
 function describe(r: RestoreReport): string[] {
-  const version = `${r.target} version ${r.versionId ?? 'current'} (sha256 ${r.sha256}${r.verified ? ' verified' : ' UNVERIFIED'}, ${r.entries} entries)`;
+  const version = `${r.target} version ${r.versionId ?? 'current'} (sha256 ${r.sha256}${r.verified && r.authenticated ? ' verified, MAC authentic' : ' UNVERIFIED'}, ${r.entries} entries)`;
   const dest = `${r.destination.existing ? 'existing' : 'new'} bot ${r.destination.botName ?? '?'}${r.destination.botId ? ` (${r.destination.botId})` : ''}`;
   const merge = r.mergeStrategy ? `, merge ${r.mergeStrategy}` : '';
   const lines: string[] = [];

@@ -3,9 +3,12 @@
  * `runs/<yyyy>/<mm>/<dd>/<runId>.json`) as a table.
  *
  * The manifest, not the execution history, is the record: it survives the
- * 90 days Step Functions keeps history, and it is what the run stored.
+ * 90 days Step Functions keeps history, and it is what the run stored. Its
+ * MAC is checked first: a manifest planted to hide a failed run is refused.
  */
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { authenticator, type Authenticator } from './authentication';
 import { MANIFEST_PREFIX } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { aws, httpStatus, s3Client } from './aws';
@@ -14,13 +17,20 @@ import { locate, type LocateOptions } from './resolve';
 
 export interface StatusCommandOptions extends LocateOptions {
   readonly json: boolean;
+  /** Show a manifest whose MAC is missing or wrong (a warning says UNVERIFIED). */
+  readonly acceptUnverified?: boolean;
 }
 
-/** The manifest at `key`, or undefined when there is none. */
-export async function readManifest(s3: S3Client, bucket: string, key: string): Promise<RunManifest | undefined> {
+/** The manifest at `key`, or undefined when there is none; with `auth`, its MAC is checked first (authentication.ts). */
+export async function readManifest(s3: S3Client, bucket: string, key: string, auth?: Authenticator): Promise<RunManifest | undefined> {
   try {
     const res = await aws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
-    return JSON.parse(await res.Body!.transformToString()) as RunManifest;
+    const body = Buffer.from(await res.Body!.transformToByteArray());
+    if (auth) {
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      await auth.check({ kind: 'manifest', key, bytes: body.length, sha256, metadata: res.Metadata ?? {} }, `run manifest ${key}`);
+    }
+    return JSON.parse(body.toString('utf8')) as RunManifest;
   } catch (err) {
     if ((err as Error).name === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
     if ((err as Error).name === 'NoSuchBucket')
@@ -106,8 +116,9 @@ export function formatManifest(manifest: RunManifest, bucket: string, key: strin
 
 /** Exit code: 0 when the run backed up everything, 1 when some job failed (handy in monitoring scripts). */
 export async function statusCommand(run: string | undefined, opts: StatusCommandOptions): Promise<number> {
-  const { bucket } = await locate(opts, { bucket: true });
+  const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
   const s3 = s3Client(opts);
+  const auth = authenticator(macKeyArn, opts, (line) => process.stderr.write(`botvault: warning: ${line}\n`));
   try {
     const key = run ? await manifestKeyFor(s3, bucket!, run) : await latestManifestKey(s3, bucket!);
     if (!key) {
@@ -117,12 +128,13 @@ export async function statusCommand(run: string | undefined, opts: StatusCommand
           : `no runs in s3://${bucket}/${MANIFEST_PREFIX} yet: start one with \`botvault run --wait\``,
       );
     }
-    const manifest = await readManifest(s3, bucket!, key);
+    const manifest = await readManifest(s3, bucket!, key, auth);
     if (!manifest) throw new CliError(`manifest s3://${bucket}/${key} disappeared while reading it; try again`);
     if (opts.json) printJson(manifest);
     else for (const line of formatManifest(manifest, bucket!, key)) process.stdout.write(`${line}\n`);
     return manifest.counts.failed > 0 ? 1 : 0;
   } finally {
     s3.destroy();
+    auth.close();
   }
 }

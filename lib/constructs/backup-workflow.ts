@@ -156,6 +156,7 @@ export class BackupWorkflow extends Construct {
         States.plan,
         {
           'runId.$': '$$.Execution.Name',
+          'executionArn.$': '$$.Execution.Id',
           'startedAt.$': '$$.Execution.StartTime',
           targets: config.targets,
           'input.$': '$',

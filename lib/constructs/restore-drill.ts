@@ -7,7 +7,8 @@
  *  - an EventBridge Scheduler schedule invokes the Lambda; Scheduler retries
  *    a failed delivery, but a failed drill is not retried (it is a finding,
  *    and the next one runs next week);
- *  - the Lambda may only read archives and manifests (ArchiveBucket.grantRead);
+ *  - the Lambda may only read archives and manifests (ArchiveBucket.grantRead)
+ *    and verify their MACs (kms:VerifyMac on the authentication key);
  *  - two alarms: any archive failing the drill (metric BotVault/DrillFailures),
  *    and the drill itself failing to run (the function's Errors).
  */
@@ -23,6 +24,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DRILL_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../core/names';
 import type { ArchiveBucket } from './archive-bucket';
+import type { AuthenticationKey } from './authentication-key';
 import { BackupFunction } from './backup-function';
 import { cronSchema, timezoneSchema } from '../core/schemas';
 import { schedulerRole } from './scheduler-role';
@@ -30,6 +32,8 @@ import { schedulerRole } from './scheduler-role';
 export interface RestoreDrillProps {
   /** The archive bucket whose archives are drilled; the drill gets read access to it. */
   readonly archiveBucket: ArchiveBucket;
+  /** The HMAC key whose MACs the drill verifies (kms:VerifyMac; BOTVAULT_MAC_KEY_ID). */
+  readonly authenticationKey: AuthenticationKey;
   /**
    * EventBridge Scheduler cron expression, six fields.
    * @default 'cron(0 6 ? * SUN *)' (Sundays 06:00)
@@ -97,9 +101,10 @@ export class RestoreDrill extends Construct {
       timeout: Duration.minutes(15),
       logRetention: props.logRetention,
       logEncryptionKey: props.logEncryptionKey,
-      environment: { ...props.environment, BOTVAULT_BUCKET: bucket.bucketName },
+      environment: { ...props.environment, BOTVAULT_BUCKET: bucket.bucketName, BOTVAULT_MAC_KEY_ID: props.authenticationKey.key.keyArn },
     });
     props.archiveBucket.grantRead(this.function.function);
+    props.authenticationKey.grantVerify(this.function.function);
     if (props.passwordSecretArns?.length) {
       this.function.function.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...props.passwordSecretArns] }),

@@ -81,7 +81,7 @@ export const executionInputSchema = z.prefault(
     /** The schedule tick (ISO 8601) for scheduled runs. */
     tickTime: z.optional(z.string()),
     /** Back up only these targets (job id, bot id or bot name). */
-    only: z.optional(z.array(nonEmptyString())),
+    only: z.optional(z.array(nonEmptyString()).check(z.minLength(1, 'must name at least one target (leave it out to back up every target)'))),
   }),
   {},
 );
@@ -91,6 +91,8 @@ export type ExecutionInput = z.infer<typeof executionInputSchema>;
 
 export const planInputSchema = z.object({
   runId: nonEmptyString(),
+  /** This execution's ARN (`$$.Execution.Id`): a tick marker's owner is looked up beside it (tick-marker.ts). */
+  executionArn: z.optional(nonEmptyString()),
   startedAt: nonEmptyString(),
   /** The config's targets, embedded in the definition at synth time. */
   targets: z.array(z.unknown()),

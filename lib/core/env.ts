@@ -20,6 +20,15 @@ export function bucketName(env: Env = process.env): string {
   return required('BOTVAULT_BUCKET', env, 'it names the archive bucket (the stack sets it on every Lambda).');
 }
 
+/** BOTVAULT_MAC_KEY_ID: the stack's KMS HMAC key (its ARN), with which every stored object is authenticated (lib/core/mac.ts). */
+export function macKeyId(env: Env = process.env): string {
+  return required(
+    'BOTVAULT_MAC_KEY_ID',
+    env,
+    'it names the KMS HMAC key that authenticates every stored object (the stack sets it on the writing and checking Lambdas).',
+  );
+}
+
 /** AWS_REGION: the region the Lambdas run in; part of every Lex key (`lex/<region>/...`). */
 export function region(env: Env = process.env): string {
   return required('AWS_REGION', env, 'Lambda sets it; when running handlers locally, export AWS_REGION (e.g. us-east-1).');

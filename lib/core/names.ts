@@ -32,6 +32,7 @@ export const STACK_OUTPUTS = {
   bucket: 'ArchiveBucketName',
   stateMachine: 'StateMachineArn',
   startCommand: 'StartManualRunCommand',
+  macKey: 'AuthenticationKeyArn',
 } as const;
 
 /** The stack name BotVault deploys under when the config does not say. */
@@ -55,6 +56,8 @@ export const TICK_PREFIX = 'ticks/';
 
 /** Object metadata: the SHA-256 (hex) of the stored bytes, checked on every read. */
 export const SHA256_METADATA = 'sha256';
+/** Object metadata: the MAC (`v1:<base64>`) of an archive version, sidecar or manifest (lib/core/mac.ts). */
+export const MAC_METADATA = 'mac';
 /** Object metadata: the run (execution name) that wrote the version. */
 export const RUN_ID_METADATA = 'run-id';
 

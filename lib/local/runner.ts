@@ -63,6 +63,8 @@ export interface LocalRunOptions {
   readonly fast?: boolean;
   /** Called for every execution event as it happens (progress display, tests). */
   readonly onEvent?: (event: EventLog) => void;
+  /** The KMS HMAC key the writing handlers make MACs with (BOTVAULT_MAC_KEY_ID). @default BOTVAULT_MAC_KEY_ID as set */
+  readonly macKeyId?: string;
   /** AWS region the handlers think they run in. @default AWS_REGION or us-east-1 */
   readonly region?: string;
   /**
@@ -188,6 +190,7 @@ function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
   );
   process.env.BOTVAULT_DOWNLOAD_ALLOWLIST = [...allow].join(',');
   process.env.BOTVAULT_CHANGE_DETECTION = opts.config.changeDetection ?? 'skipUnchanged';
+  if (opts.macKeyId) process.env.BOTVAULT_MAC_KEY_ID = opts.macKeyId;
   process.env.AWS_REGION ??= region;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'botvault';
   process.env.POWERTOOLS_METRICS_NAMESPACE ??= METRICS_NAMESPACE;

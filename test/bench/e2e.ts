@@ -71,8 +71,10 @@ export async function benchE2e(bots: number, maxConcurrency: number, latencySeco
   const saved = { ...process.env };
   try {
     const [line] = (await once(createInterface({ input: servers.stdout! }), 'line')) as [string];
-    const { lexUrl, s3Endpoint } = JSON.parse(line) as { lexUrl: string; s3Endpoint: string };
+    const { lexUrl, s3Endpoint, kmsUrl, macKeyArn } = JSON.parse(line) as { lexUrl: string; s3Endpoint: string; kmsUrl: string; macKeyArn: string };
     Object.assign(process.env, {
+      AWS_ENDPOINT_URL_KMS: kmsUrl,
+      BOTVAULT_MAC_KEY_ID: macKeyArn,
       AWS_ENDPOINT_URL_LEX_MODELS_V2: lexUrl,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_REGION: 'us-east-1',

@@ -13,7 +13,10 @@
  */
 import { Readable } from 'node:stream';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { writeArchive } from '../../lambdas/shared/archive-store';
+import { kmsMacKey } from '../../lib/core/mac';
+import { startKmsSimulator } from '../simulators/kms-simulator';
 import { lexJob } from '../../lib/providers/lex/keys';
 import { providerFor } from '../../lib/providers/registry';
 import { lexExportZip, sampleLexBot } from '../generators/lex-export';
@@ -26,6 +29,8 @@ export interface RequestCase {
   /** S3 operations by name, e.g. {"HeadObject": 1, "PutObject": 2}; the sidecar's own are named "(sidecar)". */
   readonly requests: Record<string, number>;
   readonly total: number;
+  /** KMS GenerateMac calls of the job (the archive's MAC, the sidecar's): not S3 requests, priced apart. */
+  readonly kms: number;
   readonly status: string;
 }
 
@@ -70,6 +75,9 @@ export async function benchRequests(log: (line: string) => void): Promise<Reques
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   const lex = providerFor('lex', { lex: lexClient, secrets: async () => '' });
+  const kms = await startKmsSimulator();
+  const kmsClient = new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const mac = kmsMacKey(kmsClient, kms.createKey());
   const results: RequestCase[] = [];
   try {
     for (const withSidecar of [true, false]) {
@@ -92,7 +100,9 @@ export async function benchRequests(log: (line: string) => void): Promise<Reques
       ];
       for (const [name, zip] of steps) {
         const from = proxy.requests.length;
+        const kmsFrom = kms.calls.length;
         const stored = await writeArchive({
+          mac,
           s3,
           bucket,
           job,
@@ -106,13 +116,18 @@ export async function benchRequests(log: (line: string) => void): Promise<Reques
         for (const r of proxy.requests.slice(from)) requests[operation(r)] = (requests[operation(r)] ?? 0) + 1;
         const total = Object.values(requests).reduce((a, b) => a + b, 0);
         const label = `${name}${withSidecar ? ', with a restore sidecar' : ', no restore details'}`;
-        results.push({ case: label, requests, total, status: stored.status ?? 'SUCCEEDED' });
-        log(`  ${label.padEnd(40)} ${String(total).padStart(2)} requests: ${JSON.stringify(requests)} → ${stored.status ?? 'SUCCEEDED'}`);
+        const kmsCalls = kms.calls.length - kmsFrom;
+        results.push({ case: label, requests, total, kms: kmsCalls, status: stored.status ?? 'SUCCEEDED' });
+        log(
+          `  ${label.padEnd(40)} ${String(total).padStart(2)} requests: ${JSON.stringify(requests)}, ${kmsCalls} GenerateMac → ${stored.status ?? 'SUCCEEDED'}`,
+        );
       }
     }
   } finally {
     s3.destroy();
     lexClient.destroy();
+    kmsClient.destroy();
+    await kms.close();
     await sim.close();
     await proxy.close();
     await server.close();

@@ -158,12 +158,16 @@ async function main(): Promise<void> {
     checks.push({ goal: `  (for scale, not a goal: the raw PUT's own peak RSS growth)`, value: `${num(rawGrowthMB)} MB` });
   }
   if (requests.length) {
-    lines.push('', '| job | S3 requests, old write path | S3 requests now | now, by operation | result |', '|---|---|---|---|---|');
+    lines.push(
+      '',
+      '| job | S3 requests, old write path | S3 requests now | now, by operation | KMS GenerateMac | result |',
+      '|---|---|---|---|---|---|',
+    );
     for (const r of requests) {
       const ops = Object.entries(r.requests)
         .map(([op, n]) => `${op} ${n}`)
         .join(', ');
-      lines.push(`| ${r.case} | ${OLD_PATH_REQUESTS[r.case] ?? '-'} | ${r.total} | ${ops} | ${r.status} |`);
+      lines.push(`| ${r.case} | ${OLD_PATH_REQUESTS[r.case] ?? '-'} | ${r.total} | ${ops} | ${r.kms} | ${r.status} |`);
     }
     const changed = Math.max(...requests.filter((r) => r.status !== 'UNCHANGED').map((r) => r.total));
     const unchanged = requests.filter((r) => r.status === 'UNCHANGED');

@@ -9,7 +9,8 @@
  *  - `storeArchive`: the StoreArchive Lambda's core (lambdas/store-archive):
  *    download guard → spool (memory, or a file above 64 MiB) with count and
  *    SHA-256 → zip check and content hash → HeadObject → one conditional
- *    PutObject with its checksum (lambdas/shared/archive-store.ts);
+ *    PutObject with its checksum and its MAC, asked of a KMS simulator
+ *    (lambdas/shared/archive-store.ts);
  *  - `naive`: read the whole body into one Buffer, then one PutObject;
  *  - `raw`: the response stream piped into one streaming PutObject with its
  *    Content-Length: no hashing, no checks. The ceiling.
@@ -18,7 +19,9 @@
  */
 import http from 'node:http';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { createS3Client } from '../../lambdas/shared/clients';
+import { kmsMacKey, type MacKey } from '../../lib/core/mac';
 import type { Provider } from '../../lib/providers/types';
 import { storeArchive } from '../../lambdas/store-archive/store-archive';
 
@@ -30,6 +33,8 @@ interface StoreCase {
   /** Origin of the zip source, e.g. http://127.0.0.1:4010 */
   readonly source: string;
   readonly bucket: string;
+  /** The KMS simulator and HMAC key the storeArchive mode makes its MAC with (store.ts starts it). */
+  readonly kms: { readonly url: string; readonly macKeyArn: string };
 }
 
 export interface StoreCaseResult {
@@ -55,7 +60,7 @@ function get(url: string): Promise<http.IncomingMessage> {
   });
 }
 
-async function once(mode: StoreMode, s3: S3Client, c: StoreCase, bytes: number, key: string): Promise<void> {
+async function once(mode: StoreMode, s3: S3Client, c: StoreCase, bytes: number, key: string, mac: MacKey): Promise<void> {
   const url = `${c.source}/zip/${bytes}`;
   if (mode === 'raw') {
     const res = await get(url);
@@ -78,7 +83,7 @@ async function once(mode: StoreMode, s3: S3Client, c: StoreCase, bytes: number, 
       runId: 'bench',
       export: { ref: { exportId: 'bench' }, status: 'READY', polls: 1, waitSeconds: 1, waitedSeconds: 1, withinBudget: true },
     },
-    { providerFor: () => provider, s3, bucket: c.bucket, allowedOrigins: [c.source] },
+    { providerFor: () => provider, s3, bucket: c.bucket, allowedOrigins: [c.source], mac },
   );
   if (result.bytes !== bytes) throw new Error(`StoreArchive stored ${result.bytes} bytes, expected ${bytes}`);
 }
@@ -100,12 +105,14 @@ function countRequests(s3: S3Client): Record<string, number> {
 async function main(): Promise<void> {
   const c = JSON.parse(process.argv[2] ?? '') as StoreCase;
   const s3 = createS3Client();
+  const kms = new KMSClient({ endpoint: c.kms.url, region: 'us-east-1' });
+  const mac = kmsMacKey(kms, c.kms.macKeyArn);
   const counts = countRequests(s3);
-  await once(c.mode, s3, c, MiB, 'bench/warm-up.zip');
+  await once(c.mode, s3, c, MiB, 'bench/warm-up.zip', mac);
   const warmRssMiB = process.resourceUsage().maxRSS / 1024;
   for (const k of Object.keys(counts)) delete counts[k];
   const started = process.hrtime.bigint();
-  await once(c.mode, s3, c, c.bytes, `bench/${c.mode}/${c.bytes}.zip`);
+  await once(c.mode, s3, c, c.bytes, `bench/${c.mode}/${c.bytes}.zip`, mac);
   const ended = process.hrtime.bigint();
   const seconds = Number(ended - started) / 1e9;
   const result: StoreCaseResult = {
@@ -118,6 +125,7 @@ async function main(): Promise<void> {
     warmRssMiB,
   };
   s3.destroy();
+  kms.destroy();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createBucket, S3RVER_CREDENTIALS, startS3Server } from '../simulators/s3-server';
+import { startKmsSimulator } from '../simulators/kms-simulator';
 import type { StoreCaseResult, StoreMode } from './store-case';
 
 const run = promisify(execFile);
@@ -54,6 +55,8 @@ export async function benchStore(
 
 async function benchStoreOnce(sizes: readonly number[], modes: readonly StoreMode[], log: (line: string) => void): Promise<StoreCaseResult[]> {
   const source = await startZipSource();
+  const kms = await startKmsSimulator();
+  const macKeyArn = kms.createKey();
   const results: StoreCaseResult[] = [];
   try {
     for (const bytes of sizes) {
@@ -62,18 +65,22 @@ async function benchStoreOnce(sizes: readonly number[], modes: readonly StoreMod
         try {
           const bucket = 'bench';
           await createBucket(s3.endpoint, bucket);
-          const { stdout } = await run(process.execPath, tsxArgs('./store-case.ts', JSON.stringify({ mode, bytes, source: source.url, bucket })), {
-            env: {
-              ...process.env,
-              AWS_ENDPOINT_URL_S3: s3.endpoint,
-              AWS_REGION: 'us-east-1',
-              AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-              AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-              POWERTOOLS_LOG_LEVEL: 'SILENT',
-              POWERTOOLS_METRICS_DISABLED: 'true',
+          const { stdout } = await run(
+            process.execPath,
+            tsxArgs('./store-case.ts', JSON.stringify({ mode, bytes, source: source.url, bucket, kms: { url: kms.url, macKeyArn } })),
+            {
+              env: {
+                ...process.env,
+                AWS_ENDPOINT_URL_S3: s3.endpoint,
+                AWS_REGION: 'us-east-1',
+                AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+                POWERTOOLS_LOG_LEVEL: 'SILENT',
+                POWERTOOLS_METRICS_DISABLED: 'true',
+              },
+              maxBuffer: 1024 * 1024,
             },
-            maxBuffer: 1024 * 1024,
-          });
+          );
           const result = JSON.parse(stdout.trim().split('\n').pop()!) as StoreCaseResult;
           results.push(result);
           log(
@@ -86,6 +93,7 @@ async function benchStoreOnce(sizes: readonly number[], modes: readonly StoreMod
     }
   } finally {
     source.child.kill('SIGTERM');
+    await kms.close();
   }
   return results;
 }

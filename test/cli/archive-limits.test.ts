@@ -16,6 +16,7 @@ const archiveOf = (data: Buffer) => ({
   data,
   sha256: createHash('sha256').update(data).digest('hex'),
   verified: true,
+  authenticated: true,
   metadata: {},
 });
 

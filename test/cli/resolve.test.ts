@@ -11,6 +11,7 @@ import { locate, stackOutputs } from '../../lib/cli/resolve';
 import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
 
 const SM = 'arn:aws:states:us-east-1:000000000000:stateMachine:BotVault';
+const MAC_KEY = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555';
 let cfn: CfnSimulator;
 const saved = { ...process.env };
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
         },
       },
       OldBotVault: { outputs: { ArchiveBucketName: 'old-bucket' } },
-      Custom: { outputs: { ArchiveBucketName: 'custom-bucket', StateMachineArn: `${SM}2` } },
+      Custom: { outputs: { ArchiveBucketName: 'custom-bucket', StateMachineArn: `${SM}2`, AuthenticationKeyArn: MAC_KEY } },
     },
   });
   Object.assign(process.env, {
@@ -41,6 +42,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   cfn.calls.length = 0;
+  delete process.env.BOTVAULT_MAC_KEY_ID;
 });
 
 describe('stackOutputs', () => {
@@ -62,6 +64,23 @@ describe('stackOutputs', () => {
 });
 
 describe('locate', () => {
+  it('the MAC key: --mac-key, else BOTVAULT_MAC_KEY_ID, else the stack output AuthenticationKeyArn; required and absent is a CliError naming --mac-key', async () => {
+    expect(await locate({ bucket: 'b', macKey: 'k1' }, { bucket: true, macKey: 'required' })).toEqual({ bucket: 'b', macKeyArn: 'k1' });
+    process.env.BOTVAULT_MAC_KEY_ID = 'k2';
+    expect(await locate({ bucket: 'b' }, { bucket: true, macKey: 'required' })).toEqual({ bucket: 'b', macKeyArn: 'k2' });
+    expect(cfn.calls).toEqual([]);
+    delete process.env.BOTVAULT_MAC_KEY_ID;
+    expect(await locate({ stack: 'Custom', bucket: 'b' }, { bucket: true, macKey: 'required' })).toMatchObject({ bucket: 'b', macKeyArn: MAC_KEY });
+    const err = await locate({ stack: 'OldBotVault' }, { bucket: true, macKey: 'required' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as Error).message).toBe(
+      'stack "OldBotVault" has no output AuthenticationKeyArn: redeploy it with `npx cdk deploy` (BotVault stacks export it), or pass --mac-key ARN',
+    );
+    // Optional (--accept-unverified): no stack lookup just for the key, and none found is no error.
+    expect(await locate({ bucket: 'b' }, { bucket: true, macKey: 'optional' })).toEqual({ bucket: 'b' });
+    expect(await locate({ stack: 'OldBotVault' }, { bucket: true, macKey: 'optional' })).toMatchObject({ bucket: 'old-bucket' });
+  });
+
   it('asks CloudFormation only for what the command line did not give', async () => {
     expect(await locate({ bucket: 'b', stateMachine: 'arn' }, { bucket: true, stateMachine: true })).toEqual({ bucket: 'b', stateMachineArn: 'arn' });
     expect(cfn.calls).toEqual([]);

@@ -2,7 +2,8 @@
  * Everything `botvault` talks to, on 127.0.0.1: the Lex V2 simulator, an S3
  * server (s3rver, or Swift for real versioning), the Step Functions simulator
  * (which runs the synthesized definition with the real handlers in this
- * process) and the CloudFormation simulator holding the stack's outputs.
+ * process), KMS with the stack's HMAC key, STS, and the CloudFormation
+ * simulator holding the stack's outputs.
  *
  * `cli()` runs the real command line as a child process (`node
  * bin/botvault.mjs`), its AWS clients pointed at the simulators only through
@@ -11,13 +12,17 @@
  * synchronous spawn would stop them from answering.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CreateBucketCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { kmsMacKey, type MacSubject, macMetadata } from '../../lib/core/mac';
+import { MAC_METADATA } from '../../lib/core/names';
 import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
+import { type KmsSimulator, startKmsForHandlers } from '../simulators/kms-simulator';
 import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
 import { type StsSimulator, startStsSimulator } from '../simulators/sts-simulator';
@@ -41,6 +46,9 @@ export interface CliHarness {
   cfn: CfnSimulator;
   /** Whom the CLI's credentials belong to (restore compares a new bot's role with this account). */
   sts: StsSimulator;
+  /** KMS with the stack's HMAC key (the stack output AuthenticationKeyArn). */
+  kms: KmsSimulator;
+  macKeyArn: string;
   config: BotVaultConfig;
   /** The config file the CLI reads (its stackName is the CloudFormation simulator's stack). */
   configFile: string;
@@ -49,6 +57,13 @@ export interface CliHarness {
   /** The environment every CLI call gets (endpoints, region, credentials). */
   env: Record<string, string>;
   cli(args: string[], opts?: { env?: Record<string, string | undefined>; tty?: boolean }): Promise<CliResult>;
+  /**
+   * Writes an object as the stack's writers do: with its `sha256` and a MAC
+   * made with the stack's key (a version from an earlier backup, a sidecar
+   * of another era). Returns its version id. Objects planted *without* the
+   * key are written with the S3 client directly.
+   */
+  putAsStack(kind: MacSubject['kind'], key: string, body: Buffer | string, metadata?: Record<string, string>): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -68,6 +83,7 @@ export async function startCliHarness(opts: {
   });
   const secrets = opts.secrets ? await startSecretsSimulator({ secrets: opts.secrets }) : undefined;
   const sts = await startStsSimulator();
+  const mac = await startKmsForHandlers();
   if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
   const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
@@ -94,7 +110,9 @@ export async function startCliHarness(opts: {
   // Only the CLI's own key is accepted: a call signed with anything else is refused as AWS would.
   const sfn = await startSfnSimulator({ config, bucket, fast: true, accessKeyIds: [credentials.accessKeyId] });
   const cfn = await startCfnSimulator({
-    stacks: { [opts.stackName]: { outputs: { ArchiveBucketName: bucket, StateMachineArn: sfn.stateMachineArn } } },
+    stacks: {
+      [opts.stackName]: { outputs: { ArchiveBucketName: bucket, StateMachineArn: sfn.stateMachineArn, AuthenticationKeyArn: mac.macKeyArn } },
+    },
   });
 
   const dir = mkdtempSync(join(tmpdir(), 'botvault-cli-e2e-'));
@@ -115,6 +133,7 @@ export async function startCliHarness(opts: {
     AWS_ENDPOINT_URL_S3: endpoint,
     AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
     AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ENDPOINT_URL_KMS: mac.kms.url,
     ...(secrets ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url } : {}),
   };
 
@@ -125,6 +144,8 @@ export async function startCliHarness(opts: {
     sfn,
     cfn,
     sts,
+    kms: mac.kms,
+    macKeyArn: mac.macKeyArn,
     config,
     configFile,
     dir,
@@ -148,12 +169,26 @@ export async function startCliHarness(opts: {
         });
       });
     },
+    async putAsStack(kind, key, body, metadata = {}) {
+      const bytes = Buffer.from(body);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const withSha = { ...metadata, sha256 };
+      const kms = new KMSClient({ endpoint: mac.kms.url, region: 'us-east-1', credentials });
+      try {
+        const value = await macMetadata(kmsMacKey(kms, mac.macKeyArn), { kind, key, bytes: bytes.length, sha256, metadata: withSha });
+        const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, Metadata: { ...withSha, [MAC_METADATA]: value } }));
+        return put.VersionId;
+      } finally {
+        kms.destroy();
+      }
+    },
     async close() {
       await sfn.close();
       await cfn.close();
       await lex.close();
       await secrets?.close();
       await sts.close();
+      await mac.close();
       if (secrets) delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
       await local?.close();
       rmSync(dir, { recursive: true, force: true });

@@ -65,7 +65,7 @@ describe('archive history on versioned S3', () => {
     expect(got.stderr).toBe('');
     expect(got.code).toBe(0);
     const file = join(h.dir, `HISTORYBOT-DRAFT-${old.versionId!.replace(/[^A-Za-z0-9._-]/g, '_')}.zip`);
-    expect(got.stdout).toBe(`${file}  ${(old.bytes / 1024).toFixed(1)} KiB (${old.bytes} bytes)  sha256 ${old.sha256} (verified)\n`);
+    expect(got.stdout).toBe(`${file}  ${(old.bytes / 1024).toFixed(1)} KiB (${old.bytes} bytes)  sha256 ${old.sha256} (verified, MAC authentic)\n`);
     expect(sha256(readFileSync(file))).toBe(old.sha256);
 
     // The text listing shows both versions with the current one marked.

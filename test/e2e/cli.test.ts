@@ -243,7 +243,7 @@ describe('botvault get', () => {
     const stored = await object(ALPHA_DRAFT_KEY);
     expect(readFileSync(file).equals(stored.body)).toBe(true);
     expect(res.stdout).toBe(
-      `${file}  ${(stored.body.length / 1024).toFixed(1)} KiB (${stored.body.length} bytes)  sha256 ${sha256(stored.body)} (verified)\n`,
+      `${file}  ${(stored.body.length / 1024).toFixed(1)} KiB (${stored.body.length} bytes)  sha256 ${sha256(stored.body)} (verified, MAC authentic)\n`,
     );
   });
 
@@ -261,6 +261,7 @@ describe('botvault get', () => {
       bytes: stored.body.length,
       sha256: sha256(stored.body),
       verified: true,
+      authenticated: true,
     });
     expect(readFileSync(join(h.dir, 'charlie.zip')).equals(stored.body)).toBe(true);
   });

@@ -13,10 +13,9 @@
  *
  * The tests share one bucket and run in order.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZipEntries, ZipPasswordError } from '../../lib/core/archive/zip';
 import { runLocal, type LocalRunResult } from '../../lib/local/runner';
@@ -181,7 +180,9 @@ describe('real-format exports through backup, change detection, diff and restore
       const dry = await cli(['restore', t.target, '--version', original, '--merge', 'Overwrite', '--dry-run'], lexEnv);
       expect(dry.stderr).toBe('');
       expect(dry.code).toBe(0);
-      expect(dry.stdout).toMatch(/^dry run: .* verified, \d+ entries\) can be restored into existing bot Alpha \(ALPHABOT01\), merge Overwrite\n/);
+      expect(dry.stdout).toMatch(
+        /^dry run: .* verified, MAC authentic, \d+ entries\) can be restored into existing bot Alpha \(ALPHABOT01\), merge Overwrite\n/,
+      );
       const res = await cli(['restore', t.target, '--version', original, '--merge', 'Overwrite', '--poll-ms', '50'], lexEnv);
       expect(res.stderr).toBe('');
       expect(res.code).toBe(0);
@@ -262,14 +263,7 @@ describe('real-format exports through backup, change detection, diff and restore
       );
     for (const utterance of ['hello', 'hi there']) {
       const body = await folder(utterance);
-      await h.s3.send(
-        new PutObjectCommand({
-          Bucket: h.bucket,
-          Key: key,
-          Body: body,
-          Metadata: { sha256: createHash('sha256').update(body).digest('hex'), source: 'lex:ECHOBOT005:DRAFT' },
-        }),
-      );
+      await h.putAsStack('archive', key, body, { source: 'lex:ECHOBOT005:DRAFT' });
     }
     expect(await versionsOf({ target: 'lex:ECHOBOT005:DRAFT', key })).toHaveLength(2);
     const diff = await cli(['diff', 'lex:ECHOBOT005:DRAFT']);

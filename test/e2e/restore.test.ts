@@ -136,7 +136,7 @@ async function putSidecar(lex: NonNullable<RestoreInfo['lex']>, versionId: strin
     archive: { key: KEY, versionId, sha256: current.Metadata!.sha256! },
     lex,
   };
-  await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: restoreInfoKey(KEY), Body: JSON.stringify(info), ContentType: 'application/json' }));
+  await h.putAsStack('sidecar', restoreInfoKey(KEY), JSON.stringify(info));
 }
 
 /**
@@ -147,17 +147,14 @@ async function putSidecar(lex: NonNullable<RestoreInfo['lex']>, versionId: strin
 async function storeWithSidecar(lex: NonNullable<RestoreInfo['lex']>): Promise<{ versionId: string }> {
   const current = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY }));
   const body = Buffer.from(await current.Body!.transformToByteArray());
-  const put = await h.s3.send(
-    new PutObjectCommand({
-      Bucket: h.bucket,
-      Key: KEY,
-      Body: body,
-      Metadata: { ...current.Metadata, 'restore-info-sha256': restoreInfoSha256({ id: TARGET, provider: 'lex' }, { lex }) },
-    }),
-  );
-  versions.push(put.VersionId!);
-  await putSidecar(lex, put.VersionId!);
-  return { versionId: put.VersionId! };
+  const { mac: _mac, ...metadata } = current.Metadata ?? {};
+  const versionId = (await h.putAsStack('archive', KEY, body, {
+    ...metadata,
+    'restore-info-sha256': restoreInfoSha256({ id: TARGET, provider: 'lex' }, { lex }),
+  }))!;
+  versions.push(versionId);
+  await putSidecar(lex, versionId);
+  return { versionId };
 }
 
 describe('botvault restore (Lex V2)', () => {
@@ -168,7 +165,7 @@ describe('botvault restore (Lex V2)', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(
       new RegExp(
-        `^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, 9 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`,
+        `^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, MAC authentic, 9 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`,
       ),
     );
     expect(res.stdout).toContain('note: FailOnConflict: Lex stops at the first resource that already exists');
@@ -203,6 +200,7 @@ describe('botvault restore (Lex V2)', () => {
       key: KEY,
       versionId: versions[0],
       verified: true,
+      authenticated: true,
       entries: 9,
       dryRun: false,
       destination: { botId: 'ALPHABOT01', botName: 'Alpha', existing: true },
@@ -228,15 +226,7 @@ describe('botvault restore (Lex V2)', () => {
   it('into a new bot: needs the role when the version has no sidecar, then creates the bot from the archive', async () => {
     // A version stored without a sidecar (as backups made before sidecars were): a copy of version 2 with its sha256.
     const v2 = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: KEY, VersionId: versions[1] }));
-    const put = await h.s3.send(
-      new PutObjectCommand({
-        Bucket: h.bucket,
-        Key: KEY,
-        Body: Buffer.from(await v2.Body!.transformToByteArray()),
-        Metadata: { sha256: v2.Metadata!.sha256!, 'run-id': 'copied-by-hand' },
-      }),
-    );
-    versions.push(put.VersionId!);
+    versions.push((await h.putAsStack('archive', KEY, Buffer.from(await v2.Body!.transformToByteArray()), { 'run-id': 'copied-by-hand' }))!);
     const refused = await h.cli(['restore', TARGET, '--to-bot', 'AlphaCopy', '--config', h.configFile], { env: lexEnv });
     expect(refused.code).toBe(2);
     expect(oneLine(refused.stderr)).toBe(
@@ -393,7 +383,7 @@ describe('botvault restore (Lex V2)', () => {
     });
     expect(refused.code).toBe(2);
     expect(oneLine(refused.stderr)).toBe(
-      `botvault: ${KEY} version ${planted.VersionId} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost): not restoring it; --accept-unverified restores it anyway`,
+      `botvault: ${KEY} version ${planted.VersionId} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost). Nothing of it was used; --accept-unverified uses it anyway`,
     );
     expect(h.lex.calls.length).toBe(before);
     const accepted = await h.cli(

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKmsSimulator } from '../simulators/kms-simulator';
 import { handlerEnvironment } from '../lambdas/handler-environment';
 import { startLexSimulator } from '../simulators/lex-simulator';
 import { createBucket, s3ClientFor, startS3Server } from '../simulators/s3-server';
@@ -71,10 +72,15 @@ describe('bundling with local esbuild', () => {
   it('the bundled handlers back up a Lex bot end to end: exact bytes and metadata in S3, a run manifest', async () => {
     const sim = await startLexSimulator({ bots: [{ botId: 'ALPHABOT01', botName: 'Alpha', versions: [], locales: ['en_US'], intents: ['Greet'] }] });
     const s3server = await startS3Server();
+    const kms = await startKmsSimulator();
     const s3 = s3ClientFor(s3server.endpoint);
     try {
       await createBucket(s3server.endpoint, 'bundled');
-      Object.assign(process.env, handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket: 'bundled' }));
+      const macKeyArn = kms.createKey();
+      Object.assign(
+        process.env,
+        handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket: 'bundled', kms: { url: kms.url, macKeyArn } }),
+      );
       // Lambda loads index.js as CommonJS; so does Node's own require (not vitest's module loader).
       // biome-ignore lint/suspicious/noExplicitAny: the bundles' results are plain JSON, read below field by field.
       type Handler = (event: unknown) => Promise<any>;
@@ -115,7 +121,10 @@ describe('bundling with local esbuild', () => {
         'export-id': state.ref.exportId,
         'run-id': 'run-bundled',
         'bot-name': 'Alpha',
+        // The bundle's KMS client made the MAC with the configured key.
+        mac: expect.stringMatching(/^v1:[A-Za-z0-9+/]{43}=$/),
       });
+      expect(kms.calls.map((c) => [c.op, c.keyId, c.status])).toContainEqual(['GenerateMac', macKeyArn, 200]);
 
       expect(await cleanup!({ job, export: state })).toEqual({ cleaned: true });
       expect(sim.exports.get(state.ref.exportId)?.deleted).toBe(true);
@@ -128,6 +137,7 @@ describe('bundling with local esbuild', () => {
     } finally {
       s3.destroy();
       await sim.close();
+      await kms.close();
       await s3server.close();
     }
   });

@@ -74,9 +74,13 @@ describe('mapMode', () => {
     expect(map.Type).toBe('Map');
     expect(map.ItemProcessor.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
     expect(map.Label).toBeUndefined();
-    // Only the scheduler may start the state machine; the state machine itself starts nothing.
+    // Only the scheduler may start the state machine; the state machine itself starts nothing. Plan may only
+    // look up its own state machine's executions (the owner of a tick marker: lambdas/plan/tick-marker.ts).
     const statements = statesStatements(json);
-    expect(statements.map((s) => s.actions)).toEqual([['states:StartExecution']]);
+    expect(statements).toEqual([
+      { actions: ['states:DescribeExecution'], resources: [`arn:aws:states:${REGION}:${ACCOUNT}:execution:BotVault:*`] },
+      { actions: ['states:StartExecution'], resources: [`Ref(${stateMachineLogicalId(json)})`] },
+    ]);
   });
 
   it('"distributed" emits a Distributed Map of child Standard executions with the same job graph, items and concurrency', () => {
@@ -101,8 +105,8 @@ describe('mapMode', () => {
     const { json } = synth({ targets: TARGETS, mapMode: 'distributed' });
     const self = stateMachineLogicalId(json);
     const statements = statesStatements(json);
-    // The scheduler's statement plus the Distributed Map's three.
-    expect(statements).toHaveLength(4);
+    // The scheduler's statement, Plan's DescribeExecution (tick markers) and the Distributed Map's three.
+    expect(statements).toHaveLength(5);
     expect(statements.filter((s) => s.actions.includes('states:StartExecution')).map((s) => s.resources)).toEqual([
       [`Ref(${self})`],
       [`Ref(${self})`],

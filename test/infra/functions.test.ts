@@ -17,6 +17,7 @@ describe('the six Lambdas in the stack', () => {
     logRetentionDays: 30,
   });
   const bucketRef = `Ref(${logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')})`;
+  const macKeyRef = `${logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey')}.Arn`;
   const props = (name: string) => json.Resources[logicalId(json, 'AWS::Lambda::Function', `${name}Function`)]!.Properties!;
 
   it('are exactly six', () => {
@@ -51,9 +52,14 @@ describe('the six Lambdas in the stack', () => {
     expect(props(name)).toMatchObject({ MemorySize: memory, Timeout: timeout });
   });
 
-  it.each(FUNCTIONS.filter((n) => n !== 'StoreArchive'))('%s: environment is the defaults plus BOTVAULT_BUCKET', (name) => {
-    expect(render(props(name).Environment)).toEqual({ Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef } });
-  });
+  it.each(FUNCTIONS.filter((n) => n !== 'StoreArchive'))(
+    '%s: environment is the defaults plus BOTVAULT_BUCKET (Summarize: and the MAC key)',
+    (name) => {
+      expect(render(props(name).Environment)).toEqual({
+        Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef, ...(name === 'Summarize' ? { BOTVAULT_MAC_KEY_ID: macKeyRef } : {}) },
+      });
+    },
+  );
 
   it('StoreArchive: also BOTVAULT_DOWNLOAD_ALLOWLIST, the config allowlist joined by commas, BOTVAULT_CHANGE_DETECTION (default skipUnchanged) and BOTVAULT_MAX_ARCHIVE_MIB (default 1024)', () => {
     expect(render(props('StoreArchive').Environment)).toEqual({
@@ -64,6 +70,7 @@ describe('the six Lambdas in the stack', () => {
         BOTVAULT_CHANGE_DETECTION: 'skipUnchanged',
         BOTVAULT_MAX_ARCHIVE_MIB: '1024',
         BOTVAULT_ARCHIVE_LIMITS: '{"maxEntries":10000,"maxUncompressedMiB":2048,"maxCompressionRatio":100}',
+        BOTVAULT_MAC_KEY_ID: macKeyRef,
       },
     });
   });

@@ -10,7 +10,16 @@ import { LEX_DESCRIBE_EXPORT_BOT_ACTIONS } from '../../lib/providers/lex/grants'
 import { ACCOUNT, REGION, functionStatements, logicalId, synth, type CfnTemplate } from './helpers';
 
 const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
-/** What every BackupFunction's role starts with: write to its own log group (no AWSLambdaBasicExecutionRole), send traces. */
+/** MACs with the stack's HMAC key (AuthenticationKey): only the two writers of archives, sidecars and manifests. */
+const generateMac = (json: CfnTemplate) => ({
+  Action: 'kms:GenerateMac',
+  Effect: 'Allow',
+  Resource: `${logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey')}.Arn`,
+});
+/**
+ * What every BackupFunction's role starts with: write to its own log group (no AWSLambdaBasicExecutionRole),
+ * send traces; the writers (StoreArchive, Summarize) also make MACs.
+ */
 const base = (json: CfnTemplate, name: string) => [
   {
     Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -18,7 +27,10 @@ const base = (json: CfnTemplate, name: string) => [
     Resource: `${logicalId(json, 'AWS::Logs::LogGroup', `${name}LogGroup`)}.Arn`,
   },
   XRAY,
+  ...(name === 'StoreArchive' || name === 'Summarize' ? [generateMac(json)] : []),
 ];
+/** How many statements base() gives `fn` (a function's logical id prefix, e.g. StoreArchiveFunction). */
+const baseCount = (json: CfnTemplate, fn: string) => base(json, fn.replace(/Function$/, '')).length;
 const lex = (resource: string) => `arn:aws:lex:${REGION}:${ACCOUNT}:${resource}`;
 const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
 const secretRead = (resource: string | string[]) => ({ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: resource });
@@ -38,12 +50,16 @@ function keyViaS3(json: CfnTemplate, actions: string | string[]) {
   };
 }
 
-/** Plan's schedule tick markers (ArchiveBucket.grantTickMarkers): conditional put and read-back under ticks/ only. */
+/**
+ * Plan's schedule tick markers (ArchiveBucket.grantTickMarkers): conditional put and read-back under ticks/ only;
+ * and DescribeExecution of this state machine's executions only, to check a marker's owner.
+ */
 function tickMarkers(json: CfnTemplate) {
   const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
   return [
     { Action: ['s3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: `${b}.Arn/ticks/*` },
     keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey']),
+    { Action: 'states:DescribeExecution', Effect: 'Allow', Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:BotVault:*` },
   ];
 }
 
@@ -88,12 +104,12 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
     '%s: DescribeExport (and the reads it is authorized against) on the bots; StoreArchive also the sidecar reads',
     (fn) => {
       const statements = functionStatements(json, fn);
-      expect(statements.slice(0, 3)).toEqual([
+      expect(statements.slice(0, baseCount(json, fn) + 1)).toEqual([
         ...base(json, fn.replace(/Function$/, '')),
         { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: bots },
       ]);
       const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
-      expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
+      expect(statements.slice(baseCount(json, fn) + 1)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
     },
   );
 
@@ -158,7 +174,7 @@ describe('IAM with test sets and export passwords', () => {
     (fn) => {
       const { secretReads, statements } = secretReadsApart(json, fn);
       expect(secretReads).toEqual(fn === 'StoreArchiveFunction' ? [secretRead([PASSWORD_ARN, secret('botvault/lex-password-??????')])] : []);
-      expect(statements.slice(0, 5)).toEqual([
+      expect(statements.slice(0, baseCount(json, fn) + 3)).toEqual([
         ...base(json, fn.replace(/Function$/, '')),
         { Action: 'lex:DescribeExport', Effect: 'Allow', Resource: [...bots, testSet] },
         { Action: withSidecar(fn, [...LEX_DESCRIBE_EXPORT_BOT_ACTIONS].sort()), Effect: 'Allow', Resource: bots },
@@ -166,7 +182,7 @@ describe('IAM with test sets and export passwords', () => {
       ]);
       // No alias reads for the test set: it has no aliases and no sidecar.
       const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: [lex('bot-alias/ABCDEFGHIJ/*'), lex('bot-alias/KLMNOPQRST/*')] };
-      expect(statements.slice(5)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
+      expect(statements.slice(baseCount(json, fn) + 3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
     },
   );
 
@@ -210,12 +226,12 @@ describe('IAM with discovery', () => {
     (fn) => {
       const { secretReads, statements } = secretReadsApart(json, fn);
       expect(secretReads).toEqual(fn === 'StoreArchiveFunction' ? [secretRead(secret('botvault/lex-password-??????'))] : []);
-      expect(statements.slice(0, 3)).toEqual([
+      expect(statements.slice(0, baseCount(json, fn) + 1)).toEqual([
         ...base(json, fn.replace(/Function$/, '')),
         { Action: withSidecar(fn, BOT_READS), Effect: 'Allow', Resource: anyBot },
       ]);
       const aliases = { Action: 'lex:DescribeBotAlias', Effect: 'Allow', Resource: lex('bot-alias/*') };
-      expect(statements.slice(3)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
+      expect(statements.slice(baseCount(json, fn) + 1)).toEqual(fn === 'StoreArchiveFunction' ? [aliases, ...archiveWrite(json)] : []);
     },
   );
 

@@ -7,10 +7,11 @@ describe('stack outputs', () => {
   const bucket = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
   const machine = logicalId(json, 'AWS::StepFunctions::StateMachine', 'Workflow');
 
-  it('are exactly ArchiveBucketName, StateMachineArn and StartManualRunCommand, with these values', () => {
+  it('are exactly ArchiveBucketName, StateMachineArn, AuthenticationKeyArn and StartManualRunCommand, with these values', () => {
     expect(Object.fromEntries(Object.entries(json.Outputs ?? {}).map(([k, v]) => [k, render(v.Value)]))).toEqual({
       ArchiveBucketName: `Ref(${bucket})`,
       StateMachineArn: `Ref(${machine})`,
+      AuthenticationKeyArn: `${logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey')}.Arn`,
       StartManualRunCommand: `aws stepfunctions start-execution --region ${REGION} --state-machine-arn Ref(${machine}) --input '{"trigger":"manual"}'`,
     });
   });

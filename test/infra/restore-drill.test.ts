@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ArchiveBucket } from '../../lib/constructs/archive-bucket';
+import { AuthenticationKey } from '../../lib/constructs/authentication-key';
 import { RestoreDrill } from '../../lib/constructs/restore-drill';
 import { ConfigError, parseConfig } from '../../lib/config/config';
 import { buildApp } from '../../lib/app';
@@ -151,6 +153,11 @@ describe('restore drill from the config', () => {
   it('the construct refuses a bad time zone with an actionable message', () => {
     const stack = new Stack(new App(), 'DrillProps', { env: { account: '123456789012', region: 'eu-west-1' } });
     const archiveBucket = new ArchiveBucket(stack, 'Archive', {});
-    expect(() => new RestoreDrill(stack, 'Drill', { archiveBucket, timezone: 'Mars/Olympus' })).toThrow(/^RestoreDrill: timezone "Mars\/Olympus" /);
+    const authenticationKey = new AuthenticationKey(stack, 'Mac', {
+      writers: [new iam.Role(stack, 'Writer', { assumedBy: new iam.AccountRootPrincipal() })],
+    });
+    expect(() => new RestoreDrill(stack, 'Drill', { archiveBucket, authenticationKey, timezone: 'Mars/Olympus' })).toThrow(
+      /^RestoreDrill: timezone "Mars\/Olympus" /,
+    );
   });
 });

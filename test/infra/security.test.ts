@@ -21,8 +21,9 @@ describe('the stack key', () => {
   const keyId = logicalId(json, 'AWS::KMS::Key', 'EncryptionKey');
   const key = json.Resources[keyId]!;
 
-  it('is one symmetric key with yearly rotation, retained when the stack is deleted', () => {
-    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::KMS::Key')).toHaveLength(1);
+  it('is one symmetric key with yearly rotation, retained when the stack is deleted (the other key is the HMAC key)', () => {
+    const keys = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::KMS::Key');
+    expect(keys.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuthenticationKey', 'EncryptionKey']);
     expect(key.Properties).toMatchObject({ EnableKeyRotation: true, PendingWindowInDays: 30 });
     expect(key.Properties!.KeySpec).toBeUndefined();
     expect(key.DeletionPolicy).toBe('Retain');
@@ -88,6 +89,62 @@ describe('the stack key', () => {
     const groups = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
     expect(groups).toHaveLength(7);
     for (const g of groups) expect(render(g.Properties!.KmsKeyId)).toBe(`${keyId}.Arn`);
+  });
+});
+
+describe('the authentication key (MACs of archives, sidecars, manifests)', () => {
+  const { json } = synth({ targets: TARGETS, restoreDrill: { enabled: true } });
+  const keyId = logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey');
+  const key = json.Resources[keyId]!;
+  const role = (name: string) => `${logicalId(json, 'AWS::IAM::Role', `${name}Role`)}.Arn`;
+
+  it('is an HMAC_256 key for GENERATE_VERIFY_MAC, without rotation (KMS rotates only symmetric encryption keys), retained', () => {
+    expect(key.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', EnableKeyRotation: false });
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('key policy: the account, and an explicit Deny of GenerateMac to every principal but the StoreArchive and Summarize roles', () => {
+    expect(render(key.Properties!.KeyPolicy)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Action: 'kms:*', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Resource: '*' },
+        {
+          Sid: 'GenerateMacOnlyByTheWritingFunctions',
+          Action: 'kms:GenerateMac',
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': [role('StoreArchive'), role('Summarize')] } },
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Resource: '*',
+        },
+      ],
+    });
+  });
+
+  it("GenerateMac is in the policies of the two writers only; VerifyMac only in the drill's; each names this key", () => {
+    const grants: Record<string, string[]> = {};
+    for (const r of Object.values(json.Resources)) {
+      if (r.Type !== 'AWS::IAM::Policy') continue;
+      const doc = render(r.Properties!.PolicyDocument) as { Statement: { Action: string | string[]; Resource: unknown }[] };
+      const roleName = String(render((r.Properties!.Roles as unknown[])[0])).replace(/^Ref\((.*)Role[0-9A-F]{8}\)$/, '$1');
+      for (const st of doc.Statement) {
+        for (const a of [st.Action].flat()) {
+          if (!/^kms:(GenerateMac|VerifyMac|\*)$/.test(a)) continue;
+          expect(st.Resource).toBe(`${keyId}.Arn`);
+          (grants[a] ??= []).push(roleName);
+        }
+      }
+    }
+    expect(grants).toEqual({ 'kms:GenerateMac': ['StoreArchive', 'Summarize'], 'kms:VerifyMac': ['RestoreDrillFunction'] });
+  });
+
+  it('StoreArchive, Summarize and the drill are told the key (BOTVAULT_MAC_KEY_ID); the stack outputs it for the CLI', () => {
+    for (const fn of ['StoreArchiveFunction', 'SummarizeFunction', 'RestoreDrillFunction']) {
+      const env = (json.Resources[logicalId(json, 'AWS::Lambda::Function', fn)]!.Properties!.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      expect(render(env.BOTVAULT_MAC_KEY_ID)).toBe(`${keyId}.Arn`);
+    }
+    expect(render(json.Outputs?.AuthenticationKeyArn?.Value)).toBe(`${keyId}.Arn`);
   });
 });
 

@@ -5,8 +5,16 @@
  */
 import { S3RVER_CREDENTIALS } from '../simulators/s3-server';
 
-export function handlerEnvironment(opts: { lexUrl: string; s3Endpoint: string; bucket: string }): Record<string, string> {
+export function handlerEnvironment(opts: {
+  lexUrl: string;
+  s3Endpoint: string;
+  bucket: string;
+  /** The KMS simulator and its HMAC key (kms-simulator.ts), which StoreArchive, Summarize and the drill need. */
+  kms: { url: string; macKeyArn: string };
+}): Record<string, string> {
   return {
+    AWS_ENDPOINT_URL_KMS: opts.kms.url,
+    BOTVAULT_MAC_KEY_ID: opts.kms.macKeyArn,
     AWS_ENDPOINT_URL_LEX_MODELS_V2: opts.lexUrl,
     AWS_ENDPOINT_URL_S3: opts.s3Endpoint,
     AWS_REGION: 'us-east-1',

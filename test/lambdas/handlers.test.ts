@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type KmsSimulator, startKmsSimulator } from '../simulators/kms-simulator';
 import { handler as checkExport } from '../../lambdas/check-export/handler';
 import { handler as cleanup } from '../../lambdas/cleanup/handler';
 import { handler as plan } from '../../lambdas/plan/handler';
@@ -33,12 +34,17 @@ let s3server: S3Server;
 let s3: S3Client;
 let bucket: string;
 let n = 0;
+let kms: KmsSimulator;
+let macKeyArn: string;
 
 beforeAll(async () => {
   sim = await startLexSimulator({ bots: BOTS });
   ({ server: s3server, s3 } = await startLocalS3());
+  kms = await startKmsSimulator();
+  macKeyArn = kms.createKey();
 });
 afterAll(async () => {
+  await kms.close();
   await stopLocalS3({ server: s3server, s3 });
   await sim.close();
 });
@@ -47,7 +53,7 @@ beforeEach(async () => {
   await createBucket(s3server.endpoint, bucket);
   for (const b of BOTS) sim.setFaults(b.botId, {});
   // What the stack sets on every Lambda (and the runner sets locally).
-  Object.assign(process.env, handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket }));
+  Object.assign(process.env, handlerEnvironment({ lexUrl: sim.url, s3Endpoint: s3server.endpoint, bucket, kms: { url: kms.url, macKeyArn } }));
 });
 
 async function planJobs(input: unknown = {}, targets: unknown[] = TARGETS): Promise<Job[]> {
@@ -121,6 +127,7 @@ describe('handlers: one job end to end', () => {
       'bot-name': 'Alpha',
       'content-sha256': expect.stringMatching(/^[0-9a-f]{64}$/),
       'restore-info-sha256': expect.stringMatching(/^[0-9a-f]{64}$/),
+      mac: expect.stringMatching(/^v1:[A-Za-z0-9+/]{43}=$/),
     });
     expect(await keys('staging/')).toEqual([]);
 

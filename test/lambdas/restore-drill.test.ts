@@ -5,12 +5,15 @@
  * drill by name, with the DrillFailures metric counting them.
  */
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillArchive, runDrill, RestoreDrillFailedError, type MetricsSink } from '../../lambdas/restore-drill/drill';
 import { S3RVER_CREDENTIALS, type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 import { readZipEntries } from '../../lib/core/archive/zip';
 import { lexLikeZip } from './zip-fixtures';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { kmsMacKey, type MacKey, macMetadata } from '../../lib/core/mac';
+import { type KmsSimulator, startKmsSimulator } from '../simulators/kms-simulator';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const GOOD = 'lex/us-east-1/GOODBOT001/DRAFT/bot.zip';
@@ -35,14 +38,30 @@ function sink() {
   return { m, metrics, published: () => published };
 }
 
-async function put(key: string, body: Buffer, sha: string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { sha256: sha } }));
+let kms: KmsSimulator;
+let kmsClient: KMSClient;
+let mac: MacKey;
+let macKeyArn: string;
+
+/** Stores an archive as StoreArchive would: `sha` as its sha256 metadata, and a MAC (over the real bytes) with the stack's key. */
+async function put(key: string, body: Buffer, sha: string, extra: Record<string, string> = {}): Promise<void> {
+  const metadata = { sha256: sha, ...extra };
+  const value = await macMetadata(mac, { kind: 'archive', key, bytes: body.length, sha256: sha256(body), metadata });
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { ...metadata, mac: value } }));
 }
 
 beforeAll(async () => {
   ({ server, s3 } = await startLocalS3(bucket));
+  kms = await startKmsSimulator();
+  macKeyArn = kms.createKey();
+  kmsClient = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: S3RVER_CREDENTIALS });
+  mac = kmsMacKey(kmsClient, macKeyArn);
 });
-afterAll(() => stopLocalS3({ server, s3 }));
+afterAll(async () => {
+  kmsClient.destroy();
+  await kms.close();
+  await stopLocalS3({ server, s3 });
+});
 
 describe('restore drill core', () => {
   it('a sound archive passes: sha256 matches, every entry opens with its CRC; metrics say 1 checked, 0 failures', async () => {
@@ -67,6 +86,8 @@ describe('restore drill core', () => {
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
       BOTVAULT_BUCKET: bucket,
+      AWS_ENDPOINT_URL_KMS: kms.url,
+      BOTVAULT_MAC_KEY_ID: macKeyArn,
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
@@ -116,9 +137,9 @@ describe('restore drill core', () => {
         asked.push(id);
         return JSON.stringify({ password });
       };
-      expect(await drillArchive(s3, bucket, key, secrets)).toMatchObject({ ok: true, entries: (await readZipEntries(zip, { password })).size });
+      expect(await drillArchive(s3, bucket, key, { secrets })).toMatchObject({ ok: true, entries: (await readZipEntries(zip, { password })).size });
       expect(asked).toEqual(['botvault/lex-password']);
-      const wrong = await drillArchive(s3, bucket, key, async () => 'not-it');
+      const wrong = await drillArchive(s3, bucket, key, { secrets: async () => 'not-it' });
       expect(wrong).toMatchObject({ ok: false, problem: expect.stringMatching(/^the zip does not open cleanly: .*password/) });
       expect(JSON.stringify(wrong)).not.toContain(password);
     }
@@ -136,5 +157,24 @@ describe('restore drill core', () => {
       ok: false,
       problem: expect.stringMatching(/^no sha256 metadata/),
     });
+  });
+
+  it('with the stack key: a version without a MAC, or whose metadata changed after its MAC was made, fails the drill', async () => {
+    const key = 'lex/us-east-1/MACBOT0001/DRAFT/bot.zip';
+    const zip = await lexLikeZip(100);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, Metadata: { sha256: sha256(zip) } }));
+    expect(await drillArchive(s3, bucket, key, { mac })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^not authenticated: it carries no mac metadata/),
+    });
+    await put(key, zip, sha256(zip), { 'run-id': 'scheduled-1' });
+    expect(await drillArchive(s3, bucket, key, { mac })).toMatchObject({ ok: true });
+    const head = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, Metadata: { ...head.Metadata, 'run-id': 'scheduled-2' } }));
+    expect(await drillArchive(s3, bucket, key, { mac })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^not authenticated: its MAC does not verify with key /),
+    });
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   });
 });

@@ -2,7 +2,9 @@
  * Summarize against a real S3-compatible server, with a real Powertools
  * Metrics instance whose EMF output is captured instead of printed.
  */
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type KmsSimulator, startKmsSimulator } from '../simulators/kms-simulator';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '../../lib/core/contracts';
@@ -144,11 +146,20 @@ describe('summarize core', () => {
 
 describe('summarize handler (environment → clients → core)', () => {
   const saved = { ...process.env };
+  let kms: KmsSimulator;
+  let macKeyArn: string;
+  beforeAll(async () => {
+    kms = await startKmsSimulator();
+    macKeyArn = kms.createKey();
+  });
+  afterAll(() => kms.close());
   afterEach(() => {
     process.env = { ...saved };
   });
   function pointAtServer() {
     Object.assign(process.env, {
+      AWS_ENDPOINT_URL_KMS: kms.url,
+      BOTVAULT_MAC_KEY_ID: macKeyArn,
       BOTVAULT_BUCKET: bucket,
       AWS_ENDPOINT_URL_S3: server.endpoint,
       AWS_REGION: 'us-east-1',
@@ -164,6 +175,26 @@ describe('summarize handler (environment → clients → core)', () => {
     const out = await handler({ runId: 'run-h1', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: RESULTS });
     expect(out.manifestKey).toBe('runs/2024/05/17/run-h1.json');
     expect((await readJson(out.manifestKey)).counts).toEqual({ total: 4, succeeded: 2, unchanged: 1, failed: 1 });
+    // Authenticated with the configured key: its sha256 and MAC are in the metadata.
+    const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: out.manifestKey }));
+    const body = Buffer.from(await stored.Body!.transformToByteArray());
+    expect(stored.Metadata).toEqual({
+      sha256: createHash('sha256').update(body).digest('hex'),
+      'run-id': 'run-h1',
+      mac: expect.stringMatching(/^v1:[A-Za-z0-9+/]{43}=$/),
+    });
+    expect(kms.calls.filter((c) => c.op === 'GenerateMac').map((c) => [c.keyId, c.status])).toEqual([[macKeyArn, 200]]);
+  });
+
+  it('a missing BOTVAULT_MAC_KEY_ID is an EnvironmentError naming the variable: no manifest is written unauthenticated', async () => {
+    pointAtServer();
+    delete process.env.BOTVAULT_MAC_KEY_ID;
+    const err = await handler({ runId: 'run-h4', startedAt: '2024-05-17T03:00:00Z', trigger: 'manual', results: [] }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as Error).message).toMatch(/^Environment variable BOTVAULT_MAC_KEY_ID is not set/);
+    await expect(readJson('runs/2024/05/17/run-h4.json')).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
   it('a malformed payload is an InvalidInputError naming the field', async () => {

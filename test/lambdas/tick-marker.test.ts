@@ -4,7 +4,7 @@
  * through Plan's core: a tick runs once, a repeated tick stops in Plan before
  * any provider call, a retried Plan of the claiming execution goes on.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../lambdas/plan/plan';
 import { claimTick, tickMarkerKey } from '../../lambdas/plan/tick-marker';
@@ -37,6 +37,92 @@ describe('the local S3 server honours conditional writes', () => {
     expect(await read()).toBe('one');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cond/a', Body: 'three' }));
     expect(await read()).toBe('three');
+  });
+});
+
+describe('claimTick: a marker counts only when its owner is running or succeeded', () => {
+  // A bucket of its own: the tests below list ticks/ in theirs.
+  const owners = 'ticks-owners';
+  beforeAll(async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: owners }));
+  });
+  const deps = () => ({ s3, bucket: owners });
+  const OWN = 'arn:aws:states:eu-west-1:123456789012:execution:BotVault:run-new';
+  /** DescribeExecution as Plan asks it, answered from `statuses` (absent: ExecutionDoesNotExist); records the ARNs asked. */
+  function lookups(statuses: Record<string, string>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      deps: {
+        ...deps(),
+        executionArn: OWN,
+        executionStatus: async (arn: string) => {
+          asked.push(arn);
+          return statuses[arn.split(':').pop()!];
+        },
+      },
+    };
+  }
+  const plant = (tick: string, body: string) => s3.send(new PutObjectCommand({ Bucket: owners, Key: tickMarkerKey(tick), Body: body }));
+
+  it.each(['RUNNING', 'SUCCEEDED'])(
+    'owner %s: DuplicateTickError naming it and its status; the owner is looked up beside this execution',
+    async (status) => {
+      const tick = `2024-06-0${status === 'RUNNING' ? 1 : 2}T03:00:00Z`;
+      await plant(tick, JSON.stringify({ runId: 'run-old', tickTime: tick }));
+      const { asked, deps: d } = lookups({ 'run-old': status });
+      const err = await rejection(claimTick(tick, 'run-new', d), DuplicateTickError);
+      expect(err.message).toBe(`Schedule tick ${tick} was already started by execution run-old (${status}); this execution backs up nothing.`);
+      expect(asked).toEqual(['arn:aws:states:eu-west-1:123456789012:execution:BotVault:run-old']);
+    },
+  );
+
+  it.each(['FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE', undefined])(
+    'owner %s: the tick is taken over (If-Match the marker read)',
+    async (status) => {
+      const tick = `2024-06-1${['FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE', undefined].indexOf(status)}T03:00:00Z`;
+      await plant(tick, JSON.stringify({ runId: 'run-old', tickTime: tick }));
+      const { deps: d } = lookups(status ? { 'run-old': status } : {});
+      expect(await claimTick(tick, 'run-new', d, new Date('2024-06-10T03:00:05Z'))).toBe('taken-over');
+      const marker = await s3.send(new GetObjectCommand({ Bucket: owners, Key: tickMarkerKey(tick) }));
+      expect(JSON.parse(await marker.Body!.transformToString())).toEqual({
+        runId: 'run-new',
+        tickTime: tick,
+        claimedAt: '2024-06-10T03:00:05.000Z',
+        takenOverFrom: { runId: 'run-old', status: status ?? 'NOT_FOUND' },
+      });
+      // A retried Plan of the taker finds its own marker now.
+      expect(await claimTick(tick, 'run-new', d)).toBe('already-ours');
+    },
+  );
+
+  it('names no execution can have are not looked up at all: taken over', async () => {
+    const tick = '2024-06-20T03:00:00Z';
+    await plant(tick, JSON.stringify({ runId: 'x:stateMachine:Other', tickTime: tick }));
+    const { asked, deps: d } = lookups({});
+    expect(await claimTick(tick, 'run-new', d)).toBe('taken-over');
+    expect(asked).toEqual([]);
+  });
+
+  it('two executions taking over the same dead tick: one wins, the other then sees a running owner and stops', async () => {
+    const tick = '2024-06-21T03:00:00Z';
+    await plant(tick, JSON.stringify({ runId: 'run-dead', tickTime: tick }));
+    const statuses: Record<string, string> = { 'run-dead': 'FAILED', 'run-x': 'RUNNING', 'run-y': 'RUNNING' };
+    const a = lookups(statuses).deps;
+    const b = lookups(statuses).deps;
+    const results = await Promise.allSettled([claimTick(tick, 'run-x', a), claimTick(tick, 'run-y', b)]);
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<string>).value)).toEqual(['taken-over']);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(DuplicateTickError);
+    expect(String(lost.reason.message)).toMatch(/by execution run-[xy] \(RUNNING\)/);
+  });
+
+  it('a DescribeExecution that fails (access denied, throttled) fails the claim: a check that cannot be made never skips a night', async () => {
+    const tick = '2024-06-22T03:00:00Z';
+    await plant(tick, JSON.stringify({ runId: 'run-old', tickTime: tick }));
+    const denied = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+    const d = { ...deps(), executionArn: OWN, executionStatus: async () => Promise.reject(denied) };
+    await expect(claimTick(tick, 'run-new', d)).rejects.toBe(denied);
   });
 });
 

@@ -18,12 +18,14 @@ import { parseConfig } from '../../lib/config/config';
 import { States } from '../../lib/core/names';
 import { startLexSimulator, type LexSimulator } from './lex-simulator';
 import { s3ClientFor, startS3Server, type S3Server } from './s3-server';
+import { startKmsForHandlers } from './kms-simulator';
 import { startSfnSimulator, type SfnSimulator } from './sfn-simulator';
 
 let lex: LexSimulator;
 let s3server: S3Server;
 let sim: SfnSimulator;
 let sfn: SFNClient;
+let kms: Awaited<ReturnType<typeof startKmsForHandlers>>;
 const saved = { ...process.env };
 
 beforeAll(async () => {
@@ -36,6 +38,7 @@ beforeAll(async () => {
     faults: { BRAVOBOT02: { failExport: ['not built'] } },
   });
   s3server = await startS3Server();
+  kms = await startKmsForHandlers();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_LEX_MODELS_V2: lex.url,
     AWS_ENDPOINT_URL_S3: s3server.endpoint,
@@ -61,6 +64,7 @@ afterAll(async () => {
   await sim?.close();
   await lex?.close();
   await s3server?.close();
+  await kms?.close();
   process.env = saved;
 });
 

@@ -16,12 +16,16 @@ import {
 import { afterEach } from 'vitest';
 import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../lib/local/runner';
+import { type KmsSimulator, startKmsForHandlers } from '../simulators/kms-simulator';
 import { startLexSimulator, type LexSimulator, type LexSimulatorOptions } from '../simulators/lex-simulator';
 import { s3ClientFor, startS3Server } from '../simulators/s3-server';
 import { swiftS3FromEnv } from '../simulators/swift';
 
 export interface Harness {
   lex: LexSimulator;
+  /** KMS with the stack's HMAC key (macKeyArn), which StoreArchive and Summarize make MACs with. */
+  kms: KmsSimulator;
+  macKeyArn: string;
   s3: S3Client;
   bucket: string;
   endpoint: string;
@@ -51,6 +55,7 @@ export function harnessPerTest(): typeof startHarness {
 
 export async function startHarness(opts: LexSimulatorOptions & { s3?: 's3rver' | 'swift' } = {}): Promise<Harness> {
   const lex = await startLexSimulator(opts);
+  const mac = await startKmsForHandlers();
   const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;
   const local = swift ? undefined : await startS3Server();
   const endpoint = swift?.endpoint ?? local!.endpoint;
@@ -68,6 +73,8 @@ export async function startHarness(opts: LexSimulatorOptions & { s3?: 's3rver' |
 
   return {
     lex,
+    kms: mac.kms,
+    macKeyArn: mac.macKeyArn,
     s3,
     bucket,
     endpoint,
@@ -94,6 +101,7 @@ export async function startHarness(opts: LexSimulatorOptions & { s3?: 's3rver' |
     },
     async close() {
       await lex.close();
+      await mac.close();
       await local?.close();
     },
   };
