@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT = [
   'test/archive/**/*.test.ts',
   'test/core/**/*.test.ts',
+  'test/fuzz/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/lambdas/**/*.test.ts',
   'test/providers/**/*.test.ts',

@@ -154,7 +154,13 @@ export type PollingConfig = z.infer<typeof pollingSchema>;
 
 /** `targets[2].botId` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
+  return path.reduce<string>((acc, part) => {
+    if (typeof part === 'number') return `${acc}[${part}]`;
+    const name = String(part);
+    // A key that is not a plain name (blank, spaced, punctuated: a typo or a hostile file) is quoted, so the message still names it.
+    if (!/^[A-Za-z_$][\w$-]*(\[\d+\])*$/.test(name)) return `${acc}[${JSON.stringify(name)}]`;
+    return acc ? `${acc}.${name}` : name;
+  }, '');
 }
 
 /** One zod issue in the words BotVault shows an operator (`key`: the one unknown field of an unrecognized_keys issue). */

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cronProblem, globMatcher } from '../../lib/core/schemas';
+import { cronProblem, formatPath, globMatcher } from '../../lib/core/schemas';
 
 describe('globMatcher', () => {
   it('"*" is any run, "?" one character, the rest literal, case-insensitive', () => {
@@ -71,5 +71,14 @@ describe('cronProblem', () => {
       ['0 3 * * ? *', /with 6 fields/],
     ];
     for (const [c, message] of cases) expect(cronProblem(c), c).toMatch(message);
+  });
+});
+
+describe('formatPath', () => {
+  it('names plain keys with dots and indexes, and quotes a key that is not a plain name (found by fuzzing: a key " " printed as blank)', () => {
+    expect(formatPath(['targets', 2, 'botId'])).toBe('targets[2].botId');
+    expect(formatPath(['targets[1]', 'botId'])).toBe('targets[1].botId');
+    expect(formatPath([' '])).toBe('[" "]');
+    expect(formatPath(['schedule', 'cron job', 0])).toBe('schedule["cron job"][0]');
   });
 });
