@@ -9,12 +9,16 @@
  */
 import { readFileSync } from 'node:fs';
 // zod/mini: the Plan Lambda parses targets with the same schemas (lib/core/schemas.ts says why).
+import { getPublicSuffix } from 'tldts';
 import * as z from 'zod/mini';
 import { DEFAULT_ARCHIVE_LIMITS } from '../core/archive/limits';
 import { MAX_ARCHIVE_MIB_LIMIT } from '../core/env';
 import { DEFAULT_STACK_NAME } from '../core/names';
 import { cronSchema, describeIssue, formatPath, originSchema, pollingSchema, timezoneSchema, wholeNumber } from '../core/schemas';
 import { checkTargets, targetSchema } from '../providers/definitions';
+
+/** A name the Public Suffix List (ICANN and private sections, via tldts) lists: `com`, `co.uk`, `s3.amazonaws.com`. */
+const isPublicSuffix = (name: string) => getPublicSuffix(name, { allowPrivateDomains: true }) === name;
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
@@ -188,7 +192,7 @@ const configSchema = z
   })
   .check(
     z.superRefine((config, ctx) => {
-      for (const issue of checkTargets(config.targets, config)) {
+      for (const issue of checkTargets(config.targets, { downloadAllowlist: config.downloadAllowlist, isPublicSuffix })) {
         ctx.addIssue({ code: 'custom', path: ['targets', issue.index, issue.field], message: issue.message });
       }
       if (config.archiveLimits.maxUncompressedMiB < config.maxArchiveMiB) {

@@ -25,14 +25,22 @@ export interface TargetIssue {
   readonly message: string;
 }
 
+/** What checkTargets may consult besides the targets. */
+export interface TargetCheckContext {
+  readonly downloadAllowlist: readonly string[];
+  /**
+   * True when a host name is a public suffix (`com`, `co.uk`, `s3.amazonaws.com`):
+   * the config injects the Public Suffix List (tldts), which Lambda bundles need not carry.
+   * @default - only single labels count as public suffixes
+   */
+  readonly isPublicSuffix?: (name: string) => boolean;
+}
+
 export interface ProviderDefinition<T extends { provider: string }, R> {
   /** The config target's zod schema (`provider` literal included); errors name the field. */
   readonly targetSchema: z.ZodMiniType<T, unknown>;
   /** Rules across this provider's targets and the rest of the config (one export per bot per run, ...). */
-  readonly checkTargets?: (
-    targets: readonly { index: number; target: T }[],
-    config: { readonly downloadAllowlist: readonly string[] },
-  ) => TargetIssue[];
+  readonly checkTargets?: (targets: readonly { index: number; target: T }[], config: TargetCheckContext) => TargetIssue[];
   /** The first segment of every archive key the provider writes (`lex/`); the bucket grants writes below it only. */
   readonly archivePrefix: `${string}/`;
   /** The job id a static target produces, from the function Plan uses; undefined for a discovery target. */

@@ -12,7 +12,7 @@ import * as z from 'zod/mini';
 import { canonicalJson } from '../core/archive/canonical-json';
 import { nonEmptyString, PROVIDER_NAMES, type ProviderName } from '../core/contracts';
 import { describeIssue } from '../core/schemas';
-import type { KeyInfo, ProviderDefinition, TargetIssue } from './definition';
+import type { KeyInfo, ProviderDefinition, TargetCheckContext, TargetIssue } from './definition';
 import { koreaiDefinition } from './koreai/definition';
 import type { KoreaiTarget } from './koreai/target';
 import { lexDefinition } from './lex/definition';
@@ -68,7 +68,7 @@ export const targetSchema = z.pipe(
 );
 
 /** Every provider's rules across targets (its checkTargets), with `index` into the config's `targets`. */
-export function checkTargets(targets: readonly Target[], config: { readonly downloadAllowlist: readonly string[] }): TargetIssue[] {
+export function checkTargets(targets: readonly Target[], config: TargetCheckContext): TargetIssue[] {
   return PROVIDER_NAMES.flatMap((name) => {
     const check = definitionOf(name)?.checkTargets;
     const own = targets.flatMap((target, index) => (target.provider === name ? [{ index, target }] : []));

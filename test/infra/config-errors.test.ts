@@ -95,7 +95,17 @@ describe('loadConfig names the bad field', () => {
     [
       'Kore.ai downloadHosts wildcard over a whole top-level domain',
       { targets: [{ ...KORE, host: 'https://bots.kore.ai', downloadHosts: ['*.com'] }] },
-      'targets[0].downloadHosts: "*.com" matches every host under .com: a wildcard needs at least two labels after "*."',
+      'targets[0].downloadHosts: "*.com" matches every host under .com: a wildcard needs at least two labels below a public suffix',
+    ],
+    [
+      'Kore.ai downloadHosts wildcard over a two-label public suffix (Public Suffix List, ICANN section)',
+      { targets: [{ ...KORE, host: 'https://bots.kore.ai', downloadHosts: ['*.co.uk'] }] },
+      'targets[0].downloadHosts: "*.co.uk" matches every host under .co.uk, a public suffix (anyone can register a name there): a wildcard needs at least two labels below a public suffix',
+    ],
+    [
+      'Kore.ai downloadHosts wildcard over every S3 bucket (Public Suffix List, private section)',
+      { targets: [{ ...KORE, host: 'https://bots.kore.ai', downloadHosts: ['*.s3.amazonaws.com'] }] },
+      'targets[0].downloadHosts: "*.s3.amazonaws.com" matches every host under .s3.amazonaws.com, a public suffix',
     ],
     [
       'Kore.ai downloadHosts an IP address',
@@ -125,6 +135,12 @@ describe('loadConfig names the bad field', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(`Invalid BotVault config in ${path}:`);
     expect((error as Error).message).toContain(message);
+  });
+
+  it('a downloadHosts wildcard with two labels below a public suffix is accepted, whatever the suffix', () => {
+    const hosts = ['*.example.com', '*.example.co.uk', '*.files.example.com', '*.my-bucket.s3.amazonaws.com', 'files.example.co.uk'];
+    const config = loadConfig(file({ targets: [{ ...KORE, host: 'https://bots.kore.ai', downloadHosts: hosts }] }));
+    expect(config.targets[0]).toMatchObject({ downloadHosts: hosts });
   });
 
   it('not JSON, and a missing file, are ConfigErrors too', () => {

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { isHttpOrigin, secretRefSchema } from '../../core/schemas';
-import type { TargetIssue } from '../definition';
+import type { TargetCheckContext, TargetIssue } from '../definition';
 
 /** Documented values of the Bot Export API's `exportOptions` lists. */
 const KOREAI_EXPORT_OPTIONS = {
@@ -86,10 +86,7 @@ export type KoreaiTarget = z.infer<typeof koreaiTargetSchema>;
  * once per run, because Kore.ai's status API reports only a bot's latest
  * export: two exports of one bot at once would each lose track of theirs.
  */
-export function checkKoreaiTargets(
-  targets: readonly { index: number; target: KoreaiTarget }[],
-  config: { readonly downloadAllowlist: readonly string[] },
-): TargetIssue[] {
+export function checkKoreaiTargets(targets: readonly { index: number; target: KoreaiTarget }[], config: TargetCheckContext): TargetIssue[] {
   const issues: TargetIssue[] = [];
   const seen = new Map<string, number>();
   for (const { index, target: t } of targets) {
@@ -112,11 +109,12 @@ export function checkKoreaiTargets(
     }
     for (const pattern of t.downloadHosts ?? []) {
       const name = pattern.replace(/:\d+$/, '');
-      if (name.startsWith('*.') && name.slice(2).split('.').length < 2) {
+      const base = name.slice(2).toLowerCase();
+      if (name.startsWith('*.') && (base.split('.').length < 2 || config.isPublicSuffix?.(base))) {
         issues.push({
           index,
           field: 'downloadHosts',
-          message: `"${pattern}" matches every host under .${name.slice(2)}: a wildcard needs at least two labels after "*." (e.g. "*.files.example.com" or "*.example.com")`,
+          message: `"${pattern}" matches every host under .${base}${base.includes('.') ? ', a public suffix (anyone can register a name there)' : ''}: a wildcard needs at least two labels below a public suffix (e.g. "*.files.example.com", "*.example.com" or "*.example.co.uk")`,
         });
       } else if (isIP(name) || SPECIAL_USE_NAME.test(name.replace(/^\*\./, ''))) {
         issues.push({ index, field: 'downloadHosts', message: `"${pattern}" is not a public host name (an IP address or a local-only name)` });
