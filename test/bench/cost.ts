@@ -7,9 +7,11 @@
  *
  * Prices: us-east-1, public price pages as stored on 2026-12-01 (Step
  * Functions pricing; Lambda pricing, arm64; S3 pricing, S3 Standard
- * requests). Free tiers are left out (a conservative figure), as are KMS
- * requests (an S3 Bucket Key makes them per bucket, not per object), log
- * ingestion and storage.
+ * requests; KMS pricing, $0.03 per 10,000 requests, HMAC keys included).
+ * Free tiers are left out (a conservative figure), as are the S3 encryption
+ * key's requests (an S3 Bucket Key makes them per bucket, not per object),
+ * the keys' $1 a month each, log ingestion and storage. KMS GenerateMac
+ * calls (the archive's MAC, the sidecar's, the manifest's share) are counted.
  */
 const PRICES_2026_12_01 = {
   stateTransition: 0.025 / 1000,
@@ -17,6 +19,7 @@ const PRICES_2026_12_01 = {
   lambdaRequest: 0.2 / 1_000_000,
   s3Put: 0.005 / 1000,
   s3HeadOrGet: 0.0004 / 1000,
+  kmsRequest: 0.03 / 10_000,
 } as const;
 
 /** Memory per Lambda state, MB (lib/botvault-stack.ts: StoreArchive 1024, the others BackupFunction's default 256). */
@@ -28,12 +31,15 @@ interface CostInput {
   readonly meanStateMs: Record<string, number>;
   /** S3 requests of one changed-bot StoreArchive job with its restore sidecar, by operation (test/bench/requests.ts). */
   readonly storeRequests: Record<string, number>;
+  /** KMS GenerateMac calls of that job (requests.ts); the manifest's one is added as a share. */
+  readonly storeMacs: number;
 }
 
 interface CostLine {
   readonly stepFunctions: number;
   readonly lambda: number;
   readonly s3: number;
+  readonly kms: number;
   readonly total: number;
 }
 
@@ -52,5 +58,6 @@ export function costPerBotNight(c: CostInput): CostLine {
   const puts = count('PutObject') + count('CopyObject');
   const reads = count('HeadObject') + count('GetObject');
   const s3 = puts * p.s3Put + reads * p.s3HeadOrGet + (1 / c.bots) * p.s3Put; // the run manifest, shared
-  return { stepFunctions, lambda, s3, total: stepFunctions + lambda + s3 };
+  const kms = (c.storeMacs + 1 / c.bots) * p.kmsRequest;
+  return { stepFunctions, lambda, s3, kms, total: stepFunctions + lambda + s3 + kms };
 }

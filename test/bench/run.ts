@@ -236,11 +236,12 @@ async function main(): Promise<void> {
         transitionsPerBotAllIn: e2e.transitionsPerBotAllIn,
         meanStateMs: e2e.meanStateMs,
         storeRequests: changedJob.requests,
+        storeMacs: changedJob.kms,
       });
       const usd = (x: number) => `$${x.toPrecision(3)}`;
       lines.push(
         '',
-        `Cost per bot per night on AWS, for a changed bot with its restore sidecar (us-east-1 prices of 2026-12-01, no free tier; test/bench/cost.ts): ${usd(cost.total)} — Step Functions ${usd(cost.stepFunctions)}, Lambda ${usd(cost.lambda)}, S3 requests ${usd(cost.s3)}; ${usd(cost.total * 30 * 1000)} a month for 1,000 bots.`,
+        `Cost per bot per night on AWS, for a changed bot with its restore sidecar (us-east-1 prices of 2026-12-01, no free tier; test/bench/cost.ts): ${usd(cost.total)} — Step Functions ${usd(cost.stepFunctions)}, Lambda ${usd(cost.lambda)}, S3 requests ${usd(cost.s3)}, KMS ${usd(cost.kms)}; ${usd(cost.total * 30 * 1000)} a month for 1,000 bots.`,
       );
     }
     checks.push({
