@@ -15,8 +15,9 @@
  *    runs, so it costs no time of its own). When the current version is
  *    the one this run already wrote (a retry after a lost response or a
  *    crash), the job reports it; with `changeDetection: 'skipUnchanged'` (the
- *    default), when it has the same `content-sha256`, nothing is written and
- *    the job is UNCHANGED, so every S3 version is a real change.
+ *    default), when it has the same `content-sha256` (and, with a MAC key, a
+ *    MAC), nothing is written and the job is UNCHANGED, so every S3 version
+ *    is a real change, or the first authenticated copy of one.
  * 4. Write (archive-put.ts): one conditional write of the final object with
  *    all its metadata and a checksum S3 verifies: `If-Match` the ETag of the
  *    version compared against, or `If-None-Match: *` when there was none.
@@ -35,7 +36,7 @@ import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } fr
 import type { Job } from '../../lib/core/contracts';
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
-import { type MacKey, macMetadata } from '../../lib/core/mac';
+import { MAC_RECORD_PREFIX, type MacKey, macMetadata } from '../../lib/core/mac';
 import {
   CONTENT_SHA256_METADATA,
   MAC_METADATA,
@@ -184,7 +185,10 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
         currentVersion &&
         (params.changeDetection ?? 'skipUnchanged') === 'skipUnchanged' &&
         contentSha256 &&
-        current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256
+        current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 &&
+        // A current version without a MAC (stored before MACs) is written again once, authenticated:
+        // otherwise an unchanged bot's only restorable version would stay UNVERIFIED for good.
+        (!params.mac || current.Metadata?.[MAC_METADATA]?.startsWith(MAC_RECORD_PREFIX))
       ) {
         const restoreInfo = await sidecarFor(currentVersion, true);
         logger.info('Archive unchanged: same content as the current version, nothing written', {

@@ -26,6 +26,8 @@ import { CONTENT_SHA256_METADATA, MAC_METADATA, PASSWORD_SECRET_METADATA, RESTOR
 const MAC_ALGORITHM = 'HMAC_SHA_256';
 /** The record format's tag, inside the message and in the metadata value (`v1:<base64>`). */
 const RECORD_VERSION = 'v1';
+/** How every `mac` metadata value of this record version starts (a writer cannot verify MACs; it only sees whether one is there). */
+export const MAC_RECORD_PREFIX = `${RECORD_VERSION}:`;
 /** KMS GenerateMac's largest Message. */
 const MAX_MESSAGE_BYTES = 4096;
 

@@ -14,6 +14,9 @@ import { bucketPerTest, lexBotJob } from './store-fixtures';
 import { writeZip } from '../generators/zip-writer';
 import { restoreInfoSchema, type RestoreDetails } from '../../lib/providers/definitions';
 import { restoreInfoKey } from '../../lib/core/names';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { kmsMacKey } from '../../lib/core/mac';
+import { startKmsSimulator } from '../simulators/kms-simulator';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const local = bucketPerTest('archive-changes');
@@ -83,6 +86,27 @@ describe('change detection', () => {
     expect((await read(job.key)).equals(first)).toBe(true);
     expect((await head(job.key)).Metadata?.['run-id']).toBe('run-1');
     expect(await keys()).toEqual([job.key]); // staging removed
+  });
+
+  it('upgrading to MACs: an unchanged bot whose current version has no MAC gets one authenticated version, once; then UNCHANGED again', async () => {
+    const kms = await startKmsSimulator();
+    const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    try {
+      const mac = kmsMacKey(client, kms.createKey());
+      const first = await zip(BOT, new Date(Date.UTC(2024, 0, 1)));
+      await store(first, 'run-before-macs');
+      expect((await head(job.key)).Metadata?.mac).toBeUndefined();
+      const again = await zip(BOT, new Date(Date.UTC(2024, 0, 2)));
+      const upgraded = await store(again, 'run-with-macs', { mac });
+      expect(upgraded.status).toBeUndefined();
+      expect((await head(job.key)).Metadata).toMatchObject({ 'run-id': 'run-with-macs', mac: expect.stringMatching(/^v1:/) });
+      const later = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 3))), 'run-later', { mac });
+      expect(later.status).toBe('UNCHANGED');
+      expect((await head(job.key)).Metadata?.['run-id']).toBe('run-with-macs');
+    } finally {
+      client.destroy();
+      await kms.close();
+    }
   });
 
   it('a changed entry writes the new archive', async () => {
