@@ -97,6 +97,8 @@ export class BotVaultStack extends Stack {
     // Only the two functions that write archives, sidecars and manifests may make MACs.
     this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', { writers: [f.storeArchive.role, f.summarize.role] });
     for (const writer of [f.storeArchive, f.summarize]) writer.function.addEnvironment('BOTVAULT_MAC_KEY_ID', this.authenticationKey.key.keyArn);
+    // StoreArchive also checks the current version's MAC before it calls a bot unchanged (archive-store.ts).
+    this.authenticationKey.grantVerify(f.storeArchive.function);
 
     grantProviders(config.targets, this.grantContext());
     this.archiveBucket.grantArchiveWrite(f.storeArchive.function);

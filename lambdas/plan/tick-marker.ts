@@ -10,9 +10,10 @@
  * and goes on.
  *
  * A marker is a claim, not a proof: anyone who can write `ticks/` could plant
- * one naming a run that never existed, and the night would silently back up
- * nothing. So a marker counts only when its owner is an execution of this
- * same state machine that is RUNNING or SUCCEEDED (Step Functions
+ * one naming a run that never existed, or last night's run, and the night
+ * would silently back up nothing. So a marker counts only when its owner is
+ * an execution of this same state machine, started for this very tick
+ * (its input's `tickTime`), that is RUNNING or SUCCEEDED (Step Functions
  * DescribeExecution; the owner's ARN is this execution's own ARN with the
  * owner's name, so no marker can point the check anywhere else). Otherwise —
  * no such execution (ExecutionDoesNotExist), a name no execution can have, or
@@ -45,11 +46,18 @@ export interface TickMarkerDeps {
    */
   readonly executionArn?: string;
   /**
-   * DescribeExecution's `status` of an execution ARN; undefined when the
-   * execution does not exist (ExecutionDoesNotExist). Other failures throw
-   * (Plan is retried; a check that cannot be made never skips a night).
+   * DescribeExecution's `status` and `input` of an execution ARN; undefined
+   * when the execution does not exist (ExecutionDoesNotExist). Other failures
+   * throw (Plan is retried; a check that cannot be made never skips a night).
    */
-  readonly executionStatus?: (executionArn: string) => Promise<string | undefined>;
+  readonly executionStatus?: (executionArn: string) => Promise<OwnerExecution | undefined>;
+}
+
+/** What DescribeExecution says about a marker's owner. */
+export interface OwnerExecution {
+  readonly status: string;
+  /** The execution's input (JSON text), whose `tickTime` says which tick it was started for. */
+  readonly input?: string;
 }
 
 interface TickMarker {
@@ -102,7 +110,7 @@ export async function claimTick(
       owner = undefined; // not JSON: no owner at all
     }
     if (owner === runId) return 'already-ours';
-    const status = await ownerStatus(owner, deps);
+    const status = await ownerStatus(owner, tickTime, deps);
     if (status === 'unchecked' || LIVE_OR_DONE.has(status)) {
       throw new DuplicateTickError(
         `Schedule tick ${tickTime} was already started by execution ${owner ?? '(unknown)'}${status === 'unchecked' ? '' : ` (${status})`}; this execution backs up nothing.`,
@@ -124,20 +132,35 @@ export async function claimTick(
   }
 }
 
-/** The owner's DescribeExecution status; NOT_FOUND for no such execution (or a name none can have); `unchecked` without a way to ask. */
-async function ownerStatus(owner: string | undefined, deps: TickMarkerDeps): Promise<string> {
+/**
+ * The owner's DescribeExecution status; NOT_FOUND for no such execution (or
+ * a name none can have); OTHER_TICK for an execution that was not started
+ * for this tick (any finished run's name, copied from an old marker or a
+ * manifest key, would otherwise pass); `unchecked` without a way to ask.
+ */
+async function ownerStatus(owner: string | undefined, tickTime: string, deps: TickMarkerDeps): Promise<string> {
   if (typeof owner !== 'string' || !EXECUTION_NAME.test(owner)) return 'NOT_FOUND';
   const own = deps.executionArn?.split(':');
   // arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>
   if (!deps.executionStatus || !own || own.length !== 8 || own[5] !== 'execution') return 'unchecked';
-  return (await deps.executionStatus([...own.slice(0, 7), owner].join(':'))) ?? 'NOT_FOUND';
+  const execution = await deps.executionStatus([...own.slice(0, 7), owner].join(':'));
+  if (!execution) return 'NOT_FOUND';
+  let input: { trigger?: unknown; tickTime?: unknown } = {};
+  try {
+    input = JSON.parse(execution.input ?? '{}') ?? {};
+  } catch {
+    // Not JSON: it cannot name this tick.
+  }
+  if (input.trigger !== 'schedule' || input.tickTime !== tickTime) return 'OTHER_TICK';
+  return execution.status;
 }
 
 /** TickMarkerDeps.executionStatus through Step Functions DescribeExecution (Plan's role may call it on this state machine's executions only). */
-export function describeExecutionStatus(sfn: SFNClient): (executionArn: string) => Promise<string | undefined> {
+export function describeExecutionStatus(sfn: SFNClient): (executionArn: string) => Promise<OwnerExecution | undefined> {
   return async (executionArn) => {
     try {
-      return (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status ?? 'UNKNOWN';
+      const res = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return { status: res.status ?? 'UNKNOWN', ...(res.input !== undefined ? { input: res.input } : {}) };
     } catch (err) {
       if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
       throw err;

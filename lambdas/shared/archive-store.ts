@@ -16,7 +16,7 @@
  *    the one this run already wrote (a retry after a lost response or a
  *    crash), the job reports it; with `changeDetection: 'skipUnchanged'` (the
  *    default), when it has the same `content-sha256` (and, with a MAC key, a
- *    MAC), nothing is written and the job is UNCHANGED, so every S3 version
+ *    MAC that verifies), nothing is written and the job is UNCHANGED, so every S3 version
  *    is a real change, or the first authenticated copy of one.
  * 4. Write (archive-put.ts): one conditional write of the final object with
  *    all its metadata and a checksum S3 verifies: `If-Match` the ETag of the
@@ -36,7 +36,7 @@ import { ZipArchive, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } fr
 import type { Job } from '../../lib/core/contracts';
 import { ArchivePasswordError, BotVaultError, DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
-import { MAC_RECORD_PREFIX, type MacKey, macMetadata } from '../../lib/core/mac';
+import { checkMac, type MacKey, macMetadata } from '../../lib/core/mac';
 import {
   CONTENT_SHA256_METADATA,
   MAC_METADATA,
@@ -186,9 +186,10 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
         (params.changeDetection ?? 'skipUnchanged') === 'skipUnchanged' &&
         contentSha256 &&
         current.Metadata?.[CONTENT_SHA256_METADATA] === contentSha256 &&
-        // A current version without a MAC (stored before MACs) is written again once, authenticated:
-        // otherwise an unchanged bot's only restorable version would stay UNVERIFIED for good.
-        (!params.mac || current.Metadata?.[MAC_METADATA]?.startsWith(MAC_RECORD_PREFIX))
+        // Only an authenticated current version counts as unchanged. One without a MAC (stored before
+        // MACs) or with a forged one (planted with copied content-sha256) is written again, authenticated:
+        // otherwise the bot's newest version would stay unverifiable, night after night.
+        (!params.mac || (await isAuthentic(params.mac, job.key, current)))
       ) {
         const restoreInfo = await sidecarFor(currentVersion, true);
         logger.info('Archive unchanged: same content as the current version, nothing written', {
@@ -233,6 +234,20 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
   } finally {
     await spooled.dispose();
   }
+}
+
+/**
+ * Whether the current version's MAC verifies for its size and metadata (VerifyMac). Its bytes are
+ * not read: a version with genuine metadata over other bytes is what `restore` and the drill catch
+ * (its sha256 no longer matches). KMS failures throw (retried).
+ */
+async function isAuthentic(mac: MacKey, key: string, head: HeadObjectCommandOutput): Promise<boolean> {
+  const sha256 = head.Metadata?.[SHA256_METADATA];
+  if (!sha256 || head.ContentLength === undefined) return false;
+  const verdict = await checkMac(mac, { kind: 'archive', key, bytes: head.ContentLength, sha256, metadata: head.Metadata ?? {} });
+  if (verdict.status !== 'authentic')
+    logger.warn('Current version is not authenticated; storing an authenticated one', { key, reason: verdict.reason });
+  return verdict.status === 'authentic';
 }
 
 /** The current version as a stored archive, when it carries what BotVault writes (its size and `sha256`). */

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Job } from '../../lib/core/contracts';
 import { logger } from '../../lib/core/logger';
-import { type MacKey, macMetadata } from '../../lib/core/mac';
+import { checkMac, type MacKey, macMetadata } from '../../lib/core/mac';
 import { restoreInfoSchema, type RestoreDetails, type RestoreInfo } from '../../lib/providers/definitions';
 import { MAC_METADATA, RESTORE_INFO_SHA256_METADATA, restoreInfoKey, RUN_ID_METADATA } from '../../lib/core/names';
 
@@ -55,7 +55,17 @@ export async function writeSidecar(p: WriteSidecarParams): Promise<'written' | '
         if (e.$metadata?.httpStatusCode === 403) return undefined;
         throw err;
       });
-      if (current?.Metadata?.[RESTORE_INFO_SHA256_METADATA] === p.info.sha256 && (!p.mac || current.Metadata[MAC_METADATA])) return 'unchanged';
+      if (current?.Metadata?.[RESTORE_INFO_SHA256_METADATA] === p.info.sha256) {
+        // Unchanged only when it is authentic too: a sidecar without a MAC, or with a forged one, is written again.
+        const sha256 = current.Metadata.sha256;
+        const authentic =
+          !p.mac ||
+          (sha256 !== undefined &&
+            current.ContentLength !== undefined &&
+            (await checkMac(p.mac, { kind: 'sidecar', key, bytes: current.ContentLength, sha256, metadata: current.Metadata })).status ===
+              'authentic');
+        if (authentic) return 'unchanged';
+      }
     }
     const sidecar: RestoreInfo = restoreInfoSchema.parse({
       schemaVersion: 1,

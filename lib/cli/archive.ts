@@ -24,6 +24,8 @@ import type { KeyInfo } from '../providers/definition';
 import { restoreInfoSchema, restoreInfoSha256, type RestoreInfo } from '../providers/definitions';
 import { PASSWORD_SECRET_METADATA, RESTORE_INFO_SHA256_METADATA, restoreInfoKey, SHA256_METADATA } from '../core/names';
 
+/** A restore sidecar is a few kilobytes of JSON; a larger object under its key is not one (and is not read into memory). */
+const MAX_SIDECAR_BYTES = 1024 * 1024;
 /** Archives larger than this are refused: a bot definition is kilobytes to a few megabytes. */
 const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
 
@@ -180,6 +182,11 @@ export async function readRestoreInfo(
     let metadata: Record<string, string>;
     try {
       const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      if ((res.ContentLength ?? 0) > MAX_SIDECAR_BYTES) {
+        (res.Body as { destroy?: () => void } | undefined)?.destroy?.(); // not read: closing the connection is cheaper
+        warn(`ignoring ${key}${versionId ? ` version ${versionId}` : ''}: ${res.ContentLength} bytes, more than a restore sidecar can be`);
+        continue;
+      }
       text = await res.Body!.transformToString();
       metadata = res.Metadata ?? {};
     } catch (err) {
@@ -202,10 +209,15 @@ export async function readRestoreInfo(
     }
     const body = Buffer.from(text, 'utf8');
     const sha256 = createHash('sha256').update(body).digest('hex');
-    const verdict = await checkMac(auth.key, { kind: 'sidecar', key, bytes: body.length, sha256, metadata }).catch((err: unknown) => ({
-      status: 'invalid' as const,
-      reason: `its MAC cannot be checked: ${(err as Error).message}`,
-    }));
+    let verdict: Awaited<ReturnType<typeof checkMac>>;
+    try {
+      verdict = await checkMac(auth.key, { kind: 'sidecar', key, bytes: body.length, sha256, metadata });
+    } catch (err) {
+      // KMS could not be asked: stop, rather than restore without the sidecar as if it were forged.
+      throw new CliError(
+        `cannot check the MAC of ${where}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`,
+      );
+    }
     if (verdict.status === 'authentic') return parsed;
     if (auth.acceptUnverified) {
       warn(`${where} is not authenticated (${verdict.reason}): using it UNVERIFIED (--accept-unverified)`);

@@ -26,8 +26,6 @@ import { CONTENT_SHA256_METADATA, MAC_METADATA, PASSWORD_SECRET_METADATA, RESTOR
 const MAC_ALGORITHM = 'HMAC_SHA_256';
 /** The record format's tag, inside the message and in the metadata value (`v1:<base64>`). */
 const RECORD_VERSION = 'v1';
-/** How every `mac` metadata value of this record version starts (a writer cannot verify MACs; it only sees whether one is there). */
-export const MAC_RECORD_PREFIX = `${RECORD_VERSION}:`;
 /** KMS GenerateMac's largest Message. */
 const MAX_MESSAGE_BYTES = 4096;
 
@@ -121,8 +119,9 @@ export async function checkMac(key: MacKey | undefined, subject: MacSubject): Pr
   if (!key) return { status: 'unchecked', reason: 'no MAC key is configured to check it with' };
   const raw = subject.metadata[MAC_METADATA];
   if (!raw) return { status: 'missing', reason: `it carries no ${MAC_METADATA} metadata (stored before MACs, or not by BotVault)` };
-  const [version, b64] = raw.split(':', 2);
-  if (version !== RECORD_VERSION || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+  // The whole value, exactly: `v1:` and one base64 string (nothing after it may ride along).
+  const b64 = new RegExp(`^${RECORD_VERSION}:([A-Za-z0-9+/]+={0,2})$`).exec(raw)?.[1];
+  if (!b64) {
     return { status: 'invalid', reason: `its ${MAC_METADATA} metadata is not a BotVault MAC` };
   }
   const ok = await key.verify(macMessage(subject), Buffer.from(b64, 'base64'));

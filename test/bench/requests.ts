@@ -29,7 +29,7 @@ export interface RequestCase {
   /** S3 operations by name, e.g. {"HeadObject": 1, "PutObject": 2}; the sidecar's own are named "(sidecar)". */
   readonly requests: Record<string, number>;
   readonly total: number;
-  /** KMS GenerateMac calls of the job (the archive's MAC, the sidecar's): not S3 requests, priced apart. */
+  /** KMS calls of the job (GenerateMac for what it writes, VerifyMac for a current version it calls unchanged): not S3 requests, priced apart. */
   readonly kms: number;
   readonly status: string;
 }
@@ -119,7 +119,7 @@ export async function benchRequests(log: (line: string) => void): Promise<Reques
         const kmsCalls = kms.calls.length - kmsFrom;
         results.push({ case: label, requests, total, kms: kmsCalls, status: stored.status ?? 'SUCCEEDED' });
         log(
-          `  ${label.padEnd(40)} ${String(total).padStart(2)} requests: ${JSON.stringify(requests)}, ${kmsCalls} GenerateMac → ${stored.status ?? 'SUCCEEDED'}`,
+          `  ${label.padEnd(40)} ${String(total).padStart(2)} requests: ${JSON.stringify(requests)}, ${kmsCalls} KMS calls → ${stored.status ?? 'SUCCEEDED'}`,
         );
       }
     }

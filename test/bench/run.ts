@@ -158,11 +158,7 @@ async function main(): Promise<void> {
     checks.push({ goal: `  (for scale, not a goal: the raw PUT's own peak RSS growth)`, value: `${num(rawGrowthMB)} MB` });
   }
   if (requests.length) {
-    lines.push(
-      '',
-      '| job | S3 requests, old write path | S3 requests now | now, by operation | KMS GenerateMac | result |',
-      '|---|---|---|---|---|---|',
-    );
+    lines.push('', '| job | S3 requests, old write path | S3 requests now | now, by operation | KMS calls | result |', '|---|---|---|---|---|---|');
     for (const r of requests) {
       const ops = Object.entries(r.requests)
         .map(([op, n]) => `${op} ${n}`)

@@ -10,9 +10,12 @@ import { LEX_DESCRIBE_EXPORT_BOT_ACTIONS } from '../../lib/providers/lex/grants'
 import { ACCOUNT, REGION, functionStatements, logicalId, synth, type CfnTemplate } from './helpers';
 
 const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
-/** MACs with the stack's HMAC key (AuthenticationKey): only the two writers of archives, sidecars and manifests. */
-const generateMac = (json: CfnTemplate) => ({
-  Action: 'kms:GenerateMac',
+/**
+ * MACs with the stack's HMAC key (AuthenticationKey): only the two writers of archives, sidecars and manifests
+ * make them; StoreArchive also verifies the current version's before it calls a bot unchanged.
+ */
+const macs = (json: CfnTemplate, name: string) => ({
+  Action: name === 'StoreArchive' ? ['kms:GenerateMac', 'kms:VerifyMac'] : 'kms:GenerateMac',
   Effect: 'Allow',
   Resource: `${logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey')}.Arn`,
 });
@@ -27,7 +30,7 @@ const base = (json: CfnTemplate, name: string) => [
     Resource: `${logicalId(json, 'AWS::Logs::LogGroup', `${name}LogGroup`)}.Arn`,
   },
   XRAY,
-  ...(name === 'StoreArchive' || name === 'Summarize' ? [generateMac(json)] : []),
+  ...(name === 'StoreArchive' || name === 'Summarize' ? [macs(json, name)] : []),
 ];
 /** How many statements base() gives `fn` (a function's logical id prefix, e.g. StoreArchiveFunction). */
 const baseCount = (json: CfnTemplate, fn: string) => base(json, fn.replace(/Function$/, '')).length;

@@ -121,7 +121,7 @@ describe('the authentication key (MACs of archives, sidecars, manifests)', () =>
     });
   });
 
-  it("GenerateMac is in the policies of the two writers only; VerifyMac only in the drill's; each names this key", () => {
+  it("GenerateMac is in the policies of the two writers only; VerifyMac in StoreArchive's (is the current version authentic?) and the drill's; each names this key", () => {
     const grants: Record<string, string[]> = {};
     for (const r of Object.values(json.Resources)) {
       if (r.Type !== 'AWS::IAM::Policy') continue;
@@ -135,7 +135,7 @@ describe('the authentication key (MACs of archives, sidecars, manifests)', () =>
         }
       }
     }
-    expect(grants).toEqual({ 'kms:GenerateMac': ['StoreArchive', 'Summarize'], 'kms:VerifyMac': ['RestoreDrillFunction'] });
+    expect(grants).toEqual({ 'kms:GenerateMac': ['StoreArchive', 'Summarize'], 'kms:VerifyMac': ['StoreArchive', 'RestoreDrillFunction'] });
   });
 
   it('StoreArchive, Summarize and the drill are told the key (BOTVAULT_MAC_KEY_ID); the stack outputs it for the CLI', () => {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { writeArchive, type WriteArchiveParams } from '../../lambdas/shared/archive-store';
 import { DownloadIntegrityError } from '../../lib/core/errors';
@@ -88,7 +88,7 @@ describe('change detection', () => {
     expect(await keys()).toEqual([job.key]); // staging removed
   });
 
-  it('upgrading to MACs: an unchanged bot whose current version has no MAC gets one authenticated version, once; then UNCHANGED again', async () => {
+  it('upgrading to MACs: an unchanged bot whose current version has no MAC (or a forged one) gets one authenticated version, once; then UNCHANGED again', async () => {
     const kms = await startKmsSimulator();
     const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     try {
@@ -103,6 +103,17 @@ describe('change detection', () => {
       const later = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 3))), 'run-later', { mac });
       expect(later.status).toBe('UNCHANGED');
       expect((await head(job.key)).Metadata?.['run-id']).toBe('run-with-macs');
+      // A planted current version with the genuine content-sha256 and a forged MAC (found by review): not
+      // UNCHANGED, because the store verifies the MAC; the next run writes an authenticated version over it.
+      const genuine = (await head(job.key)).Metadata!;
+      const junk = Buffer.from('not the bot');
+      await local.s3.send(
+        new PutObjectCommand({ Bucket: local.bucket, Key: job.key, Body: junk, Metadata: { ...genuine, sha256: sha256(junk), mac: 'v1:AAAA' } }),
+      );
+      const healed = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 4))), 'run-heals', { mac });
+      expect(healed.status).toBeUndefined();
+      expect((await head(job.key)).Metadata).toMatchObject({ 'run-id': 'run-heals', mac: expect.stringMatching(/^v1:/) });
+      expect(kms.calls.filter((c) => c.op === 'VerifyMac').map((c) => c.error ?? c.status)).toEqual([200, 'KMSInvalidMacException']);
     } finally {
       client.destroy();
       await kms.close();

@@ -48,17 +48,23 @@ describe('claimTick: a marker counts only when its owner is running or succeeded
   });
   const deps = () => ({ s3, bucket: owners });
   const OWN = 'arn:aws:states:eu-west-1:123456789012:execution:BotVault:run-new';
-  /** DescribeExecution as Plan asks it, answered from `statuses` (absent: ExecutionDoesNotExist); records the ARNs asked. */
-  function lookups(statuses: Record<string, string>) {
+  /** DescribeExecution as Plan asks it, answered from `statuses` (absent: ExecutionDoesNotExist), each started for `tickFor` (default: the one asked about); records the ARNs asked. */
+  function lookups(statuses: Record<string, string>, tickFor: Record<string, string> = {}) {
     const asked: string[] = [];
+    let tick = '';
     return {
       asked,
+      setTick: (t: string) => {
+        tick = t;
+      },
       deps: {
         ...deps(),
         executionArn: OWN,
         executionStatus: async (arn: string) => {
           asked.push(arn);
-          return statuses[arn.split(':').pop()!];
+          const name = arn.split(':').pop()!;
+          const status = statuses[name];
+          return status ? { status, input: JSON.stringify({ trigger: 'schedule', tickTime: tickFor[name] ?? tick }) } : undefined;
         },
       },
     };
@@ -70,7 +76,8 @@ describe('claimTick: a marker counts only when its owner is running or succeeded
     async (status) => {
       const tick = `2024-06-0${status === 'RUNNING' ? 1 : 2}T03:00:00Z`;
       await plant(tick, JSON.stringify({ runId: 'run-old', tickTime: tick }));
-      const { asked, deps: d } = lookups({ 'run-old': status });
+      const { asked, deps: d, setTick } = lookups({ 'run-old': status });
+      setTick(tick);
       const err = await rejection(claimTick(tick, 'run-new', d), DuplicateTickError);
       expect(err.message).toBe(`Schedule tick ${tick} was already started by execution run-old (${status}); this execution backs up nothing.`);
       expect(asked).toEqual(['arn:aws:states:eu-west-1:123456789012:execution:BotVault:run-old']);
@@ -82,7 +89,8 @@ describe('claimTick: a marker counts only when its owner is running or succeeded
     async (status) => {
       const tick = `2024-06-1${['FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE', undefined].indexOf(status)}T03:00:00Z`;
       await plant(tick, JSON.stringify({ runId: 'run-old', tickTime: tick }));
-      const { deps: d } = lookups(status ? { 'run-old': status } : {});
+      const { deps: d, setTick } = lookups(status ? { 'run-old': status } : {});
+      setTick(tick);
       expect(await claimTick(tick, 'run-new', d, new Date('2024-06-10T03:00:05Z'))).toBe('taken-over');
       const marker = await s3.send(new GetObjectCommand({ Bucket: owners, Key: tickMarkerKey(tick) }));
       expect(JSON.parse(await marker.Body!.transformToString())).toEqual({
@@ -96,6 +104,18 @@ describe('claimTick: a marker counts only when its owner is running or succeeded
     },
   );
 
+  it("last night's successful run named in tonight's marker does not count: it was started for another tick, so the tick is taken over", async () => {
+    const tick = '2024-06-23T03:00:00Z';
+    await plant(tick, JSON.stringify({ runId: 'last-night', tickTime: tick }));
+    const { deps: d } = lookups({ 'last-night': 'SUCCEEDED' }, { 'last-night': '2024-06-22T03:00:00Z' });
+    expect(await claimTick(tick, 'run-new', d)).toBe('taken-over');
+    const manual = '2024-06-24T03:00:00Z';
+    await plant(manual, JSON.stringify({ runId: 'a-manual-run', tickTime: manual }));
+    const m = lookups({ 'a-manual-run': 'SUCCEEDED' });
+    m.deps.executionStatus = async () => ({ status: 'SUCCEEDED', input: '{"trigger":"manual"}' });
+    expect(await claimTick(manual, 'run-new', m.deps)).toBe('taken-over');
+  });
+
   it('names no execution can have are not looked up at all: taken over', async () => {
     const tick = '2024-06-20T03:00:00Z';
     await plant(tick, JSON.stringify({ runId: 'x:stateMachine:Other', tickTime: tick }));
@@ -108,8 +128,12 @@ describe('claimTick: a marker counts only when its owner is running or succeeded
     const tick = '2024-06-21T03:00:00Z';
     await plant(tick, JSON.stringify({ runId: 'run-dead', tickTime: tick }));
     const statuses: Record<string, string> = { 'run-dead': 'FAILED', 'run-x': 'RUNNING', 'run-y': 'RUNNING' };
-    const a = lookups(statuses).deps;
-    const b = lookups(statuses).deps;
+    const la = lookups(statuses);
+    const lb = lookups(statuses);
+    la.setTick(tick);
+    lb.setTick(tick);
+    const a = la.deps;
+    const b = lb.deps;
     const results = await Promise.allSettled([claimTick(tick, 'run-x', a), claimTick(tick, 'run-y', b)]);
     expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<string>).value)).toEqual(['taken-over']);
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;

@@ -101,6 +101,18 @@ describe('schedule ticks', () => {
     expect(creates(h)).toBe(1);
   });
 
+  it("a marker naming last night's successful run (copied from an old marker) does not skip tonight: taken over, backed up", async () => {
+    const { h, start } = await setUp();
+    expect((await start('night-before', { trigger: 'schedule', tickTime: '2024-05-16T03:00:00Z' })).status).toBe('SUCCEEDED');
+    const copied = { runId: 'night-before', tickTime: TICK, claimedAt: '2024-05-17T02:59:00.000Z' };
+    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: `ticks/${TICK}.json`, Body: JSON.stringify(copied) }));
+    const tonight = await start('tonight', { trigger: 'schedule', tickTime: TICK });
+    expect(tonight.status).toBe('SUCCEEDED');
+    expect(tonight.entered).not.toContain(States.duplicateTick);
+    expect(creates(h)).toBe(2);
+    expect(await marker(h)).toMatchObject({ runId: 'tonight', takenOverFrom: { runId: 'night-before', status: 'OTHER_TICK' } });
+  });
+
   it('a tick whose owner FAILED is taken over by the repeated delivery, which backs up', async () => {
     const { h, start } = await setUp();
     h.lex.setFaults('ALPHABOT01', { failExport: ['not built'] });
