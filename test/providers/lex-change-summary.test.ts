@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readZipEntries } from '../../lib/core/archive/zip';
-import { formatLexChanges, lexChanges, readLexDefinition } from '../../lib/providers/lex/change-summary';
+import { formatChanges } from '../../lib/providers/changes';
+import { lexChanges, readLexDefinition } from '../../lib/providers/lex/change-summary';
 import { type LexBotModel, lexExportZip, sampleLexBot } from '../generators/lex-export';
 
 async function definition(bot: LexBotModel, seed: number) {
@@ -36,14 +37,14 @@ describe('Lex change summary', () => {
     });
     expect(c).toEqual([
       {
-        locale: 'en_US',
+        scope: 'en_US',
         subject: 'intent OrderFlowers',
         detail: '+3 utterances, -1 utterance',
         added: ['send flowers', 'order a bouquet', 'flowers please'],
         removed: ['order flowers'],
       },
     ]);
-    expect(formatLexChanges(c)).toEqual(['en_US: intent OrderFlowers +3 utterances, -1 utterance']);
+    expect(formatChanges(c)).toEqual(['en_US: intent OrderFlowers +3 utterances, -1 utterance']);
   });
 
   it('an intent added and one removed, in one locale only', async () => {
@@ -51,7 +52,7 @@ describe('Lex change summary', () => {
       const l = en(b);
       l.intents = [l.intents[0]!, { name: 'TrackDelivery', utterances: ['where is my order'], slots: [] }];
     });
-    expect(c.map((x) => [x.locale, x.subject, x.detail])).toEqual([
+    expect(c.map((x) => [x.scope, x.subject, x.detail])).toEqual([
       ['en_US', 'intent CancelOrder', 'removed'],
       ['en_US', 'intent TrackDelivery', 'added'],
     ]);
@@ -63,7 +64,7 @@ describe('Lex change summary', () => {
     });
     // The intent's first step becomes eliciting the new slot (initialResponseSetting.nextStep): a dialog change too.
     expect(added).toEqual([
-      { locale: 'en_US', subject: 'intent CancelOrder', detail: 'slot OrderNumber added, prompts, responses or settings changed' },
+      { scope: 'en_US', subject: 'intent CancelOrder', detail: 'slot OrderNumber added, prompts, responses or settings changed' },
     ]);
     const removed = await changes((b) => {
       en(b).intents[0]!.slots = [];
@@ -82,9 +83,9 @@ describe('Lex change summary', () => {
       en(b).slotTypes!.push({ name: 'Colors', values: [{ value: 'red' }] });
     });
     expect(c).toEqual([
-      { locale: 'en_US', subject: 'slot type Colors', detail: 'added' },
+      { scope: 'en_US', subject: 'slot type Colors', detail: 'added' },
       {
-        locale: 'en_US',
+        scope: 'en_US',
         subject: 'slot type OrderFlowersChoice',
         detail: '+2 values, -1 value, synonyms of 1 value changed',
         added: ['roses', 'tulips'],
@@ -97,7 +98,7 @@ describe('Lex change summary', () => {
     const c = await changes((b) => {
       en(b).intents[1]!.closing = 'Your order is cancelled.';
     });
-    expect(c).toEqual([{ locale: 'en_US', subject: 'intent CancelOrder', detail: 'prompts, responses or settings changed' }]);
+    expect(c).toEqual([{ scope: 'en_US', subject: 'intent CancelOrder', detail: 'prompts, responses or settings changed' }]);
   });
 
   it('locale settings (voice, confidence threshold), bot settings, a locale added, custom vocabulary phrases', async () => {
@@ -107,7 +108,7 @@ describe('Lex change summary', () => {
       b.locales.push({ localeId: 'fr_FR', intents: [{ name: 'Bonjour', utterances: ['bonjour'] }] });
       en(b).customVocabulary = [{ phrase: 'gerbera' }, { phrase: 'freesia' }];
     });
-    expect(formatLexChanges(c)).toEqual([
+    expect(formatChanges(c)).toEqual([
       '(bot): bot settings changed',
       'en_US: locale settings changed; custom vocabulary +2 phrases',
       'fr_FR: locale fr_FR added',

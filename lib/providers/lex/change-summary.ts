@@ -14,16 +14,7 @@
  * bot — reordered, re-keyed, re-stamped — show no change.
  */
 import { canonicalJson } from '../../core/archive/canonical-json';
-
-/** One change, e.g. `{ locale: 'en_US', subject: 'intent OrderFlowers', detail: '+3 utterances', added: [...] }`. */
-export interface LexChange {
-  /** The locale id; absent for the bot's own settings. */
-  readonly locale?: string;
-  readonly subject: string;
-  readonly detail: string;
-  readonly added?: readonly string[];
-  readonly removed?: readonly string[];
-}
+import { type BotChange, countedDelta as plusMinus, setDelta as delta, withMembers } from '../changes';
 
 interface IntentDef {
   readonly utterances: readonly string[];
@@ -129,40 +120,24 @@ export function readLexDefinition(entries: ReadonlyMap<string, Buffer>): LexDefi
   return def;
 }
 
-/** Added and removed members of two lists, each once, in the order they appear. */
-function delta(before: Iterable<string>, after: Iterable<string>): { added: string[]; removed: string[] } {
-  const a = new Set(before);
-  const b = new Set(after);
-  return { added: [...b].filter((x) => !a.has(x)), removed: [...a].filter((x) => !b.has(x)) };
-}
-
-const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-function plusMinus(d: { added: string[]; removed: string[] }, noun: string, plural?: string): string[] {
-  return [
-    ...(d.added.length ? [`+${counted(d.added.length, noun, plural)}`] : []),
-    ...(d.removed.length ? [`-${counted(d.removed.length, noun, plural)}`] : []),
-  ];
-}
-
 /** The changes from `before` to `after`, locale by locale, in a stable order (locales, then intents, then slot types by name). */
-export function lexChanges(before: LexDefinition, after: LexDefinition): LexChange[] {
-  const out: LexChange[] = [];
+export function lexChanges(before: LexDefinition, after: LexDefinition): BotChange[] {
+  const out: BotChange[] = [];
   if (before.bot !== after.bot) out.push({ subject: 'bot settings', detail: 'changed' });
   const localeIds = [...new Set([...before.locales.keys(), ...after.locales.keys()])].sort();
   for (const id of localeIds) {
     const a = before.locales.get(id);
     const b = after.locales.get(id);
     if (!a || !b) {
-      out.push({ locale: id, subject: `locale ${id}`, detail: a ? 'removed' : 'added' });
+      out.push({ scope: id, subject: `locale ${id}`, detail: a ? 'removed' : 'added' });
       continue;
     }
-    if (a.settings !== b.settings) out.push({ locale: id, subject: 'locale settings', detail: 'changed' });
+    if (a.settings !== b.settings) out.push({ scope: id, subject: 'locale settings', detail: 'changed' });
     for (const name of [...new Set([...a.intents.keys(), ...b.intents.keys()])].sort()) {
       const x = a.intents.get(name);
       const y = b.intents.get(name);
       if (!x || !y) {
-        out.push({ locale: id, subject: `intent ${name}`, detail: x ? 'removed' : 'added' });
+        out.push({ scope: id, subject: `intent ${name}`, detail: x ? 'removed' : 'added' });
         continue;
       }
       const utterances = delta(x.utterances, y.utterances);
@@ -176,59 +151,31 @@ export function lexChanges(before: LexDefinition, after: LexDefinition): LexChan
         ...(x.rest !== y.rest ? ['prompts, responses or settings changed'] : []),
       ];
       if (details.length) {
-        out.push({
-          locale: id,
-          subject: `intent ${name}`,
-          detail: details.join(', '),
-          ...(utterances.added.length ? { added: utterances.added } : {}),
-          ...(utterances.removed.length ? { removed: utterances.removed } : {}),
-        });
+        out.push(withMembers({ scope: id, subject: `intent ${name}`, detail: details.join(', ') }, utterances));
       }
     }
     for (const name of [...new Set([...a.slotTypes.keys(), ...b.slotTypes.keys()])].sort()) {
       const x = a.slotTypes.get(name);
       const y = b.slotTypes.get(name);
       if (!x || !y) {
-        out.push({ locale: id, subject: `slot type ${name}`, detail: x ? 'removed' : 'added' });
+        out.push({ scope: id, subject: `slot type ${name}`, detail: x ? 'removed' : 'added' });
         continue;
       }
       const values = delta(x.values.keys(), y.values.keys());
       const synonyms = [...x.values.keys()].filter((v) => y.values.has(v) && y.values.get(v) !== x.values.get(v));
       const details = [
         ...plusMinus(values, 'value'),
-        ...(synonyms.length ? [`synonyms of ${counted(synonyms.length, 'value')} changed`] : []),
+        ...(synonyms.length ? [`synonyms of ${synonyms.length} ${synonyms.length === 1 ? 'value' : 'values'} changed`] : []),
         ...(x.rest !== y.rest ? ['settings changed'] : []),
       ];
       if (details.length) {
-        out.push({
-          locale: id,
-          subject: `slot type ${name}`,
-          detail: details.join(', '),
-          ...(values.added.length ? { added: values.added } : {}),
-          ...(values.removed.length ? { removed: values.removed } : {}),
-        });
+        out.push(withMembers({ scope: id, subject: `slot type ${name}`, detail: details.join(', ') }, values));
       }
     }
     const vocabulary = delta(a.vocabulary ?? [], b.vocabulary ?? []);
     if (vocabulary.added.length || vocabulary.removed.length) {
-      out.push({
-        locale: id,
-        subject: 'custom vocabulary',
-        detail: plusMinus(vocabulary, 'phrase', 'phrases').join(', '),
-        ...(vocabulary.added.length ? { added: vocabulary.added } : {}),
-        ...(vocabulary.removed.length ? { removed: vocabulary.removed } : {}),
-      });
+      out.push(withMembers({ scope: id, subject: 'custom vocabulary', detail: plusMinus(vocabulary, 'phrase', 'phrases').join(', ') }, vocabulary));
     }
   }
   return out;
-}
-
-/** One line per locale: `en_US: intent OrderFlowers +3 utterances; slot type FlowerTypes +1 value`. */
-export function formatLexChanges(changes: readonly LexChange[]): string[] {
-  const byLocale = new Map<string, string[]>();
-  for (const c of changes) {
-    const key = c.locale ?? '(bot)';
-    byLocale.set(key, [...(byLocale.get(key) ?? []), `${c.subject} ${c.detail}`]);
-  }
-  return [...byLocale].map(([where, items]) => `${where}: ${items.join('; ')}`);
 }

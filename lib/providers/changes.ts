@@ -1,0 +1,44 @@
+/**
+ * A change between two versions of a bot, in the bot's own terms, as every
+ * provider's change summary reports it (lib/providers/<name>/change-summary.ts;
+ * issue 15): `scope` is the Lex locale or the Kore.ai language it is in.
+ */
+export interface BotChange {
+  /** The locale (Lex) or language (Kore.ai); absent for the bot as a whole. */
+  readonly scope?: string;
+  /** What changed, e.g. `intent OrderFlowers`, `dialog LateCheckout`. */
+  readonly subject: string;
+  /** How, e.g. `+3 utterances, -1 utterance`, `added`, `changed`. */
+  readonly detail: string;
+  /** The utterances, values or phrases added (when the detail counts them). */
+  readonly added?: readonly string[];
+  readonly removed?: readonly string[];
+}
+
+/** Added and removed members of two lists, each once, in the order they appear. */
+export function setDelta(before: Iterable<string>, after: Iterable<string>): { added: string[]; removed: string[] } {
+  const a = new Set(before);
+  const b = new Set(after);
+  return { added: [...b].filter((x) => !a.has(x)), removed: [...a].filter((x) => !b.has(x)) };
+}
+
+/** `+3 utterances`, `-1 utterance`: the counts of a delta. */
+export function countedDelta(d: { added: readonly string[]; removed: readonly string[] }, noun: string, plural = `${noun}s`): string[] {
+  const counted = (n: number) => `${n} ${n === 1 ? noun : plural}`;
+  return [...(d.added.length ? [`+${counted(d.added.length)}`] : []), ...(d.removed.length ? [`-${counted(d.removed.length)}`] : [])];
+}
+
+/** A change carrying the delta's members, when it has any. */
+export function withMembers(change: BotChange, d: { added: readonly string[]; removed: readonly string[] }): BotChange {
+  return { ...change, ...(d.added.length ? { added: d.added } : {}), ...(d.removed.length ? { removed: d.removed } : {}) };
+}
+
+/** One line per scope: `en_US: intent OrderFlowers +3 utterances; slot type FlowerTypes +1 value`. */
+export function formatChanges(changes: readonly BotChange[]): string[] {
+  const byScope = new Map<string, string[]>();
+  for (const c of changes) {
+    const key = c.scope ?? '(bot)';
+    byScope.set(key, [...(byScope.get(key) ?? []), `${c.subject} ${c.detail}`]);
+  }
+  return [...byScope].map(([where, items]) => `${where}: ${items.join('; ')}`);
+}
