@@ -165,11 +165,12 @@ deployedStackOptions(
     .command('diff')
     .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
     .description(
-      "Compare two archive versions file by file (intents, slot types, dialogs, …): what was added, removed or changed, with a unified diff of each changed file's pretty-printed JSON. " +
+      "Compare two archive versions: what changed in the bot (intents, utterances, slots and slot types, dialogs, patterns, knowledge graph, variables, settings), then the files added, removed or changed; --files adds a unified diff of each changed file's pretty-printed JSON. " +
         'Exit 0 whether or not they differ; 2 when a version cannot be read.',
     )
     .option('--from <id>', 'older S3 version id (default: the version before --to)')
     .option('--to <id>', 'newer S3 version id (default: the current version)')
+    .option('--files', "after the summary of what changed in the bot, each changed file's unified diff", false)
     .addOption(
       new Option('--context <lines>', 'lines of context around each change').default(3).argParser((v) => {
         const n = Number(v);

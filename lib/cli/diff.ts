@@ -15,6 +15,8 @@ import { createTwoFilesPatch } from 'diff';
 import { canonicalJson } from '../core/archive/canonical-json';
 import { checkVersion, readArchive, readEntries, type ArchiveBytes } from './archive';
 import { authenticator } from './authentication';
+import { type BotChange, formatChanges } from '../providers/changes';
+import { changeSummary } from '../providers/change-summaries';
 import { s3Client } from './aws';
 import { loadResources } from './list';
 import { CliError, formatTime, printJson } from './output';
@@ -29,6 +31,8 @@ export interface DiffCommandOptions extends LocateOptions {
   readonly json: boolean;
   /** Compare versions whose MAC is missing or wrong (the output says UNVERIFIED). */
   readonly acceptUnverified?: boolean;
+  /** Print each changed file's unified diff after the summary. */
+  readonly files?: boolean;
 }
 
 interface VersionRef {
@@ -49,6 +53,8 @@ interface ArchiveDiff {
   removed: string[];
   changed: { path: string; patch: string }[];
   unchanged: number;
+  /** What changed in the bot's own terms (lib/providers/change-summaries.ts); null when the provider has no summary. */
+  changes: BotChange[] | null;
 }
 
 /**
@@ -136,6 +142,7 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
       from: ref(from),
       to: ref(to),
       ...compareEntries(before, after, { from: `version ${fromId}`, to: `version ${toId}` }, opts.context),
+      changes: changeSummary(resource.provider, before, after) ?? null,
     };
   } finally {
     s3.destroy();
@@ -148,11 +155,17 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
   const side = (r: VersionRef) =>
     `${r.versionId ?? 'current'} (${formatTime(r.lastModified ?? undefined)}${r.runId ? `, run ${r.runId}` : ''}${r.authenticated ? '' : ', UNVERIFIED'})`;
   const out: string[] = [`${result.target}: ${side(result.from)} → ${side(result.to)}`];
+  if (result.changes) {
+    if (result.changes.length === 0) out.push("no change to the bot's definition");
+    for (const line of formatChanges(result.changes)) out.push(`  ${line}`);
+    out.push('');
+  }
   for (const p of result.added) out.push(`added    ${p}`);
   for (const p of result.removed) out.push(`removed  ${p}`);
   for (const c of result.changed) out.push(`changed  ${c.path}`);
   out.push(`${result.added.length} added, ${result.removed.length} removed, ${result.changed.length} changed, ${result.unchanged} unchanged`);
-  for (const c of result.changed) out.push('', ...c.patch.trimEnd().split('\n'));
+  if (opts.files) for (const c of result.changed) out.push('', ...c.patch.trimEnd().split('\n'));
+  else if (result.changed.length) out.push('(--files shows the unified diff of each changed file)');
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

@@ -42,8 +42,13 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 describe('botvault diff', () => {
-  it('default (previous → current): the added, removed and changed files, with a unified diff of the changed JSON', async () => {
-    const res = await h.cli(['diff', TARGET, '--config', h.configFile]);
+  it('default (previous → current): what changed in the bot, then the added, removed and changed files; --files adds a unified diff of the changed JSON', async () => {
+    const plain = await h.cli(['diff', TARGET, '--config', h.configFile]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.split('\n')[1]).toBe('  en_US: intent Cancel added; intent Order removed; slot type AlphaChoice +1 value, -1 value');
+    expect(plain.stdout).toContain('(--files shows the unified diff of each changed file)\n');
+    expect(plain.stdout).not.toContain('@@');
+    const res = await h.cli(['diff', TARGET, '--files', '--config', h.configFile]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const out = res.stdout;
@@ -83,6 +88,11 @@ describe('botvault diff', () => {
     expect(d.changed.map((c) => c.path)).toEqual(['Alpha/BotLocales/en_US/SlotTypes/AlphaChoice/SlotType.json']);
     expect(d.changed[0]!.patch).toMatch(/\n\+\s+"value": "order"\n/);
     expect(d.unchanged).toBe(7);
+    expect((JSON.parse(res.stdout) as { changes: unknown }).changes).toEqual([
+      { scope: 'en_US', subject: 'intent Cancel', detail: 'removed' },
+      { scope: 'en_US', subject: 'intent Order', detail: 'added' },
+      { scope: 'en_US', subject: 'slot type AlphaChoice', detail: '+1 value, -1 value', added: ['order'], removed: ['cancel'] },
+    ]);
   });
 
   it('an unknown version: exit 2, one line listing the versions', async () => {

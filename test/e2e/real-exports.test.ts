@@ -148,7 +148,7 @@ describe('real-format exports through backup, change detection, diff and restore
     const [bot, locale, vocabulary, aes, zipcrypto, testSet] = await Promise.all([
       cli(['diff', T.bot.target]),
       cli(['diff', T.locale.target]),
-      cli(['diff', T.vocabulary.target]),
+      cli(['diff', T.vocabulary.target, '--files']),
       cli(['diff', T.aes.target], lexEnv),
       cli(['diff', T.zipcrypto.target], lexEnv),
       cli(['diff', T.testSet.target]),
@@ -159,6 +159,7 @@ describe('real-format exports through backup, change detection, diff and restore
     expect(locale.stdout).toContain('added    Alpha/BotLocales/de_DE/Intents/Cancel/Intent.json\n');
     expect(vocabulary.stdout).toContain('changed  Alpha/BotLocales/en_US/CustomVocabulary/CustomVocabulary.json\n');
     expect(vocabulary.stdout).toMatch(/\n\+\s+"phrase": "zinnia",\n/);
+    expect(vocabulary.stdout).toMatch(/\n {2}en_US: custom vocabulary \+1 phrase\n/);
     for (const [res, intent] of [
       [aes, 'Bravo/BotLocales/en_US/Intents/Escalate/Intent.json'],
       [zipcrypto, 'Charlie/BotLocales/en_US/Intents/Cancel/Intent.json'],

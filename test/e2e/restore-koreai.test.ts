@@ -89,9 +89,11 @@ describe('Kore.ai: history, diff and restore', () => {
     expect(second.status).toBe('SUCCEEDED');
     versions.push(first.versionId!, second.versionId!);
 
-    const res = await cli(['diff', TARGET]);
+    const res = await cli(['diff', TARGET, '--files']);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
+    // What changed in the bot first (by dialog name), then the file and its patch.
+    expect(res.stdout).toMatch(/\n {2}\(bot\): (.*; )?dialog BookTable removed; dialog Complain added(;|\n)/);
     // Real exports keep dialogs and utterances in botDefinition.json: that file changed, config.json and icon.png did not.
     expect(res.stdout).toContain('changed  botDefinition.json\n');
     expect(res.stdout).toContain('0 added, 0 removed, 1 changed, 2 unchanged\n');
