@@ -41,6 +41,33 @@ export function parseJsonObject(raw: Buffer, fail: (message: string) => Error): 
   return parsed as Record<string, unknown>;
 }
 
+/** An error of an AWS JSON-protocol service: its `__type` and HTTP status. */
+export class AwsJsonError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * What every awsJson1_1 simulator checks before an operation runs — `POST /`,
+ * an Authorization header (an unsigned client is caught), the protocol's
+ * Content-Type — then the body as a JSON object. Failures are AwsJsonErrors
+ * named as the services name them.
+ */
+export async function readAwsJsonRequest(req: IncomingMessage, contentType: string): Promise<Record<string, unknown>> {
+  const raw = await readBody(req);
+  if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
+    throw new AwsJsonError('UnknownOperationException', `No operation matches ${req.method} ${req.url}`, 404);
+  if (!req.headers.authorization) throw new AwsJsonError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  if (!String(req.headers['content-type'] ?? '').startsWith(contentType))
+    throw new AwsJsonError('SerializationException', `Expected Content-Type ${contentType}`);
+  return parseJsonObject(raw, (message) => new AwsJsonError('SerializationException', message));
+}
+
 export interface Listening {
   /** http://HOST:PORT (an IPv6 host in brackets). */
   url: string;

@@ -30,7 +30,7 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen, parseJsonObject, readBody, sendJson } from './http';
+import { AwsJsonError, listen, readAwsJsonRequest, sendJson } from './http';
 
 export interface KmsSimulatorOptions {
   /** @default 'us-east-1' */
@@ -71,16 +71,6 @@ const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const MAX_MESSAGE_BYTES = 4096;
 const SERVER_FAULTS = new Set(['KeyUnavailableException', 'KMSInternalException', 'DependencyTimeoutException']);
 
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 interface KeyState {
   readonly id: string;
   readonly arn: string;
@@ -120,7 +110,7 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
 
   function find(keyId: unknown): KeyState {
     if (typeof keyId !== 'string' || keyId.length === 0)
-      throw new AwsError(
+      throw new AwsJsonError(
         'ValidationException',
         "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null",
       );
@@ -132,21 +122,21 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
     else if (keyId.startsWith('alias/')) id = aliases.get(keyId);
     else if (keyId.startsWith('arn:')) id = undefined;
     const key = id ? keys.get(id) : undefined;
-    if (!key) throw new AwsError('NotFoundException', `Key '${keyId}' does not exist`);
-    if (!key.enabled) throw new AwsError('DisabledException', `${key.arn} is disabled.`);
+    if (!key) throw new AwsJsonError('NotFoundException', `Key '${keyId}' does not exist`);
+    if (!key.enabled) throw new AwsJsonError('DisabledException', `${key.arn} is disabled.`);
     return key;
   }
 
   function blob(input: Record<string, unknown>, member: 'Message' | 'Mac'): Buffer {
     const raw = input[member];
     if (typeof raw !== 'string')
-      throw new AwsError(
+      throw new AwsJsonError(
         'ValidationException',
         `1 validation error detected: Value null at '${member.toLowerCase()}' failed to satisfy constraint: Member must not be null`,
       );
     const bytes = Buffer.from(raw, 'base64');
     if (member === 'Message' && (bytes.length < 1 || bytes.length > MAX_MESSAGE_BYTES)) {
-      throw new AwsError(
+      throw new AwsJsonError(
         'ValidationException',
         `1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length ${bytes.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_MESSAGE_BYTES}`}`,
       );
@@ -157,16 +147,16 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
   function mac(input: Record<string, unknown>): { key: KeyState; digest: Buffer } {
     const key = find(input.KeyId);
     if (key.usage !== 'GENERATE_VERIFY_MAC')
-      throw new AwsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid for GenerateMac or VerifyMac.`);
+      throw new AwsJsonError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid for GenerateMac or VerifyMac.`);
     if (input.MacAlgorithm !== 'HMAC_SHA_256')
-      throw new AwsError('InvalidKeyUsageException', `Algorithm ${String(input.MacAlgorithm)} is incompatible with key spec HMAC_256.`);
+      throw new AwsJsonError('InvalidKeyUsageException', `Algorithm ${String(input.MacAlgorithm)} is incompatible with key spec HMAC_256.`);
     return { key, digest: createHmac('sha256', key.secret).update(blob(input, 'Message')).digest() };
   }
 
   function generateMac(input: Record<string, unknown>, caller: string | undefined): Record<string, unknown> {
     const { key, digest } = mac(input);
     if (key.macUsers && !(caller && key.macUsers.includes(caller))) {
-      throw new AwsError(
+      throw new AwsJsonError(
         'AccessDeniedException',
         `User: arn:aws:sts::${accountId}:assumed-role/${caller ?? 'anonymous'} is not authorized to perform: kms:GenerateMac on resource: ${key.arn} because no resource-based policy allows the kms:GenerateMac action`,
       );
@@ -178,7 +168,7 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
     const { key, digest } = mac(input);
     const given = blob(input, 'Mac');
     if (given.length !== digest.length || !timingSafeEqual(given, digest)) {
-      throw new AwsError('KMSInvalidMacException', 'The HMAC verification failed.');
+      throw new AwsJsonError('KMSInvalidMacException', 'The HMAC verification failed.');
     }
     return { KeyId: key.arn, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' };
   }
@@ -193,28 +183,22 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
     let status = 500;
     let error: string | undefined;
     try {
-      const raw = await readBody(req);
-      if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
-        throw new AwsError('UnknownOperationException', `No operation matches ${req.method} ${req.url}`, 404);
-      if (!req.headers.authorization) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      if (!String(req.headers['content-type'] ?? '').startsWith(CONTENT_TYPE))
-        throw new AwsError('SerializationException', `Expected Content-Type ${CONTENT_TYPE}`);
-      const input = parseJsonObject(raw, (message) => new AwsError('SerializationException', message));
+      const input = await readAwsJsonRequest(req, CONTENT_TYPE);
       if (typeof input.KeyId === 'string') keyId = input.KeyId;
       const fault = faults.get(op);
       const message = typeof input.Message === 'string' ? Buffer.from(input.Message, 'base64').toString('utf8') : '';
       if (fault && fault.times > 0 && (!fault.when || fault.when(message))) {
         fault.times--;
-        throw new AwsError(fault.error, `Injected ${fault.error}.`, SERVER_FAULTS.has(fault.error) ? 500 : 400);
+        throw new AwsJsonError(fault.error, `Injected ${fault.error}.`, SERVER_FAULTS.has(fault.error) ? 500 : 400);
       }
       let out: Record<string, unknown>;
       if (op === 'GenerateMac') out = generateMac(input, accessKeyOf(req));
       else if (op === 'VerifyMac') out = verifyMac(input);
-      else throw new AwsError('UnknownOperationException', `Operation ${op} is not supported by this simulator.`);
+      else throw new AwsJsonError('UnknownOperationException', `Operation ${op} is not supported by this simulator.`);
       status = 200;
       send(res, 200, out);
     } catch (err) {
-      const e = err instanceof AwsError ? err : new AwsError('KMSInternalException', 'Simulator error.', 500);
+      const e = err instanceof AwsJsonError ? err : new AwsJsonError('KMSInternalException', 'Simulator error.', 500);
       status = e.status;
       error = e.type;
       send(res, e.status, { __type: e.type, message: e.message });

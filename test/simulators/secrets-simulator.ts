@@ -27,7 +27,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen, parseJsonObject, readBody, sendJson } from './http';
+import { AwsJsonError, listen, readAwsJsonRequest, sendJson } from './http';
 
 export interface SecretsSimulatorOptions {
   /** SecretString per secret name. */
@@ -61,18 +61,9 @@ export interface SecretsSimulator {
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const ARN_SUFFIX = 'AbCdEf';
 
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-const notFound = () => new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+const notFound = () => new AwsJsonError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
 const notFoundVersion = () =>
-  new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
+  new AwsJsonError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
 
 interface SecretVersion {
   versionId: string;
@@ -119,7 +110,7 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
   /** Resolves a SecretId as AWS does: a name, a full ARN, or a partial ARN (without the random suffix). */
   function find(secretId: unknown): SecretState {
     if (typeof secretId !== 'string' || secretId.length === 0) {
-      throw new AwsError(
+      throw new AwsJsonError(
         'ValidationException',
         "1 validation error detected: Value at 'secretId' failed to satisfy constraint: Member must not be null",
       );
@@ -143,12 +134,12 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
     if (body.VersionId !== undefined) {
       v = s.versions.find((x) => x.versionId === body.VersionId);
       if (!v)
-        throw new AwsError(
+        throw new AwsJsonError(
           'ResourceNotFoundException',
           `Secrets Manager can't find the specified secret value for VersionId: ${String(body.VersionId)}`,
         );
       if (body.VersionStage !== undefined && !v.stages.includes(String(body.VersionStage))) {
-        throw new AwsError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
+        throw new AwsJsonError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
       }
     } else {
       const stage = body.VersionStage === undefined ? 'AWSCURRENT' : String(body.VersionStage);
@@ -156,7 +147,7 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
       if (!v)
         throw body.VersionStage === undefined
           ? notFoundVersion()
-          : new AwsError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
+          : new AwsJsonError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
     }
     return {
       ARN: arnOf(s.name),
@@ -187,22 +178,16 @@ export async function startSecretsSimulator(opts: SecretsSimulatorOptions): Prom
     const op = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target || 'Unknown';
     const call: SecretsCall = { op, status: 500 };
     try {
-      const raw = await readBody(req);
-      if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
-        throw new AwsError('UnknownOperationException', `No operation matches ${req.method} ${req.url}`, 404);
-      if (!req.headers.authorization) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      if (!String(req.headers['content-type'] ?? '').startsWith(CONTENT_TYPE))
-        throw new AwsError('SerializationException', `Expected Content-Type ${CONTENT_TYPE}`);
-      const input = parseJsonObject(raw, (message) => new AwsError('SerializationException', message));
+      const input = await readAwsJsonRequest(req, CONTENT_TYPE);
       if (typeof input.SecretId === 'string') call.secretId = input.SecretId;
       let out: Record<string, unknown>;
       if (op === 'GetSecretValue') out = getSecretValue(input);
       else if (op === 'DescribeSecret') out = describeSecret(input);
-      else throw new AwsError('UnknownOperationException', `Operation ${op} is not supported by this simulator.`);
+      else throw new AwsJsonError('UnknownOperationException', `Operation ${op} is not supported by this simulator.`);
       call.status = 200;
       send(res, 200, out);
     } catch (err) {
-      const e = err instanceof AwsError ? err : new AwsError('InternalServiceError', 'Simulator error.', 500);
+      const e = err instanceof AwsJsonError ? err : new AwsJsonError('InternalServiceError', 'Simulator error.', 500);
       call.status = e.status;
       call.error = e.type;
       send(res, e.status, { __type: e.type, Message: e.message });
