@@ -30,13 +30,14 @@ const RECORD_VERSION = 'v1';
 const MAX_MESSAGE_BYTES = 4096;
 
 /** What kind of object a record describes: a MAC of one kind never verifies as another. */
-type MacKind = 'archive' | 'sidecar' | 'manifest';
+type MacKind = 'archive' | 'sidecar' | 'manifest' | 'changes';
 
 /** The fields a MAC covers, in this order; metadata fields absent on the object are null. */
 const METADATA_FIELDS: Record<MacKind, readonly string[]> = {
   archive: [CONTENT_SHA256_METADATA, RESTORE_INFO_SHA256_METADATA, RUN_ID_METADATA, 'export-id', 'source', PASSWORD_SECRET_METADATA],
   sidecar: [RESTORE_INFO_SHA256_METADATA, RUN_ID_METADATA, 'source'],
   manifest: [RUN_ID_METADATA],
+  changes: [RUN_ID_METADATA, 'source'],
 };
 
 export interface MacSubject {

@@ -76,3 +76,9 @@ export const PASSWORD_SECRET_METADATA = 'password-secret';
 export function restoreInfoKey(archiveKey: string): string {
   return `${archiveKey}${RESTORE_INFO_SUFFIX}`;
 }
+
+/** What changed in the bot with each archive version (lib/providers/change-record.ts) lives beside it, versioned like it. */
+const CHANGE_RECORD_SUFFIX = '.changes.json';
+export function changeRecordKey(archiveKey: string): string {
+  return `${archiveKey}${CHANGE_RECORD_SUFFIX}`;
+}

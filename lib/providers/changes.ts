@@ -42,3 +42,20 @@ export function formatChanges(changes: readonly BotChange[]): string[] {
   }
   return [...byScope].map(([where, items]) => `${where}: ${items.join('; ')}`);
 }
+
+/** The longest one bot's line in a job result may be (the run's results travel in Step Functions state). */
+const MAX_LINE = 400;
+
+/**
+ * One bot's changes on one line, for the run manifest and the run's
+ * notification: `OrderFlowers (en_US): intent OrderFlowers +3 utterances, slot
+ * type FlowerTypes +1 value; OrderFlowers: bot settings changed`.
+ */
+export function changeLine(bot: string, changes: readonly BotChange[]): string {
+  const byScope = new Map<string | undefined, string[]>();
+  for (const c of changes) byScope.set(c.scope, [...(byScope.get(c.scope) ?? []), `${c.subject} ${c.detail}`]);
+  const line =
+    [...byScope].map(([scope, items]) => `${bot}${scope === undefined ? '' : ` (${scope})`}: ${items.join(', ')}`).join('; ') ||
+    `${bot}: the archive changed, the bot's definition did not`;
+  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
+}
