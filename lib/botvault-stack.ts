@@ -150,6 +150,17 @@ export class BotVaultStack extends Stack {
       deadLetterQueue: this.schedule.deadLetterQueue,
     });
 
+    // The run's change notification (lambdas/summarize/summarize.ts): Summarize publishes to the alarm topic.
+    if (config.notifications.changes) {
+      f.summarize.function.addEnvironment('BOTVAULT_CHANGE_TOPIC_ARN', this.alarms.topic.topicArn);
+      this.alarms.topic.grantPublish(f.summarize.function);
+      Validations.of(f.summarize.role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          "Summarize publishes the run's change notification to the encrypted alarm topic: grantPublish allows GenerateDataKey* (with or without plaintext) on the topic's one key, nothing else.",
+      });
+    }
+
     if (config.restoreDrill.enabled) {
       this.restoreDrill = new RestoreDrill(this, 'RestoreDrill', {
         archiveBucket: this.archiveBucket,

@@ -48,6 +48,7 @@ import {
 import { type RestoreDetails, restoreInfoSha256 } from '../../lib/providers/definitions';
 import type { ArchiveReader } from '../../lib/providers/types';
 import { isChecksumRefusal, isConditionFailure, putArchive } from './archive-put';
+import { type ChangeOutcome, outcomeLine, SUMMARY_MAX_BYTES, summarizeChange, writeChangeRecord } from './change-record';
 import { type CapturedRestoreInfo, headerSafe, writeSidecar } from './restore-info';
 import { type Spooled, spool } from './spool';
 
@@ -115,6 +116,10 @@ export interface StoredArchive {
   contentSha256?: string;
   /** The restore sidecar's fate; absent when the provider records nothing for this job. */
   restoreInfo?: 'written' | 'unchanged' | 'unavailable';
+  /** A new version only: what changed in the bot, on one line (change-record.ts outcomeLine). */
+  changes?: string;
+  /** A new version only: whether its change record `<key>.changes.json` was written. */
+  changeRecord?: 'written' | 'unavailable';
 }
 
 export async function writeArchive(params: WriteArchiveParams): Promise<StoredArchive> {
@@ -158,6 +163,42 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
       ...(contentSha256 ? { [CONTENT_SHA256_METADATA]: contentSha256 } : {}),
       ...(restore && restore !== 'unavailable' ? { [RESTORE_INFO_SHA256_METADATA]: restore.sha256 } : {}),
     };
+    /** The new archive's entries for the change summary, read again from the spool only when a new version is written. */
+    const newEntries = async (): Promise<Map<string, Buffer> | { unavailable: string }> => {
+      if (bytes > SUMMARY_MAX_BYTES) return { unavailable: `the archive is larger than ${SUMMARY_MAX_BYTES} bytes` };
+      if (!contentSha256) return { unavailable: 'the archive cannot be opened here (encrypted without a password, or an unsupported method)' };
+      const again = await openSpool(spooled, params.password, params.limits);
+      try {
+        return await again.readAll();
+      } catch (err) {
+        return { unavailable: `its entries could not be read (${(err as Error).name})` };
+      } finally {
+        await again.close();
+      }
+    };
+    /** The summary against the version a write replaces, made once per version compared against. */
+    let summary: { etag: string | undefined; outcome: Promise<ChangeOutcome> } | undefined;
+    const summaryAgainst = (current: HeadObjectCommandOutput | undefined) => {
+      if (!summary || summary.etag !== current?.ETag) {
+        summary = {
+          etag: current?.ETag,
+          outcome: newEntries().then((entries) =>
+            summarizeChange({
+              s3,
+              bucket,
+              job,
+              current,
+              entries,
+              ...(params.password !== undefined ? { password: params.password } : {}),
+              ...(params.passwordSecret ? { passwordSecret: headerSafe(params.passwordSecret) } : {}),
+              ...(params.limits ? { limits: params.limits } : {}),
+              ...(params.mac ? { mac: params.mac } : {}),
+            }),
+          ),
+        };
+      }
+      return summary.outcome;
+    };
     /** The metadata with its MAC, made once (a conditional write that lost a race writes the same record again). */
     let authenticated: Promise<Record<string, string>> | undefined;
     const withMac = (mac: MacKey) =>
@@ -200,6 +241,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
         });
         return { status: 'UNCHANGED', ...currentVersion, contentSha256, ...(restoreInfo ? { restoreInfo } : {}) };
       }
+      const outcome = await summaryAgainst(current);
       let written: { versionId?: string };
       try {
         written = await putArchive({
@@ -224,9 +266,13 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
         continue;
       }
       const stored = { key: job.key, ...(written.versionId ? { versionId: written.versionId } : {}), bytes, sha256 };
-      const restoreInfo = await sidecarFor(stored, false);
-      logger.info('Archive stored', { ...log, bytes, sha256, contentSha256, versionId: written.versionId, restoreInfo });
-      return { ...stored, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}) };
+      const [restoreInfo, changeRecord] = await Promise.all([
+        sidecarFor(stored, false),
+        writeChangeRecord({ s3, bucket, job, runId, archive: stored, outcome, ...(params.mac ? { mac: params.mac } : {}) }),
+      ]);
+      const changes = outcomeLine(job.name ?? outcome.botName ?? job.id, outcome);
+      logger.info('Archive stored', { ...log, bytes, sha256, contentSha256, versionId: written.versionId, restoreInfo, changeRecord, changes });
+      return { ...stored, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}), changes, changeRecord };
     }
     throw new ProviderUnavailableError(
       `${job.key} changed under every one of ${WRITE_ATTEMPTS} conditional writes (another run writing the same bot?); nothing was written by this attempt.`,

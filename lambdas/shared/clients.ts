@@ -15,6 +15,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient } from '@aws-sdk/client-sfn';
 
 type Env = Record<string, string | undefined>;
@@ -84,6 +85,10 @@ function createSfnClient(_env: Env = process.env): SFNClient {
   return new SFNClient({ requestHandler: API_REQUEST_HANDLER });
 }
 
+function createSnsClient(_env: Env = process.env): SNSClient {
+  return new SNSClient({ requestHandler: API_REQUEST_HANDLER });
+}
+
 function createKmsClient(_env: Env = process.env): KMSClient {
   return new KMSClient({ requestHandler: API_REQUEST_HANDLER });
 }
@@ -94,3 +99,4 @@ export const lexClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_LEX_MODELS_V2'
 export const secretsClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_SECRETS_MANAGER', createSecretsClient);
 export const kmsClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_KMS', createKmsClient);
 export const sfnClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_SFN', createSfnClient);
+export const snsClient = /* @__PURE__ */ cached('AWS_ENDPOINT_URL_SNS', createSnsClient);

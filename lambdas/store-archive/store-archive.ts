@@ -115,5 +115,7 @@ export async function storeArchive(input: StoreArchiveInput, deps: StoreArchiveD
     sha256: stored.sha256,
     exportId: ref.exportId,
     ...(stored.restoreInfo ? { restoreInfo: stored.restoreInfo } : {}),
+    ...(stored.changes ? { changes: stored.changes } : {}),
+    ...(stored.changeRecord ? { changeRecord: stored.changeRecord } : {}),
   });
 }

@@ -1,10 +1,10 @@
 /** Summarize Lambda: see summarize.ts. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/core/names';
-import { kmsClient, s3Client } from '../shared/clients';
+import { kmsClient, s3Client, snsClient } from '../shared/clients';
 import { kmsMacKey } from '../../lib/core/mac';
 import { summarizeInputSchema } from '../../lib/core/contracts';
-import { bucketName, macKeyId } from '../../lib/core/env';
+import { bucketName, changeTopicArn, macKeyId } from '../../lib/core/env';
 import { defineHandler } from '../shared/handler';
 import { summarize } from './summarize';
 
@@ -14,11 +14,15 @@ import { summarize } from './summarize';
 export const handler = defineHandler(
   'Summarize',
   summarizeInputSchema,
-  () => ({
-    s3: s3Client(),
-    bucket: bucketName(),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
-    mac: kmsMacKey(kmsClient(), macKeyId()),
-  }),
+  () => {
+    const topicArn = changeTopicArn();
+    return {
+      s3: s3Client(),
+      bucket: bucketName(),
+      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+      mac: kmsMacKey(kmsClient(), macKeyId()),
+      ...(topicArn ? { changes: { sns: snsClient(), topicArn } } : {}),
+    };
+  },
   summarize,
 );

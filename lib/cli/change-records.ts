@@ -13,6 +13,7 @@ import { changeRecordKey, SHA256_METADATA } from '../core/names';
 import { type ChangeRecord, changeRecordSchema } from '../providers/change-record';
 import type { Authenticator } from './authentication';
 import { aws, httpStatus } from './aws';
+import { mapLimit } from './list';
 import { CliError } from './output';
 
 /** A change record is a few kilobytes of JSON (utterances included); a larger object under its key is not one. */
@@ -20,7 +21,7 @@ const MAX_RECORD_BYTES = 1024 * 1024;
 /** Record versions fetched at once. */
 const CONCURRENCY = 8;
 
-export interface VersionChanges {
+interface VersionChanges {
   readonly record: ChangeRecord;
   /** Its MAC verified (false only with --accept-unverified). */
   readonly authenticated: boolean;
@@ -43,7 +44,11 @@ async function recordVersions(s3: S3Client, bucket: string, key: string): Promis
       );
       for (const v of page.Versions ?? []) {
         if (v.Key !== key) continue;
-        ids.push({ id: v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined, latest: v.IsLatest ?? false, time: v.LastModified?.getTime() ?? 0 });
+        ids.push({
+          id: v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
+          latest: v.IsLatest ?? false,
+          time: v.LastModified?.getTime() ?? 0,
+        });
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
@@ -91,7 +96,9 @@ async function readOne(
   try {
     verdict = await checkMac(auth.key, { kind: 'changes', key, bytes: body.length, sha256, metadata });
   } catch (err) {
-    throw new CliError(`cannot check the MAC of ${where}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`);
+    throw new CliError(
+      `cannot check the MAC of ${where}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`,
+    );
   }
   if (verdict.status !== 'authentic' && !auth.acceptUnverified) {
     warn(`not using ${where}: it is not authenticated (${verdict.reason}); --accept-unverified would use it`);
@@ -120,15 +127,8 @@ export async function readChangeRecords(
 ): Promise<ChangeRecords> {
   const key = changeRecordKey(archiveKey);
   const ids = await aws(`ListObjectVersions s3://${bucket}/${key}`, () => recordVersions(s3, bucket, key));
-  const read: (VersionChanges | undefined)[] = new Array(ids.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, ids.length) }, async () => {
-      while (next < ids.length) {
-        const i = next++;
-        read[i] = await aws(`GetObject s3://${bucket}/${key}`, () => readOne(s3, bucket, key, ids[i], archiveKey, auth, warn));
-      }
-    }),
+  const read = await mapLimit(ids, CONCURRENCY, (id) =>
+    aws(`GetObject s3://${bucket}/${key}`, () => readOne(s3, bucket, key, id, archiveKey, auth, warn)),
   );
   // Newest first: a record written again for the same archive version (a retried job) replaces the older one.
   const byVersion = new Map<string, VersionChanges>();

@@ -114,7 +114,7 @@ export async function loadResources(s3: S3Client, bucket: string, target?: strin
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, keeping order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

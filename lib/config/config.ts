@@ -162,6 +162,8 @@ const configSchema = z
           }),
           26,
         ),
+        /** Each run with changed bots notifies the topic ("2 of 7 bots changed: …"), and a failed run's message names them; false: neither. */
+        changes: z._default(z.boolean({ message: 'must be true (notify what changed in each run) or false' }), true),
       }),
       {},
     ),

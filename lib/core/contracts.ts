@@ -71,6 +71,10 @@ export const jobResultSchema = z.object({
   cause: z.optional(z.string()),
   /** The restore sidecar: written, already current (unchanged), or could not be captured (the backup still counts). */
   restoreInfo: z.optional(z.enum(['written', 'unchanged', 'unavailable'])),
+  /** A new version: what changed in the bot, on one line ("Alpha (en_US): intent Cancel added"); the full list is its change record. */
+  changes: z.optional(z.string()),
+  /** A new version: its change record `<key>.changes.json` was written, or could not be (the backup still counts). */
+  changeRecord: z.optional(z.enum(['written', 'unavailable'])),
 });
 export type JobResult = z.infer<typeof jobResultSchema>;
 

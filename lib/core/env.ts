@@ -121,3 +121,12 @@ export function changeDetection(env: Env = process.env): 'skipUnchanged' | 'alwa
     `Environment variable BOTVAULT_CHANGE_DETECTION is "${raw}": expected "skipUnchanged" or "always" (the config's changeDetection).`,
   );
 }
+
+/**
+ * BOTVAULT_CHANGE_TOPIC_ARN: the topic a run's change notification goes to
+ * ("2 of 7 bots changed: …"); unset when config `notifications.changes` is
+ * false, and then no run publishes one.
+ */
+export function changeTopicArn(env: Env = process.env): string | undefined {
+  return env.BOTVAULT_CHANGE_TOPIC_ARN?.trim() || undefined;
+}

@@ -65,6 +65,8 @@ export interface LocalRunOptions {
   readonly onEvent?: (event: EventLog) => void;
   /** The KMS HMAC key the writing handlers make MACs with (BOTVAULT_MAC_KEY_ID). @default BOTVAULT_MAC_KEY_ID as set */
   readonly macKeyId?: string;
+  /** The topic a run's change notification goes to (BOTVAULT_CHANGE_TOPIC_ARN), unless config notifications.changes is false. @default BOTVAULT_CHANGE_TOPIC_ARN as set */
+  readonly changeTopicArn?: string;
   /** AWS region the handlers think they run in. @default AWS_REGION or us-east-1 */
   readonly region?: string;
   /**
@@ -191,6 +193,9 @@ function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
   process.env.BOTVAULT_DOWNLOAD_ALLOWLIST = [...allow].join(',');
   process.env.BOTVAULT_CHANGE_DETECTION = opts.config.changeDetection ?? 'skipUnchanged';
   if (opts.macKeyId) process.env.BOTVAULT_MAC_KEY_ID = opts.macKeyId;
+  // The stack sets the topic only when config notifications.changes is on (lib/botvault-stack.ts).
+  if (opts.config.notifications?.changes === false) delete process.env.BOTVAULT_CHANGE_TOPIC_ARN;
+  else if (opts.changeTopicArn) process.env.BOTVAULT_CHANGE_TOPIC_ARN = opts.changeTopicArn;
   process.env.AWS_REGION ??= region;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'botvault';
   process.env.POWERTOOLS_METRICS_NAMESPACE ??= METRICS_NAMESPACE;

@@ -22,8 +22,8 @@ const botChangeSchema = z.object({
   scope: z.optional(z.string()),
   subject: z.string(),
   detail: z.string(),
-  added: z.optional(z.array(z.string())),
-  removed: z.optional(z.array(z.string())),
+  added: z.optional(z.readonly(z.array(z.string()))),
+  removed: z.optional(z.readonly(z.array(z.string()))),
 });
 
 export const changeRecordSchema = z.object({

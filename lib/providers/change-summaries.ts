@@ -17,3 +17,29 @@ const SUMMARIES: Record<string, (before: Entries, after: Entries) => BotChange[]
 export function changeSummary(provider: string, before: Entries, after: Entries): BotChange[] | undefined {
   return SUMMARIES[provider]?.(before, after);
 }
+
+function json(data: Buffer | undefined): Record<string, unknown> | undefined {
+  if (!data) return undefined;
+  try {
+    const v = JSON.parse(data.toString('utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The bot's own name as its export states it, for lines that name the bot
+ * when the job does not (explicit targets): Lex `<Bot>/Bot.json` `name`
+ * (README "Export formats"), Kore.ai `config.json` `name` (the export's
+ * config file; botDefinition.json has no top-level name).
+ */
+export function definitionName(provider: string, entries: Entries): string | undefined {
+  const pick = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
+  if (provider === 'lex') {
+    for (const [name, data] of entries) if (/^[^/]+\/Bot\.json$/.test(name)) return pick(json(data)?.name);
+    return undefined;
+  }
+  if (provider === 'koreai') return pick(json(entries.get('config.json'))?.name);
+  return undefined;
+}

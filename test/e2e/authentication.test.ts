@@ -84,8 +84,10 @@ describe('authenticated backups', () => {
     expect(sidecar.metadata.mac).toMatch(/^v1:/);
     const manifest = await h.s3.send(new HeadObjectCommand({ Bucket: h.bucket, Key: run.manifestKey! }));
     expect(manifest.Metadata?.mac).toMatch(/^v1:/);
-    // One GenerateMac each (two archives, two sidecars, the manifest), with the stack's key.
-    expect(h.kms.calls.filter((c) => c.op === 'GenerateMac').map((c) => [c.keyId, c.status])).toEqual(Array(5).fill([h.macKeyArn, 200]));
+    const record = await current(`${KEY}.changes.json`);
+    expect(record.metadata.mac).toMatch(/^v1:/);
+    // One GenerateMac each (two archives, two sidecars, two change records, the manifest), with the stack's key.
+    expect(h.kms.calls.filter((c) => c.op === 'GenerateMac').map((c) => [c.keyId, c.status])).toEqual(Array(7).fill([h.macKeyArn, 200]));
 
     const got = await h.cli(['get', TARGET, '--config', h.configFile, '-o', 'genuine.zip']);
     expect(got.stderr).toBe('');

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { BackupAlarms, type BackupAlarmsProps } from '../../lib/constructs/alarms';
 import { ConfigError, parseConfig } from '../../lib/config/config';
-import { ACCOUNT, REGION, logicalId, render, synth, type CfnTemplate } from './helpers';
+import { ACCOUNT, REGION, functionStatements, logicalId, render, synth, type CfnTemplate } from './helpers';
 
 const TARGETS = [{ provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT' }];
 
@@ -214,6 +214,27 @@ describe('alarms in the stack', () => {
     });
     expect(() => parseConfig({ targets: TARGETS, notifications: { noSuccessHours: 200 } })).toThrow(
       /notifications\.noSuccessHours: must be at most 168/,
+    );
+  });
+
+  it("Summarize publishes the run's change notification: exactly Publish on the alarm topic and its key's data-key actions, the topic in its environment", () => {
+    const summarize = logicalId(json, 'AWS::Lambda::Function', 'Summarize');
+    expect(render(json.Resources[summarize]!.Properties!.Environment)).toMatchObject({ Variables: { BOTVAULT_CHANGE_TOPIC_ARN: `Ref(${topic})` } });
+    const statements = functionStatements(json, 'Summarize');
+    expect(statements).toContainEqual({ Action: 'sns:Publish', Effect: 'Allow', Resource: `Ref(${topic})` });
+    expect(statements).toContainEqual({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: `${key}.Arn` });
+    // No other function may publish.
+    for (const other of ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup'])
+      expect(JSON.stringify(functionStatements(json, other))).not.toContain('sns:Publish');
+  });
+
+  it('notifications.changes false: Summarize gets neither the topic nor sns:Publish; a value that is not a boolean is refused by name', () => {
+    const { json: j } = synth({ targets: TARGETS, notifications: { changes: false } });
+    const summarize = logicalId(j, 'AWS::Lambda::Function', 'Summarize');
+    expect(JSON.stringify(j.Resources[summarize]!.Properties!.Environment)).not.toContain('BOTVAULT_CHANGE_TOPIC_ARN');
+    expect(JSON.stringify(functionStatements(j, 'Summarize'))).not.toContain('sns:Publish');
+    expect(() => parseConfig({ targets: TARGETS, notifications: { changes: 'yes' } })).toThrow(
+      /notifications\.changes: must be true \(notify what changed in each run\) or false/,
     );
   });
 

@@ -53,10 +53,15 @@ describe('the six Lambdas in the stack', () => {
   });
 
   it.each(FUNCTIONS.filter((n) => n !== 'StoreArchive'))(
-    '%s: environment is the defaults plus BOTVAULT_BUCKET (Summarize: and the MAC key)',
+    '%s: environment is the defaults plus BOTVAULT_BUCKET (Summarize: and the MAC key and the change notification topic)',
     (name) => {
+      const topicRef = `Ref(${logicalId(json, 'AWS::SNS::Topic', 'AlarmsTopic')})`;
       expect(render(props(name).Environment)).toEqual({
-        Variables: { ...DEFAULT_ENV, BOTVAULT_BUCKET: bucketRef, ...(name === 'Summarize' ? { BOTVAULT_MAC_KEY_ID: macKeyRef } : {}) },
+        Variables: {
+          ...DEFAULT_ENV,
+          BOTVAULT_BUCKET: bucketRef,
+          ...(name === 'Summarize' ? { BOTVAULT_MAC_KEY_ID: macKeyRef, BOTVAULT_CHANGE_TOPIC_ARN: topicRef } : {}),
+        },
       });
     },
   );

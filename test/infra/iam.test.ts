@@ -123,12 +123,15 @@ describe('IAM with configured bots only (no discovery, no test sets, no password
     ]);
   });
 
-  it('Summarize: PutObject on runs/* only, and a data key through S3 to encrypt the manifest', () => {
+  it("Summarize: PutObject on runs/* only, a data key through S3 to encrypt the manifest, and Publish on the alarm topic (the run's change notification)", () => {
     const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
+    const key = logicalId(json, 'AWS::KMS::Key', 'EncryptionKey');
     expect(functionStatements(json, 'SummarizeFunction')).toEqual([
       ...base(json, 'Summarize'),
       { Action: 's3:PutObject', Effect: 'Allow', Resource: `${b}.Arn/runs/*` },
       keyViaS3(json, 'kms:GenerateDataKey'),
+      { Action: 'sns:Publish', Effect: 'Allow', Resource: `Ref(${logicalId(json, 'AWS::SNS::Topic', 'AlarmsTopic')})` },
+      { Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: `${key}.Arn` },
     ]);
   });
 

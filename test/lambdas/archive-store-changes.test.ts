@@ -13,7 +13,7 @@ import { restoreInfoSha256 } from '../../lib/providers/definitions';
 import { bucketPerTest, lexBotJob } from './store-fixtures';
 import { writeZip } from '../generators/zip-writer';
 import { restoreInfoSchema, type RestoreDetails } from '../../lib/providers/definitions';
-import { restoreInfoKey } from '../../lib/core/names';
+import { changeRecordKey, restoreInfoKey } from '../../lib/core/names';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { kmsMacKey } from '../../lib/core/mac';
 import { startKmsSimulator } from '../simulators/kms-simulator';
@@ -85,7 +85,7 @@ describe('change detection', () => {
     expect(b).toEqual({ status: 'UNCHANGED', key: job.key, bytes: first.length, sha256: sha256(first), contentSha256: a.contentSha256 });
     expect((await read(job.key)).equals(first)).toBe(true);
     expect((await head(job.key)).Metadata?.['run-id']).toBe('run-1');
-    expect(await keys()).toEqual([job.key]); // staging removed
+    expect(await keys()).toEqual([job.key, changeRecordKey(job.key)]); // the first version's change record; UNCHANGED writes none
   });
 
   it('upgrading to MACs: an unchanged bot whose current version has no MAC (or a forged one) gets one authenticated version, once; then UNCHANGED again', async () => {
@@ -113,7 +113,14 @@ describe('change detection', () => {
       const healed = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 4))), 'run-heals', { mac });
       expect(healed.status).toBeUndefined();
       expect((await head(job.key)).Metadata).toMatchObject({ 'run-id': 'run-heals', mac: expect.stringMatching(/^v1:/) });
-      expect(kms.calls.filter((c) => c.op === 'VerifyMac').map((c) => c.error ?? c.status)).toEqual([200, 'KMSInvalidMacException']);
+      // Verified: run-later's current version (authentic: UNCHANGED); run-heals' forged current version, once to
+      // decide it is not unchanged, once more before its change summary would believe it (neither trusts it).
+      expect(kms.calls.filter((c) => c.op === 'VerifyMac').map((c) => c.error ?? c.status)).toEqual([
+        200,
+        'KMSInvalidMacException',
+        'KMSInvalidMacException',
+      ]);
+      expect(healed.changes).toBe('Change: changed (no summary: the version before it is not authenticated (invalid))');
     } finally {
       client.destroy();
       await kms.close();
@@ -252,14 +259,14 @@ describe('restore sidecar', () => {
       },
     });
     expect(stored).toMatchObject({ key: job.key, sha256: sha256(data), restoreInfo: 'unavailable' });
-    expect(await keys()).toEqual([job.key]);
+    expect(await keys()).toEqual([job.key, changeRecordKey(job.key)]);
     expect((await head(job.key)).Metadata?.['restore-info-sha256']).toBeUndefined();
   });
 
   it('no details (a provider with nothing to record): no sidecar, no restoreInfo', async () => {
     const stored = await store(await zip(BOT, new Date(Date.UTC(2024, 0, 1))), 'run-1', { restoreDetails: async () => undefined });
     expect(stored.restoreInfo).toBeUndefined();
-    expect(await keys()).toEqual([job.key]);
+    expect(await keys()).toEqual([job.key, changeRecordKey(job.key)]);
   });
 
   it('restoreDetails reads entries of the staged archive', async () => {

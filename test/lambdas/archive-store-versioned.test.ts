@@ -11,6 +11,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, type S3
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeArchive } from '../../lambdas/shared/archive-store';
 import { DownloadIntegrityError } from '../../lib/core/errors';
+import { changeRecordKey } from '../../lib/core/names';
 import { createVersionedBucket, swiftS3FromEnv } from '../simulators/swift';
 import { lexBotJob, sha256 } from './store-fixtures';
 import { lexLikeZip } from './zip-fixtures';
@@ -56,18 +57,26 @@ describe('writeArchive on a versioned bucket (Swift)', () => {
     const second = await writeArchive({ s3, bucket, job, runId: 'run-2', exportId: 'EXP2', body: Readable.from([zip]), contentLength: zip.length });
     expect(second.versionId).toBeTruthy();
     expect(second.versionId).not.toBe(first.versionId);
-    const { versions: v } = await versions(job.key);
+    const v = (await versions(job.key)).versions.filter((x) => x.Key === job.key);
     expect(v.map((x) => x.VersionId).sort()).toEqual([first.versionId, second.versionId].sort());
     expect(v.find((x) => x.IsLatest)?.VersionId).toBe(second.versionId);
     const old = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: job.key, VersionId: first.versionId }));
     expect(sha256(Buffer.from(await old.Body!.transformToByteArray()))).toBe(sha256(firstZip));
+    // Its change record compares it with the very version it replaced, read back by its version id.
+    const record = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: changeRecordKey(job.key) }));
+    expect(JSON.parse(await record.Body!.transformToString())).toMatchObject({
+      status: 'summarized',
+      archive: { versionId: second.versionId, sha256: second.sha256 },
+      previous: { versionId: first.versionId, sha256: first.sha256 },
+    });
+    expect(second.changeRecord).toBe('written');
   });
 
-  it('the bucket holds the two versions and nothing else: no delete marker, no other key', async () => {
+  it('the bucket holds the two versions and their change records, nothing else: no delete marker, no other key', async () => {
     const all = await versions('');
     expect(all.markers).toEqual([]);
-    expect([...new Set(all.versions.map((v) => v.Key))]).toEqual([job.key]);
-    expect(all.versions).toHaveLength(2);
+    expect([...new Set(all.versions.map((v) => v.Key))].sort()).toEqual([job.key, changeRecordKey(job.key)]);
+    expect(all.versions).toHaveLength(4);
   });
 
   it('a failed store adds no version', async () => {
@@ -86,7 +95,7 @@ describe('writeArchive on a versioned bucket (Swift)', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(DownloadIntegrityError);
-    expect((await versions(job.key)).versions).toHaveLength(before);
+    expect((await versions(job.key)).versions).toHaveLength(before); // no archive version, no change record
     expect((await versions('')).markers).toEqual([]);
   });
 });

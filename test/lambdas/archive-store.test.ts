@@ -13,6 +13,8 @@ import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListO
 import { describe, expect, it } from 'vitest';
 import { type WriteArchiveParams, writeArchive } from '../../lambdas/shared/archive-store';
 import type { Job } from '../../lib/core/contracts';
+import { changeRecordKey } from '../../lib/core/names';
+import type { ChangeRecord } from '../../lib/providers/change-record';
 import { DownloadIntegrityError, ProviderUnavailableError } from '../../lib/core/errors';
 import { startS3FaultProxy } from '../simulators/s3-fault-proxy';
 import { s3ClientFor } from '../simulators/s3-server';
@@ -76,7 +78,14 @@ describe('writeArchive: good archives', () => {
     const j = job('ALPHABOT01', 'Alpha');
     const stored = await store(j, { runId: 'run-1', exportId: 'EXP1', body: body(zip, { chunk: 333 }), contentLength: zip.length });
 
-    expect(stored).toEqual({ key: j.key, bytes: zip.length, sha256: sha256(zip), contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(stored).toEqual({
+      key: j.key,
+      bytes: zip.length,
+      sha256: sha256(zip),
+      contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      changes: 'Alpha: first backup',
+      changeRecord: 'written',
+    });
     expect((await read(j.key)).equals(zip)).toBe(true);
     const head = await local.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: j.key }));
     expect(head.ContentType).toBe('application/zip');
@@ -88,7 +97,10 @@ describe('writeArchive: good archives', () => {
       'bot-name': 'Alpha',
       'content-sha256': stored.contentSha256,
     });
-    expect(await keys()).toEqual([j.key]);
+    // The archive and its change record (lambdas/shared/change-record.ts), nothing else.
+    expect(await keys()).toEqual([j.key, changeRecordKey(j.key)]);
+    const record = JSON.parse((await read(changeRecordKey(j.key))).toString('utf8')) as ChangeRecord;
+    expect(record).toMatchObject({ status: 'first', previous: null, changes: [], target: j.id, runId: 'run-1', archive: { sha256: sha256(zip) } });
     expect(await openUploads()).toBe(0);
   });
 

@@ -116,6 +116,8 @@ describe('handlers: one job end to end', () => {
       sha256: sha256(served),
       exportId: state.ref.exportId,
       restoreInfo: 'written',
+      changes: 'Alpha: first backup',
+      changeRecord: 'written',
     });
     const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: job!.key }));
     expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(served)).toBe(true);

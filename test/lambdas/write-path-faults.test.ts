@@ -117,16 +117,20 @@ describe.each(BACKENDS)('the write path on a $name', (backend) => {
     await backend.createBucket(direct, server.endpoint, bucket);
   });
 
-  it('a changed bot costs two requests (HEAD, one PUT), an unchanged one a single HEAD', async () => {
+  it('a first backup costs HEAD and two PUTs (the archive, its change record), a changed bot also one GET of the version it replaces, an unchanged one a single HEAD', async () => {
     const { proxy, client } = await through();
     const zip = await lexLikeZip(500);
     expect(await write(client, 'run-1', zip)).toMatchObject({ bytes: zip.length, sha256: sha256(zip) });
-    const first = proxy.requests.map((r) => r.method);
-    expect(first).toEqual(['HEAD', 'PUT']);
+    const calls = () => proxy.requests.map((r) => `${r.method} ${r.path.slice(`/${bucket}/`.length).split('?')[0]}`);
+    expect(calls()).toEqual([`HEAD ${job.key}`, `PUT ${job.key}`, `PUT ${job.key}.changes.json`]);
     proxy.requests.length = 0;
     expect((await write(client, 'run-2', zip)).status).toBe('UNCHANGED');
-    expect(proxy.requests.map((r) => r.method)).toEqual(['HEAD']);
+    expect(calls()).toEqual([`HEAD ${job.key}`]);
     expect(await history()).toEqual([{ sha256: sha256(zip), metadataSha256: sha256(zip) }]);
+    proxy.requests.length = 0;
+    const changed = await lexLikeZip(501);
+    expect((await write(client, 'run-3', changed)).changes).toBe('Bot: files 1 changed');
+    expect(calls()).toEqual([`HEAD ${job.key}`, `GET ${job.key}`, `PUT ${job.key}`, `PUT ${job.key}.changes.json`]);
   });
 
   it('a lost answer to the write: the retry meets its own write, the job succeeds, one version', async () => {

@@ -41,6 +41,13 @@ describe('Kore.ai change summary', () => {
     expect(formatChanges(c)).toEqual(['(bot): dialog LateCheckout added; dialog Welcome removed']);
   });
 
+  it('a dialog added alone: only that (the utterance counts Kore.ai keeps in localeData.<lang>.nlMeta are no setting)', async () => {
+    const c = await changes((b) => {
+      b.dialogs.push({ name: 'LateCheckout' });
+    });
+    expect(c.map((x) => `${x.subject} ${x.detail}`)).toEqual(['dialog LateCheckout added']);
+  });
+
   it('utterances added and removed per dialog and language, with the utterances', async () => {
     const c = await changes((b) => {
       b.dialogs[1]!.utterances = { en: ['book room', 'I need a room', 'reserve a room'], de: ['de: book room'] };

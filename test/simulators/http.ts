@@ -4,6 +4,7 @@
  * APIs take, and listening on a loopback port with a close() that does not
  * wait for keep-alive sockets.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -18,6 +19,17 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
 export function sendText(res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders): void {
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Text for an XML element (the awsQuery services' answers). */
+export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * An awsQuery error answer (STS, SNS: "Query API request" error format):
+ * `<ErrorResponse><Error><Type>Sender|Receiver</Type><Code>…</Code><Message>…</Message></Error><RequestId>…`.
+ */
+export function queryErrorXml(xmlns: string, code: string, message: string, type: 'Sender' | 'Receiver' = 'Sender'): string {
+  return `<ErrorResponse xmlns="${xmlns}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
 }
 
 /** Ends the response with `body` as JSON; `headers` name its content-type. */

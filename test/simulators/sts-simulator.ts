@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { listen, readBody, sendText } from './http';
+import { escapeXml, listen, queryErrorXml, readBody, sendText } from './http';
 
 export interface StsSimulatorOptions {
   /** The account every caller acts in. @default '123456789012' */
@@ -36,11 +36,7 @@ export interface StsSimulator {
 const XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const XML = { 'content-type': 'text/xml' };
 
-const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function errorXml(code: string, message: string): string {
-  return `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
-}
+const errorXml = (code: string, message: string) => queryErrorXml(XMLNS, code, message);
 
 export async function startStsSimulator(opts: StsSimulatorOptions = {}): Promise<StsSimulator> {
   const accountId = opts.accountId ?? '123456789012';

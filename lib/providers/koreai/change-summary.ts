@@ -51,6 +51,23 @@ const SECTIONS = new Set([
   'environmentVersionInfo',
 ]);
 
+/**
+ * `localeData.<language>.nlMeta` counts the bot's utterances, patterns and
+ * synonyms (`{"patterns":0,"synonyms":0,"mlUtterances":6}` in the export):
+ * derived, it changes with every utterance added, which is reported as such,
+ * so it is no setting of its own.
+ */
+function withoutDerived(v: unknown): unknown {
+  const locales = (v as { localeData?: Record<string, Record<string, unknown>> }).localeData;
+  if (!locales || typeof locales !== 'object') return v;
+  return {
+    ...(v as object),
+    localeData: Object.fromEntries(
+      Object.entries(locales).map(([lang, data]) => [lang, data && typeof data === 'object' ? { ...data, nlMeta: null } : data]),
+    ),
+  };
+}
+
 function withoutIds(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutIds);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (ID_KEYS.has(k) ? [] : [[k, withoutIds(x)]])));
@@ -120,7 +137,7 @@ export function readKoreDefinition(entries: ReadonlyMap<string, Buffer>): KoreDe
   const variables = new Map<string, string>();
   for (const v of list(bot.variables)) variables.set(`bot variable ${str(v.key) ?? str(v.name) ?? '?'}`, canonicalJson(withoutIds(v)));
   for (const v of list(config.envVariables)) variables.set(`environment variable ${str(v.key) ?? '?'}`, canonicalJson(v.value ?? null));
-  const settings = canonicalJson(withoutIds(Object.fromEntries(Object.entries(bot).filter(([k]) => !SECTIONS.has(k)))));
+  const settings = canonicalJson(withoutDerived(withoutIds(Object.fromEntries(Object.entries(bot).filter(([k]) => !SECTIONS.has(k))))));
   return { dialogs, utterances, patterns, faqs, variables, settings };
 }
 
