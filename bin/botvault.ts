@@ -162,6 +162,27 @@ deployedStackOptions(
 
 deployedStackOptions(
   program
+    .command('history')
+    .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
+    .description(
+      "The timeline of a bot's versions, newest first: time, run, size, sha256, and what changed in the bot with each (intents, utterances, slots, dialogs, …, from the change record stored with it). " +
+        "Each version's metadata and each change record is checked with its MAC. Exit 0; 2 when the history cannot be read.",
+    )
+    .addOption(
+      new Option('--limit <n>', 'only the newest N versions').argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of versions, at least 1');
+        return n;
+      }),
+    ),
+  { verifies: true },
+).action(async (target: string, opts) => {
+  const { historyCommand } = await import('../lib/cli/history');
+  exitWith(await historyCommand(target, opts));
+});
+
+deployedStackOptions(
+  program
     .command('diff')
     .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
     .description(
@@ -182,6 +203,29 @@ deployedStackOptions(
 ).action(async (target: string, opts) => {
   const { diffCommand } = await import('../lib/cli/diff');
   exitWith(await diffCommand(target, opts));
+});
+
+deployedStackOptions(
+  program
+    .command('mirror')
+    .argument(
+      '[targets...]',
+      "only these resources: job ids (lex:ABCDEFGHIJ:DRAFT), bot ids (all of a bot's resources) or S3 keys (default: every resource in the bucket)",
+    )
+    .requiredOption(
+      '--git <dir>',
+      'the Git repository to mirror into: created and initialized when missing or empty; an existing one must have no uncommitted changes',
+    )
+    .description(
+      'Replay the archive versions into a Git repository, one commit per version, oldest first: each resource in a folder named after its S3 key, ' +
+        'JSON pretty-printed with sorted keys, the commit dated at the backup and described by its change summary, with BotVault-* trailers (key, version id, run, sha256). ' +
+        'Run it again to add only the newer versions. A version failing its sha256, MAC or zip checks is not committed and is named on stderr. ' +
+        'Exit 0 when every version was mirrored, 2 when some were not (or nothing could be done).',
+    ),
+  { verifies: true },
+).action(async (targets: string[], opts) => {
+  const { mirrorCommand } = await import('../lib/cli/mirror');
+  exitWith(await mirrorCommand(targets, opts));
 });
 
 function wholeSeconds(value: string): number {

@@ -6,7 +6,9 @@
  * S3-compatible server on 127.0.0.1, runs
  * the state machine that `cdk synth` emits (real handlers, real SDK clients)
  * twice — a Lex bot and a Kore.ai bot are edited in between — and prints
- * what is in the bucket.
+ * what is in the bucket, then the edited Lex bot's history (`botvault
+ * history`) and, on versioned S3, what changed between its two versions
+ * (`botvault diff`).
  *
  * S3 server: OpenStack Swift when BOTVAULT_SWIFT_S3_ENDPOINT is set (real
  * versioning: every key shows its two versions), otherwise s3rver in-process
@@ -22,6 +24,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { parseConfig } from '../lib/config/config';
+import { diffCommand } from '../lib/cli/diff';
+import { historyCommand } from '../lib/cli/history';
 import { formatBytes, formatJobLines } from '../lib/cli/output';
 import { runLocal } from '../lib/local/runner';
 import { startKoreSimulator } from '../test/simulators/koreai-simulator';
@@ -141,11 +145,26 @@ async function main(): Promise<number> {
       const run = await runLocal({ config, bucket, fast: true });
       console.log(`== ${label}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s (run id ${run.runId})`);
       for (const line of formatJobLines(run.manifest?.results ?? [])) console.log(`   ${line}`);
+      // What changed in each new version (its change record; the run's notification says the same).
+      for (const r of run.manifest?.results ?? []) if (r.changes) console.log(`   changed   ${r.changes}`);
       console.log(`   manifest: s3://${bucket}/${run.manifestKey}\n`);
       if (run.status !== 'SUCCEEDED') exitCode = 1;
     }
     console.log(`== bucket s3://${bucket}`);
     for (const line of await listBucket(s3, bucket)) console.log(`   ${line}`);
+
+    // Reading the history (README "Reading the history"): the real commands, against this bucket and key.
+    const cli = { bucket, macKey: mac.macKeyArn, json: false };
+    console.log(`\n== npx botvault history lex:ORDRFLWRS1:DRAFT`);
+    if ((await historyCommand('lex:ORDRFLWRS1:DRAFT', cli)) !== 0) exitCode = 1;
+    if (swift) {
+      console.log(`\n== npx botvault diff lex:ORDRFLWRS1:DRAFT`);
+      if ((await diffCommand('lex:ORDRFLWRS1:DRAFT', { ...cli, context: 3 })) !== 0) exitCode = 1;
+    } else {
+      console.log(
+        '\n(`botvault diff` compares two stored versions; s3rver keeps only the current one. `npm run demo:versioned` shows it on versioned S3.)',
+      );
+    }
     return exitCode;
   } finally {
     await lex.close();

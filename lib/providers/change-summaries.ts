@@ -4,6 +4,7 @@
  */
 import type { BotChange } from './changes';
 import { koreChanges, readKoreDefinition } from './koreai/change-summary';
+import { koreaiBotName } from './koreai/export-format';
 import { lexChanges, readLexDefinition } from './lex/change-summary';
 
 type Entries = ReadonlyMap<string, Buffer>;
@@ -30,16 +31,18 @@ function json(data: Buffer | undefined): Record<string, unknown> | undefined {
 
 /**
  * The bot's own name as its export states it, for lines that name the bot
- * when the job does not (explicit targets): Lex `<Bot>/Bot.json` `name`
- * (README "Export formats"), Kore.ai `config.json` `name` (the export's
- * config file; botDefinition.json has no top-level name).
+ * when the job does not (explicit targets). Lex: `<Bot>/Bot.json` `name`,
+ * else the one folder beside Manifest.json, which is named after the bot;
+ * Kore.ai: `localeData.<defaultLanguage>.name` of botDefinition.json
+ * (koreaiBotName), else config.json's `name` (README "Export formats").
  */
 export function definitionName(provider: string, entries: Entries): string | undefined {
   const pick = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
   if (provider === 'lex') {
-    for (const [name, data] of entries) if (/^[^/]+\/Bot\.json$/.test(name)) return pick(json(data)?.name);
-    return undefined;
+    const names = [...entries.keys()];
+    const botJson = names.find((n) => /^[^/]+\/Bot\.json$/.test(n));
+    return pick(botJson ? json(entries.get(botJson))?.name : undefined) ?? names.find((n) => /^[^/]+\/BotLocales\//.test(n))?.split('/')[0];
   }
-  if (provider === 'koreai') return pick(json(entries.get('config.json'))?.name);
+  if (provider === 'koreai') return koreaiBotName(json(entries.get('botDefinition.json'))) ?? pick(json(entries.get('config.json'))?.name);
   return undefined;
 }

@@ -36,7 +36,7 @@ export interface RequestCase {
 
 /** The S3 operation a proxied request is, from its method, query and key. */
 function operation(r: { method: string; path: string; query: string; copy: boolean }): string {
-  const sidecar = r.path.endsWith('.restore.json') ? ' (sidecar)' : '';
+  const sidecar = r.path.endsWith('.restore.json') ? ' (sidecar)' : r.path.endsWith('.changes.json') ? ' (change record)' : '';
   const q = new URLSearchParams(r.query);
   const op =
     r.method === 'HEAD'

@@ -7,6 +7,9 @@
  *   npm run bench                   everything (about 5–8 minutes on 2 cores)
  *   npm run bench -- store bundles  only some parts (store, bundles, e2e), written to
  *                                   results.store-bundles.json (results.json keeps the full run)
+ *   npm run bench -- mirror         `botvault mirror` over BENCH_MIRROR_VERSIONS (200) versions of one bot, on
+ *                                   the versioned S3 server (BOTVAULT_SWIFT_S3_ENDPOINT, else Swift started by
+ *                                   scripts/swift-s3.sh as `npm test` does)
  *
  * BENCH_SIZES=100KiB,10MiB,100MiB,1GiB, BENCH_REPEAT=2 (StoreArchive rounds) and
  * BENCH_E2E=bots,concurrency,latencySeconds change the workloads (the goals
@@ -17,6 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchBundles, benchExternalSdk, benchZipReader, type BundleResult } from './bundles';
 import { benchE2e, type E2eResult } from './e2e';
+import { benchMirror, type MirrorBenchResult } from './mirror';
 import { costPerBotNight } from './cost';
 import { benchRequests, type RequestCase } from './requests';
 import { benchStore, MiB } from './store';
@@ -28,8 +32,11 @@ const GOALS = {
   /** StoreArchive throughput as a share of the raw copy's: up to 100 MiB, and at 1 GiB. */
   throughputShare: 0.85,
   throughputShareLarge: 0.7,
-  /** S3 requests per StoreArchive job, counted by a proxy (requests.ts): a changed bot (HEAD, PUT, sidecar), an unchanged one. */
-  requestsChanged: 3,
+  /**
+   * S3 requests per StoreArchive job, counted by a proxy (requests.ts): a changed bot (HEAD, GET of the version it
+   * replaces for its change summary, PUT, sidecar, change record — issue 15 added the GET and the record), an unchanged one.
+   */
+  requestsChanged: 5,
   requestsUnchanged: 1,
   bundleBytes: 500_000,
   coldImportMs: 150,
@@ -44,7 +51,7 @@ interface Check {
   met?: boolean;
 }
 
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['store', 'bundles', 'e2e']);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['store', 'bundles', 'e2e', 'mirror']);
 const UNITS: Record<string, number> = { KiB: 1024, MiB, GiB: 1024 * MiB };
 const sizes = (process.env.BENCH_SIZES ?? '100KiB,10MiB,100MiB,1GiB').split(',').map((s) => {
   const m = /^(\d+)(KiB|MiB|GiB)$/.exec(s.trim());
@@ -69,6 +76,7 @@ const OLD_PATH_REQUESTS: Record<string, number> = {
   'unchanged, no restore details': 5,
 };
 const repeat = Number(process.env.BENCH_REPEAT ?? '2');
+const mirrorVersions = Number(process.env.BENCH_MIRROR_VERSIONS ?? '200');
 const [bots, concurrency, latency] = (process.env.BENCH_E2E ?? '50,10,10').split(',').map(Number) as [number, number, number];
 const log = (line: string) => process.stdout.write(`${line}\n`);
 /** StoreArchive → store-archive: the Lambda's folder under lambdas/. */
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
   let externalSdk: BundleResult[] = [];
   let zipReader: BundleResult | undefined;
   let e2e: E2eResult | undefined;
+  let mirror: MirrorBenchResult | undefined;
   if (parts.has('store')) {
     log(`\nStoreArchive (one child process per case, ${repeat} rounds: fastest run's throughput, highest peak RSS; local HTTP zip source → s3rver):`);
     store = await benchStore(sizes, ['raw', 'storeArchive', 'naive'], repeat, log);
@@ -115,6 +124,12 @@ async function main(): Promise<void> {
   if (parts.has('e2e')) {
     log('\nEnd to end (local runner, Lex simulator, s3rver; real waits):');
     e2e = await benchE2e(bots, concurrency, latency, log);
+  }
+  if (parts.has('mirror')) {
+    log(
+      `\nbotvault mirror (child process, real git; ${mirrorVersions} versions of one bot with change records, versioned S3 on Swift, KMS simulator):`,
+    );
+    mirror = await benchMirror(mirrorVersions, log);
   }
 
   const checks: Check[] = [];
@@ -246,6 +261,19 @@ async function main(): Promise<void> {
       met: e2e.transitionsPerBotMax <= GOALS.transitionsPerBot,
     });
   }
+  if (mirror) {
+    lines.push(
+      '',
+      '| versions | archive | commits | elapsed | versions/s | CLI RSS after 50 | CLI RSS after all | CLI peak RSS | again, nothing new |',
+      '|---|---|---|---|---|---|---|---|---|',
+      `| ${mirror.versions} | ${num(mirror.archiveBytes / 1024)} KiB | ${mirror.commits} | ${num(mirror.elapsedSeconds, 2)} s | ${num(mirror.versionsPerSecond)} | ${num(mirror.rssAt50MiB)} MiB | ${num(mirror.rssAtEndMiB)} MiB | ${num(mirror.peakRssMiB)} MiB | ${num(mirror.noopSeconds, 2)} s (exit ${mirror.noopExitCode}) |`,
+    );
+    // Shown for scale: README "Performance" sets no goal for mirror (yet).
+    checks.push({
+      goal: `  (for scale, not a goal: mirror CLI RSS growth from 50 to ${mirror.versions} versions)`,
+      value: `${num(mirror.rssAtEndMiB - mirror.rssAt50MiB)} MiB`,
+    });
+  }
   lines.push(
     '',
     '| goal | measured | met |',
@@ -255,11 +283,11 @@ async function main(): Promise<void> {
   log(lines.join('\n'));
 
   // A partial run (`npm run bench -- bundles`) must not replace the full run's record with one part of it.
-  const all = ['store', 'bundles', 'e2e'].every((p) => parts.has(p));
+  const all = ['store', 'bundles', 'e2e', 'mirror'].every((p) => parts.has(p));
   const out = fileURLToPath(new URL(all ? './results.json' : `./results.${[...parts].join('-')}.json`, import.meta.url));
   writeFileSync(
     out,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, requests, bundles, externalSdk, zipReader, e2e }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, requests, bundles, externalSdk, zipReader, e2e, mirror }, null, 2)}\n`,
   );
   log(`\nWrote ${out}`);
 }

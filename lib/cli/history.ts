@@ -1,0 +1,120 @@
+/**
+ * `botvault history TARGET`: the timeline of one bot's archive versions,
+ * newest first — time, run, size, sha256 and what changed in the bot with
+ * that version (its change record, lib/providers/change-record.ts).
+ *
+ * Each version's metadata (size, sha256, run id) is checked with its MAC
+ * (HeadObject; the bytes are not downloaded: `get`, `diff`, `restore` and
+ * `mirror` check those), and each change record is used only when its own
+ * sha256 and MAC verify and it names this key (change-records.ts). A version
+ * whose metadata does not verify is refused like everywhere else, unless
+ * `--accept-unverified` (then it is marked UNVERIFIED).
+ */
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { RUN_ID_METADATA, SHA256_METADATA } from '../core/names';
+import type { ChangeRecord } from '../providers/change-record';
+import { formatChanges } from '../providers/changes';
+import { authenticator } from './authentication';
+import { aws, s3Client } from './aws';
+import { readChangeRecords } from './change-records';
+import { loadResources, mapLimit } from './list';
+import { formatBytes, formatTime, printJson } from './output';
+import { locate, type LocateOptions } from './resolve';
+import { displayName, resolveResource } from './targets';
+
+export interface HistoryCommandOptions extends LocateOptions {
+  readonly json: boolean;
+  /** Show at most this many versions (the newest). @default all */
+  readonly limit?: number;
+  /** Show versions whose MAC is missing or wrong (marked UNVERIFIED). */
+  readonly acceptUnverified?: boolean;
+}
+
+interface HistoryEntry {
+  versionId: string | null;
+  current: boolean;
+  time: string | null;
+  runId: string | null;
+  bytes: number | null;
+  sha256: string | null;
+  /** The version's metadata verified with the stack's key (false only with --accept-unverified). */
+  authenticated: boolean;
+  /** What changed with it; null when no usable change record exists (stored before change records, or it could not be written). */
+  changes: Pick<ChangeRecord, 'status' | 'reason' | 'previous' | 'changes'> | null;
+}
+
+/** The summary lines of one version, as the timeline prints them under it. */
+function describe(entry: HistoryEntry): string[] {
+  const c = entry.changes;
+  if (!c) return ['(no change record: stored before change records, or it could not be written; `botvault diff` compares any two versions)'];
+  if (c.status === 'first') return ['first backup'];
+  if (c.status === 'unavailable') return [`changed; no summary: ${c.reason ?? 'unavailable'}`];
+  return c.changes.length ? formatChanges(c.changes) : ["the archive changed, the bot's definition did not"];
+}
+
+export async function historyCommand(target: string, opts: HistoryCommandOptions): Promise<number> {
+  const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
+  const s3 = s3Client(opts);
+  const warn = (line: string) => process.stderr.write(`botvault: warning: ${line}\n`);
+  const auth = authenticator(macKeyArn, opts, warn);
+  try {
+    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    const versions = opts.limit ? resource.versions.slice(0, opts.limit) : resource.versions;
+    const [records, heads] = await Promise.all([
+      readChangeRecords(s3, bucket!, resource.key, auth, warn),
+      mapLimit(versions, 8, (v) =>
+        aws(`HeadObject s3://${bucket}/${v.key}`, () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId }))),
+      ),
+    ]);
+    const entries: HistoryEntry[] = [];
+    for (const [i, v] of versions.entries()) {
+      const head = heads[i]!;
+      const metadata = head.Metadata ?? {};
+      const sha256 = metadata[SHA256_METADATA] ?? null;
+      const where = `${resource.key}${v.versionId ? ` version ${v.versionId}` : ''}`;
+      const authenticated = await auth.check(
+        { kind: 'archive', key: resource.key, bytes: head.ContentLength ?? 0, sha256: sha256 ?? '', metadata },
+        where,
+      );
+      const found = records.forVersion({ versionId: v.versionId, sha256: sha256 ?? undefined });
+      // A record names the sha256 of the version it describes: one that disagrees with the version's own is not its record.
+      const record = found && found.record.archive.sha256 === sha256 ? found.record : undefined;
+      entries.push({
+        versionId: v.versionId ?? null,
+        current: v.isLatest,
+        time: v.lastModified?.toISOString() ?? null,
+        runId: metadata[RUN_ID_METADATA] ?? null,
+        bytes: head.ContentLength ?? null,
+        sha256,
+        authenticated,
+        changes: record
+          ? { status: record.status, ...(record.reason ? { reason: record.reason } : {}), previous: record.previous, changes: record.changes }
+          : null,
+      });
+    }
+    if (opts.json) {
+      printJson({ target: displayName(resource), key: resource.key, versions: entries });
+      return 0;
+    }
+    const shown = entries.length < resource.versions.length ? `${entries.length} of ${resource.versions.length}` : `${entries.length}`;
+    const out = [`${displayName(resource)} (s3://${bucket}/${resource.key}): ${shown} version${entries.length === 1 ? '' : 's'}, newest first`];
+    for (const e of entries) {
+      out.push(
+        '',
+        [
+          formatTime(e.time ?? undefined),
+          e.runId ? `run ${e.runId}` : 'run -',
+          formatBytes(e.bytes ?? undefined),
+          `sha256 ${e.sha256 ?? '-'}`,
+          `version ${e.versionId ?? '-'}${e.current ? ' (current)' : ''}${e.authenticated ? '' : ' UNVERIFIED'}`,
+        ].join('  '),
+        ...describe(e).map((line) => `  ${line}`),
+      );
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  } finally {
+    s3.destroy();
+    auth.close();
+  }
+}
