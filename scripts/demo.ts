@@ -7,14 +7,19 @@
  * the state machine that `cdk synth` emits (real handlers, real SDK clients)
  * twice — a Lex bot and a Kore.ai bot are edited in between — and prints
  * what is in the bucket, then the edited Lex bot's history (`botvault
- * history`) and, on versioned S3, what changed between its two versions
- * (`botvault diff`).
+ * history`), on versioned S3 what changed between its two versions
+ * (`botvault diff`), and, with git installed, the two edited bots mirrored
+ * into a Git repository (`botvault mirror --git`) and its `git log --stat`.
  *
  * S3 server: OpenStack Swift when BOTVAULT_SWIFT_S3_ENDPOINT is set (real
  * versioning: every key shows its two versions), otherwise s3rver in-process
  * (no versioning: the second run overwrites).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateBucketCommand,
   HeadObjectCommand,
@@ -26,6 +31,7 @@ import {
 import { parseConfig } from '../lib/config/config';
 import { diffCommand } from '../lib/cli/diff';
 import { historyCommand } from '../lib/cli/history';
+import { mirrorCommand } from '../lib/cli/mirror';
 import { formatBytes, formatJobLines } from '../lib/cli/output';
 import { runLocal } from '../lib/local/runner';
 import { startKoreSimulator } from '../test/simulators/koreai-simulator';
@@ -164,6 +170,17 @@ async function main(): Promise<number> {
       console.log(
         '\n(`botvault diff` compares two stored versions; s3rver keeps only the current one. `npm run demo:versioned` shows it on versioned S3.)',
       );
+    }
+
+    // The same history as a Git repository (`botvault mirror --git`), when git is installed.
+    if (spawnSync('git', ['--version']).status === 0) {
+      const repo = mkdtempSync(join(tmpdir(), 'botvault-demo-mirror-'));
+      console.log(`\n== npx botvault mirror --git ${repo} lex:ORDRFLWRS1:DRAFT ${KORE_BOTS[0]!.botId}`);
+      if ((await mirrorCommand(['lex:ORDRFLWRS1:DRAFT', KORE_BOTS[0]!.botId], { ...cli, git: repo })) !== 0) exitCode = 1;
+      console.log(`\n== git -C ${repo} log --stat --format='%ad %s%n%n%b' --date=iso-strict`);
+      const log = spawnSync('git', ['-C', repo, 'log', '--stat', '--format=%ad %s%n%n%b', '--date=iso-strict'], { encoding: 'utf8' });
+      process.stdout.write(log.stdout);
+      rmSync(repo, { recursive: true, force: true });
     }
     return exitCode;
   } finally {
