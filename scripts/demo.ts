@@ -152,7 +152,8 @@ async function main(): Promise<number> {
       console.log(`== ${label}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s (run id ${run.runId})`);
       for (const line of formatJobLines(run.manifest?.results ?? [])) console.log(`   ${line}`);
       // What changed in each new version (its change record; the run's notification says the same).
-      for (const r of run.manifest?.results ?? []) if (r.changes) console.log(`   changed   ${r.changes}`);
+      const width = Math.max(0, ...(run.manifest?.results ?? []).map((r) => r.target.length));
+      for (const r of run.manifest?.results ?? []) if (r.changes) console.log(`   changed   ${r.target.padEnd(width)}  ${r.changes}`);
       console.log(`   manifest: s3://${bucket}/${run.manifestKey}\n`);
       if (run.status !== 'SUCCEEDED') exitCode = 1;
     }
