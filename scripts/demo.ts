@@ -7,8 +7,9 @@
  * the state machine that `cdk synth` emits (real handlers, real SDK clients)
  * twice — a Lex bot and a Kore.ai bot are edited in between — and prints
  * what is in the bucket, then the edited Lex bot's history (`botvault
- * history`), on versioned S3 what changed between its two versions
- * (`botvault diff`), and, with git installed, the two edited bots mirrored
+ * history`), what changed between its two versions (`botvault diff` on
+ * versioned S3; on s3rver, which keeps no old version, the same summary of
+ * the first run's archive kept aside and the current one), and, with git installed, the two edited bots mirrored
  * into a Git repository (`botvault mirror --git`) and its `git log --stat`.
  *
  * S3 server: OpenStack Swift when BOTVAULT_SWIFT_S3_ENDPOINT is set (real
@@ -16,12 +17,13 @@
  * (no versioning: the second run overwrites).
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
@@ -29,6 +31,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { parseConfig } from '../lib/config/config';
+import { readZipEntries } from '../lib/core/archive/zip';
+import { changeSummary } from '../lib/providers/change-summaries';
+import { formatChanges } from '../lib/providers/changes';
 import { diffCommand } from '../lib/cli/diff';
 import { historyCommand } from '../lib/cli/history';
 import { mirrorCommand } from '../lib/cli/mirror';
@@ -56,6 +61,16 @@ const KORE_BOTS = [
   { botId: 'st-5e1f0c2a-7b3d-4c8e-9a6f-1d2b3c4e5f60', botName: 'HotelConcierge', dialogs: ['Welcome', 'BookRoom', 'LateCheckout'] },
   { botId: 'st-0b9a8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d', botName: 'ITHelpdesk', dialogs: ['Welcome', 'ResetPassword'] },
 ];
+
+const ORDERFLOWERS_KEY = 'lex/us-east-1/ORDRFLWRS1/DRAFT/bot.zip';
+
+/** The current object's bytes, checked against the sha256 StoreArchive stored with them. */
+async function archiveBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const data = Buffer.from(await res.Body!.transformToByteArray());
+  if (createHash('sha256').update(data).digest('hex') !== res.Metadata?.sha256) throw new Error(`${key}: bytes do not match their sha256`);
+  return data;
+}
 
 /** Left-aligned columns, two spaces apart. */
 function columns(rows: string[][]): string[] {
@@ -142,8 +157,11 @@ async function main(): Promise<number> {
       `BotVault demo: Lex V2 simulator at ${lex.url}, Kore.ai simulator at ${kore.url}, S3 (${swift ? 'OpenStack Swift, versioned' : 's3rver, unversioned'}) at ${endpoint}, bucket ${bucket}\n`,
     );
     let exitCode = 0;
+    let firstArchive: Buffer | undefined;
     for (const [i, label] of ['first run', 'second run (OrderFlowers and HotelConcierge edited in between)'].entries()) {
       if (i === 1) {
+        // s3rver keeps no old version for `botvault diff`: keep the first run's archive of the bot to compare with.
+        if (!swift) firstArchive = await archiveBytes(s3, bucket, ORDERFLOWERS_KEY);
         lex.modifyBot('ORDRFLWRS1', { intents: ['OrderFlowers', 'CancelOrder', 'TrackDelivery'] });
         kore.modifyBot(KORE_BOTS[0]!.botId, { dialogs: ['Welcome', 'BookRoom', 'LateCheckout', 'SpaBooking'] });
       }
@@ -167,10 +185,12 @@ async function main(): Promise<number> {
     if (swift) {
       console.log(`\n== npx botvault diff lex:ORDRFLWRS1:DRAFT`);
       if ((await diffCommand('lex:ORDRFLWRS1:DRAFT', { ...cli, context: 3 })) !== 0) exitCode = 1;
-    } else {
-      console.log(
-        '\n(`botvault diff` compares two stored versions; s3rver keeps only the current one. `npm run demo:versioned` shows it on versioned S3.)',
-      );
+    } else if (firstArchive) {
+      // The comparison `botvault diff` makes first (lib/providers/change-summaries.ts), of the archive kept from the
+      // first run and the current one: `botvault diff` itself needs two stored versions, which s3rver does not keep.
+      console.log(`\n== what changed in lex:ORDRFLWRS1:DRAFT between the runs (botvault diff's summary; npm run demo:versioned runs botvault diff)`);
+      const [before, after] = await Promise.all([readZipEntries(firstArchive), readZipEntries(await archiveBytes(s3, bucket, ORDERFLOWERS_KEY))]);
+      for (const line of formatChanges(changeSummary('lex', before, after) ?? [])) console.log(`  ${line}`);
     }
 
     // The same history as a Git repository (`botvault mirror --git`), when git is installed.
