@@ -166,7 +166,7 @@ deployedStackOptions(
     .argument('<target>', 'the resource: job id (lex:ABCDEFGHIJ:DRAFT), bot id when it has one archive, or S3 key')
     .description(
       "The timeline of a bot's versions, newest first: time, run, size, sha256, and what changed in the bot with each (intents, utterances, slots, dialogs, …, from the change record stored with it). " +
-        "Each version's metadata and each change record is checked with its MAC. Exit 0; 2 when the history cannot be read.",
+        "Each version's metadata and each change record is checked with its MAC; a version that fails is shown REFUSED. Exit 0; 2 when a version was refused or the history cannot be read.",
     )
     .addOption(
       new Option('--limit <n>', 'only the newest N versions').argParser((v) => {

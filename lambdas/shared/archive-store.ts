@@ -48,7 +48,7 @@ import {
 import { type RestoreDetails, restoreInfoSha256 } from '../../lib/providers/definitions';
 import type { ArchiveReader } from '../../lib/providers/types';
 import { isChecksumRefusal, isConditionFailure, putArchive } from './archive-put';
-import { type ChangeOutcome, outcomeLine, SUMMARY_MAX_BYTES, summarizeChange, writeChangeRecord } from './change-record';
+import { boundedEntries, type ChangeOutcome, outcomeLine, recordOfStoredVersion, summarizeChange, writeChangeRecord } from './change-record';
 import { type CapturedRestoreInfo, headerSafe, writeSidecar } from './restore-info';
 import { type Spooled, spool } from './spool';
 
@@ -165,11 +165,10 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     };
     /** The new archive's entries for the change summary, read again from the spool only when a new version is written. */
     const newEntries = async (): Promise<Map<string, Buffer> | { unavailable: string }> => {
-      if (bytes > SUMMARY_MAX_BYTES) return { unavailable: `the archive is larger than ${SUMMARY_MAX_BYTES} bytes` };
       if (!contentSha256) return { unavailable: 'the archive cannot be opened here (encrypted without a password, or an unsupported method)' };
       const again = await openSpool(spooled, params.password, params.limits);
       try {
-        return await again.readAll();
+        return await boundedEntries(again, 'the archive');
       } catch (err) {
         return { unavailable: `its entries could not be read (${(err as Error).name})` };
       } finally {
@@ -218,9 +217,18 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
         currentVersion.bytes === bytes
       ) {
         // This run wrote it already: an earlier attempt whose response (or whose Lambda) was lost.
-        const restoreInfo = await sidecarFor(currentVersion, true);
+        const [restoreInfo, record] = await Promise.all([
+          sidecarFor(currentVersion, true),
+          recordOfStoredVersion({ s3, bucket, job, runId, archive: currentVersion, ...(params.mac ? { mac: params.mac } : {}) }),
+        ]);
         logger.info('Archive already stored by this run; not writing a second version', { ...log, bytes, sha256, versionId: current.VersionId });
-        return { ...currentVersion, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}) };
+        return {
+          ...currentVersion,
+          ...(contentSha256 ? { contentSha256 } : {}),
+          ...(restoreInfo ? { restoreInfo } : {}),
+          ...(record.line ? { changes: record.line } : {}),
+          changeRecord: record.changeRecord,
+        };
       }
       if (
         currentVersion &&
@@ -272,7 +280,13 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
       ]);
       const changes = outcomeLine(job.name ?? outcome.botName ?? job.id, outcome);
       logger.info('Archive stored', { ...log, bytes, sha256, contentSha256, versionId: written.versionId, restoreInfo, changeRecord, changes });
-      return { ...stored, ...(contentSha256 ? { contentSha256 } : {}), ...(restoreInfo ? { restoreInfo } : {}), changes, changeRecord };
+      return {
+        ...stored,
+        ...(contentSha256 ? { contentSha256 } : {}),
+        ...(restoreInfo ? { restoreInfo } : {}),
+        ...(changes ? { changes } : {}),
+        changeRecord,
+      };
     }
     throw new ProviderUnavailableError(
       `${job.key} changed under every one of ${WRITE_ATTEMPTS} conditional writes (another run writing the same bot?); nothing was written by this attempt.`,

@@ -7,26 +7,36 @@
  * The version compared with is read back and checked like every reader
  * checks (sha256, MAC, password, CRC of every entry) before a byte of it is
  * believed. A summary that cannot be made never fails the backup: the record
- * then says `unavailable` and why. Only archives up to SUMMARY_MAX_BYTES are
- * summarized (a bot definition is kilobytes to a few megabytes; both
- * versions' entries are held in memory for the comparison).
+ * then says `unavailable` and why. Only archives that unpack to at most
+ * SUMMARY_MAX_UNPACKED_BYTES (declared in the central directory, which the
+ * zip reader holds every entry to) are summarized: both versions' entries are
+ * held in memory for the comparison, in a 1 GB function, and a bot
+ * definition is kilobytes to a few megabytes.
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { canonicalJson } from '../../lib/core/archive/canonical-json';
 import type { ArchiveLimits } from '../../lib/core/archive/limits';
-import { readZipEntries } from '../../lib/core/archive/zip';
+import { bufferByteSource } from '../../lib/core/archive/byte-source';
+import { withZip, type ZipArchive } from '../../lib/core/archive/zip';
 import type { Job } from '../../lib/core/contracts';
 import { logger } from '../../lib/core/logger';
 import { checkMac, type MacKey, macMetadata } from '../../lib/core/mac';
 import { changeRecordKey, MAC_METADATA, PASSWORD_SECRET_METADATA, RUN_ID_METADATA, SHA256_METADATA } from '../../lib/core/names';
 import { CHANGE_RECORD_FORMAT, type ChangeRecord, changeRecordSchema } from '../../lib/providers/change-record';
 import { changeSummary, definitionName } from '../../lib/providers/change-summaries';
-import { type BotChange, changeLine } from '../../lib/providers/changes';
+import { type BotChange, changeLine, clipLine } from '../../lib/providers/changes';
 import { headerSafe } from './restore-info';
 
-/** The largest archive (each of the two compared) the summary reads into memory. */
-export const SUMMARY_MAX_BYTES = 32 * 1024 * 1024;
+/** What each of the two compared archives may unpack to, for the summary to read it into memory. */
+const SUMMARY_MAX_UNPACKED_BYTES = 64 * 1024 * 1024;
+
+/** Every entry, when the archive's declared uncompressed size is within the summary's bound; else why not. */
+export async function boundedEntries(zip: ZipArchive, what: string): Promise<Map<string, Buffer> | { unavailable: string }> {
+  const unpacked = zip.entries.reduce((sum, e) => sum + e.size, 0);
+  if (unpacked > SUMMARY_MAX_UNPACKED_BYTES) return { unavailable: `${what} unpacks to more than ${SUMMARY_MAX_UNPACKED_BYTES} bytes` };
+  return zip.readAll();
+}
 
 /** The largest record written with the utterances' texts (readers refuse more than 1 MiB). */
 const MAX_RECORD_BYTES = 900 * 1024;
@@ -94,7 +104,6 @@ async function compare(p: SummarizeChangeParams): Promise<ChangeOutcome> {
   if (!sha256 || p.current.ContentLength === undefined) return unavailable('the version before it was not stored by BotVault (no sha256)');
   const previous = { ...(p.current.VersionId && p.current.VersionId !== 'null' ? { versionId: p.current.VersionId } : {}), sha256 };
   if ('unavailable' in p.entries) return unavailable(p.entries.unavailable, previous);
-  if (p.current.ContentLength > SUMMARY_MAX_BYTES) return unavailable(`the version before it is larger than ${SUMMARY_MAX_BYTES} bytes`, previous);
   const metadata = p.current.Metadata ?? {};
   const secret = metadata[PASSWORD_SECRET_METADATA];
   if (secret && secret !== p.passwordSecret) return unavailable('the version before it is encrypted with the password of another secret', previous);
@@ -115,7 +124,8 @@ async function compare(p: SummarizeChangeParams): Promise<ChangeOutcome> {
       if (verdict.status !== 'authentic') return unavailable(`the version before it is not authenticated (${verdict.status})`, previous);
     }
     const open = { ...(secret && p.password !== undefined ? { password: p.password } : {}), ...(p.limits ? { limits: p.limits } : {}) };
-    const before = await readZipEntries(data, open);
+    const before = await withZip(bufferByteSource(data), open, (zip) => boundedEntries(zip, 'the version before it'));
+    if ('unavailable' in before) return unavailable(before.unavailable, previous);
     const changes = changeSummary(p.job.provider, before, p.entries);
     if (changes === undefined) return unavailable(`no change summary for provider ${p.job.provider}`, previous);
     return { status: 'summarized', previous, changes: changes.length ? changes : fileChanges(before, p.entries) };
@@ -130,10 +140,14 @@ async function compare(p: SummarizeChangeParams): Promise<ChangeOutcome> {
   }
 }
 
-/** The job result's one line: `Alpha (en_US): intent Cancel added`, `Alpha: first backup`. */
-export function outcomeLine(bot: string, outcome: ChangeOutcome): string {
-  if (outcome.status === 'first') return `${bot}: first backup`;
-  if (outcome.status === 'unavailable') return `${bot}: changed (no summary: ${outcome.reason ?? 'unavailable'})`;
+/**
+ * The job result's one line (`Alpha (en_US): intent Cancel added`, `Alpha:
+ * first backup`), clipped; undefined when nothing changed at all (an
+ * archive written again with `changeDetection: "always"`).
+ */
+export function outcomeLine(bot: string, outcome: Pick<ChangeOutcome, 'status' | 'reason' | 'changes'>): string | undefined {
+  if (outcome.status === 'first') return clipLine(`${bot}: first backup`);
+  if (outcome.status === 'unavailable') return clipLine(`${bot}: changed (no summary: ${outcome.reason ?? 'unavailable'})`);
   return changeLine(bot, outcome.changes);
 }
 
@@ -160,6 +174,7 @@ export async function writeChangeRecord(p: WriteChangeRecordParams): Promise<'wr
       recordedAt: new Date().toISOString(),
       archive: { ...(p.archive.versionId ? { versionId: p.archive.versionId } : {}), sha256: p.archive.sha256 },
       previous: p.outcome.previous,
+      ...(p.outcome.botName ? { botName: p.outcome.botName } : {}),
       status: p.outcome.status,
       ...(p.outcome.reason ? { reason: p.outcome.reason } : {}),
       changes: p.outcome.changes,
@@ -182,4 +197,41 @@ export async function writeChangeRecord(p: WriteChangeRecordParams): Promise<'wr
     });
     return 'unavailable';
   }
+}
+
+/**
+ * The record of a version this run already stored in an attempt whose answer
+ * was lost (a retried StoreArchive, archive-store.ts): the current record when
+ * it is that version's and authentic; else one is written now, `unavailable`
+ * (the version it replaced is no longer known here), so that every version
+ * has its record and the run still names the bot. Never throws.
+ */
+export async function recordOfStoredVersion(
+  p: Omit<WriteChangeRecordParams, 'outcome'>,
+): Promise<{ line: string | undefined; changeRecord: 'written' | 'unavailable' }> {
+  const key = changeRecordKey(p.job.key);
+  try {
+    const res = await p.s3.send(new GetObjectCommand({ Bucket: p.bucket, Key: key }));
+    const body = Buffer.from(await res.Body!.transformToByteArray());
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const metadata = res.Metadata ?? {};
+    const authentic =
+      metadata[SHA256_METADATA] === sha256 &&
+      (!p.mac || (await checkMac(p.mac, { kind: 'changes', key, bytes: body.length, sha256, metadata })).status === 'authentic');
+    const record = authentic ? changeRecordSchema.safeParse(JSON.parse(body.toString('utf8'))) : undefined;
+    const r = record?.success ? record.data : undefined;
+    if (r && r.runId === p.runId && r.archive.sha256 === p.archive.sha256 && (r.archive.versionId ?? '') === (p.archive.versionId ?? '')) {
+      return { line: outcomeLine(r.botName ?? p.job.name ?? p.job.id, r), changeRecord: 'written' };
+    }
+  } catch {
+    // none yet, or unreadable: written below
+  }
+  const outcome: ChangeOutcome = {
+    status: 'unavailable',
+    previous: null,
+    changes: [],
+    reason: 'an earlier attempt of this run stored the version and its answer was lost; `botvault diff` compares it with the one before',
+  };
+  const changeRecord = await writeChangeRecord({ ...p, outcome });
+  return { line: outcomeLine(p.job.name ?? p.job.id, outcome), changeRecord };
 }

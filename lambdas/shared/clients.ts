@@ -85,8 +85,13 @@ function createSfnClient(_env: Env = process.env): SFNClient {
   return new SFNClient({ requestHandler: API_REQUEST_HANDLER });
 }
 
+/**
+ * The change notification is the last thing Summarize does in its 60 s:
+ * 5 s per attempt and 3 attempts keep a hung SNS from timing the function out
+ * (which would fail a run whose backups are all stored, and retry the publish).
+ */
 function createSnsClient(_env: Env = process.env): SNSClient {
-  return new SNSClient({ requestHandler: API_REQUEST_HANDLER });
+  return new SNSClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 }, maxAttempts: 3 });
 }
 
 function createKmsClient(_env: Env = process.env): KMSClient {

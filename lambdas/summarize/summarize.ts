@@ -60,7 +60,8 @@ function changesLine(results: readonly JobResult[]): string | undefined {
   return `${changed.length} of ${results.length} bots changed: ${changed.map((r) => r.changes).join('; ')}`;
 }
 
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** At most `max` characters, ASCII `...` marking a cut (the Subject must stay ASCII). */
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
 
 /** Publishes the run's change notification; failures are logged and counted, never thrown. */
 async function notifyChanges(

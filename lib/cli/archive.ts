@@ -18,7 +18,7 @@ import { checkMac } from '../core/mac';
 import type { Authenticator } from './authentication';
 import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
-import { CliError } from './output';
+import { CliError, IntegrityError } from './output';
 import { displayName, listSome } from './targets';
 import type { KeyInfo } from '../providers/definition';
 import { restoreInfoSchema, restoreInfoSha256, type RestoreInfo } from '../providers/definitions';
@@ -91,14 +91,14 @@ export async function readArchive(
   const sha256 = createHash('sha256').update(data).digest('hex');
   const expected = res.Metadata?.[SHA256_METADATA]?.toLowerCase();
   if (expected && expected !== sha256) {
-    throw new CliError(
+    throw new IntegrityError(
       `sha256 mismatch for ${resource.key}${res.VersionId ? ` version ${res.VersionId}` : ''}: the bytes hash to ${sha256} but BotVault stored ${expected}; ` +
         'the object was corrupted or changed outside BotVault. Nothing was used; pick another --version (see `botvault list`)',
     );
   }
   const version = res.VersionId && res.VersionId !== 'null' ? res.VersionId : versionId;
   if (!expected && !auth.acceptUnverified) {
-    throw new CliError(
+    throw new IntegrityError(
       `${resource.key}${version ? ` version ${version}` : ''} has no sha256 metadata, so nothing vouches for its bytes (not stored by BotVault, or its metadata was lost). Nothing of it was used; --accept-unverified uses it anyway`,
     );
   }
@@ -270,13 +270,13 @@ export async function readEntries(archive: ArchiveBytes, what: string, opts: Aws
     return { entries, ...(password !== undefined ? { password, passwordSecret } : {}) };
   } catch (err) {
     if (err instanceof ZipPasswordError) {
-      throw new CliError(
+      throw new IntegrityError(
         passwordSecret
           ? `${where} does not decrypt with the password in secret ${passwordSecret} (was the secret changed after this backup?): ${err.message}`
           : `${where} is password-protected but records no password secret (password-secret metadata): unpack it with its password and import it by hand`,
       );
     }
-    if (err instanceof ZipArchiveError || err instanceof ZipUnsupportedError) throw new CliError(`${where} is not a sound zip: ${err.message}`);
+    if (err instanceof ZipArchiveError || err instanceof ZipUnsupportedError) throw new IntegrityError(`${where} is not a sound zip: ${err.message}`);
     throw err;
   }
 }

@@ -11,7 +11,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { checkMac, kmsMacKey, type MacKey, type MacSubject } from '../core/mac';
 import type { AwsOptions } from './aws';
-import { CliError } from './output';
+import { CliError, IntegrityError } from './output';
 
 export interface AuthenticationOptions extends AwsOptions {
   /** Use objects whose MAC is missing or wrong (the output says UNVERIFIED). */
@@ -48,7 +48,7 @@ export function authenticator(keyArn: string | undefined, opts: AuthenticationOp
       }
       if (verdict.status === 'authentic') return true;
       if (!opts.acceptUnverified) {
-        throw new CliError(
+        throw new IntegrityError(
           `${what} is not authenticated: ${verdict.reason}. Nothing of it was used; --accept-unverified uses it anyway (the output then says UNVERIFIED)`,
         );
       }

@@ -124,20 +124,28 @@ export async function readChangeRecords(
   archiveKey: string,
   auth: Authenticator,
   warn: (line: string) => void,
+  opts: { /** Keep the utterances', values' and phrases' texts (`added`, `removed`). @default true */ members?: boolean } = {},
 ): Promise<ChangeRecords> {
   const key = changeRecordKey(archiveKey);
   const ids = await aws(`ListObjectVersions s3://${bucket}/${key}`, () => recordVersions(s3, bucket, key));
   const read = await mapLimit(ids, CONCURRENCY, (id) =>
     aws(`GetObject s3://${bucket}/${key}`, () => readOne(s3, bucket, key, id, archiveKey, auth, warn)),
   );
-  // Newest first: a record written again for the same archive version (a retried job) replaces the older one.
+  // Newest first: a record written again for the same archive version (a retried job) replaces the older one,
+  // but an authentic record always wins over one that is not (used only with --accept-unverified): a
+  // planted record cannot displace the genuine one.
   const byVersion = new Map<string, VersionChanges>();
   const bySha = new Map<string, VersionChanges>();
-  for (const r of read) {
-    if (!r) continue;
+  const better = (was: VersionChanges | undefined, r: VersionChanges) => !was || (!was.authenticated && r.authenticated);
+  for (const found of read) {
+    if (!found) continue;
+    const r =
+      opts.members === false
+        ? { ...found, record: { ...found.record, changes: found.record.changes.map(({ added: _a, removed: _r, ...c }) => c) } }
+        : found;
     const { versionId, sha256 } = r.record.archive;
-    if (versionId && !byVersion.has(versionId)) byVersion.set(versionId, r);
-    if (!bySha.has(sha256)) bySha.set(sha256, r);
+    if (versionId && better(byVersion.get(versionId), r)) byVersion.set(versionId, r);
+    if (better(bySha.get(sha256), r)) bySha.set(sha256, r);
   }
   return {
     forVersion: (archive) =>

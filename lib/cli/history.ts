@@ -7,8 +7,11 @@
  * (HeadObject; the bytes are not downloaded: `get`, `diff`, `restore` and
  * `mirror` check those), and each change record is used only when its own
  * sha256 and MAC verify and it names this key (change-records.ts). A version
- * whose metadata does not verify is refused like everywhere else, unless
- * `--accept-unverified` (then it is marked UNVERIFIED).
+ * whose metadata does not verify is shown as REFUSED, with why, and nothing
+ * of it (its run, its record) is shown; the command goes on with the other
+ * versions and exits 2. With `--accept-unverified` it is shown, marked
+ * UNVERIFIED, and so is a change record whose MAC does not verify (an
+ * authentic record of a version always wins over one that is not).
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { RUN_ID_METADATA, SHA256_METADATA } from '../core/names';
@@ -18,7 +21,7 @@ import { authenticator } from './authentication';
 import { aws, s3Client } from './aws';
 import { readChangeRecords } from './change-records';
 import { loadResources, mapLimit } from './list';
-import { formatBytes, formatTime, printJson } from './output';
+import { formatBytes, formatTime, IntegrityError, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, resolveResource } from './targets';
 
@@ -39,18 +42,28 @@ interface HistoryEntry {
   sha256: string | null;
   /** The version's metadata verified with the stack's key (false only with --accept-unverified). */
   authenticated: boolean;
+  /** Why the version's metadata was refused (its MAC is missing or wrong); its run and record are then not shown. */
+  refused: string | null;
+  /** The change record's MAC verified (false only with --accept-unverified); null without a record. */
+  changesAuthenticated: boolean | null;
   /** What changed with it; null when no usable change record exists (stored before change records, or it could not be written). */
   changes: Pick<ChangeRecord, 'status' | 'reason' | 'previous' | 'changes'> | null;
 }
 
 /** The summary lines of one version, as the timeline prints them under it. */
 function describe(entry: HistoryEntry): string[] {
+  if (entry.refused) return [`REFUSED: ${entry.refused}`];
   const c = entry.changes;
   if (!c) return ['(no change record: stored before change records, or it could not be written; `botvault diff` compares any two versions)'];
   if (c.status === 'first') return ['first backup'];
   if (c.status === 'unavailable') return [`changed; no summary: ${c.reason ?? 'unavailable'}`];
-  return c.changes.length ? formatChanges(c.changes) : ["the archive changed, the bot's definition did not"];
+  const lines = c.changes.length ? formatChanges(c.changes) : ["no change to the bot's definition"];
+  return entry.changesAuthenticated === false ? [...lines, '(change record UNVERIFIED: its MAC is missing or wrong)'] : lines;
 }
+
+/** Record text comes from the bucket: no control characters reach the terminal. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?');
 
 export async function historyCommand(target: string, opts: HistoryCommandOptions): Promise<number> {
   const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
@@ -72,29 +85,40 @@ export async function historyCommand(target: string, opts: HistoryCommandOptions
       const metadata = head.Metadata ?? {};
       const sha256 = metadata[SHA256_METADATA] ?? null;
       const where = `${resource.key}${v.versionId ? ` version ${v.versionId}` : ''}`;
-      const authenticated = await auth.check(
-        { kind: 'archive', key: resource.key, bytes: head.ContentLength ?? 0, sha256: sha256 ?? '', metadata },
-        where,
-      );
-      const found = records.forVersion({ versionId: v.versionId, sha256: sha256 ?? undefined });
+      let authenticated = false;
+      let refused: string | null = null;
+      try {
+        authenticated = await auth.check(
+          { kind: 'archive', key: resource.key, bytes: head.ContentLength ?? 0, sha256: sha256 ?? '', metadata },
+          where,
+        );
+      } catch (err) {
+        if (!(err instanceof IntegrityError)) throw err;
+        refused = err.message;
+        warn(err.message);
+      }
+      const found = refused ? undefined : records.forVersion({ versionId: v.versionId, sha256: sha256 ?? undefined });
       // A record names the sha256 of the version it describes: one that disagrees with the version's own is not its record.
       const record = found && found.record.archive.sha256 === sha256 ? found.record : undefined;
       entries.push({
         versionId: v.versionId ?? null,
         current: v.isLatest,
         time: v.lastModified?.toISOString() ?? null,
-        runId: metadata[RUN_ID_METADATA] ?? null,
+        runId: refused ? null : (metadata[RUN_ID_METADATA] ?? null),
         bytes: head.ContentLength ?? null,
-        sha256,
+        sha256: refused ? null : sha256,
         authenticated,
+        refused,
+        changesAuthenticated: record ? found!.authenticated : null,
         changes: record
           ? { status: record.status, ...(record.reason ? { reason: record.reason } : {}), previous: record.previous, changes: record.changes }
           : null,
       });
     }
+    const code = entries.some((e) => e.refused) ? 2 : 0;
     if (opts.json) {
       printJson({ target: displayName(resource), key: resource.key, versions: entries });
-      return 0;
+      return code;
     }
     const shown = entries.length < resource.versions.length ? `${entries.length} of ${resource.versions.length}` : `${entries.length}`;
     const out = [`${displayName(resource)} (s3://${bucket}/${resource.key}): ${shown} version${entries.length === 1 ? '' : 's'}, newest first`];
@@ -106,13 +130,13 @@ export async function historyCommand(target: string, opts: HistoryCommandOptions
           e.runId ? `run ${e.runId}` : 'run -',
           formatBytes(e.bytes ?? undefined),
           `sha256 ${e.sha256 ?? '-'}`,
-          `version ${e.versionId ?? '-'}${e.current ? ' (current)' : ''}${e.authenticated ? '' : ' UNVERIFIED'}`,
+          `version ${e.versionId ?? '-'}${e.current ? ' (current)' : ''}${e.authenticated || e.refused ? '' : ' UNVERIFIED'}`,
         ].join('  '),
-        ...describe(e).map((line) => `  ${line}`),
+        ...describe(e).map((line) => `  ${printable(line)}`),
       );
     }
     process.stdout.write(`${out.join('\n')}\n`);
-    return 0;
+    return code;
   } finally {
     s3.destroy();
     auth.close();

@@ -36,7 +36,7 @@ import { s3Client } from './aws';
 import { type ChangeRecords, readChangeRecords } from './change-records';
 import { GitError, gitVersion, runGit } from './git';
 import { loadResources, type Resource } from './list';
-import { CliError, formatTime, printJson } from './output';
+import { CliError, formatTime, IntegrityError, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, matchResources, noSuchResource } from './targets';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -254,17 +254,17 @@ function folderFiles(entries: ReadonlyMap<string, Buffer>, folder: string, other
   const files = new Map<string, Buffer>();
   for (const [name, data] of entries) {
     const problem = pathProblem(name);
-    if (problem) throw new CliError(`entry ${JSON.stringify(name)} cannot be written: ${problem}`);
+    if (problem) throw new IntegrityError(`entry ${JSON.stringify(name)} cannot be written: ${problem}`);
     const parts = name.split('/');
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/');
-      if (entries.has(parent)) throw new CliError(`entry ${JSON.stringify(name)} cannot be written: ${parent} is a file in the archive too`);
+      if (entries.has(parent)) throw new IntegrityError(`entry ${JSON.stringify(name)} cannot be written: ${parent} is a file in the archive too`);
       if (otherFolders.has(`${folder}/${parent}`)) {
-        throw new CliError(`entry ${JSON.stringify(name)} cannot be written: ${folder}/${parent} is the folder of another resource`);
+        throw new IntegrityError(`entry ${JSON.stringify(name)} cannot be written: ${folder}/${parent} is the folder of another resource`);
       }
     }
     if (otherFolders.has(`${folder}/${name}`))
-      throw new CliError(`entry ${JSON.stringify(name)} cannot be written: it is the folder of another resource`);
+      throw new IntegrityError(`entry ${JSON.stringify(name)} cannot be written: it is the folder of another resource`);
     files.set(name, normalized(name, data));
   }
   return files;
@@ -345,17 +345,20 @@ function summaryOf(
   where: string,
 ): { summary: string; lines: string[] } {
   const found = records.forVersion(archive);
-  const none = { summary: `${bot}: no change record stored for this version`, lines: [] };
+  const none = { summary: oneLine(`${bot}: no change record stored for this version`), lines: [] };
   if (!found) return none;
   const { record } = found;
   if (record.archive.sha256 !== archive.sha256) {
     warn(`not using the change record of ${where}: it describes sha256 ${record.archive.sha256}, and the version is ${archive.sha256}`);
     return none;
   }
-  if (record.status === 'first') return { summary: `${bot}: first backup`, lines: [] };
+  // A record used only because of --accept-unverified says so in the commit, where its text goes.
+  const flag = found.authenticated ? [] : ['(change record UNVERIFIED: its MAC is missing or wrong; used with --accept-unverified)'];
+  if (record.status === 'first') return { summary: oneLine(`${bot}: first backup`), lines: flag };
   if (record.status === 'unavailable')
-    return { summary: `${bot}: summary unavailable: ${oneLine(record.reason ?? 'no reason recorded')}`, lines: [] };
-  return { summary: changeLine(bot, record.changes), lines: formatChanges(record.changes).map(oneLine) };
+    return { summary: oneLine(`${bot}: summary unavailable: ${record.reason ?? 'no reason recorded'}`), lines: flag };
+  const summary = changeLine(bot, record.changes) ?? `${bot}: no change to the bot's definition`;
+  return { summary: oneLine(summary), lines: [...formatChanges(record.changes).map(oneLine), ...flag] };
 }
 
 /** Record text goes into a commit message: no line breaks or control characters of its own. */
@@ -408,8 +411,10 @@ async function mirror(c: {
 }): Promise<number> {
   const { s3, bucket, auth, dir, opts, warn } = c;
   const mirrored = await readMirrored(dir);
-  // Every folder another resource may own, whether chosen this time or mirrored before.
-  const folders = new Set([...c.all.map((r) => folderOf(r.key)), ...[...mirrored.keys()].map(folderOf)]);
+  // Every folder another resource may own, whether chosen this time or mirrored before. Only keys of
+  // BotVault's layout (keyInfo names their target) count: a `.zip` planted at any other key cannot
+  // reserve a folder inside a real bot's and so block its versions.
+  const folders = new Set([...c.all.filter((r) => r.id !== undefined).map((r) => folderOf(r.key)), ...[...mirrored.keys()].map(folderOf)]);
 
   let already = 0;
   const notMirrored: Problem[] = [];
@@ -428,13 +433,29 @@ async function mirror(c: {
 
   const commits: Commit[] = [];
   const records = new Map<string, ChangeRecords>();
+  /** Versions still to come per key: a key's change records are dropped once its last one is done. */
+  const left = new Map<string, number>();
+  for (const { resource } of plan) left.set(resource.key, (left.get(resource.key) ?? 0) + 1);
+  /**
+   * Keys stopped for this run: a version that could not be read for a reason that may pass (network,
+   * KMS, Secrets Manager) holds back the key's later versions, so the next mirror retries it in order
+   * instead of finding it older than what was committed after it.
+   */
+  const stopped = new Map<string, string>();
   for (const { resource, version } of plan) {
     const key = resource.key;
     const versionId = version.versionId ?? NO_VERSION;
     const refuse = (reason: string) => {
       notMirrored.push({ key, versionId, reason });
-      process.stderr.write(`botvault: not mirrored: ${key} version ${versionId}: ${reason}\n`);
+      process.stderr.write(`botvault: not mirrored: ${key} version ${versionId}: ${oneLine(reason)}\n`);
     };
+    left.set(key, (left.get(key) ?? 1) - 1);
+    for (const k of records.keys()) if (k !== key && left.get(k) === 0) records.delete(k);
+    const held = stopped.get(key);
+    if (held) {
+      refuse(`waits for an earlier version of the key, which could not be read (${held}); run the mirror again`);
+      continue;
+    }
     const folder = folderOf(key);
     const keyProblem = pathProblem(folder);
     if (keyProblem) {
@@ -458,11 +479,14 @@ async function mirror(c: {
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
       refuse(err.message);
+      // Not what BotVault stored: left out for good, the versions after it go on. Anything else may pass.
+      if (!(err instanceof IntegrityError)) stopped.set(key, oneLine(err.message).slice(0, 200));
       continue;
     }
     let keyRecords = records.get(key);
     if (!keyRecords) {
-      keyRecords = await readChangeRecords(s3, bucket, key, auth, warn);
+      // Without the utterances' texts: a commit message names counts, and every key's records stay in memory for its run.
+      keyRecords = await readChangeRecords(s3, bucket, key, auth, warn, { members: false });
       records.set(key, keyRecords);
     }
     const where = `${key} version ${versionId}`;
@@ -536,8 +560,10 @@ async function commitFolder(
       await writeFile(path, data);
     }
     // -f: a .gitignore in the repository must not leave part of a version out; the folder is BotVault's.
-    if (files.size) await runGit(dir, ['add', '-A', '-f', '--', folder]);
-    else await runGit(dir, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', folder]);
+    // Stages the folder as it now is on disk, deletions included; nested resources' folders, kept on disk, stay as they are.
+    // A folder with nothing on disk and nothing tracked has nothing to stage (git add would fail on the pathspec).
+    const tracked = (await runGit(dir, ['ls-files', '--', folder])).stdout.trim() !== '';
+    if (files.size || tracked) await runGit(dir, ['add', '-A', '-f', '--', folder]);
     // --allow-empty: an archive whose files did not change (a re-export) is still a version, and gets its commit.
     await runGit(dir, ['commit', '-q', '--allow-empty', '--cleanup=verbatim', '-F', '-'], { input: message, env });
     const [commit, short] = (await runGit(dir, ['log', '-1', '--format=%H%x1f%h'])).stdout.trim().split(FIELD) as [string, string];

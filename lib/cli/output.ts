@@ -3,7 +3,16 @@ import type { JobResult } from '../core/contracts';
 
 /** A problem the operator can fix; printed as one line, exit code 2. */
 export class CliError extends Error {
-  override readonly name = 'CliError';
+  override readonly name: string = 'CliError';
+}
+
+/**
+ * An object that is not what BotVault stored (its bytes, MAC or zip do not
+ * check out): definite for that object, unlike a network or KMS failure,
+ * which may pass. `mirror` leaves such a version out and goes on.
+ */
+export class IntegrityError extends CliError {
+  override readonly name = 'IntegrityError';
 }
 
 export function exitWith(code: number): never {

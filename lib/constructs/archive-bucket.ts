@@ -277,13 +277,16 @@ export class ArchiveBucket extends Construct {
    * What StoreArchive needs to land one archive (lambdas/shared/archive-store.ts):
    * HeadObject of the stable key under `lex/` or `koreai/` (s3:GetObject),
    * one conditional PutObject (or a multipart upload, which s3:PutObject also
-   * covers, and its abort), and the restore sidecar beside it. Nothing else:
+   * covers, and its abort), the restore sidecar and the change record beside
+   * it, and the GetObject of the version a new one replaces (by its version
+   * id, for the change summary: S3's GetObject reference says a request with
+   * a versionId needs s3:GetObjectVersion, not s3:GetObject). Nothing else:
    * it cannot touch manifests and it cannot delete anything, so a compromised
    * function can add versions but never remove history; the bucket policy
    * (denyUnconditionalArchiveWrites) makes every archive write conditional.
    */
   public grantArchiveWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.grantObjects(grantee, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], ARCHIVE_PREFIXES, [
+    return this.grantObjects(grantee, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion'], ARCHIVE_PREFIXES, [
       'kms:GenerateDataKey',
       'kms:Decrypt',
     ]);

@@ -36,6 +36,8 @@ export const changeRecordSchema = z.object({
   recordedAt: nonEmptyString(),
   /** The archive version this record describes. */
   archive: versionRefSchema,
+  /** The bot's name as its export states it (lines name the bot by it). */
+  botName: z.optional(z.string()),
   /** The version it is compared with: the one current before it; null for the bot's first backup. */
   previous: z.nullable(versionRefSchema),
   /**

@@ -43,19 +43,35 @@ export function formatChanges(changes: readonly BotChange[]): string[] {
   return [...byScope].map(([where, items]) => `${where}: ${items.join('; ')}`);
 }
 
-/** The longest one bot's line in a job result may be (the run's results travel in Step Functions state). */
-const MAX_LINE = 400;
+/**
+ * The longest one bot's line may be, in UTF-8 bytes: every job result travels
+ * in the execution's state (256 KiB for all of them, README "Scaling"), and
+ * the full list is in the change record anyway.
+ */
+const MAX_LINE_BYTES = 200;
+
+/** A line for a manifest, a notification or a commit subject: no control characters, at most MAX_LINE_BYTES. */
+export function clipLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+  const line = text.replace(/[\x00-\x1f\x7f]+/g, ' ');
+  if (Buffer.byteLength(line) <= MAX_LINE_BYTES) return line;
+  let out = '';
+  for (const ch of line) {
+    if (Buffer.byteLength(out + ch) > MAX_LINE_BYTES - 3) break;
+    out += ch;
+  }
+  return `${out}...`;
+}
 
 /**
  * One bot's changes on one line, for the run manifest and the run's
  * notification: `OrderFlowers (en_US): intent OrderFlowers +3 utterances, slot
- * type FlowerTypes +1 value; OrderFlowers: bot settings changed`.
+ * type FlowerTypes +1 value; OrderFlowers: bot settings changed`; undefined
+ * when nothing changed (an archive written again with `changeDetection: "always"`).
  */
-export function changeLine(bot: string, changes: readonly BotChange[]): string {
+export function changeLine(bot: string, changes: readonly BotChange[]): string | undefined {
   const byScope = new Map<string | undefined, string[]>();
   for (const c of changes) byScope.set(c.scope, [...(byScope.get(c.scope) ?? []), `${c.subject} ${c.detail}`]);
-  const line =
-    [...byScope].map(([scope, items]) => `${bot}${scope === undefined ? '' : ` (${scope})`}: ${items.join(', ')}`).join('; ') ||
-    `${bot}: the archive changed, the bot's definition did not`;
-  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
+  const line = [...byScope].map(([scope, items]) => `${bot}${scope === undefined ? '' : ` (${scope})`}: ${items.join(', ')}`).join('; ');
+  return line ? clipLine(line) : undefined;
 }

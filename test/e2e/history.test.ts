@@ -135,7 +135,7 @@ describe('botvault history', () => {
     expect(res.stderr).toMatch(/^botvault: warning: not using \S+\.changes\.json version \S+: it is not authenticated \(it carries no mac metadata/);
   });
 
-  it('version metadata that does not verify: exit 2, one line; --accept-unverified shows it marked UNVERIFIED', async () => {
+  it('a version whose metadata does not verify is shown REFUSED (nothing of it believed), the others as before, exit 2; --accept-unverified shows it marked UNVERIFIED', async () => {
     const junk = Buffer.from('not a bot');
     const { createHash } = await import('node:crypto');
     await h.s3.send(
@@ -143,15 +143,16 @@ describe('botvault history', () => {
         Bucket: h.bucket,
         Key: KEY,
         Body: junk,
-        Metadata: { sha256: createHash('sha256').update(junk).digest('hex'), 'run-id': 'history-e2e-3', mac: 'v1:AAAA' },
+        Metadata: { sha256: createHash('sha256').update(junk).digest('hex'), 'run-id': 'history-e2e-planted', mac: 'v1:AAAA' },
       }),
     );
     const refused = await h.cli(['history', TARGET, '--config', h.configFile]);
     expect(refused.code).toBe(2);
-    // The planted record's warning (test above), then the one-line error.
-    const lines = refused.stderr.trim().split('\n');
-    expect(lines.slice(0, -1).every((l) => l.startsWith('botvault: warning: not using'))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^botvault: \S+ version \S+ is not authenticated: its MAC does not verify/);
+    expect(refused.stdout).not.toContain('history-e2e-planted');
+    expect(refused.stdout).toMatch(/\(current\)\n {2}REFUSED: \S+ version \S+ is not authenticated: its MAC does not verify/);
+    // The genuine versions are still shown with their changes.
+    expect(refused.stdout).toContain(`version ${stored[1]!.versionId}\n  en_US: intent Cancel added`);
+    expect(refused.stderr).toMatch(/^botvault: warning: \S+ version \S+ is not authenticated: its MAC does not verify/m);
     const shown = await h.cli(['history', TARGET, '--accept-unverified', '--config', h.configFile]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/\(current\) UNVERIFIED\n {2}\(no change record/);

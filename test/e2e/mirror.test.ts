@@ -61,8 +61,8 @@ async function versionsOf(t: { target: string; key: string }): Promise<Listed[]>
     .reverse();
 }
 
-function mirror(dir: string, targets: string[], extra: string[] = []): Promise<CliResult> {
-  return h.cli(['mirror', '--git', dir, ...targets, ...extra, '--config', h.configFile]);
+function mirror(dir: string, targets: string[], extra: string[] = [], env?: Record<string, string>): Promise<CliResult> {
+  return h.cli(['mirror', '--git', dir, ...targets, ...extra, '--config', h.configFile], env ? { env } : undefined);
 }
 
 /** git in the mirror's directory; the test process's own GIT_* redirections (inside a hook, say) are dropped. */
@@ -376,6 +376,27 @@ describe('botvault mirror', () => {
     expect(commits(dir).map((c) => c.subject)).toEqual(['Bravo: first backup']);
     expect(git(dir, ['log', '-p', '--all'])).not.toContain(SENTINEL_PASSWORD);
     expect(res.stdout).not.toContain(SENTINEL_PASSWORD);
+  });
+
+  it('a version that cannot be read for a passing reason (Secrets Manager unreachable) holds back the later ones; the next mirror commits them in order', async () => {
+    h.lex.modifyBot('BRAVOBOT02', { intents: ['Help', 'Payslip'] });
+    await backUp('mirror-b2', BRAVO.target);
+    const versions = await versionsOf(BRAVO);
+    expect(versions).toHaveLength(2);
+    const dir = join(h.dir, 'bravo-held');
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    const down = await mirror(dir, [BRAVO.target], [], { AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9' });
+    expect(down.code).toBe(2);
+    expect(down.stderr).toContain(`botvault: not mirrored: ${BRAVO.key} version ${versions[0]!.versionId}: `);
+    expect(down.stderr).toContain(`botvault: not mirrored: ${BRAVO.key} version ${versions[1]!.versionId}: waits for an earlier version of the key`);
+    expect(down.stdout.trimEnd().split('\n').at(-1)).toBe(`mirrored 0 versions of 0 bots into ${dir} (0 skipped, 2 not mirrored)`);
+    const up = await mirror(dir, [BRAVO.target]);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(commits(dir).map((c) => c.subject)).toEqual([
+      'Bravo: first backup',
+      'Bravo (en_US): intent Payslip added, slot type BravoChoice +1 value',
+    ]);
   });
 
   it("a bot id mirrors all of the bot's resources; a locale's commit keeps the custom vocabulary folder nested in its own", async () => {

@@ -70,7 +70,12 @@ function tickMarkers(json: CfnTemplate) {
 function archiveWrite(json: CfnTemplate) {
   const b = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
   return [
-    { Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
+    // GetObjectVersion: the change summary reads the version a new one replaces by its version id (lambdas/shared/change-record.ts).
+    {
+      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Effect: 'Allow',
+      Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`],
+    },
     keyViaS3(json, ['kms:Decrypt', 'kms:GenerateDataKey']),
   ];
 }

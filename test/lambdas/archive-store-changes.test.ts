@@ -3,7 +3,7 @@
  * S3-compatible server (s3rver, unversioned: what is at the stable key is what
  * the last write left there).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +125,21 @@ describe('change detection', () => {
       client.destroy();
       await kms.close();
     }
+  });
+
+  it('a version that unpacks to more than the summary reads into memory: stored, its change record says why there is no summary', async () => {
+    await store(await zip(BOT, new Date(Date.UTC(2024, 0, 1))), 'run-1');
+    // 65 MiB of incompressible bytes, stored: above SUMMARY_MAX_UNPACKED_BYTES (64 MiB) by its declared size.
+    const big = await writeZip([...BOT.map(([name, data]) => ({ name, data })), { name: 'Change/blob.bin', data: randomBytes(65 * 1024 * 1024) }], {
+      mtime: new Date(Date.UTC(2024, 0, 2)),
+      store: true,
+    });
+    const stored = await store(big, 'run-2', { maxBytes: 128 * 1024 * 1024 });
+    expect(stored.status).toBeUndefined();
+    expect(stored.sha256).toBe(sha256(big));
+    expect(stored.changes).toBe(`Change: changed (no summary: the archive unpacks to more than ${64 * 1024 * 1024} bytes)`);
+    const record = JSON.parse((await read(changeRecordKey(job.key))).toString('utf8')) as { status: string; reason: string; runId: string };
+    expect(record).toMatchObject({ status: 'unavailable', runId: 'run-2', reason: `the archive unpacks to more than ${64 * 1024 * 1024} bytes` });
   });
 
   it('a changed entry writes the new archive', async () => {

@@ -13,6 +13,8 @@ import { manifestKey } from '../../lib/core/run-manifest';
 import { summarize } from '../../lambdas/summarize/summarize';
 import { handler } from '../../lambdas/summarize/handler';
 import { type S3Server, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { startSnsSimulator } from '../simulators/sns-simulator';
 
 class CapturedMetrics extends Metrics {
   emitted: ReturnType<Metrics['serializeMetrics']>[] = [];
@@ -131,6 +133,39 @@ describe('summarize core', () => {
     expect(out.message).toMatch(/^25 of 25 backup jobs failed \(.*lex:BOT0000019:DRAFT, and 5 more\); run manifest:/);
     expect(out.message).not.toContain('lex:BOT0000020:DRAFT');
     expect(out.failedTargets).toHaveLength(25);
+  });
+
+  it("the change notification keeps SNS's limits: an 80-character run name gives an ASCII Subject under 100 characters; a refused publish costs the notification, not the run", async () => {
+    const sns = await startSnsSimulator();
+    const client = new SNSClient({ endpoint: sns.url, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    try {
+      const runId = `manual-${'x'.repeat(73)}`;
+      expect(runId).toHaveLength(80); // the longest name `botvault run --name` takes (an execution name's limit)
+      const changed = { ...RESULTS[0]!, changes: 'Ålpha (en_US): intent Ça va added' };
+      const metrics = new CapturedMetrics({ namespace: 'BotVault', serviceName: 'botvault' });
+      await summarize(
+        { runId, startedAt: '2024-01-02T03:00:00Z', trigger: 'manual', results: [changed] },
+        { s3, bucket, metrics, changes: { sns: client, topicArn: sns.topicArn } },
+      );
+      // The simulator refuses a Subject that is not ASCII or is 100 characters or more, as SNS does.
+      expect(sns.published).toHaveLength(1);
+      expect(sns.published[0]!.subject).toMatch(/^BotVault: 1 of 1 bots changed \(run manual-x+\.\.\.$/);
+      expect(sns.published[0]!.subject!.length).toBeLessThan(100);
+      expect(sns.published[0]!.message).toMatch(/^1 of 1 bots changed: Ålpha \(en_US\): intent Ça va added\n/);
+
+      sns.failNext('InternalError', 5);
+      const failing = new CapturedMetrics({ namespace: 'BotVault', serviceName: 'botvault' });
+      const out = await summarize(
+        { runId: 'run-46', startedAt: '2024-01-02T03:00:00Z', trigger: 'manual', results: [changed] },
+        { s3, bucket, metrics: failing, changes: { sns: client, topicArn: sns.topicArn } },
+      );
+      expect(out.failed).toBe(0);
+      expect(sns.published).toHaveLength(1);
+      expect(JSON.stringify(failing.emitted)).toContain('ChangeNotificationsFailed');
+    } finally {
+      client.destroy();
+      await sns.close();
+    }
   });
 
   it('rejects a startedAt that is not a timestamp', async () => {

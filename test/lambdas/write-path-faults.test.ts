@@ -131,6 +131,11 @@ describe.each(BACKENDS)('the write path on a $name', (backend) => {
     const changed = await lexLikeZip(501);
     expect((await write(client, 'run-3', changed)).changes).toBe('Bot: files 1 changed');
     expect(calls()).toEqual([`HEAD ${job.key}`, `GET ${job.key}`, `PUT ${job.key}`, `PUT ${job.key}.changes.json`]);
+    // The version it replaces is read by its id where there are versions (IAM: s3:GetObjectVersion, test/infra/iam.test.ts),
+    // and only while it is still the current one (If-Match its ETag) where there are not.
+    const get = proxy.requests.find((r) => r.method === 'GET')!;
+    if (backend.versioned) expect(get.query).toMatch(/(^|&)versionId=[^&]+/);
+    else expect(get.query).not.toContain('versionId');
   });
 
   it('a lost answer to the write: the retry meets its own write, the job succeeds, one version', async () => {
@@ -140,11 +145,38 @@ describe.each(BACKENDS)('the write path on a $name', (backend) => {
     const stored = await write(client, 'run-1', zip);
     expect(stored).toMatchObject({ bytes: zip.length, sha256: sha256(zip) });
     expect(stored.status).toBeUndefined();
-    const puts = proxy.requests.filter((r) => r.method === 'PUT');
+    const puts = proxy.requests.filter((r) => r.method === 'PUT' && r.path === `/${bucket}/${job.key}`);
     // The first PUT was carried out and its answer lost; the SDK's retry found the key taken (412); one HEAD found this run's version.
     expect(puts.map((r) => r.status)).toEqual([0, 412]);
     expect(await history()).toEqual([{ sha256: sha256(zip), metadataSha256: sha256(zip) }]);
+    // The version still gets its change record (the version it replaced is not known any more: unavailable, saying why),
+    // and the job still names the bot for the run's notification.
+    expect(stored.changeRecord).toBe('written');
+    expect(stored.changes).toMatch(
+      /^lex:FAULTBOT01:DRAFT: changed \(no summary: an earlier attempt of this run stored the version and its answer was lost/,
+    );
+    const record = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: `${job.key}.changes.json` }));
+    expect(JSON.parse(await record.Body!.transformToString())).toMatchObject({
+      status: 'unavailable',
+      runId: 'run-1',
+      archive: { sha256: sha256(zip) },
+    });
     noDeletes(proxy);
+  });
+
+  it('a lost answer to the change record: the retried job finds the record of its own version and reuses its line, one record', async () => {
+    let dropped = 0;
+    const recordKey = `/${bucket}/${job.key}.changes.json`;
+    const { proxy, client } = await through({ dropResponse: (r) => r.method === 'PUT' && r.path === recordKey && dropped++ === 0 });
+    const zip = await lexLikeZip(500);
+    const first = await write(client, 'run-1', zip);
+    // The SDK retried the record's PUT after the lost answer (an unconditional write: the same record twice).
+    expect(first).toMatchObject({ changes: 'Bot: first backup', changeRecord: 'written' });
+    // The Lambda is retried as a whole (its answer lost too): the version and its record are found, nothing is added.
+    proxy.requests.length = 0;
+    const again = await write(client, 'run-1', zip);
+    expect(again).toMatchObject({ changes: 'Bot: first backup', changeRecord: 'written' });
+    expect(proxy.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`HEAD /${bucket}/${job.key}`, `GET ${recordKey}`]);
   });
 
   it('two runs of an unchanged bot at once: one writes, the other reports UNCHANGED, one version', async () => {

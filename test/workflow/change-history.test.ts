@@ -192,5 +192,13 @@ describe('change history through the synthesized workflow', () => {
       'Alpha (en_US): intent Cancel removed, intent Order removed, slot type AlphaChoice -2 values',
     );
     expect(w.sns.published).toEqual([]);
+
+    // A successful run with a change and the switch off: still nothing published (on, it would be: the first test).
+    w.h.lex.setFaults('BRAVOBOT02', {});
+    w.h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Order'] });
+    const quiet = await run(w, 'history-4', { changes: false });
+    expect(quiet.status).toBe('SUCCEEDED');
+    expect(line(quiet, 'lex:ALPHABOT01:DRAFT')?.changes).toMatch(/^Alpha \(en_US\): intent Order added/);
+    expect(w.sns.published).toEqual([]);
   });
 });
