@@ -174,12 +174,16 @@ describe('ArchiveBucket construct', () => {
     });
   });
 
-  it('grantArchiveWrite: put, abort a multipart upload and read under the archive prefixes; no delete, no staging, no listing', () => {
+  it('grantArchiveWrite: put, abort a multipart upload and read (a version by its id too) under the archive prefixes; no delete, no staging, no listing', () => {
     const { stack, archive, role } = bucketStack();
     archive.grantArchiveWrite(role);
     const b = logicalId(Template.fromStack(stack).toJSON() as CfnTemplate, 'AWS::S3::Bucket', 'ArchiveBucket');
     expect(roleStatements(stack)).toEqual([
-      { Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`] },
+      {
+        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+        Effect: 'Allow',
+        Resource: [`${b}.Arn/koreai/*`, `${b}.Arn/lex/*`],
+      },
     ]);
   });
 
