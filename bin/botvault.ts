@@ -2,7 +2,8 @@
  * `botvault`: the operator's command line. Each command lives in lib/cli/;
  * this file only wires them into commander.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runLocalCommand } from '../lib/cli/local';
 import { awsCliError } from '../lib/cli/aws';
 import { CliError, exitWith } from '../lib/cli/output';
@@ -11,11 +12,23 @@ import { CliError, exitWith } from '../lib/cli/output';
 // upgrades package.json, not for an operator reading a command's output: keep stderr to our one line.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * Usage errors (an unknown option, a missing argument, a bad value) are one
+ * line with a hint and exit code 2, like every other problem the operator can
+ * fix: exit code 1 means "some jobs failed" (`run`) or "the import failed"
+ * (`restore`). Commander's own message is kept; exitOverride lets the catch
+ * at the end print it (subcommands inherit both settings).
+ */
 const program = new Command()
   .name('botvault')
+  .version(version, '-V, --version', 'print the version of botvault and exit')
+  // Program options only before the command: `get --version ID` is get's own option, not this one.
+  .enablePositionalOptions()
   .description('Back up Amazon Lex V2 and Kore.ai bots into a versioned S3 bucket, and see what was backed up.')
-  .showHelpAfterError('(run with --help for usage)')
-  .configureOutput({ outputError: (str, write) => write(str) });
+  .exitOverride()
+  .configureOutput({ outputError: () => undefined });
 
 program
   .command('local')
@@ -109,7 +122,8 @@ deployedStackOptions(
       'Download an archive version, checking it against the sha256 stored with it on the way; on a mismatch nothing is written and the exit code is 2.',
     )
     .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
-    .option('-o, --output <file>', 'where to write it (default: <botId>-<botVersion>-<version or "current">.zip here)'),
+    .option('-o, --output <file>', 'where to write it (default: <botId>-<botVersion>-<version or "current">.zip here)')
+    .option('--force', 'overwrite the file when it exists (without it, an existing file is refused: exit 2, nothing downloaded)', false),
   { verifies: true },
 ).action(async (target: string, opts) => {
   const { getCommand } = await import('../lib/cli/get');
@@ -241,6 +255,16 @@ function positiveInt(value: string): number {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0 and their output already written.
+    if (err.exitCode === 0) process.exit(0);
+    // No command at all: commander has printed the help to stderr; that is the hint.
+    if (err.code === 'commander.help') process.exit(2);
+    const command = program.commands.find((c) => c.name() === process.argv[2])?.name();
+    const hint = command ? `botvault ${command} --help` : 'botvault --help';
+    process.stderr.write(`botvault: ${err.message.replace(/^error: /, '')} (see \`${hint}\`)\n`);
+    process.exit(2);
+  }
   // Credential, region and network failures anywhere become the same one-line advice.
   const known = err instanceof CliError ? err : awsCliError(err, 'an AWS call');
   if (known) {

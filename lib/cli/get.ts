@@ -10,7 +10,7 @@
  * file behind: an operator restoring a bot must never pick up bad bytes.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -27,6 +27,8 @@ import { SHA256_METADATA } from '../core/names';
 export interface GetCommandOptions extends LocateOptions {
   readonly version?: string;
   readonly output?: string;
+  /** Overwrite the file when it exists. */
+  readonly force?: boolean;
   readonly json: boolean;
   /** Keep a version with no sha256 metadata or no valid MAC (the output says UNVERIFIED). */
   readonly acceptUnverified?: boolean;
@@ -44,6 +46,10 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
       throw new CliError(`${displayName(resource)} has no version "${opts.version}"; versions (newest first): ${listSome(known)}`);
     }
     const file = resolve(opts.output ?? defaultFileName(resource, opts.version));
+    // `<id>-current.zip` names a different version after every backup: an earlier download is not overwritten silently.
+    if (!opts.force && existsSync(file)) {
+      throw new CliError(`${file} exists: pass --force to overwrite it, or -o to name another file; nothing was downloaded`);
+    }
     const partial = `${file}.partial`;
 
     const res = await aws(`GetObject s3://${bucket}/${resource.key}`, async () => {

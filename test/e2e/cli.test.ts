@@ -9,7 +9,7 @@
  * earlier runs stored.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +245,18 @@ describe('botvault get', () => {
     expect(res.stdout).toBe(
       `${file}  ${(stored.body.length / 1024).toFixed(1)} KiB (${stored.body.length} bytes)  sha256 ${sha256(stored.body)} (verified, MAC authentic)\n`,
     );
+  });
+
+  it('an existing file is not overwritten without --force: exit 2, one line, the file as it was; --force replaces it', async () => {
+    const file = join(h.dir, 'ALPHABOT01-DRAFT-current.zip');
+    writeFileSync(file, 'an earlier download');
+    const refused = await h.cli(['get', 'lex:ALPHABOT01:DRAFT', '--config', h.configFile]);
+    expect(refused).toMatchObject({ code: 2, stdout: '' });
+    expect(refused.stderr).toBe(`botvault: ${file} exists: pass --force to overwrite it, or -o to name another file; nothing was downloaded\n`);
+    expect(readFileSync(file, 'utf8')).toBe('an earlier download');
+    const forced = await h.cli(['get', 'lex:ALPHABOT01:DRAFT', '--force', '--config', h.configFile]);
+    expect(forced.code).toBe(0);
+    expect(readFileSync(file).equals((await object(ALPHA_DRAFT_KEY)).body)).toBe(true);
   });
 
   it('by S3 key, to a chosen file, with --json', async () => {
