@@ -8,7 +8,7 @@
  * resources the config names; the IAM is derived from the config here, so a
  * new target in the config is a new ARN in the policy at the next deploy.
  */
-import { ArnFormat, CfnOutput, type CfnResource, Duration, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnOutput, type CfnResource, Duration, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -192,7 +192,9 @@ export class BotVaultStack extends Stack {
       description: 'Start a manual backup run of every configured target',
       value: Fn.join('', [
         'aws stepfunctions start-execution --region ',
-        this.region,
+        // The deployed stack's own region, resolved by CloudFormation: `cdk synth` without a region
+        // would otherwise bake in whatever default the CDK CLI picked (us-east-1).
+        Aws.REGION,
         ' --state-machine-arn ',
         this.workflow.stateMachine.stateMachineArn,
         ` --input '{"trigger":"manual"}'`,
