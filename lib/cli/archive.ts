@@ -14,7 +14,6 @@ import { cachedSecretReader, passwordFromSecret } from '../core/secrets';
 import { bufferByteSource } from '../core/archive/byte-source';
 import type { ArchiveLimits } from '../core/archive/limits';
 import { withZip, ZipArchiveError, ZipPasswordError, ZipUnsupportedError } from '../core/archive/zip';
-import { checkMac } from '../core/mac';
 import type { Authenticator } from './authentication';
 import { aws, httpStatus, type AwsOptions } from './aws';
 import type { Resource } from './list';
@@ -209,15 +208,8 @@ export async function readRestoreInfo(
     }
     const body = Buffer.from(text, 'utf8');
     const sha256 = createHash('sha256').update(body).digest('hex');
-    let verdict: Awaited<ReturnType<typeof checkMac>>;
-    try {
-      verdict = await checkMac(auth.key, { kind: 'sidecar', key, bytes: body.length, sha256, metadata });
-    } catch (err) {
-      // KMS could not be asked: stop, rather than restore without the sidecar as if it were forged.
-      throw new CliError(
-        `cannot check the MAC of ${where}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`,
-      );
-    }
+    // KMS could not be asked: a CliError stops the restore, rather than going on without the sidecar as if it were forged.
+    const verdict = await auth.verdict({ kind: 'sidecar', key, bytes: body.length, sha256, metadata }, where);
     if (verdict.status === 'authentic') return parsed;
     if (auth.acceptUnverified) {
       warn(`${where} is not authenticated (${verdict.reason}): using it UNVERIFIED (--accept-unverified)`);

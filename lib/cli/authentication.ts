@@ -9,7 +9,7 @@
  * UNVERIFIED. The operator's credentials need kms:VerifyMac on the key.
  */
 import { KMSClient } from '@aws-sdk/client-kms';
-import { checkMac, kmsMacKey, type MacKey, type MacSubject } from '../core/mac';
+import { checkMac, kmsMacKey, type MacKey, type MacSubject, type MacVerdict } from '../core/mac';
 import type { AwsOptions } from './aws';
 import { CliError, IntegrityError } from './output';
 
@@ -28,24 +28,30 @@ export interface Authenticator {
    * naming `what` and why, and nothing of the object is used.
    */
   check(subject: MacSubject, what: string): Promise<boolean>;
+  /** The MAC verdict itself, for readers that decide per object (sidecars, change records); KMS failures are a CliError naming `what`. */
+  verdict(subject: MacSubject, what: string): Promise<MacVerdict>;
   close(): void;
 }
 
 export function authenticator(keyArn: string | undefined, opts: AuthenticationOptions, warn: (line: string) => void): Authenticator {
   const kms = keyArn ? new KMSClient(opts.region ? { region: opts.region } : {}) : undefined;
   const key: MacKey | undefined = kms && keyArn ? kmsMacKey(kms, keyArn) : undefined;
+  const verdictOf = async (subject: MacSubject, what: string): Promise<MacVerdict> => {
+    try {
+      return await checkMac(key, subject);
+    } catch (err) {
+      // KMS could not be asked: stop, rather than treat the object as if it were forged.
+      throw new CliError(
+        `cannot check the MAC of ${what}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`,
+      );
+    }
+  };
   return {
     key,
     acceptUnverified: opts.acceptUnverified ?? false,
+    verdict: verdictOf,
     async check(subject, what) {
-      let verdict: Awaited<ReturnType<typeof checkMac>>;
-      try {
-        verdict = await checkMac(key, subject);
-      } catch (err) {
-        throw new CliError(
-          `cannot check the MAC of ${what}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`,
-        );
-      }
+      const verdict = await verdictOf(subject, what);
       if (verdict.status === 'authentic') return true;
       if (!opts.acceptUnverified) {
         throw new IntegrityError(

@@ -8,7 +8,6 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { checkMac } from '../core/mac';
 import { changeRecordKey, SHA256_METADATA } from '../core/names';
 import { type ChangeRecord, changeRecordSchema } from '../providers/change-record';
 import type { Authenticator } from './authentication';
@@ -92,14 +91,7 @@ async function readOne(
     warn(`ignoring ${where}: its bytes do not match its sha256 metadata`);
     return undefined;
   }
-  let verdict: Awaited<ReturnType<typeof checkMac>>;
-  try {
-    verdict = await checkMac(auth.key, { kind: 'changes', key, bytes: body.length, sha256, metadata });
-  } catch (err) {
-    throw new CliError(
-      `cannot check the MAC of ${where}: ${(err as Error).message} (the CLI needs kms:VerifyMac on the stack's AuthenticationKeyArn)`,
-    );
-  }
+  const verdict = await auth.verdict({ kind: 'changes', key, bytes: body.length, sha256, metadata }, where);
   if (verdict.status !== 'authentic' && !auth.acceptUnverified) {
     warn(`not using ${where}: it is not authenticated (${verdict.reason}); --accept-unverified would use it`);
     return undefined;
