@@ -137,7 +137,7 @@ deployedStackOptions(
     .description(
       'Put an archive version back into the provider: read it from S3 (sha256-checked), upload it and start an import into the bot, then follow the import. ' +
         'An existing bot is imported with FailOnConflict unless --merge says otherwise, so by default nothing is overwritten. ' +
-        'Exit codes: 0 restored (or a clean --dry-run), 1 the import failed (its reasons are printed) or was still running at --timeout, 2 could not start.',
+        'Exit codes: 0 restored, 1 the import failed (its reasons are printed) or was still running at --timeout, 2 could not start; a --dry-run exits as the restore would.',
     )
     .option('--version <id>', 'S3 version id from `botvault list` (default: the current version)')
     .option(
@@ -150,7 +150,11 @@ deployedStackOptions(
         'what happens to resources that already exist in the bot (Lex: Append is for custom vocabularies only)',
       ).choices(['FailOnConflict', 'Overwrite', 'Append']),
     )
-    .option('--dry-run', 'check everything (archive, sha256 and MAC, target bot, parameters, credentials) and change nothing', false)
+    .option(
+      '--dry-run',
+      'check everything the restore checks (archive, sha256 and MAC, target bot, parameters, credentials, upload URL) and change nothing',
+      false,
+    )
     .option('--role-arn <arn>', "Lex, new bot: the bot's IAM role (default: the restore sidecar's, or the existing bot's)")
     .addOption(
       new Option('--child-directed <bool>', 'Lex, new bot: COPPA dataPrivacy.childDirected (default: sidecar, then the archive)')

@@ -11,14 +11,17 @@
  *
  * Exit codes: 0 restored (or a dry run that found nothing wrong), 1 the
  * provider reported the import as failed (its reasons are printed), 2 it
- * could not start (one line saying why).
+ * could not start (one line saying why). A dry run runs the very plan a
+ * restore runs (lib/providers/restore.ts) and exits as the restore would:
+ * 2 for what the restore refuses, 1 for an import the provider is known to
+ * refuse (Lex FailOnConflict into a bot or locale that exists).
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { archiveLimitsFromConfig } from '../core/archive/limits';
 import { BotVaultError } from '../core/errors';
 import { cachedSecretReader } from '../core/secrets';
-import { type RestoreOutcome, RestoreRefusedError, type RestoreRequest, restoreFor } from '../providers/restore';
+import { type RestoreOutcome, type RestorePlan, RestoreRefusedError, type RestoreRequest, restoreFor } from '../providers/restore';
 import { checkVersion, readArchive, readEntries, readRestoreInfo } from './archive';
 import { authenticator } from './authentication';
 import { aws, s3Client } from './aws';
@@ -28,6 +31,8 @@ import { type LocateOptions, locate, readConfig } from './resolve';
 import { displayName, resolveResource } from './targets';
 
 export interface RestoreCommandOptions extends LocateOptions, Omit<RestoreRequest, 'region'> {
+  /** Plan and check everything a restore checks, start nothing. */
+  readonly dryRun: boolean;
   /** S3 version id (default: the current version). */
   readonly version?: string;
   /** Restore a version that carries no sha256 metadata or no valid MAC (nothing vouches for its bytes). */
@@ -75,17 +80,22 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
         return id.Account;
       }));
     let outcome: RestoreOutcome;
+    let plan: RestorePlan | undefined;
     try {
-      outcome = await restore(
+      // The same plan for a dry run and a real restore: every check runs in both; only a real one starts it.
+      plan = await restore(
         { resource, data: archive.data, entries, ...(password !== undefined ? { password } : {}), ...(info ? { info } : {}) },
         opts,
         { targets: config?.targets ?? [], allowedOrigins: config?.downloadAllowlist ?? [], secrets: cachedSecretReader(sm), aws, callerAccount },
       );
+      const { start: _start, close: _close, conflicts, ...planned } = plan;
+      outcome = opts.dryRun ? { ...planned, importId: null, status: 'DRY_RUN', failureReasons: conflicts } : await plan.start();
     } catch (err) {
       // The provider refused, or its API did: one line, exit 2 (nothing was changed, or the import never started).
       if (err instanceof RestoreRefusedError || err instanceof BotVaultError) throw new CliError(err.message.replace(/\.$/, ''));
       throw err;
     } finally {
+      plan?.close();
       sm.destroy();
       sts.destroy();
     }
@@ -107,7 +117,8 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
   }
   if (opts.json) printJson(report);
   else for (const line of describe(report)) process.stdout.write(`${line}\n`);
-  return report.status === 'COMPLETED' || report.status === 'DRY_RUN' ? 0 : 1;
+  // A dry run exits as the restore would: 1 when the provider is known to refuse the import.
+  return report.status === 'COMPLETED' || (report.status === 'DRY_RUN' && report.failureReasons.length === 0) ? 0 : 1;
 }
 
 function describe(r: RestoreReport): string[] {
@@ -116,9 +127,11 @@ function describe(r: RestoreReport): string[] {
   const merge = r.mergeStrategy ? `, merge ${r.mergeStrategy}` : '';
   const lines: string[] = [];
   if (r.status === 'DRY_RUN') {
-    lines.push(`dry run: ${version} can be restored into ${dest}${merge}`);
+    const refused = r.failureReasons.length > 0;
+    lines.push(`dry run: ${version} ${refused ? 'cannot be restored' : 'can be restored'} into ${dest}${merge}`);
     for (const [what, from] of Object.entries(r.sources)) lines.push(`  ${what}: ${from}`);
     for (const note of r.notes) lines.push(`  note: ${note}`);
+    for (const reason of r.failureReasons) lines.push(`  the import would fail: ${reason}`);
     lines.push('nothing was changed');
     return lines;
   }

@@ -7,23 +7,30 @@ import https from 'node:https';
 import { assessUrl, guardedLookup, redactUrl } from './download-guard';
 import { ProviderRequestError, ProviderUnavailableError, UnsafeUrlError } from './errors';
 
+interface UploadGuard {
+  readonly allowedHosts: readonly string[];
+  readonly allowedOrigins: readonly string[];
+}
+
+/**
+ * The checks putUpload makes of the URL before it connects (scheme, host,
+ * allowlist), without connecting: a restore's dry run makes them too.
+ */
+export function checkUploadUrl(url: string, guard: UploadGuard): { url: URL; allowlisted: boolean } {
+  try {
+    return assessUrl(url, guard);
+  } catch (err) {
+    throw new UnsafeUrlError(`refusing to upload the archive: ${(err as Error).message.replace(/^Refusing to download /, '')}`);
+  }
+}
+
 /**
  * PUT to a presigned upload URL, guarded like a download (download-guard):
  * https to the provider's hosts (or an allowlisted origin), public addresses
  * only, never a redirect. The URL is a credential: errors show it redacted.
  */
-export async function putUpload(
-  url: string,
-  data: Buffer,
-  guard: { allowedHosts: readonly string[]; allowedOrigins: readonly string[] },
-): Promise<void> {
-  let target: URL;
-  let allowlisted: boolean;
-  try {
-    ({ url: target, allowlisted } = assessUrl(url, guard));
-  } catch (err) {
-    throw new UnsafeUrlError(`refusing to upload the archive: ${(err as Error).message.replace(/^Refusing to download /, '')}`);
-  }
+export async function putUpload(url: string, data: Buffer, guard: UploadGuard): Promise<void> {
+  const { url: target, allowlisted } = checkUploadUrl(url, guard);
   const shown = redactUrl(target);
   const transport = target.protocol === 'https:' ? https : http;
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,12 @@
  * shares, and the registry keyed by provider name. The CLI (lib/cli/restore.ts)
  * reads and verifies the archive, then hands it here; a provider only decides
  * where it goes and drives the provider's import API.
+ *
+ * A provider's restore is two steps, so that a dry run and a real restore
+ * cannot check different things: it first plans (reads the destination,
+ * works out every parameter, refuses what cannot go — read-only calls only)
+ * and returns the plan; the plan's `start()` makes the first call that
+ * changes the provider. `--dry-run` is a plan that is never started.
  */
 import type { ProviderName } from '../core/contracts';
 import type { SecretReader } from '../core/secrets';
@@ -19,8 +25,6 @@ export interface RestoreRequest {
   /** The destination: an existing bot's id or name, or a new bot's name. @default the bot the archive came from */
   readonly toBot?: string;
   readonly merge?: (typeof MERGE_STRATEGIES)[number];
-  /** Check everything, change nothing. */
-  readonly dryRun: boolean;
   /** Lex, new bot: the bot's IAM role. */
   readonly roleArn?: string;
   /** Lex, new bot: COPPA flag. */
@@ -61,16 +65,35 @@ export interface RestoreEnv {
   readonly callerAccount: () => Promise<string>;
 }
 
-/** What a restore did (or, in a dry run, would do). */
-export interface RestoreOutcome {
+/** Where a restore goes and how: the part of its outcome known before anything is changed. */
+interface RestoreTarget {
   destination: { botId: string | null; botName: string | null; existing: boolean };
   mergeStrategy: string | null;
-  importId: string | null;
-  status: 'DRY_RUN' | 'COMPLETED' | 'FAILED' | 'TIMED_OUT';
-  failureReasons: string[];
   /** Where the details for a new bot came from, e.g. "sidecar", "flags", "archive". */
   sources: Record<string, string>;
   notes: string[];
+}
+
+/** What a restore did (or, in a dry run, would do). */
+export interface RestoreOutcome extends RestoreTarget {
+  importId: string | null;
+  status: 'DRY_RUN' | 'COMPLETED' | 'FAILED' | 'TIMED_OUT';
+  /** Why the import failed; in a dry run, why the provider would refuse it (then the dry run exits as the failed import would). */
+  failureReasons: string[];
+}
+
+/** A restore checked and worked out, nothing changed yet. */
+export interface RestorePlan extends RestoreTarget {
+  /**
+   * What the provider is known to refuse, found with read-only calls (Lex:
+   * FailOnConflict into a bot or locale that exists). A real restore still
+   * runs the import and reports the provider's own reasons.
+   */
+  conflicts: string[];
+  /** Uploads and imports: the first call that changes the provider. */
+  start(): Promise<RestoreOutcome>;
+  /** Releases the plan's clients (after start(), or instead of it). */
+  close(): void;
 }
 
 /** The restore cannot start: the archive, the flags or the destination do not allow it. Nothing was changed. */
@@ -78,7 +101,8 @@ export class RestoreRefusedError extends Error {
   override readonly name = 'RestoreRefusedError';
 }
 
-export type ProviderRestore = (source: RestoreSource, request: RestoreRequest, env: RestoreEnv) => Promise<RestoreOutcome>;
+/** Plans a restore: every check a restore makes before its first change, for a dry run and a real restore alike. */
+export type ProviderRestore = (source: RestoreSource, request: RestoreRequest, env: RestoreEnv) => Promise<RestorePlan>;
 
 const RESTORES = {
   lex: restoreLex,

@@ -102,24 +102,40 @@ describe('Kore.ai: history, diff and restore', () => {
     expect(res.stdout).toMatch(/\n\+\s+"sentence": "complain",\n/);
   });
 
-  it('--dry-run: credentials read, bot reachable, nothing uploaded or imported', async () => {
-    const res = await cli(['restore', TARGET, '--version', versions[0]!, '--dry-run']);
+  it('--dry-run --merge Overwrite: credentials read, bot reachable, nothing uploaded or imported', async () => {
+    const res = await cli(['restore', TARGET, '--version', versions[0]!, '--merge', 'Overwrite', '--dry-run']);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`can be restored into existing bot Concierge (${BOT}), merge Overwrite\n`);
     expect(res.stdout).toContain('  credentials: secret botvault/koreai\n');
-    expect(res.stdout).toContain('note: a real restore needs --merge Overwrite\n');
     expect(importCalls()).toEqual([]);
     // The one call made was the read-only export status, with a valid JWT.
     expect(kore.calls.at(-1)).toMatchObject({ op: 'ExportStatus', botId: BOT, status: 200 });
   });
 
-  it('into the existing bot without --merge Overwrite: refused (exit 2), nothing sent', async () => {
-    const res = await cli(['restore', TARGET, '--version', versions[0]!]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toBe(
-      `botvault: importing into existing Kore.ai bot ${BOT} replaces its in-development definition: pass --merge Overwrite to do that, or --to-bot NAME to import as a new bot\n`,
+  it('into the existing bot without --merge Overwrite: the dry run refuses exactly as the restore does (exit 2, same line), nothing sent', async () => {
+    const refusal = `botvault: importing into existing Kore.ai bot ${BOT} replaces its in-development definition: pass --merge Overwrite to do that, or --to-bot NAME to import as a new bot\n`;
+    for (const dry of [['--dry-run'], []]) {
+      const res = await cli(['restore', TARGET, '--version', versions[0]!, ...dry]);
+      expect(res.code).toBe(2);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toBe(refusal);
+      // Both checked the bot first (credentials, reachable), then refused.
+      expect(kore.calls.at(-1)).toMatchObject({ op: 'ExportStatus', botId: BOT, status: 200 });
+    }
+    expect(importCalls()).toEqual([]);
+  });
+
+  it('a bot that is not there: dry run and restore refuse alike (exit 2)', async () => {
+    const missing = 'st-00000000-0000-0000-0000-000000000000';
+    const results = [];
+    for (const dry of [['--dry-run'], []])
+      results.push(await cli(['restore', TARGET, '--version', versions[0]!, '--to-bot', missing, '--merge', 'Overwrite', ...dry]));
+    expect(results.map((r) => r.code)).toEqual([2, 2]);
+    expect(results[0]!.stderr).toBe(
+      `botvault: Kore.ai bot ${missing} was not found at ${new URL(kore.url).origin}; give --to-bot a new bot name to import as a new bot\n`,
     );
+    expect(results[1]!.stderr).toBe(results[0]!.stderr);
     expect(importCalls()).toEqual([]);
   });
 

@@ -158,30 +158,35 @@ async function storeWithSidecar(lex: NonNullable<RestoreInfo['lex']>): Promise<{
 }
 
 describe('botvault restore (Lex V2)', () => {
-  it('--dry-run checks the archive and the bot, and changes nothing', async () => {
+  it('--dry-run checks the archive and the bot, and changes nothing; it fails as the import would: the bot exists and the merge is FailOnConflict (exit 1)', async () => {
     const before = await liveEntries();
     const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--dry-run', '--config', h.configFile], { env: lexEnv });
     expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
+    expect(res.code).toBe(1);
     expect(res.stdout).toMatch(
       new RegExp(
-        `^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, MAC authentic, 9 entries\\) can be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`,
+        `^dry run: ${TARGET} version ${versions[0]!.replace('.', '\\.')} \\(sha256 [0-9a-f]{64} verified, MAC authentic, 9 entries\\) cannot be restored into existing bot Alpha \\(ALPHABOT01\\), merge FailOnConflict\\n`,
       ),
     );
     expect(res.stdout).toContain('note: FailOnConflict: Lex stops at the first resource that already exists');
+    expect(res.stdout).toContain(
+      '  the import would fail: Bot Alpha (ALPHABOT01) already exists and the merge strategy is FailOnConflict: nothing would be changed\n',
+    );
     expect(res.stdout.trimEnd().split('\n').at(-1)).toBe('nothing was changed');
-    expect(importOps()).toEqual([]);
+    // An upload URL is asked for (and checked), nothing is uploaded or imported.
+    expect(importOps()).toEqual(['CreateUploadUrl']);
     expect(await liveEntries()).toEqual(before);
   });
 
-  it('into the existing bot with the default FailOnConflict: the import fails with its reasons, exit 1, the bot is as it was', async () => {
+  it('into the existing bot with the default FailOnConflict: the import fails with its reasons, exit 1 as the dry run said, the bot is as it was', async () => {
     const before = await liveEntries();
+    const earlier = importOps().length;
     const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--config', h.configFile, '--poll-ms', '50'], { env: lexEnv });
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(
       /\nimport \w+: FAILED: Bot Alpha \(ALPHABOT01\) already exists and the merge strategy is FailOnConflict: nothing was changed\.\n$/,
     );
-    expect(importOps()).toEqual(['CreateUploadUrl', 'Upload', 'StartImport', 'DescribeImport']);
+    expect(importOps().slice(earlier)).toEqual(['CreateUploadUrl', 'Upload', 'StartImport', 'DescribeImport']);
     expect(await liveEntries()).toEqual(before);
   });
 
@@ -247,6 +252,22 @@ describe('botvault restore (Lex V2)', () => {
     expect(started!.spec).toEqual({
       botImportSpecification: { botName: 'AlphaCopy', roleArn: ROLE, dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 },
     });
+  });
+
+  it('a locale archive into a bot that has the locale, FailOnConflict: the dry run and the restore both fail (exit 1), nothing changes', async () => {
+    const before = await liveEntries();
+    const args = ['restore', 'lex:ALPHABOT01:DRAFT:en_US', '--version', localeVersions[1]!, '--config', h.configFile, '--poll-ms', '50'];
+    const dry = await h.cli([...args, '--dry-run'], { env: lexEnv });
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain(
+      '  the import would fail: Locale en_US of bot ALPHABOT01 already exists and the merge strategy is FailOnConflict: nothing would be changed\n',
+    );
+    expect(h.lex.calls.at(-2)).toMatchObject({ op: 'ListBotLocales', botId: 'ALPHABOT01', status: 200 });
+    const real = await h.cli(args, { env: lexEnv });
+    expect(real.code).toBe(dry.code);
+    expect(real.stdout).toMatch(/\nimport \w+: FAILED: Locale en_US of bot ALPHABOT01 already exists and the merge strategy is FailOnConflict/);
+    expect(await liveEntries()).toEqual(before);
   });
 
   it('a locale archive restores into the existing bot with botLocaleImportSpecification; the next backup holds its entries', async () => {
@@ -317,7 +338,8 @@ describe('botvault restore (Lex V2)', () => {
       expect(res.code).toBe(0);
       expect(res.stdout).toContain('into existing bot Alpha (ALPHABOT01), merge Overwrite');
       expect(res.stdout).not.toContain('BRAVOBOT02');
-      const started = [...h.lex.imports.values()].slice(before);
+      // Only imports that were started (a dry run asks for an upload URL, and starts none).
+      const started = [...h.lex.imports.values()].slice(before).filter((i) => i.spec !== undefined);
       expect(started.every((i) => (i.spec as { botImportSpecification?: { botName?: string } }).botImportSpecification?.botName === 'Alpha')).toBe(
         true,
       );
@@ -350,20 +372,22 @@ describe('botvault restore (Lex V2)', () => {
     expect(h.sts.calls).toContain('GetCallerIdentity');
   });
 
-  it('an upload URL that is neither https nor allowlisted is refused before any byte leaves; nothing is imported', async () => {
+  it('an upload URL that is neither https nor allowlisted is refused before any byte leaves, by the dry run too; nothing is imported', async () => {
     const strict = join(h.dir, 'strict.config.json');
     writeFileSync(
       strict,
       JSON.stringify({ stackName: 'BotVaultRestoreE2E', targets: [{ provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' }] }),
     );
-    const before = h.lex.calls.length;
-    const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', '--config', strict], { env: lexEnv });
-    expect(res.code).toBe(2);
-    const line = oneLine(res.stderr);
-    expect(line).toMatch(/^botvault: refusing to upload the archive: http:\/\/127\.0\.0\.1:\d+\/uploads\/\w+: only https is allowed/);
-    // The presigned URL is a credential: only scheme, host and path are shown.
-    expect(line).not.toContain('X-Amz-');
-    expect(h.lex.calls.slice(before).map((c) => c.op)).toEqual(['DescribeBot', 'CreateUploadUrl']);
+    for (const dry of [['--dry-run'], []]) {
+      const before = h.lex.calls.length;
+      const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', ...dry, '--config', strict], { env: lexEnv });
+      expect(res.code).toBe(2);
+      const line = oneLine(res.stderr);
+      expect(line).toMatch(/^botvault: refusing to upload the archive: http:\/\/127\.0\.0\.1:\d+\/uploads\/\w+: only https is allowed/);
+      // The presigned URL is a credential: only scheme, host and path are shown.
+      expect(line).not.toContain('X-Amz-');
+      expect(h.lex.calls.slice(before).map((c) => c.op)).toEqual(['DescribeBot', 'CreateUploadUrl']);
+    }
   });
 
   it('a version with no sha256 metadata (planted, or its metadata lost) is refused unless --accept-unverified, which says UNVERIFIED', async () => {

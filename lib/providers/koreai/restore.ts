@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BotVaultError } from '../../core/errors';
-import { type ProviderRestore, type RestoreEnv, RestoreRefusedError, sleep } from '../restore';
+import { type ProviderRestore, type RestoreEnv, type RestoreOutcome, RestoreRefusedError, sleep } from '../restore';
 import { type KoreaiApp, koreaiCall, koreaiErrorText } from './client';
 import { koreaiBotName } from './export-format';
 import { koreaiJob } from './keys';
@@ -65,7 +65,7 @@ export const restoreKoreai: ProviderRestore = async (source, opts, env) => {
           : err;
       }
     }
-    if (opts.merge !== 'Overwrite' && !opts.dryRun) {
+    if (opts.merge !== 'Overwrite') {
       throw new RestoreRefusedError(
         `importing into existing Kore.ai bot ${wanted} replaces its in-development definition: pass --merge Overwrite to do that, or --to-bot NAME to import as a new bot`,
       );
@@ -82,51 +82,50 @@ export const restoreKoreai: ProviderRestore = async (source, opts, env) => {
   const destination = { botId: existing ? wanted : null, botName, existing };
   const sources: Record<string, string> = { credentials: `secret ${target.credentialsSecret}` };
   const base = { destination, mergeStrategy: existing ? 'Overwrite' : null, sources, notes };
-  if (opts.dryRun) {
-    if (existing && opts.merge !== 'Overwrite') notes.push('a real restore needs --merge Overwrite');
-    return { ...base, importId: null, status: 'DRY_RUN', failureReasons: [] };
-  }
+  return { ...base, conflicts: [], start, close: () => {} };
 
-  // ---- from here on the provider is changed ----
-  const form = new FormData();
-  form.set('file', new Blob([new Uint8Array(source.data)], { type: 'application/zip' }), 'bot.zip');
-  form.set('fileContext', 'bulkImport');
-  form.set('fileExtension', 'zip');
-  const uploaded = z.object({ fileId: z.string().min(1) }).safeParse(await call('POST', '/api/public/uploadfile', form));
-  if (!uploaded.success) throw new RestoreRefusedError('Kore.ai uploadfile answered without a fileId');
-  const body = { uploadMode: 'ZIP', zipInfo: uploaded.data.fileId, ...(existing ? {} : { name: wanted }) };
-  const started = startSchema.safeParse(
-    await call('POST', existing ? `/api/public/bot/${encodeURIComponent(wanted)}/import` : '/api/public/bot/import', body),
-  );
-  const bir = started.success ? (started.data.bir ?? started.data._id) : undefined;
-  if (!bir) throw new RestoreRefusedError('Kore.ai bot import answered without an import request id (bir)');
+  async function start(): Promise<RestoreOutcome> {
+    // ---- from here on the provider is changed ----
+    const form = new FormData();
+    form.set('file', new Blob([new Uint8Array(source.data)], { type: 'application/zip' }), 'bot.zip');
+    form.set('fileContext', 'bulkImport');
+    form.set('fileExtension', 'zip');
+    const uploaded = z.object({ fileId: z.string().min(1) }).safeParse(await call('POST', '/api/public/uploadfile', form));
+    if (!uploaded.success) throw new RestoreRefusedError('Kore.ai uploadfile answered without a fileId');
+    const body = { uploadMode: 'ZIP', zipInfo: uploaded.data.fileId, ...(existing ? {} : { name: wanted }) };
+    const started = startSchema.safeParse(
+      await call('POST', existing ? `/api/public/bot/${encodeURIComponent(wanted)}/import` : '/api/public/bot/import', body),
+    );
+    const bir = started.success ? (started.data.bir ?? started.data._id) : undefined;
+    if (!bir) throw new RestoreRefusedError('Kore.ai bot import answered without an import request id (bir)');
 
-  const deadline = Date.now() + opts.timeout * 1000;
-  for (;;) {
-    const parsed = statusSchema.safeParse(await call('GET', `/api/public/bot/import/status/${encodeURIComponent(bir)}`));
-    if (!parsed.success) throw new RestoreRefusedError(`Kore.ai import status for ${bir} was not the expected JSON object`);
-    const s = parsed.data.status?.toLowerCase();
-    if (s === 'success') {
-      return {
-        ...base,
-        destination: { ...destination, botId: parsed.data.streamId ?? destination.botId },
-        importId: bir,
-        status: 'COMPLETED',
-        failureReasons: [],
-      };
+    const deadline = Date.now() + opts.timeout * 1000;
+    for (;;) {
+      const parsed = statusSchema.safeParse(await call('GET', `/api/public/bot/import/status/${encodeURIComponent(bir)}`));
+      if (!parsed.success) throw new RestoreRefusedError(`Kore.ai import status for ${bir} was not the expected JSON object`);
+      const s = parsed.data.status?.toLowerCase();
+      if (s === 'success') {
+        return {
+          ...base,
+          destination: { ...destination, botId: parsed.data.streamId ?? destination.botId },
+          importId: bir,
+          status: 'COMPLETED',
+          failureReasons: [],
+        };
+      }
+      if (s === 'failed' || s === 'error' || s === 'failure') {
+        const reasons = [parsed.data.message, ...(parsed.data.statusLogs ?? []).filter((l) => l.status === 'failed').map((l) => l.message)].filter(
+          (m): m is string => Boolean(m),
+        );
+        return {
+          ...base,
+          importId: bir,
+          status: 'FAILED',
+          failureReasons: [...new Set(reasons.map((r) => koreaiErrorText(JSON.stringify({ message: r }))))],
+        };
+      }
+      if (Date.now() > deadline) return { ...base, importId: bir, status: 'TIMED_OUT', failureReasons: [] };
+      await sleep(opts.pollMs);
     }
-    if (s === 'failed' || s === 'error' || s === 'failure') {
-      const reasons = [parsed.data.message, ...(parsed.data.statusLogs ?? []).filter((l) => l.status === 'failed').map((l) => l.message)].filter(
-        (m): m is string => Boolean(m),
-      );
-      return {
-        ...base,
-        importId: bir,
-        status: 'FAILED',
-        failureReasons: [...new Set(reasons.map((r) => koreaiErrorText(JSON.stringify({ message: r }))))],
-      };
-    }
-    if (Date.now() > deadline) return { ...base, importId: bir, status: 'TIMED_OUT', failureReasons: [] };
-    await sleep(opts.pollMs);
   }
 };

@@ -10,11 +10,12 @@ import {
   type ImportResourceSpecification,
   LexModelsV2Client,
   type MergeStrategy,
+  paginateListBotLocales,
   paginateListBots,
   StartImportCommand,
 } from '@aws-sdk/client-lex-models-v2';
 import { z } from 'zod';
-import { putUpload } from '../../core/upload';
+import { checkUploadUrl, putUpload } from '../../core/upload';
 import { type ProviderRestore, type RestoreEnv, type RestoreOutcome, RestoreRefusedError, sleep } from '../restore';
 import { lexDownloadHosts } from './provider';
 import { LEX_ID } from './target';
@@ -148,6 +149,7 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
   const lex = new LexModelsV2Client(opts.region ? { region: opts.region } : {});
   const sources: Record<string, string> = {};
   const notes: string[] = [];
+  const conflicts: string[] = [];
   try {
     // The bot of the archive's own key, never one named by the sidecar: another bot needs --to-bot.
     const wanted = opts.toBot ?? resource.botId!;
@@ -238,50 +240,80 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
         );
       }
     }
-    const base = { destination, mergeStrategy: merge, sources, notes };
-    if (opts.dryRun) return { ...base, importId: null, status: 'DRY_RUN', failureReasons: [] };
-
-    // ---- from here on the provider is changed ----
+    if (merge === 'FailOnConflict' && existing) {
+      // What Lex is sure to refuse, read without changing anything, so that a dry run fails as the import would.
+      if (isBot)
+        conflicts.push(
+          `Bot ${existing.botName} (${existing.botId}) already exists and the merge strategy is FailOnConflict: nothing would be changed`,
+        );
+      else if (isLocale && (await draftLocales(lex, aws, existing.botId)).includes(resource.localeId!))
+        conflicts.push(
+          `Locale ${resource.localeId} of bot ${existing.botId} already exists and the merge strategy is FailOnConflict: nothing would be changed`,
+        );
+    }
+    const region = opts.region ?? (await lex.config.region());
+    const guard = { allowedHosts: lexDownloadHosts(region), allowedOrigins: env.allowedOrigins };
+    // An upload URL changes nothing in the bot (an import starts only with StartImport), and a dry run checks it as a restore would.
     const upload = await aws('CreateUploadUrl', () => lex.send(new CreateUploadUrlCommand({})));
     if (!upload.importId || !upload.uploadUrl) throw new RestoreRefusedError('Lex CreateUploadUrl answered without an importId and uploadUrl');
-    const region = opts.region ?? (await lex.config.region());
-    await putUpload(upload.uploadUrl, source.data, { allowedHosts: lexDownloadHosts(region), allowedOrigins: env.allowedOrigins });
-    // A password-protected export is uploaded as stored and opened by Lex with its password (never shown).
-    await aws('StartImport', () =>
-      lex.send(
-        new StartImportCommand({
-          importId: upload.importId,
-          resourceSpecification: spec,
-          mergeStrategy: merge,
-          ...(source.password !== undefined ? { filePassword: source.password } : {}),
-        }),
-      ),
-    );
+    const { importId, uploadUrl } = upload;
+    checkUploadUrl(uploadUrl, guard);
+    const base = { destination, mergeStrategy: merge, sources, notes };
+    const start = async (): Promise<RestoreOutcome> => {
+      // ---- from here on the provider is changed ----
+      await putUpload(uploadUrl, source.data, guard);
+      // A password-protected export is uploaded as stored and opened by Lex with its password (never shown).
+      await aws('StartImport', () =>
+        lex.send(
+          new StartImportCommand({
+            importId,
+            resourceSpecification: spec,
+            mergeStrategy: merge,
+            ...(source.password !== undefined ? { filePassword: source.password } : {}),
+          }),
+        ),
+      );
 
-    const deadline = Date.now() + opts.timeout * 1000;
-    for (;;) {
-      const d = await aws(`DescribeImport ${upload.importId}`, () => lex.send(new DescribeImportCommand({ importId: upload.importId })));
-      if (d.importStatus === 'Completed') {
-        return {
-          ...base,
-          destination: { ...destination, botId: d.importedResourceId ?? destination.botId },
-          importId: upload.importId,
-          status: 'COMPLETED',
-          failureReasons: [],
-        };
+      const deadline = Date.now() + opts.timeout * 1000;
+      for (;;) {
+        const d = await aws(`DescribeImport ${importId}`, () => lex.send(new DescribeImportCommand({ importId })));
+        if (d.importStatus === 'Completed') {
+          return {
+            ...base,
+            destination: { ...destination, botId: d.importedResourceId ?? destination.botId },
+            importId,
+            status: 'COMPLETED',
+            failureReasons: [],
+          };
+        }
+        if (d.importStatus === 'Failed' || d.importStatus === 'Deleting') {
+          return { ...base, importId, status: 'FAILED', failureReasons: d.failureReasons ?? [`import ${d.importStatus}`] };
+        }
+        if (Date.now() > deadline) return { ...base, importId, status: 'TIMED_OUT', failureReasons: [] };
+        await sleep(opts.pollMs);
       }
-      if (d.importStatus === 'Failed' || d.importStatus === 'Deleting') {
-        return { ...base, importId: upload.importId, status: 'FAILED', failureReasons: d.failureReasons ?? [`import ${d.importStatus}`] };
-      }
-      if (Date.now() > deadline) return { ...base, importId: upload.importId, status: 'TIMED_OUT', failureReasons: [] };
-      await sleep(opts.pollMs);
-    }
+    };
+    return {
+      ...base,
+      conflicts,
+      start: () => start().catch((err: unknown) => Promise.reject(lexRestoreRefusedError(err) ?? err)),
+      close: () => lex.destroy(),
+    };
   } catch (err) {
-    throw lexRestoreRefusedError(err) ?? err;
-  } finally {
     lex.destroy();
+    throw lexRestoreRefusedError(err) ?? err;
   }
 };
+
+/** The locales of a bot's DRAFT (ListBotLocales). */
+async function draftLocales(lex: LexModelsV2Client, aws: RestoreEnv['aws'], botId: string): Promise<string[]> {
+  const pages = paginateListBotLocales({ client: lex, pageSize: 100 }, { botId, botVersion: 'DRAFT' });
+  return aws(`ListBotLocales ${botId}`, async () => {
+    const ids: string[] = [];
+    for await (const page of pages) for (const l of page.botLocaleSummaries ?? []) if (l.localeId) ids.push(l.localeId);
+    return ids;
+  });
+}
 
 /** Lex's own refusals (validation, conflicts, quotas) as one line. */
 function lexRestoreRefusedError(err: unknown): RestoreRefusedError | undefined {
