@@ -96,9 +96,12 @@ deployedStackOptions(
     .command('status')
     .argument('[run]', 'run id (execution name), execution ARN or manifest key (default: the latest run)')
     .description(
-      "Show a run's manifest as a table: each job's status, size, version and sha256 (or its error). Exit 0 when every job succeeded, 1 when some failed.",
-    ),
-  { verifies: true },
+      "Show a run's manifest as a table: each job's status, size, version and sha256 (or its error); a run still going, as it is so far. " +
+        'Exit 0 when every job succeeded (or the run is still going), 1 when some failed, 2 when there is no such run.',
+    )
+    .option('--wait', 'a run still going: follow it until it ends (as run --wait does), then print the summary', false)
+    .addOption(new Option('--poll-ms <ms>', 'how often --wait polls the execution').default(2000).argParser(positiveInt).hideHelp()),
+  { verifies: true, stateMachine: true },
 ).action(async (run: string | undefined, opts) => {
   const { statusCommand } = await import('../lib/cli/status');
   exitWith(await statusCommand(run, opts));

@@ -21,7 +21,7 @@ import { aws, regionFromArn, s3Client, sfnClient } from './aws';
 import { CliError, formatJobLines, formatTime, printJson, readableCause } from './output';
 import { RunProgress, type ProgressChange } from './progress';
 import { locate, readConfig, type LocateOptions } from './resolve';
-import { readManifest } from './status';
+import { readManifest } from './manifest';
 import { checkOnly } from './targets';
 
 export interface RunCommandOptions extends LocateOptions {
@@ -176,57 +176,13 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       if (opts.json) printJson({ executionArn, name, startDate: started.startDate?.toISOString(), input });
       else {
         process.stdout.write(`started run ${name}\n  execution ${executionArn}\n`);
-        process.stdout.write(`  follow it: botvault status ${name}  (once it finished), or the Step Functions console\n`);
+        process.stdout.write(`  follow it: botvault status ${name} --wait, or the Step Functions console\n`);
       }
       return 0;
     }
 
-    const display = opts.json ? quietDisplay : process.stdout.isTTY ? terminalDisplay(process.stdout) : plainDisplay(process.stdout);
     if (!opts.json) process.stdout.write(`started run ${name} (${executionArn})\n`);
-    // Ctrl-C stops following, not the run: say so, and how to look at it later.
-    const onInterrupt = () => {
-      process.stderr.write(`\nbotvault: stopped following; run ${name} goes on. See it with: botvault status ${name}\n`);
-      process.exit(130);
-    };
-    process.once('SIGINT', onInterrupt);
-    let followed: Awaited<ReturnType<typeof follow>>;
-    try {
-      followed = await follow(sfn, executionArn, opts.pollMs, display);
-    } finally {
-      process.off('SIGINT', onInterrupt);
-    }
-    const { progress, execution } = followed;
-    const status = execution.status ?? 'UNKNOWN';
-
-    const s3 = s3Client({ region: opts.region });
-    try {
-      const key = progress.manifestKey ?? manifestKeyOf(name, execution.startDate ?? new Date());
-      const manifest = await readManifest(s3, where.bucket!, key);
-      if (opts.json) {
-        printJson({
-          executionArn,
-          name,
-          status,
-          ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
-          manifestKey: manifest ? key : undefined,
-          manifest,
-        });
-      } else if (manifest) {
-        for (const line of formatJobLines(manifest.results)) process.stdout.write(`${line}\n`);
-        const c = manifest.counts;
-        process.stdout.write(
-          `run ${name} ${status}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${where.bucket}/${key}\n`,
-        );
-      } else {
-        // Failed before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
-        process.stdout.write(
-          `run ${name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`,
-        );
-      }
-    } finally {
-      s3.destroy();
-    }
-    return status === 'SUCCEEDED' ? 0 : 1;
+    return await followRun(sfn, { executionArn, name, bucket: where.bucket!, pollMs: opts.pollMs, json: opts.json, region: opts.region });
   } finally {
     sfn.destroy();
   }
@@ -252,4 +208,74 @@ function startError(err: unknown, arn: string, name: string): CliError | undefin
     default:
       return undefined;
   }
+}
+
+/** What followRun follows and where it finds the summary. */
+interface FollowedRun {
+  readonly executionArn: string;
+  /** The execution name (= run id). */
+  readonly name: string;
+  /** The archive bucket: the manifest the summary comes from. */
+  readonly bucket: string;
+  readonly pollMs: number;
+  readonly json: boolean;
+  readonly region?: string;
+}
+
+/** The live progress display for this stdout: a table redrawn in place on a terminal, a line per change otherwise, none with --json. */
+function progressDisplay(json: boolean): Display {
+  return json ? quietDisplay : process.stdout.isTTY ? terminalDisplay(process.stdout) : plainDisplay(process.stdout);
+}
+
+/**
+ * Follows a started run to its end with live progress (`run --wait`,
+ * `status RUN --wait`), then prints its summary from the run manifest.
+ * Ctrl-C stops following, not the run. Exit code: 0 SUCCEEDED, 1 otherwise.
+ */
+export async function followRun(sfn: SFNClient, r: FollowedRun): Promise<number> {
+  const display = progressDisplay(r.json);
+  // Ctrl-C stops following, not the run: say so, and how to look at it later.
+  const onInterrupt = () => {
+    process.stderr.write(`\nbotvault: stopped following; run ${r.name} goes on. See it with: botvault status ${r.name}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  let followed: Awaited<ReturnType<typeof follow>>;
+  try {
+    followed = await follow(sfn, r.executionArn, r.pollMs, display);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+  const { progress, execution } = followed;
+  const status = execution.status ?? 'UNKNOWN';
+
+  const s3 = s3Client({ region: r.region });
+  try {
+    const key = progress.manifestKey ?? manifestKeyOf(r.name, execution.startDate ?? new Date());
+    const manifest = await readManifest(s3, r.bucket, key);
+    if (r.json) {
+      printJson({
+        executionArn: r.executionArn,
+        name: r.name,
+        status,
+        ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
+        manifestKey: manifest ? key : undefined,
+        manifest,
+      });
+    } else if (manifest) {
+      for (const line of formatJobLines(manifest.results)) process.stdout.write(`${line}\n`);
+      const c = manifest.counts;
+      process.stdout.write(
+        `run ${r.name} ${status}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${r.bucket}/${key}\n`,
+      );
+    } else {
+      // Failed before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
+      process.stdout.write(
+        `run ${r.name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`,
+      );
+    }
+  } finally {
+    s3.destroy();
+  }
+  return status === 'SUCCEEDED' ? 0 : 1;
 }

@@ -1,42 +1,38 @@
 /**
- * `botvault status [RUN]`: a run's manifest (README "S3 layout":
+ * `botvault status [RUN] [--wait]`: a run's manifest (README "S3 layout":
  * `runs/<yyyy>/<mm>/<dd>/<runId>.json`) as a table.
  *
  * The manifest, not the execution history, is the record: it survives the
  * 90 days Step Functions keeps history, and it is what the run stored. Its
  * MAC is checked first: a manifest planted to hide a failed run is refused.
+ *
+ * A run has a manifest only once it ended (Summarize writes it). For a RUN
+ * without one, the execution is asked (DescribeExecution; the state
+ * machine's ARN names it: `…:stateMachine:NAME` → `…:execution:NAME:RUN`):
+ * a run still going is shown as such, with its jobs so far from the
+ * execution history, and `--wait` follows it to the end as `run --wait`
+ * does (the same follow()).
  */
-import { createHash } from 'node:crypto';
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { authenticator, type Authenticator } from './authentication';
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
+import { authenticator } from './authentication';
 import { MANIFEST_PREFIX } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
-import { aws, httpStatus, s3Client } from './aws';
+import { aws, regionFromArn, s3Client, sfnClient } from './aws';
+import { readManifest } from './manifest';
 import { CliError, formatBytes, formatTable, formatTime, printJson, readableCause } from './output';
+import { RunProgress } from './progress';
 import { locate, type LocateOptions } from './resolve';
+import { followRun, newHistoryEvents } from './run';
 
 export interface StatusCommandOptions extends LocateOptions {
   readonly json: boolean;
   /** Show a manifest whose MAC is missing or wrong (a warning says UNVERIFIED). */
   readonly acceptUnverified?: boolean;
-}
-
-/** The manifest at `key`, or undefined when there is none; with `auth`, its MAC is checked first (authentication.ts). */
-export async function readManifest(s3: S3Client, bucket: string, key: string, auth?: Authenticator): Promise<RunManifest | undefined> {
-  try {
-    const res = await aws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
-    const body = Buffer.from(await res.Body!.transformToByteArray());
-    if (auth) {
-      const sha256 = createHash('sha256').update(body).digest('hex');
-      await auth.check({ kind: 'manifest', key, bytes: body.length, sha256, metadata: res.Metadata ?? {} }, `run manifest ${key}`);
-    }
-    return JSON.parse(body.toString('utf8')) as RunManifest;
-  } catch (err) {
-    if ((err as Error).name === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
-    if ((err as Error).name === 'NoSuchBucket')
-      throw new CliError(`bucket ${bucket} does not exist: check --bucket or the stack's ArchiveBucketName output`);
-    throw err;
-  }
+  /** A run still going: follow it to the end (live progress, then the summary). */
+  readonly wait?: boolean;
+  /** How often `--wait` polls the execution. @default 2000 */
+  readonly pollMs?: number;
 }
 
 async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ keys: { key: string; lastModified?: Date }[] }> {
@@ -114,20 +110,116 @@ export function formatManifest(manifest: RunManifest, bucket: string, key: strin
   return [...head, '', ...formatTable(['STATUS', 'TARGET', 'SIZE', 'VERSION', 'SHA256', 'KEY / ERROR'], rows, [2])];
 }
 
-/** Exit code: 0 when the run backed up everything, 1 when some job failed (handy in monitoring scripts). */
+/** `arn:aws:states:R:A:stateMachine:NAME` and a run id → `arn:aws:states:R:A:execution:NAME:<runId>`. */
+function executionArnFor(stateMachineArn: string, runId: string): string | undefined {
+  const m = /^(arn:[^:]+:states:[^:]*:[^:]*):stateMachine:([^:]+)$/.exec(stateMachineArn);
+  return m ? `${m[1]}:execution:${m[2]}:${runId}` : undefined;
+}
+
+/** The run id RUN names: an execution ARN's last part, a manifest key's file name, or RUN itself. */
+function runIdOf(run: string): string {
+  if (run.startsWith('arn:')) return run.split(':').at(-1)!;
+  if (run.startsWith(MANIFEST_PREFIX) && run.endsWith('.json')) return run.slice(run.lastIndexOf('/') + 1, -'.json'.length);
+  return run;
+}
+
+/** The execution, or undefined when Step Functions has none by that ARN. */
+async function describeExecution(sfn: SFNClient, executionArn: string): Promise<DescribeExecutionCommandOutput | undefined> {
+  try {
+    return await aws('DescribeExecution', () => sfn.send(new DescribeExecutionCommand({ executionArn })));
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionDoesNotExist' || (err as Error).name === 'InvalidArn') return undefined;
+    throw err;
+  }
+}
+
+const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+
+/**
+ * A run with no manifest yet, as its execution tells it: still going (its
+ * jobs so far) or ended before writing a manifest. Exit code: 0 while it
+ * runs, else as `run --wait`.
+ */
+async function executionStatus(
+  sfn: SFNClient,
+  execution: DescribeExecutionCommandOutput,
+  opts: StatusCommandOptions,
+  bucket: string,
+): Promise<number> {
+  const executionArn = execution.executionArn!;
+  const name = execution.name ?? executionArn.split(':').at(-1)!;
+  const status = execution.status ?? 'UNKNOWN';
+  const running = status === 'RUNNING' || status === 'PENDING_REDRIVE';
+  if (running && opts.wait) {
+    if (!opts.json) {
+      process.stdout.write(
+        `run ${name} is running  started ${formatTime(execution.startDate?.toISOString())}  ${seconds(Date.now() - (execution.startDate?.getTime() ?? Date.now()))} ago; following it (${executionArn})\n`,
+      );
+    }
+    return followRun(sfn, { executionArn, name, bucket, pollMs: opts.pollMs ?? 2000, json: opts.json, region: opts.region });
+  }
+  const progress = new RunProgress();
+  progress.apply(await newHistoryEvents(sfn, executionArn, 0));
+  const startedAt = execution.startDate ?? new Date();
+  const elapsedMs = (execution.stopDate ?? new Date()).getTime() - startedAt.getTime();
+  if (opts.json) {
+    printJson({
+      runId: name,
+      executionArn,
+      status,
+      startedAt: startedAt.toISOString(),
+      ...(execution.stopDate ? { stoppedAt: execution.stopDate.toISOString() } : {}),
+      elapsedSeconds: Math.round(elapsedMs / 1000),
+      stage: progress.stage,
+      jobs: [...progress.jobs.values()].map((j) => ({ ...j })),
+      ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
+    });
+  } else if (running) {
+    const lines = [
+      `run ${name} is running  started ${formatTime(startedAt.toISOString())}  ${seconds(elapsedMs)} ago; no manifest until it ends`,
+      `execution ${executionArn}`,
+      '',
+      ...progress.render(),
+      `follow it: botvault status ${name} --wait`,
+    ];
+    for (const line of lines) process.stdout.write(`${line}\n`);
+  } else {
+    // Ended before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
+    process.stdout.write(
+      `run ${name} ${status} before writing a manifest  started ${formatTime(startedAt.toISOString())}  took ${seconds(elapsedMs)}: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`,
+    );
+  }
+  return running ? 0 : status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/**
+ * Exit code: 0 when the run backed up everything (or is still going), 1 when
+ * some job failed (handy in monitoring scripts), 2 when there is no such run.
+ */
 export async function statusCommand(run: string | undefined, opts: StatusCommandOptions): Promise<number> {
-  const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
+  const { bucket, macKeyArn, stateMachineArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
   const s3 = s3Client(opts);
   const auth = authenticator(macKeyArn, opts, (line) => process.stderr.write(`botvault: warning: ${line}\n`));
   try {
     const key = run ? await manifestKeyFor(s3, bucket!, run) : await latestManifestKey(s3, bucket!);
-    if (!key) {
+    if (!key && run) {
+      // No manifest yet: the run may still be going (or ended before Summarize). Ask Step Functions.
+      const machine = run.startsWith('arn:') ? undefined : (stateMachineArn ?? (await stateMachineOf(opts)));
+      const executionArn = run.startsWith('arn:') && run.includes(':execution:') ? run : machine && executionArnFor(machine, runIdOf(run));
+      if (executionArn) {
+        const sfn = sfnClient({ region: opts.region ?? regionFromArn(executionArn) });
+        try {
+          const execution = await describeExecution(sfn, executionArn);
+          if (execution) return await executionStatus(sfn, execution, opts, bucket!);
+        } finally {
+          sfn.destroy();
+        }
+      }
       throw new CliError(
-        run
-          ? `no run "${run}" in s3://${bucket}/${MANIFEST_PREFIX}: give a run id (execution name) or manifest key; \`botvault status\` shows the latest`
-          : `no runs in s3://${bucket}/${MANIFEST_PREFIX} yet: start one with \`botvault run --wait\``,
+        `no run "${run}" in s3://${bucket}/${MANIFEST_PREFIX}${executionArn ? ` nor among the executions of state machine ${executionArn.split(':')[6]}` : ''}: give a run id (execution name), execution ARN or manifest key; \`botvault status\` shows the latest`,
       );
     }
+    if (!key) throw new CliError(`no runs in s3://${bucket}/${MANIFEST_PREFIX} yet: start one with \`botvault run --wait\``);
     const manifest = await readManifest(s3, bucket!, key, auth);
     if (!manifest) throw new CliError(`manifest s3://${bucket}/${key} disappeared while reading it; try again`);
     if (opts.json) printJson(manifest);
@@ -136,5 +228,15 @@ export async function statusCommand(run: string | undefined, opts: StatusCommand
   } finally {
     s3.destroy();
     auth.close();
+  }
+}
+
+/** The state machine, when locate had no stack outputs to name it (--bucket and --mac-key given): the stack's, if there is one. */
+async function stateMachineOf(opts: StatusCommandOptions): Promise<string | undefined> {
+  if (opts.stateMachine) return opts.stateMachine;
+  try {
+    return (await locate(opts, { stateMachine: true })).stateMachineArn;
+  } catch {
+    return undefined; // no stack to ask: the run is looked for in the bucket only
   }
 }

@@ -152,6 +152,62 @@ describe('botvault run', () => {
   });
 });
 
+describe('botvault status of a run still going', () => {
+  it('says it is running (start, elapsed, its jobs so far; --json too); --wait follows it to the end as run --wait does; then the manifest', async () => {
+    // CreateExport answers after 8 s: the run stays in StartExport meanwhile.
+    h.lex.setFaults('CHARLIE003', { createLatencyMs: 8000 });
+    const arn = `${h.sfn.stateMachineArn.replace(':stateMachine:', ':execution:')}:e2e-slow-run`;
+    try {
+      const started = await h.cli(['run', '--config', h.configFile, '--only', 'lex:CHARLIE003:2', '--name', 'e2e-slow-run']);
+      expect(started.code).toBe(0);
+      expect(started.stdout).toContain('follow it: botvault status e2e-slow-run --wait');
+
+      const res = await h.cli(['status', 'e2e-slow-run', '--config', h.configFile]);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      const lines = res.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(
+        /^run e2e-slow-run is running {2}started \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z {2}\d+ s ago; no manifest until it ends$/,
+      );
+      expect(lines[1]).toBe(`execution ${arn}`);
+      expect(res.stdout).toMatch(/\nlex:CHARLIE003:2 +StartExport +0\n/);
+      expect(res.stdout).toContain('\nBackUpEachTarget: 0 of 1 jobs done\n');
+      expect(lines.at(-1)).toBe('follow it: botvault status e2e-slow-run --wait');
+      expect(h.sfn.executions.get(arn)!.status).toBe('RUNNING');
+
+      const json = await h.cli(['status', 'e2e-slow-run', '--config', h.configFile, '--json']);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        runId: 'e2e-slow-run',
+        executionArn: arn,
+        status: 'RUNNING',
+        stage: 'BackUpEachTarget',
+        jobs: [{ target: 'lex:CHARLIE003:2', state: 'StartExport', polls: 0 }],
+      });
+
+      const waited = await h.cli(['status', 'e2e-slow-run', '--config', h.configFile, '--wait', ...POLL]);
+      expect(waited.stderr).toBe('');
+      expect(waited.code).toBe(0);
+      expect(waited.stdout).toMatch(
+        /^run e2e-slow-run is running {2}started \S+ \S+ {2}\d+ s ago; following it \(arn:aws:states:\S+:e2e-slow-run\)\n/,
+      );
+      // follow()'s plain lines (not a terminal), then run --wait's summary.
+      expect(waited.stdout).toMatch(/\n\d{2}:\d{2}:\d{2}Z lex:CHARLIE003:2: storing archive\n/);
+      expect(waited.stdout).toMatch(/\n\d{2}:\d{2}:\d{2}Z run: SUCCEEDED\n/);
+      expect(waited.stdout).toMatch(/\n(SUCCEEDED|UNCHANGED) +lex:CHARLIE003:2 /);
+      expect(waited.stdout).toMatch(/\nrun e2e-slow-run SUCCEEDED: \d stored, \d unchanged, 0 failed of 1; manifest s3:\/\/\S+\n$/);
+      expect(h.sfn.executions.get(arn)!.status).toBe('SUCCEEDED');
+
+      // Ended: its manifest is the answer now.
+      const after = await h.cli(['status', 'e2e-slow-run', '--config', h.configFile]);
+      expect(after.code).toBe(0);
+      expect(after.stdout).toMatch(/^run e2e-slow-run \(manual\) {2}started /);
+    } finally {
+      h.lex.setFaults('CHARLIE003', {});
+    }
+  });
+});
+
 // Read-only against the bucket and state machine beforeAll prepared: the tests run at once.
 describe.concurrent('botvault status', () => {
   it('shows the latest run as a table (exit 0: that run succeeded)', async () => {
@@ -159,8 +215,8 @@ describe.concurrent('botvault status', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split('\n');
-    // The --only run (one job) was the last one.
-    expect(lines[0]).toMatch(/^run manual-\S+ \(manual\) {2}started \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z {2}took \d+ s$/);
+    // The --only run (one job, e2e-slow-run) was the last one.
+    expect(lines[0]).toMatch(/^run e2e-slow-run \(manual\) {2}started \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z {2}took \d+ s$/);
     expect(lines[1]).toMatch(/^(1 stored, 0 unchanged|0 stored, 1 unchanged), 0 failed of 1; manifest s3:\/\//);
     expect(lines[3]).toMatch(/^STATUS +TARGET +SIZE +VERSION +SHA256 +KEY \/ ERROR$/);
     expect(lines[4]).toMatch(
@@ -183,7 +239,10 @@ describe.concurrent('botvault status', () => {
   it('an unknown run: exit 2, one line', async () => {
     const res = await h.cli(['status', 'no-such-run', '--bucket', h.bucket]);
     expect(res.code).toBe(2);
-    expect(oneLine(res.stderr)).toMatch(/^botvault: no run "no-such-run" in s3:\/\/botvault-cli-\w+\/runs\/: give a run id/);
+    // Neither a manifest nor an execution by that name (the state machine was asked too).
+    expect(oneLine(res.stderr)).toMatch(
+      /^botvault: no run "no-such-run" in s3:\/\/botvault-cli-\w+\/runs\/ nor among the executions of state machine BotVaultCliE2E: give a run id/,
+    );
   });
 });
 

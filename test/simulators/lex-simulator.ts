@@ -85,6 +85,8 @@ export interface SimBotAlias {
 export interface LexFaults {
   /** The export stays InProgress this long (default 0: Completed on the first DescribeExport). */
   exportLatencyMs?: number;
+  /** CreateExport answers only after this long (a slow API call: the job stays in StartExport, its poll budget untouched). */
+  createLatencyMs?: number;
   /** The export ends Failed, with these failureReasons (true: a generic reason). */
   failExport?: boolean | string[];
   /** The export stays InProgress forever. */
@@ -1145,7 +1147,12 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       let run: (body: Record<string, unknown>) => Promise<Reply> | Reply;
       if (method === 'PUT' && a === 'exports' && segments.length === 1) {
         call.op = 'CreateExport';
-        run = (body) => createExport(body, call);
+        run = async (body) => {
+          const reply = await createExport(body, call);
+          const delay = faultsFor(call.botId).createLatencyMs ?? 0;
+          if (delay) await new Promise((r) => setTimeout(r, delay));
+          return reply;
+        };
       } else if (a === 'exports' && segments.length === 2 && (method === 'GET' || method === 'DELETE')) {
         call.op = method === 'GET' ? 'DescribeExport' : 'DeleteExport';
         call.exportId = b!;
