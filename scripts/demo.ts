@@ -45,24 +45,7 @@ import { s3ClientFor, startS3Server } from '../test/simulators/s3-server';
 import { startKmsForHandlers } from '../test/simulators/kms-simulator';
 import { startSecretsSimulator } from '../test/simulators/secrets-simulator';
 import { swiftS3FromEnv } from '../test/simulators/swift';
-
-const BOTS = [
-  { botId: 'ORDRFLWRS1', botName: 'OrderFlowers', versions: ['1', '2'], locales: ['en_US'], intents: ['OrderFlowers', 'CancelOrder'] },
-  { botId: 'BOOKTRIP01', botName: 'BookTrip', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['BookHotel', 'BookCar'] },
-  { botId: 'SUPPORTDSK', botName: 'SupportDesk', versions: [], locales: ['en_US', 'es_US'], intents: ['ResetPassword', 'TalkToAgent'] },
-  { botId: 'WEATHERBOT', botName: 'WeatherBot', versions: ['1', '2', '3'], locales: ['en_GB'], intents: ['GetForecast'] },
-  // Exported with a password (passwordSecret): stored encrypted, checked and hashed from its plaintext.
-  { botId: 'PAYROLLBOT', botName: 'Payroll', versions: [], locales: ['en_US'], intents: ['PayslipQuestion'] },
-];
-const EXPORT_PASSWORD = randomBytes(18).toString('base64url');
-
-const KORE_APP = { clientId: 'cs-demo-botvault', clientSecret: randomBytes(24).toString('base64url') };
-const KORE_BOTS = [
-  { botId: 'st-5e1f0c2a-7b3d-4c8e-9a6f-1d2b3c4e5f60', botName: 'HotelConcierge', dialogs: ['Welcome', 'BookRoom', 'LateCheckout'] },
-  { botId: 'st-0b9a8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d', botName: 'ITHelpdesk', dialogs: ['Welcome', 'ResetPassword'] },
-];
-
-const ORDERFLOWERS_KEY = 'lex/us-east-1/ORDRFLWRS1/DRAFT/bot.zip';
+import { EDITED_LEX_KEY, editEstate, estateSecrets, estateTargets, KORE_BOTS, LEX_BOTS } from './local-estate';
 
 /** The current object's bytes, checked against the sha256 StoreArchive stored with them. */
 async function archiveBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
@@ -106,13 +89,12 @@ async function listBucket(s3: S3Client, bucket: string): Promise<string[]> {
 async function main(): Promise<number> {
   // See bin/botvault.mjs: the pinned SDK's Node 22 notice is noise on the Node 20 this project pins.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const lex = await startLexSimulator({ bots: BOTS, defaultFaults: { exportLatencyMs: 300 } });
-  const kore = await startKoreSimulator({ apps: [KORE_APP], bots: KORE_BOTS });
+  const { koreApp, secrets: secretValues } = estateSecrets();
+  const lex = await startLexSimulator({ bots: LEX_BOTS, defaultFaults: { exportLatencyMs: 300 } });
+  const kore = await startKoreSimulator({ apps: [koreApp], bots: KORE_BOTS });
   for (const bot of KORE_BOTS) kore.setFaults(bot.botId, { exportLatencyMs: 300 });
   // The Kore.ai app's credentials live in (simulated) Secrets Manager, as in production.
-  const secrets = await startSecretsSimulator({
-    secrets: { 'botvault/koreai-demo': JSON.stringify(KORE_APP), 'botvault/lex-password-demo': JSON.stringify({ password: EXPORT_PASSWORD }) },
-  });
+  const secrets = await startSecretsSimulator({ secrets: secretValues });
   // The stack's HMAC key, in (simulated) KMS: every archive, sidecar and manifest the runs write carries its MAC.
   const mac = await startKmsForHandlers();
   const swift = process.env.BOTVAULT_SWIFT_S3_ENDPOINT ? swiftS3FromEnv() : undefined;
@@ -141,16 +123,7 @@ async function main(): Promise<number> {
       maxConcurrency: 4,
       polling: { firstWaitSeconds: 5, backoffFactor: 2, maxWaitSeconds: 30, budgetSeconds: 600 },
       downloadAllowlist: [lex.url, kore.url],
-      targets: [
-        { provider: 'lex', botId: 'ORDRFLWRS1', botVersion: 'DRAFT' },
-        { provider: 'lex', botId: 'ORDRFLWRS1', botVersion: '2' },
-        { provider: 'lex', botId: 'BOOKTRIP01', botVersion: '1', localeId: 'de_DE' },
-        { provider: 'lex', botId: 'SUPPORTDSK', botVersion: 'DRAFT' },
-        { provider: 'lex', discover: true, include: ['Weather*'], versions: 'latest' },
-        { provider: 'lex', botId: 'PAYROLLBOT', botVersion: 'DRAFT', passwordSecret: 'botvault/lex-password-demo' },
-        { provider: 'koreai', host: kore.url, botId: KORE_BOTS[0]!.botId, credentialsSecret: 'botvault/koreai-demo', exportType: 'latest' },
-        { provider: 'koreai', host: kore.url, botId: KORE_BOTS[1]!.botId, credentialsSecret: 'botvault/koreai-demo' },
-      ],
+      targets: estateTargets(kore.url),
     });
 
     console.log(
@@ -161,9 +134,8 @@ async function main(): Promise<number> {
     for (const [i, label] of ['first run', 'second run (OrderFlowers and HotelConcierge edited in between)'].entries()) {
       if (i === 1) {
         // s3rver keeps no old version for `botvault diff`: keep the first run's archive of the bot to compare with.
-        if (!swift) firstArchive = await archiveBytes(s3, bucket, ORDERFLOWERS_KEY);
-        lex.modifyBot('ORDRFLWRS1', { intents: ['OrderFlowers', 'CancelOrder', 'TrackDelivery'] });
-        kore.modifyBot(KORE_BOTS[0]!.botId, { dialogs: ['Welcome', 'BookRoom', 'LateCheckout', 'SpaBooking'] });
+        if (!swift) firstArchive = await archiveBytes(s3, bucket, EDITED_LEX_KEY);
+        editEstate(lex, kore);
       }
       const started = Date.now();
       const run = await runLocal({ config, bucket, fast: true });
@@ -189,7 +161,7 @@ async function main(): Promise<number> {
       // The comparison `botvault diff` makes first (lib/providers/change-summaries.ts), of the archive kept from the
       // first run and the current one: `botvault diff` itself needs two stored versions, which s3rver does not keep.
       console.log(`\n== what changed in lex:ORDRFLWRS1:DRAFT between the runs (botvault diff's summary; npm run demo:versioned runs botvault diff)`);
-      const [before, after] = await Promise.all([readZipEntries(firstArchive), readZipEntries(await archiveBytes(s3, bucket, ORDERFLOWERS_KEY))]);
+      const [before, after] = await Promise.all([readZipEntries(firstArchive), readZipEntries(await archiveBytes(s3, bucket, EDITED_LEX_KEY))]);
       for (const line of formatChanges(changeSummary('lex', before, after) ?? [])) console.log(`  ${line}`);
     }
 

@@ -17,18 +17,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { kmsMacKey, type MacSubject, macMetadata } from '../../lib/core/mac';
 import { MAC_METADATA } from '../../lib/core/names';
-import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
-import { startCfnSimulator, type CfnSimulator } from '../simulators/cfn-simulator';
-import { type KmsSimulator, startKmsForHandlers } from '../simulators/kms-simulator';
+import type { BotVaultConfig } from '../../lib/config/config';
+import type { CfnSimulator } from '../simulators/cfn-simulator';
+import type { KmsSimulator } from '../simulators/kms-simulator';
 import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
-import { type StsSimulator, startStsSimulator } from '../simulators/sts-simulator';
-import { S3RVER_CREDENTIALS, s3ClientFor, startS3Server } from '../simulators/s3-server';
-import { startSfnSimulator, type SfnSimulator } from '../simulators/sfn-simulator';
-import { swiftS3FromEnv } from '../simulators/swift';
+import { startSimulatedStack } from '../simulators/stack';
+import type { StsSimulator } from '../simulators/sts-simulator';
+import type { SfnSimulator } from '../simulators/sfn-simulator';
 
 const BIN = resolve(import.meta.dirname, '../../bin/botvault.mjs');
 
@@ -82,38 +81,12 @@ export async function startCliHarness(opts: {
     ...(opts.testSets ? { testSets: opts.testSets } : {}),
   });
   const secrets = opts.secrets ? await startSecretsSimulator({ secrets: opts.secrets }) : undefined;
-  const sts = await startStsSimulator();
-  const mac = await startKmsForHandlers();
+  // The handlers run in this process (inside the Step Functions simulator): point their provider clients here.
   if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
-  const swift = opts.s3 === 'swift' ? swiftS3FromEnv() : undefined;
-  const local = swift ? undefined : await startS3Server();
-  const endpoint = swift?.endpoint ?? local!.endpoint;
-  const s3 = swift?.client ?? s3ClientFor(endpoint);
-  const credentials = swift
-    ? { accessKeyId: process.env.BOTVAULT_SWIFT_S3_ACCESS_KEY!, secretAccessKey: process.env.BOTVAULT_SWIFT_S3_SECRET_KEY! }
-    : S3RVER_CREDENTIALS;
-
-  // The handlers run in this process (inside the Step Functions simulator): point their clients here.
   process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lex.url;
-  process.env.AWS_ENDPOINT_URL_S3 = endpoint;
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
-  delete process.env.BOTVAULT_DOWNLOAD_ALLOWLIST;
-
-  const bucket = `botvault-cli-${randomBytes(5).toString('hex')}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  if (swift) await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-
   const rawConfig = { stackName: opts.stackName, maxConcurrency: 4, downloadAllowlist: [lex.url], targets: opts.targets };
-  const config = parseConfig(rawConfig);
-  // Only the CLI's own key is accepted: a call signed with anything else is refused as AWS would.
-  const sfn = await startSfnSimulator({ config, bucket, fast: true, accessKeyIds: [credentials.accessKeyId] });
-  const cfn = await startCfnSimulator({
-    stacks: {
-      [opts.stackName]: { outputs: { ArchiveBucketName: bucket, StateMachineArn: sfn.stateMachineArn, AuthenticationKeyArn: mac.macKeyArn } },
-    },
-  });
+  const stack = await startSimulatedStack({ rawConfig, s3: opts.s3 ?? 's3rver', bucket: `botvault-cli-${randomBytes(5).toString('hex')}` });
+  const { s3, bucket, sfn, cfn, sts, kms, macKeyArn, config, credentials } = stack;
 
   const dir = mkdtempSync(join(tmpdir(), 'botvault-cli-e2e-'));
   const configFile = join(dir, 'botvault.config.json');
@@ -130,10 +103,10 @@ export async function startCliHarness(opts: {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_SFN: sfn.url,
-    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ENDPOINT_URL_S3: stack.endpoints.AWS_ENDPOINT_URL_S3!,
     AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
     AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ENDPOINT_URL_KMS: mac.kms.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
     ...(secrets ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url } : {}),
   };
 
@@ -144,8 +117,8 @@ export async function startCliHarness(opts: {
     sfn,
     cfn,
     sts,
-    kms: mac.kms,
-    macKeyArn: mac.macKeyArn,
+    kms,
+    macKeyArn,
     config,
     configFile,
     dir,
@@ -173,24 +146,21 @@ export async function startCliHarness(opts: {
       const bytes = Buffer.from(body);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const withSha = { ...metadata, sha256 };
-      const kms = new KMSClient({ endpoint: mac.kms.url, region: 'us-east-1', credentials });
+      const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials });
       try {
-        const value = await macMetadata(kmsMacKey(kms, mac.macKeyArn), { kind, key, bytes: bytes.length, sha256, metadata: withSha });
+        const value = await macMetadata(kmsMacKey(client, macKeyArn), { kind, key, bytes: bytes.length, sha256, metadata: withSha });
         const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, Metadata: { ...withSha, [MAC_METADATA]: value } }));
         return put.VersionId;
       } finally {
-        kms.destroy();
+        client.destroy();
       }
     },
     async close() {
-      await sfn.close();
-      await cfn.close();
+      // The stack first: the Step Functions simulator lets running executions finish, and they still call the providers.
+      await stack.close();
       await lex.close();
       await secrets?.close();
-      await sts.close();
-      await mac.close();
       if (secrets) delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
-      await local?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -37,6 +37,8 @@ export interface KmsSimulatorOptions {
   readonly region?: string;
   /** @default '123456789012' */
   readonly accountId?: string;
+  /** @default any free port */
+  readonly port?: number;
 }
 
 interface KmsKeyOptions {
@@ -207,7 +209,10 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
     }
   }
 
-  const { url, close } = await listen(createServer((req, res) => void handle(req, res)));
+  const { url, close } = await listen(
+    createServer((req, res) => void handle(req, res)),
+    opts.port,
+  );
   return {
     url,
     calls,
@@ -229,8 +234,8 @@ export async function startKmsSimulator(opts: KmsSimulatorOptions = {}): Promise
  * handlers at it (AWS_ENDPOINT_URL_KMS, BOTVAULT_MAC_KEY_ID) set in this
  * process: what every harness that runs the writing handlers needs.
  */
-export async function startKmsForHandlers(): Promise<{ kms: KmsSimulator; macKeyArn: string; close(): Promise<void> }> {
-  const kms = await startKmsSimulator();
+export async function startKmsForHandlers(opts: KmsSimulatorOptions = {}): Promise<{ kms: KmsSimulator; macKeyArn: string; close(): Promise<void> }> {
+  const kms = await startKmsSimulator(opts);
   const macKeyArn = kms.createKey({ alias: 'alias/botvault-mac' });
   process.env.AWS_ENDPOINT_URL_KMS = kms.url;
   process.env.BOTVAULT_MAC_KEY_ID = macKeyArn;

@@ -40,7 +40,14 @@ export interface SnsSimulator {
 
 const STATUS = { Throttled: 429, InternalError: 500 } as const;
 
-export async function startSnsSimulator(opts: { topicArn?: string } = {}): Promise<SnsSimulator> {
+interface SnsSimulatorOptions {
+  /** The one topic Publish accepts. @default arn:aws:sns:us-east-1:123456789012:BotVault-Alarms */
+  readonly topicArn?: string;
+  /** @default any free port */
+  readonly port?: number;
+}
+
+export async function startSnsSimulator(opts: SnsSimulatorOptions = {}): Promise<SnsSimulator> {
   const topicArn = opts.topicArn ?? 'arn:aws:sns:us-east-1:123456789012:BotVault-Alarms';
   const published: PublishedMessage[] = [];
   const faults: ('Throttled' | 'InternalError')[] = [];
@@ -73,7 +80,7 @@ export async function startSnsSimulator(opts: { topicArn?: string } = {}): Promi
       );
     })();
   });
-  const { url, close } = await listen(server);
+  const { url, close } = await listen(server, opts.port);
   return {
     url,
     topicArn,

@@ -23,6 +23,8 @@ export interface StsSimulatorOptions {
   readonly accountId?: string;
   /** The caller's ARN. @default an IAM user `botvault-operator` of the account */
   readonly arn?: string;
+  /** @default any free port */
+  readonly port?: number;
 }
 
 export interface StsSimulator {
@@ -63,6 +65,6 @@ export async function startStsSimulator(opts: StsSimulatorOptions = {}): Promise
       );
     })();
   });
-  const { url, close } = await listen(server);
+  const { url, close } = await listen(server, opts.port);
   return { url, accountId, calls, close };
 }
