@@ -45,6 +45,21 @@ program
   .option('--mac-key <arn>', 'KMS HMAC key the run authenticates what it stores with (default: BOTVAULT_MAC_KEY_ID)')
   .action(async (opts) => exitWith(await runLocalCommand(opts)));
 
+program
+  .command('sandbox')
+  .description(
+    'Start everything BotVault talks to on 127.0.0.1 — Lex V2 and Kore.ai with a few bots, Secrets Manager, S3, KMS, STS, SNS, ' +
+      'Step Functions running the synthesized state machine with the real handlers, CloudFormation with the stack outputs — ' +
+      'print the AWS_ENDPOINT_URL_<SERVICE> lines to paste into another shell, and stay up until Ctrl-C (README "Try it without AWS"). ' +
+      'S3 is OpenStack Swift (versioned) when BOTVAULT_SWIFT_S3_ENDPOINT is set, else s3rver (keeps no old versions).',
+  )
+  .option('--port <n>', 'first port: the services listen on the nine after it; 0 picks free ports (default: BOTVAULT_SANDBOX_PORT, else 4600)')
+  .action(async (opts: { port?: string }) => {
+    // Loaded on demand: the sandbox is the test simulators (test/simulators/), and it synthesizes the stack (aws-cdk-lib).
+    const { runSandbox } = await import('../test/simulators/sandbox');
+    exitWith(await runSandbox(opts));
+  });
+
 /**
  * Options shared by the commands that talk to a deployed stack. The help text
  * says where each value comes from when the option is left out.
