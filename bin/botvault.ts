@@ -8,10 +8,6 @@ import { runLocalCommand } from '../lib/cli/local';
 import { awsCliError } from '../lib/cli/aws';
 import { CliError, exitWith } from '../lib/cli/output';
 
-// The SDK warns on every run that versions from 2027 on will need Node 22. That is for whoever
-// upgrades package.json, not for an operator reading a command's output: keep stderr to our one line.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**

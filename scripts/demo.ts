@@ -87,8 +87,6 @@ async function listBucket(s3: S3Client, bucket: string): Promise<string[]> {
 }
 
 async function main(): Promise<number> {
-  // See bin/botvault.mjs: the pinned SDK's Node 22 notice is noise on the Node 20 this project pins.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { koreApp, secrets: secretValues } = estateSecrets();
   const lex = await startLexSimulator({ bots: LEX_BOTS, defaultFaults: { exportLatencyMs: 300 } });
   const kore = await startKoreSimulator({ apps: [koreApp], bots: KORE_BOTS });

@@ -8,6 +8,8 @@
 #   bash scripts/swift-s3.sh stop
 #   bash scripts/swift-s3.sh env     # prints the BOTVAULT_SWIFT_S3_* exports (eval it)
 #   bash scripts/swift-s3.sh status
+#   bash scripts/swift-s3.sh with CMD ARGS...  # CMD with the exports set; starts the server
+#                                              # first if it is down, and stops it after only then
 #
 # Environment: SWIFT_S3_PORT (default 8089), SWIFT_S3_DIR (data, config, logs;
 # default /tmp/botvault-swift), SWIFT_S3_BACKEND_PORT (first of the three
@@ -281,14 +283,28 @@ cmd_env() {
   echo "export BOTVAULT_SWIFT_S3_ENDPOINT=$ENDPOINT BOTVAULT_SWIFT_S3_ACCESS_KEY=$ACCESS_KEY BOTVAULT_SWIFT_S3_SECRET_KEY=$SECRET_KEY"
 }
 
+cmd_with() { # command... -> its exit code; leaves running only what was running before
+  local started= rc=0
+  if ! answering; then
+    cmd_start
+    started=1
+    trap 'cmd_stop; exit 130' INT TERM
+  fi
+  eval "$(cmd_env)"
+  "$@" || rc=$?
+  [ -n "$started" ] && cmd_stop
+  return "$rc"
+}
+
 case "${1:-}" in
   start) cmd_start ;;
+  with) shift; cmd_with "$@" ;;
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
   env) cmd_env ;;
   status) if answering; then echo "up at $ENDPOINT"; else echo "down"; exit 1; fi ;;
   *)
-    echo "usage: $0 start|stop|restart|env|status" >&2
+    echo "usage: $0 start|stop|restart|env|status|with CMD..." >&2
     exit 2
     ;;
 esac

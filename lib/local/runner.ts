@@ -17,26 +17,12 @@ import { TASK_FUNCTIONS } from '../constructs/backup-workflow';
 import { METRICS_NAMESPACE, States } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { buildApp } from '../app';
+import { cdkJsonContext } from '../cdk-context';
 import { definitionFromTemplate } from './definition';
 import type { ExecutionInput } from '../core/contracts';
 
 /** One entry of the local execution's event log (the package does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
-
-// aws-local-stepfunctions 3 targets Node 22 and calls Promise.withResolvers.
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 /** Lambda folder per workflow function. */
 const HANDLER_MODULES = {

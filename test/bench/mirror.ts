@@ -143,8 +143,6 @@ function ensureSwift(log: (line: string) => void): void {
 }
 
 export async function benchMirror(versions: number, log: (line: string) => void): Promise<MirrorBenchResult> {
-  // As bin/botvault.ts does for the CLI: the SDK's Node 22 notice (emitted by the first client made) is not a result.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   ensureSwift(log);
   const swift = swiftS3FromEnv();
   const kms = await startKmsSimulator();
@@ -201,7 +199,6 @@ export async function benchMirror(versions: number, log: (line: string) => void)
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_S3: swift.endpoint,
       AWS_ENDPOINT_URL_KMS: kms.url,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const dir = join(work, 'mirror');
     const args = ['mirror', '--git', dir, '--bucket', bucket, '--mac-key', macKeyArn];

@@ -1,5 +1,8 @@
 /** The Lambdas: BackupFunction defaults and each function's settings in the stack. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { archiveLimits as archiveLimitsFromEnv } from '../../lib/core/env';
+import { PROJECT_ROOT } from '../../lib/project-root';
 import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,6 +22,22 @@ describe('the six Lambdas in the stack', () => {
   const bucketRef = `Ref(${logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket')})`;
   const macKeyRef = `${logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey')}.Arn`;
   const props = (name: string) => json.Resources[logicalId(json, 'AWS::Lambda::Function', `${name}Function`)]!.Properties!;
+
+  it('run on the Node.js this project develops and tests on: the runtime, .nvmrc, engines and the `node` package agree', () => {
+    // npm scripts put node_modules/.bin first on PATH, where the `node` devDependency installs its binary:
+    // this test itself runs on it, so a machine's own older Node cannot slip into the suite unnoticed.
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+      devDependencies: Record<string, string>;
+    };
+    const major = (v: string) => Number(/(\d+)/.exec(v)?.[1]);
+    const runtime = major(String(props('Plan').Runtime));
+    expect(runtime).toBe(24);
+    expect(major(process.versions.node)).toBe(runtime);
+    expect(major(readFileSync(join(PROJECT_ROOT, '.nvmrc'), 'utf8'))).toBe(runtime);
+    expect(major(pkg.engines.node)).toBe(runtime);
+    expect(major(pkg.devDependencies.node!)).toBe(runtime);
+  });
 
   it('are exactly six', () => {
     template.resourceCountIs('AWS::Lambda::Function', 6);
