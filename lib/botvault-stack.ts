@@ -209,7 +209,8 @@ export class BotVaultStack extends Stack {
    */
   private grantContext(): GrantContext {
     const f = this.functions;
-    // cdk-nag names a resource with its tokens flattened (`arn:<AWS::Partition>:lex:<AWS::Region>:...`).
+    // cdk-nag names a resource with its tokens flattened (`arn:<AWS::Partition>:lex:<AWS::Region>:...`); the partition
+    // is a literal once the region is known (cdk.json's @aws-cdk/core:enablePartitionLiterals).
     const flat = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
     const arnFormat = (sep: '/' | ':') => (sep === '/' ? ArnFormat.SLASH_RESOURCE_NAME : ArnFormat.COLON_RESOURCE_NAME);
     return {
@@ -222,7 +223,7 @@ export class BotVaultStack extends Stack {
         const resource =
           r === '*'
             ? '*'
-            : `arn:<AWS::Partition>:${r.service}:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:${r.resource}${r.sep}${r.name}`;
+            : `arn:${flat(this.partition, 'AWS::Partition')}:${r.service}:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:${r.resource}${r.sep}${r.name}`;
         Validations.of(f[fn].role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`, reason });
       },
     };

@@ -113,7 +113,11 @@ export function synthesizeDefinition(configAsGiven: BotVaultConfig, region = 'us
   const outdir = mkdtempSync(join(tmpdir(), 'botvault-synth-'));
   try {
     // Bundling is irrelevant to the definition; skipping it keeps local runs fast.
-    const { stack } = buildApp(config, { outdir, context: { 'aws:cdk:bundling-stacks': [] } }, { account: '000000000000', region });
+    const { stack } = buildApp(
+      config,
+      { outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } },
+      { account: '000000000000', region },
+    );
     const definition = definitionFromTemplate(Template.fromStack(stack).toJSON(), region);
     definitionCache.set(cacheKey, definition);
     return structuredClone(definition);

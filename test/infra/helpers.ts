@@ -4,22 +4,17 @@
  * skipped), and render CloudFormation intrinsics into readable strings so
  * IAM statements can be compared exactly.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
+import { cdkJsonContext } from '../../lib/cdk-context';
 import type { BotVaultStack } from '../../lib/botvault-stack';
-import { PROJECT_ROOT } from '../../lib/constructs/backup-function';
 import { parseConfig } from '../../lib/config/config';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 
-/** The context cdk.json gives every `cdk synth` (feature flags such as minimizePolicies change the IAM output). */
-export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-  return cdkJson.context ?? {};
-}
+export { cdkJsonContext } from '../../lib/cdk-context';
 
 /** No Lambda bundling: the template does not depend on the bundle's contents. */
 export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
