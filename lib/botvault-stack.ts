@@ -61,7 +61,13 @@ export class BotVaultStack extends Stack {
 
     this.encryptionKey = new EncryptionKey(this, 'EncryptionKey');
     const key = this.encryptionKey.key;
-    this.archiveBucket = new ArchiveBucket(this, 'Archive', { retention: config.retention, encryptionKey: key, objectLock: config.objectLock });
+    const expiration = config.retention.noncurrentExpirationDays;
+    this.archiveBucket = new ArchiveBucket(this, 'Archive', {
+      // "never": no expiration rule, so S3 keeps every version (the construct's default).
+      retention: { ...config.retention, noncurrentExpirationDays: expiration === 'never' ? undefined : expiration },
+      encryptionKey: key,
+      objectLock: config.objectLock,
+    });
     const bucketEnv: Record<string, string> = {
       BOTVAULT_BUCKET: this.archiveBucket.bucket.bucketName,
       // Object Lock default retention makes S3 require a checksum (or Content-MD5) on every upload.

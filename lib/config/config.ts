@@ -22,6 +22,8 @@ const isPublicSuffix = (name: string) => getPublicSuffix(name, { allowPrivateDom
 
 export const DEFAULT_CONFIG_FILE = 'botvault.config.json';
 
+const EXPIRATION_MESSAGE = 'must be a whole number of days from 1 to 36500, or "never" to keep every version forever';
+
 const configSchema = z
   .strictObject({
     /** Optional name for the CloudFormation stack (default "BotVault"). */
@@ -63,10 +65,21 @@ const configSchema = z
     retention: z.prefault(
       z
         .strictObject({
-          /** Days after which a version that is no longer current moves to Glacier Instant Retrieval (omit to keep it in Standard). */
-          noncurrentTransitionDays: z.optional(z.int().check(z.minimum(30))),
-          /** Days after which a version that is no longer current is deleted (omit to keep history forever). */
-          noncurrentExpirationDays: z._default(z.optional(z.int().check(z.minimum(1))), 365),
+          /**
+           * Days after which a version that is no longer current moves to Glacier Instant Retrieval (omit to keep
+           * it in Standard). S3 takes any day count for GLACIER_IR (only STANDARD_IA and ONEZONE_IA need more than
+           * 30: S3 API reference, Transition.Days); Glacier IR bills at least 90 days of storage per version.
+           */
+          noncurrentTransitionDays: z.optional(
+            wholeNumber(1, 36500, { type: 'must be a whole number of days from 1 to 36500', min: 'must be at least 1 day' }),
+          ),
+          /** Days after which a version that is no longer current is deleted, or "never": every version is kept forever. */
+          noncurrentExpirationDays: z._default(
+            z.union([z.literal('never'), wholeNumber(1, 36500, { type: EXPIRATION_MESSAGE, min: EXPIRATION_MESSAGE, max: EXPIRATION_MESSAGE })], {
+              message: EXPIRATION_MESSAGE,
+            }),
+            365,
+          ),
           /** Newest non-current versions to keep regardless of age. */
           noncurrentVersionsToKeep: z.optional(wholeNumber(1, 100)),
         })
@@ -74,7 +87,7 @@ const configSchema = z
           z.refine(
             (r) =>
               r.noncurrentTransitionDays === undefined ||
-              r.noncurrentExpirationDays === undefined ||
+              r.noncurrentExpirationDays === 'never' ||
               r.noncurrentExpirationDays > r.noncurrentTransitionDays,
             { path: ['noncurrentExpirationDays'], message: 'must be greater than retention.noncurrentTransitionDays' },
           ),

@@ -118,6 +118,23 @@ describe('archive bucket in the stack', () => {
     });
   });
 
+  it('noncurrentExpirationDays "never" keeps every version forever: no expiration, the transition (any day count for Glacier IR) stays', () => {
+    const { json: j } = synth({ targets: [LEX_TARGET], retention: { noncurrentTransitionDays: 7, noncurrentExpirationDays: 'never' } });
+    const id = logicalId(j, 'AWS::S3::Bucket', 'ArchiveBucket');
+    expect(j.Resources[id]!.Properties!.LifecycleConfiguration).toEqual({
+      Rules: [
+        ABORT_RULE,
+        { Id: 'NoncurrentVersions', Status: 'Enabled', NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 7 }] },
+        ...TICK_RULES,
+      ],
+    });
+    const { json: forever } = synth({ targets: [LEX_TARGET], retention: { noncurrentExpirationDays: 'never' } });
+    const rules = forever.Resources[logicalId(forever, 'AWS::S3::Bucket', 'ArchiveBucket')]!.Properties!.LifecycleConfiguration as {
+      Rules: { Id: string }[];
+    };
+    expect(rules.Rules.map((r) => r.Id)).toEqual(['AbortIncompleteMultipartUploads', 'ExpireTickMarkers']);
+  });
+
   it('lifecycle with full retention config: transition to Glacier IR, expire, keep the newest N', () => {
     const { json: j } = synth({
       targets: [LEX_TARGET],

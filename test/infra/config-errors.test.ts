@@ -75,6 +75,21 @@ describe('loadConfig names the bad field', () => {
     ['unknown field', { targets: [LEX], retension: {} }, 'retension: unknown field "retension"'],
     ['unknown target field', { targets: [{ ...LEX, botversion: '1' }] }, 'targets[0].botversion: unknown field "botversion"'],
     ['no targets', { targets: [] }, 'targets: must list at least one target'],
+    [
+      'expiration neither days nor "never"',
+      { targets: [LEX], retention: { noncurrentExpirationDays: 'forever' } },
+      'retention.noncurrentExpirationDays: must be a whole number of days from 1 to 36500, or "never" to keep every version forever',
+    ],
+    [
+      'expiration 0 days',
+      { targets: [LEX], retention: { noncurrentExpirationDays: 0 } },
+      'retention.noncurrentExpirationDays: must be a whole number of days from 1 to 36500, or "never" to keep every version forever',
+    ],
+    [
+      'transition 0 days',
+      { targets: [LEX], retention: { noncurrentTransitionDays: 0 } },
+      'retention.noncurrentTransitionDays: must be at least 1 day',
+    ],
     ['maxArchiveMiB 0', { targets: [LEX], maxArchiveMiB: 0 }, 'maxArchiveMiB: must be at least 1'],
     [
       'maxArchiveMiB above Lambda storage',
