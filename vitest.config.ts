@@ -32,6 +32,16 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    // Quiet unless a test fails: a test's console output is shown only for failed tests.
+    silent: 'passed-only',
+    // The handlers' environment as the Lambdas get it (DEFAULT_ENV in lib/constructs/backup-function.ts), with their
+    // logs off: Powertools writes to process.stdout itself, past vitest's console capture, so a
+    // test that reads the logs turns them on (test/helpers/capture-logs.ts). Set when not given.
+    env: {
+      POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'botvault',
+      POWERTOOLS_METRICS_NAMESPACE: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'BotVault',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    },
     projects: [
       // Shared workers too: 36 → 22 s on this machine; the files pass in any order (checked with --sequence.shuffle.files).
       { extends: true, test: { name: 'unit', include: UNIT, exclude: UNIT_EXCLUDED, isolate: false } },

@@ -24,6 +24,7 @@ import { startLexSimulator, type LexFaults, type LexSimulator } from '../simulat
 import { createBucket, startLocalS3, stopLocalS3, type S3Server } from '../simulators/s3-server';
 import { handlerEnvironment } from './handler-environment';
 import { THREE_BOTS as BOTS, THREE_BOT_TARGETS as TARGETS } from '../helpers/lex-bots';
+import { withCapturedLogs } from '../helpers/capture-logs';
 import { pollingSchema } from '../../lib/core/schemas';
 
 const POLLING = pollingSchema.parse({ firstWaitSeconds: 1, maxWaitSeconds: 4, budgetSeconds: 20 });
@@ -190,23 +191,9 @@ describe('handlers: store-archive download faults', () => {
 
   it('logs the retry after a 403 with the URL redacted: no signature, no session token in any log line', async () => {
     const { job, state } = await readyJob({ download: 'forbiddenOnce' });
-    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-    // Powertools writes INFO/DEBUG to stdout and WARN/ERROR to stderr: capture both.
+    // Powertools writes INFO/DEBUG to stdout and WARN/ERROR to stderr: both are captured.
     const lines: string[] = [];
-    const streams = [process.stdout, process.stderr];
-    const originals = streams.map((s) => s.write.bind(s));
-    streams.forEach((s, i) => {
-      s.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-        lines.push(String(chunk));
-        return (originals[i] as (...a: unknown[]) => boolean)(chunk, ...rest);
-      }) as typeof s.write;
-    });
-    try {
-      await storeArchive({ job, runId: 'run-log', export: state });
-    } finally {
-      streams.forEach((s, i) => (s.write = originals[i]!));
-      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-    }
+    await withCapturedLogs(lines, () => storeArchive({ job, runId: 'run-log', export: state }));
     const logged = lines.join('');
     expect(logged).toContain('Download refused (403); retrying once with a fresh URL');
     expect(logged).toContain(`${sim.url}/downloads/${state.ref.exportId}`);
