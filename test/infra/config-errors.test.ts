@@ -158,6 +158,22 @@ describe('loadConfig names the bad field', () => {
     expect(config.targets[0]).toMatchObject({ downloadHosts: hosts });
   });
 
+  it('a bad mapMode names the limits README "Scaling" gives, and the README still gives them', () => {
+    let message = '';
+    try {
+      loadConfig(file({ targets: [LEX], mapMode: 'parallel' }));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('mapMode: must be "inline"');
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const scaling = readme.slice(readme.indexOf('### Scaling'), readme.indexOf('## How the code is organised'));
+    expect(message).toContain('about 390 jobs that need five polls');
+    expect(scaling).toContain('~390 at five');
+    expect(message).toContain('about 350-500 bots fit');
+    expect(scaling).toMatch(/about\s+500 bots fit in one run in either mode, and about 350/);
+  });
+
   it('not JSON, and a missing file, are ConfigErrors too', () => {
     expect(() => loadConfig(file('{ "targets": ['))).toThrow(/is not valid JSON/);
     expect(() => loadConfig(join(dir, 'nope.json'))).toThrow(/Cannot read BotVault config .*nope\.json: ENOENT/);
