@@ -26,6 +26,10 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: () => undefined });
 
+/** `run --only` and `local --only` take the same forms (lib/core/only.ts) and check them the same way. */
+const ONLY_HELP =
+  'back up only these targets: job ids such as lex:ABCDEFGHIJ:DRAFT or bot ids, or the names of bots a discovery target finds; checked against the config before anything starts';
+
 program
   .command('local')
   .description(
@@ -35,7 +39,7 @@ program
   .option('-c, --config <file>', 'config file', 'botvault.config.json')
   .requiredOption('-b, --bucket <name>', 'archive bucket to write to (must exist)')
   .option('--fast', 'shorten waits and retry pauses to milliseconds (for simulators; real exports take minutes)', false)
-  .option('--only <target...>', 'back up only these targets (job id such as lex:ABCDEFGHIJ:DRAFT, bot id, or bot name)')
+  .option('--only <target...>', ONLY_HELP)
   .option('--json', 'print the run manifest as JSON instead of one line per job', false)
   .addOption(new Option('--run-id <id>', 'execution name / run id (default: local-<time>-<random>)'))
   .option('--mac-key <arn>', 'KMS HMAC key the run authenticates what it stores with (default: BOTVAULT_MAC_KEY_ID)')
@@ -89,10 +93,7 @@ deployedStackOptions(
       'Start a backup run of the deployed state machine now (input {"trigger":"manual"}). ' +
         'With --wait, follow it live and print one line per job. Exit codes: 0 all jobs succeeded, 1 some failed, 2 could not start.',
     )
-    .option(
-      '--only <target...>',
-      'back up only these targets: job ids such as lex:ABCDEFGHIJ:DRAFT or bot ids, checked against the config before starting',
-    )
+    .option('--only <target...>', ONLY_HELP)
     .option('--wait', 'follow the run until it ends (a live table on a terminal, one line per change otherwise), then print the summary', false)
     .option('--name <name>', 'execution name, which is also the run id (default: manual-<time>-<random>); names are unique for 90 days')
     .addOption(new Option('--poll-ms <ms>', 'how often --wait polls the execution').default(2000).argParser(positiveInt).hideHelp()),

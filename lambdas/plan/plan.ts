@@ -10,6 +10,7 @@ import type { z } from 'zod/mini';
 import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../../lib/core/contracts';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
+import { onlySelects } from '../../lib/core/only';
 import type { Provider } from '../../lib/providers/types';
 import { claimTick, type TickMarkerDeps } from './tick-marker';
 import { formatPath } from '../../lib/core/schemas';
@@ -37,16 +38,6 @@ const MAX_LISTED = 50;
 function invalid(prefix: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): InvalidInputError {
   const lines = issues.map((i) => `${formatPath([prefix, ...i.path])}: ${i.message}`);
   return new InvalidInputError(`Invalid ${prefix === 'input' ? 'execution input' : 'target'}: ${lines.join('; ')}`);
-}
-
-/** Does `entry` of `only` select `job`? Job ids and bot ids match exactly, names without case. */
-function selects(entry: string, job: Job): boolean {
-  return (
-    job.id === entry ||
-    job.spec.botId === entry ||
-    job.spec.testSetId === entry ||
-    (job.name !== undefined && job.name.toLowerCase() === entry.toLowerCase())
-  );
 }
 
 export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput> {
@@ -83,7 +74,7 @@ export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput
   let selected = [...jobs.values()];
   const only = exec.data.only;
   if (only) {
-    const unknown = only.filter((entry) => !selected.some((job) => selects(entry, job)));
+    const unknown = only.filter((entry) => !selected.some((job) => onlySelects(entry, job)));
     if (unknown.length) {
       const known = selected.map((j) => (j.name ? `${j.id} (${j.name})` : j.id));
       const listed = known.slice(0, MAX_LISTED).join(', ') + (known.length > MAX_LISTED ? `, and ${known.length - MAX_LISTED} more` : '');
@@ -91,7 +82,7 @@ export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput
         `input.only: ${unknown.map((u) => `"${u}"`).join(', ')} ${unknown.length === 1 ? 'matches' : 'match'} no configured target. Give a job id, bot id or bot name; known targets: ${listed || '(none)'}.`,
       );
     }
-    selected = selected.filter((job) => only.some((entry) => selects(entry, job)));
+    selected = selected.filter((job) => only.some((entry) => onlySelects(entry, job)));
   }
 
   logger.info('Planned backup jobs', { runId: input.runId, trigger: exec.data.trigger, targets: targets.length, jobs: selected.length });

@@ -1,6 +1,7 @@
 /** `botvault local`: run the synthesized workflow in-process against whatever endpoints the environment names. */
 import { type BotVaultConfig, ConfigError, loadConfig } from '../config/config';
 import { CliError, formatJobLines, readableCause } from './output';
+import { checkOnly, unverifiedWarning } from './targets';
 
 export interface LocalCommandOptions {
   config: string;
@@ -20,6 +21,11 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
+  }
+  if (opts.only) {
+    // The same check as `run --only` (lib/cli/targets.ts): a typo stops here, nothing runs.
+    const warning = unverifiedWarning(checkOnly(opts.only, config, process.env.AWS_REGION ?? 'us-east-1').unverified);
+    if (warning) process.stderr.write(`botvault: warning: ${warning}\n`);
   }
   // Loaded on demand: it pulls in aws-cdk-lib, which `botvault --help` does not need.
   const { runLocal } = await import('../local/runner');

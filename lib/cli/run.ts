@@ -22,7 +22,7 @@ import { CliError, formatJobLines, formatTime, printJson, readableCause } from '
 import { RunProgress, type ProgressChange } from './progress';
 import { locate, readConfig, type LocateOptions } from './resolve';
 import { readManifest } from './manifest';
-import { checkOnly } from './targets';
+import { checkOnly, unverifiedWarning } from './targets';
 
 export interface RunCommandOptions extends LocateOptions {
   readonly only?: string[];
@@ -149,12 +149,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   if (opts.only) {
     // The config is the list of what can be backed up; without it --only cannot be checked.
     const config = readConfig(opts.config, true)!;
-    const { unverified } = checkOnly(opts.only, config, opts.region);
-    if (unverified.length) {
-      process.stderr.write(
-        `botvault: warning: ${unverified.map((u) => `"${u}"`).join(', ')} ${unverified.length === 1 ? 'is' : 'are'} not a configured target; accepted because a discovery target may find ${unverified.length === 1 ? 'it' : 'them'} (the run fails in Plan if not)\n`,
-      );
-    }
+    const warning = unverifiedWarning(checkOnly(opts.only, config, opts.region).unverified);
+    if (warning) process.stderr.write(`botvault: warning: ${warning}\n`);
   }
   const where = await locate(opts, { stateMachine: true, bucket: opts.wait });
   const stateMachineArn = where.stateMachineArn!;

@@ -51,12 +51,13 @@ export interface OnlyCheck {
 }
 
 /**
- * Checks `--only` entries against the config before a run is started, so a
- * typo fails here (exit 2, nothing started) instead of as a failed execution.
- * An entry is known when it is a static target's job id or bot id (or test
- * set id). With a discovery target in the config any other entry may still
- * match a discovered bot (by id or name): it is accepted and reported as
- * unverified, and Plan has the last word.
+ * Checks `--only` entries (the forms of lib/core/only.ts, which Plan applies)
+ * against the config before anything is started — `run` and `local` alike —
+ * so a typo fails here (exit 2, nothing started) instead of as a failed
+ * execution. An entry is known when it is a static target's job id or bot id
+ * (or test set id). With a discovery target in the config any other entry
+ * may still match a discovered bot (by id or name): it is accepted and
+ * reported as unverified, and Plan has the last word.
  */
 export function checkOnly(entries: readonly string[], config: BotVaultConfig, region?: string): OnlyCheck {
   const known = new Set<string>();
@@ -78,9 +79,18 @@ export function checkOnly(entries: readonly string[], config: BotVaultConfig, re
   const unknown = entries.filter((e) => !known.has(e) && !idPrefixes.some((p) => e === p || e.startsWith(`${p}:`)));
   if (unknown.length && !discovery) {
     const ids = [...config.targets.map((t) => targetJobId(t, region)).filter((id): id is string => Boolean(id)), ...idPrefixes.map((p) => `${p}:…`)];
-    throw new CliError(`--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id)`);
+    throw new CliError(
+      `--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id; a bot name selects only bots a discovery target finds)`,
+    );
   }
   return { unverified: unknown };
+}
+
+/** The warning for entries checkOnly could not verify: `run` and `local` print the same one. */
+export function unverifiedWarning(unverified: readonly string[]): string | undefined {
+  if (!unverified.length) return undefined;
+  const one = unverified.length === 1;
+  return `${unverified.map((u) => `"${u}"`).join(', ')} ${one ? 'is' : 'are'} not a configured target; accepted because a discovery target may find ${one ? 'it' : 'them'} by id or name (the run fails in Plan, before any export, if not)`;
 }
 
 /**

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config/config';
 import { CliError } from '../../lib/cli/output';
-import { checkOnly, defaultFileName, matchResources, resolveResource } from '../../lib/cli/targets';
+import { checkOnly, defaultFileName, matchResources, resolveResource, unverifiedWarning } from '../../lib/cli/targets';
+import { onlySelects } from '../../lib/core/only';
 import { keyInfo, targetJobId } from '../../lib/providers/definitions';
 
 const KEYS = [
@@ -100,7 +101,7 @@ describe('checkOnly', () => {
   it('refuses anything else, listing the known job ids', () => {
     expect(() => checkOnly(['lex:ABCDEFGHIJ:9'], staticOnly)).toThrow(CliError);
     expect(() => checkOnly(['lex:ABCDEFGHIJ:9', 'ABCDEFGHIJ'], staticOnly)).toThrow(
-      '--only "lex:ABCDEFGHIJ:9": not in the config\'s targets; known: lex:ABCDEFGHIJ:DRAFT, lex:ABCDEFGHIJ:3:en_US (job id or bot id)',
+      '--only "lex:ABCDEFGHIJ:9": not in the config\'s targets; known: lex:ABCDEFGHIJ:DRAFT, lex:ABCDEFGHIJ:3:en_US (job id or bot id; a bot name selects only bots a discovery target finds)',
     );
   });
 
@@ -109,6 +110,10 @@ describe('checkOnly', () => {
     expect(checkOnly(['ABCDEFGHIJ', 'SupportBot', 'lex:QQQQQQQQQQ:DRAFT'], withDiscovery)).toEqual({
       unverified: ['SupportBot', 'lex:QQQQQQQQQQ:DRAFT'],
     });
+    expect(unverifiedWarning(['SupportBot'])).toBe(
+      '"SupportBot" is not a configured target; accepted because a discovery target may find it by id or name (the run fails in Plan, before any export, if not)',
+    );
+    expect(unverifiedWarning([])).toBeUndefined();
   });
 });
 
@@ -126,6 +131,16 @@ describe('checkOnly with Kore.ai targets', () => {
 
   it('refuses another export type or bot, listing the known job ids', () => {
     expect(() => checkOnly([`koreai:${KORE_BOT}:latest`], config)).toThrow(`known: lex:ABCDEFGHIJ:DRAFT, koreai:${KORE_BOT}:published`);
+  });
+});
+
+describe('the forms of an only entry (the one matcher Plan applies to run --only and local --only)', () => {
+  const job = { id: 'lex:ABCDEFGHIJ:3:en_US', name: 'OrderFlowers', spec: { botId: 'ABCDEFGHIJ', botVersion: '3' } };
+
+  it('a job id, a bot id or a bot name (any case) selects the job; nothing else does', () => {
+    for (const entry of ['lex:ABCDEFGHIJ:3:en_US', 'ABCDEFGHIJ', 'OrderFlowers', 'orderflowers']) expect(onlySelects(entry, job)).toBe(true);
+    for (const entry of ['lex:ABCDEFGHIJ:3', 'ABCDEFGHI', 'Order', 'lex:orderflowers']) expect(onlySelects(entry, job)).toBe(false);
+    expect(onlySelects('TESTSET001', { id: 'lex:testset:TESTSET001', spec: { testSetId: 'TESTSET001' } })).toBe(true);
   });
 });
 

@@ -87,7 +87,7 @@ describe('botvault run', () => {
     const res = await h.cli(['run', '--config', h.configFile, '--only', 'lex:ALPHABOT01:DRAFT', 'lex:NOSUCHBOT1:DRAFT', '--wait']);
     expect(res.code).toBe(2);
     expect(oneLine(res.stderr)).toBe(
-      'botvault: --only "lex:NOSUCHBOT1:DRAFT": not in the config\'s targets; known: lex:ALPHABOT01:DRAFT, lex:ALPHABOT01:1:de_DE, lex:BRAVOBOT02:DRAFT, lex:CHARLIE003:2 (job id or bot id)',
+      'botvault: --only "lex:NOSUCHBOT1:DRAFT": not in the config\'s targets; known: lex:ALPHABOT01:DRAFT, lex:ALPHABOT01:1:de_DE, lex:BRAVOBOT02:DRAFT, lex:CHARLIE003:2 (job id or bot id; a bot name selects only bots a discovery target finds)',
     );
     expect(res.stdout).toBe('');
     expect(h.sfn.executions.size).toBe(before);
