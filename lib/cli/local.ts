@@ -33,6 +33,8 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
     config,
     bucket: opts.bucket,
     fast: opts.fast,
+    // Under --fast the waits are milliseconds: a job's deadline is the time that really passed.
+    ...(opts.fast ? { deadline: 'elapsed' as const } : {}),
     runId: opts.runId,
     ...(opts.macKey ? { macKeyId: opts.macKey } : {}),
     input: { trigger: 'manual', ...(opts.only ? { only: opts.only } : {}) },

@@ -49,6 +49,8 @@ export const exportStateSchema = z.object({
   waitedSeconds: z.int().check(z.minimum(0)),
   /** False once another wait would exceed the job's polling budget. */
   withinBudget: z.boolean(),
+  /** When the export was started (epoch ms): under `botvault local --fast` the budget counts elapsed time from here. */
+  startedAt: z.optional(z.int()),
   /** Provider's failure reasons when status is FAILED. */
   reasons: z.optional(z.array(z.string())),
 });

@@ -47,6 +47,14 @@ export interface LocalRunOptions {
   readonly runId?: string;
   /** Shorten Wait states and retry pauses to milliseconds (simulators only: real exports take minutes). */
   readonly fast?: boolean;
+  /**
+   * How a job's poll budget is counted: `scheduled` wait seconds, as a
+   * deployed run counts them (with `fast`, the same checks and timeout
+   * decision as a deployed run), or `elapsed` time since the export started
+   * (with `fast`: the budget is real seconds, as `botvault local --fast` uses).
+   * @default 'scheduled'
+   */
+  readonly deadline?: 'scheduled' | 'elapsed';
   /** Called for every execution event as it happens (progress display, tests). */
   readonly onEvent?: (event: EventLog) => void;
   /** The KMS HMAC key the writing handlers make MACs with (BOTVAULT_MAC_KEY_ID). @default BOTVAULT_MAC_KEY_ID as set */
@@ -186,6 +194,8 @@ function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
   // The stack sets the topic only when config notifications.changes is on (lib/botvault-stack.ts).
   if (opts.config.notifications?.changes === false) delete process.env.BOTVAULT_CHANGE_TOPIC_ARN;
   else if (opts.changeTopicArn) process.env.BOTVAULT_CHANGE_TOPIC_ARN = opts.changeTopicArn;
+  if (opts.deadline === 'elapsed') process.env.BOTVAULT_DEADLINE_CLOCK = 'elapsed';
+  else delete process.env.BOTVAULT_DEADLINE_CLOCK;
   process.env.AWS_REGION ??= region;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'botvault';
   process.env.POWERTOOLS_METRICS_NAMESPACE ??= METRICS_NAMESPACE;

@@ -69,3 +69,34 @@ describe('botvault local --only: the forms run --only takes, checked the same wa
     expect(manifest.results.map((r) => r.target)).toEqual(['lex:BRAVOBOT02:DRAFT']);
   });
 });
+
+describe('botvault local --fast: deadlines count elapsed time', () => {
+  it('an export that takes 2.5 s is waited for, though its checks add up to far more than the budget in nominal seconds', async () => {
+    const config = join(h.dir, 'tight-budget.config.json');
+    // Nominal waits of 10 s with a 30 s budget: counted by scheduled seconds, three checks (some 0.1 s under --fast) and a timeout.
+    writeFileSync(
+      config,
+      JSON.stringify({
+        stackName: 'BotVaultLocalE2E',
+        downloadAllowlist: [h.lex.url],
+        polling: { firstWaitSeconds: 10, backoffFactor: 1, maxWaitSeconds: 10, budgetSeconds: 30 },
+        targets: [{ provider: 'lex', botId: 'CHARLIE003', botVersion: '2' }],
+      }),
+    );
+    h.lex.setFaults('CHARLIE003', { exportLatencyMs: 2500 });
+    try {
+      const before = h.lex.calls.length;
+      const started = Date.now();
+      const res = await local(['--json'], { config });
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      const manifest = JSON.parse(res.stdout) as { results: { target: string; status: string }[] };
+      expect(manifest.results).toMatchObject([{ target: 'lex:CHARLIE003:2', status: expect.stringMatching(/^(SUCCEEDED|UNCHANGED)$/) }]);
+      expect(Date.now() - started).toBeGreaterThan(2500);
+      // Many more checks than the three the scheduled clock allows.
+      expect(h.lex.calls.slice(before).filter((c) => c.op === 'DescribeExport' && c.botId === 'CHARLIE003').length).toBeGreaterThan(5);
+    } finally {
+      h.lex.setFaults('CHARLIE003', {});
+    }
+  });
+});

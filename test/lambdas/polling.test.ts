@@ -19,7 +19,31 @@ function simulate(polling: ReturnType<typeof pollingSchema.parse>, finishAfterCh
 describe('polling schedule', () => {
   it('starts at firstWaitSeconds with nothing waited and no checks made', () => {
     const polling = pollingSchema.parse({ firstWaitSeconds: 15 });
-    expect(firstPoll(ref, polling)).toEqual({ ref, status: 'IN_PROGRESS', polls: 0, waitSeconds: 15, waitedSeconds: 0, withinBudget: true });
+    expect(firstPoll(ref, polling, 1_000)).toEqual({
+      ref,
+      status: 'IN_PROGRESS',
+      polls: 0,
+      waitSeconds: 15,
+      waitedSeconds: 0,
+      withinBudget: true,
+      startedAt: 1_000,
+    });
+  });
+
+  it('with the elapsed clock (local --fast), the budget is the time that passed since the export started, however many checks', () => {
+    const polling = pollingSchema.parse({ firstWaitSeconds: 10, backoffFactor: 1, maxWaitSeconds: 10, budgetSeconds: 30 });
+    let state = firstPoll(ref, polling, 0);
+    // Fifty checks in 2.5 s: scheduled, that is 500 s of waiting, far past the budget; elapsed, 2 s.
+    for (let i = 1; i <= 50; i++) state = nextPoll(state, { status: 'IN_PROGRESS' }, polling, { kind: 'elapsed', now: i * 50 });
+    expect(state).toMatchObject({ polls: 50, waitedSeconds: 2, withinBudget: true, startedAt: 0 });
+    expect(nextPoll(state, { status: 'IN_PROGRESS' }, polling, { kind: 'elapsed', now: 30_000 })).toMatchObject({
+      waitedSeconds: 30,
+      withinBudget: false,
+    });
+    // The same checks on the scheduled clock (deployed runs): out of budget after three.
+    let scheduled = firstPoll(ref, polling, 0);
+    for (let i = 1; i <= 3; i++) scheduled = nextPoll(scheduled, { status: 'IN_PROGRESS' }, polling);
+    expect(scheduled).toMatchObject({ polls: 3, waitedSeconds: 30, withinBudget: false });
   });
 
   it('backs off by the factor, caps at maxWaitSeconds and times out when the next wait would exceed the budget', () => {
