@@ -1,6 +1,15 @@
-/** `botvault local`: run the synthesized workflow in-process against whatever endpoints the environment names. */
+/**
+ * `botvault local`: run the synthesized workflow in-process against whatever
+ * endpoints the environment names, with the live progress of `run --wait`:
+ * the runner's event logs become the events RunProgress reads, drawn by the
+ * same display (a table on a terminal, a line per change otherwise, nothing
+ * with --json).
+ */
 import { type BotVaultConfig, ConfigError, loadConfig } from '../config/config';
+import type { EventLog } from '../local/runner';
 import { CliError, formatJobLines, readableCause } from './output';
+import { type ProgressChange, type ProgressEvent, RunProgress } from './progress';
+import { progressDisplay } from './run';
 import { checkOnly, unverifiedWarning } from './targets';
 
 export interface LocalCommandOptions {
@@ -29,16 +38,36 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
   }
   // Loaded on demand: it pulls in aws-cdk-lib, which `botvault --help` does not need.
   const { runLocal } = await import('../local/runner');
-  const result = await runLocal({
-    config,
-    bucket: opts.bucket,
-    fast: opts.fast,
-    // Under --fast the waits are milliseconds: a job's deadline is the time that really passed.
-    ...(opts.fast ? { deadline: 'elapsed' as const } : {}),
-    runId: opts.runId,
-    ...(opts.macKey ? { macKeyId: opts.macKey } : {}),
-    input: { trigger: 'manual', ...(opts.only ? { only: opts.only } : {}) },
-  });
+  const progress = new RunProgress();
+  const display = progressDisplay(opts.json);
+  // Events come by the hundred under --fast: draw what changed at most every REDRAW_MS (plain lines keep each event's time).
+  let pending: ProgressChange[] = [];
+  const draw = () => {
+    if (pending.length) display.update(progress, pending);
+    pending = [];
+  };
+  const redraw = setInterval(draw, REDRAW_MS);
+  let result: Awaited<ReturnType<typeof runLocal>>;
+  try {
+    result = await runLocal({
+      config,
+      bucket: opts.bucket,
+      fast: opts.fast,
+      // Under --fast the waits are milliseconds: a job's deadline is the time that really passed.
+      ...(opts.fast ? { deadline: 'elapsed' as const } : {}),
+      runId: opts.runId,
+      ...(opts.macKey ? { macKeyId: opts.macKey } : {}),
+      input: { trigger: 'manual', ...(opts.only ? { only: opts.only } : {}) },
+      onEvent(event) {
+        const read = progressEventOf(event);
+        if (read) pending.push(...progress.record(read));
+      },
+    });
+  } finally {
+    clearInterval(redraw);
+    draw();
+    display.done();
+  }
   if (!result.manifest) {
     // Failed before any job ran (bad input, unreachable provider during discovery, ...).
     throw new CliError(`run ${result.runId} failed before backing anything up: ${result.error}: ${readableCause(result.cause)}`);
@@ -53,4 +82,29 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
     );
   }
   return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** How often the live progress is drawn, at most. */
+const REDRAW_MS = 250;
+
+/** An aws-local-stepfunctions event as RunProgress reads a Step Functions history event; undefined for those it has no use for. */
+function progressEventOf(event: EventLog): ProgressEvent | undefined {
+  const at = new Date(event.timestamp);
+  switch (event.type) {
+    case 'StateEntered':
+      return { kind: 'stateEntered', state: event.state.name, input: event.state.input, at };
+    case 'StateExited':
+      // The history has TaskStateExited only for Task states; RunProgress reads Plan's and Summarize's.
+      return event.state.type === 'Task' ? { kind: 'taskExited', state: event.state.name, output: event.state.output, at } : undefined;
+    case 'ExecutionSucceeded':
+      return { kind: 'executionEnded', status: 'SUCCEEDED', output: event.output, at };
+    case 'ExecutionFailed':
+      return { kind: 'executionEnded', status: 'FAILED', at };
+    case 'ExecutionAborted':
+      return { kind: 'executionEnded', status: 'ABORTED', at };
+    case 'ExecutionTimeout':
+      return { kind: 'executionEnded', status: 'TIMED_OUT', at };
+    default:
+      return undefined;
+  }
 }

@@ -7,8 +7,10 @@
  * through interleaved Map iterations. Plan's output lists every job up front,
  * so jobs show as pending before their iteration starts.
  *
- * Pure: `RunProgress.apply` takes history events and returns what changed;
- * run.ts fetches the events and draws.
+ * Pure: `RunProgress.record` takes one `ProgressEvent` and returns what
+ * changed. Two sources come down to that shape: Step Functions history events
+ * (`apply`, through `fromHistoryEvent`; run.ts fetches them) and the local
+ * runner's aws-local-stepfunctions event logs (lib/cli/local.ts). run.ts draws.
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { States } from '../core/names';
@@ -25,6 +27,15 @@ export interface JobProgress {
   outcome?: JobOutcome;
   error?: string;
 }
+
+type ExecutionEnd = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** The little RunProgress reads of an execution event; state inputs and outputs are parsed JSON. */
+export type ProgressEvent = { readonly at?: Date } & (
+  | { readonly kind: 'stateEntered'; readonly state: string; readonly input: unknown }
+  | { readonly kind: 'taskExited'; readonly state: string; readonly output: unknown }
+  | { readonly kind: 'executionEnded'; readonly status: ExecutionEnd; readonly output?: unknown }
+);
 
 export interface ProgressChange {
   readonly target?: string;
@@ -72,6 +83,32 @@ function parseJson(text: string | undefined): Record<string, unknown> | undefine
   }
 }
 
+const FINAL_EVENTS = {
+  ExecutionSucceeded: 'SUCCEEDED',
+  ExecutionFailed: 'FAILED',
+  ExecutionTimedOut: 'TIMED_OUT',
+  ExecutionAborted: 'ABORTED',
+} as const;
+
+/** A Step Functions history event as RunProgress reads it; undefined for the events it has no use for. */
+function fromHistoryEvent(event: HistoryEvent): ProgressEvent | undefined {
+  const type = event.type ?? '';
+  const at = event.timestamp;
+  if (type.endsWith('StateEntered') && event.stateEnteredEventDetails) {
+    const { name = '', input } = event.stateEnteredEventDetails;
+    return { kind: 'stateEntered', state: name, input: parseJson(input), at };
+  }
+  if (type === 'TaskStateExited' && event.stateExitedEventDetails) {
+    const { name = '', output } = event.stateExitedEventDetails;
+    return { kind: 'taskExited', state: name, output: parseJson(output), at };
+  }
+  if (type in FINAL_EVENTS) {
+    const status = FINAL_EVENTS[type as keyof typeof FINAL_EVENTS];
+    return { kind: 'executionEnded', status, output: parseJson(event.executionSucceededEventDetails?.output), at };
+  }
+  return undefined;
+}
+
 const QUIET_RUN_STATES = new Set<string>([States.anyFailed, States.runFailed, States.runSucceeded]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
@@ -81,7 +118,7 @@ export class RunProgress {
   /** The top-level state the execution is in (Plan, BackUpEachTarget, Summarize, ...). */
   stage = 'Starting';
   /** Final execution status once the history says so. */
-  status?: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  status?: ExecutionEnd;
   /** The Summarize step's output: where the manifest is. */
   manifestKey?: string;
   /** Highest event id applied; the next history fetch asks only for newer ones. */
@@ -102,16 +139,21 @@ export class RunProgress {
     for (const event of [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0))) {
       if ((event.id ?? 0) <= this.lastEventId) continue;
       this.lastEventId = event.id ?? this.lastEventId;
-      changes.push(...this.applyOne(event).map((c) => ({ ...c, at: event.timestamp })));
+      const progressEvent = fromHistoryEvent(event);
+      if (progressEvent) changes.push(...this.record(progressEvent));
     }
     return changes;
   }
 
-  private applyOne(event: HistoryEvent): ProgressChange[] {
-    const type = event.type ?? '';
-    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails) {
-      const { name = '', input } = event.stateEnteredEventDetails;
-      const data = parseJson(input);
+  /** Applies one event and returns the plain-output lines for what changed. */
+  record(event: ProgressEvent): ProgressChange[] {
+    return this.recordOne(event).map((c) => ({ ...c, at: event.at }));
+  }
+
+  private recordOne(event: ProgressEvent): ProgressChange[] {
+    if (event.kind === 'stateEntered') {
+      const { state: name } = event;
+      const data = isObject(event.input) ? event.input : undefined;
       const jobId = isObject(data?.job) && typeof data.job.id === 'string' ? data.job.id : undefined;
       if (!jobId) {
         if (name === this.stage) return [];
@@ -121,9 +163,9 @@ export class RunProgress {
       }
       return this.enter(this.job(jobId), name, data!);
     }
-    if (type === 'TaskStateExited' && event.stateExitedEventDetails) {
-      const { name, output } = event.stateExitedEventDetails;
-      const data = parseJson(output);
+    if (event.kind === 'taskExited') {
+      const { state: name } = event;
+      const data = isObject(event.output) ? event.output : undefined;
       if (name === States.plan && isObject(data?.plan) && Array.isArray(data.plan.jobs)) {
         const ids = data.plan.jobs.map((j) => (isObject(j) && typeof j.id === 'string' ? j.id : undefined)).filter((id): id is string => Boolean(id));
         for (const id of ids) this.job(id);
@@ -133,21 +175,9 @@ export class RunProgress {
         this.manifestKey = data.summary.manifestKey;
       return [];
     }
-    const final = {
-      ExecutionSucceeded: 'SUCCEEDED',
-      ExecutionFailed: 'FAILED',
-      ExecutionTimedOut: 'TIMED_OUT',
-      ExecutionAborted: 'ABORTED',
-    } as const;
-    if (type in final) {
-      this.status = final[type as keyof typeof final];
-      if (this.status === 'SUCCEEDED') {
-        const out = parseJson(event.executionSucceededEventDetails?.output);
-        if (typeof out?.manifestKey === 'string') this.manifestKey ??= out.manifestKey;
-      }
-      return [{ line: `run: ${this.status}` }];
-    }
-    return [];
+    this.status = event.status;
+    if (isObject(event.output) && typeof event.output.manifestKey === 'string') this.manifestKey ??= event.output.manifestKey;
+    return [{ line: `run: ${this.status}` }];
   }
 
   private enter(job: JobProgress, state: string, input: Record<string, unknown>): ProgressChange[] {

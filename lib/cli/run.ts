@@ -218,8 +218,12 @@ interface FollowedRun {
   readonly region?: string;
 }
 
-/** The live progress display for this stdout: a table redrawn in place on a terminal, a line per change otherwise, none with --json. */
-function progressDisplay(json: boolean): Display {
+/**
+ * The live progress display for this stdout: a table redrawn in place on a
+ * terminal, a line per change otherwise, none with --json (stdout is then the
+ * JSON alone). `run --wait`, `status --wait` and `local` all draw with it.
+ */
+export function progressDisplay(json: boolean): Display {
   return json ? quietDisplay : process.stdout.isTTY ? terminalDisplay(process.stdout) : plainDisplay(process.stdout);
 }
 

@@ -70,6 +70,69 @@ describe('botvault local --only: the forms run --only takes, checked the same wa
   });
 });
 
+/** Escape sequences a terminal interprets (cursor moves, erase): what the live table is redrawn with. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what is matched
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/;
+/** Cursor up over the previous drawing (CSI n F), then erase to the end of the screen (CSI 0 J). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what is matched
+const REDRAWN = /\x1b\[\d+F\x1b\[0J/;
+
+describe('botvault local: the live progress of run --wait, before the summary', () => {
+  it('piped: one timestamped line per change (the lines run --wait prints), then the job lines and the summary; no escape sequences', async () => {
+    const res = await local([]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toMatch(ANSI);
+    const lines = res.stdout.trimEnd().split('\n');
+    const progress = lines.filter((l) => /^\d\d:\d\d:\d\dZ /.test(l)).map((l) => l.slice('00:00:00Z '.length));
+    // Every line before the job lines is a progress line, and they say what run --wait says, in the order it happens.
+    const firstJobLine = lines.findIndex((l) => /^(SUCCEEDED|UNCHANGED|FAILED) +lex:/.test(l));
+    expect(firstJobLine).toBe(progress.length);
+    expect(progress.slice(0, 3)).toEqual(['run: Plan', 'run: 3 jobs planned', 'run: BackUpEachTarget']);
+    expect(progress.slice(-2)).toEqual(['run: Summarize', 'run: SUCCEEDED']);
+    for (const target of TARGETS.map((t) => `lex:${t.botId}:${t.botVersion}`)) {
+      const mine = progress.filter((l) => l.startsWith(`${target}: `)).map((l) => l.slice(target.length + 2));
+      expect(mine[0]).toBe('starting export');
+      expect(mine).toContain('exporting');
+      expect(mine.at(-1)).toMatch(/^(SUCCEEDED|UNCHANGED)$/);
+    }
+    expect(lines.slice(firstJobLine, -1)).toHaveLength(3);
+    expect(lines.at(-1)).toMatch(/^run local-\S+: \d stored, \d unchanged, 0 failed of 3; manifest s3:\/\//);
+  });
+
+  it('on a terminal: the per-job table, redrawn in place while the run goes on, its last drawing before the summary', async () => {
+    // One export that takes 1.5 s: the run spans several redraws.
+    h.lex.setFaults('BRAVOBOT02', { exportLatencyMs: 1500 });
+    try {
+      const res = await local([], { tty: true });
+      expect(res.code).toBe(0);
+      const out = res.stdout.replace(/\r\n/g, '\n');
+      // Redrawn in place, not appended.
+      expect(out).toMatch(REDRAWN);
+      const screen = out.slice(out.lastIndexOf('\x1b[0J') + '\x1b[0J'.length).split('\n');
+      expect(screen[0]).toMatch(/^TARGET +STATE +POLLS$/);
+      expect(screen.slice(1, 4).map((l) => l.split(/ +/)[0])).toEqual(['lex:ALPHABOT01:DRAFT', 'lex:BRAVOBOT02:DRAFT', 'lex:CHARLIE003:2']);
+      expect(screen.slice(1, 4).every((l) => / {2}(SUCCEEDED|UNCHANGED) +\d+$/.test(l))).toBe(true);
+      expect(screen[4]).toBe('SUCCEEDED: 3 of 3 jobs done');
+      // Then a blank line, the job lines and the summary, as after run --wait's table; no plain progress lines.
+      expect(screen[5]).toBe('');
+      expect(screen.slice(6, 9).every((l) => /^(SUCCEEDED|UNCHANGED) +lex:/.test(l))).toBe(true);
+      expect(screen[9]).toMatch(/^run local-\S+: \d stored, \d unchanged, 0 failed of 3; manifest s3:\/\//);
+      expect(out).not.toMatch(/^\d\d:\d\d:\d\dZ /m);
+    } finally {
+      h.lex.setFaults('BRAVOBOT02', {});
+    }
+  });
+
+  it('--json: stdout is the manifest alone, on a terminal too (no progress anywhere, as run --wait --json)', async () => {
+    const res = await local(['--only', 'CHARLIE003', '--json'], { tty: true });
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toMatch(ANSI);
+    const manifest = JSON.parse(res.stdout) as { results: { target: string }[] };
+    expect(manifest.results.map((r) => r.target)).toEqual(['lex:CHARLIE003:2']);
+  });
+});
+
 describe('botvault local --fast: deadlines count elapsed time', () => {
   it('an export that takes 2.5 s is waited for, though its checks add up to far more than the budget in nominal seconds', async () => {
     const config = join(h.dir, 'tight-budget.config.json');
