@@ -154,8 +154,10 @@ describe('botvault run', () => {
 
 describe('botvault status of a run still going', () => {
   it('says it is running (start, elapsed, its jobs so far; --json too); --wait follows it to the end as run --wait does; then the manifest', async () => {
-    // CreateExport answers after 8 s: the run stays in StartExport meanwhile.
-    h.lex.setFaults('CHARLIE003', { createLatencyMs: 8000 });
+    // CreateExport answers only when released (before --wait): the run stays in StartExport meanwhile,
+    // however long the CLI calls before take on a busy machine.
+    const hold = Promise.withResolvers<void>();
+    h.lex.setFaults('CHARLIE003', { holdCreate: hold.promise });
     const arn = `${h.sfn.stateMachineArn.replace(':stateMachine:', ':execution:')}:e2e-slow-run`;
     try {
       const started = await h.cli(['run', '--config', h.configFile, '--only', 'lex:CHARLIE003:2', '--name', 'e2e-slow-run']);
@@ -185,6 +187,7 @@ describe('botvault status of a run still going', () => {
         jobs: [{ target: 'lex:CHARLIE003:2', state: 'StartExport', polls: 0 }],
       });
 
+      setTimeout(hold.resolve, 2000); // after --wait has printed that the run is running
       const waited = await h.cli(['status', 'e2e-slow-run', '--config', h.configFile, '--wait', ...POLL]);
       expect(waited.stderr).toBe('');
       expect(waited.code).toBe(0);
@@ -203,6 +206,7 @@ describe('botvault status of a run still going', () => {
       expect(after.code).toBe(0);
       expect(after.stdout).toMatch(/^run e2e-slow-run \(manual\) {2}started /);
     } finally {
+      hold.resolve();
       h.lex.setFaults('CHARLIE003', {});
     }
   });

@@ -87,6 +87,12 @@ export interface LexFaults {
   exportLatencyMs?: number;
   /** CreateExport answers only after this long (a slow API call: the job stays in StartExport, its poll budget untouched). */
   createLatencyMs?: number;
+  /**
+   * CreateExport answers only once this settles (after any createLatencyMs): a test holds a run in
+   * StartExport for exactly as long as it needs, however slow the machine. Keep it under the
+   * handlers' 30 s API request timeout (lambdas/shared/clients.ts).
+   */
+  holdCreate?: Promise<unknown>;
   /** The export ends Failed, with these failureReasons (true: a generic reason). */
   failExport?: boolean | string[];
   /** The export stays InProgress forever. */
@@ -1149,8 +1155,9 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
         call.op = 'CreateExport';
         run = async (body) => {
           const reply = await createExport(body, call);
-          const delay = faultsFor(call.botId).createLatencyMs ?? 0;
+          const { createLatencyMs: delay = 0, holdCreate } = faultsFor(call.botId);
           if (delay) await new Promise((r) => setTimeout(r, delay));
+          if (holdCreate) await holdCreate.catch(() => undefined);
           return reply;
         };
       } else if (a === 'exports' && segments.length === 2 && (method === 'GET' || method === 'DELETE')) {
