@@ -286,9 +286,14 @@ cmd_env() {
 cmd_with() { # command... -> its exit code; leaves running only what was running before
   local started= rc=0
   if ! answering; then
-    cmd_start
+    # Set before starting: an interrupted or failed start stops what it had started too.
     started=1
-    trap 'cmd_stop; exit 130' INT TERM
+    trap 'cmd_stop; exit 130' INT
+    trap 'cmd_stop; exit 143' TERM
+    if ! (cmd_start); then
+      cmd_stop
+      return 1
+    fi
   fi
   eval "$(cmd_env)"
   "$@" || rc=$?

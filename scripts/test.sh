@@ -13,8 +13,9 @@ if [ -z "${BOTVAULT_SWIFT_S3_ENDPOINT:-}" ]; then
   exec bash scripts/swift-s3.sh with bash "$0" "$@"
 fi
 echo "== versioned S3 for the e2e suites: $BOTVAULT_SWIFT_S3_ENDPOINT"
-# The README sandbox test runs the README's `aws` commands with AWS CLI v2 (/usr/bin/aws; installed with apt if missing).
-bash scripts/aws-cli.sh >/dev/null
+# The README sandbox test runs the README's `aws` commands with AWS CLI v2 (found, or installed with apt as root).
+BOTVAULT_AWS_CLI="$(bash scripts/aws-cli.sh)"
+export BOTVAULT_AWS_CLI
 
 echo "== lint, format, import directions and unused code (biome, dependency-cruiser, knip)"
 npm run -s lint

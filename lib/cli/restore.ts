@@ -7,7 +7,8 @@
  * sha256 and its MAC (lib/cli/authentication.ts), opens every zip entry (CRC-checked), finds the target bot and
  * completes the parameters a new bot needs (flags, then the restore sidecar
  * captured at backup time, then the archive itself). Only then does it
- * change anything — and with `--dry-run` it stops there.
+ * change anything — and with `--dry-run` it stops there (a Lex dry run asks
+ * for an upload URL, which changes no bot, to check it as the restore would).
  *
  * Exit codes: 0 restored (or a dry run that found nothing wrong), 1 the
  * provider reported the import as failed (its reasons are printed), 2 it

@@ -50,7 +50,7 @@ export const exportStateSchema = z.object({
   /** False once another wait would exceed the job's polling budget. */
   withinBudget: z.boolean(),
   /** When the export was started (epoch ms): under `botvault local --fast` the budget counts elapsed time from here. */
-  startedAt: z.optional(z.int()),
+  startedAt: z.optional(z.int().check(z.minimum(0))),
   /** Provider's failure reasons when status is FAILED. */
   reasons: z.optional(z.array(z.string())),
 });

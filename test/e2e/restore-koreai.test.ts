@@ -10,7 +10,7 @@
  *
  * The tests share one bucket and run in order.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,24 @@ describe('Kore.ai: history, diff and restore', () => {
     expect(results[0]!.stderr).toBe(
       `botvault: Kore.ai bot ${missing} was not found at ${new URL(kore.url).origin}; give --to-bot a new bot name to import as a new bot\n`,
     );
+    expect(results[1]!.stderr).toBe(results[0]!.stderr);
+    expect(importCalls()).toEqual([]);
+  });
+
+  it('a new bot with credentials that do not work: dry run and restore refuse alike (exit 2, same line), nothing sent', async () => {
+    const badFile = join(h.dir, 'kore-bad-secret.config.json');
+    const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { targets: Record<string, unknown>[] };
+    writeFileSync(badFile, JSON.stringify({ ...raw, targets: [{ ...raw.targets[0], credentialsSecret: 'botvault/does-not-exist' }] }));
+    const results: CliResult[] = [];
+    for (const dry of [['--dry-run'], []]) {
+      const res = await h.cli(['restore', TARGET, '--version', versions[0]!, '--to-bot', 'ConciergeCopy', ...dry, '--config', badFile], {
+        env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url },
+      });
+      outputs.push(res);
+      results.push(res);
+    }
+    expect(results.map((r) => r.code)).toEqual([2, 2]);
+    expect(results[0]!.stderr).toMatch(/^botvault: .*botvault\/does-not-exist.*\n$/);
     expect(results[1]!.stderr).toBe(results[0]!.stderr);
     expect(importCalls()).toEqual([]);
   });

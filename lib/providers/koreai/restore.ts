@@ -71,6 +71,14 @@ export const restoreKoreai: ProviderRestore = async (source, opts, env) => {
       );
     }
     notes.push("the import replaces the bot's in-development definition; publish it in the Bot Builder to make it live");
+  } else {
+    // A new bot has no bot to look at, but the credentials are proved the same read-only way, with the
+    // archive's own bot: a 404 (that bot is gone, or was never exported) proves them as well as an answer.
+    try {
+      await call('GET', `/api/public/bot/${encodeURIComponent(resource.botId!)}/export/status`);
+    } catch (err) {
+      if (!(err instanceof BotVaultError && err.httpStatus === 404)) throw err;
+    }
   }
   let archiveName: string | undefined;
   try {
