@@ -21,7 +21,7 @@ import { authenticator } from './authentication';
 import { aws, s3Client } from './aws';
 import { readChangeRecords } from './change-records';
 import { loadResources, mapLimit } from './list';
-import { formatBytes, formatTime, IntegrityError, printJson } from './output';
+import { formatBytes, formatTime, IntegrityError, onTerminal, printJson, printLines, shortHash, TTY_COLUMNS } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, resolveResource } from './targets';
 
@@ -64,6 +64,20 @@ function describe(entry: HistoryEntry): string[] {
 /** Record text comes from the bucket: no control characters reach the terminal. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
 const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?');
+
+/** A two-space indented line broken at spaces into lines of at most TTY_COLUMNS, continued four spaces in. */
+function wrap(line: string): string[] {
+  const lines: string[] = [];
+  let rest = line;
+  while ([...rest].length > TTY_COLUMNS) {
+    const cut = rest.lastIndexOf(' ', TTY_COLUMNS);
+    // No space to break at past the indent: printLines cuts it with an ellipsis.
+    if (cut <= 4) break;
+    lines.push(rest.slice(0, cut));
+    rest = `    ${rest.slice(cut + 1)}`;
+  }
+  return [...lines, rest];
+}
 
 export async function historyCommand(target: string, opts: HistoryCommandOptions): Promise<number> {
   const { bucket, macKeyArn } = await locate(opts, { bucket: true, macKey: opts.acceptUnverified ? 'optional' : 'required' });
@@ -121,21 +135,21 @@ export async function historyCommand(target: string, opts: HistoryCommandOptions
       return code;
     }
     const shown = entries.length < resource.versions.length ? `${entries.length} of ${resource.versions.length}` : `${entries.length}`;
-    const out = [`${displayName(resource)} (s3://${bucket}/${resource.key}): ${shown} version${entries.length === 1 ? '' : 's'}, newest first`];
+    const count = `${shown} version${entries.length === 1 ? '' : 's'}, newest first`;
+    // On a terminal: no key (the target names it), a short hash, the run on a line of its own, long change lines wrapped.
+    const compact = onTerminal();
+    const out = [compact ? `${displayName(resource)}: ${count}` : `${displayName(resource)} (s3://${bucket}/${resource.key}): ${count}`];
     for (const e of entries) {
-      out.push(
-        '',
-        [
-          formatTime(e.time ?? undefined),
-          e.runId ? `run ${e.runId}` : 'run -',
-          formatBytes(e.bytes ?? undefined),
-          `sha256 ${e.sha256 ?? '-'}`,
-          `version ${e.versionId ?? '-'}${e.current ? ' (current)' : ''}${e.authenticated || e.refused ? '' : ' UNVERIFIED'}`,
-        ].join('  '),
-        ...describe(e).map((line) => `  ${printable(line)}`),
-      );
+      const run = e.runId ? `run ${e.runId}` : 'run -';
+      const version = `version ${e.versionId ?? '-'}${e.current ? ' (current)' : ''}${e.authenticated || e.refused ? '' : ' UNVERIFIED'}`;
+      const time = formatTime(e.time ?? undefined);
+      const size = formatBytes(e.bytes ?? undefined);
+      const described = describe(e).map((line) => `  ${printable(line)}`);
+      if (compact)
+        out.push('', [time, size, `sha256 ${e.sha256 ? shortHash(e.sha256) : '-'}`, version].join('  '), `  ${run}`, ...described.flatMap(wrap));
+      else out.push('', [time, run, size, `sha256 ${e.sha256 ?? '-'}`, version].join('  '), ...described);
     }
-    process.stdout.write(`${out.join('\n')}\n`);
+    printLines(out);
     return code;
   } finally {
     s3.destroy();

@@ -6,7 +6,7 @@
  */
 import { HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { aws, httpStatus, s3Client } from './aws';
-import { CliError, formatBytes, formatTable, formatTime, printJson } from './output';
+import { CliError, formatBytes, formatTable, formatTime, onTerminal, printJson, printLines, shortHash } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, matchResources, noSuchResource } from './targets';
 import type { KeyInfo } from '../providers/definition';
@@ -159,22 +159,40 @@ export async function listCommand(target: string | undefined, opts: ListCommandO
       process.stdout.write(`no archives in s3://${bucket} yet: start a backup with \`botvault run --wait\`\n`);
       return 0;
     }
-    const lines = formatTable(
-      ['TARGET', 'DATE', 'SIZE', 'SHA256', 'VERSION', 'RUN'],
-      rows.map((r) => [
-        r.target,
-        formatTime(r.lastModified ?? undefined),
-        formatBytes(r.bytes ?? undefined),
-        r.sha256 ?? '-',
-        `${r.versionId ?? '-'}${r.current ? ' (current)' : ''}`,
-        r.runId ?? '-',
-      ]),
-      [2],
-    );
-    for (const line of lines) process.stdout.write(`${line}\n`);
-    process.stdout.write(
-      `${resources.length} resource${resources.length === 1 ? '' : 's'}, ${rows.length} version${rows.length === 1 ? '' : 's'} in s3://${bucket}\n`,
-    );
+    const version = (r: (typeof rows)[number]) => `${r.versionId ?? '-'}${r.current ? ' (current)' : ''}`;
+    let lines: string[];
+    if (onTerminal()) {
+      // 120 columns with a Kore.ai target and a 32-character S3 version id: each target on a line of its own above
+      // its versions, a short hash, no run (`botvault history` has it).
+      const table = formatTable(
+        ['TARGET / DATE', 'SIZE', 'SHA256', 'VERSION'],
+        rows.map((r) => [
+          `  ${formatTime(r.lastModified ?? undefined)}`,
+          formatBytes(r.bytes ?? undefined),
+          shortHash(r.sha256 ?? undefined),
+          version(r),
+        ]),
+        [1],
+      );
+      lines = [table[0]!, ...table.slice(1).flatMap((line, i) => (rows[i]!.key !== rows[i - 1]?.key ? [rows[i]!.target, line] : [line]))];
+    } else {
+      lines = formatTable(
+        ['TARGET', 'DATE', 'SIZE', 'SHA256', 'VERSION', 'RUN'],
+        rows.map((r) => [
+          r.target,
+          formatTime(r.lastModified ?? undefined),
+          formatBytes(r.bytes ?? undefined),
+          r.sha256 ?? '-',
+          version(r),
+          r.runId ?? '-',
+        ]),
+        [2],
+      );
+    }
+    printLines([
+      ...lines,
+      `${resources.length} resource${resources.length === 1 ? '' : 's'}, ${rows.length} version${rows.length === 1 ? '' : 's'} in s3://${bucket}`,
+    ]);
     return 0;
   } finally {
     s3.destroy();

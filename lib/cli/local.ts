@@ -7,7 +7,7 @@
  */
 import { type BotVaultConfig, ConfigError, loadConfig } from '../config/config';
 import type { EventLog } from '../local/runner';
-import { CliError, formatJobLines, readableCause } from './output';
+import { CliError, formatJobLines, formatRunSummary, onTerminal, printLines, readableCause } from './output';
 import { type ProgressChange, type ProgressEvent, RunProgress } from './progress';
 import { progressDisplay } from './run';
 import { checkOnly, unverifiedWarning } from './targets';
@@ -75,11 +75,11 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
   } else {
-    for (const line of formatJobLines(result.manifest.results)) process.stdout.write(`${line}\n`);
-    const c = result.manifest.counts;
-    process.stdout.write(
-      `run ${result.runId}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${opts.bucket}/${result.manifestKey}\n`,
-    );
+    const compact = onTerminal();
+    printLines([
+      ...formatJobLines(result.manifest.results, compact),
+      ...formatRunSummary(`run ${result.runId}`, result.manifest.counts, `s3://${opts.bucket}/${result.manifestKey}`, compact),
+    ]);
   }
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }

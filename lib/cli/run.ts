@@ -18,7 +18,18 @@ import {
 } from '@aws-sdk/client-sfn';
 import { manifestKey as manifestKeyOf } from '../core/run-manifest';
 import { aws, regionFromArn, s3Client, sfnClient } from './aws';
-import { CliError, formatJobLines, formatTime, printJson, readableCause } from './output';
+import {
+  CliError,
+  fitLine,
+  formatJobLines,
+  formatRunSummary,
+  formatTime,
+  onTerminal,
+  printJson,
+  printLines,
+  readableCause,
+  TTY_COLUMNS,
+} from './output';
 import { RunProgress, type ProgressChange } from './progress';
 import { locate, readConfig, type LocateOptions } from './resolve';
 import { readManifest } from './manifest';
@@ -76,7 +87,8 @@ function terminalDisplay(out: NodeJS.WriteStream): Display {
     update(progress) {
       // Rows beyond the screen scroll away and the cursor-up would miss them; cap to the terminal.
       // A pseudo-terminal may report 0 x 0: treat that as unknown.
-      const lines = progress.render(Math.max(3, (out.rows || 40) - 4)).map((l) => l.slice(0, Math.max(20, (out.columns || 120) - 1)));
+      const width = Math.max(20, Math.min(TTY_COLUMNS, (out.columns || TTY_COLUMNS) - 1));
+      const lines = progress.render(Math.max(3, (out.rows || 40) - 4)).map((l) => fitLine(l, width));
       out.write(`${drawn ? `\x1b[${drawn}F\x1b[0J` : ''}${lines.join('\n')}\n`);
       drawn = lines.length;
     },
@@ -170,14 +182,17 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
 
     if (!opts.wait) {
       if (opts.json) printJson({ executionArn, name, startDate: started.startDate?.toISOString(), input });
-      else {
-        process.stdout.write(`started run ${name}\n  execution ${executionArn}\n`);
-        process.stdout.write(`  follow it: botvault status ${name} --wait, or the Step Functions console\n`);
-      }
+      else
+        printLines([
+          `started run ${name}`,
+          `  execution ${executionArn}`,
+          `  follow it: botvault status ${name} --wait, or the Step Functions console`,
+        ]);
       return 0;
     }
 
-    if (!opts.json) process.stdout.write(`started run ${name} (${executionArn})\n`);
+    // On a terminal the ARN gets a line of its own: with it, the line would pass 120 columns.
+    if (!opts.json) printLines(onTerminal() ? [`started run ${name}`, `  execution ${executionArn}`] : [`started run ${name} (${executionArn})`]);
     return await followRun(sfn, { executionArn, name, bucket: where.bucket!, pollMs: opts.pollMs, json: opts.json, region: opts.region });
   } finally {
     sfn.destroy();
@@ -263,16 +278,14 @@ export async function followRun(sfn: SFNClient, r: FollowedRun): Promise<number>
         manifest,
       });
     } else if (manifest) {
-      for (const line of formatJobLines(manifest.results)) process.stdout.write(`${line}\n`);
-      const c = manifest.counts;
-      process.stdout.write(
-        `run ${r.name} ${status}: ${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${r.bucket}/${key}\n`,
-      );
+      const compact = onTerminal();
+      printLines([
+        ...formatJobLines(manifest.results, compact),
+        ...formatRunSummary(`run ${r.name} ${status}`, manifest.counts, `s3://${r.bucket}/${key}`, compact),
+      ]);
     } else {
       // Failed before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
-      process.stdout.write(
-        `run ${r.name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`,
-      );
+      printLines([`run ${r.name} ${status} before writing a manifest: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}`]);
     }
   } finally {
     s3.destroy();

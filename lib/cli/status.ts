@@ -20,7 +20,18 @@ import { MANIFEST_PREFIX } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { aws, regionFromArn, s3Client, sfnClient } from './aws';
 import { readManifest } from './manifest';
-import { CliError, formatBytes, formatTable, formatTime, printJson, readableCause } from './output';
+import {
+  CliError,
+  formatBytes,
+  formatRunSummary,
+  formatTable,
+  formatTime,
+  onTerminal,
+  printJson,
+  printLines,
+  readableCause,
+  shortHash,
+} from './output';
 import { RunProgress } from './progress';
 import { locate, type LocateOptions } from './resolve';
 import { followRun, newHistoryEvents } from './run';
@@ -91,21 +102,29 @@ async function manifestKeyFor(s3: S3Client, bucket: string, run: string): Promis
   return keys.filter((k) => k.key.endsWith(file)).sort((a, b) => b.key.localeCompare(a.key))[0]?.key;
 }
 
-/** The table `status` prints: one row per job. */
-export function formatManifest(manifest: RunManifest, bucket: string, key: string): string[] {
-  const c = manifest.counts;
+/**
+ * The table `status` prints: one row per job. `compact` (a terminal): no SIZE
+ * and no key (the target names it), the manifest on a line of its own, so a
+ * Kore.ai target and a 32-character S3 version id fit 120 columns.
+ */
+export function formatManifest(manifest: RunManifest, bucket: string, key: string, compact = false): string[] {
   const head = [
     `run ${manifest.runId} (${manifest.trigger})  started ${formatTime(manifest.startedAt)}  took ${manifest.durationSeconds} s`,
-    `${c.succeeded} stored, ${c.unchanged} unchanged, ${c.failed} failed of ${c.total}; manifest s3://${bucket}/${key}`,
+    ...formatRunSummary(undefined, manifest.counts, `s3://${bucket}/${key}`, compact),
   ];
   if (manifest.results.length === 0) return [...head, '(no jobs: the run had nothing to back up)'];
+  const error = (r: RunManifest['results'][number]) => `${r.error ?? 'Error'}: ${readableCause(r.cause) ?? ''}`.trim();
+  if (compact) {
+    const rows = manifest.results.map((r) => [r.status, r.target, shortHash(r.sha256), r.status === 'FAILED' ? error(r) : (r.versionId ?? '-')]);
+    return [...head, '', ...formatTable(['STATUS', 'TARGET', 'SHA256', 'VERSION / ERROR'], rows)];
+  }
   const rows = manifest.results.map((r) => [
     r.status,
     r.target,
     formatBytes(r.bytes),
     r.versionId ?? '-',
-    r.sha256 ? r.sha256.slice(0, 12) : '-',
-    r.status === 'FAILED' ? `${r.error ?? 'Error'}: ${readableCause(r.cause) ?? ''}`.trim() : (r.key ?? '-'),
+    shortHash(r.sha256),
+    r.status === 'FAILED' ? error(r) : (r.key ?? '-'),
   ]);
   return [...head, '', ...formatTable(['STATUS', 'TARGET', 'SIZE', 'VERSION', 'SHA256', 'KEY / ERROR'], rows, [2])];
 }
@@ -152,9 +171,8 @@ async function executionStatus(
   const running = status === 'RUNNING' || status === 'PENDING_REDRIVE';
   if (running && opts.wait) {
     if (!opts.json) {
-      process.stdout.write(
-        `run ${name} is running  started ${formatTime(execution.startDate?.toISOString())}  ${seconds(Date.now() - (execution.startDate?.getTime() ?? Date.now()))} ago; following it (${executionArn})\n`,
-      );
+      const running = `run ${name} is running  started ${formatTime(execution.startDate?.toISOString())}  ${seconds(Date.now() - (execution.startDate?.getTime() ?? Date.now()))} ago; following it`;
+      printLines(onTerminal() ? [running, `  execution ${executionArn}`] : [`${running} (${executionArn})`]);
     }
     return followRun(sfn, { executionArn, name, bucket, pollMs: opts.pollMs ?? 2000, json: opts.json, region: opts.region });
   }
@@ -182,12 +200,12 @@ async function executionStatus(
       ...progress.render(),
       `follow it: botvault status ${name} --wait`,
     ];
-    for (const line of lines) process.stdout.write(`${line}\n`);
+    printLines(lines);
   } else {
     // Ended before Summarize (bad input, discovery could not list bots, ...): the execution's error is all there is.
-    process.stdout.write(
-      `run ${name} ${status} before writing a manifest  started ${formatTime(startedAt.toISOString())}  took ${seconds(elapsedMs)}: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}\n`,
-    );
+    printLines([
+      `run ${name} ${status} before writing a manifest  started ${formatTime(startedAt.toISOString())}  took ${seconds(elapsedMs)}: ${execution.error ?? 'Error'}: ${readableCause(execution.cause) ?? ''}`,
+    ]);
   }
   return running ? 0 : status === 'SUCCEEDED' ? 0 : 1;
 }
@@ -223,7 +241,7 @@ export async function statusCommand(run: string | undefined, opts: StatusCommand
     const manifest = await readManifest(s3, bucket!, key, auth);
     if (!manifest) throw new CliError(`manifest s3://${bucket}/${key} disappeared while reading it; try again`);
     if (opts.json) printJson(manifest);
-    else for (const line of formatManifest(manifest, bucket!, key)) process.stdout.write(`${line}\n`);
+    else printLines(formatManifest(manifest, bucket!, key, onTerminal()));
     return manifest.counts.failed > 0 ? 1 : 0;
   } finally {
     s3.destroy();

@@ -1,7 +1,7 @@
 /** Small CLI helpers: tables, times, run names, ARNs, and which AWS failures become one-line advice. */
 import { describe, expect, it } from 'vitest';
 import { NO_CREDENTIALS, awsCliError, regionFromArn } from '../../lib/cli/aws';
-import { CliError, formatTable, formatTime } from '../../lib/cli/output';
+import { CliError, fitLine, formatJobLines, formatRunSummary, formatTable, formatTime } from '../../lib/cli/output';
 import { manualRunName } from '../../lib/cli/run';
 import { formatManifest, newestManifest } from '../../lib/cli/status';
 
@@ -102,6 +102,58 @@ describe('formatManifest', () => {
       'STATUS     TARGET          SIZE  VERSION  SHA256        KEY / ERROR',
       'SUCCEEDED  lex:A:DRAFT  2.0 KiB  v1       abababababab  lex/us-east-1/A/DRAFT/bot.zip',
       'FAILED     lex:B:DRAFT        -  -        -             ExportFailedError: locale not built',
+    ]);
+  });
+});
+
+describe('on a terminal: 120 columns with a Kore.ai target and a 32-character S3 version id', () => {
+  const KORE = 'koreai:st-5e1f0c2a-7b3d-4c8e-9a6f-1d2b3c4e5f60:published';
+  const results = [
+    {
+      target: KORE,
+      status: 'SUCCEEDED' as const,
+      key: 'koreai/bots.eu-central.example-company.com/st-5e1f0c2a-7b3d-4c8e-9a6f-1d2b3c4e5f60/published/bot.zip',
+      bytes: 1023.9 * 1024,
+      sha256: 'ab'.repeat(32),
+      versionId: 'UIORUnfndfhnw89493jJFJ.Xy_0aBcDe',
+    },
+    { target: 'lex:B:DRAFT', status: 'FAILED' as const, error: 'ProviderUnavailableError', cause: 'x'.repeat(300) },
+  ];
+  const manifest = {
+    runId: 'manual-20261122T193642Z-e6ef38',
+    trigger: 'manual' as const,
+    startedAt: '2024-05-17T03:00:00.000Z',
+    finishedAt: '2024-05-17T03:00:09.000Z',
+    durationSeconds: 9,
+    counts: { total: 2, succeeded: 1, unchanged: 0, failed: 1 },
+    results,
+  };
+  const bucket = 'botvault-archivebucket1a2b3c4d-abcdefghijkl';
+  const key = 'runs/2026/11/22/manual-20261122T193642Z-e6ef38.json';
+
+  it('status: no SIZE or KEY, a short hash; every line fits once fitted, only the free-text error is cut', () => {
+    const lines = formatManifest(manifest, bucket, key, true);
+    expect(lines.slice(0, 5)).toEqual([
+      'run manual-20261122T193642Z-e6ef38 (manual)  started 2024-05-17 03:00:00Z  took 9 s',
+      '1 stored, 0 unchanged, 1 failed of 2',
+      `manifest s3://${bucket}/${key}`,
+      '',
+      'STATUS     TARGET                                                    SHA256        VERSION / ERROR',
+    ]);
+    expect(lines[5]).toBe(`SUCCEEDED  ${KORE}  abababababab  UIORUnfndfhnw89493jJFJ.Xy_0aBcDe`);
+    expect(lines[5]!.length).toBeLessThanOrEqual(120);
+    expect(lines[6]!.length).toBeGreaterThan(120);
+    expect(fitLine(lines[6]!)).toHaveLength(120);
+    expect(fitLine(lines[6]!)).toMatch(/^FAILED +lex:B:DRAFT +- +ProviderUnavailableError: x+…$/);
+  });
+
+  it('job lines: no key (the target names it), a short hash; full ones off a terminal', () => {
+    const [ok] = formatJobLines(results, true);
+    expect(ok).toBe(`SUCCEEDED ${KORE}  1023.9 KiB  sha256 abababababab`);
+    expect(formatJobLines(results)[0]).toContain(`${results[0]!.key}  1023.9 KiB  sha256 ${'ab'.repeat(32)}`);
+    expect(formatRunSummary('run r1 SUCCEEDED', manifest.counts, `s3://${bucket}/${key}`, true)).toEqual([
+      'run r1 SUCCEEDED: 1 stored, 0 unchanged, 1 failed of 2',
+      `manifest s3://${bucket}/${key}`,
     ]);
   });
 });

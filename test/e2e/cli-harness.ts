@@ -74,6 +74,8 @@ export async function startCliHarness(opts: {
   /** Secrets Manager secrets (name → value): a Secrets Manager simulator for the handlers and the CLI. */
   secrets?: Record<string, string>;
   testSets?: string[];
+  /** Origins besides the Lex simulator's that the config's downloadAllowlist names (a Kore.ai simulator's). */
+  downloadAllowlist?: string[];
 }): Promise<CliHarness> {
   const lex = await startLexSimulator({
     bots: opts.bots,
@@ -84,7 +86,12 @@ export async function startCliHarness(opts: {
   // The handlers run in this process (inside the Step Functions simulator): point their provider clients here.
   if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
   process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lex.url;
-  const rawConfig = { stackName: opts.stackName, maxConcurrency: 4, downloadAllowlist: [lex.url], targets: opts.targets };
+  const rawConfig = {
+    stackName: opts.stackName,
+    maxConcurrency: 4,
+    downloadAllowlist: [lex.url, ...(opts.downloadAllowlist ?? [])],
+    targets: opts.targets,
+  };
   const stack = await startSimulatedStack({ rawConfig, s3: opts.s3 ?? 's3rver', bucket: `botvault-cli-${randomBytes(5).toString('hex')}` });
   const { s3, bucket, sfn, cfn, sts, kms, macKeyArn, config, credentials } = stack;
 
