@@ -33,6 +33,7 @@ import {
 import { RunProgress, type ProgressChange } from './progress';
 import { locate, readConfig, type LocateOptions } from './resolve';
 import { readManifest } from './manifest';
+import { type Authenticator, authenticator } from './authentication';
 import { checkOnly, unverifiedWarning } from './targets';
 
 export interface RunCommandOptions extends LocateOptions {
@@ -164,7 +165,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     const warning = unverifiedWarning(checkOnly(opts.only, config, opts.region).unverified);
     if (warning) process.stderr.write(`botvault: warning: ${warning}\n`);
   }
-  const where = await locate(opts, { stateMachine: true, bucket: opts.wait });
+  // --wait reads the run's manifest at the end: with the stack's key, to check its MAC.
+  const where = await locate(opts, { stateMachine: true, bucket: opts.wait, ...(opts.wait ? { macKey: 'required' as const } : {}) });
   const stateMachineArn = where.stateMachineArn!;
   // An explicit ARN names its region; the client must talk to that region whatever AWS_REGION says.
   const sfn = sfnClient({ region: opts.region ?? regionFromArn(stateMachineArn) });
@@ -193,7 +195,12 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
 
     // On a terminal the ARN gets a line of its own: with it, the line would pass 120 columns.
     if (!opts.json) printLines(onTerminal() ? [`started run ${name}`, `  execution ${executionArn}`] : [`started run ${name} (${executionArn})`]);
-    return await followRun(sfn, { executionArn, name, bucket: where.bucket!, pollMs: opts.pollMs, json: opts.json, region: opts.region });
+    const auth = authenticator(where.macKeyArn, opts, (line) => process.stderr.write(`botvault: warning: ${line}\n`));
+    try {
+      return await followRun(sfn, { executionArn, name, bucket: where.bucket!, pollMs: opts.pollMs, json: opts.json, region: opts.region, auth });
+    } finally {
+      auth.close();
+    }
   } finally {
     sfn.destroy();
   }
@@ -231,6 +238,8 @@ interface FollowedRun {
   readonly pollMs: number;
   readonly json: boolean;
   readonly region?: string;
+  /** Checks the manifest's MAC before the summary uses it, as `status` does. */
+  readonly auth: Authenticator;
 }
 
 /**
@@ -267,7 +276,7 @@ export async function followRun(sfn: SFNClient, r: FollowedRun): Promise<number>
   const s3 = s3Client({ region: r.region });
   try {
     const key = progress.manifestKey ?? manifestKeyOf(r.name, execution.startDate ?? new Date());
-    const manifest = await readManifest(s3, r.bucket, key);
+    const manifest = await readManifest(s3, r.bucket, key, r.auth);
     if (r.json) {
       printJson({
         executionArn: r.executionArn,

@@ -15,7 +15,7 @@
  */
 import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
-import { authenticator } from './authentication';
+import { type Authenticator, authenticator } from './authentication';
 import { MANIFEST_PREFIX } from '../core/names';
 import type { RunManifest } from '../core/run-manifest';
 import { aws, regionFromArn, s3Client, sfnClient } from './aws';
@@ -164,6 +164,7 @@ async function executionStatus(
   execution: DescribeExecutionCommandOutput,
   opts: StatusCommandOptions,
   bucket: string,
+  auth: Authenticator,
 ): Promise<number> {
   const executionArn = execution.executionArn!;
   const name = execution.name ?? executionArn.split(':').at(-1)!;
@@ -174,7 +175,7 @@ async function executionStatus(
       const running = `run ${name} is running  started ${formatTime(execution.startDate?.toISOString())}  ${seconds(Date.now() - (execution.startDate?.getTime() ?? Date.now()))} ago; following it`;
       printLines(onTerminal() ? [running, `  execution ${executionArn}`] : [`${running} (${executionArn})`]);
     }
-    return followRun(sfn, { executionArn, name, bucket, pollMs: opts.pollMs ?? 2000, json: opts.json, region: opts.region });
+    return followRun(sfn, { executionArn, name, bucket, pollMs: opts.pollMs ?? 2000, json: opts.json, region: opts.region, auth });
   }
   const progress = new RunProgress();
   progress.apply(await newHistoryEvents(sfn, executionArn, 0));
@@ -228,7 +229,7 @@ export async function statusCommand(run: string | undefined, opts: StatusCommand
         const sfn = sfnClient({ region: opts.region ?? regionFromArn(executionArn) });
         try {
           const execution = await describeExecution(sfn, executionArn);
-          if (execution) return await executionStatus(sfn, execution, opts, bucket!);
+          if (execution) return await executionStatus(sfn, execution, opts, bucket!, auth);
         } finally {
           sfn.destroy();
         }
