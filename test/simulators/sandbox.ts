@@ -153,6 +153,8 @@ async function startSandbox(opts: { port: number }): Promise<Sandbox> {
   }
 }
 
+const SEED_TIMEOUT_MS = 120_000;
+
 /** Last night's scheduled run, through the Step Functions API as EventBridge Scheduler starts it. */
 async function seedHistory(stack: SimulatedStack): Promise<string> {
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
@@ -163,7 +165,15 @@ async function seedHistory(stack: SimulatedStack): Promise<string> {
       new StartExecutionCommand({ stateMachineArn: stack.sfn.stateMachineArn, name, input: JSON.stringify({ trigger: 'schedule' }) }),
     );
     const execution = stack.sfn.executions.get(executionArn!)!;
-    await execution.finished;
+    // A run that hangs (a simulator that stopped answering) fails the start-up instead of holding it forever.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the sandbox's first backup run ${name} did not end within ${SEED_TIMEOUT_MS / 1000} s`)),
+        SEED_TIMEOUT_MS,
+      );
+    });
+    await Promise.race([execution.finished, timeout]).finally(() => clearTimeout(timer));
     if (execution.status !== 'SUCCEEDED') throw new Error(`the sandbox's first backup run ${name} ended ${execution.status}: ${execution.cause}`);
   } finally {
     sfn.destroy();
@@ -179,7 +189,7 @@ function sandboxInstructions(sb: Sandbox): string {
   const s3 = sb.stack.versioned
     ? 'OpenStack Swift (BOTVAULT_SWIFT_S3_ENDPOINT): versioned, every stored archive stays as an S3 version'
     : 's3rver in-process: NOT versioned, it keeps no old versions (history shows one, diff has nothing to compare, ' +
-      'the AWS CLI cannot list versions); for real versioning: bash scripts/swift-s3.sh start && eval "$(bash scripts/swift-s3.sh env)" before starting the sandbox';
+      'the AWS CLI cannot list versions); for real versioning: npm run sandbox:versioned';
   const lines = [
     `BotVault sandbox: every service on 127.0.0.1, no AWS account; Ctrl-C stops it.`,
     '',
