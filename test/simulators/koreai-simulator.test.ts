@@ -609,3 +609,112 @@ describe('faults', () => {
     expect((await rawGet(status.json.downloadURL as string)).body.equals(s.archiveFor(id))).toBe(true);
   });
 });
+
+describe('Admin API: Get Bots', () => {
+  const ADMIN: KoreApp = { clientId: 'cs-admin-console', clientSecret: 'admin-secret-0123456789abcdef01234', admin: true };
+  /** 120 bots, named Bot-000 … Bot-119, in that order. */
+  const MANY: KoreBot[] = Array.from({ length: 120 }, (_, i) => ({
+    botId: `st-${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`,
+    botName: `Bot-${String(i).padStart(3, '0')}`,
+  }));
+  const startMany = (opts: Partial<KoreSimulatorOptions> = {}) => start({ apps: [APP, BRAVO_ONLY, ADMIN], bots: MANY, ...opts });
+  const list = async (s: KoreSimulator, query: string, token?: string) =>
+    api('GET', `${s.url}/api/public/bots${query}`, token ?? (await jwt({ app: ADMIN })));
+  const names = (r: Reply) => (r.json.bots as { name: string }[]).map((b) => b.name);
+
+  it('pages by page number, at most 50 a page: 120 bots are 50, 50 and 20, availableMore false on the last', async () => {
+    const s = await startMany();
+    const pages = [await list(s, '?offset=0&limit=50'), await list(s, '?offset=1&limit=50'), await list(s, '?offset=2&limit=50')];
+    expect(pages.map((p) => p.status)).toEqual([200, 200, 200]);
+    expect(pages.map((p) => (p.json.bots as unknown[]).length)).toEqual([50, 50, 20]);
+    expect(pages.map((p) => p.json.availableMore)).toEqual([true, true, false]);
+    expect(pages.map((p) => p.json.total)).toEqual([120, 120, 120]);
+    expect(pages.flatMap(names)).toEqual(MANY.map((b) => b.botName));
+    expect((await list(s, '?offset=3&limit=50')).json).toMatchObject({ total: 120, availableMore: false, bots: [] });
+    // Without a query: the first page of 50.
+    expect(names(await list(s, ''))).toEqual(MANY.slice(0, 50).map((b) => b.botName));
+    expect(s.calls.filter((c) => c.op === 'ListBots').slice(0, 2)).toEqual([
+      { op: 'ListBots', offset: '0', limit: '50', status: 200 },
+      { op: 'ListBots', offset: '1', limit: '50', status: 200 },
+    ]);
+  });
+
+  it('listOffset item: offset counts bots', async () => {
+    const s = await startMany({ listOffset: 'item' });
+    expect(names(await list(s, '?offset=1&limit=3'))).toEqual(['Bot-001', 'Bot-002', 'Bot-003']);
+    expect((await list(s, '?offset=100&limit=50')).json).toMatchObject({ availableMore: false });
+  });
+
+  it('a limit above 50 serves 50 (clamp, the default) or answers 400 (reject); a bad offset or limit is a 400', async () => {
+    const clamp = await startMany();
+    const r = await list(clamp, '?offset=0&limit=500');
+    expect((r.json.bots as unknown[]).length).toBe(50);
+    expect(r.json.availableMore).toBe(true);
+    const reject = await startMany({ listLimitAbove50: 'reject' });
+    expect((await list(reject, '?offset=0&limit=51')).json).toEqual(errorBody('limit must be between 1 and 50', 400));
+    expect((await list(reject, '?offset=0&limit=50')).status).toBe(200);
+    for (const query of ['?offset=-1', '?offset=x', '?limit=0', '?limit=2.5']) expect((await list(clamp, query)).status, query).toBe(400);
+  });
+
+  it("each bot as documented, its apps listed with their client secrets (never the admin app's)", async () => {
+    const s = await start({ apps: [APP, BRAVO_ONLY, ADMIN] });
+    const [alpha, bravo] = (await list(s, '?offset=0&limit=50')).json.bots as Record<string, unknown>[];
+    expect(alpha).toMatchObject({
+      _id: ALPHA,
+      name: 'Alpha',
+      type: 'default',
+      status: 'published',
+      resourceid: 'btstreams',
+      defaultLanguage: 'en',
+      accountId: expect.stringMatching(/^[0-9a-f]{24}$/),
+      createdOn: expect.any(String),
+      jwtApps: [
+        {
+          clientId: APP.clientId,
+          clientSecret: APP.clientSecret,
+          jtiClaimEnforced: false,
+          jweEncryptionEnforced: false,
+          createdOn: expect.any(String),
+        },
+      ],
+    });
+    expect((bravo!.jwtApps as { clientSecret: string }[]).map((a) => a.clientSecret)).toEqual([APP.clientSecret, BRAVO_ONLY.clientSecret]);
+    expect(JSON.stringify([alpha, bravo])).not.toContain(ADMIN.clientSecret);
+  });
+
+  it('only an Admin Console app may list: 403 for a bot app, 401 without a valid JWT; an admin app exports any bot', async () => {
+    const s = await start({ apps: [APP, BRAVO_ONLY, ADMIN] });
+    const denied = await list(s, '?offset=0&limit=50', await jwt({ app: APP }));
+    expect(denied).toMatchObject({ status: 403, json: { errors: [{ code: 403 }] } });
+    expect(JSON.stringify(denied.json)).not.toContain('clientSecret');
+    expect(s.calls.at(-1)).toMatchObject({ op: 'ListBots', status: 403, authError: 'not-admin-app' });
+    expect((await api('GET', `${s.url}/api/public/bots?offset=0&limit=50`, undefined)).status).toBe(401);
+    expect((await list(s, '', await jwt({ app: ADMIN, secret: 'wrong-secret-0123456789abcdef0123456789' }))).status).toBe(401);
+    expect(s.calls.at(-1)).toMatchObject({ op: 'ListBots', status: 401, authError: 'bad-signature' });
+    expect((await startExport(s, ALPHA, undefined, await jwt({ app: ADMIN }))).status).toBe(200);
+  });
+
+  it('admin APIs share one rolling window per account (60 a minute), apart from the per-bot export windows', async () => {
+    let clock = Date.now();
+    const s = await start({ apps: [APP, ADMIN], now: () => clock, adminRateLimitPerMinute: 3 });
+    for (let i = 0; i < 3; i++) expect((await list(s, '')).status).toBe(200);
+    const limited = await list(s, '');
+    expect(limited).toMatchObject({ status: 429, json: errorBody(RATE_LIMIT_MESSAGE, 429) });
+    expect((await startExport(s, ALPHA)).status).toBe(200);
+    clock += 60_001;
+    expect((await list(s, '')).status).toBe(200);
+  });
+
+  it('listFaults: 429 or 503 on chosen calls, an offset ignored, no availableMore', async () => {
+    const s = await startMany();
+    s.setListFaults({ rateLimitOnCalls: [2], serverErrorOnCalls: [3] });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await list(s, '?offset=1&limit=50')).status);
+    expect(statuses).toEqual([200, 429, 503, 200]);
+    s.setListFaults({ ignoreOffset: true, withoutAvailableMore: true });
+    const r = await list(s, '?offset=2&limit=50');
+    expect(names(r)[0]).toBe('Bot-000');
+    expect(r.json).not.toHaveProperty('availableMore');
+    expect(r.json.total).toBe(120);
+  });
+});

@@ -14,6 +14,13 @@
  *   signed on every status call and expires → the zip, served by this server.
  * - Per-bot rate limiting in a rolling 60 s window and Kore's 429 body.
  * - Injectable faults on the API and on the download.
+ * - The Admin API's Get Bots (`GET /api/public/bots?offset=&limit=`), which
+ *   only an Admin Console app (`KoreApp.admin`) may call, paged at most 50
+ *   bots a page, with the documented reply `{total, availableMore, bots}`:
+ *   every bot with all its documented fields, including `jwtApps`, the bot's
+ *   apps WITH their `clientSecret`s (as the real one answers: Koredotcom/docs
+ *   docs/xo/apis/automation/get-bots.md, "Sample Response"). Admin APIs are
+ *   rate limited per account (60 a minute, docs/xo/apis/automation/rate-limit.md).
  *
  * Semantics worth knowing when writing tests against it:
  * - A failed export's status is
@@ -46,6 +53,16 @@
  * - Downloads need no `auth` header (the URL is signed); one that carries one
  *   is still recorded in `seenJwts` and flagged `withAuth` in `calls`, so tests
  *   can prove the JWT never left for the download host.
+ * - Get Bots: what `offset` counts is documented both ways — "the page number
+ *   from which to start fetching" (developer.kore.ai/v9-0/docs/bots/api-guide/get-bots-api,
+ *   and public scripts that add 1 per page) and "the number from which to start
+ *   fetching" (Koredotcom/docs get-bots.md) — so `listOffset` picks one
+ *   ('page', the default, or 'item'). What a `limit` above 50 does is not
+ *   documented ("The maximum applicable limit is 50"): `listLimitAbove50`
+ *   clamps it (default) or answers 400. Without `limit` a page is 50. The
+ *   bots are listed in the order `bots` gives them (then imported ones).
+ *   Order of checks: route → auth (401) → Admin Console app (403) →
+ *   `listFaults` → account rate limit (429) → query validation (400).
  *
  * Nothing here ever writes to the console: JWTs and client secrets are
  * credentials, and error bodies never echo the token.
@@ -78,6 +95,25 @@ export interface KoreApp {
   enforceJti?: boolean;
   /** botIds this app may export. @default all bots */
   bots?: string[];
+  /**
+   * An app created in the Admin Console (API scope Profile Management > Role
+   * Management): the only kind that may call Get Bots. Like any app without
+   * `bots`, it may export every bot of the account (Admin Console scope Bot
+   * Definition > Bot Export). Admin apps are not listed in any bot's `jwtApps`.
+   */
+  admin?: boolean;
+}
+
+/** Faults of the Admin API's Get Bots, counted over its calls that pass auth (the first is 1). */
+export interface KoreListFaults {
+  /** These calls answer 429 with Kore's rate-limit body. */
+  rateLimitOnCalls?: number[];
+  /** These calls answer 503. */
+  serverErrorOnCalls?: number[];
+  /** Every call answers the first page, whatever `offset` asks (a listing that never advances). */
+  ignoreOffset?: boolean;
+  /** Replies carry no `availableMore` (only `total` tells whether more follow). */
+  withoutAvailableMore?: boolean;
 }
 
 interface KoreFaults {
@@ -136,14 +172,23 @@ export interface KoreSimulatorOptions {
   /** The clock (ms since epoch) for JWT times, latency, rate windows and URL expiry. @default Date.now */
   now?: () => number;
   port?: number;
+  /** What Get Bots' `offset` counts: pages of `limit` bots, or bots. @default 'page' */
+  listOffset?: 'page' | 'item';
+  /** What Get Bots does with a `limit` above 50: serve 50, or answer 400. @default 'clamp' */
+  listLimitAbove50?: 'clamp' | 'reject';
+  /** Admin API calls allowed per account in a rolling 60 s window. @default 60 */
+  adminRateLimitPerMinute?: number;
 }
 
 interface KoreCall {
-  op: 'Export' | 'ExportStatus' | 'Download' | 'UploadFile' | 'Import' | 'ImportStatus';
+  op: 'Export' | 'ExportStatus' | 'Download' | 'UploadFile' | 'Import' | 'ImportStatus' | 'ListBots';
   botId?: string;
+  /** ListBots only: the query's `offset` and `limit` as sent (absent when not sent). */
+  offset?: string;
+  limit?: string;
   exportId?: string;
   status: number;
-  /** Why auth was refused: missing-token | malformed | unknown-app | bad-signature | expired | bad-claims | jti-missing | jti-replayed | app-not-allowed. */
+  /** Why auth was refused: missing-token | malformed | unknown-app | bad-signature | expired | bad-claims | jti-missing | jti-replayed | app-not-allowed | not-admin-app. */
   authError?: string;
   /** Download only: the request carried an `auth` header (it never should). */
   withAuth?: boolean;
@@ -181,6 +226,8 @@ export interface KoreSimulator {
   newBotFaults: KoreFaults;
   /** Every `auth` header value received, API and downloads alike. */
   seenJwts: string[];
+  /** Replaces the Get Bots faults (and restarts their call count). */
+  setListFaults(f: KoreListFaults): void;
 }
 
 // ---------------------------------------------------------------------------
@@ -693,6 +740,106 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     });
   }
 
+  // ---- Admin API: Get Bots ----
+
+  const LIST_MAX_LIMIT = 50;
+  const adminLimit = opts.adminRateLimitPerMinute ?? 60;
+  let adminWindow: number[] = [];
+  let listFaults: KoreListFaults = {};
+  let listCalls = 0;
+  /** When each bot was created (listing field `createdOn`): a fixed day per bot, in listing order. */
+  const createdOn = (index: number) => new Date(Date.UTC(2024, 0, 1) + index * 86_400_000).toISOString();
+  const accountId = stableId('account', ...opts.apps.map((a) => a.clientId));
+
+  /** The bot apps that may call the bot's APIs, as Get Bots lists them: with their client secrets. */
+  function jwtAppsOf(botId: string): Record<string, unknown>[] {
+    return [...apps.values()]
+      .filter((a) => !a.admin && (!a.bots || a.bots.includes(botId)))
+      .map((a) => ({
+        clientId: a.clientId,
+        clientSecret: a.clientSecret,
+        jtiClaimEnforced: Boolean(a.enforceJti),
+        jweEncryptionEnforced: false,
+        createdOn: createdOn(0),
+      }));
+  }
+
+  /** One bot as Get Bots lists it (Koredotcom/docs get-bots.md, "Sample Response"). */
+  function listedBot(state: BotState, index: number): Record<string, unknown> {
+    return {
+      _id: state.bot.botId,
+      accountId,
+      purpose: 'customer',
+      createdOn: createdOn(index),
+      createdBy: createdByFor('owner'),
+      type: 'default',
+      defaultLanguage: state.bot.languages?.[0] ?? 'en',
+      isDeflect: false,
+      resourceid: 'btstreams',
+      status: state.publishedDialogs.length ? 'published' : 'configured',
+      icon: stableId('icon', state.bot.botId),
+      name: state.bot.botName,
+      description: `${state.bot.botName} (simulated)`,
+      isLinkedTo: [],
+      containsPanelOrWidget: false,
+      jwtApps: jwtAppsOf(state.bot.botId),
+    };
+  }
+
+  /** A non-negative whole number from the query, or the default when absent; 400 otherwise. */
+  function queryNumber(query: URLSearchParams, name: string, fallback: number): number {
+    const raw = query.get(name);
+    if (raw === null) return fallback;
+    if (!/^\d{1,9}$/.test(raw)) throw new KoreError(400, `${name} must be a non-negative integer`);
+    return Number(raw);
+  }
+
+  function listBots(query: URLSearchParams): Reply {
+    const n = ++listCalls;
+    if (listFaults.serverErrorOnCalls?.includes(n)) throw new KoreError(503, 'Service Unavailable');
+    if (listFaults.rateLimitOnCalls?.includes(n)) throw new KoreError(429, RATE_LIMIT_MESSAGE);
+    const t = now();
+    adminWindow = adminWindow.filter((at) => t - at < RATE_WINDOW_MS);
+    if (adminWindow.length >= adminLimit) throw new KoreError(429, RATE_LIMIT_MESSAGE);
+    adminWindow.push(t);
+
+    let limit = queryNumber(query, 'limit', LIST_MAX_LIMIT);
+    if (limit === 0) throw new KoreError(400, 'limit must be between 1 and 50');
+    if (limit > LIST_MAX_LIMIT) {
+      if (opts.listLimitAbove50 === 'reject') throw new KoreError(400, 'limit must be between 1 and 50');
+      limit = LIST_MAX_LIMIT;
+    }
+    const offset = listFaults.ignoreOffset ? 0 : queryNumber(query, 'offset', 0);
+    const all = [...bots.values()];
+    const start = (opts.listOffset ?? 'page') === 'page' ? offset * limit : offset;
+    const page = all.slice(start, start + limit).map((state) => listedBot(state, all.indexOf(state)));
+    return {
+      status: 200,
+      body: {
+        total: all.length,
+        ...(listFaults.withoutAvailableMore ? {} : { availableMore: start + page.length < all.length }),
+        bots: page,
+      },
+    };
+  }
+
+  function handleListBots(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const call: KoreCall = {
+      op: 'ListBots',
+      status: 500,
+      ...(query.get('offset') === null ? {} : { offset: query.get('offset')! }),
+      ...(query.get('limit') === null ? {} : { limit: query.get('limit')! }),
+    };
+    return answer(req, res, call, async () => {
+      await readBody(req);
+      const app = await authenticate(req);
+      if (!app.admin) {
+        throw new KoreError(403, 'This API is available only to apps created in the Admin Console', 'not-admin-app');
+      }
+      return listBots(query);
+    });
+  }
+
   // ---- HTTP ----
 
   const send = (res: ServerResponse, status: number, body: unknown) =>
@@ -795,6 +942,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       handleDownload(req, res, decodeURIComponent(dl[1]!), parsed.searchParams);
       return;
     }
+    if (method === 'GET' && parsed.pathname === '/api/public/bots') return void handleListBots(req, res, parsed.searchParams);
     if (method === 'POST' && parsed.pathname === '/api/public/uploadfile') return void handleImportApi(req, res, 'UploadFile');
     const imp = /^\/api\/public\/bot\/(?:([^/]+)\/)?import$/.exec(parsed.pathname);
     if (imp && method === 'POST' && imp[1] !== 'import')
@@ -822,6 +970,10 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     newBotFaults,
     botIdByName: (botName) => [...bots.values()].find((b) => b.bot.botName === botName)?.bot.botId,
     setFaults,
+    setListFaults(f) {
+      listFaults = { ...f };
+      listCalls = 0;
+    },
     modifyBot(botId, change) {
       const s = bots.get(botId);
       if (!s) throw new Error(`modifyBot: unknown bot ${botId}`);
