@@ -8,7 +8,7 @@ export const koreaiDefinition: ProviderDefinition<KoreaiTarget, KoreaiRestoreInf
   targetSchema: koreaiTargetSchema,
   checkTargets: checkKoreaiTargets,
   archivePrefix: KOREAI_ARCHIVE_PREFIX,
-  jobIdOf: (target) => koreaiJob(target).id,
+  jobIdOf: (target) => (target.discover ? undefined : koreaiJob(target).id),
   parseKey: parseKoreaiKey,
   restoreInfoSchema: koreaiRestoreInfoSchema,
 };

@@ -7,8 +7,9 @@
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
 import { nonEmptyString, type Job } from '../../core/contracts';
+import { InvalidInputError } from '../../core/errors';
 import type { KeyInfo } from '../definition';
-import type { KoreaiTarget } from './target';
+import { exportCredentials, type KoreaiTarget } from './target';
 
 /** The first segment of every Kore.ai archive key. */
 export const KOREAI_ARCHIVE_PREFIX = 'koreai/';
@@ -26,8 +27,20 @@ export const koreaiSpecSchema = z.object({
 });
 export type KoreaiSpec = z.infer<typeof koreaiSpecSchema>;
 
-/** `koreai/<host>/<botId>/<exportType>/bot.zip` (DESIGN §3: one stable key per backed-up resource). */
-export function koreaiJob(target: KoreaiTarget): Job {
+/** A bot Get Bots listed (provider.ts): its stream id and name, nothing else of the listing. */
+export interface DiscoveredKoreBot {
+  readonly botId: string;
+  readonly name?: string;
+}
+
+/**
+ * The job of a target's bot: the target's own `botId`, or for a discovery
+ * target the bot it found (whose name the job carries).
+ * `koreai/<host>/<botId>/<exportType>/bot.zip` (DESIGN §3: one stable key per backed-up resource).
+ */
+export function koreaiJob(target: KoreaiTarget, discovered?: DiscoveredKoreBot): Job {
+  const botId = discovered?.botId ?? target.botId;
+  if (botId === undefined) throw new InvalidInputError('A Kore.ai discovery target has no job of its own: Plan lists its bots first.');
   const host = new URL(target.host).host;
   const body: Record<string, unknown> = { exportType: target.exportType };
   if (target.exportOptions) body.exportOptions = target.exportOptions;
@@ -38,17 +51,18 @@ export function koreaiJob(target: KoreaiTarget): Job {
   if (target.includeDependentTasks !== undefined) body.IncludeDependentTasks = target.includeDependentTasks;
   const spec: KoreaiSpec = {
     host: new URL(target.host).origin,
-    botId: target.botId,
+    botId,
     exportType: target.exportType,
-    credentialsSecret: target.credentialsSecret,
+    credentialsSecret: exportCredentials(target),
     enforceJti: target.enforceJti,
     downloadHosts: target.downloadHosts,
     body,
   };
   return {
-    id: `koreai:${target.botId}:${target.exportType}`,
+    id: `koreai:${botId}:${target.exportType}`,
     provider: 'koreai',
-    key: `koreai/${host}/${target.botId}/${target.exportType}/bot.zip`,
+    key: `koreai/${host}/${botId}/${target.exportType}/bot.zip`,
+    ...(discovered?.name ? { name: discovered.name } : {}),
     spec,
   };
 }

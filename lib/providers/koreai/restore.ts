@@ -9,8 +9,8 @@ import { BotVaultError } from '../../core/errors';
 import { type ProviderRestore, type RestoreEnv, type RestoreOutcome, RestoreRefusedError, sleep } from '../restore';
 import { type KoreaiApp, koreaiCall, koreaiErrorText } from './client';
 import { koreaiBotName } from './export-format';
-import { koreaiJob } from './keys';
-import { KOREAI_BOT_ID, type KoreaiTarget } from './target';
+import { koreaiJob, parseKoreaiKey } from './keys';
+import { exportCredentials, KOREAI_BOT_ID, type KoreaiTarget } from './target';
 
 const startSchema = z.object({ bir: z.string().min(1).optional(), _id: z.string().min(1).optional(), status: z.string().optional() });
 const statusSchema = z.object({
@@ -22,9 +22,17 @@ const statusSchema = z.object({
     .optional(),
 });
 
-/** The config target an archive key belongs to: it names the host, the credentials secret and whether JTI is enforced. */
+/**
+ * The config target an archive key belongs to: it names the host, the credentials secret and whether JTI is
+ * enforced. A target of the key's own bot first; else a discovery target of the key's host and export type
+ * (it may have found the bot).
+ */
 function targetFor(env: RestoreEnv, key: string): KoreaiTarget {
-  const hit = env.targets.find((t): t is KoreaiTarget => t.provider === 'koreai' && koreaiJob(t).key === key);
+  const kore = env.targets.filter((t): t is KoreaiTarget => t.provider === 'koreai');
+  const parts = key.split('/');
+  const hit =
+    kore.find((t) => !t.discover && koreaiJob(t).key === key) ??
+    kore.find((t) => t.discover && parseKoreaiKey(key) !== undefined && new URL(t.host).host === parts[1] && t.exportType === parts[3]);
   if (!hit) {
     throw new RestoreRefusedError(
       `${key}: no Kore.ai target in the config backs it up, so its host and credentials secret are unknown; pass --config with the config that has it`,
@@ -39,7 +47,7 @@ export const restoreKoreai: ProviderRestore = async (source, opts, env) => {
     throw new RestoreRefusedError(`${resource.key} is not a Kore.ai bot export (no botDefinition.json and config.json); not restoring it`);
   }
   const target = targetFor(env, resource.key);
-  const app: KoreaiApp = { host: new URL(target.host).origin, credentialsSecret: target.credentialsSecret, enforceJti: target.enforceJti };
+  const app: KoreaiApp = { host: new URL(target.host).origin, credentialsSecret: exportCredentials(target), enforceJti: target.enforceJti };
   const deps = { secrets: env.secrets, allowedOrigins: env.allowedOrigins, timeoutMs: 60_000 };
   const call = (method: 'GET' | 'POST', path: string, body?: unknown) =>
     koreaiCall(app, deps, { method, path, body, what: `Kore.ai ${method} ${path}`, scope: 'the Bot Import scope' });
@@ -88,7 +96,7 @@ export const restoreKoreai: ProviderRestore = async (source, opts, env) => {
   }
   const botName = existing ? (info?.koreai?.botName ?? archiveName ?? null) : wanted;
   const destination = { botId: existing ? wanted : null, botName, existing };
-  const sources: Record<string, string> = { credentials: `secret ${target.credentialsSecret}` };
+  const sources: Record<string, string> = { credentials: `secret ${app.credentialsSecret}` };
   const base = { destination, mergeStrategy: existing ? 'Overwrite' : null, sources, notes };
   return { ...base, conflicts: [], start, close: () => {} };
 
