@@ -19,6 +19,7 @@ import { RATE_LIMIT_MESSAGE, startKoreSimulator, type KoreSimulator } from '../s
 import { startSecretsSimulator, type SecretsSimulator } from '../simulators/secrets-simulator';
 import type { KoreaiTarget } from '../../lib/providers/koreai/target';
 import { koreaiJob } from '../../lib/providers/koreai/keys';
+import type { PlanContext } from '../../lib/providers/types';
 
 /** A value that must never appear in an error message. */
 const SENTINEL_SECRET = 'SENTINEL-kore-client-secret-7f3a9c';
@@ -142,9 +143,12 @@ describe('Kore.ai API calls pass the download guard (lib/core/guarded-fetch.ts)'
 
 describe('Kore.ai provider', () => {
   it('plans one job with the stable key, the API body and identifiers only', async () => {
-    const [planned] = await provider.plan(target({ exportType: 'latest', includeDependentTasks: true, exportOptions: { tasks: ['botTask'] } }), {
-      region: 'us-east-1',
-    });
+    // The context's shape belongs to Plan (lib/providers/types.ts); a static Kore.ai target reads nothing of it.
+    const context = { home: { account: '111122223333', region: 'us-east-1' }, accounts: [], region: 'us-east-1' } as unknown as PlanContext;
+    const [planned] = await provider.plan(
+      target({ exportType: 'latest', includeDependentTasks: true, exportOptions: { tasks: ['botTask'] } }),
+      context,
+    );
     const host = new URL(kore.url).host;
     expect(planned).toEqual({
       id: `koreai:${BOT}:latest`,

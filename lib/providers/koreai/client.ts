@@ -60,6 +60,12 @@ export interface KoreaiRequest {
   readonly what: string;
   /** The app scope this call needs, named in the hint of a 401/403 ("the Bot Export API scope for this bot"). */
   readonly scope: string;
+  /**
+   * The reply may carry credentials (Get Bots lists other apps' client
+   * secrets): an error quotes only Kore's own error message field of a failed
+   * reply, never its raw text, and nothing that mentions a client secret.
+   */
+  readonly sensitiveReply?: boolean;
 }
 
 /**
@@ -86,16 +92,20 @@ async function koreaiJwt(secretValue: string, secretName: string, enforceJti: bo
   return jwt;
 }
 
-/** A short, credential-free excerpt of Kore.ai's error body (`{"errors":[{"msg": ...}]}` or `{"message": ...}`). */
-export function koreaiErrorText(body: string): string {
-  let text = body;
+/**
+ * A short, credential-free excerpt of Kore.ai's error body (`{"errors":[{"msg": ...}]}` or `{"message": ...}`).
+ * `messageOnly`: nothing but that message field (empty when there is none), never the raw body.
+ */
+export function koreaiErrorText(body: string, messageOnly = false): string {
+  let text = messageOnly ? '' : body;
   try {
     const parsed = JSON.parse(body) as { errors?: { msg?: unknown }[]; message?: unknown; error?: unknown };
     const msg = parsed.errors?.[0]?.msg ?? parsed.message ?? parsed.error;
     if (typeof msg === 'string') text = msg;
   } catch {
-    // not JSON: use the raw text
+    // not JSON: use the raw text (unless messageOnly)
   }
+  if (messageOnly && /secret/i.test(text)) return '';
   return scrubText(text).replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
@@ -141,7 +151,7 @@ export async function koreaiCall(app: KoreaiApp, deps: KoreaiClientDeps, req: Ko
       throw new ProviderUnavailableError(`${what} answered HTTP ${res.status} with a body that is not JSON.`, { httpStatus: res.status });
     }
   }
-  const detail = koreaiErrorText(text);
+  const detail = koreaiErrorText(text, req.sensitiveReply);
   const message = `${what} answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
   const httpStatus = res.status;
   if (res.status === 401 || res.status === 403) {

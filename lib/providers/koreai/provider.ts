@@ -12,19 +12,27 @@
  * is never downloaded in our name.
  *
  * Kore.ai keeps no export resources to delete: cleanup does nothing.
+ *
+ * Discovery (`"discover": true`) lists the account's bots with the Admin
+ * API's Get Bots and plans one job per bot whose name the patterns select.
+ * Its reply lists every bot's apps WITH their client secrets: it is parsed
+ * into ids and names at once (listedBotSchema), and nothing else of it is
+ * kept, logged, or quoted in an error (client.ts `sensitiveReply`).
  */
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
-import { type KoreaiSpec, koreaiJob, koreaiSpecSchema } from './keys';
+import { type DiscoveredKoreBot, type KoreaiSpec, koreaiJob, koreaiSpecSchema } from './keys';
 import { nonEmptyString, type ExportRef, type Job } from '../../core/contracts';
 import { downloadAllowlist } from '../../core/env';
-import { InvalidInputError, ProviderRequestError, ProviderUnavailableError } from '../../core/errors';
+import { InvalidInputError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../core/errors';
 import { logger } from '../../core/logger';
+import { globMatcher } from '../../core/schemas';
 import type { SecretReader } from '../../core/secrets';
 import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
 import type { RestoreDetails, Target } from '../definitions';
 import { koreaiCall, koreaiErrorText } from './client';
 import { koreaiBotName } from './export-format';
+import { KOREAI_BOT_ID, type KoreaiTarget } from './target';
 
 export interface KoreaiProviderDeps {
   /** Reads `credentialsSecret`. */
@@ -35,6 +43,73 @@ export interface KoreaiProviderDeps {
   readonly allowedOrigins?: readonly string[];
   /** Per-request timeout. @default 30 s */
   readonly requestTimeoutMs?: number;
+  /**
+   * Discovery: the waits before each retry of a Get Bots page that answered
+   * 429 or 5xx (or did not answer); after the last, the error goes to the
+   * state machine, which retries Plan. @default [2000, 8000]
+   */
+  readonly listRetryDelaysMs?: readonly number[];
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/*
+ * Get Bots, the Admin API's bot list: `GET https://{host}/api/public/bots?offset=0&limit=50`
+ * with `auth: <JWT>` of an app "created only from Admin Console", API scope
+ * "Admin Console: Profile Management > Role Management" (Koredotcom/docs
+ * docs/xo/apis/automation/get-bots.md; developer.kore.ai/docs/bots/api-guide/get-bots-api).
+ * - `limit`: "The maximum applicable limit is 50" (every version of the page).
+ * - `offset`: documented three ways: "the page number from which to start
+ *   fetching ... 0, which is the first page" (developer.kore.ai v9-0, v10-2),
+ *   "the number from which to start fetching" (Koredotcom/docs get-bots.md),
+ *   and "the number of pages to skip or retrieve ... with a maximum value of
+ *   10" (developer.kore.ai/docs, current). A public deployment script pages
+ *   with offset 0, 1, 2, ... and limit 50 until `availableMore` is false. So
+ *   pages are asked for by page number, and the second page tells which
+ *   reading the server follows: if it begins with the first page's second
+ *   bot, `offset` counts bots, and it is advanced by bots from then on.
+ *   (If offset stops at 10 pages, an account of more than 550 bots fails
+ *   discovery with the API's own error at offset 11, rather than being
+ *   silently half backed up.)
+ * - Reply: `{"total": 169, "availableMore": true, "bots": [{"_id": "st-…",
+ *   "name": "…", "status": "published", "type": "default", …, "jwtApps":
+ *   [{"clientId": "cs-…", "clientSecret": "…", …}]}]}` (get-bots.md "Sample
+ *   Response"; older samples, developer.kore.ai v9-0, have no `jwtApps`).
+ *   More pages follow while `availableMore` is true; `moreAvailable`
+ *   (undocumented) is read too; without either, while fewer than `total`
+ *   bots were listed, or without that either, while pages come back full.
+ * - Rate limit: admin APIs 60 a minute and 1,800 an hour per account
+ *   (docs/xo/apis/automation/rate-limit.md); over it, 429 "Rate limit for
+ *   this API has been reached".
+ */
+/** Get Bots' largest page (get-bots.md: "The maximum applicable limit is 50"). */
+export const KOREAI_LIST_LIMIT = 50;
+/** A listing that has not ended after this many pages (10,000 bots) is not believed. */
+const MAX_LIST_PAGES = 200;
+const GET_BOTS_SCOPE =
+  'the Admin Console API scope Profile Management > Role Management (Get Bots answers only apps created in the Admin Console, not Bot Builder apps)';
+
+/**
+ * The only parts of a listed bot that are read: everything else, `jwtApps`
+ * with their client secrets among it, is dropped by the parse (zod objects
+ * strip unknown keys).
+ */
+const listedBotSchema = z.object({ _id: z.string(), name: z.optional(z.string()) });
+/** The paging fields are read only when they have the documented type; the bots are checked one by one. */
+const listingSchema = z.object({
+  bots: z.array(z.unknown()),
+  total: z.catch(z.optional(z.number()), undefined),
+  availableMore: z.catch(z.optional(z.boolean()), undefined),
+  moreAvailable: z.catch(z.optional(z.boolean()), undefined),
+});
+
+/** One Get Bots page, reduced to what discovery needs. */
+interface ListedPage {
+  readonly bots: DiscoveredKoreBot[];
+  /** Entries in the reply, valid or not. */
+  readonly size: number;
+  readonly more: boolean | undefined;
+  readonly total: number | undefined;
 }
 
 const startReplySchema = z.object({ _id: nonEmptyString(), status: z.optional(z.string()) });
@@ -64,7 +139,8 @@ export class KoreaiProvider implements Provider {
 
   async plan(target: Target, _context: PlanContext): Promise<Job[]> {
     if (target.provider !== 'koreai') throw new InvalidInputError(`The Kore.ai provider cannot plan a ${String(target.provider)} target.`);
-    return [koreaiJob(target)];
+    if (!target.discover) return [koreaiJob(target)];
+    return this.discover(target);
   }
 
   async start(job: Job): Promise<ExportRef> {
@@ -154,6 +230,93 @@ export class KoreaiProvider implements Provider {
     // Kore.ai has no API to delete an export; its download link simply expires.
   }
 
+  // ---- discovery ----
+
+  /** Every bot of the target's account that its patterns select, one job each (by listing order). */
+  private async discover(t: KoreaiTarget): Promise<Job[]> {
+    const include = (t.include ?? []).map(globMatcher);
+    const exclude = (t.exclude ?? []).map(globMatcher);
+    const wanted = (name: string) => (include.length === 0 || include.some((m) => m(name))) && !exclude.some((m) => m(name));
+    const host = new URL(t.host).origin;
+
+    const listed = new Map<string, DiscoveredKoreBot>();
+    let offsetCounts: 'pages' | 'bots' = 'pages';
+    let offset = 0;
+    let firstPage: string[] = [];
+    let total: number | undefined;
+    let pages = 0;
+    for (;;) {
+      if (pages === MAX_LIST_PAGES) {
+        throw new ProviderRequestError(
+          `Kore.ai Get Bots at ${host} still had more bots after ${MAX_LIST_PAGES} pages of ${KOREAI_LIST_LIMIT}: not believed, and nothing is backed up from it.`,
+        );
+      }
+      const page = await this.listPage(t, offset);
+      pages++;
+      total = page.total ?? total;
+      const ids = page.bots.map((b) => b.botId);
+      let added = 0;
+      for (const bot of page.bots) {
+        if (listed.has(bot.botId)) continue;
+        listed.set(bot.botId, bot);
+        added++;
+      }
+      // The second page (offset 1) starts with the first page's second bot: offset counts bots, not pages.
+      if (pages === 2 && firstPage.length > 1 && ids[0] === firstPage[1]) offsetCounts = 'bots';
+      if (pages === 1) firstPage = ids;
+      const more = page.more ?? (page.total !== undefined ? listed.size < page.total : page.size >= KOREAI_LIST_LIMIT);
+      if (!more || page.size === 0) break;
+      if (added === 0) {
+        throw new ProviderRequestError(
+          `Kore.ai Get Bots at ${host}: the page at offset ${offset} listed no bot that earlier pages had not, yet says more follow; stopping rather than paging forever (nothing is backed up from this listing).`,
+        );
+      }
+      offset = offsetCounts === 'pages' ? offset + 1 : offset + page.size;
+    }
+    if (total !== undefined && listed.size < total) {
+      logger.warn('Kore.ai Get Bots listed fewer bots than its total', { host, listed: listed.size, total });
+    }
+
+    const jobs: Job[] = [];
+    for (const bot of listed.values()) if (wanted(bot.name ?? '')) jobs.push(koreaiJob(t, bot));
+    logger.info('Kore.ai discovery finished', { host, pages, offsetCounts, listed: listed.size, jobs: jobs.length, exportType: t.exportType });
+    return jobs;
+  }
+
+  /**
+   * One Get Bots page with the admin app's JWT, parsed into bot ids and names
+   * at once. A 429 or 5xx is retried here (listRetryDelaysMs) before it goes
+   * to the state machine, which would start the listing over.
+   */
+  private async listPage(t: KoreaiTarget, offset: number): Promise<ListedPage> {
+    const delays = this.deps.listRetryDelaysMs ?? [2000, 8000];
+    const sleep = this.deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const what = `Kore.ai GET /api/public/bots (offset ${offset}) at ${new URL(t.host).origin}`;
+    for (let attempt = 0; ; attempt++) {
+      let raw: unknown;
+      try {
+        raw = await koreaiCall(
+          { host: new URL(t.host).origin, credentialsSecret: t.adminCredentialsSecret!, enforceJti: t.enforceJti },
+          this.clientDeps(),
+          {
+            method: 'GET',
+            path: `/api/public/bots?offset=${offset}&limit=${KOREAI_LIST_LIMIT}`,
+            what,
+            scope: GET_BOTS_SCOPE,
+            sensitiveReply: true,
+          },
+        );
+      } catch (err) {
+        const transient = err instanceof RateLimitedError || err instanceof ProviderUnavailableError;
+        if (!transient || attempt >= delays.length) throw err;
+        logger.warn('Kore.ai Get Bots page failed; retrying', { offset, attempt: attempt + 1, error: err.name, delayMs: delays[attempt] });
+        await sleep(delays[attempt]!);
+        continue;
+      }
+      return parseListing(raw, what);
+    }
+  }
+
   // ---- internals ----
 
   /** The latest export's status, marked foreign when its `_id` is not ours. */
@@ -175,24 +338,24 @@ export class KoreaiProvider implements Provider {
     return { kind: 'ours', reply };
   }
 
+  private clientDeps() {
+    return {
+      secrets: this.deps.secrets,
+      ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}),
+      allowedOrigins: this.deps.allowedOrigins ?? downloadAllowlist(),
+      timeoutMs: this.deps.requestTimeoutMs ?? 30_000,
+    };
+  }
+
   /** One authenticated call to the bot's export API (client.ts); the JWT never leaves it. */
   private call(spec: KoreaiSpec, job: Job, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    return koreaiCall(
-      { host: spec.host, credentialsSecret: spec.credentialsSecret, enforceJti: spec.enforceJti },
-      {
-        secrets: this.deps.secrets,
-        ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}),
-        allowedOrigins: this.deps.allowedOrigins ?? downloadAllowlist(),
-        timeoutMs: this.deps.requestTimeoutMs ?? 30_000,
-      },
-      {
-        method,
-        path: `/api/public/bot/${encodeURIComponent(spec.botId)}/${path}`,
-        body,
-        what: `Kore.ai ${method} .../${path} for ${job.id}`,
-        scope: 'the Bot Export API scope for this bot',
-      },
-    );
+    return koreaiCall({ host: spec.host, credentialsSecret: spec.credentialsSecret, enforceJti: spec.enforceJti }, this.clientDeps(), {
+      method,
+      path: `/api/public/bot/${encodeURIComponent(spec.botId)}/${path}`,
+      body,
+      what: `Kore.ai ${method} .../${path} for ${job.id}`,
+      scope: 'the Bot Export API scope for this bot',
+    });
   }
 }
 
@@ -200,4 +363,27 @@ function failureReason(reply: StatusReply): string {
   const candidates = [reply.message, typeof reply.error === 'string' ? reply.error : undefined];
   const text = candidates.find((c): c is string => typeof c === 'string' && c.trim() !== '');
   return text ? koreaiErrorText(JSON.stringify({ message: text })) : `Kore.ai reported the export as ${reply.status} without a reason`;
+}
+
+/**
+ * A Get Bots reply reduced to ids, names and the paging fields. Entries
+ * without a stream id are skipped (counted in a warning, never quoted): an
+ * export needs one. Errors name the call, never the reply.
+ */
+function parseListing(raw: unknown, what: string): ListedPage {
+  const parsed = listingSchema.safeParse(raw);
+  if (!parsed.success) throw new ProviderUnavailableError(`${what} answered without a "bots" list.`);
+  const bots: DiscoveredKoreBot[] = [];
+  let skipped = 0;
+  for (const entry of parsed.data.bots) {
+    const bot = listedBotSchema.safeParse(entry);
+    if (!bot.success || !KOREAI_BOT_ID.test(bot.data._id)) {
+      skipped++;
+      continue;
+    }
+    bots.push({ botId: bot.data._id, ...(bot.data.name !== undefined ? { name: bot.data.name } : {}) });
+  }
+  if (skipped) logger.warn('Kore.ai Get Bots listed entries without a stream id; skipped', { what, skipped });
+  const { total, availableMore, moreAvailable } = parsed.data;
+  return { bots, size: parsed.data.bots.length, more: availableMore ?? moreAvailable, total };
 }
