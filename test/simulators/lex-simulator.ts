@@ -21,7 +21,9 @@
  * - Lists return at most `maxPageSize` items a page (default 10) even when a
  *   larger `maxResults` is asked for, as AWS list APIs may: callers must follow
  *   `nextToken`, and this makes every discovery test exercise paging.
- * - SigV4 signatures are not verified, but an Authorization header is required.
+ * - SigV4 signatures are not verified, but an Authorization header is required
+ *   (the Lex estate, lex-estate.ts, verifies them and routes each request to a
+ *   tenant of this simulator by the signer's account and the signed region).
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -56,7 +58,7 @@ export interface SimBot {
 /** A bot's settings outside its export; defaults: see `botSettings`. */
 interface SimBotSettings {
   description?: string;
-  /** @default the Lex service-linked role of account 123456789012 */
+  /** @default the Lex service-linked role of the simulator's account (`accountId`, 123456789012) */
   roleArn?: string;
   /** @default { childDirected: false } */
   dataPrivacy?: { childDirected: boolean };
@@ -158,12 +160,24 @@ export interface LexSimulatorOptions {
   encryption?: Encryption;
   /** The most items one list page holds, whatever maxResults says. @default 10 */
   maxPageSize?: number;
+  /**
+   * The account the bots belong to: their default role ARNs are in it and, when
+   * it is given, ListTagsForResource takes only bot ARNs of it (as Lex takes
+   * only the caller's own). @default '123456789012' (ListTagsForResource then
+   * takes the account of the bot's role, as before)
+   */
+  accountId?: string;
+  /**
+   * The Lex region: of the download URLs' credential scope and, when it is
+   * given, the only region ListTagsForResource takes in bot ARNs. @default 'us-east-1'
+   */
+  region?: string;
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
 }
 
-interface SimCall {
+export interface SimCall {
   op: string;
   botId?: string;
   exportId?: string;
@@ -380,7 +394,46 @@ function requireEnum(body: Record<string, unknown>, field: string, allowed: stri
 
 // ---------------------------------------------------------------------------
 
+/**
+ * A Lex simulator with the port left out: `startLexSimulator` serves one on
+ * a port of its own; the Lex estate (lex-estate.ts) serves several behind one.
+ */
+export interface LexTenant {
+  /** Its state and controls; `url` is `baseUrl`, `close()` only stops its timers (the server is the caller's). */
+  readonly sim: LexSimulator;
+  /**
+   * Answers one request whose `req.url` is below `baseUrl` (the API, or a
+   * download or upload URL it handed out). `body`: the request body when the
+   * caller has already read it (an API request), else it is read here.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, body?: Buffer): void;
+}
+
 export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise<LexSimulator> {
+  let tenant: LexTenant | undefined;
+  // Requests cannot arrive before the URL is returned, so the tenant exists by then.
+  const server = createServer((req, res) => tenant!.handle(req, res));
+  const listening = await listen(server, opts.port, opts.host);
+  tenant = createLexTenant(opts, listening.url);
+  const sim = tenant.sim;
+  return {
+    ...sim,
+    async close() {
+      await sim.close();
+      // Cuts drip downloads too.
+      await listening.close();
+    },
+  };
+}
+
+/**
+ * A Lex simulator answering below `baseUrl` (its download and upload URLs are
+ * made from it); `onCall` sees every call as `calls` records it (a download's
+ * or upload's status is filled in once known).
+ */
+export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCall?: (call: SimCall) => void): LexTenant {
+  const accountId = opts.accountId ?? '123456789012';
+  const region = opts.region ?? 'us-east-1';
   const urlTtlMs = opts.urlTtlMs ?? 300_000;
   const maxPageSize = opts.maxPageSize ?? 10;
   const testSets = new Set(opts.testSets ?? []);
@@ -397,7 +450,11 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
   const calls: SimCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let exportCount = 0;
-  let url = '';
+  const url = baseUrl;
+  const record = (c: SimCall) => {
+    calls.push(c);
+    onCall?.(c);
+  };
 
   const faultsFor = (botId: string | undefined): LexFaults => (botId !== undefined ? faults.get(botId) : undefined) ?? opts.defaultFaults ?? {};
   const counterFor = (botId: string | undefined) => {
@@ -662,7 +719,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     issued.set(signature, { exportId, expiresAt: now + urlTtlMs });
     const q = new URLSearchParams({
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
-      'X-Amz-Credential': `ASIASIMULATOR/${date.slice(0, 8)}/us-east-1/s3/aws4_request`,
+      'X-Amz-Credential': `ASIASIMULATOR/${date.slice(0, 8)}/${region}/s3/aws4_request`,
       'X-Amz-Date': date,
       'X-Amz-Expires': String(expires),
       // Real presigned URLs carry a session token: a URL is a credential and must not be logged.
@@ -787,7 +844,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     importsView.set(importId, view);
     const q = new URLSearchParams({
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
-      'X-Amz-Credential': `ASIASIMULATOR/${date.slice(0, 8)}/us-east-1/s3/aws4_request`,
+      'X-Amz-Credential': `ASIASIMULATOR/${date.slice(0, 8)}/${region}/s3/aws4_request`,
       'X-Amz-Date': date,
       'X-Amz-Expires': String(Math.max(1, Math.ceil(urlTtlMs / 1000))),
       'X-Amz-Security-Token': Buffer.from(`simulated-session-token-${nonce}`).toString('base64'),
@@ -799,7 +856,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
 
   async function handleUpload(req: IncomingMessage, res: ServerResponse, importId: string, query: URLSearchParams): Promise<void> {
     const call: SimCall = { op: 'Upload', status: 0 };
-    calls.push(call);
+    record(call);
     const body = await readBody(req);
     const xml = (status: number, code: string, message: string) => {
       call.status = status;
@@ -1043,7 +1100,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     const locales = localesOf(s);
     return {
       ...(set.description !== undefined ? { description: set.description } : {}),
-      roleArn: set.roleArn ?? `arn:aws:iam::123456789012:role/aws-service-role/lexv2.amazonaws.com/AWSServiceRoleForLexV2Bots_${s.bot.botId}`,
+      roleArn: set.roleArn ?? `arn:aws:iam::${accountId}:role/aws-service-role/lexv2.amazonaws.com/AWSServiceRoleForLexV2Bots_${s.bot.botId}`,
       dataPrivacy: set.dataPrivacy ?? { childDirected: false },
       idleSessionTTLInSeconds: set.idleSessionTTLInSeconds ?? 300,
       aliases: set.aliases ?? [
@@ -1116,13 +1173,17 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     };
   }
 
-  /** Only bot ARNs: `arn:<partition>:lex:<region>:<account of the bot's role>:bot/<botId>`. */
+  /**
+   * Only bot ARNs: `arn:<partition>:lex:<region>:<account>:bot/<botId>`, the
+   * account being the simulator's `accountId` when given (else that of the
+   * bot's role) and the region its `region` when given (else any).
+   */
   function listTagsForResource(resourceARN: string): Reply {
-    const m = /^arn:[a-z-]+:lex:[a-z0-9-]+:(\d{12}):bot\/([0-9A-Za-z]+)$/.exec(resourceARN);
+    const m = /^arn:[a-z-]+:lex:([a-z0-9-]+):(\d{12}):bot\/([0-9A-Za-z]+)$/.exec(resourceARN);
     if (!m) throw invalid(`resourceARN is not a Lex bot ARN: ${resourceARN}`);
-    const s = bots.get(m[2]!);
-    const account = s ? /^arn:[^:]+:iam::(\d{12}):/.exec(botSettings(s).roleArn)?.[1] : undefined;
-    if (!s || account !== m[1]) throw notFound(`Resource ${resourceARN}`);
+    const s = bots.get(m[3]!);
+    const account = s ? (opts.accountId ?? /^arn:[^:]+:iam::(\d{12}):/.exec(botSettings(s).roleArn)?.[1]) : undefined;
+    if (!s || account !== m[2] || (opts.region !== undefined && m[1] !== opts.region)) throw notFound(`Resource ${resourceARN}`);
     return { status: 200, body: { tags: botSettings(s).tags } };
   }
 
@@ -1142,7 +1203,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     );
   }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, received?: Buffer): Promise<void> {
     const method = req.method ?? 'GET';
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
     const call: Op = { op: 'Unknown' };
@@ -1204,7 +1265,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       }
       if (!req.headers.authorization)
         throw new ApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token: the request must be signed.');
-      const body = parseJsonObject(await readBody(req), invalid);
+      const body = parseJsonObject(received ?? (await readBody(req)), invalid);
       const reply = await run(body);
       status = reply.status;
       const text = reply.garbled ? JSON.stringify(reply.body).slice(0, -3) : JSON.stringify(reply.body);
@@ -1215,7 +1276,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       if (!res.headersSent) sendError(res, apiErr);
       else res.destroy();
     } finally {
-      calls.push({ ...call, status });
+      record({ ...call, status });
     }
   }
 
@@ -1227,7 +1288,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       call.status = status;
       sendS3Error(res, status, code, message);
     };
-    calls.push(call);
+    record(call);
 
     const signature = query.get('X-Amz-Signature') ?? '';
     const grant = issued.get(signature);
@@ -1289,7 +1350,7 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     res.end(archive);
   }
 
-  const server = createServer((req, res) => {
+  function handle(req: IncomingMessage, res: ServerResponse, received?: Buffer): void {
     const parsed = new URL(req.url ?? '/', 'http://simulator');
     const up = /^\/uploads\/([^/]+)$/.exec(parsed.pathname);
     if (up && req.method === 'PUT') {
@@ -1302,12 +1363,10 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
       handleDownload(res, decodeURIComponent(dl[1]!), parsed.searchParams);
       return;
     }
-    void handleApi(req, res, parsed.pathname);
-  });
-  const listening = await listen(server, opts.port, opts.host);
-  url = listening.url;
+    void handleApi(req, res, parsed.pathname, received);
+  }
 
-  return {
+  const sim: LexSimulator = {
     url,
     calls,
     exports: exportsView,
@@ -1346,8 +1405,8 @@ export async function startLexSimulator(opts: LexSimulatorOptions = {}): Promise
     close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      // Cuts drip downloads too.
-      return listening.close();
+      return Promise.resolve();
     },
   };
+  return { sim, handle };
 }
