@@ -195,3 +195,104 @@ describe('Kore.ai and Lex in one run (synthesized definition, real handlers)', (
     expect(run.status).toBe('FAILED');
   });
 });
+
+describe('Kore.ai discovery in a run (synthesized definition, real handlers)', () => {
+  /** Every client secret of this account starts so: the listing serves them all, and none may land anywhere. */
+  const SENTINEL = 'SENTINEL-SECRET-';
+  const ADMIN = { clientId: 'cs-admin-console', clientSecret: `${SENTINEL}admin-4b1c9e`, admin: true };
+  const BOT_APP = { clientId: 'cs-bot-app', clientSecret: `${SENTINEL}bot-app-7d2f0a` };
+  const BOTS = [
+    { botId: 'st-0a000000-0000-4000-8000-000000000001', botName: 'Order Desk', dialogs: ['Welcome', 'PlaceOrder'] },
+    { botId: 'st-0a000000-0000-4000-8000-000000000002', botName: 'Order Test', dialogs: ['Welcome'] },
+    { botId: 'st-0a000000-0000-4000-8000-000000000003', botName: 'Orders', dialogs: ['Welcome', 'TrackOrder'] },
+    { botId: 'st-0a000000-0000-4000-8000-000000000004', botName: 'Support', dialogs: ['Welcome', 'Escalate'] },
+  ];
+  // Each bot has an app of its own, which the listing shows with its secret.
+  const OWN_APPS = BOTS.map((b, i) => ({ clientId: `cs-own-${i}`, clientSecret: `${SENTINEL}own-${i}-c0ffee`, bots: [b.botId] }));
+
+  async function startDiscoveryWorld(): Promise<World> {
+    const h = await startHarness({ bots: LEX_BOTS, defaultFaults: { exportLatencyMs: 100 } });
+    const kore = await startKoreSimulator({ apps: [ADMIN, BOT_APP, ...OWN_APPS], bots: BOTS });
+    for (const b of BOTS) kore.setFaults(b.botId, { exportLatencyMs: 100 });
+    const secrets = await startSecretsSimulator({
+      secrets: { 'botvault/koreai-admin': JSON.stringify(ADMIN), 'botvault/koreai-bot': JSON.stringify(BOT_APP) },
+    });
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+    return {
+      h,
+      kore,
+      secrets,
+      targets: (extra = {}) => [
+        { provider: 'koreai', host: kore.url, discover: true, adminCredentialsSecret: 'botvault/koreai-admin', exclude: ['*test*'], ...extra },
+        // Found by the discovery too: Plan keeps one job for it (the same job id; the discovery's, which comes first).
+        { provider: 'koreai', host: kore.url, botId: BOTS[3]!.botId, credentialsSecret: 'botvault/koreai-bot' },
+      ],
+    };
+  }
+
+  it('lists the bots in Plan, backs up each selected bot once under its stable key with its name, through the same states', async () => {
+    const w = (world = await startDiscoveryWorld());
+    const run = await w.h.run(w.h.config({ downloadAllowlist: [w.kore.url], targets: w.targets() }));
+
+    expect(run.status).toBe('SUCCEEDED');
+    const host = new URL(w.kore.url).host;
+    const selected = [BOTS[0]!, BOTS[2]!, BOTS[3]!];
+    expect(run.manifest!.counts).toEqual({ total: 3, succeeded: 3, unchanged: 0, failed: 0 });
+    for (const bot of selected) {
+      const r = result(run, `koreai:${bot.botId}:published`) as unknown as { key: string; exportId: string; name: string };
+      expect(r).toMatchObject({ status: 'SUCCEEDED', key: `koreai/${host}/${bot.botId}/published/bot.zip`, name: bot.botName });
+      expect((await w.h.object(r.key))?.body.equals(w.kore.archiveFor(r.exportId))).toBe(true);
+    }
+    // The listing was made by the admin app, one page; each bot exported once (Support: by the discovery's job, deduplicated).
+    expect(w.kore.calls.filter((c) => c.op === 'ListBots')).toEqual([{ op: 'ListBots', offset: '0', limit: '50', status: 200 }]);
+    for (const bot of selected)
+      expect(
+        w.kore.calls.filter((c) => c.op === 'Export' && c.botId === bot.botId),
+        bot.botName,
+      ).toHaveLength(1);
+    expect(w.kore.calls.some((c) => c.botId === BOTS[1]!.botId)).toBe(false);
+  });
+
+  it('sentinel: no client secret of the listing in the execution history, results, manifest, logs, or any object or its metadata', async () => {
+    const w = (world = await startDiscoveryWorld());
+    // One export fails, so an error and its cause are in play too.
+    w.kore.setFaults(BOTS[2]!.botId, { failExport: true });
+    const lines: string[] = [];
+    const run = await withCapturedLogs(lines, () => w.h.run(w.h.config({ downloadAllowlist: [w.kore.url], targets: w.targets() })));
+
+    // The sentinel was in play: the listing Plan read carries every app's secret.
+    const { SignJWT } = await import('jose');
+    const token = await new SignJWT({ appId: ADMIN.clientId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('test')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(new TextEncoder().encode(ADMIN.clientSecret));
+    const listing = await (await fetch(`${w.kore.url}/api/public/bots?offset=0&limit=50`, { headers: { auth: token } })).text();
+    for (const app of [BOT_APP, ...OWN_APPS]) expect(listing).toContain(app.clientSecret);
+
+    expect(run.status).toBe('FAILED');
+    expect(result(run, `koreai:${BOTS[2]!.botId}:published`)).toMatchObject({ status: 'FAILED', error: 'ExportFailedError' });
+    const logs = lines.join('');
+    expect(logs).toContain('Kore.ai discovery finished');
+    const objects: Record<string, string> = {};
+    for (const key of await w.h.keys()) {
+      const o = (await w.h.object(key))!;
+      objects[key] = `${JSON.stringify(o.metadata)}\n${o.body.toString('latin1')}`;
+    }
+    expect(Object.keys(objects).some((k) => k.startsWith('runs/'))).toBe(true);
+    expect(Object.keys(objects).filter((k) => k.endsWith('bot.zip'))).toHaveLength(2);
+    const haystacks = {
+      events: JSON.stringify(run.events),
+      results: JSON.stringify(run.manifest),
+      cause: run.cause ?? '',
+      logs,
+      ...objects,
+    };
+    for (const [where, text] of Object.entries(haystacks)) {
+      expect(text, where).not.toContain(SENTINEL);
+      expect(text, where).not.toContain('clientSecret');
+      for (const jwt of w.kore.seenJwts) expect(text, where).not.toContain(jwt.split('.')[2]!);
+    }
+  });
+});
