@@ -10,7 +10,7 @@
  *   infrastructure    lib/constructs, lib/botvault-stack.ts, lib/app.ts, lib/bundling: imported only by
  *                     the CDK entry, the local runner and tests
  */
-const INFRASTRUCTURE = ['^lib/constructs/', '^lib/botvault-stack', '^lib/app', '^lib/bundling/'];
+const INFRASTRUCTURE = ['^lib/constructs/', '^lib/botvault-stack', '^lib/member-account-stack', '^lib/app', '^lib/bundling/'];
 /** What sits above the providers and the config: a Lambda, the CLI, the infrastructure, the local runner, an entry point. */
 const ABOVE = ['^lambdas/', '^lib/cli/', ...INFRASTRUCTURE, '^lib/local/', '^bin/'];
 const CDK = ['node_modules/aws-cdk-lib/', 'node_modules/constructs/'];
@@ -101,8 +101,8 @@ module.exports = {
       name: 'infrastructure-only-from-the-cdk-entry',
       comment: 'Only the CDK entry (bin/app.ts), the app builder, the local runner, the bench and tests import infrastructure.',
       severity: 'error',
-      from: { pathNot: ['^bin/app', '^lib/app', '^lib/botvault-stack', '^lib/constructs/', '^lib/local/', '^lib/bundling/', '^test/', '^scripts/'] },
-      to: { path: ['^lib/constructs/', '^lib/botvault-stack', '^lib/app'] },
+      from: { pathNot: ['^bin/app', '^lib/app', '^lib/botvault-stack', '^lib/member-account-stack', '^lib/constructs/', '^lib/local/', '^lib/bundling/', '^test/', '^scripts/'] },
+      to: { path: ['^lib/constructs/', '^lib/botvault-stack', '^lib/member-account-stack', '^lib/app'] },
     },
   ],
   options: {

@@ -41,6 +41,8 @@ export default defineConfig({
       POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'botvault',
       POWERTOOLS_METRICS_NAMESPACE: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'BotVault',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+      // The account the stack sets on Plan (AWS::AccountId): the simulators' home account, as in lib/local/runner.ts.
+      BOTVAULT_ACCOUNT_ID: process.env.BOTVAULT_ACCOUNT_ID ?? '123456789012',
     },
     projects: [
       // Shared workers too: 36 → 22 s on this machine; the files pass in any order (checked with --sequence.shuffle.files).

@@ -79,7 +79,8 @@ export class BotVaultStack extends Stack {
 
     this.functions = {
       // Discovery pages through every bot, version and locale under Lex's list rate limits: the workflow allows 5 minutes.
-      plan: fn('Plan', 'plan', { timeout: Duration.minutes(5) }),
+      // BOTVAULT_ACCOUNT_ID: the home account of the Lex keys it plans (`lex/<account>/<region>/…`).
+      plan: fn('Plan', 'plan', { timeout: Duration.minutes(5), environment: { BOTVAULT_ACCOUNT_ID: Aws.ACCOUNT_ID } }),
       startExport: fn('StartExport', 'start-export'),
       checkExport: fn('CheckExport', 'check-export'),
       // Network-bound streaming of the archive into S3: the most memory (and with it bandwidth) and the full 15 minutes.
@@ -106,7 +107,7 @@ export class BotVaultStack extends Stack {
     // StoreArchive also checks the current version's MAC before it calls a bot unchanged (archive-store.ts).
     this.authenticationKey.grantVerify(f.storeArchive.function);
 
-    grantProviders(config.targets, this.grantContext());
+    grantProviders(config.targets, this.grantContext(config.accounts));
     this.archiveBucket.grantArchiveWrite(f.storeArchive.function);
     this.archiveBucket.grantManifestWrite(f.summarize.function);
     this.archiveBucket.grantTickMarkers(f.plan.function);
@@ -131,7 +132,7 @@ export class BotVaultStack extends Stack {
 
     // Plan checks that a schedule tick's marker names an execution of this state machine that is running or
     // succeeded (lambdas/plan/tick-marker.ts): DescribeExecution on this state machine's executions, no others.
-    const grants = this.grantContext();
+    const grants = this.grantContext(config.accounts);
     const executions = { service: 'states', resource: 'execution', sep: ':', name: `${stateMachineName}:*` } as const;
     grants.allow('plan', ['states:DescribeExecution'], [grants.arn(executions)]);
     grants.acknowledgeWildcard(
@@ -213,7 +214,7 @@ export class BotVaultStack extends Stack {
    * each provider names actions and resources for the targets the config
    * gives it; this turns them into policy statements and cdk-nag records.
    */
-  private grantContext(): GrantContext {
+  private grantContext(accounts: BotVaultConfig['accounts']): GrantContext {
     const f = this.functions;
     // cdk-nag names a resource with its tokens flattened (`arn:<AWS::Partition>:lex:<AWS::Region>:...`); the partition
     // is a literal once the region is known (cdk.json's @aws-cdk/core:enablePartitionLiterals).
@@ -223,13 +224,21 @@ export class BotVaultStack extends Stack {
       allow: (fn, actions, resources) => {
         if (resources.length > 0) iam.Grant.addToPrincipal({ grantee: f[fn].function, actions: [...actions], resourceArns: [...resources] });
       },
-      arn: (r) => this.formatArn({ service: r.service, resource: r.resource, resourceName: r.name, arnFormat: arnFormat(r.sep) }),
+      accounts,
+      arn: (r) =>
+        this.formatArn({
+          service: r.service,
+          resource: r.resource,
+          resourceName: r.name,
+          arnFormat: arnFormat(r.sep),
+          ...(r.region ? { region: r.region } : {}),
+        }),
       secretArn: (ref) => this.secretArn(ref),
       acknowledgeWildcard: (fn, r, reason) => {
         const resource =
           r === '*'
             ? '*'
-            : `arn:${flat(this.partition, 'AWS::Partition')}:${r.service}:${flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:${r.resource}${r.sep}${r.name}`;
+            : `arn:${flat(this.partition, 'AWS::Partition')}:${r.service}:${r.region ?? flat(this.region, 'AWS::Region')}:${flat(this.account, 'AWS::AccountId')}:${r.resource}${r.sep}${r.name}`;
         Validations.of(f[fn].role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`, reason });
       },
     };

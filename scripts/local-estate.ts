@@ -27,7 +27,7 @@ export const KORE_BOTS: KoreBot[] = [
 ];
 
 /** The Lex bot whose DRAFT `editEstate` changes, and its archive's key. */
-export const EDITED_LEX_KEY = 'lex/us-east-1/ORDRFLWRS1/DRAFT/bot.zip';
+export const EDITED_LEX_KEY = 'lex/123456789012/us-east-1/ORDRFLWRS1/DRAFT/bot.zip';
 
 /**
  * What someone changes between two runs: OrderFlowers gets an intent

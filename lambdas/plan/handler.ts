@@ -1,7 +1,7 @@
 /** Plan Lambda: see plan.ts. */
 import { planInputSchema } from '../../lib/core/contracts';
 import { s3Client, sfnClient } from '../shared/clients';
-import { bucketName, region } from '../../lib/core/env';
+import { bucketName, homeAccount, region } from '../../lib/core/env';
 import { defineHandler, providerDepsFromEnv } from '../shared/handler';
 import { providerFor } from '../../lib/providers/registry';
 import { plan } from './plan';
@@ -14,7 +14,7 @@ export const handler = defineHandler(
     const providerDeps = providerDepsFromEnv();
     return {
       providerFor: (name: string) => providerFor(name, providerDeps),
-      region: region(),
+      home: { account: homeAccount(), region: region() },
       ticks: () => ({ s3: s3Client(), bucket: bucketName(), executionStatus: describeExecutionStatus(sfnClient()) }),
     };
   },

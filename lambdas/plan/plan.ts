@@ -6,7 +6,8 @@
  * any export starts: a malformed input or an `only` entry that matches nothing
  * fails the whole execution with InvalidInputError naming the field.
  */
-import type { z } from 'zod/mini';
+import * as z from 'zod/mini';
+import { accountSchema } from '../../lib/core/accounts';
 import { executionInputSchema, type Job, type PlanOutput, type planInputSchema } from '../../lib/core/contracts';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
@@ -20,8 +21,8 @@ export type PlanInput = z.output<typeof planInputSchema>;
 
 export interface PlanDeps {
   readonly providerFor: (name: string) => Provider;
-  /** The region the Lambdas run in (part of every Lex key). */
-  readonly region: string;
+  /** The stack's own account and region (part of every Lex key). */
+  readonly home: { readonly account: string; readonly region: string };
   /**
    * Where schedule ticks are claimed (tick-marker.ts), built only when a
    * scheduled execution needs it. A scheduled execution whose tick another
@@ -54,6 +55,9 @@ export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput
     logger.info('Schedule tick claimed', { runId: input.runId, tickTime, claim });
   }
 
+  const accounts = z.array(accountSchema).safeParse(input.accounts ?? []);
+  if (!accounts.success) throw invalid('accounts', accounts.error.issues);
+
   const targets: Target[] = input.targets.map((raw, index) => {
     const parsed = targetSchema.safeParse(raw);
     if (!parsed.success) throw invalid(`targets[${index}]`, parsed.error.issues);
@@ -61,13 +65,15 @@ export async function plan(input: PlanInput, deps: PlanDeps): Promise<PlanOutput
   });
 
   // Sequential: a discovery target pages through list APIs, and running several at once only invites throttling.
+  // Keyed by archive key: one resource reached through two targets (a static one and a discovery) is backed up once.
   const jobs = new Map<string, Job>();
+  const context = { home: deps.home, accounts: accounts.data };
   for (const target of targets) {
-    for (const job of await deps.providerFor(target.provider).plan(target, { region: deps.region })) {
-      const seen = jobs.get(job.id);
-      // The same resource via two targets (a static one and a discovery) is backed up once; keep a known name.
-      if (!seen) jobs.set(job.id, job);
-      else if (!seen.name && job.name) jobs.set(job.id, { ...seen, name: job.name });
+    for (const job of await deps.providerFor(target.provider).plan(target, context)) {
+      const seen = jobs.get(job.key);
+      // Keep a known name.
+      if (!seen) jobs.set(job.key, job);
+      else if (!seen.name && job.name) jobs.set(job.key, { ...seen, name: job.name });
     }
   }
 

@@ -24,6 +24,12 @@
  *    Losing a race (412/409) means another writer got there first: back to 3,
  *    at most three times.
  *
+ * Legacy key: a home-account Lex job carries the key its archives had before
+ * account ids (`job.legacyKey`). Until the first version lands under the new
+ * key, the legacy key's current version is the one compared against (and
+ * summarized against), so the change of layout writes no spurious version and
+ * reports no change; the write itself is still conditional on the new key.
+ *
  * Restore sidecar: the details are named in the archive's
  * `restore-info-sha256` metadata and written to `<key>.restore.json` after
  * the archive version (for an UNCHANGED archive: only when they changed). A
@@ -147,11 +153,11 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     } finally {
       await zip.close();
     }
-    /** Writes the sidecar for `archive` (the version now current), when details were captured. */
-    const sidecarFor = async (archive: { versionId?: string; sha256: string }, onlyIfChanged: boolean) =>
+    /** Writes the sidecar for `archive` (the version now current, at `at`'s key), when details were captured. */
+    const sidecarFor = async (archive: { versionId?: string; sha256: string }, onlyIfChanged: boolean, at: Job = job) =>
       restore === 'unavailable' || restore === undefined
         ? restore
-        : writeSidecar({ s3, bucket, job, runId, info: restore, archive, onlyIfChanged, ...(params.mac ? { mac: params.mac } : {}) });
+        : writeSidecar({ s3, bucket, job: at, runId, info: restore, archive, onlyIfChanged, ...(params.mac ? { mac: params.mac } : {}) });
     const metadata: Record<string, string> = {
       ...params.metadata,
       [SHA256_METADATA]: sha256,
@@ -177,7 +183,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
     };
     /** The summary against the version a write replaces, made once per version compared against. */
     let summary: { etag: string | undefined; outcome: Promise<ChangeOutcome> } | undefined;
-    const summaryAgainst = (current: HeadObjectCommandOutput | undefined) => {
+    const summaryAgainst = (current: HeadObjectCommandOutput | undefined, currentKey: string) => {
       if (!summary || summary.etag !== current?.ETag) {
         summary = {
           etag: current?.ETag,
@@ -187,6 +193,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
               bucket,
               job,
               current,
+              currentKey,
               entries,
               ...(params.password !== undefined ? { password: params.password } : {}),
               ...(params.passwordSecret ? { passwordSecret: headerSafe(params.passwordSecret) } : {}),
@@ -207,9 +214,13 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
       })));
 
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const current = await (firstHead ?? headCurrent(s3, bucket, job.key));
+      const atKey = await (firstHead ?? headCurrent(s3, bucket, job.key));
       firstHead = undefined;
-      const currentVersion = current && describeCurrent(job.key, current);
+      // No version under the key yet: the resource's history may go on from its legacy key (see above).
+      const legacy = !atKey && job.legacyKey ? await headCurrent(s3, bucket, job.legacyKey) : undefined;
+      const current = atKey ?? legacy;
+      const currentJob = legacy && job.legacyKey ? { ...job, key: job.legacyKey } : job;
+      const currentVersion = current && describeCurrent(currentJob.key, current);
       if (
         currentVersion &&
         current.Metadata?.[RUN_ID_METADATA] === headerSafe(runId) &&
@@ -218,7 +229,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
       ) {
         // This run wrote it already: an earlier attempt whose response (or whose Lambda) was lost.
         const [restoreInfo, record] = await Promise.all([
-          sidecarFor(currentVersion, true),
+          sidecarFor(currentVersion, true, currentJob),
           recordOfStoredVersion({ s3, bucket, job, runId, archive: currentVersion, ...(params.mac ? { mac: params.mac } : {}) }),
         ]);
         logger.info('Archive already stored by this run; not writing a second version', { ...log, bytes, sha256, versionId: current.VersionId });
@@ -238,18 +249,19 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
         // Only an authenticated current version counts as unchanged. One without a MAC (stored before
         // MACs) or with a forged one (planted with copied content-sha256) is written again, authenticated:
         // otherwise the bot's newest version would stay unverifiable, night after night.
-        (!params.mac || (await isAuthentic(params.mac, job.key, current)))
+        (!params.mac || (await isAuthentic(params.mac, currentJob.key, current)))
       ) {
-        const restoreInfo = await sidecarFor(currentVersion, true);
+        const restoreInfo = await sidecarFor(currentVersion, true, currentJob);
         logger.info('Archive unchanged: same content as the current version, nothing written', {
           ...log,
           contentSha256,
           versionId: current.VersionId,
+          ...(legacy ? { legacyKey: currentJob.key } : {}),
           restoreInfo,
         });
         return { status: 'UNCHANGED', ...currentVersion, contentSha256, ...(restoreInfo ? { restoreInfo } : {}) };
       }
-      const outcome = await summaryAgainst(current);
+      const outcome = await summaryAgainst(current, currentJob.key);
       let written: { versionId?: string };
       try {
         written = await putArchive({
@@ -258,7 +270,7 @@ export async function writeArchive(params: WriteArchiveParams): Promise<StoredAr
           key: job.key,
           spool: spooled,
           metadata: params.mac ? await withMac(params.mac) : metadata,
-          condition: current?.ETag ? { ifMatch: current.ETag } : { ifNoneMatch: '*' },
+          condition: atKey?.ETag ? { ifMatch: atKey.ETag } : { ifNoneMatch: '*' },
           ...(params.singlePutMaxBytes !== undefined ? { singlePutMaxBytes: params.singlePutMaxBytes } : {}),
           ...(params.partBytes !== undefined ? { partBytes: params.partBytes } : {}),
         });

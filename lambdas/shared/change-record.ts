@@ -54,6 +54,8 @@ export interface SummarizeChangeParams {
   readonly job: Job;
   /** The version the write replaces (HeadObject of the stable key); undefined for the first backup. */
   readonly current: HeadObjectCommandOutput | undefined;
+  /** Where `current` lives when not at the job's key (its legacy key). @default job.key */
+  readonly currentKey?: string;
   /** The new archive's entries; undefined when they could not be read for the summary (`why`). */
   readonly entries: Map<string, Buffer> | { readonly unavailable: string };
   /** The password that opened the new archive, and the secret it came from (headerSafe form, as stored). */
@@ -102,7 +104,12 @@ async function compare(p: SummarizeChangeParams): Promise<ChangeOutcome> {
   if (!p.current) return { status: 'first', previous: null, changes: [] };
   const sha256 = p.current.Metadata?.[SHA256_METADATA];
   if (!sha256 || p.current.ContentLength === undefined) return unavailable('the version before it was not stored by BotVault (no sha256)');
-  const previous = { ...(p.current.VersionId && p.current.VersionId !== 'null' ? { versionId: p.current.VersionId } : {}), sha256 };
+  const key = p.currentKey ?? p.job.key;
+  const previous = {
+    ...(p.current.VersionId && p.current.VersionId !== 'null' ? { versionId: p.current.VersionId } : {}),
+    sha256,
+    ...(key !== p.job.key ? { key } : {}),
+  };
   if ('unavailable' in p.entries) return unavailable(p.entries.unavailable, previous);
   const metadata = p.current.Metadata ?? {};
   const secret = metadata[PASSWORD_SECRET_METADATA];
@@ -111,7 +118,7 @@ async function compare(p: SummarizeChangeParams): Promise<ChangeOutcome> {
     const res = await p.s3.send(
       new GetObjectCommand({
         Bucket: p.bucket,
-        Key: p.job.key,
+        Key: key,
         // The very version compared against: by its id, or (no versioning) only while it is still the one with that ETag.
         ...(previous.versionId ? { VersionId: previous.versionId } : { IfMatch: p.current.ETag }),
       }),
@@ -120,7 +127,7 @@ async function compare(p: SummarizeChangeParams): Promise<ChangeOutcome> {
     const actual = createHash('sha256').update(data).digest('hex');
     if (actual !== sha256) return unavailable('the version before it does not match its sha256', previous);
     if (p.mac) {
-      const verdict = await checkMac(p.mac, { kind: 'archive', key: p.job.key, bytes: data.length, sha256, metadata: res.Metadata ?? {} });
+      const verdict = await checkMac(p.mac, { kind: 'archive', key, bytes: data.length, sha256, metadata: res.Metadata ?? {} });
       if (verdict.status !== 'authentic') return unavailable(`the version before it is not authenticated (${verdict.status})`, previous);
     }
     const open = { ...(secret && p.password !== undefined ? { password: p.password } : {}), ...(p.limits ? { limits: p.limits } : {}) };

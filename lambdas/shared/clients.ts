@@ -17,6 +17,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { LexEndpoint } from '../../lib/providers/lex/provider';
 
 type Env = Record<string, string | undefined>;
 
@@ -75,6 +77,49 @@ export function createS3Client(env: Env = process.env): S3Client {
 
 function createLexClient(_env: Env = process.env): LexModelsV2Client {
   return new LexModelsV2Client({ requestHandler: API_REQUEST_HANDLER });
+}
+
+/** One role session per function: CloudTrail in the member account shows which BotVault Lambda called. */
+const ROLE_SESSION = (env: Env) => `BotVault-${(env.AWS_LAMBDA_FUNCTION_NAME ?? 'local').replace(/[^\w+=,.@-]/g, '-')}`.slice(0, 64);
+
+/**
+ * Lex in a target's region, through the member account's role where it has one. The credentials
+ * come from STS AssumeRole (the SDK's fromTemporaryCredentials: it calls STS with the function's own
+ * credentials, in the function's region, at AWS_ENDPOINT_URL_STS when set, and refreshes them before
+ * they expire). Clients are cached per region, role and external ID: a container reuses the assumed
+ * credentials across invocations until they are near expiry, instead of one AssumeRole per call.
+ */
+function createLexClientAt(where: LexEndpoint, env: Env): LexModelsV2Client {
+  return new LexModelsV2Client({
+    region: where.region,
+    requestHandler: API_REQUEST_HANDLER,
+    ...(where.roleArn
+      ? {
+          credentials: fromTemporaryCredentials({
+            params: {
+              RoleArn: where.roleArn,
+              RoleSessionName: ROLE_SESSION(env),
+              ...(where.externalId ? { ExternalId: where.externalId } : {}),
+              DurationSeconds: 3600,
+            },
+            clientConfig: { requestHandler: API_REQUEST_HANDLER },
+          }),
+        }
+      : {}),
+  });
+}
+
+const lexClientsAt = new Map<string, LexModelsV2Client>();
+
+/** Lex at `where` (the home client when `where` is the functions' own region without a role). */
+export function lexClientAt(where: LexEndpoint, env: Env = process.env): LexModelsV2Client {
+  if (!where.roleArn && where.region === (env.AWS_REGION ?? env.AWS_DEFAULT_REGION)) return lexClient(env);
+  const key = `${fingerprint('AWS_ENDPOINT_URL_LEX_MODELS_V2', env)} ${fingerprint('AWS_ENDPOINT_URL_STS', env)} ${where.region} ${where.roleArn ?? ''} ${where.externalId ?? ''}`;
+  const cachedClient = lexClientsAt.get(key);
+  if (cachedClient) return cachedClient;
+  const client = createLexClientAt(where, env);
+  lexClientsAt.set(key, client);
+  return client;
 }
 
 function createSecretsClient(_env: Env = process.env): SecretsManagerClient {

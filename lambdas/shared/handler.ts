@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod/mini';
 import { cachedSecretReader, type SecretReader } from '../../lib/core/secrets';
-import { lexClient, secretsClient } from './clients';
+import { lexClient, lexClientAt, secretsClient } from './clients';
 import { InvalidInputError } from '../../lib/core/errors';
 import { logger, syncLogLevel } from '../../lib/core/logger';
 import { type ProviderDeps, providerFor } from '../../lib/providers/registry';
@@ -55,7 +55,7 @@ export function providerDepsFromEnv(): ProviderDeps {
     reader = cachedSecretReader(secrets);
     readers.set(secrets, reader);
   }
-  return { lex: lexClient(), secrets: reader };
+  return { lex: lexClient(), lexAt: (where) => lexClientAt(where), secrets: reader };
 }
 
 /** The provider lookup a job handler takes (`providerFor(name)`), over the container's cached clients. */

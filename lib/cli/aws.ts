@@ -7,6 +7,8 @@
  * `AWS_ENDPOINT_URL_<SERVICE>` variables come from the environment or the
  * profile, so the same binary talks to AWS or to the local simulators.
  */
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Home } from '../core/accounts';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -97,4 +99,26 @@ export async function aws<T>(what: string, call: () => Promise<T>): Promise<T> {
 /** The HTTP status of an SDK error, if it has one. */
 export function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * The stack's own account and region as the CLI sees them: the region its clients use, and the account
+ * of BOTVAULT_ACCOUNT_ID or else of the caller's credentials (STS GetCallerIdentity; an operator runs
+ * the CLI in the stack's account). Archives there carry the short job ids (`lex:<botId>:<version>`);
+ * unknown (no credentials for STS), every Lex id carries its account and region.
+ */
+export async function cliHome(o: AwsOptions = {}): Promise<Home> {
+  const sts = new STSClient(regionOf(o));
+  try {
+    const region = await sts.config.region();
+    const fromEnv = process.env.BOTVAULT_ACCOUNT_ID;
+    if (fromEnv) return { account: fromEnv, region };
+    const account = await sts
+      .send(new GetCallerIdentityCommand({}))
+      .then((id) => id.Account)
+      .catch(() => undefined);
+    return { ...(account ? { account } : {}), region };
+  } finally {
+    sts.destroy();
+  }
 }

@@ -17,7 +17,7 @@ import { checkVersion, readArchive, readEntries, type ArchiveBytes } from './arc
 import { authenticator } from './authentication';
 import { type BotChange, formatChanges } from '../providers/changes';
 import { changeSummary } from '../providers/change-summaries';
-import { s3Client } from './aws';
+import { s3Client, cliHome } from './aws';
 import { loadResources } from './list';
 import { CliError, formatTime, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
@@ -114,7 +114,7 @@ export async function diffCommand(target: string, opts: DiffCommandOptions): Pro
   const auth = authenticator(macKeyArn, opts, (line) => process.stderr.write(`botvault: warning: ${line}\n`));
   let result: ArchiveDiff;
   try {
-    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    const resource = resolveResource(target, await loadResources(s3, bucket!, undefined, await cliHome(opts)), bucket!);
     checkVersion(resource, opts.to, '--to');
     checkVersion(resource, opts.from, '--from');
     const ids = resource.versions.map((v) => v.versionId);

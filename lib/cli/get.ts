@@ -17,7 +17,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { authenticator } from './authentication';
-import { aws, httpStatus, s3Client } from './aws';
+import { aws, httpStatus, s3Client, cliHome } from './aws';
 import { loadResources } from './list';
 import { CliError, formatBytes, printJson } from './output';
 import { locate, type LocateOptions } from './resolve';
@@ -40,7 +40,7 @@ export async function getCommand(target: string, opts: GetCommandOptions): Promi
   const warn = (line: string) => process.stderr.write(`botvault: warning: ${line}\n`);
   const auth = authenticator(macKeyArn, opts, warn);
   try {
-    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    const resource = resolveResource(target, await loadResources(s3, bucket!, undefined, await cliHome(opts)), bucket!);
     const known = resource.versions.map((v) => v.versionId).filter((v): v is string => Boolean(v));
     if (opts.version && known.length && !known.includes(opts.version)) {
       throw new CliError(`${displayName(resource)} has no version "${opts.version}"; versions (newest first): ${listSome(known)}`);

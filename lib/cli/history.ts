@@ -18,7 +18,7 @@ import { RUN_ID_METADATA, SHA256_METADATA } from '../core/names';
 import type { ChangeRecord } from '../providers/change-record';
 import { formatChanges } from '../providers/changes';
 import { authenticator } from './authentication';
-import { aws, s3Client } from './aws';
+import { aws, s3Client, cliHome } from './aws';
 import { readChangeRecords } from './change-records';
 import { loadResources, mapLimit } from './list';
 import { formatBytes, formatTime, IntegrityError, onTerminal, printJson, printLines, shortHash, TTY_COLUMNS } from './output';
@@ -85,7 +85,7 @@ export async function historyCommand(target: string, opts: HistoryCommandOptions
   const warn = (line: string) => process.stderr.write(`botvault: warning: ${line}\n`);
   const auth = authenticator(macKeyArn, opts, warn);
   try {
-    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    const resource = resolveResource(target, await loadResources(s3, bucket!, undefined, await cliHome(opts)), bucket!);
     const versions = opts.limit ? resource.versions.slice(0, opts.limit) : resource.versions;
     const [records, heads] = await Promise.all([
       readChangeRecords(s3, bucket!, resource.key, auth, warn),
@@ -131,7 +131,12 @@ export async function historyCommand(target: string, opts: HistoryCommandOptions
     }
     const code = entries.some((e) => e.refused) ? 2 : 0;
     if (opts.json) {
-      printJson({ target: displayName(resource), key: resource.key, versions: entries });
+      printJson({
+        target: displayName(resource),
+        key: resource.key,
+        ...(resource.earlierKey ? { earlierKey: resource.earlierKey } : {}),
+        versions: entries,
+      });
       return code;
     }
     const shown = entries.length < resource.versions.length ? `${entries.length} of ${resource.versions.length}` : `${entries.length}`;
@@ -149,6 +154,8 @@ export async function historyCommand(target: string, opts: HistoryCommandOptions
         out.push('', [time, size, `sha256 ${e.sha256 ? shortHash(e.sha256) : '-'}`, version].join('  '), `  ${run}`, ...described.flatMap(wrap));
       else out.push('', [time, run, size, `sha256 ${e.sha256 ?? '-'}`, version].join('  '), ...described);
     }
+    // Versions from before account ids stay at their legacy key (lib/providers/lex/keys.ts): say where.
+    if (resource.earlierKey) out.push('', `earlier versions (before account ids in keys): botvault history ${resource.earlierKey}`);
     printLines(out);
     return code;
   } finally {

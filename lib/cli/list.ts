@@ -5,7 +5,8 @@
  * `botvault get --version` takes.
  */
 import { HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { aws, httpStatus, s3Client } from './aws';
+import { aws, cliHome, httpStatus, s3Client } from './aws';
+import type { Home } from '../core/accounts';
 import { CliError, formatBytes, formatTable, formatTime, onTerminal, printJson, printLines, shortHash } from './output';
 import { locate, type LocateOptions } from './resolve';
 import { displayName, matchResources, noSuchResource } from './targets';
@@ -27,6 +28,8 @@ interface ArchiveVersion {
 }
 
 export interface Resource extends KeyInfo {
+  /** The legacy key that holds this resource's versions from before account ids, when it has any. */
+  readonly earlierKey?: string;
   /** Newest first. */
   readonly versions: ArchiveVersion[];
 }
@@ -90,23 +93,39 @@ async function listCurrent(s3: S3Client, bucket: string, prefix: string): Promis
   return out;
 }
 
-/** Versions grouped by key, resources sorted by key, each resource's versions newest first. */
-function groupResources(versions: readonly ArchiveVersion[]): Resource[] {
+/**
+ * Versions grouped by key, resources sorted by key, each resource's versions newest first.
+ *
+ * A legacy key (Lex `lex/<region>/…`, before account ids) holds the history of the home bot whose
+ * archives now go to `lex/<account>/<region>/…`. An unchanged bot keeps its current version there
+ * (StoreArchive compares with it and writes nothing), so a legacy key alone carries the resource's job
+ * id; once the new key has versions, the new key carries the id and the legacy key is named by its key
+ * (`earlierKey` points there from the new one: `botvault history` says so).
+ */
+function groupResources(versions: readonly ArchiveVersion[], home?: Home): Resource[] {
   const byKey = new Map<string, ArchiveVersion[]>();
   for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
-  return [...byKey.entries()]
+  const resources: Resource[] = [...byKey.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, vs]) => ({
-      ...keyInfo(key),
+      ...keyInfo(key, home),
       versions: [...vs].sort(
         (a, b) => Number(b.isLatest) - Number(a.isLatest) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
       ),
     }));
+  const current = new Map(resources.filter((r) => !r.legacy && r.id).map((r) => [r.id!, r]));
+  return resources.map((r) => {
+    const successor = r.legacy && r.id ? current.get(r.id) : undefined;
+    if (!successor) return r;
+    (successor as { earlierKey?: string }).earlierKey = r.key;
+    const { id: _id, ...rest } = r;
+    return rest;
+  });
 }
 
 /** The bucket's resources, narrowed to `target` when given (unknown target: CliError listing the known ones). */
-export async function loadResources(s3: S3Client, bucket: string, target?: string): Promise<Resource[]> {
-  const resources = groupResources(await listArchiveVersions(s3, bucket));
+export async function loadResources(s3: S3Client, bucket: string, target?: string, home?: Home): Promise<Resource[]> {
+  const resources = groupResources(await listArchiveVersions(s3, bucket), home);
   if (target === undefined) return resources;
   const matched = matchResources(target, resources);
   if (matched.length === 0) throw noSuchResource(target, resources, bucket);
@@ -132,7 +151,7 @@ export async function listCommand(target: string | undefined, opts: ListCommandO
   const { bucket } = await locate(opts, { bucket: true });
   const s3 = s3Client(opts);
   try {
-    const resources = await loadResources(s3, bucket!, target);
+    const resources = await loadResources(s3, bucket!, target, await cliHome(opts));
     // sha256 and run id are object metadata: one HeadObject per version, a few at a time.
     const flat = resources.flatMap((r) => r.versions.map((v) => ({ r, v })));
     const heads = await mapLimit(flat, 8, async ({ v }) => {

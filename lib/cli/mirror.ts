@@ -32,7 +32,7 @@ import { definitionName } from '../providers/change-summaries';
 import { changeLine, formatChanges } from '../providers/changes';
 import { readArchive, readEntries } from './archive';
 import { authenticator, type Authenticator } from './authentication';
-import { s3Client } from './aws';
+import { s3Client, cliHome } from './aws';
 import { type ChangeRecords, readChangeRecords } from './change-records';
 import { GitError, gitVersion, runGit } from './git';
 import { loadResources, type Resource } from './list';
@@ -376,7 +376,7 @@ export async function mirrorCommand(targets: readonly string[], opts: MirrorComm
   const s3 = s3Client(opts);
   const auth = authenticator(macKeyArn, opts, warn);
   try {
-    const all = await loadResources(s3, bucket!);
+    const all = await loadResources(s3, bucket!, undefined, await cliHome(opts));
     let chosen = all;
     if (targets.length) {
       const keys = new Set<string>();

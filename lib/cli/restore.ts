@@ -25,7 +25,7 @@ import { cachedSecretReader } from '../core/secrets';
 import { type RestoreOutcome, type RestorePlan, RestoreRefusedError, type RestoreRequest, restoreFor } from '../providers/restore';
 import { checkVersion, readArchive, readEntries, readRestoreInfo } from './archive';
 import { authenticator } from './authentication';
-import { aws, s3Client } from './aws';
+import { aws, s3Client, cliHome } from './aws';
 import { loadResources } from './list';
 import { CliError, printJson } from './output';
 import { type LocateOptions, locate, readConfig } from './resolve';
@@ -63,7 +63,7 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
   const auth = authenticator(macKeyArn, opts, warn);
   let report: RestoreReport;
   try {
-    const resource = resolveResource(target, await loadResources(s3, bucket!), bucket!);
+    const resource = resolveResource(target, await loadResources(s3, bucket!, undefined, await cliHome(opts)), bucket!);
     checkVersion(resource, opts.version);
     const archive = await readArchive(s3, bucket!, resource, opts.version, auth);
     if (!archive.verified) warn(`${resource.key} has no sha256 metadata: restoring it UNVERIFIED (--accept-unverified)`);

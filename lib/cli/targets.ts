@@ -21,7 +21,10 @@ export function matchResources<T extends KeyInfo>(query: string, infos: readonly
   if (byKey.length) return byKey;
   const byId = infos.filter((i) => i.id === query);
   if (byId.length) return byId;
-  return infos.filter((i) => i.botId === query || i.testSetId === query);
+  const byBot = infos.filter((i) => i.botId === query || i.testSetId === query);
+  // A legacy key whose history goes on under a new key (list.ts groupResources) is not a second match.
+  const current = byBot.filter((i) => !(i.legacy && i.id === undefined));
+  return current.length ? current : byBot;
 }
 
 /** The CliError for a name that matches nothing: lists what the bucket does hold. */
@@ -59,7 +62,9 @@ export interface OnlyCheck {
  * may still match a discovered bot (by id or name): it is accepted and
  * reported as unverified, and Plan has the last word.
  */
-export function checkOnly(entries: readonly string[], config: BotVaultConfig, region?: string): OnlyCheck {
+export function checkOnly(entries: readonly string[], config: BotVaultConfig, region = 'us-east-1'): OnlyCheck {
+  // The stack's account id is not needed: a target there has the short job id whatever the id is.
+  const home = { region };
   const known = new Set<string>();
   /** `<provider>:<botId>` of targets whose job ids the CLI cannot compute (providers other than Lex). */
   const idPrefixes: string[] = [];
@@ -70,7 +75,7 @@ export function checkOnly(entries: readonly string[], config: BotVaultConfig, re
       discovery = true;
       continue;
     }
-    const id = targetJobId(target, region);
+    const id = targetJobId(target, home, config.accounts);
     if (id) known.add(id);
     else if (t.botId) idPrefixes.push(`${t.provider}:${t.botId}`);
     if (t.botId) known.add(t.botId);
@@ -78,7 +83,10 @@ export function checkOnly(entries: readonly string[], config: BotVaultConfig, re
   }
   const unknown = entries.filter((e) => !known.has(e) && !idPrefixes.some((p) => e === p || e.startsWith(`${p}:`)));
   if (unknown.length && !discovery) {
-    const ids = [...config.targets.map((t) => targetJobId(t, region)).filter((id): id is string => Boolean(id)), ...idPrefixes.map((p) => `${p}:…`)];
+    const ids = [
+      ...config.targets.map((t) => targetJobId(t, home, config.accounts)).filter((id): id is string => Boolean(id)),
+      ...idPrefixes.map((p) => `${p}:…`),
+    ];
     throw new CliError(
       `--only ${unknown.map((u) => `"${u}"`).join(', ')}: not in the config's targets; known: ${listSome(ids)} (job id or bot id; a bot name selects only bots a discovery target finds)`,
     );

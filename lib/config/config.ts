@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 // zod/mini: the Plan Lambda parses targets with the same schemas (lib/core/schemas.ts says why).
 import { getPublicSuffix } from 'tldts';
 import * as z from 'zod/mini';
+import { accountsSchema, HOME_ACCOUNT, roleAccount } from '../core/accounts';
 import { DEFAULT_ARCHIVE_LIMITS } from '../core/archive/limits';
 import { MAX_ARCHIVE_MIB_LIMIT } from '../core/env';
 import { DEFAULT_STACK_NAME } from '../core/names';
@@ -203,11 +204,37 @@ const configSchema = z
       }),
       {},
     ),
+    /**
+     * Member accounts: other AWS accounts whose Lex bots this stack backs up, each through the role
+     * its functions assume there (README "Many accounts and regions"). Targets name them by id or name.
+     */
+    accounts: z._default(accountsSchema, []),
     targets: z.array(targetSchema).check(z.minLength(1, { message: 'must list at least one target to back up' })),
   })
   .check(
     z.superRefine((config, ctx) => {
-      for (const issue of checkTargets(config.targets, { downloadAllowlist: config.downloadAllowlist, isPublicSuffix })) {
+      const seen = new Map<string, number>();
+      config.accounts.forEach((account, index) => {
+        const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: ['accounts', index, field], message });
+        const inRole = roleAccount(account.roleArn);
+        if (inRole !== account.id)
+          issue('roleArn', `names account ${inRole}, not this entry's id ${account.id}: the role must be in the member account`);
+        for (const [field, value] of [
+          ['id', account.id],
+          ['name', account.name],
+        ] as const) {
+          if (value === undefined) continue;
+          if (value === HOME_ACCOUNT) issue(field, `"${HOME_ACCOUNT}" means the stack's own account; give this one another name`);
+          const first = seen.get(value);
+          if (first !== undefined) issue(field, `"${value}" is already used by accounts[${first}]`);
+          else seen.set(value, index);
+        }
+      });
+      for (const issue of checkTargets(config.targets, {
+        downloadAllowlist: config.downloadAllowlist,
+        isPublicSuffix,
+        accounts: config.accounts,
+      })) {
         ctx.addIssue({ code: 'custom', path: ['targets', issue.index, issue.field], message: issue.message });
       }
       if (config.archiveLimits.maxUncompressedMiB < config.maxArchiveMiB) {

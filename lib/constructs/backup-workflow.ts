@@ -159,6 +159,7 @@ export class BackupWorkflow extends Construct {
           'executionArn.$': '$$.Execution.Id',
           'startedAt.$': '$$.Execution.StartTime',
           targets: config.targets,
+          accounts: config.accounts,
           'input.$': '$',
         },
         '$.plan',

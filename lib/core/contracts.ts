@@ -23,6 +23,12 @@ const jobSchema = z.object({
   provider: z.enum(PROVIDER_NAMES),
   /** The stable S3 key its archive is stored under (DESIGN §3). */
   key: nonEmptyString(),
+  /**
+   * Where this resource's archives were stored before a key change (Lex before account ids:
+   * `lex/<region>/…`). StoreArchive compares a first export under `key` with this key's current
+   * version, so the change of layout neither writes a spurious version nor reports a change.
+   */
+  legacyKey: z.optional(nonEmptyString()),
   /** Human-readable name, e.g. the bot's name when discovery knows it. */
   name: z.optional(z.string()),
   /** Provider-specific, normalized description of what to export (identifiers only). */
@@ -102,6 +108,8 @@ export const planInputSchema = z.object({
   startedAt: nonEmptyString(),
   /** The config's targets, embedded in the definition at synth time. */
   targets: z.array(z.unknown()),
+  /** The config's member accounts (lib/core/accounts.ts), embedded likewise; absent in definitions from before them. */
+  accounts: z.optional(z.array(z.unknown())),
   /** The execution input, as given by the caller. */
   input: z.unknown(),
 });

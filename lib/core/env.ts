@@ -29,7 +29,15 @@ export function macKeyId(env: Env = process.env): string {
   );
 }
 
-/** AWS_REGION: the region the Lambdas run in; part of every Lex key (`lex/<region>/...`). */
+/**
+ * BOTVAULT_ACCOUNT_ID: the stack's own account (the stack sets it from AWS::AccountId on Plan), the
+ * home account of `lex/<account>/<region>/…` keys.
+ */
+export function homeAccount(env: Env = process.env): string {
+  return required('BOTVAULT_ACCOUNT_ID', env, 'the stack sets it on Plan; when running handlers locally, export the account id (e.g. 123456789012).');
+}
+
+/** AWS_REGION: the region the Lambdas run in; the home region of Lex keys (`lex/<account>/<region>/...`). */
 export function region(env: Env = process.env): string {
   return required('AWS_REGION', env, 'Lambda sets it; when running handlers locally, export AWS_REGION (e.g. us-east-1).');
 }

@@ -63,6 +63,8 @@ export interface LocalRunOptions {
   readonly changeTopicArn?: string;
   /** AWS region the handlers think they run in. @default AWS_REGION or us-east-1 */
   readonly region?: string;
+  /** The account the handlers think they run in (BOTVAULT_ACCOUNT_ID). @default BOTVAULT_ACCOUNT_ID or 123456789012 */
+  readonly accountId?: string;
   /**
    * Faults of the Lambda service itself, per Task state (tests, drills): what
    * Step Functions sees when a function's runtime dies or its invocation times out.
@@ -182,6 +184,9 @@ function bindTask(handler: Handler, fault?: LambdaFault, timeoutMs?: number) {
   };
 }
 
+/** The home account of a local run: the Lex simulator's default account. */
+export const LOCAL_ACCOUNT_ID = '123456789012';
+
 /** Sets the environment the Lambdas get from the stack, for handlers running in this process. */
 function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
   process.env.BOTVAULT_BUCKET = opts.bucket;
@@ -197,6 +202,8 @@ function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {
   if (opts.deadline === 'elapsed') process.env.BOTVAULT_DEADLINE_CLOCK = 'elapsed';
   else delete process.env.BOTVAULT_DEADLINE_CLOCK;
   process.env.AWS_REGION ??= region;
+  // The stack sets it from AWS::AccountId; locally the simulators' home account (test/simulators/lex-simulator.ts).
+  process.env.BOTVAULT_ACCOUNT_ID ??= opts.accountId ?? LOCAL_ACCOUNT_ID;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'botvault';
   process.env.POWERTOOLS_METRICS_NAMESPACE ??= METRICS_NAMESPACE;
   // Handlers' JSON logs and EMF metrics would drown the run's own output; opt back in with POWERTOOLS_LOG_LEVEL.

@@ -16,7 +16,12 @@ import { nonEmptyString, PROVIDER_NAMES } from '../core/contracts';
 
 export const CHANGE_RECORD_FORMAT = 'botvault-changes/v1';
 
-const versionRefSchema = z.object({ versionId: z.optional(z.string()), sha256: nonEmptyString() });
+const versionRefSchema = z.object({
+  versionId: z.optional(z.string()),
+  sha256: nonEmptyString(),
+  /** The version's key when it is not the record's own: the legacy key of a home Lex bot's last version before account ids. */
+  key: z.optional(nonEmptyString()),
+});
 
 const botChangeSchema = z.object({
   scope: z.optional(z.string()),

@@ -5,6 +5,7 @@
  * (`lib/providers/<name>/definition.ts`); definitions.ts keys them by name.
  */
 import type * as z from 'zod/mini';
+import type { Account, Home } from '../core/accounts';
 
 /** What a stable archive key says about the resource behind it. */
 export interface KeyInfo {
@@ -16,6 +17,11 @@ export interface KeyInfo {
   readonly botVersion?: string;
   readonly localeId?: string;
   readonly testSetId?: string;
+  /** The AWS account and region the resource lives in (Lex), where the key names them. */
+  readonly account?: string;
+  readonly region?: string;
+  /** A key of an older layout (Lex `lex/<region>/…`, before account ids), kept where it was written. */
+  readonly legacy?: boolean;
 }
 
 /** One config error found across targets: `targets[index].field: message`. */
@@ -34,6 +40,8 @@ export interface TargetCheckContext {
    * @default - only single labels count as public suffixes
    */
   readonly isPublicSuffix?: (name: string) => boolean;
+  /** The config's `accounts` (targets name them by id or name). */
+  readonly accounts: readonly Account[];
 }
 
 export interface ProviderDefinition<T extends { provider: string }, R> {
@@ -44,9 +52,9 @@ export interface ProviderDefinition<T extends { provider: string }, R> {
   /** The first segment of every archive key the provider writes (`lex/`); the bucket grants writes below it only. */
   readonly archivePrefix: `${string}/`;
   /** The job id a static target produces, from the function Plan uses; undefined for a discovery target. */
-  readonly jobIdOf: (target: T, region: string) => string | undefined;
-  /** What one of its archive keys names; undefined for a key of no known shape. */
-  readonly parseKey: (key: string) => KeyInfo | undefined;
+  readonly jobIdOf: (target: T, home: Home, accounts: readonly Account[]) => string | undefined;
+  /** What one of its archive keys names; undefined for a key of no known shape. `home` makes the ids Plan's. */
+  readonly parseKey: (key: string, home?: Home) => KeyInfo | undefined;
   /** Its section of the restore sidecar (`<archive key>.restore.json`). */
   readonly restoreInfoSchema: z.ZodMiniType<R, unknown>;
 }

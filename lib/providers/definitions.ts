@@ -9,6 +9,7 @@
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import type { Account, Home } from '../core/accounts';
 import { canonicalJson } from '../core/archive/canonical-json';
 import { nonEmptyString, PROVIDER_NAMES, type ProviderName } from '../core/contracts';
 import { describeIssue } from '../core/schemas';
@@ -84,17 +85,17 @@ export const ARCHIVE_PREFIXES = PROVIDER_NAMES.map((name) => DEFINITIONS[name].a
  * provider or shape (`<provider>/<scope>/<botId>/<variant>/…`) yields its bot
  * id only.
  */
-export function keyInfo(key: string): KeyInfo {
+export function keyInfo(key: string, home?: Home): KeyInfo {
   const parts = key.split('/');
   const provider = parts[0] ?? '';
   const known = definitionOf(provider);
-  if (known) return known.parseKey(key) ?? { key, provider };
+  if (known) return known.parseKey(key, home) ?? { key, provider };
   return { key, provider, ...(parts.length >= 4 && parts[2] ? { botId: parts[2] } : {}) };
 }
 
 /** The job id a static (non-discovery) config target produces; undefined for discovery targets. */
-export function targetJobId(target: Target, region = 'us-east-1'): string | undefined {
-  return definitionOf(target.provider)?.jobIdOf(target, region);
+export function targetJobId(target: Target, home: Home, accounts: readonly Account[] = []): string | undefined {
+  return definitionOf(target.provider)?.jobIdOf(target, home, accounts);
 }
 
 /** What a provider's restoreInfo() returns: exactly one provider section. */

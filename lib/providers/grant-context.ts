@@ -7,16 +7,22 @@
 /** The workflow's Lambdas a provider may grant to. */
 export type GrantedFunction = 'plan' | 'startExport' | 'checkExport' | 'storeArchive' | 'cleanup';
 
-/** A resource in the stack's own account and region: `arn:<partition>:<service>:<region>:<account>:<resource><sep><name>`. */
+import type { Account } from '../core/accounts';
+
+/** A resource in the stack's own account (and region, unless it names another): `arn:<partition>:<service>:<region>:<account>:<resource><sep><name>`. */
 export interface ResourceArn {
   readonly service: string;
   readonly resource: string;
   readonly name: string;
   /** `/` (Lex: `bot/<botId>`) or `:` (Secrets Manager: `secret:<name>`). */
   readonly sep: '/' | ':';
+  /** Another region of the stack's account (a Lex target's `region`). @default the stack's region */
+  readonly region?: string;
 }
 
 export interface GrantContext {
+  /** The config's member accounts (lib/core/accounts.ts): a target in one is reached through its role. */
+  readonly accounts: readonly Account[];
   /** Lets `fn` call `actions` on `resources`; nothing is granted when `resources` is empty. */
   allow(fn: GrantedFunction, actions: readonly string[], resources: readonly string[]): void;
   /** The ARN of `resource` in the stack's account and region. */

@@ -9,17 +9,19 @@ import type { ProviderName } from '../core/contracts';
 import { InvalidInputError } from '../core/errors';
 import type { SecretReader } from '../core/secrets';
 import { KoreaiProvider } from './koreai/provider';
-import { LexProvider } from './lex/provider';
+import { type LexEndpoint, LexProvider } from './lex/provider';
 import type { Provider } from './types';
 
 /** Everything a provider may need; handlers build it once per container (clients.ts). */
 export interface ProviderDeps {
   readonly lex: LexModelsV2Client;
+  /** Lex at another region or member account (lambdas/shared/clients.ts lexClientAt). */
+  readonly lexAt?: (where: LexEndpoint) => LexModelsV2Client;
   readonly secrets: SecretReader;
 }
 
 const PROVIDERS = {
-  lex: (deps) => new LexProvider({ lex: deps.lex, secrets: deps.secrets }),
+  lex: (deps) => new LexProvider({ lex: deps.lex, secrets: deps.secrets, ...(deps.lexAt ? { lexAt: deps.lexAt } : {}) }),
   koreai: (deps) => new KoreaiProvider({ secrets: deps.secrets }),
 } satisfies Record<ProviderName, (deps: ProviderDeps) => Provider>;
 

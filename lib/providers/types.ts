@@ -3,12 +3,15 @@
  * never changes for a new provider: add a file next to this one and a line in
  * registry.ts.
  */
+import type { Account, Home } from '../core/accounts';
 import type { ExportRef, ExportStatus, Job } from '../core/contracts';
 import type { Target, RestoreDetails } from './definitions';
 
 export interface PlanContext {
-  /** AWS region the Lambdas run in (for S3 keys such as `lex/<region>/...`). */
-  region: string;
+  /** The stack's own account and region (for S3 keys such as `lex/<account>/<region>/...`). */
+  readonly home: Required<Home>;
+  /** The config's member accounts, which targets name by id or name. */
+  readonly accounts: readonly Account[];
 }
 
 export interface CheckResult {

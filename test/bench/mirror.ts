@@ -54,7 +54,7 @@ export interface MirrorBenchResult {
 }
 
 const BIN = resolve(import.meta.dirname, '../../bin/botvault.mjs');
-const KEY = 'lex/us-east-1/BENCHMIRR1/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/BENCHMIRR1/DRAFT/bot.zip';
 const TARGET = 'lex:BENCHMIRR1:DRAFT';
 
 /** Written at exit into BENCH_RSS_FILE: the peak RSS (Linux reports maxRSS in KiB). */

@@ -23,6 +23,7 @@ import { lexExportZip, sampleLexBot } from '../generators/lex-export';
 import { startLexSimulator } from '../simulators/lex-simulator';
 import { startS3FaultProxy } from '../simulators/s3-fault-proxy';
 import { createBucket, s3ClientFor, startS3Server } from '../simulators/s3-server';
+import { TEST_HOME } from '../helpers/home';
 
 export interface RequestCase {
   readonly case: string;
@@ -82,7 +83,7 @@ export async function benchRequests(log: (line: string) => void): Promise<Reques
   try {
     for (const withSidecar of [true, false]) {
       const botId = withSidecar ? 'REQSBOT001' : 'REQSBOT002';
-      const job = lexJob('us-east-1', { kind: 'bot', botId, botVersion: 'DRAFT', fileFormat: 'LexJson' });
+      const job = lexJob(TEST_HOME, { kind: 'bot', botId, botVersion: 'DRAFT', fileFormat: 'LexJson' });
       const before = await lexExportZip(sampleLexBot(botId, 'OrderFlowers', ['OrderFlowers']), { mtime: new Date('2026-12-01T03:00:00Z'), seed: 1 });
       const after = await lexExportZip(sampleLexBot(botId, 'OrderFlowers', ['OrderFlowers', 'CancelOrder']), {
         mtime: new Date('2026-12-02T03:00:00Z'),

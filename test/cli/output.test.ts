@@ -83,7 +83,14 @@ describe('formatManifest', () => {
         durationSeconds: 9,
         counts: { total: 2, succeeded: 1, unchanged: 0, failed: 1 },
         results: [
-          { target: 'lex:A:DRAFT', status: 'SUCCEEDED', key: 'lex/us-east-1/A/DRAFT/bot.zip', bytes: 2048, sha256: 'ab'.repeat(32), versionId: 'v1' },
+          {
+            target: 'lex:A:DRAFT',
+            status: 'SUCCEEDED',
+            key: 'lex/123456789012/us-east-1/A/DRAFT/bot.zip',
+            bytes: 2048,
+            sha256: 'ab'.repeat(32),
+            versionId: 'v1',
+          },
           {
             target: 'lex:B:DRAFT',
             status: 'FAILED',
@@ -100,7 +107,7 @@ describe('formatManifest', () => {
       '1 stored, 0 unchanged, 1 failed of 2; manifest s3://bkt/runs/2024/05/17/r1.json',
       '',
       'STATUS     TARGET          SIZE  VERSION  SHA256        KEY / ERROR',
-      'SUCCEEDED  lex:A:DRAFT  2.0 KiB  v1       abababababab  lex/us-east-1/A/DRAFT/bot.zip',
+      'SUCCEEDED  lex:A:DRAFT  2.0 KiB  v1       abababababab  lex/123456789012/us-east-1/A/DRAFT/bot.zip',
       'FAILED     lex:B:DRAFT        -  -        -             ExportFailedError: locale not built',
     ]);
   });

@@ -6,13 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sidecarProblem } from '../../lib/cli/archive';
+import { TEST_HOME } from '../helpers/home';
 import { keyInfo, type RestoreInfo, restoreInfoSha256 } from '../../lib/providers/definitions';
 
-const LEX_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const LEX_KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 const KORE_KEY = 'koreai/bots.kore.ai/st-11111111-2222-4333-8444-555555555555/published/bot.zip';
 
 function sidecar(key: string, details: Pick<RestoreInfo, 'lex' | 'koreai'>): RestoreInfo {
-  const resource = keyInfo(key);
+  const resource = keyInfo(key, TEST_HOME);
   return {
     schemaVersion: 1,
     provider: resource.provider,
@@ -43,7 +44,7 @@ describe('sidecarProblem', () => {
       [KORE_KEY, { koreai: { botId: 'st-11111111-2222-4333-8444-555555555555', botName: 'Concierge' } }],
     ] as const) {
       const info = sidecar(key, details);
-      expect(sidecarProblem(info, { metadata: storedFor(info) }, keyInfo(key))).toBeUndefined();
+      expect(sidecarProblem(info, { metadata: storedFor(info) }, keyInfo(key, TEST_HOME))).toBeUndefined();
     }
   });
 
@@ -51,24 +52,24 @@ describe('sidecarProblem', () => {
     const info = sidecar(LEX_KEY, { lex });
     const metadata = storedFor(info);
     const forged = sidecar(LEX_KEY, { lex: { ...lex, roleArn: 'arn:aws:iam::999999999999:role/Attacker' } });
-    expect(sidecarProblem(forged, { metadata }, keyInfo(LEX_KEY))).toMatch(/restore-info-sha256 differs/);
+    expect(sidecarProblem(forged, { metadata }, keyInfo(LEX_KEY, TEST_HOME))).toMatch(/restore-info-sha256 differs/);
   });
 
   it('refuses one that names another bot, even when the version vouches for its details', () => {
     const lexOther = sidecar(LEX_KEY, { lex: { ...lex, botId: 'BRAVOBOT02' } });
-    expect(sidecarProblem(lexOther, { metadata: storedFor(lexOther) }, keyInfo(LEX_KEY))).toBe(
+    expect(sidecarProblem(lexOther, { metadata: storedFor(lexOther) }, keyInfo(LEX_KEY, TEST_HOME))).toBe(
       "it names bot BRAVOBOT02, and the archive is bot ALPHABOT01's",
     );
     const koreOther = sidecar(KORE_KEY, { koreai: { botId: 'st-99999999-2222-4333-8444-555555555555' } });
-    expect(sidecarProblem(koreOther, { metadata: storedFor(koreOther) }, keyInfo(KORE_KEY))).toMatch(/it names bot st-9999/);
+    expect(sidecarProblem(koreOther, { metadata: storedFor(koreOther) }, keyInfo(KORE_KEY, TEST_HOME))).toMatch(/it names bot st-9999/);
   });
 
   it('refuses one for another target or provider, and one beside a version stored without restore-info-sha256', () => {
     const info = sidecar(LEX_KEY, { lex });
     const otherTarget = { ...info, target: 'lex:ALPHABOT01:1' };
-    expect(sidecarProblem(otherTarget, { metadata: storedFor(otherTarget) }, keyInfo(LEX_KEY))).toMatch(
+    expect(sidecarProblem(otherTarget, { metadata: storedFor(otherTarget) }, keyInfo(LEX_KEY, TEST_HOME))).toMatch(
       /it is for lex:ALPHABOT01:1, not for lex:ALPHABOT01:DRAFT/,
     );
-    expect(sidecarProblem(info, { metadata: {} }, keyInfo(LEX_KEY))).toMatch(/without restore-info-sha256 metadata/);
+    expect(sidecarProblem(info, { metadata: {} }, keyInfo(LEX_KEY, TEST_HOME))).toMatch(/without restore-info-sha256 metadata/);
   });
 });

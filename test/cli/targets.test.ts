@@ -10,14 +10,15 @@ import { onlySelects } from '../../lib/core/only';
 import { keyInfo, targetJobId } from '../../lib/providers/definitions';
 
 const KEYS = [
-  'lex/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip',
-  'lex/us-east-1/ABCDEFGHIJ/3/bot.zip',
-  'lex/us-east-1/ABCDEFGHIJ/3/locales/en_US.zip',
-  'lex/us-east-1/ABCDEFGHIJ/3/locales/en_US/custom-vocabulary.zip',
-  'lex/us-east-1/test-sets/TESTSET001/test-set.zip',
-  'lex/us-east-1/ZYXWVUTSRQ/DRAFT/bot.zip',
+  'lex/123456789012/us-east-1/ABCDEFGHIJ/DRAFT/bot.zip',
+  'lex/123456789012/us-east-1/ABCDEFGHIJ/3/bot.zip',
+  'lex/123456789012/us-east-1/ABCDEFGHIJ/3/locales/en_US.zip',
+  'lex/123456789012/us-east-1/ABCDEFGHIJ/3/locales/en_US/custom-vocabulary.zip',
+  'lex/123456789012/us-east-1/test-sets/TESTSET001/test-set.zip',
+  'lex/123456789012/us-east-1/ZYXWVUTSRQ/DRAFT/bot.zip',
 ];
-const infos = KEYS.map(keyInfo);
+const HOME = { account: '123456789012', region: 'us-east-1' };
+const infos = KEYS.map((key) => keyInfo(key, HOME));
 
 const KORE_BOT = 'st-1a2b3c4d-0000-1111-2222-333344445555';
 
@@ -45,7 +46,7 @@ describe('keyInfo', () => {
         { provider: 'lex', testSetId: 'TESTSET001' },
       ],
     });
-    expect(config.targets.map((t) => targetJobId(t))).toEqual([infos[0]!.id, infos[2]!.id, infos[3]!.id, infos[4]!.id]);
+    expect(config.targets.map((t) => targetJobId(t, HOME))).toEqual([infos[0]!.id, infos[2]!.id, infos[3]!.id, infos[4]!.id]);
   });
 
   it('reads Kore.ai keys into the job ids Plan gives them', () => {
@@ -58,11 +59,11 @@ describe('keyInfo', () => {
     const config = parseConfig({
       targets: [{ provider: 'koreai', host: 'https://bots.kore.ai', botId: KORE_BOT, credentialsSecret: 'botvault/koreai', exportType: 'latest' }],
     });
-    expect(targetJobId(config.targets[0]!)).toBe(keyInfo(`koreai/bots.kore.ai/${KORE_BOT}/latest/bot.zip`).id);
+    expect(targetJobId(config.targets[0]!, HOME)).toBe(keyInfo(`koreai/bots.kore.ai/${KORE_BOT}/latest/bot.zip`).id);
   });
 
   it('keeps an unknown layout as a key with no id, and unknown providers with their bot id', () => {
-    expect(keyInfo('lex/us-east-1/odd.zip')).toEqual({ key: 'lex/us-east-1/odd.zip', provider: 'lex' });
+    expect(keyInfo('lex/123456789012/us-east-1/odd.zip')).toEqual({ key: 'lex/123456789012/us-east-1/odd.zip', provider: 'lex' });
     expect(keyInfo('koreai/bots.kore.ai/st-1/odd.zip')).toEqual({ key: 'koreai/bots.kore.ai/st-1/odd.zip', provider: 'koreai' });
     expect(keyInfo('other/scope/bot-1/v/bot.zip')).toEqual({ key: 'other/scope/bot-1/v/bot.zip', provider: 'other', botId: 'bot-1' });
   });
@@ -70,7 +71,7 @@ describe('keyInfo', () => {
 
 describe('matching a TARGET', () => {
   it('an exact key or job id names one resource; a bot id names all of its resources', () => {
-    expect(matchResources('lex/us-east-1/ABCDEFGHIJ/3/bot.zip', infos).map((i) => i.key)).toEqual([KEYS[1]]);
+    expect(matchResources('lex/123456789012/us-east-1/ABCDEFGHIJ/3/bot.zip', infos).map((i) => i.key)).toEqual([KEYS[1]]);
     expect(matchResources('lex:ABCDEFGHIJ:3', infos).map((i) => i.key)).toEqual([KEYS[1]]);
     expect(matchResources('ABCDEFGHIJ', infos)).toHaveLength(4);
     expect(matchResources('TESTSET001', infos).map((i) => i.key)).toEqual([KEYS[4]]);

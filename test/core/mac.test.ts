@@ -19,7 +19,7 @@ const hmacKey: MacKey = {
 
 const archive: MacSubject = {
   kind: 'archive',
-  key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+  key: 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip',
   bytes: 1234,
   sha256: 'a'.repeat(64),
   metadata: { 'content-sha256': 'b'.repeat(64), 'run-id': 'scheduled-1', 'export-id': 'e1', source: 'lex:ALPHABOT01:DRAFT', 'bot-name': 'Alpha' },

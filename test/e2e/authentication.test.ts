@@ -22,7 +22,7 @@ import { handler as drillHandler } from '../../lambdas/restore-drill/handler';
 import { writeZip } from '../generators/zip-writer';
 import { startCliHarness, type CliHarness } from './cli-harness';
 
-const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 const TARGET = 'lex:ALPHABOT01:DRAFT';
 
 let h: CliHarness;
@@ -217,7 +217,7 @@ describe('authenticated backups', () => {
     h.lex.modifyBot('ALPHABOT01', { intents: ['Greet', 'Order', 'Cancel'] });
     h.lex.modifyBot('BRAVOBOT02', { intents: ['Help', 'Escalate'] });
     const before = (await current()).versionId;
-    const bravoBefore = (await current('lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip')).versionId;
+    const bravoBefore = (await current('lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip')).versionId;
     // Only Alpha's archive's MAC fails: Bravo's job and the manifest go through.
     h.kms.failNext('GenerateMac', 'KeyUnavailableException', 1000, (message) => message.includes(`["archive","${KEY}"`));
     const run = await runLocal({ config: h.config, bucket: h.bucket, fast: true, runId: 'auth-run-kms-down' });

@@ -30,7 +30,7 @@ async function versionsOf(key: string) {
 
 describe('change detection on versioned S3 (Swift)', () => {
   it('unchanged twice: one version, UNCHANGED; after an edit: two versions', async () => {
-    const key = 'lex/us-east-1/SAMEBOT001/DRAFT/bot.zip';
+    const key = 'lex/123456789012/us-east-1/SAMEBOT001/DRAFT/bot.zip';
     const config = h.config({ targets: [{ provider: 'lex', botId: 'SAMEBOT001', botVersion: 'DRAFT' }] });
 
     const first = await h.run(config);
@@ -64,7 +64,7 @@ describe('change detection on versioned S3 (Swift)', () => {
   });
 
   it('changeDetection "always": two runs of an unchanged bot, two versions', async () => {
-    const key = 'lex/us-east-1/ALWAYSBOT1/DRAFT/bot.zip';
+    const key = 'lex/123456789012/us-east-1/ALWAYSBOT1/DRAFT/bot.zip';
     const config = h.config({ changeDetection: 'always', targets: [{ provider: 'lex', botId: 'ALWAYSBOT1', botVersion: 'DRAFT' }] });
     const first = await h.run(config);
     const second = await h.run(config);

@@ -11,7 +11,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliHarness, type CliHarness } from './cli-harness';
 
-const KEY = 'lex/us-east-1/HISTORYBOT/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/HISTORYBOT/DRAFT/bot.zip';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface Row {

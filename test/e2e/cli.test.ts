@@ -23,7 +23,7 @@ const TARGETS = [
   { provider: 'lex', botId: 'BRAVOBOT02', botVersion: 'DRAFT' },
   { provider: 'lex', botId: 'CHARLIE003', botVersion: '2' },
 ];
-const ALPHA_DRAFT_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const ALPHA_DRAFT_KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Fast polling: the simulated exports take 100 ms. */
 const POLL = ['--poll-ms', '50'];
@@ -74,7 +74,7 @@ describe('botvault run', () => {
     // The summary comes from the manifest the run stored.
     const stored = await object(ALPHA_DRAFT_KEY);
     expect(out).toMatch(new RegExp(`SUCCEEDED +lex:ALPHABOT01:DRAFT +${ALPHA_DRAFT_KEY.replace(/\//g, '\\/')} .*sha256 ${stored.metadata.sha256}`));
-    expect(out).toMatch(/SUCCEEDED +lex:ALPHABOT01:1:de_DE +lex\/us-east-1\/ALPHABOT01\/1\/locales\/de_DE\.zip/);
+    expect(out).toMatch(/SUCCEEDED +lex:ALPHABOT01:1:de_DE +lex\/123456789012\/us-east-1\/ALPHABOT01\/1\/locales\/de_DE\.zip/);
     expect(out).toMatch(
       new RegExp(
         `run ${firstRun} SUCCEEDED: 4 stored, 0 unchanged, 0 failed of 4; manifest s3://${h.bucket}/runs/\\d{4}/\\d{2}/\\d{2}/${firstRun}\\.json\\n$`,
@@ -225,7 +225,7 @@ describe.concurrent('botvault status', () => {
     expect(lines[1]).toMatch(/^(1 stored, 0 unchanged|0 stored, 1 unchanged), 0 failed of 1; manifest s3:\/\//);
     expect(lines[3]).toMatch(/^STATUS +TARGET +SIZE +VERSION +SHA256 +KEY \/ ERROR$/);
     expect(lines[4]).toMatch(
-      /^(SUCCEEDED|UNCHANGED) +lex:CHARLIE003:2 +\d+(\.\d)? (B|KiB) +- +[0-9a-f]{12} +lex\/us-east-1\/CHARLIE003\/2\/bot\.zip$/,
+      /^(SUCCEEDED|UNCHANGED) +lex:CHARLIE003:2 +\d+(\.\d)? (B|KiB) +- +[0-9a-f]{12} +lex\/123456789012\/us-east-1\/CHARLIE003\/2\/bot\.zip$/,
     );
     expect(lines).toHaveLength(5);
   });
@@ -324,7 +324,7 @@ describe('botvault get', () => {
   });
 
   it('by S3 key, to a chosen file, with --json', async () => {
-    const key = 'lex/us-east-1/CHARLIE003/2/bot.zip';
+    const key = 'lex/123456789012/us-east-1/CHARLIE003/2/bot.zip';
     const res = await h.cli(['get', key, '-o', 'charlie.zip', '--bucket', h.bucket, '--json']);
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout) as Record<string, unknown>;
@@ -352,13 +352,13 @@ describe('botvault get', () => {
     const res = await h.cli(['get', 'lex:CHARLIE003:2', '-o', 'no-such-dir/charlie.zip', '--bucket', h.bucket]);
     expect(res.code).toBe(2);
     expect(oneLine(res.stderr)).toBe(
-      `botvault: could not save lex/us-east-1/CHARLIE003/2/bot.zip to ${join(h.dir, 'no-such-dir/charlie.zip')}: ENOENT; nothing written`,
+      `botvault: could not save lex/123456789012/us-east-1/CHARLIE003/2/bot.zip to ${join(h.dir, 'no-such-dir/charlie.zip')}: ENOENT; nothing written`,
     );
     expect(existsSync(join(h.dir, 'no-such-dir'))).toBe(false);
   });
 
   it('an object whose bytes no longer match its sha256: exit 2, nothing written', async () => {
-    const key = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
+    const key = 'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
     const original = await h.s3.send(new HeadObjectCommand({ Bucket: h.bucket, Key: key }));
     // Someone overwrote the archive outside BotVault and kept its metadata.
     await h.s3.send(

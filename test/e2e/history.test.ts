@@ -12,7 +12,7 @@ import { changeRecordKey } from '../../lib/core/names';
 import { startCliHarness, type CliHarness } from './cli-harness';
 
 const TARGET = 'lex:ALPHABOT01:DRAFT';
-const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 
 let h: CliHarness;
 /** The runs' results for the bot, oldest first. */

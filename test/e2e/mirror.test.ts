@@ -20,13 +20,16 @@ import { rawZip } from '../generators/raw-zip';
 import { startCliHarness, type CliHarness, type CliResult } from './cli-harness';
 
 const REGION = 'us-east-1';
-const ALPHA = { target: 'lex:ALPHABOT01:DRAFT', key: `lex/${REGION}/ALPHABOT01/DRAFT/bot.zip` };
-const BRAVO = { target: 'lex:BRAVOBOT02:DRAFT', key: `lex/${REGION}/BRAVOBOT02/DRAFT/bot.zip` };
-const CHARLIE = { target: 'lex:CHARLIE003:DRAFT', key: `lex/${REGION}/CHARLIE003/DRAFT/bot.zip` };
+const ALPHA = { target: 'lex:ALPHABOT01:DRAFT', key: `lex/123456789012/${REGION}/ALPHABOT01/DRAFT/bot.zip` };
+const BRAVO = { target: 'lex:BRAVOBOT02:DRAFT', key: `lex/123456789012/${REGION}/BRAVOBOT02/DRAFT/bot.zip` };
+const CHARLIE = { target: 'lex:CHARLIE003:DRAFT', key: `lex/123456789012/${REGION}/CHARLIE003/DRAFT/bot.zip` };
 const DELTA = {
-  bot: { target: 'lex:DELTABOT04:DRAFT', key: `lex/${REGION}/DELTABOT04/DRAFT/bot.zip` },
-  locale: { target: 'lex:DELTABOT04:DRAFT:en_US', key: `lex/${REGION}/DELTABOT04/DRAFT/locales/en_US.zip` },
-  vocabulary: { target: 'lex:DELTABOT04:DRAFT:en_US:custom-vocabulary', key: `lex/${REGION}/DELTABOT04/DRAFT/locales/en_US/custom-vocabulary.zip` },
+  bot: { target: 'lex:DELTABOT04:DRAFT', key: `lex/123456789012/${REGION}/DELTABOT04/DRAFT/bot.zip` },
+  locale: { target: 'lex:DELTABOT04:DRAFT:en_US', key: `lex/123456789012/${REGION}/DELTABOT04/DRAFT/locales/en_US.zip` },
+  vocabulary: {
+    target: 'lex:DELTABOT04:DRAFT:en_US:custom-vocabulary',
+    key: `lex/123456789012/${REGION}/DELTABOT04/DRAFT/locales/en_US/custom-vocabulary.zip`,
+  },
 };
 const PASSWORD_SECRET = 'botvault/lex-password';
 const SENTINEL_PASSWORD = 'SENTINEL-mirror-password-7d2e90';
@@ -139,7 +142,7 @@ function expectFolderHolds(folder: string, entries: Map<string, Buffer>, except?
   for (const [name, text] of expected) expect(readFileSync(join(folder, name), 'utf8'), name).toBe(text);
 }
 
-const ALPHA_FOLDER = 'lex/us-east-1/ALPHABOT01/DRAFT/bot';
+const ALPHA_FOLDER = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot';
 const INTENTS = `${ALPHA_FOLDER}/Alpha/BotLocales/en_US/Intents`;
 const SLOT_TYPE = `${ALPHA_FOLDER}/Alpha/BotLocales/en_US/SlotTypes/AlphaChoice/SlotType.json`;
 
@@ -349,7 +352,7 @@ describe('botvault mirror', () => {
     expect(log.map((c) => c.version)).toEqual([good1!.versionId, good2.versionId]);
     expect(log[0]!.subject).toBe('Charlie: first backup');
     expect(res.stdout.trimEnd().split('\n').at(-1)).toBe(`mirrored 2 versions of 1 bot into ${dir} (0 skipped, 5 not mirrored)`);
-    expectFolderHolds(join(dir, 'lex/us-east-1/CHARLIE003/DRAFT/bot'), await readZipEntries(await stored(CHARLIE.key, good2.versionId)));
+    expectFolderHolds(join(dir, 'lex/123456789012/us-east-1/CHARLIE003/DRAFT/bot'), await readZipEntries(await stored(CHARLIE.key, good2.versionId)));
 
     // The refused versions are older than what the mirror now holds: the next mirror says so, and leaves them out.
     const again = await mirror(dir, ['CHARLIE003'], ['--json']);
@@ -370,7 +373,7 @@ describe('botvault mirror', () => {
     const res = await mirror(dir, [BRAVO.target]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    const folder = join(dir, 'lex/us-east-1/BRAVOBOT02/DRAFT/bot');
+    const folder = join(dir, 'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot');
     expectFolderHolds(folder, await readZipEntries(bytes, { password: SENTINEL_PASSWORD }));
     expect((JSON.parse(readFileSync(join(folder, 'Bravo', 'Bot.json'), 'utf8')) as { name: string }).name).toBe('Bravo');
     expect(commits(dir).map((c) => c.subject)).toEqual(['Bravo: first backup']);
@@ -421,7 +424,7 @@ describe('botvault mirror', () => {
     expect(log.filter((c) => c.key === DELTA.locale.key).map((c) => c.version)).toEqual(locale.map((v) => v.versionId));
     expect(log.at(-1)!.key).not.toBe(DELTA.vocabulary.key);
 
-    const localeFolder = join(dir, 'lex/us-east-1/DELTABOT04/DRAFT/locales/en_US');
+    const localeFolder = join(dir, 'lex/123456789012/us-east-1/DELTABOT04/DRAFT/locales/en_US');
     expectFolderHolds(localeFolder, await readZipEntries(await stored(DELTA.locale.key, locale[1]!.versionId)), 'custom-vocabulary');
     expectFolderHolds(join(localeFolder, 'custom-vocabulary'), await readZipEntries(await stored(DELTA.vocabulary.key, vocabulary[0]!.versionId)));
     expect(git(dir, ['status', '--porcelain'])).toBe('');

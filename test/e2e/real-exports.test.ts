@@ -30,12 +30,15 @@ const PASSWORD_SECRET = 'botvault/lex-password';
 const REGION = 'us-east-1';
 
 const T = {
-  bot: { target: 'lex:ALPHABOT01:DRAFT', key: `lex/${REGION}/ALPHABOT01/DRAFT/bot.zip` },
-  locale: { target: 'lex:ALPHABOT01:DRAFT:de_DE', key: `lex/${REGION}/ALPHABOT01/DRAFT/locales/de_DE.zip` },
-  vocabulary: { target: 'lex:ALPHABOT01:DRAFT:en_US:custom-vocabulary', key: `lex/${REGION}/ALPHABOT01/DRAFT/locales/en_US/custom-vocabulary.zip` },
-  testSet: { target: 'lex:test-set:TESTSET001', key: `lex/${REGION}/test-sets/TESTSET001/test-set.zip` },
-  aes: { target: 'lex:BRAVOBOT02:DRAFT', key: `lex/${REGION}/BRAVOBOT02/DRAFT/bot.zip` },
-  zipcrypto: { target: 'lex:CHARLIE003:DRAFT', key: `lex/${REGION}/CHARLIE003/DRAFT/bot.zip` },
+  bot: { target: 'lex:ALPHABOT01:DRAFT', key: `lex/123456789012/${REGION}/ALPHABOT01/DRAFT/bot.zip` },
+  locale: { target: 'lex:ALPHABOT01:DRAFT:de_DE', key: `lex/123456789012/${REGION}/ALPHABOT01/DRAFT/locales/de_DE.zip` },
+  vocabulary: {
+    target: 'lex:ALPHABOT01:DRAFT:en_US:custom-vocabulary',
+    key: `lex/123456789012/${REGION}/ALPHABOT01/DRAFT/locales/en_US/custom-vocabulary.zip`,
+  },
+  testSet: { target: 'lex:test-set:TESTSET001', key: `lex/123456789012/${REGION}/test-sets/TESTSET001/test-set.zip` },
+  aes: { target: 'lex:BRAVOBOT02:DRAFT', key: `lex/123456789012/${REGION}/BRAVOBOT02/DRAFT/bot.zip` },
+  zipcrypto: { target: 'lex:CHARLIE003:DRAFT', key: `lex/123456789012/${REGION}/CHARLIE003/DRAFT/bot.zip` },
 } as const;
 
 let h: CliHarness;
@@ -253,7 +256,7 @@ describe('real-format exports through backup, change detection, diff and restore
   });
 
   it('an unpacked bot folder (Bot.json at the root, no manifest) is listable, gettable and diffable; restore refuses it saying what is missing', async () => {
-    const key = `lex/${REGION}/ECHOBOT005/DRAFT/bot.zip`;
+    const key = `lex/123456789012/${REGION}/ECHOBOT005/DRAFT/bot.zip`;
     const folder = (utterance: string) =>
       writeZip(
         [

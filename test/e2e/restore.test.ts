@@ -20,7 +20,7 @@ import { startCliHarness, type CliHarness } from './cli-harness';
 import { type RestoreInfo, restoreInfoSha256 } from '../../lib/providers/definitions';
 import { restoreInfoKey } from '../../lib/core/names';
 
-const KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 const TARGET = 'lex:ALPHABOT01:DRAFT';
 const ROLE = 'arn:aws:iam::123456789012:role/BotVaultRestoreRole';
 
@@ -28,7 +28,7 @@ let h: CliHarness;
 let lexEnv: Record<string, string>;
 /** Version ids of KEY, oldest first. */
 const versions: string[] = [];
-const LOCALE_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/locales/en_US.zip';
+const LOCALE_KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/locales/en_US.zip';
 /** Version ids of the en_US locale archive, oldest first. */
 const localeVersions: string[] = [];
 
@@ -427,7 +427,7 @@ describe('botvault restore (Lex V2)', () => {
     const res = await h.cli(['restore', TARGET, '--merge', 'Overwrite', '--config', h.configFile], { env: lexEnv });
     expect(res.code).toBe(2);
     expect(oneLine(res.stderr)).toMatch(
-      /^botvault: sha256 mismatch for lex\/us-east-1\/ALPHABOT01\/DRAFT\/bot\.zip version \S+: the bytes hash to [0-9a-f]{64} but BotVault stored 0{64}; /,
+      /^botvault: sha256 mismatch for lex\/123456789012\/us-east-1\/ALPHABOT01\/DRAFT\/bot\.zip version \S+: the bytes hash to [0-9a-f]{64} but BotVault stored 0{64}; /,
     );
     expect(h.lex.calls.length).toBe(before);
   });

@@ -26,7 +26,7 @@ import { expectChecksumChecked, expectConditionalCompletes, expectConditionalPut
 import { createVersionedBucket, swiftS3FromEnv } from '../simulators/swift';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const KEY = 'lex/us-east-1/SWIFTBOT01/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/SWIFTBOT01/DRAFT/bot.zip';
 
 describe('versioned S3 server (Swift s3api)', () => {
   let s3: S3Client;
@@ -95,7 +95,7 @@ describe('versioned S3 server (Swift s3api)', () => {
     const body = randomBytes(10_000);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { stage: 'staging' } }));
 
-    const target = 'lex/us-east-1/SWIFTBOT01/1/bot.zip';
+    const target = 'lex/123456789012/us-east-1/SWIFTBOT01/1/bot.zip';
     const copy = await s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
@@ -125,7 +125,7 @@ describe('versioned S3 server (Swift s3api)', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(3000) }));
     expect(first.VersionId).toBeTruthy();
 
-    const target = 'lex/us-east-1/SWIFTBOT01/2/bot.zip';
+    const target = 'lex/123456789012/us-east-1/SWIFTBOT01/2/bot.zip';
     const copy = await s3.send(
       new CopyObjectCommand({
         Bucket: bucket,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../workflow/harness';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const KEY = 'lex/us-east-1/HISTORYBOT/DRAFT/bot.zip';
+const KEY = 'lex/123456789012/us-east-1/HISTORYBOT/DRAFT/bot.zip';
 
 let h: Harness;
 beforeAll(async () => {

@@ -94,7 +94,7 @@ describe('fuzzing the inputs', () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     syncLogLevel();
     const providers = { lex: undefined as never, secrets: async () => '' };
-    const deps = { providerFor: (name: string) => providerFor(name, providers as never), region: 'us-east-1' };
+    const deps = { providerFor: (name: string) => providerFor(name, providers as never), home: { account: '123456789012', region: 'us-east-1' } };
     const targets = [REAL_CONFIG.targets[0], REAL_CONFIG.targets[2]];
     let refused = 0;
     await fc.assert(

@@ -20,6 +20,7 @@ import { lexExportZip, sampleLexBot } from '../generators/lex-export';
 import { type KmsSimulator, startKmsSimulator } from '../simulators/kms-simulator';
 import { type S3Server, S3RVER_CREDENTIALS, startLocalS3, stopLocalS3 } from '../simulators/s3-server';
 import { mutate, mutations, runs, within } from './mutate';
+import { TEST_HOME } from '../helpers/home';
 
 const bucket = 'fuzz-store';
 let server: S3Server;
@@ -58,7 +59,7 @@ describe('fuzzing the store with mutated real-format exports', () => {
     await fc.assert(
       fc.asyncProperty(mutations, fc.boolean(), async (ms, lie) => {
         const body = mutate(zip, ms);
-        const job = lexJob('us-east-1', { kind: 'bot', botId: 'FUZZSTORE1', botVersion: 'DRAFT', fileFormat: 'LexJson' });
+        const job = lexJob(TEST_HOME, { kind: 'bot', botId: 'FUZZSTORE1', botVersion: 'DRAFT', fileFormat: 'LexJson' });
         const before = await current(job.key);
         const runId = `fuzz-${++n}`;
         let outcome: string;
@@ -97,7 +98,9 @@ describe('fuzzing the store with mutated real-format exports', () => {
       }),
       { numRuns: runs(300) },
     );
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'lex/us-east-1/FUZZSTORE1/DRAFT/bot.zip' })).catch(() => undefined);
+    const head = await s3
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: 'lex/123456789012/us-east-1/FUZZSTORE1/DRAFT/bot.zip' }))
+      .catch(() => undefined);
     // Shown when the test fails (vitest's silent: 'passed-only').
     console.log(`fuzz store: ${JSON.stringify(outcomes)} (current version: ${head?.ContentLength ?? 'none'} bytes)`);
     expect(outcomes.DownloadIntegrityError ?? 0).toBeGreaterThan(runs(300) / 2);

@@ -111,7 +111,7 @@ describe('bundling with local esbuild', () => {
       const result = await storeArchive!({ job, runId: 'run-bundled', export: state });
       const served = sim.archiveFor(state.ref.exportId);
       const sha256 = createHash('sha256').update(served).digest('hex');
-      expect(result).toMatchObject({ status: 'SUCCEEDED', key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', bytes: served.length, sha256 });
+      expect(result).toMatchObject({ status: 'SUCCEEDED', key: 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip', bytes: served.length, sha256 });
 
       const stored = await s3.send(new GetObjectCommand({ Bucket: 'bundled', Key: job.key }));
       expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(served)).toBe(true);

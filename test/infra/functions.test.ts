@@ -72,13 +72,14 @@ describe('the six Lambdas in the stack', () => {
   });
 
   it.each(FUNCTIONS.filter((n) => n !== 'StoreArchive'))(
-    '%s: environment is the defaults plus BOTVAULT_BUCKET (Summarize: and the MAC key and the change notification topic)',
+    '%s: environment is the defaults plus BOTVAULT_BUCKET (Plan: and the account id; Summarize: and the MAC key and the change notification topic)',
     (name) => {
       const topicRef = `Ref(${logicalId(json, 'AWS::SNS::Topic', 'AlarmsTopic')})`;
       expect(render(props(name).Environment)).toEqual({
         Variables: {
           ...DEFAULT_ENV,
           BOTVAULT_BUCKET: bucketRef,
+          ...(name === 'Plan' ? { BOTVAULT_ACCOUNT_ID: 'Ref(AWS::AccountId)' } : {}),
           ...(name === 'Summarize' ? { BOTVAULT_MAC_KEY_ID: macKeyRef, BOTVAULT_CHANGE_TOPIC_ARN: topicRef } : {}),
         },
       });

@@ -232,7 +232,7 @@ describe('restore sidecar', () => {
     const stored = await store(data, 'run-1', { restoreDetails: async () => lexDetails() });
     expect(stored.restoreInfo).toBe('written');
     const key = restoreInfoKey(job.key);
-    expect(key).toBe('lex/us-east-1/CHANGEBOT1/DRAFT/bot.zip.restore.json');
+    expect(key).toBe('lex/123456789012/us-east-1/CHANGEBOT1/DRAFT/bot.zip.restore.json');
     const body = await read(key);
     const sidecar = restoreInfoSchema.parse(JSON.parse(body.toString('utf8')));
     expect(sidecar).toMatchObject({

@@ -21,7 +21,7 @@ let proxy: Listening;
 const forbidden: string[] = [];
 let s3: S3Client;
 const bucket = 'no-listbucket';
-const job: Job = { id: 'lex:NEWBOT0001:DRAFT', provider: 'lex', key: 'lex/us-east-1/NEWBOT0001/DRAFT/bot.zip', spec: { kind: 'bot' } };
+const job: Job = { id: 'lex:NEWBOT0001:DRAFT', provider: 'lex', key: 'lex/123456789012/us-east-1/NEWBOT0001/DRAFT/bot.zip', spec: { kind: 'bot' } };
 const details: RestoreDetails = {
   lex: {
     botId: 'NEWBOT0001',

@@ -313,7 +313,7 @@ describe('writeArchive: bad bodies store nothing', () => {
         ProviderUnavailableError,
       );
       expect(err.message).toMatch(
-        /S3 refused the archive for lex\/us-east-1\/ALPHABOT01\/DRAFT\/bot.zip: the bytes it received do not match their checksum \(BadDigest\); nothing was written/,
+        /S3 refused the archive for lex\/123456789012\/us-east-1\/ALPHABOT01\/DRAFT\/bot.zip: the bytes it received do not match their checksum \(BadDigest\); nothing was written/,
       );
       expect(proxy.requests.filter((r) => r.method === 'PUT' && r.path === `/${local.bucket}/${j.key}`).map((r) => r.status)).toEqual([400]);
     } finally {

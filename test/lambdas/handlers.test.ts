@@ -99,7 +99,7 @@ describe('handlers: one job end to end', () => {
   it('plan → start → check → store → cleanup → summarize stores the exact archive with its metadata', async () => {
     sim.setFaults('ALPHABOT01', { exportLatencyMs: 250 });
     const [job] = await planJobs({ only: ['Alpha'] }, [{ provider: 'lex', discover: true }]);
-    expect(job).toMatchObject({ id: 'lex:ALPHABOT01:DRAFT', name: 'Alpha', key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip' });
+    expect(job).toMatchObject({ id: 'lex:ALPHABOT01:DRAFT', name: 'Alpha', key: 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip' });
 
     const state = await exportReady(job!);
     expect(state.status).toBe('READY');

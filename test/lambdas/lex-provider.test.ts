@@ -40,7 +40,7 @@ function target(raw: Record<string, unknown>): Target {
 }
 
 async function planOne(raw: Record<string, unknown>): Promise<Job[]> {
-  return provider.plan(target(raw), { region: 'us-east-1' });
+  return provider.plan(target(raw), { home: { account: '123456789012', region: 'us-east-1' }, accounts: [] });
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -84,9 +84,10 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
     expect(jobs.find((j) => j.id === 'lex:ALPHABOT01:DRAFT')).toEqual({
       id: 'lex:ALPHABOT01:DRAFT',
       provider: 'lex',
-      key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+      key: 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+      legacyKey: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
       name: 'Alpha',
-      spec: { kind: 'bot', botId: 'ALPHABOT01', botVersion: 'DRAFT', fileFormat: 'LexJson' },
+      spec: { kind: 'bot', botId: 'ALPHABOT01', botVersion: 'DRAFT', fileFormat: 'LexJson', account: '123456789012', region: 'us-east-1' },
     });
     const listCalls = sim.calls.slice(before).filter((c) => c.op === 'ListBots');
     expect(listCalls.length).toBeGreaterThanOrEqual(2); // 15 bots, pages of at most 10
@@ -111,7 +112,7 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
   it('"latest" takes the highest numbered version and skips bots that were never versioned', async () => {
     const jobs = await planOne({ provider: 'lex', discover: true, include: ['Alpha', 'Bravo', 'Charlie', 'Fleet2'], versions: 'latest' });
     expect(jobs.map((j) => j.id).sort()).toEqual(['lex:ALPHABOT01:1', 'lex:CHARLIE003:2', 'lex:FLEETBOT02:3']);
-    expect(jobs.find((j) => j.id === 'lex:CHARLIE003:2')?.key).toBe('lex/us-east-1/CHARLIE003/2/bot.zip');
+    expect(jobs.find((j) => j.id === 'lex:CHARLIE003:2')?.key).toBe('lex/123456789012/us-east-1/CHARLIE003/2/bot.zip');
   });
 
   it('"all" takes DRAFT and every numbered version; "locales" adds one job per locale', async () => {
@@ -140,7 +141,7 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
       ].sort(),
     );
     const locale = jobs.find((j) => j.id === 'lex:ALPHABOT01:1:de_DE')!;
-    expect(locale).toMatchObject({ key: 'lex/us-east-1/ALPHABOT01/1/locales/de_DE.zip', name: 'Alpha' });
+    expect(locale).toMatchObject({ key: 'lex/123456789012/us-east-1/ALPHABOT01/1/locales/de_DE.zip', name: 'Alpha' });
     expect(locale.spec).toEqual({
       kind: 'botLocale',
       botId: 'ALPHABOT01',
@@ -148,6 +149,8 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
       localeId: 'de_DE',
       fileFormat: 'LexJson',
       passwordSecret: 'botvault/lex-password',
+      account: '123456789012',
+      region: 'us-east-1',
     });
     // Planning reads no secret: only the name travels in the job.
     expect(secretReads).toEqual([]);

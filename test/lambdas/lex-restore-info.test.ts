@@ -11,6 +11,7 @@ import { ProviderRequestError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator, type SimBotAlias } from '../simulators/lex-simulator';
 import { lexJob } from '../../lib/providers/lex/keys';
 import { restoreDetailsSchema } from '../../lib/providers/definitions';
+import { TEST_HOME } from '../helpers/home';
 
 const ROLE = 'arn:aws:iam::210987654321:role/BotRole';
 const HOOK = 'arn:aws:lambda:us-east-1:210987654321:function:fulfil';
@@ -67,7 +68,7 @@ afterAll(async () => sim?.close());
 
 describe('LexProvider.restoreInfo', () => {
   it('records role, data privacy, idle TTL, every alias (paged) with hooks and logs, and tags', async () => {
-    const job = lexJob('us-east-1', { kind: 'bot', botId: 'HOOKEDBOT1', botVersion: 'DRAFT', fileFormat: 'LexJson' });
+    const job = lexJob(TEST_HOME, { kind: 'bot', botId: 'HOOKEDBOT1', botVersion: 'DRAFT', fileFormat: 'LexJson' });
     const details = restoreDetailsSchema.parse(await provider.restoreInfo(job, noArchive));
     const lex = details.lex!;
     expect(lex).toMatchObject({
@@ -91,7 +92,7 @@ describe('LexProvider.restoreInfo', () => {
   });
 
   it('a locale job records its bot too; defaults: the test alias, no tags', async () => {
-    const job = lexJob('us-east-1', { kind: 'botLocale', botId: 'PLAINBOT01', botVersion: 'DRAFT', localeId: 'en_US', fileFormat: 'LexJson' });
+    const job = lexJob(TEST_HOME, { kind: 'botLocale', botId: 'PLAINBOT01', botVersion: 'DRAFT', localeId: 'en_US', fileFormat: 'LexJson' });
     const details = await provider.restoreInfo(job, noArchive);
     expect(details?.lex).toMatchObject({
       botId: 'PLAINBOT01',
@@ -107,17 +108,17 @@ describe('LexProvider.restoreInfo', () => {
 
   it('follows changes to the settings', async () => {
     sim.setBotSettings('PLAINBOT01', { tags: { owner: 'ops' }, idleSessionTTLInSeconds: 600 });
-    const job = lexJob('us-east-1', { kind: 'bot', botId: 'PLAINBOT01', botVersion: 'DRAFT', fileFormat: 'LexJson' });
+    const job = lexJob(TEST_HOME, { kind: 'bot', botId: 'PLAINBOT01', botVersion: 'DRAFT', fileFormat: 'LexJson' });
     expect((await provider.restoreInfo(job, noArchive))?.lex).toMatchObject({ tags: { owner: 'ops' }, idleSessionTTLInSeconds: 600 });
   });
 
   it('a test set has nothing to record', async () => {
-    const job = lexJob('us-east-1', { kind: 'testSet', testSetId: 'TS1', fileFormat: 'CSV' });
+    const job = lexJob(TEST_HOME, { kind: 'testSet', testSetId: 'TS1', fileFormat: 'CSV' });
     expect(await provider.restoreInfo(job, noArchive)).toBeUndefined();
   });
 
   it('an unknown bot fails as a named request error', async () => {
-    const job = lexJob('us-east-1', { kind: 'bot', botId: 'MISSING001', botVersion: 'DRAFT', fileFormat: 'LexJson' });
+    const job = lexJob(TEST_HOME, { kind: 'bot', botId: 'MISSING001', botVersion: 'DRAFT', fileFormat: 'LexJson' });
     await expect(provider.restoreInfo(job, noArchive)).rejects.toBeInstanceOf(ProviderRequestError);
   });
 });

@@ -18,10 +18,12 @@ const lex = new LexModelsV2Client({
 });
 const deps = {
   providerFor: (name: string) => providerFor(name, { lex, secrets: async () => 'unused' }),
-  region: 'eu-west-1',
+  home: { account: '123456789012', region: 'eu-west-1' },
 };
 afterAll(() => lex.destroy());
 
+/** What every home job's spec says about where it lives. */
+const AT_HOME = { account: '123456789012', region: 'eu-west-1' };
 const base = { runId: 'run-1', startedAt: '2024-05-17T03:00:00Z' };
 const TARGETS = [
   { provider: 'lex', botId: 'ALPHABOT01', botVersion: 'DRAFT' },
@@ -41,19 +43,22 @@ describe('plan', () => {
       {
         id: 'lex:ALPHABOT01:DRAFT',
         provider: 'lex',
-        key: 'lex/eu-west-1/ALPHABOT01/DRAFT/bot.zip',
-        spec: { kind: 'bot', botId: 'ALPHABOT01', botVersion: 'DRAFT', fileFormat: 'LexJson' },
+        key: 'lex/123456789012/eu-west-1/ALPHABOT01/DRAFT/bot.zip',
+        legacyKey: 'lex/eu-west-1/ALPHABOT01/DRAFT/bot.zip',
+        spec: { kind: 'bot', botId: 'ALPHABOT01', botVersion: 'DRAFT', fileFormat: 'LexJson', ...AT_HOME },
       },
       {
         id: 'lex:ALPHABOT01:3:en_US',
         provider: 'lex',
-        key: 'lex/eu-west-1/ALPHABOT01/3/locales/en_US.zip',
-        spec: { kind: 'botLocale', botId: 'ALPHABOT01', botVersion: '3', localeId: 'en_US', fileFormat: 'LexJson' },
+        key: 'lex/123456789012/eu-west-1/ALPHABOT01/3/locales/en_US.zip',
+        legacyKey: 'lex/eu-west-1/ALPHABOT01/3/locales/en_US.zip',
+        spec: { kind: 'botLocale', botId: 'ALPHABOT01', botVersion: '3', localeId: 'en_US', fileFormat: 'LexJson', ...AT_HOME },
       },
       {
         id: 'lex:ALPHABOT01:DRAFT:de_DE:custom-vocabulary',
         provider: 'lex',
-        key: 'lex/eu-west-1/ALPHABOT01/DRAFT/locales/de_DE/custom-vocabulary.zip',
+        key: 'lex/123456789012/eu-west-1/ALPHABOT01/DRAFT/locales/de_DE/custom-vocabulary.zip',
+        legacyKey: 'lex/eu-west-1/ALPHABOT01/DRAFT/locales/de_DE/custom-vocabulary.zip',
         spec: {
           kind: 'customVocabulary',
           botId: 'ALPHABOT01',
@@ -61,13 +66,15 @@ describe('plan', () => {
           localeId: 'de_DE',
           fileFormat: 'TSV',
           passwordSecret: 'botvault/lex-password',
+          ...AT_HOME,
         },
       },
       {
         id: 'lex:test-set:TESTSET001',
         provider: 'lex',
-        key: 'lex/eu-west-1/test-sets/TESTSET001/test-set.zip',
-        spec: { kind: 'testSet', testSetId: 'TESTSET001', fileFormat: 'CSV' },
+        key: 'lex/123456789012/eu-west-1/test-sets/TESTSET001/test-set.zip',
+        legacyKey: 'lex/eu-west-1/test-sets/TESTSET001/test-set.zip',
+        spec: { kind: 'testSet', testSetId: 'TESTSET001', fileFormat: 'CSV', ...AT_HOME },
       },
     ]);
   });

@@ -16,8 +16,8 @@ import { kmsMacKey, type MacKey, macMetadata } from '../../lib/core/mac';
 import { type KmsSimulator, startKmsSimulator } from '../simulators/kms-simulator';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const GOOD = 'lex/us-east-1/GOODBOT001/DRAFT/bot.zip';
-const ROTTEN = 'lex/us-east-1/ROTTENBOT1/DRAFT/bot.zip';
+const GOOD = 'lex/123456789012/us-east-1/GOODBOT001/DRAFT/bot.zip';
+const ROTTEN = 'lex/123456789012/us-east-1/ROTTENBOT1/DRAFT/bot.zip';
 const BADCRC = 'koreai/bots.kore.ai/st-1a2b3c4d-0000-1111-2222-333344445555/published/bot.zip';
 
 let server: S3Server;
@@ -125,7 +125,7 @@ describe('restore drill core', () => {
   });
 
   it('a password-protected export is decrypted with the secret its metadata names; without a readable password it fails', async () => {
-    const key = 'lex/us-east-1/PASSWORD01/DRAFT/bot.zip';
+    const key = 'lex/123456789012/us-east-1/PASSWORD01/DRAFT/bot.zip';
     const password = 'sentinel-drill-pw-93b1';
     for (const encryption of ['aes256', 'zipcrypto'] as const) {
       const zip = await lexLikeZip(500, { password, encryption });
@@ -152,15 +152,15 @@ describe('restore drill core', () => {
 
   it('an archive without sha256 metadata cannot be verified: it fails the drill', async () => {
     const zip = await lexLikeZip();
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip', Body: zip }));
-    expect(await drillArchive(s3, bucket, 'lex/us-east-1/NOMETA0001/DRAFT/bot.zip')).toMatchObject({
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'lex/123456789012/us-east-1/NOMETA0001/DRAFT/bot.zip', Body: zip }));
+    expect(await drillArchive(s3, bucket, 'lex/123456789012/us-east-1/NOMETA0001/DRAFT/bot.zip')).toMatchObject({
       ok: false,
       problem: expect.stringMatching(/^no sha256 metadata/),
     });
   });
 
   it('with the stack key: a version without a MAC, or whose metadata changed after its MAC was made, fails the drill', async () => {
-    const key = 'lex/us-east-1/MACBOT0001/DRAFT/bot.zip';
+    const key = 'lex/123456789012/us-east-1/MACBOT0001/DRAFT/bot.zip';
     const zip = await lexLikeZip(100);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, Metadata: { sha256: sha256(zip) } }));
     expect(await drillArchive(s3, bucket, key, { mac })).toMatchObject({

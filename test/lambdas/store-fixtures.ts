@@ -10,7 +10,13 @@ export const sha256 = (data: Buffer): string => createHash('sha256').update(data
 
 /** The job of a Lex bot's DRAFT export, at its real key. */
 export function lexBotJob(botId: string, name?: string): Job {
-  return { id: `lex:${botId}:DRAFT`, provider: 'lex', key: `lex/us-east-1/${botId}/DRAFT/bot.zip`, ...(name ? { name } : {}), spec: { kind: 'bot' } };
+  return {
+    id: `lex:${botId}:DRAFT`,
+    provider: 'lex',
+    key: `lex/123456789012/us-east-1/${botId}/DRAFT/bot.zip`,
+    ...(name ? { name } : {}),
+    spec: { kind: 'bot' },
+  };
 }
 
 /** An s3rver for the file (started before its tests, closed after) and a new bucket named `<prefix>-<n>` before each test. */

@@ -29,7 +29,7 @@ const RESULTS: JobResult[] = [
     target: 'lex:ALPHABOT01:DRAFT',
     provider: 'lex',
     status: 'SUCCEEDED',
-    key: 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+    key: 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip',
     bytes: 1200,
     sha256: 'a'.repeat(64),
     exportId: 'E1',
@@ -38,7 +38,7 @@ const RESULTS: JobResult[] = [
     target: 'lex:BRAVOBOT02:DRAFT',
     provider: 'lex',
     status: 'FAILED',
-    key: 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
+    key: 'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
     error: 'ExportFailedError',
     cause: 'locale not built',
   },
@@ -46,12 +46,12 @@ const RESULTS: JobResult[] = [
     target: 'lex:CHARLIE003:2',
     provider: 'lex',
     status: 'SUCCEEDED',
-    key: 'lex/us-east-1/CHARLIE003/2/bot.zip',
+    key: 'lex/123456789012/us-east-1/CHARLIE003/2/bot.zip',
     bytes: 800,
     sha256: 'b'.repeat(64),
     exportId: 'E3',
   },
-  { target: 'lex:DELTABOT04:DRAFT', provider: 'lex', status: 'UNCHANGED', key: 'lex/us-east-1/DELTABOT04/DRAFT/bot.zip' },
+  { target: 'lex:DELTABOT04:DRAFT', provider: 'lex', status: 'UNCHANGED', key: 'lex/123456789012/us-east-1/DELTABOT04/DRAFT/bot.zip' },
 ];
 
 let server: S3Server;

@@ -206,13 +206,13 @@ describe('plan with schedule ticks', () => {
           {
             id: `lex:${t.botId}:DRAFT`,
             provider: 'lex',
-            key: `lex/eu-west-1/${t.botId}/DRAFT/bot.zip`,
+            key: `lex/123456789012/eu-west-1/${t.botId}/DRAFT/bot.zip`,
             spec: { botId: t.botId, botVersion: 'DRAFT' },
           },
         ];
       },
     } as unknown as Provider;
-    return { calls, deps: { providerFor: () => provider, region: 'eu-west-1', ticks: deps } };
+    return { calls, deps: { providerFor: () => provider, home: { account: '123456789012', region: 'eu-west-1' }, ticks: deps } };
   };
   const scheduled = (runId: string, tickTime: string) => ({
     runId,

@@ -22,6 +22,7 @@ import { restoreFor } from '../../lib/providers/restore';
 import { SIMULATORS, type RunningSimulator } from '../simulators/providers';
 
 const REGION = 'us-east-1';
+const HOME = { account: '123456789012', region: REGION };
 
 /** A GrantContext that records what it is asked to allow. */
 function recordingGrants() {
@@ -30,7 +31,8 @@ function recordingGrants() {
     allow: (fn, actions, resources) => {
       if (resources.length) allowed.push({ fn, actions, resources });
     },
-    arn: (r) => `arn:aws:${r.service}:${REGION}:123456789012:${r.resource}${r.sep}${r.name}`,
+    accounts: [],
+    arn: (r) => `arn:aws:${r.service}:${r.region ?? REGION}:123456789012:${r.resource}${r.sep}${r.name}`,
     secretArn: (ref) => `arn:aws:secretsmanager:${REGION}:123456789012:secret:${ref}-??????`,
     acknowledgeWildcard: () => undefined,
   };
@@ -58,18 +60,18 @@ describe.each(PROVIDER_NAMES.map((name) => [name] as [ProviderName]))('provider 
     expect(target.provider).toBe(name);
     const provider = providerFor(name, { lex: lexClient(sim), secrets: async (id) => sim.secrets[id]! });
     expect(provider.name).toBe(name);
-    const [job, ...more] = await provider.plan(target, { region: REGION });
+    const [job, ...more] = await provider.plan(target, { home: HOME, accounts: [] });
     expect(more).toEqual([]);
     expect(job!.provider).toBe(name);
     expect(job!.key.startsWith(definition.archivePrefix)).toBe(true);
-    expect(keyInfo(job!.key)).toMatchObject({ key: job!.key, provider: name, id: job!.id });
-    expect(targetJobId(target, REGION)).toBe(job!.id);
+    expect(keyInfo(job!.key, HOME)).toMatchObject({ key: job!.key, provider: name, id: job!.id });
+    expect(targetJobId(target, HOME)).toBe(job!.id);
   });
 
   it('exports, downloads a zip from an allowed host, and records a sidecar section its definition parses', async () => {
     const target = targetSchema.parse(sim.target);
     const provider = providerFor(name, { lex: lexClient(sim), secrets: async (id) => sim.secrets[id]! });
-    const [job] = await provider.plan(target, { region: REGION });
+    const [job] = await provider.plan(target, { home: HOME, accounts: [] });
     const ref = await provider.start(job!);
     let status = await provider.check(job!, ref);
     for (let i = 0; status.status === 'IN_PROGRESS' && i < 100; i++) {

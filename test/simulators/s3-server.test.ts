@@ -110,17 +110,17 @@ describe('s3rver (in-process S3)', () => {
     await s3.send(
       new CopyObjectCommand({
         Bucket: BUCKET,
-        Key: 'lex/us-east-1/BOT/DRAFT/bot.zip',
+        Key: 'lex/123456789012/us-east-1/BOT/DRAFT/bot.zip',
         CopySource: `${BUCKET}/staging/a.zip`,
         MetadataDirective: 'REPLACE',
         Metadata: { sha256: sha256(body), 'export-id': 'EXP1' },
         ContentType: 'application/zip',
       }),
     );
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lex/us-east-1/BOT/DRAFT/bot.zip' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lex/123456789012/us-east-1/BOT/DRAFT/bot.zip' }));
     expect(head.Metadata).toEqual({ sha256: sha256(body), 'export-id': 'EXP1' });
     expect(head.ContentType).toBe('application/zip');
-    expect((await read(s3, 'lex/us-east-1/BOT/DRAFT/bot.zip')).equals(body)).toBe(true);
+    expect((await read(s3, 'lex/123456789012/us-east-1/BOT/DRAFT/bot.zip')).equals(body)).toBe(true);
   });
 
   it('ListMultipartUploads shows an open upload and AbortMultipartUpload removes it (both added over s3rver)', async () => {

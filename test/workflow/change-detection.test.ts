@@ -81,11 +81,11 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
       expect(sidecarHead.Metadata?.['restore-info-sha256']).toBe(archiveHead.Metadata?.['restore-info-sha256']);
       expect(archiveHead.Metadata?.['content-sha256']).toMatch(/^[0-9a-f]{64}$/);
     }
-    const alpha = await sidecar('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip');
+    const alpha = await sidecar('lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip');
     expect(alpha.lex).toMatchObject({ botId: 'ALPHABOT01', botName: 'Alpha', roleArn: ROLE, idleSessionTTLInSeconds: 600, tags: { team: 'orders' } });
     expect(alpha.lex!.aliases[0]!.botAliasLocaleSettings!.en_US!.codeHookSpecification!.lambdaCodeHook.lambdaARN).toBe(HOOK);
     // The locale archive records its bot too (a restore of a locale into a new bot needs it).
-    expect((await sidecar('lex/us-east-1/ALPHABOT01/1/locales/en_US.zip')).lex?.roleArn).toBe(ROLE);
+    expect((await sidecar('lex/123456789012/us-east-1/ALPHABOT01/1/locales/en_US.zip')).lex?.roleArn).toBe(ROLE);
 
     // Nothing changed: new exports (other zip bytes), same entries.
     const second = await h.run(config);
@@ -109,7 +109,7 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     const byTarget = Object.fromEntries(third.manifest!.results.map((r) => [r.target, r]));
     expect(byTarget['lex:ALPHABOT01:DRAFT']!.restoreInfo).toBe('written');
     expect(byTarget['lex:BRAVOBOT02:DRAFT']!.restoreInfo).toBe('unchanged');
-    const rewritten = await sidecar('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip');
+    const rewritten = await sidecar('lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip');
     expect(rewritten).toMatchObject({
       runId: third.runId,
       archive: { sha256: first.manifest!.results.find((r) => r.target === 'lex:ALPHABOT01:DRAFT')!.sha256 },
@@ -123,9 +123,9 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     expect(fourthBy['lex:ALPHABOT01:DRAFT']).toMatchObject({ status: 'SUCCEEDED', restoreInfo: 'written' });
     expect(fourthBy['lex:ALPHABOT01:1:en_US']!.status).toBe('UNCHANGED');
     expect(fourthBy['lex:BRAVOBOT02:DRAFT']!.status).toBe('UNCHANGED');
-    const stored = await h.object('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip');
+    const stored = await h.object('lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip');
     expect(stored!.body.equals(h.lex.archiveFor(fourthBy['lex:ALPHABOT01:DRAFT']!.exportId!))).toBe(true);
-    expect((await sidecar('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip')).archive.sha256).toBe(sha256(stored!.body));
+    expect((await sidecar('lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip')).archive.sha256).toBe(sha256(stored!.body));
   });
 
   it('changeDetection "always": every run stores', async () => {
@@ -134,7 +134,7 @@ describe('restore sidecar and change detection (synthesized workflow)', () => {
     await h.run(config);
     const second = await h.run(config);
     expect(second.manifest!.counts).toEqual({ total: 1, succeeded: 1, unchanged: 0, failed: 0 });
-    expect((await h.object('lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip'))!.metadata['run-id']).toBe(second.runId);
+    expect((await h.object('lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip'))!.metadata['run-id']).toBe(second.runId);
   });
 
   it('Kore.ai: the sidecar names the bot (from botDefinition.json); an unchanged bot is UNCHANGED', async () => {

@@ -20,8 +20,8 @@ import { startHarness, type Harness } from './harness';
 const CONCIERGE = 'st-1a2b3c4d-0000-1111-2222-333344445555';
 const APP = { clientId: 'cs-botvault-app', clientSecret: 'SENTINEL-kore-secret-change-history' };
 const PASSWORD = 'SENTINEL-lex-file-password-7c1d';
-const ALPHA_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
-const BRAVO_KEY = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
+const ALPHA_KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+const BRAVO_KEY = 'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
 
 interface World {
   h: Harness;

@@ -21,9 +21,9 @@ export const TARGETS = [
 ];
 /** The target that gets the fault, and its key. */
 export const FAULTY = 'lex:ALPHABOT01:DRAFT';
-export const FAULTY_KEY = 'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip';
+export const FAULTY_KEY = 'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip';
 export const HEALTHY = 'lex:BRAVOBOT02:DRAFT';
-export const HEALTHY_KEY = 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
+export const HEALTHY_KEY = 'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**

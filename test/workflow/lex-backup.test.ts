@@ -21,7 +21,11 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.manifest?.counts).toEqual({ total: 3, succeeded: 3, unchanged: 0, failed: 0 });
     const keys = run.manifest!.results.map((r) => r.key).sort();
-    expect(keys).toEqual(['lex/us-east-1/ALPHABOT01/DRAFT/bot.zip', 'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip', 'lex/us-east-1/CHARLIE003/2/bot.zip']);
+    expect(keys).toEqual([
+      'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+      'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
+      'lex/123456789012/us-east-1/CHARLIE003/2/bot.zip',
+    ]);
     for (const result of run.manifest!.results) {
       const stored = await h.object(result.key!);
       const served = h.lex.archiveFor(result.exportId!);
@@ -51,8 +55,8 @@ describe('backup run (synthesized definition, real handlers)', () => {
     expect(run.manifest!.counts).toMatchObject({ succeeded: 2, failed: 1 });
     // Archives only (each has its restore sidecar beside it).
     expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual([
-      'lex/us-east-1/ALPHABOT01/DRAFT/bot.zip',
-      'lex/us-east-1/CHARLIE003/2/bot.zip',
+      'lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip',
+      'lex/123456789012/us-east-1/CHARLIE003/2/bot.zip',
     ]);
     // No download was attempted for the failed export.
     expect(h.lex.calls.filter((c) => c.op === 'Download' && c.botId === 'BRAVOBOT02')).toEqual([]);
@@ -82,12 +86,12 @@ describe('backup run (synthesized definition, real handlers)', () => {
       expect(run.status).toBe('FAILED');
       const cut = run.manifest!.results.find((r) => r.target === 'lex:ALPHABOT01:DRAFT');
       expect(cut).toMatchObject({ status: 'FAILED', error: 'DownloadIntegrityError' });
-      expect(await h.object('lex/us-east-1/ALPHABOT01/DRAFT/bot.zip')).toBeUndefined();
+      expect(await h.object('lex/123456789012/us-east-1/ALPHABOT01/DRAFT/bot.zip')).toBeUndefined();
       expect(await h.openMultipartUploads()).toBe(0);
       expect(await h.keys('staging/')).toEqual([]);
       expect((await h.keys('lex/')).filter((k) => k.endsWith('.zip'))).toEqual([
-        'lex/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
-        'lex/us-east-1/CHARLIE003/2/bot.zip',
+        'lex/123456789012/us-east-1/BRAVOBOT02/DRAFT/bot.zip',
+        'lex/123456789012/us-east-1/CHARLIE003/2/bot.zip',
       ]);
     },
   );

@@ -6,8 +6,12 @@
  * - ListBotVersions, ListBotLocales: `bot`.
  * - CreateExport, DescribeExport, DeleteExport: `bot` or `test set`
  *   (`bot/<botId>` and `test-set/<testSetId>`).
+ * Targets in a member account get sts:AssumeRole on that account's role only
+ * (Service Authorization Reference for AWS STS: AssumeRole takes the `role`
+ * resource type).
  */
-import { type ProviderGrants, type ResourceArn, unique } from '../grant-context';
+import { type Account, accountNamed, HOME_ACCOUNT } from '../../core/accounts';
+import { type GrantContext, type ProviderGrants, type ResourceArn, unique } from '../grant-context';
 import type { LexTarget } from './target';
 
 /**
@@ -30,29 +34,90 @@ export const LEX_DESCRIBE_EXPORT_BOT_ACTIONS = [
   'lex:ListSlots',
 ] as const;
 
-const bot = (botId: string): ResourceArn => ({ service: 'lex', resource: 'bot', name: botId, sep: '/' });
-const testSet = (testSetId: string): ResourceArn => ({ service: 'lex', resource: 'test-set', name: testSetId, sep: '/' });
-const botAliases = (botId: string): ResourceArn => ({ service: 'lex', resource: 'bot-alias', name: botId === '*' ? '*' : `${botId}/*`, sep: '/' });
+type Region = string | undefined;
+const at = (region: Region) => (region ? { region } : {});
+const bot = (botId: string, region: Region): ResourceArn => ({ service: 'lex', resource: 'bot', name: botId, sep: '/', ...at(region) });
+const testSet = (testSetId: string, region: Region): ResourceArn => ({
+  service: 'lex',
+  resource: 'test-set',
+  name: testSetId,
+  sep: '/',
+  ...at(region),
+});
+const botAliases = (botId: string, region: Region): ResourceArn => ({
+  service: 'lex',
+  resource: 'bot-alias',
+  name: botId === '*' ? '*' : `${botId}/*`,
+  sep: '/',
+  ...at(region),
+});
+
+/** The functions that call Lex for a job (Plan only for discovery). */
+const JOB_FUNCTIONS = ['startExport', 'checkExport', 'storeArchive', 'cleanup'] as const;
 
 /** The password secrets of password-protected exports: read by StartExport, StoreArchive and the restore drill. */
 const passwordSecrets = (targets: readonly LexTarget[]) => unique(targets.flatMap((t) => (t.passwordSecret ? [t.passwordSecret] : [])));
 
+/**
+ * Where each target's jobs go: its member accounts' roles (by whether the target discovers), and the
+ * regions of the stack's own account it covers (undefined: the stack's region).
+ */
+function placesOf(targets: readonly LexTarget[], accounts: readonly Account[]) {
+  const discoveryRoles = new Set<string>();
+  const roles = new Set<string>();
+  const homeRegions = new Map<Region, LexTarget[]>();
+  for (const t of targets) {
+    const refs = t.discover ? (t.accounts ?? [HOME_ACCOUNT]) : [t.account ?? HOME_ACCOUNT];
+    for (const ref of refs) {
+      const member = accountNamed(ref, accounts);
+      if (member) {
+        roles.add(member.roleArn);
+        if (t.discover) discoveryRoles.add(member.roleArn);
+        continue;
+      }
+      for (const region of t.discover ? (t.regions ?? [undefined]) : [t.region]) {
+        const list = homeRegions.get(region) ?? [];
+        if (!list.includes(t)) list.push(t);
+        homeRegions.set(region, list);
+      }
+    }
+  }
+  return { discoveryRoles: unique([...discoveryRoles]), roles: unique([...roles]), homeRegions };
+}
+
 const grant: ProviderGrants<LexTarget>['grant'] = (targets, ctx) => {
+  const { discoveryRoles, roles, homeRegions } = placesOf(targets, ctx.accounts);
+  // Member accounts: the functions may assume exactly the configured roles; what they may do there is
+  // the member role's policy (lib/constructs/member-account-role.ts), not this account's.
+  ctx.allow('plan', ['sts:AssumeRole'], discoveryRoles);
+  for (const fn of JOB_FUNCTIONS) ctx.allow(fn, ['sts:AssumeRole'], roles);
+
+  for (const [region, own] of homeRegions) grantHomeRegion(own, region, ctx);
+
+  // The export password is read where it is used: StartExport passes it to CreateExport, StoreArchive
+  // decrypts the download with it (checks and content hash of the plaintext). It never travels further.
+  const secrets = passwordSecrets(targets).map((s) => ctx.secretArn(s));
+  ctx.allow('startExport', ['secretsmanager:GetSecretValue'], secrets);
+  ctx.allow('storeArchive', ['secretsmanager:GetSecretValue'], secrets);
+};
+
+/** Lex in one region of the stack's own account, for the targets there. */
+function grantHomeRegion(targets: readonly LexTarget[], region: Region, ctx: GrantContext): void {
   const discover = targets.some((t) => t.discover === true);
   const botIds = unique(targets.flatMap((t) => (t.botId ? [t.botId] : [])));
   const testSetIds = unique(targets.flatMap((t) => (t.testSetId ? [t.testSetId] : [])));
   // Discovery may export any bot, so `bot/*` replaces the individual bots.
-  const bots = discover ? [ctx.arn(bot('*'))] : botIds.map((id) => ctx.arn(bot(id)));
-  const testSets = testSetIds.map((id) => ctx.arn(testSet(id)));
+  const bots = discover ? [ctx.arn(bot('*', region))] : botIds.map((id) => ctx.arn(bot(id, region)));
+  const testSets = testSetIds.map((id) => ctx.arn(testSet(id, region)));
   const exportResources = [...bots, ...testSets];
 
   if (discover) {
     ctx.allow('plan', ['lex:ListBots'], ['*']);
-    ctx.allow('plan', ['lex:ListBotVersions', 'lex:ListBotLocales'], [ctx.arn(bot('*'))]);
-    for (const fn of ['plan', 'startExport', 'checkExport', 'storeArchive', 'cleanup'] as const) {
+    ctx.allow('plan', ['lex:ListBotVersions', 'lex:ListBotLocales'], [ctx.arn(bot('*', region))]);
+    for (const fn of ['plan', ...JOB_FUNCTIONS] as const) {
       ctx.acknowledgeWildcard(
         fn,
-        bot('*'),
+        bot('*', region),
         'A target has "discover": true: the bots to back up are found at run time, so any bot in this account and region.',
       );
     }
@@ -60,11 +125,6 @@ const grant: ProviderGrants<LexTarget>['grant'] = (targets, ctx) => {
   }
 
   ctx.allow('startExport', ['lex:CreateExport'], exportResources);
-  // The export password is read where it is used: StartExport passes it to CreateExport, StoreArchive
-  // decrypts the download with it (checks and content hash of the plaintext). It never travels further.
-  const secrets = passwordSecrets(targets).map((s) => ctx.secretArn(s));
-  ctx.allow('startExport', ['secretsmanager:GetSecretValue'], secrets);
-  ctx.allow('storeArchive', ['secretsmanager:GetSecretValue'], secrets);
 
   // CheckExport polls the status; StoreArchive asks for a fresh download URL right before downloading.
   for (const fn of ['checkExport', 'storeArchive'] as const) {
@@ -81,17 +141,17 @@ const grant: ProviderGrants<LexTarget>['grant'] = (targets, ctx) => {
   ctx.allow(
     'storeArchive',
     ['lex:DescribeBotAlias'],
-    aliasBots.map((id) => ctx.arn(botAliases(id))),
+    aliasBots.map((id) => ctx.arn(botAliases(id, region))),
   );
   for (const id of aliasBots) {
     ctx.acknowledgeWildcard(
       'storeArchive',
-      botAliases(id),
+      botAliases(id, region),
       'The restore sidecar records every alias of the bot (DescribeBotAlias); aliases are created at any time, so all aliases of this bot.',
     );
   }
 
   ctx.allow('cleanup', ['lex:DeleteExport'], exportResources);
-};
+}
 
 export const lexGrants: ProviderGrants<LexTarget> = { grant, archiveSecrets: passwordSecrets };

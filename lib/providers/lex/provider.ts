@@ -38,13 +38,21 @@ import { passwordFromSecret, type SecretReader } from '../../core/secrets';
 import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
 import { scrubText } from '../../core/scrub';
 import { globMatcher } from '../../core/schemas';
-import { type LexSpec, lexJob, lexSpecSchema, specForTarget } from './keys';
+import { HOME_ACCOUNT, type Location, locate } from '../../core/accounts';
+import { type LexSpec, lexJob, lexSpecSchema, locationSpec, specForTarget } from './keys';
 import type { LexTarget } from './target';
 import type { Target, RestoreDetails } from '../definitions';
 import { lexAliasInfoSchema, type LexAliasInfo } from './restore-info';
 
 export interface LexProviderDeps {
+  /** Lex in the functions' own account and region, with their own credentials. */
   readonly lex: LexModelsV2Client;
+  /**
+   * Lex at a job's account and region, through its member role where it has one (lambdas/shared/clients.ts
+   * caches one client per region and role). A job planned before account ids names neither: `lex` serves it.
+   * @default - `lex` for every job (tests of one account and region)
+   */
+  readonly lexAt?: (where: LexEndpoint) => LexModelsV2Client;
   /** Reads `passwordSecret` values; required only for targets that set one. */
   readonly secrets?: SecretReader;
   /** Parallel discovery calls (ListBotVersions / ListBotLocales); low to stay under Lex's list quotas. @default 4 */
@@ -64,6 +72,9 @@ export function lexDownloadHosts(region: string): string[] {
   const bases = [`s3.${suffix}`, `s3.${region}.${suffix}`, `s3-${region}.${suffix}`, `s3.dualstack.${region}.${suffix}`];
   return bases.flatMap((b) => [b, `*.${b}`]);
 }
+
+/** Where a Lex client sends its calls: the region, and the member role that reaches the account (none at home). */
+export type LexEndpoint = Pick<Location, 'region' | 'roleArn' | 'externalId'>;
 
 // ---- error mapping ----
 
@@ -85,6 +96,8 @@ const AUTH = new Set([
   'InvalidSignatureException',
   'ExpiredTokenException',
   'InvalidClientTokenId',
+  // STS AssumeRole of a member role that does not trust BotVault, or without the right external ID.
+  'AccessDenied',
   'MissingAuthenticationTokenException',
 ]);
 const NETWORK_CODES = new Set([
@@ -141,6 +154,8 @@ function resourceSpecification(spec: LexSpec): ExportResourceSpecification {
       return { customVocabularyExportSpecification: { botId, botVersion, localeId } };
     case 'testSet':
       return { testSetExportSpecification: { testSetId } };
+    case 'discoveryFailed':
+      throw new InvalidInputError('A failed discovery has nothing to export.');
   }
 }
 
@@ -165,15 +180,56 @@ export class LexProvider implements Provider {
 
   async plan(target: Target, context: PlanContext): Promise<Job[]> {
     if (target.provider !== 'lex') throw new InvalidInputError(`The Lex provider cannot plan a ${String(target.provider)} target.`);
-    if (!target.discover) return [lexJob(context.region, specForTarget(target))];
-    return this.discover(target, context.region);
+    if (!target.discover) {
+      const where = locate(target.account, target.region, context.home, context.accounts);
+      return [lexJob(context.home, specForTarget(target, where))];
+    }
+    // One account and region after the other: each pages through its own ListBots under its own quotas.
+    const jobs: Job[] = [];
+    for (const ref of target.accounts ?? [HOME_ACCOUNT]) {
+      for (const region of target.regions ?? [context.home.region]) {
+        const where = locate(ref, region, context.home, context.accounts);
+        jobs.push(...(await this.discoverAt(target, where, context)));
+      }
+    }
+    return jobs;
+  }
+
+  /**
+   * Discovery in one account and region. A member account whose role cannot be assumed (not deployed,
+   * wrong external ID) or whose Lex refuses the listing must not cost the other accounts their backups:
+   * its failure becomes one job that fails at StartExport with the error, so the run manifest, the
+   * run's Fail and the alarms name it. Throttling and outages still fail Plan, which the state machine retries.
+   */
+  private async discoverAt(target: LexTarget, where: Location, context: PlanContext): Promise<Job[]> {
+    try {
+      return await this.discover(target, where, context);
+    } catch (err) {
+      if (!(err instanceof ProviderAuthError || err instanceof ProviderRequestError)) throw err;
+      logger.error('Lex discovery failed in one account and region; its bots are not backed up this run', {
+        account: where.account,
+        region: where.region,
+        errorName: err.name,
+        errorMessage: err.message,
+      });
+      const failed: LexSpec = {
+        kind: 'discoveryFailed',
+        fileFormat: 'LexJson',
+        ...locationSpec(where),
+        error: `${err.name}: ${scrubText(err.message)}`,
+      };
+      return [lexJob(context.home, failed)];
+    }
   }
 
   async start(job: Job): Promise<ExportRef> {
     const spec = parseSpec(job);
+    if (spec.kind === 'discoveryFailed') {
+      throw new ProviderAuthError(`Lex discovery in account ${spec.account} region ${spec.region} failed: ${spec.error ?? 'no reason recorded'}`);
+    }
     const filePassword = spec.passwordSecret ? await this.password(spec.passwordSecret) : undefined;
     const res = await this.call(`CreateExport for ${job.id}`, () =>
-      this.deps.lex.send(
+      this.client(spec).send(
         new CreateExportCommand({
           resourceSpecification: resourceSpecification(spec),
           fileFormat: spec.fileFormat,
@@ -219,13 +275,13 @@ export class LexProvider implements Provider {
     }
     if (!res.downloadUrl)
       throw new ProviderUnavailableError(`Lex export ${ref.exportId} for ${job.id} is Completed but came without a download URL.`);
-    const region = await this.deps.lex.config.region();
+    const region = await this.client(parseSpec(job)).config.region();
     return { url: res.downloadUrl, allowedHosts: lexDownloadHosts(region) };
   }
 
   async cleanup(job: Job, ref: ExportRef): Promise<void> {
     try {
-      await this.deps.lex.send(new DeleteExportCommand({ exportId: ref.exportId }));
+      await this.client(parseSpec(job)).send(new DeleteExportCommand({ exportId: ref.exportId }));
     } catch (err) {
       // Already gone (deleted earlier, or expired after 7 days): that is what cleanup wanted. DeleteExport
       // declares no ResourceNotFoundException: Lex answers a gone export with 412 PreconditionFailedException
@@ -252,9 +308,9 @@ export class LexProvider implements Provider {
    */
   async restoreInfo(job: Job, _archive: ArchiveReader): Promise<RestoreDetails | undefined> {
     const spec = parseSpec(job);
-    if (spec.kind === 'testSet' || !spec.botId) return undefined;
+    if (spec.kind === 'testSet' || spec.kind === 'discoveryFailed' || !spec.botId) return undefined;
     const botId = spec.botId;
-    const lex = this.deps.lex;
+    const lex = this.client(spec);
     const bot = await this.call(`DescribeBot ${botId}`, () => lex.send(new DescribeBotCommand({ botId })));
     if (
       !bot.botName ||
@@ -331,7 +387,18 @@ export class LexProvider implements Provider {
   }
 
   private describe(job: Job, ref: ExportRef) {
-    return this.call(`DescribeExport ${ref.exportId} for ${job.id}`, () => this.deps.lex.send(new DescribeExportCommand({ exportId: ref.exportId })));
+    const lex = this.client(parseSpec(job));
+    return this.call(`DescribeExport ${ref.exportId} for ${job.id}`, () => lex.send(new DescribeExportCommand({ exportId: ref.exportId })));
+  }
+
+  /** The client for a job's (or a discovery's) account and region. */
+  private client(where: { region?: string; roleArn?: string; externalId?: string }): LexModelsV2Client {
+    if (!this.deps.lexAt || where.region === undefined) return this.deps.lex;
+    return this.deps.lexAt({
+      region: where.region,
+      ...(where.roleArn ? { roleArn: where.roleArn } : {}),
+      ...(where.externalId ? { externalId: where.externalId } : {}),
+    });
   }
 
   /** The export password: the secret's string, or its `password` field when the secret is JSON. */
@@ -340,7 +407,9 @@ export class LexProvider implements Provider {
     return passwordFromSecret(await this.deps.secrets(secretId));
   }
 
-  private async discover(t: LexTarget, region: string): Promise<Job[]> {
+  private async discover(t: LexTarget, where: Location, context: PlanContext): Promise<Job[]> {
+    const lex = this.client(where);
+    const at = locationSpec(where);
     const include = (t.include ?? []).map(globMatcher);
     const exclude = (t.exclude ?? []).map(globMatcher);
     const wanted = (name: string) => (include.length === 0 || include.some((m) => m(name))) && !exclude.some((m) => m(name));
@@ -348,7 +417,7 @@ export class LexProvider implements Provider {
     const password = t.passwordSecret ? { passwordSecret: t.passwordSecret } : {};
 
     const bots: { botId: string; botName: string }[] = [];
-    for await (const page of this.pages('ListBots', paginateListBots({ client: this.deps.lex, pageSize: 100 }, {}))) {
+    for await (const page of this.pages(`ListBots in ${where.account} ${where.region}`, paginateListBots({ client: lex, pageSize: 100 }, {}))) {
       for (const b of page.botSummaries ?? []) {
         if (!b.botId || !b.botName || !wanted(b.botName)) continue;
         if (b.botStatus === 'Deleting') continue; // an export of a bot being deleted can only fail
@@ -357,34 +426,39 @@ export class LexProvider implements Provider {
     }
 
     const perBot = await mapLimit(bots, this.deps.discoveryConcurrency ?? 4, async (bot) => {
-      const versions = mode === 'DRAFT' ? ['DRAFT'] : await this.versionsToExport(bot.botId, mode);
+      const versions = mode === 'DRAFT' ? ['DRAFT'] : await this.versionsToExport(lex, bot.botId, mode);
       if (versions.length === 0) {
         logger.warn('Discovered bot has no numbered version; skipped (versions: "latest")', { botId: bot.botId, botName: bot.botName });
         return [];
       }
       const jobs: Job[] = [];
       for (const botVersion of versions) {
-        jobs.push(lexJob(region, { kind: 'bot', botId: bot.botId, botVersion, fileFormat: 'LexJson', ...password }, bot.botName));
+        jobs.push(lexJob(context.home, { kind: 'bot', botId: bot.botId, botVersion, fileFormat: 'LexJson', ...password, ...at }, bot.botName));
         if (t.locales) {
-          for (const localeId of await this.localesOf(bot.botId, botVersion)) {
-            jobs.push(lexJob(region, { kind: 'botLocale', botId: bot.botId, botVersion, localeId, fileFormat: 'LexJson', ...password }, bot.botName));
+          for (const localeId of await this.localesOf(lex, bot.botId, botVersion)) {
+            const spec: LexSpec = { kind: 'botLocale', botId: bot.botId, botVersion, localeId, fileFormat: 'LexJson', ...password, ...at };
+            jobs.push(lexJob(context.home, spec, bot.botName));
           }
         }
       }
       return jobs;
     });
     const jobs = perBot.flat();
-    logger.info('Lex discovery finished', { bots: bots.length, jobs: jobs.length, versions: mode, locales: Boolean(t.locales) });
+    logger.info('Lex discovery finished', {
+      account: where.account,
+      region: where.region,
+      bots: bots.length,
+      jobs: jobs.length,
+      versions: mode,
+      locales: Boolean(t.locales),
+    });
     return jobs;
   }
 
   /** 'latest': the highest numbered version (none when the bot was never versioned); 'all': DRAFT and every numbered one. */
-  private async versionsToExport(botId: string, mode: 'latest' | 'all'): Promise<string[]> {
+  private async versionsToExport(lex: LexModelsV2Client, botId: string, mode: 'latest' | 'all'): Promise<string[]> {
     const numbered: number[] = [];
-    for await (const page of this.pages(
-      `ListBotVersions for ${botId}`,
-      paginateListBotVersions({ client: this.deps.lex, pageSize: 100 }, { botId }),
-    )) {
+    for await (const page of this.pages(`ListBotVersions for ${botId}`, paginateListBotVersions({ client: lex, pageSize: 100 }, { botId }))) {
       for (const v of page.botVersionSummaries ?? []) {
         if (v.botVersion && /^[1-9][0-9]*$/.test(v.botVersion) && v.botStatus !== 'Deleting') numbered.push(Number(v.botVersion));
       }
@@ -394,9 +468,9 @@ export class LexProvider implements Provider {
     return ['DRAFT', ...numbered.map(String)];
   }
 
-  private async localesOf(botId: string, botVersion: string): Promise<string[]> {
+  private async localesOf(lex: LexModelsV2Client, botId: string, botVersion: string): Promise<string[]> {
     const locales: string[] = [];
-    const paginator = paginateListBotLocales({ client: this.deps.lex, pageSize: 100 }, { botId, botVersion });
+    const paginator = paginateListBotLocales({ client: lex, pageSize: 100 }, { botId, botVersion });
     for await (const page of this.pages(`ListBotLocales for ${botId} version ${botVersion}`, paginator)) {
       for (const l of page.botLocaleSummaries ?? []) if (l.localeId) locales.push(l.localeId);
     }

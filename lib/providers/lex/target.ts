@@ -4,6 +4,7 @@
  */
 // zod/mini: bundled into the Lambdas (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
+import { accountRefSchema, regionSchema } from '../../core/accounts';
 import { secretRefSchema } from '../../core/schemas';
 
 /** Lex bot ids and test set ids are 10 upper-case alphanumerics. */
@@ -22,6 +23,10 @@ const passwordSecret = secretRefSchema('must be a Secrets Manager secret name (e
  * - a locale's custom vocabulary: add `localeId` and `customVocabulary: true`
  * - a test set: `testSetId` alone
  * - discovery: `discover: true` (+ `include` / `exclude` name patterns, `versions`)
+ *
+ * Where: a static target names one `account` and `region`, a discovery
+ * target any number (`accounts`, `regions`); both default to the stack's own
+ * account and region (lib/core/accounts.ts).
  */
 export const lexTargetSchema = z
   .strictObject({
@@ -38,11 +43,23 @@ export const lexTargetSchema = z
     exclude: z.optional(z.array(z.string().check(z.minLength(1)))),
     versions: z.optional(z.enum(['DRAFT', 'latest', 'all'])),
     locales: z.optional(z.boolean()),
+    account: z.optional(accountRefSchema),
+    region: z.optional(regionSchema),
+    accounts: z.optional(
+      z.array(accountRefSchema).check(z.minLength(1, { message: "must name at least one account (leave it out for the stack's own)" })),
+    ),
+    regions: z.optional(z.array(regionSchema).check(z.minLength(1, { message: "must name at least one region (leave it out for the stack's own)" }))),
   })
   .check(
     z.superRefine((t, ctx) => {
       const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
       if (t.discover) {
+        for (const [field, instead] of [
+          ['account', 'accounts'],
+          ['region', 'regions'],
+        ] as const) {
+          if (t[field] !== undefined) issue(field, `is for a static target; a discovery target takes "${instead}": [...]`);
+        }
         for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary', 'testSetId'] as const) {
           if (t[field] !== undefined)
             issue(field, `is not allowed with "discover": true (discovery finds the bots itself); remove it or remove "discover"`);
@@ -65,6 +82,12 @@ export const lexTargetSchema = z
       }
       for (const field of ['include', 'exclude', 'versions', 'locales'] as const) {
         if (t[field] !== undefined) issue(field, `only applies with "discover": true`);
+      }
+      for (const [field, instead] of [
+        ['accounts', 'account'],
+        ['regions', 'region'],
+      ] as const) {
+        if (t[field] !== undefined) issue(field, `only applies with "discover": true; a static target lives in one place: "${instead}": "…"`);
       }
       if (t.testSetId !== undefined) {
         for (const field of ['botId', 'botVersion', 'localeId', 'customVocabulary'] as const) {
