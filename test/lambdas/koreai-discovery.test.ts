@@ -2,15 +2,20 @@
  * Kore.ai discovery against the Kore.ai simulator's Admin API (real JWT
  * checks, real paging): Get Bots paged 50 at a time with the Admin Console
  * app's JWT, whatever `offset` counts; name patterns; 429 and 5xx retried;
- * and the listing's client secrets kept out of jobs, logs and errors.
+ * and the listing's client secrets kept out of jobs, logs and errors; a
+ * restore of a discovered bot finds its discovery target.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config/config';
 import type { Job } from '../../lib/core/contracts';
 import { ProviderAuthError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
+import { parseKoreaiKey } from '../../lib/providers/koreai/keys';
 import { KoreaiProvider, type KoreaiProviderDeps } from '../../lib/providers/koreai/provider';
+import { restoreKoreai } from '../../lib/providers/koreai/restore';
+import { RestoreRefusedError } from '../../lib/providers/restore';
 import type { KoreaiTarget } from '../../lib/providers/koreai/target';
 import type { PlanContext } from '../../lib/providers/types';
 import { withCapturedLogs } from '../helpers/capture-logs';
@@ -332,6 +337,46 @@ describe('Kore.ai discovery: the listing’s client secrets go nowhere', () => {
       expect(lines.join('')).not.toContain(SENTINEL);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('Kore.ai restore of a discovered bot', () => {
+  const source = (key: string) => ({
+    resource: parseKoreaiKey(key)!,
+    data: Buffer.from('zip bytes'),
+    entries: new Map([
+      ['botDefinition.json', Buffer.from(JSON.stringify({ defaultLanguage: 'en', localeData: { en: { name: 'Bot-004' } } }))],
+      ['config.json', Buffer.from('{"name":"Bot-004"}')],
+    ]),
+  });
+  const env = (targets: KoreaiTarget[]) => ({
+    targets,
+    allowedOrigins: [kore.url],
+    secrets: async (id: string) => SECRETS[id]!,
+    aws: <T>(_what: string, call: () => Promise<T>) => call(),
+    callerAccount: async () => '111122223333',
+  });
+
+  it("finds the discovery target of the key's host and export type, and proves the export app's credentials", async () => {
+    const key = `koreai/${new URL(kore.url).host}/${botId(4)}/published/bot.zip`;
+    const plan = await restoreKoreai(source(key), { toBot: 'Bot-004 restored', pollMs: 10, timeout: 5 }, env([target()]));
+    expect(plan.sources).toEqual({ credentials: 'secret botvault/koreai-admin' });
+    expect(plan.destination).toEqual({ botId: null, botName: 'Bot-004 restored', existing: false });
+    expect(decodeJwt(kore.seenJwts.at(-1)!).appId).toBe(ADMIN.clientId);
+    const own = await restoreKoreai(
+      source(key),
+      { toBot: 'Again', pollMs: 10, timeout: 5 },
+      env([target({ credentialsSecret: 'botvault/koreai-bot-app' })]),
+    );
+    expect(own.sources).toEqual({ credentials: 'secret botvault/koreai-bot-app' });
+  });
+
+  it('a key of another export type or host is no discovered bot of the target', async () => {
+    for (const key of [`koreai/${new URL(kore.url).host}/${botId(4)}/latest/bot.zip`, `koreai/kore.example.com/${botId(4)}/published/bot.zip`]) {
+      const err = await failure(restoreKoreai(source(key), { toBot: 'X', pollMs: 10, timeout: 5 }, env([target()])));
+      expect(err, key).toBeInstanceOf(RestoreRefusedError);
+      expect(err.message, key).toContain('no Kore.ai target in the config backs it up');
     }
   });
 });
