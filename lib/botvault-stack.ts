@@ -74,15 +74,18 @@ export class BotVaultStack extends Stack {
       ...(config.objectLock ? { BOTVAULT_S3_CHECKSUMS: 'WHEN_SUPPORTED' } : {}),
     };
 
+    // The API calls of Plan (Kore.ai discovery), StartExport and CheckExport go through the download guard
+    // too (lib/core/guarded-fetch.ts): an allowlisted plain-http or internal provider host must pass there as well.
+    const allowlist = { BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(',') };
     const fn = (id: string, name: string, opts: Pick<BackupFunctionProps, 'memorySize' | 'timeout' | 'environment' | 'ephemeralStorageMiB'> = {}) =>
       new BackupFunction(this, id, { name, logRetention, logEncryptionKey: key, ...opts, environment: { ...bucketEnv, ...opts.environment } });
 
     this.functions = {
       // Discovery pages through every bot, version and locale under Lex's list rate limits: the workflow allows 5 minutes.
       // BOTVAULT_ACCOUNT_ID: the home account of the Lex keys it plans (`lex/<account>/<region>/…`).
-      plan: fn('Plan', 'plan', { timeout: Duration.minutes(5), environment: { BOTVAULT_ACCOUNT_ID: Aws.ACCOUNT_ID } }),
-      startExport: fn('StartExport', 'start-export'),
-      checkExport: fn('CheckExport', 'check-export'),
+      plan: fn('Plan', 'plan', { timeout: Duration.minutes(5), environment: { BOTVAULT_ACCOUNT_ID: Aws.ACCOUNT_ID, ...allowlist } }),
+      startExport: fn('StartExport', 'start-export', { environment: allowlist }),
+      checkExport: fn('CheckExport', 'check-export', { environment: allowlist }),
       // Network-bound streaming of the archive into S3: the most memory (and with it bandwidth) and the full 15 minutes.
       // The spool of an archive above 64 MiB lives in /tmp while it is checked (lambdas/shared/spool.ts): room for the largest one.
       storeArchive: fn('StoreArchive', 'store-archive', {
@@ -90,7 +93,7 @@ export class BotVaultStack extends Stack {
         timeout: Duration.minutes(15),
         ephemeralStorageMiB: Math.max(512, config.maxArchiveMiB + 64),
         environment: {
-          BOTVAULT_DOWNLOAD_ALLOWLIST: config.downloadAllowlist.join(','),
+          ...allowlist,
           BOTVAULT_CHANGE_DETECTION: config.changeDetection,
           BOTVAULT_MAX_ARCHIVE_MIB: String(config.maxArchiveMiB),
           BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits),
@@ -194,6 +197,15 @@ export class BotVaultStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.macKey, {
       description: 'The KMS HMAC key whose MACs `botvault get/diff/restore/status` verify (the CLI needs kms:VerifyMac on it)',
       value: this.authenticationKey.key.keyArn,
+    });
+    // Summarize and the restore drill never call Lex: a member account need not trust them.
+    new CfnOutput(this, STACK_OUTPUTS.functionRoles, {
+      description:
+        'The roles that call Lex: a member account\'s BotVaultMemberAccount stack trusts them (its TrustedRoleArns parameter; README "Many accounts and regions")',
+      value: Fn.join(
+        ',',
+        [f.plan, f.startExport, f.checkExport, f.storeArchive, f.cleanup].map((x) => x.role.roleArn),
+      ),
     });
     new CfnOutput(this, STACK_OUTPUTS.startCommand, {
       description: 'Start a manual backup run of every configured target',

@@ -33,6 +33,8 @@ export const STACK_OUTPUTS = {
   stateMachine: 'StateMachineArn',
   startCommand: 'StartManualRunCommand',
   macKey: 'AuthenticationKeyArn',
+  /** The roles that call Lex, comma-separated: what a member account's BotVaultMemberAccount stack trusts (TrustedRoleArns). */
+  functionRoles: 'FunctionRoleArns',
 } as const;
 
 /** The stack name BotVault deploys under when the config does not say. */

@@ -72,7 +72,7 @@ describe('the six Lambdas in the stack', () => {
   });
 
   it.each(FUNCTIONS.filter((n) => n !== 'StoreArchive'))(
-    '%s: environment is the defaults plus BOTVAULT_BUCKET (Plan: and the account id; Summarize: and the MAC key and the change notification topic)',
+    '%s: environment is the defaults plus BOTVAULT_BUCKET (Plan: and the account id; Plan, StartExport, CheckExport: and the download allowlist; Summarize: and the MAC key and the change notification topic)',
     (name) => {
       const topicRef = `Ref(${logicalId(json, 'AWS::SNS::Topic', 'AlarmsTopic')})`;
       expect(render(props(name).Environment)).toEqual({
@@ -80,6 +80,10 @@ describe('the six Lambdas in the stack', () => {
           ...DEFAULT_ENV,
           BOTVAULT_BUCKET: bucketRef,
           ...(name === 'Plan' ? { BOTVAULT_ACCOUNT_ID: 'Ref(AWS::AccountId)' } : {}),
+          // Their provider API calls go through the download guard (Kore.ai's host may be an allowlisted simulator).
+          ...(['Plan', 'StartExport', 'CheckExport'].includes(name)
+            ? { BOTVAULT_DOWNLOAD_ALLOWLIST: 'http://127.0.0.1:4010,https://files.example.com' }
+            : {}),
           ...(name === 'Summarize' ? { BOTVAULT_MAC_KEY_ID: macKeyRef, BOTVAULT_CHANGE_TOPIC_ARN: topicRef } : {}),
         },
       });

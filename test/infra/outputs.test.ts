@@ -7,11 +7,15 @@ describe('stack outputs', () => {
   const bucket = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
   const machine = logicalId(json, 'AWS::StepFunctions::StateMachine', 'Workflow');
 
-  it('are exactly ArchiveBucketName, StateMachineArn, AuthenticationKeyArn and StartManualRunCommand, with these values', () => {
+  it('are exactly ArchiveBucketName, StateMachineArn, AuthenticationKeyArn, FunctionRoleArns and StartManualRunCommand, with these values', () => {
     expect(Object.fromEntries(Object.entries(json.Outputs ?? {}).map(([k, v]) => [k, render(v.Value)]))).toEqual({
       ArchiveBucketName: `Ref(${bucket})`,
       StateMachineArn: `Ref(${machine})`,
       AuthenticationKeyArn: `${logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey')}.Arn`,
+      // The five functions that call Lex, in the order a member stack's TrustedRoleArns takes them.
+      FunctionRoleArns: ['Plan', 'StartExport', 'CheckExport', 'StoreArchive', 'Cleanup']
+        .map((fn) => `${logicalId(json, 'AWS::IAM::Role', `${fn}Role`)}.Arn`)
+        .join(','),
       // The region as CloudFormation resolves it, even when synth was given one (helpers.ts synthesizes with a region).
       StartManualRunCommand: `aws stepfunctions start-execution --region Ref(AWS::Region) --state-machine-arn Ref(${machine}) --input '{"trigger":"manual"}'`,
     });
