@@ -5,8 +5,11 @@
  * never in tests.
  *
  *   npm run bench                   everything (about 5–8 minutes on 2 cores)
- *   npm run bench -- store bundles  only some parts (store, bundles, e2e), written to
+ *   npm run bench -- store bundles  only some parts (store, bundles, e2e, accounts, mirror), written to
  *                                   results.store-bundles.json (results.json keeps the full run)
+ *   npm run bench -- accounts       Plan's discovery of 3 accounts × 2 regions × 100 bots (STS and Lex estate
+ *                                   simulators): its duration and calls, its output and the state after the Map
+ *                                   against Step Functions' 256 KiB, the inline Map's history (accounts.ts)
  *   npm run bench -- mirror         `botvault mirror` over BENCH_MIRROR_VERSIONS (200) versions of one bot, on
  *                                   the versioned S3 server (BOTVAULT_SWIFT_S3_ENDPOINT, else Swift started by
  *                                   scripts/swift-s3.sh as `npm test` does)
@@ -18,6 +21,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { type AccountsBenchResult, accountsTable, benchAccounts, STATE_LIMIT_BYTES } from './accounts';
 import { benchBundles, benchExternalSdk, benchZipReader, type BundleResult } from './bundles';
 import { benchE2e, type E2eResult } from './e2e';
 import { benchMirror, type MirrorBenchResult } from './mirror';
@@ -51,7 +55,8 @@ interface Check {
   met?: boolean;
 }
 
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['store', 'bundles', 'e2e', 'mirror']);
+const ALL_PARTS = ['store', 'bundles', 'e2e', 'accounts', 'mirror'];
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ALL_PARTS);
 const UNITS: Record<string, number> = { KiB: 1024, MiB, GiB: 1024 * MiB };
 const sizes = (process.env.BENCH_SIZES ?? '100KiB,10MiB,100MiB,1GiB').split(',').map((s) => {
   const m = /^(\d+)(KiB|MiB|GiB)$/.exec(s.trim());
@@ -102,6 +107,7 @@ async function main(): Promise<void> {
   let externalSdk: BundleResult[] = [];
   let zipReader: BundleResult | undefined;
   let e2e: E2eResult | undefined;
+  let accounts: AccountsBenchResult | undefined;
   let mirror: MirrorBenchResult | undefined;
   if (parts.has('store')) {
     log(`\nStoreArchive (one child process per case, ${repeat} rounds: fastest run's throughput, highest peak RSS; local HTTP zip source → s3rver):`);
@@ -124,6 +130,10 @@ async function main(): Promise<void> {
   if (parts.has('e2e')) {
     log('\nEnd to end (local runner, Lex simulator, s3rver; real waits):');
     e2e = await benchE2e(bots, concurrency, latency, log);
+  }
+  if (parts.has('accounts')) {
+    log('\nDiscovery: 3 accounts × 2 regions × 100 bots (the real Plan handler, one child process per round; STS and Lex estate simulators):');
+    accounts = await benchAccounts(log);
   }
   if (parts.has('mirror')) {
     log(
@@ -261,6 +271,28 @@ async function main(): Promise<void> {
       met: e2e.transitionsPerBotMax <= GOALS.transitionsPerBot,
     });
   }
+  if (accounts) {
+    lines.push(...accountsTable(accounts));
+    const main = accounts.cases[0]!;
+    const firstBackups = accounts.afterMap[0]!;
+    const fmt = (b: number) => `${b.toLocaleString('en-US')} B (${main.jobs} jobs; ${main.jobsWithinLimit} fit)`;
+    checks.push({
+      goal: `Step Functions limit: Plan's output for ${main.jobs} discovered jobs ≤ ${STATE_LIMIT_BYTES.toLocaleString('en-US')} bytes (256 KiB)`,
+      value: fmt(main.outputBytes),
+      met: main.outputBytes <= STATE_LIMIT_BYTES,
+    });
+    checks.push({
+      goal: `Step Functions limit: the state after the Map (jobs + results, ${firstBackups.case}) ≤ 256 KiB`,
+      value: `${firstBackups.bytes.toLocaleString('en-US')} B (${main.jobs} jobs; ${firstBackups.jobsWithinLimit} fit)`,
+      met: firstBackups.bytes <= STATE_LIMIT_BYTES,
+    });
+    const onePoll = accounts.history[0]!;
+    checks.push({
+      goal: `Step Functions limit: inline Map history ≤ 25,000 events for ${main.jobs} jobs ready at their first poll`,
+      value: `${onePoll.events.toLocaleString('en-US')} (${onePoll.jobsWithin25000} fit)`,
+      met: onePoll.events <= 25_000,
+    });
+  }
   if (mirror) {
     lines.push(
       '',
@@ -283,11 +315,11 @@ async function main(): Promise<void> {
   log(lines.join('\n'));
 
   // A partial run (`npm run bench -- bundles`) must not replace the full run's record with one part of it.
-  const all = ['store', 'bundles', 'e2e', 'mirror'].every((p) => parts.has(p));
+  const all = ALL_PARTS.every((p) => parts.has(p));
   const out = fileURLToPath(new URL(all ? './results.json' : `./results.${[...parts].join('-')}.json`, import.meta.url));
   writeFileSync(
     out,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, requests, bundles, externalSdk, zipReader, e2e, mirror }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), goals: GOALS, checks, store, requests, bundles, externalSdk, zipReader, e2e, accounts, mirror }, null, 2)}\n`,
   );
   log(`\nWrote ${out}`);
 }
