@@ -19,7 +19,7 @@
  * ("Maximum input or output size for a task, state, or execution: 256 KiB of
  * data as a UTF-8 encoded string", Step Functions service quotas; 262,144
  * bytes, the API's length constraint on every state's input and output), the
- * state after the Map (jobs + results) in the same terms, and the inline Map's
+ * state after the Map (the results, which replace the job list) in the same terms, and the inline Map's
  * 25,000-event history at README "Scaling"'s events per job.
  *
  *   node --import tsx test/bench/accounts.ts     this part alone (or `npm run bench -- accounts`)
@@ -130,7 +130,7 @@ export interface AccountsBenchResult {
   /** Jobs of member accounts only (the long form) within Plan's 262,144 bytes. */
   readonly memberJobsWithinLimit: number;
   /**
-   * The state after the Map, `{"plan": …, "results": […]}`, for the main case's jobs, with results as StoreArchive
+   * The state after the Map, `{"plan": {…, "jobs": [results]}}`, for the main case's jobs, with results as StoreArchive
    * returns them (S3 version ids of 32 characters, Lex export ids of 10): bytes, bytes per job, jobs that fit.
    */
   readonly afterMap: { readonly case: string; readonly bytes: number; readonly bytesPerJob: number; readonly jobsWithinLimit: number }[];
@@ -368,9 +368,10 @@ export async function benchAccounts(log: (line: string) => void): Promise<Accoun
   const fixed = bytes({ plan: { ...main!, jobs: [] } });
   const memberJobsWithinLimit = Math.floor((STATE_LIMIT_BYTES - fixed) / byPlace['member account']!.bytesPerJob);
   const afterMap = (['first', 'unchanged', 'changed'] as const).map((kind) => {
-    const state = { plan: main!, results: jobs.map((j) => resultOf(j, kind)) };
+    // The Map's results replace the job list (lib/constructs/backup-workflow.ts, resultPath $.plan.jobs).
+    const state = { plan: { ...main!, jobs: jobs.map((j) => resultOf(j, kind)) } };
     const total = bytes(state);
-    const empty = bytes({ plan: { ...main!, jobs: [] }, results: [] });
+    const empty = bytes({ plan: { ...main!, jobs: [] } });
     const perJob = (total - empty) / jobs.length;
     return {
       case: { first: 'every bot a first backup', unchanged: 'every bot unchanged', changed: 'every bot changed, 200-byte change line' }[kind],
@@ -432,7 +433,7 @@ export function accountsTable(r: AccountsBenchResult): string[] {
       .map(([k, v]) => `${k} ${v.bytesPerJob} (${v.jobs} jobs)`)
       .join(', ')}; member-account jobs alone: ${r.memberJobsWithinLimit} within Plan's 256 KiB.`,
     '',
-    `| state after the Map (${main.jobs} jobs + their results, either mapMode) | bytes (of 262,144) | bytes per job | jobs within 256 KiB |`,
+    `| state after the Map (${main.jobs} results, which replace the job list; either mapMode) | bytes (of 262,144) | bytes per job | jobs within 256 KiB |`,
     '|---|---|---|---|',
     ...r.afterMap.map((a) => `| ${a.case} | ${kB(a.bytes)} (${pct(a.bytes)}) | ${a.bytesPerJob} | ${a.jobsWithinLimit} |`),
     '',

@@ -97,7 +97,7 @@ describe('mapMode', () => {
     expect(map.ItemsPath).toBe('$.plan.jobs');
     expect(map.ItemSelector).toEqual(inline.ItemSelector);
     expect(map.MaxConcurrency).toBe(25);
-    expect(map.ResultPath).toBe('$.results');
+    expect(map.ResultPath).toBe('$.plan.jobs');
     expect(map.Next).toBe(States.summarize);
   });
 
