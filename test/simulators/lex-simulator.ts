@@ -24,6 +24,26 @@
  * - SigV4 signatures are not verified, but an Authorization header is required
  *   (the Lex estate, lex-estate.ts, verifies them and routes each request to a
  *   tenant of this simulator by the signer's account and the signed region).
+ *
+ * What a restore drill does (routes, shapes and declared errors from the
+ * service model as @aws-sdk/client-lex-models-v2 3.1048.0 ships it,
+ * dist-cjs/schemas/schemas_0.js and dist-types/commands/*.d.ts):
+ * - StartImport of a new bot (botImportSpecification) creates it with the
+ *   specification's roleArn, dataPrivacy and idleSessionTTLInSeconds, its
+ *   `botTags` as the bot's tags and `testBotAliasTags` as TestBotAlias's; an
+ *   import into an existing bot leaves its tags alone ("You can only add tags
+ *   when you import a bot", BotImportSpecification). The re-export of an
+ *   imported bot is the imported definition in the real layout under the
+ *   bot's OWN name: its folder, and Bot.json's name, identifier, version
+ *   (DRAFT) and the specification's settings; a new bot's intents, slots and
+ *   slot types get new identifiers (renewIdentifiers). Imported locales are
+ *   NotBuilt until BuildBotLocale builds them.
+ * - BuildBotLocale / DescribeBotLocale, DeleteBot, TagResource /
+ *   UntagResource / ListTagsForResource (bot and bot-alias ARNs), the bots and
+ *   parallel-builds quotas (`maxBots`, `maxParallelBuilds`) and the lossy-import
+ *   fault: see each operation below. Where Lex's answer is unconfirmed an
+ *   option picks among the possibilities (botQuotaRefusal, parallelBuildRefusal,
+ *   buildConflictScope, deleteInUseError, testAliasBlocksDelete).
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -48,11 +68,17 @@ export interface SimBot {
    * `exportRefusal` says (what Lex answers is undocumented; README "Export
    * formats"). @default 'Available'
    */
-  status?: 'Available' | 'Creating' | 'Versioning' | 'Importing' | 'Updating' | 'Failed' | 'Inactive';
+  status?: 'Available' | 'Creating' | 'Versioning' | 'Importing' | 'Updating' | 'Failed' | 'Inactive' | 'Deleting';
   /** Locales whose botLocaleStatus is NotBuilt (their definition still exports, as a DRAFT's does). */
   notBuiltLocales?: string[];
   /** This bot's cipher for password-protected exports. @default the simulator's `encryption` */
   exportEncryption?: Encryption;
+  /**
+   * When the bot was created: DescribeBot's creationDateTime, and its
+   * lastUpdatedDateTime (DescribeBot, ListBots) until something changes it, so
+   * a test can hold a bot "2 days old" for a sweep. @default now
+   */
+  createdAt?: Date | number;
 }
 
 /** A bot's settings outside its export; defaults: see `botSettings`. */
@@ -68,6 +94,8 @@ interface SimBotSettings {
   aliases?: SimBotAlias[];
   /** @default {} */
   tags?: Record<string, string>;
+  /** Tags per alias id, as ListTagsForResource of a bot-alias ARN answers them. @default {} */
+  aliasTags?: Record<string, Record<string, string>>;
 }
 
 /** A bot alias as DescribeBotAlias reports it. */
@@ -126,6 +154,44 @@ export interface LexFaults {
   importLatencyMs?: number;
   /** What a PUT to an upload URL does: ok, or redirect (307 to the instance metadata address). */
   upload?: 'ok' | 'redirect';
+  /** A BuildBotLocale of this bot's locales stays Building this long (DescribeBotLocale), then is Built (or Failed: failBuild). @default 0 */
+  buildLatencyMs?: number;
+  /** Builds of this bot's locales end Failed with these failureReasons (true: a generic reason). */
+  failBuild?: boolean | string[];
+  /** After DeleteBot the bot stays Deleting this long (DescribeBot, ListBots), then is gone. @default 500 */
+  deleteLatencyMs?: number;
+  /**
+   * Imports into this bot (in defaultFaults: of a new bot too) silently drop
+   * sample utterances, as users report real imports do: see LexLossyImport.
+   * What was dropped is in the import's `losses`.
+   */
+  lossyImport?: LexLossyImport;
+}
+
+/**
+ * Which sample utterances a lossy import drops: of each intent it applies to
+ * (every intent with utterances, or those named in `intents`, in every
+ * locale or those in `locales`), the LAST ones in the archive's order —
+ * `dropUtterancesPerIntent` of them when it is 1 or more (all, at most), or
+ * that fraction of them (rounded) when it is between 0 and 1. An intent left
+ * with none exports `sampleUtterances: null`, as Lex writes an empty list.
+ */
+export interface LexLossyImport {
+  dropUtterancesPerIntent: number;
+  intents?: string[];
+  locales?: string[];
+}
+
+/** Sample utterances a lossy import dropped from one intent. */
+interface SimImportLoss {
+  localeId: string;
+  intent: string;
+  /** The intent's utterances in the archive. */
+  total: number;
+  /** The utterances dropped, in archive order. */
+  dropped: string[];
+  /** E.g. 'intent OrderFlowers (en_US): 3 of 7 sample utterances missing'. */
+  summary: string;
 }
 
 /** An import (CreateUploadUrl → upload → StartImport → DescribeImport), as of now. */
@@ -141,6 +207,8 @@ interface SimImport {
   /** The bot the import created or changed. */
   importedResourceId?: string;
   failureReasons?: string[];
+  /** What a lossyImport fault dropped once the import applied ([] when nothing). */
+  losses?: SimImportLoss[];
 }
 
 export interface LexSimulatorOptions {
@@ -172,6 +240,59 @@ export interface LexSimulatorOptions {
    * given, the only region ListTagsForResource takes in bot ARNs. @default 'us-east-1'
    */
   region?: string;
+  /**
+   * The account's "Bots per account (V2)" quota (Service Quotas code
+   * L-36FA8BD2, default 100: AWS General Reference, "Amazon Lex endpoints and
+   * quotas"; Lex V2 Developer Guide, "Quotas"), in this account and Region. A
+   * StartImport that would create a bot beyond it is refused as
+   * `botQuotaRefusal` says; bots still Deleting count. addBot ignores it.
+   * @default 100
+   */
+  maxBots?: number;
+  /**
+   * How a new bot beyond `maxBots` is refused. Unconfirmed, so both are here:
+   * 'StartImport' — StartImport answers 402 ServiceQuotaExceededException (an
+   * error the model declares for StartImport: "You have reached a quota for
+   * your bot"); 'importFailed' — StartImport is accepted and the import ends
+   * Failed with a quota reason. @default 'StartImport'
+   */
+  botQuotaRefusal?: 'StartImport' | 'importFailed';
+  /**
+   * "Parallel locale builds per AWS account" (default 5, adjustable through
+   * Support only: Lex V2 Developer Guide, "Quotas"; it has no Service Quotas
+   * code — the General Reference's Lex table does not list it). A
+   * BuildBotLocale while this many locales of this account and Region are
+   * Building is refused as `parallelBuildRefusal` says. @default 5
+   */
+  maxParallelBuilds?: number;
+  /**
+   * The error of a build beyond `maxParallelBuilds`. Lex documents none for
+   * it; BuildBotLocale declares both of these, so either may come:
+   * 402 ServiceQuotaExceededException or 429 ThrottlingException.
+   * @default 'ServiceQuotaExceededException'
+   */
+  parallelBuildRefusal?: 'ServiceQuotaExceededException' | 'ThrottlingException';
+  /**
+   * What a BuildBotLocale conflicts with (409 ConflictException, "the
+   * resource is in a conflicting state"): another build of the same bot (any
+   * locale), or only of the same locale. Undocumented: build one locale of a
+   * bot at a time and both behave the same. @default 'bot'
+   */
+  buildConflictScope?: 'bot' | 'locale';
+  /**
+   * DeleteBot of a bot with an alias, without skipResourceInUseCheck: the API
+   * reference says "returns a ResourceInUseException", which the service
+   * model does not declare; what arrives on the wire is unconfirmed, so any
+   * of these (ResourceInUseException 409, ConflictException 409,
+   * PreconditionFailedException 412). @default 'ResourceInUseException'
+   */
+  deleteInUseError?: 'ResourceInUseException' | 'ConflictException' | 'PreconditionFailedException';
+  /**
+   * Whether the test alias TestBotAlias (TSTALIASID, which every bot has)
+   * counts as "an alias" for that check. Unconfirmed; a drill that deletes
+   * with skipResourceInUseCheck: true is safe either way. @default false
+   */
+  testAliasBlocksDelete?: boolean;
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
@@ -259,6 +380,23 @@ interface BotState {
   vocabularies: Map<string, string>;
   createdAt: number;
   updatedAt: number;
+  /**
+   * The DRAFT's locales' build states, set by imports (NotBuilt) and
+   * BuildBotLocale; a locale without one is Built, or NotBuilt when listed in
+   * `notBuiltLocales`.
+   */
+  builds: Map<string, LocaleBuild>;
+  /** When DeleteBot was accepted, and how long the bot stays Deleting. */
+  deleting?: { at: number; latencyMs: number };
+}
+
+/** A locale's build: NotBuilt until built; Building for `latencyMs` after `submittedAt`, then Built or Failed. */
+interface LocaleBuild {
+  state: 'NotBuilt' | 'Building';
+  submittedAt?: number;
+  latencyMs: number;
+  /** The failureReasons the build ends with; undefined: it succeeds. */
+  failure?: string[];
 }
 
 interface ExportState {
@@ -272,6 +410,8 @@ interface ExportState {
   /** The archive, built at creation; undefined for exports that will fail. */
   archive?: Buffer;
   downloads: number;
+  /** The bot was deleted while this export was in progress: it ends Failed. */
+  botDeleted?: boolean;
 }
 
 type ResourceKind = 'BOT' | 'BOT_LOCALE' | 'CUSTOM_VOCABULARY' | 'TEST_SET';
@@ -348,6 +488,100 @@ function archiveEntries(c: ArchiveContent, seed: number): ZipEntryInput[] {
     for (const l of model.locales) l.customVocabulary = [{ phrase: bot.botName, weight: 3 }];
   }
   return lexExportEntries(model, { kind: c.kind, botVersion: c.botVersion ?? 'DRAFT', seed, ...(localeId ? { localeId } : {}) });
+}
+
+/**
+ * StartImport's botTags / testBotAliasTags, TagResource's tags: a map of
+ * strings, keys 1-128 characters and not `aws:`-prefixed, values at most 256
+ * (the AWS tagging rules every Lex TagMap follows), at most 200 of them.
+ */
+function checkTags(tags: unknown, where: string): asserts tags is Record<string, string> {
+  if (!isObject(tags) || Object.values(tags).some((v) => typeof v !== 'string'))
+    throw invalid(`1 validation error detected: Value at '${where}' failed to satisfy constraint: Member must be a map of strings`);
+  const entries = Object.entries(tags as Record<string, string>);
+  if (entries.length > 200)
+    throw invalid(`1 validation error detected: Value at '${where}' failed to satisfy constraint: Member must have length less than or equal to 200`);
+  for (const [k, v] of entries) {
+    if (k.length < 1 || k.length > 128 || v.length > 256)
+      throw invalid(
+        `1 validation error detected: Value at '${where}' failed to satisfy constraint: tag keys are 1-128 characters, values at most 256`,
+      );
+    if (k.toLowerCase().startsWith('aws:')) throw invalid(`Tag keys may not start with "aws:": ${k}`);
+  }
+}
+
+/**
+ * Changes one JSON file of an imported definition in place; it is rewritten
+ * (minified, as Lex writes its JSON) only if `change` changed something, so
+ * an import into the bot the archive came from keeps its files byte for byte.
+ */
+function rewriteJson(files: Map<string, string>, name: string, change: (json: Record<string, unknown>) => void): void {
+  const text = files.get(name);
+  if (text === undefined) return;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (!isObject(json)) return;
+  const before = JSON.stringify(json);
+  change(json);
+  const after = JSON.stringify(json);
+  if (after !== before) files.set(name, after);
+}
+
+const IDENTIFIED = /^BotLocales\/[^/]+\/(Intents\/[^/]+\/Intent|Intents\/[^/]+\/Slots\/[^/]+\/Slot|SlotTypes\/[^/]+\/SlotType)\.json$/;
+
+/**
+ * Gives the intents, slots and slot types of a definition imported as a new
+ * bot identifiers of their own (10 alphanumerics derived from the bot and the
+ * file, so the same import gives the same ids), as a bot that Lex creates from
+ * an import has new resources. FallbackIntent keeps FALLBCKINT, the built-in
+ * intent's identifier in every real export. Nothing refers to these ids by
+ * value (slot priorities name slots, slots name their slot types), so only
+ * `identifier` changes. Whether Lex keeps an archive's ids is unconfirmed: a
+ * comparison of a re-export with its archive must ignore ids and names.
+ */
+function renewIdentifiers(files: Map<string, string>, botId: string): void {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  for (const name of [...files.keys()].filter((n) => IDENTIFIED.test(n))) {
+    rewriteJson(files, name, (json) => {
+      if (typeof json.identifier !== 'string' || json.identifier === 'FALLBCKINT') return;
+      const digest = createHash('sha256').update(`${botId}\0${name}`).digest();
+      json.identifier = [...digest.subarray(0, 10)].map((b) => alphabet[b % alphabet.length]).join('');
+    });
+  }
+}
+
+/** Applies a lossyImport fault to the definition files (`BotLocales/<locale>/Intents/<intent>/Intent.json`): what it dropped. */
+function dropUtterances(files: Map<string, string>, lossy: LexLossyImport | undefined): SimImportLoss[] {
+  if (!lossy) return [];
+  const losses: SimImportLoss[] = [];
+  for (const name of [...files.keys()]) {
+    const m = /^BotLocales\/([^/]+)\/Intents\/([^/]+)\/Intent\.json$/.exec(name);
+    if (!m) continue;
+    const [, localeId, intent] = m as unknown as [string, string, string];
+    if (lossy.intents && !lossy.intents.includes(intent)) continue;
+    if (lossy.locales && !lossy.locales.includes(localeId)) continue;
+    rewriteJson(files, name, (json) => {
+      const all = json.sampleUtterances;
+      if (!Array.isArray(all) || all.length === 0) return;
+      const n = lossy.dropUtterancesPerIntent;
+      const count = Math.min(all.length, Math.max(0, n >= 1 ? Math.floor(n) : Math.round(all.length * n)));
+      if (count === 0) return;
+      const dropped = all.slice(all.length - count).map((u: unknown) => (isObject(u) ? String(u.utterance) : String(u)));
+      json.sampleUtterances = count === all.length ? null : all.slice(0, all.length - count);
+      losses.push({
+        localeId,
+        intent,
+        total: all.length,
+        dropped,
+        summary: `intent ${intent} (${localeId}): ${count} of ${all.length} sample utterances missing`,
+      });
+    });
+  }
+  return losses;
 }
 
 /** The locale ids an imported definition holds (`BotLocales/<id>/BotLocale.json`). */
@@ -436,6 +670,8 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
   const region = opts.region ?? 'us-east-1';
   const urlTtlMs = opts.urlTtlMs ?? 300_000;
   const maxPageSize = opts.maxPageSize ?? 10;
+  const maxBots = opts.maxBots ?? 100;
+  const maxParallelBuilds = opts.maxParallelBuilds ?? 5;
   const testSets = new Set(opts.testSets ?? []);
   const bots = new Map<string, BotState>();
   const faults = new Map<string, LexFaults>(Object.entries(opts.faults ?? {}));
@@ -468,9 +704,17 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
     if (!/^[0-9A-Za-z]{1,10}$/.test(bot.botId)) throw new Error(`SimBot botId must be 1-10 alphanumerics (Lex ids are 10): ${bot.botId}`);
     for (const v of bot.versions ?? [])
       if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`SimBot ${bot.botId}: versions are numbered ('1', '2', ...); DRAFT is implied: ${v}`);
-    const now = Date.now();
+    const created = bot.createdAt !== undefined ? new Date(bot.createdAt).getTime() : Date.now();
     const intents = [...(bot.intents ?? ['Greeting'])];
-    bots.set(bot.botId, { bot: { ...bot }, draftIntents: intents, versionIntents: intents, vocabularies: new Map(), createdAt: now, updatedAt: now });
+    bots.set(bot.botId, {
+      bot: { ...bot },
+      draftIntents: intents,
+      versionIntents: intents,
+      vocabularies: new Map(),
+      createdAt: created,
+      updatedAt: created,
+      builds: new Map(),
+    });
   }
   for (const bot of opts.bots ?? []) addBot(bot);
 
@@ -488,11 +732,32 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
 
   function statusOf(e: ExportState, now = Date.now()): string {
     if (e.deleted) return 'Deleting';
+    if (e.botDeleted) return 'Failed';
     const f = faultsFor(e.botId);
     if (f.neverFinish) return 'InProgress';
     if (now - e.createdAt < (f.exportLatencyMs ?? 0)) return 'InProgress';
     return f.failExport || !e.archive ? 'Failed' : 'Completed';
   }
+
+  /** Forgets the bots whose deletion has finished (called before every API call and lookup). */
+  function reap(now = Date.now()): void {
+    for (const [id, s] of bots) if (s.deleting && now - s.deleting.at >= s.deleting.latencyMs) bots.delete(id);
+  }
+
+  /** The bot's botStatus as DescribeBot and ListBots report it. */
+  const botStatusOf = (s: BotState): string => (s.deleting ? 'Deleting' : (s.bot.status ?? 'Available'));
+
+  /** A DRAFT locale's botLocaleStatus as of now, with its build's details. */
+  function localeState(s: BotState, localeId: string, now = Date.now()): { status: string; submittedAt?: number; failureReasons?: string[] } {
+    const b = s.builds.get(localeId);
+    if (!b) return { status: s.bot.notBuiltLocales?.includes(localeId) ? 'NotBuilt' : 'Built' };
+    if (b.state === 'NotBuilt') return { status: 'NotBuilt' };
+    if (now - b.submittedAt! < b.latencyMs) return { status: 'Building', submittedAt: b.submittedAt! };
+    return b.failure
+      ? { status: 'Failed', submittedAt: b.submittedAt!, failureReasons: b.failure }
+      : { status: 'Built', submittedAt: b.submittedAt! };
+  }
+  const buildingNow = (s: BotState, now = Date.now()) => localesOf(s).filter((l) => localeState(s, l, now).status === 'Building');
 
   // ---- paging: opaque tokens bound to the list they came from ----
 
@@ -670,7 +935,7 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
    * then fails the job (README "Export formats").
    */
   function refuseUnlessAvailable(state: BotState): void {
-    const status = state.bot.status ?? 'Available';
+    const status = botStatusOf(state);
     if (status === 'Available') return;
     if (status === 'Failed' || status === 'Inactive')
       throw new ApiError(412, 'PreconditionFailedException', `Bot ${state.bot.botId} is in ${status} state and cannot be exported.`);
@@ -705,7 +970,12 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
       creationDateTime: epochSeconds(e.createdAt),
       lastUpdatedDateTime: epochSeconds(status === 'InProgress' ? e.createdAt : Math.max(e.createdAt, now - 1)),
     };
-    if (status === 'Failed') body.failureReasons = Array.isArray(f.failExport) ? f.failExport : DEFAULT_FAILURE;
+    if (status === 'Failed')
+      body.failureReasons = e.botDeleted
+        ? [`The bot ${e.botId} was deleted while the export was in progress.`]
+        : Array.isArray(f.failExport)
+          ? f.failExport
+          : DEFAULT_FAILURE;
     if (status === 'Completed') body.downloadUrl = presign(exportId, now);
     return { status: 200, body };
   }
@@ -754,10 +1024,12 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
       body: {
         botSummaries: items.map((s) => {
           const numbered = (s.bot.versions ?? []).map(Number).sort((a, b) => a - b);
+          const description = s.bot.settings?.description;
           return {
             botId: s.bot.botId,
             botName: s.bot.botName,
-            botStatus: s.bot.status ?? 'Available',
+            ...(description !== undefined ? { description } : {}),
+            botStatus: botStatusOf(s),
             ...(numbered.length ? { latestBotVersion: String(numbered[numbered.length - 1]) } : {}),
             lastUpdatedDateTime: epochSeconds(s.updatedAt),
             botType: 'Bot',
@@ -806,9 +1078,15 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
         botLocaleSummaries: items.map((l) => ({
           localeId: l.id,
           localeName: l.name,
-          botLocaleStatus: s.bot.notBuiltLocales?.includes(l.id) ? 'NotBuilt' : 'Built',
-          lastUpdatedDateTime: epochSeconds(s.updatedAt),
-          lastBuildSubmittedDateTime: epochSeconds(s.updatedAt),
+          ...(() => {
+            // Numbered versions are built (a version is made from a built DRAFT).
+            const st = botVersion === 'DRAFT' ? localeState(s, l.id) : { status: 'Built' };
+            return {
+              botLocaleStatus: st.status,
+              lastUpdatedDateTime: epochSeconds(s.updatedAt),
+              lastBuildSubmittedDateTime: epochSeconds(st.submittedAt ?? s.updatedAt),
+            };
+          })(),
         })),
         ...(nextToken ? { nextToken } : {}),
       },
@@ -831,6 +1109,8 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
     /** StartImport's filePassword: kept only to open the uploaded file, never shown. */
     filePassword?: string;
     applied: boolean;
+    /** The import will end Failed with these reasons (the bots quota, botQuotaRefusal 'importFailed'). */
+    refusal?: string[];
   }
 
   function createUploadUrl(): Reply {
@@ -908,7 +1188,23 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 60 || ttl > 86400)) {
         throw invalid('idleSessionTTLInSeconds must be a whole number of seconds from 60 to 86400.');
       }
-      botId = [...bots.values()].find((s) => s.bot.botName === botName)?.bot.botId;
+      for (const field of ['botTags', 'testBotAliasTags']) {
+        if (spec[field] !== undefined) checkTags(spec[field], `resourceSpecification.${kindKey}.${field}`);
+      }
+      const existing = [...bots.values()].find((s) => s.bot.botName === botName);
+      if (existing?.deleting) throw new ApiError(409, 'ConflictException', `Bot ${botName} (${existing.bot.botId}) is being deleted.`);
+      botId = existing?.bot.botId;
+      if (!existing) {
+        // Bots per account (V2), L-36FA8BD2: bots still Deleting and new bots being imported count.
+        const pending = [...importStates.values()].filter(
+          (x) => x !== i && x.view.started && !x.applied && x.kindKey === 'botImportSpecification' && x.botId === undefined,
+        ).length;
+        if (bots.size + pending >= maxBots) {
+          const message = `You have reached the maximum number of bots (${maxBots}) for this account in this Region. Delete a bot or request a quota increase (Bots per account (V2), L-36FA8BD2).`;
+          if ((opts.botQuotaRefusal ?? 'StartImport') === 'StartImport') throw new ApiError(402, 'ServiceQuotaExceededException', message);
+          i.refusal = [message];
+        }
+      }
     } else if (kindKey === 'botLocaleImportSpecification') {
       botId = requireString(spec, 'botId', `resourceSpecification.${kindKey}`);
       if (requireString(spec, 'botVersion', `resourceSpecification.${kindKey}`) !== 'DRAFT')
@@ -953,6 +1249,7 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
     if (Date.now() - i.startedAt! < (f.importLatencyMs ?? 0)) return;
     i.applied = true;
     const fail = (reasons: string[]) => Object.assign(i.view, { status: 'Failed', failureReasons: reasons });
+    if (i.refusal) return void fail(i.refusal);
     if (f.failImport) return void fail(Array.isArray(f.failImport) ? f.failImport : ['Failed to import the resource: an internal error occurred.']);
     let files: Map<string, Buffer>;
     try {
@@ -1033,16 +1330,39 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
         ]);
       }
       let state = existing;
+      const dataPrivacy = spec.dataPrivacy as { childDirected: boolean };
+      const ttl = typeof spec.idleSessionTTLInSeconds === 'number' ? spec.idleSessionTTLInSeconds : undefined;
       if (!state) {
         let id: string;
         do id = exportIdFor(++exportCount).slice(0, 10);
         while (bots.has(id));
-        addBot({ botId: id, botName: String(spec.botName), locales: importedLocales(rel), intents: [] });
+        // The bot's settings are the import specification's; its tags are botTags, its test alias's testBotAliasTags.
+        const settings: SimBotSettings = {
+          roleArn: String(spec.roleArn),
+          dataPrivacy: { childDirected: dataPrivacy.childDirected },
+          ...(ttl !== undefined ? { idleSessionTTLInSeconds: ttl } : {}),
+          tags: { ...((spec.botTags as Record<string, string> | undefined) ?? {}) },
+          ...(spec.testBotAliasTags !== undefined ? { aliasTags: { TSTALIASID: { ...(spec.testBotAliasTags as Record<string, string>) } } } : {}),
+        };
+        addBot({ botId: id, botName: String(spec.botName), locales: importedLocales(rel), intents: [], settings });
         state = bots.get(id)!;
+        // A new bot's resources are new: its intents, slots and slot types get identifiers of their own.
+        renewIdentifiers(rel, id);
       }
-      state.imported = rel;
-      state.updatedAt = Date.now();
-      Object.assign(i.view, { status: 'Completed', importedResourceId: state.bot.botId });
+      const target = state;
+      // Bot.json is the bot's own: its name and id (Lex exports them), DRAFT, and the settings the import specified.
+      rewriteJson(rel, 'Bot.json', (bot) => {
+        bot.name = target.bot.botName;
+        bot.identifier = target.bot.botId;
+        bot.version = 'DRAFT';
+        if (bot.dataPrivacy !== undefined) bot.dataPrivacy = { childDirected: dataPrivacy.childDirected };
+        if (ttl !== undefined && bot.idleSessionTTLInSeconds !== undefined) bot.idleSessionTTLInSeconds = ttl;
+      });
+      i.view.losses = dropUtterances(rel, f.lossyImport);
+      target.imported = rel;
+      target.updatedAt = Date.now();
+      for (const l of importedLocales(rel)) target.builds.set(l, { state: 'NotBuilt', latencyMs: 0 });
+      Object.assign(i.view, { status: 'Completed', importedResourceId: target.bot.botId });
       return;
     }
     const state = botOr404(String(spec.botId));
@@ -1063,10 +1383,14 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
           .map((e) => [e.name.slice(e.name.indexOf('/') + 1), String(e.data)] as [string, string]),
       );
     const next = new Map([...current].filter(([name]) => !name.startsWith(`BotLocales/${localeId}/`)));
+    const moved = new Map<string, string>();
     for (const [name, text] of rel)
-      if (name.startsWith(`BotLocales/${source}/`)) next.set(`BotLocales/${localeId}/${name.slice(`BotLocales/${source}/`.length)}`, text);
+      if (name.startsWith(`BotLocales/${source}/`)) moved.set(`BotLocales/${localeId}/${name.slice(`BotLocales/${source}/`.length)}`, text);
+    i.view.losses = dropUtterances(moved, f.lossyImport);
+    for (const [name, text] of moved) next.set(name, text);
     state.imported = next;
     state.updatedAt = Date.now();
+    state.builds.set(localeId, { state: 'NotBuilt', latencyMs: 0 });
     Object.assign(i.view, { status: 'Completed', importedResourceId: state.bot.botId });
   }
 
@@ -1095,7 +1419,7 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
 
   // ---- bot settings outside the export: DescribeBot, ListBotAliases, DescribeBotAlias, ListTagsForResource ----
 
-  function botSettings(s: BotState): Required<Omit<SimBotSettings, 'description'>> & { description?: string } {
+  function botSettings(s: BotState): Required<Omit<SimBotSettings, 'description' | 'aliasTags'>> & { description?: string } {
     const set = s.bot.settings ?? {};
     const locales = localesOf(s);
     return {
@@ -1127,7 +1451,7 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
         roleArn: set.roleArn,
         dataPrivacy: set.dataPrivacy,
         idleSessionTTLInSeconds: set.idleSessionTTLInSeconds,
-        botStatus: 'Available',
+        botStatus: botStatusOf(s),
         creationDateTime: epochSeconds(s.createdAt),
         lastUpdatedDateTime: epochSeconds(s.updatedAt),
         botType: 'Bot',
@@ -1174,17 +1498,196 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
   }
 
   /**
-   * Only bot ARNs: `arn:<partition>:lex:<region>:<account>:bot/<botId>`, the
-   * account being the simulator's `accountId` when given (else that of the
-   * bot's role) and the region its `region` when given (else any).
+   * The bot, or bot alias, a tagging call names: a bot ARN
+   * `arn:<partition>:lex:<region>:<account>:bot/<botId>` or a bot-alias ARN
+   * `…:bot-alias/<botId>/<botAliasId>` (the resources Lex V2 tags, besides
+   * test sets), the account being the simulator's `accountId` when given
+   * (else that of the bot's role) and the region its `region` when given
+   * (else any). Anything else is a 400, an unknown resource a 404.
    */
-  function listTagsForResource(resourceARN: string): Reply {
-    const m = /^arn:[a-z-]+:lex:([a-z0-9-]+):(\d{12}):bot\/([0-9A-Za-z]+)$/.exec(resourceARN);
-    if (!m) throw invalid(`resourceARN is not a Lex bot ARN: ${resourceARN}`);
-    const s = bots.get(m[3]!);
+  function taggable(resourceARN: string): { s: BotState; aliasId?: string } {
+    const m = /^arn:[a-z-]+:lex:([a-z0-9-]+):(\d{12}):(?:bot\/([0-9A-Za-z]+)|bot-alias\/([0-9A-Za-z]+)\/([0-9A-Za-z]+))$/.exec(resourceARN);
+    if (!m) throw invalid(`resourceARN is not a Lex bot or bot alias ARN: ${resourceARN}`);
+    const s = bots.get(m[3] ?? m[4]!);
     const account = s ? (opts.accountId ?? /^arn:[^:]+:iam::(\d{12}):/.exec(botSettings(s).roleArn)?.[1]) : undefined;
     if (!s || account !== m[2] || (opts.region !== undefined && m[1] !== opts.region)) throw notFound(`Resource ${resourceARN}`);
-    return { status: 200, body: { tags: botSettings(s).tags } };
+    const aliasId = m[5];
+    if (aliasId !== undefined && !botSettings(s).aliases.some((a) => a.botAliasId === aliasId)) throw notFound(`Resource ${resourceARN}`);
+    return aliasId !== undefined ? { s, aliasId } : { s };
+  }
+
+  function tagsOf(r: { s: BotState; aliasId?: string }): Record<string, string> {
+    return r.aliasId !== undefined ? { ...(r.s.bot.settings?.aliasTags?.[r.aliasId] ?? {}) } : { ...botSettings(r.s).tags };
+  }
+  function setTags(r: { s: BotState; aliasId?: string }, tags: Record<string, string>): void {
+    const set = r.s.bot.settings ?? {};
+    r.s.bot.settings = r.aliasId !== undefined ? { ...set, aliasTags: { ...(set.aliasTags ?? {}), [r.aliasId]: tags } } : { ...set, tags };
+  }
+
+  function listTagsForResource(resourceARN: string): Reply {
+    return { status: 200, body: { tags: tagsOf(taggable(resourceARN)) } };
+  }
+
+  /** TagResource (`POST /tags/{resourceARN}`, 200 `{}`): adds the tags, replacing the values of keys it already has. */
+  function tagResource(resourceARN: string, body: Record<string, unknown>): Reply {
+    const r = taggable(resourceARN);
+    if (body.tags === undefined) throw invalid("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must not be null");
+    checkTags(body.tags, 'tags');
+    const next = { ...tagsOf(r), ...body.tags };
+    checkTags(next, 'tags');
+    setTags(r, next);
+    return { status: 200, body: {} };
+  }
+
+  /** UntagResource (`DELETE /tags/{resourceARN}?tagKeys=…&tagKeys=…`, 200 `{}`): removes those keys (absent ones are ignored). */
+  function untagResource(resourceARN: string, query: URLSearchParams): Reply {
+    const r = taggable(resourceARN);
+    const keys = query.getAll('tagKeys');
+    if (keys.length === 0) throw invalid("1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must not be null");
+    const next = tagsOf(r);
+    for (const k of keys) delete next[k];
+    setTags(r, next);
+    return { status: 200, body: {} };
+  }
+
+  // ---- builds: BuildBotLocale, DescribeBotLocale ----
+
+  /**
+   * BuildBotLocale (`POST /bots/{botId}/botversions/{botVersion}/botlocales/{localeId}`,
+   * 202): DRAFT only (the model's pattern for botVersion is `^DRAFT$`). The
+   * operation declares no ResourceNotFoundException: an unknown bot or locale
+   * gets 412 PreconditionFailedException, as Lex answers other calls on
+   * resources that do not exist (REFERENCE.md). A build conflicting with
+   * another (buildConflictScope) or with an import or delete in progress is a
+   * 409 ConflictException; one beyond the account's parallel builds is
+   * refused as parallelBuildRefusal says.
+   */
+  function buildBotLocale(botId: string, botVersion: string, localeId: string): Reply {
+    checkPattern(botId, ID_PATTERN, 'botId');
+    checkPattern(botVersion, /^DRAFT$/, 'botVersion');
+    const s = bots.get(botId);
+    if (!s || !localesOf(s).includes(localeId)) throw goneOnDelete();
+    if (s.deleting) throw new ApiError(409, 'ConflictException', `Bot ${botId} is being deleted.`);
+    if ([...importStates.values()].some((x) => x.botId === botId && x.view.started && !x.applied))
+      throw new ApiError(409, 'ConflictException', `Bot ${botId} is being imported. Wait for the import to finish and try again.`);
+    const now = Date.now();
+    const building = buildingNow(s, now);
+    if ((opts.buildConflictScope ?? 'bot') === 'bot' ? building.length > 0 : building.includes(localeId)) {
+      throw new ApiError(409, 'ConflictException', `Bot ${botId} is building locale ${building[0]}. Wait for the build to finish and try again.`);
+    }
+    const parallel = [...bots.values()].reduce((n, b) => n + buildingNow(b, now).length, 0);
+    if (parallel >= maxParallelBuilds) {
+      const message = `You have reached the maximum number of parallel locale builds (${maxParallelBuilds}) for this account. Wait for a build to finish and try again.`;
+      if ((opts.parallelBuildRefusal ?? 'ServiceQuotaExceededException') === 'ThrottlingException') throw throttled(faultsFor(botId));
+      throw new ApiError(402, 'ServiceQuotaExceededException', message);
+    }
+    const f = faultsFor(botId);
+    const failure = f.failBuild
+      ? Array.isArray(f.failBuild)
+        ? [...f.failBuild]
+        : ['Failed to build the bot locale: an internal error occurred.']
+      : undefined;
+    s.builds.set(localeId, { state: 'Building', submittedAt: now, latencyMs: f.buildLatencyMs ?? 0, ...(failure ? { failure } : {}) });
+    return {
+      status: 202,
+      body: { botId, botVersion, localeId, botLocaleStatus: 'Building', lastBuildSubmittedDateTime: epochSeconds(now) },
+    };
+  }
+
+  /** A locale's settings from its imported BotLocale.json, or the generated ones (lex-export.ts botLocaleJson). */
+  function localeDetails(s: BotState, localeId: string): Record<string, unknown> {
+    const text = s.imported?.get(`BotLocales/${localeId}/BotLocale.json`);
+    let json: Record<string, unknown> = {};
+    try {
+      if (text !== undefined) json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      json = {};
+    }
+    const prefix = `BotLocales/${localeId}/`;
+    const files = s.imported ? [...s.imported.keys()].filter((n) => n.startsWith(prefix)) : undefined;
+    return {
+      localeName: LOCALE_NAMES[localeId] ?? localeId,
+      ...(typeof json.description === 'string' ? { description: json.description } : {}),
+      nluIntentConfidenceThreshold: typeof json.nluConfidenceThreshold === 'number' ? json.nluConfidenceThreshold : 0.4,
+      voiceSettings: isObject(json.voiceSettings) ? json.voiceSettings : { voiceId: 'Joanna', engine: 'neural' },
+      // Generated bots: their intents and FallbackIntent, and one slot type (sampleLexBot).
+      intentsCount: files ? files.filter((n) => /^[^/]+\/[^/]+\/Intents\/[^/]+\/Intent\.json$/.test(n)).length : s.draftIntents.length + 1,
+      slotTypesCount: files ? files.filter((n) => /^[^/]+\/[^/]+\/SlotTypes\/[^/]+\/SlotType\.json$/.test(n)).length : 1,
+    };
+  }
+
+  /** DescribeBotLocale (`GET /bots/{botId}/botversions/{botVersion}/botlocales/{localeId}`). */
+  function describeBotLocale(botId: string, botVersion: string, localeId: string): Reply {
+    checkPattern(botId, ID_PATTERN, 'botId');
+    checkPattern(botVersion, VERSION_PATTERN, 'botVersion');
+    const s = botOr404(botId);
+    versionOr404(s, botVersion);
+    if (!localesOf(s).includes(localeId)) throw notFound(`Locale ${localeId} of bot ${botId} version ${botVersion}`);
+    const st = botVersion === 'DRAFT' ? localeState(s, localeId) : { status: 'Built' as string, submittedAt: undefined, failureReasons: undefined };
+    return {
+      status: 200,
+      body: {
+        botId,
+        botVersion,
+        localeId,
+        ...localeDetails(s, localeId),
+        botLocaleStatus: st.status,
+        ...(st.failureReasons ? { failureReasons: st.failureReasons } : {}),
+        creationDateTime: epochSeconds(s.createdAt),
+        lastUpdatedDateTime: epochSeconds(Math.max(s.updatedAt, st.submittedAt ?? 0)),
+        ...(st.submittedAt !== undefined ? { lastBuildSubmittedDateTime: epochSeconds(st.submittedAt) } : {}),
+        botLocaleHistoryEvents: [],
+      },
+    };
+  }
+
+  // ---- DeleteBot ----
+
+  /**
+   * DeleteBot (`DELETE /bots/{botId}?skipResourceInUseCheck=`, 202
+   * `{botId, botStatus: 'Deleting'}`). The bot stays Deleting for
+   * deleteLatencyMs, then is gone (DescribeBot 404, ListBots without it).
+   * Exports of it still in progress end Failed. DeleteBot declares no
+   * ResourceNotFoundException: a bot that does not exist gets 412. A bot
+   * with an alias is refused unless skipResourceInUseCheck (deleteInUseError,
+   * testAliasBlocksDelete); one being imported, built or deleted gets 409
+   * ConflictException (the model's example: "deleting a bot that is in the
+   * CREATING state"; a second delete's answer is unconfirmed).
+   */
+  function deleteBot(botId: string, query: URLSearchParams): Reply {
+    checkPattern(botId, ID_PATTERN, 'botId');
+    const skip = query.get('skipResourceInUseCheck');
+    if (skip !== null && skip !== 'true' && skip !== 'false')
+      throw invalid(
+        `1 validation error detected: Value '${skip}' at 'skipResourceInUseCheck' failed to satisfy constraint: Member must be a boolean`,
+      );
+    const s = bots.get(botId);
+    if (!s) throw goneOnDelete();
+    if (s.deleting) throw new ApiError(409, 'ConflictException', `Bot ${botId} is already being deleted.`);
+    const status = botStatusOf(s);
+    if (['Creating', 'Versioning', 'Importing', 'Updating'].includes(status))
+      throw new ApiError(409, 'ConflictException', `Bot ${botId} is in ${status} state. Wait until it is Available and try again.`);
+    if ([...importStates.values()].some((x) => x.botId === botId && x.view.started && !x.applied))
+      throw new ApiError(409, 'ConflictException', `Bot ${botId} is being imported. Wait for the import to finish and try again.`);
+    if (buildingNow(s).length > 0)
+      throw new ApiError(
+        409,
+        'ConflictException',
+        `Bot ${botId} is building locale ${buildingNow(s)[0]}. Wait for the build to finish and try again.`,
+      );
+    const inUse = botSettings(s).aliases.filter((a) => opts.testAliasBlocksDelete || a.botAliasId !== 'TSTALIASID');
+    if (inUse.length > 0 && skip !== 'true') {
+      const type = opts.deleteInUseError ?? 'ResourceInUseException';
+      throw new ApiError(
+        type === 'PreconditionFailedException' ? 412 : 409,
+        type,
+        `Bot ${botId} has alias ${inUse[0]!.botAliasName} (${inUse[0]!.botAliasId}). Delete it first, or set skipResourceInUseCheck to delete the bot and its aliases.`,
+      );
+    }
+    const now = Date.now();
+    s.deleting = { at: now, latencyMs: faultsFor(botId).deleteLatencyMs ?? 500 };
+    for (const e of exportStates.values()) if (e.botId === botId && statusOf(e, now) === 'InProgress') e.botDeleted = true;
+    return { status: 202, body: { botId, botStatus: 'Deleting' } };
   }
 
   // ---- HTTP ----
@@ -1203,14 +1706,14 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
     );
   }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, received?: Buffer): Promise<void> {
+  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, received?: Buffer): Promise<void> {
     const method = req.method ?? 'GET';
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
     const call: Op = { op: 'Unknown' };
     let status = 500;
     try {
       // Route first, so that even a refused call is recorded under its operation.
-      const [a, b, c, d, e] = segments;
+      const [a, b, c, d, e, f] = segments;
       let run: (body: Record<string, unknown>) => Promise<Reply> | Reply;
       if (method === 'PUT' && a === 'exports' && segments.length === 1) {
         call.op = 'CreateExport';
@@ -1245,10 +1748,20 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
         call.op = 'ListBotLocales';
         call.botId = b!;
         run = (body) => listBotLocales(b!, d!, body);
+      } else if (a === 'bots' && c === 'botversions' && e === 'botlocales' && segments.length === 6 && (method === 'POST' || method === 'GET')) {
+        // client-lex-models-v2 3.1048.0 (dist-cjs/schemas/schemas_0.js): BuildBotLocale POST, DescribeBotLocale GET, same path.
+        call.op = method === 'POST' ? 'BuildBotLocale' : 'DescribeBotLocale';
+        call.botId = b!;
+        run = () => (method === 'POST' ? buildBotLocale(b!, d!, f!) : describeBotLocale(b!, d!, f!));
       } else if (method === 'GET' && a === 'bots' && segments.length === 2) {
         call.op = 'DescribeBot';
         call.botId = b!;
         run = () => describeBot(b!);
+      } else if (method === 'DELETE' && a === 'bots' && segments.length === 2) {
+        // DeleteBot: DELETE /bots/{botId}, skipResourceInUseCheck in the query string, 202.
+        call.op = 'DeleteBot';
+        call.botId = b!;
+        run = () => deleteBot(b!, query);
       } else if (method === 'POST' && a === 'bots' && c === 'botaliases' && segments.length === 3) {
         call.op = 'ListBotAliases';
         call.botId = b!;
@@ -1257,15 +1770,17 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
         call.op = 'DescribeBotAlias';
         call.botId = b!;
         run = () => describeBotAlias(b!, d!);
-      } else if (method === 'GET' && a === 'tags' && segments.length === 2) {
-        call.op = 'ListTagsForResource';
-        run = () => listTagsForResource(b!);
+      } else if (a === 'tags' && segments.length === 2 && (method === 'GET' || method === 'POST' || method === 'DELETE')) {
+        // ListTagsForResource GET, TagResource POST (body {tags}), UntagResource DELETE (?tagKeys=…): /tags/{resourceARN}, 200.
+        call.op = method === 'GET' ? 'ListTagsForResource' : method === 'POST' ? 'TagResource' : 'UntagResource';
+        run = (body) => (method === 'GET' ? listTagsForResource(b!) : method === 'POST' ? tagResource(b!, body) : untagResource(b!, query));
       } else {
         throw new ApiError(404, 'UnknownOperationException', `No operation matches ${method} ${path}.`);
       }
       if (!req.headers.authorization)
         throw new ApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token: the request must be signed.');
       const body = parseJsonObject(received ?? (await readBody(req)), invalid);
+      reap();
       const reply = await run(body);
       status = reply.status;
       const text = reply.garbled ? JSON.stringify(reply.body).slice(0, -3) : JSON.stringify(reply.body);
@@ -1363,7 +1878,7 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
       handleDownload(res, decodeURIComponent(dl[1]!), parsed.searchParams);
       return;
     }
-    void handleApi(req, res, parsed.pathname, received);
+    void handleApi(req, res, parsed.pathname, parsed.searchParams, received);
   }
 
   const sim: LexSimulator = {
@@ -1371,7 +1886,10 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
     calls,
     exports: exportsView,
     imports: importsView,
-    botIdByName: (botName) => [...bots.values()].find((s) => s.bot.botName === botName)?.bot.botId,
+    botIdByName: (botName) => {
+      reap();
+      return [...bots.values()].find((s) => s.bot.botName === botName)?.bot.botId;
+    },
     addBot,
     setFaults(botId, f) {
       faults.set(botId, f);
