@@ -186,7 +186,22 @@ deployedStackOptions(
         .default(900)
         .argParser(wholeSeconds),
     )
-    .addOption(new Option('--poll-ms <ms>', 'how often the import status is polled').default(2000).argParser(positiveInt).hideHelp()),
+    .addOption(new Option('--poll-ms <ms>', 'how often the import status is polled').default(2000).argParser(positiveInt).hideHelp())
+    .option(
+      '--to-account <id|name>',
+      "Lex: restore into this account: an id or name of the config's accounts (through its restore role), or home (your own); every ARN naming the source account or region is rewritten",
+    )
+    .option('--to-region <region>', "Lex: restore into this region (default with --to-account: the archive's), ARNs rewritten")
+    .option(
+      '--role-to-assume <arn>',
+      "the role to assume in --to-account (default: the account's arn:<partition>:iam::<account>:role/BotVaultRestore, the member template's restore role)",
+    )
+    .option('--external-id <id>', "the external ID the role requires (default: the accounts entry's externalId)")
+    .option(
+      '--map-arn <from=to>',
+      "map an ARN the rewrite cannot (another account's): FROM=TO exactly, or FROM*=TO* for a prefix; repeat for more",
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
   { verifies: true },
 ).action(async (target: string, opts) => {
   const { restoreCommand } = await import('../lib/cli/restore');

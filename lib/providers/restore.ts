@@ -11,11 +11,13 @@
  * and returns the plan; the plan's `start()` makes the first call that
  * changes the provider. `--dry-run` is a plan that is never started.
  */
+import type { LexModelsV2ClientConfig } from '@aws-sdk/client-lex-models-v2';
 import type { ProviderName } from '../core/contracts';
 import type { SecretReader } from '../core/secrets';
 import type { KeyInfo } from './definition';
 import type { RestoreInfo, Target } from './definitions';
 import { restoreKoreai } from './koreai/restore';
+import type { ArnKeptRow, ArnMapping, ArnRewriteRow } from './lex/arn-rewrite';
 import { restoreLex } from './lex/restore';
 
 const MERGE_STRATEGIES = ['FailOnConflict', 'Overwrite', 'Append'] as const;
@@ -63,15 +65,48 @@ export interface RestoreEnv {
   readonly aws: <T>(what: string, call: () => Promise<T>) => Promise<T>;
   /** The AWS account the restore's credentials act in (STS GetCallerIdentity): where a new Lex bot is created. */
   readonly callerAccount: () => Promise<string>;
+  /**
+   * Lex, into another account or region (`--to-account` / `--to-region`): where the restore goes, with
+   * what credentials, and the operator's `--map-arn`s. Every ARN of the archive and its sidecar that
+   * names the source account or region is rewritten for it (lib/providers/lex/arn-rewrite.ts).
+   * Undefined: the CLI's own account and region, nothing rewritten.
+   */
+  readonly destination?: RestoreDestination;
+}
+
+/** Where a restore into another account or region goes (resolved and checked by the CLI). */
+export interface RestoreDestination {
+  /** The destination account (12 digits); `callerAccount` answers it too. */
+  readonly account: string;
+  readonly region: string;
+  /** Credentials there: the assumed restore role's. Undefined: the CLI's own (the caller's account). */
+  readonly credentials?: LexModelsV2ClientConfig['credentials'];
+  /** The role those credentials are a session of (shown; not a secret). */
+  readonly roleArn?: string;
+  readonly mappings: readonly ArnMapping[];
 }
 
 /** Where a restore goes and how: the part of its outcome known before anything is changed. */
 interface RestoreTarget {
-  destination: { botId: string | null; botName: string | null; existing: boolean };
+  /** The bot; with a RestoreDestination, also its account and region. */
+  destination: { botId: string | null; botName: string | null; existing: boolean; account?: string; region?: string };
   mergeStrategy: string | null;
   /** Where the details for a new bot came from, e.g. "sidecar", "flags", "archive". */
   sources: Record<string, string>;
   notes: string[];
+  /** Into another account or region: the ARNs rewritten (from → to, where) and those kept as they were (and why). */
+  arns?: {
+    /** The source the rules compared with: the key's account (or the sidecar role's) and region. */
+    from: { account?: string; region?: string };
+    rewritten: readonly ArnRewriteRow[];
+    kept: readonly ArnKeptRow[];
+    /** The role assumed in the destination account, if any. */
+    roleArn?: string;
+    /** The sha256 of what is uploaded when ARNs in the archive itself were rewritten (a rebuilt zip). */
+    uploadSha256?: string;
+  };
+  /** Lex, a new bot in another account or region: the sidecar's aliases to recreate there, their ARNs rewritten. */
+  aliases?: readonly unknown[];
 }
 
 /** What a restore did (or, in a dry run, would do). */

@@ -2,6 +2,12 @@
  * `botvault restore` of a Lex V2 archive: a bot (new or existing), a locale
  * or a custom vocabulary into an existing bot's DRAFT. Test sets are refused:
  * Lex imports them from an S3 location of the account's own, not an upload.
+ *
+ * Into another account or region (RestoreEnv.destination, `--to-account` /
+ * `--to-region`): the Lex client works there with the destination's
+ * credentials, and the archive and its sidecar have their ARNs rewritten
+ * first (arn-rewrite.ts) — before any call to Lex, so an ARN that cannot be
+ * mapped stops the restore (and the dry run) having asked Lex nothing.
  */
 import {
   CreateUploadUrlCommand,
@@ -14,9 +20,12 @@ import {
   paginateListBots,
   StartImportCommand,
 } from '@aws-sdk/client-lex-models-v2';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { roleAccount } from '../../core/accounts';
 import { checkUploadUrl, putUpload } from '../../core/upload';
 import { type ProviderRestore, type RestoreEnv, type RestoreOutcome, RestoreRefusedError, sleep } from '../restore';
+import { lexArnPlaces, planArnRewrites, refusalMessage, rewriteLexArchive } from './arn-rewrite';
 import { lexDownloadHosts } from './provider';
 import { LEX_ID } from './target';
 
@@ -116,9 +125,18 @@ async function checkRoleAccount(roleArn: string, botName: string, env: RestoreEn
   }
 }
 
+/**
+ * The Lex V2 service-linked role (`role/aws-service-role/lexv2.amazonaws.com/AWSServiceRoleForLexV2Bots_<suffix>`;
+ * Lex V2 Developer Guide, "Using service-linked roles for Amazon Lex V2"): its suffix, when `roleArn` is one.
+ */
+const serviceLinkedSuffix = (roleArn: string): string | undefined =>
+  /^arn:[^:]+:iam::\d{12}:role\/aws-service-role\/lexv2\.amazonaws\.com\/AWSServiceRoleForLexV2Bots_([\w+=,.@-]*)$/.exec(roleArn)?.[1];
+
 export const restoreLex: ProviderRestore = async (source, opts, env) => {
-  const { resource, info, entries } = source;
+  const { resource } = source;
+  let { info, entries, data } = source;
   const aws = env.aws;
+  const dest = env.destination;
   const isLocale = Boolean(resource.localeId) && /\/locales\/[^/]+\.zip$/.test(resource.key);
   const isVocabulary = Boolean(resource.localeId) && /\/locales\/[^/]+\/custom-vocabulary\.zip$/.test(resource.key);
   const isBot = /\/bot\.zip$/.test(resource.key);
@@ -146,9 +164,41 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
   if (opts.merge === 'Append' && !isVocabulary)
     throw new RestoreRefusedError('--merge Append is only for custom vocabulary imports in Lex V2; use FailOnConflict (the default) or Overwrite');
 
-  const lex = new LexModelsV2Client(opts.region ? { region: opts.region } : {});
-  const sources: Record<string, string> = {};
   const notes: string[] = [];
+  let arns: RestoreOutcome['arns'];
+  let sidecarRoleRewritten = false;
+  if (dest) {
+    // The source: the key's account and region (a key that names no account: the sidecar role's).
+    const from = { account: resource.account ?? (info?.lex ? roleAccount(info.lex.roleArn) : undefined), region: resource.region };
+    const plan = planArnRewrites(lexArnPlaces(entries, info?.lex), { source: from, destination: dest, mappings: dest.mappings });
+    if (plan.refused.length) throw new RestoreRefusedError(refusalMessage(plan));
+    const rewritten = await rewriteLexArchive(
+      { data, entries, ...(source.password !== undefined ? { password: source.password } : {}), ...(info?.lex ? { info: info.lex } : {}) },
+      plan.table,
+    );
+    sidecarRoleRewritten = Boolean(info?.lex && rewritten.info && rewritten.info.roleArn !== info.lex.roleArn);
+    data = rewritten.data;
+    entries = rewritten.entries;
+    if (info?.lex && rewritten.info) info = { ...info, lex: rewritten.info };
+    arns = {
+      from,
+      rewritten: plan.rewritten,
+      kept: plan.kept,
+      ...(dest.roleArn ? { roleArn: dest.roleArn } : {}),
+      ...(rewritten.changedEntries.length ? { uploadSha256: createHash('sha256').update(data).digest('hex') } : {}),
+    };
+    if (rewritten.changedEntries.length) {
+      const n = rewritten.changedEntries.length;
+      notes.push(
+        `${n} entr${n === 1 ? 'y has' : 'ies have'} ARNs rewritten: the upload is the archive rebuilt with them${source.password !== undefined ? ', encrypted again with its password' : ''}`,
+      );
+    }
+    for (const flag of plan.unusedMappings) notes.push(`--map-arn ${flag} matched no ARN of this archive or its sidecar`);
+  }
+
+  const region = dest?.region ?? opts.region;
+  const lex = new LexModelsV2Client({ ...(region ? { region } : {}), ...(dest?.credentials ? { credentials: dest.credentials } : {}) });
+  const sources: Record<string, string> = {};
   const conflicts: string[] = [];
   try {
     // The bot of the archive's own key, never one named by the sidecar: another bot needs --to-bot.
@@ -158,13 +208,14 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
     if (!existing) existing = await findBotByName(lex, aws, wanted);
     if (!existing && LEX_ID.test(wanted) && opts.toBot !== undefined) {
       throw new RestoreRefusedError(
-        `--to-bot ${wanted}: no Lex bot has that id${opts.region ? ` in ${opts.region}` : ''}; to create a new bot, give --to-bot a new bot name`,
+        `--to-bot ${wanted}: no Lex bot has that id${dest ? ` in account ${dest.account} ${dest.region}` : region ? ` in ${region}` : ''}; to create a new bot, give --to-bot a new bot name`,
       );
     }
     const merge: MergeStrategy = opts.merge ?? 'FailOnConflict';
 
     let spec: ImportResourceSpecification;
     let destination: RestoreOutcome['destination'];
+    let aliasesToRecreate: readonly unknown[] | undefined;
     if (isVocabulary || isLocale) {
       // Both go into an existing bot's DRAFT locale; they differ in the import specification and what conflicts.
       const what = isVocabulary ? 'a custom vocabulary' : 'a locale archive';
@@ -175,7 +226,7 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
       }
       const target = { botId: existing.botId, botVersion: 'DRAFT', localeId: resource.localeId! };
       spec = isVocabulary ? { customVocabularyImportSpecification: target } : { botLocaleImportSpecification: target };
-      destination = { botId: existing.botId, botName: existing.botName, existing: true };
+      destination = { botId: existing.botId, botName: existing.botName, existing: true, ...where(dest) };
       if (merge === 'FailOnConflict') {
         notes.push(
           isVocabulary
@@ -195,7 +246,10 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
       const roleArn = pick<string>(
         'roleArn',
         ['--role-arn', opts.roleArn],
-        [existing ? 'the existing bot' : 'restore sidecar', existing?.roleArn ?? info?.lex?.roleArn],
+        [
+          existing ? 'the existing bot' : sidecarRoleRewritten ? 'restore sidecar (ARN rewritten)' : 'restore sidecar',
+          existing?.roleArn ?? info?.lex?.roleArn,
+        ],
       );
       const childDirected = pick<boolean>(
         'dataPrivacy.childDirected',
@@ -209,7 +263,12 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
         [existing ? 'the existing bot' : 'restore sidecar', existing?.idleSessionTTLInSeconds ?? info?.lex?.idleSessionTTLInSeconds],
         ['the archive (Bot.json)', fromArchive?.idleSessionTTLInSeconds],
       );
-      if (roleArn && sources.roleArn === 'restore sidecar') await checkRoleAccount(roleArn, botName, env);
+      if (roleArn && sources.roleArn?.startsWith('restore sidecar')) await checkRoleAccount(roleArn, botName, env);
+      const suffix = dest && roleArn && sources.roleArn?.startsWith('restore sidecar') ? serviceLinkedSuffix(roleArn) : undefined;
+      if (suffix !== undefined && !existing)
+        notes.push(
+          `the bot's role ${roleArn} is a Lex V2 service-linked role: it must exist in account ${dest!.account} (IAM CreateServiceLinkedRole, service lexv2.amazonaws.com${suffix ? `, custom suffix ${suffix}` : ''}), or give --role-arn`,
+        );
       const missing = [
         !roleArn && "--role-arn ARN (the bot's IAM role; exports do not hold it)",
         childDirected === undefined && '--child-directed true|false',
@@ -227,7 +286,7 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
           ...(!existing && info?.lex && Object.keys(info.lex.tags).length ? { botTags: info.lex.tags } : {}),
         },
       };
-      destination = { botId: existing?.botId ?? null, botName, existing: Boolean(existing) };
+      destination = { botId: existing?.botId ?? null, botName, existing: Boolean(existing), ...where(dest) };
       if (existing && merge === 'FailOnConflict')
         notes.push(
           "FailOnConflict: Lex stops at the first resource that already exists and changes nothing; --merge Overwrite replaces the bot's DRAFT definition with the archive's",
@@ -236,8 +295,9 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
       const aliases = (info?.lex?.aliases ?? []).filter((a) => a.botAliasId !== 'TSTALIASID');
       if (!existing && aliases.length) {
         notes.push(
-          `the bot had ${aliases.length} alias${aliases.length === 1 ? '' : 'es'} (${aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version (their settings are in the restore sidecar)`,
+          `the bot had ${aliases.length} alias${aliases.length === 1 ? '' : 'es'} (${aliases.map((a) => a.botAliasName).join(', ')}); imports do not create aliases: recreate them after building a version (${dest ? "their settings, ARNs rewritten, are the --json report's aliases" : 'their settings are in the restore sidecar'})`,
         );
+        if (dest) aliasesToRecreate = aliases;
       }
     }
     if (merge === 'FailOnConflict' && existing) {
@@ -251,17 +311,24 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
           `Locale ${resource.localeId} of bot ${existing.botId} already exists and the merge strategy is FailOnConflict: nothing would be changed`,
         );
     }
-    const region = opts.region ?? (await lex.config.region());
-    const guard = { allowedHosts: lexDownloadHosts(region), allowedOrigins: env.allowedOrigins };
+    const lexRegion = region ?? (await lex.config.region());
+    const guard = { allowedHosts: lexDownloadHosts(lexRegion), allowedOrigins: env.allowedOrigins };
     // An upload URL changes nothing in the bot (an import starts only with StartImport), and a dry run checks it as a restore would.
     const upload = await aws('CreateUploadUrl', () => lex.send(new CreateUploadUrlCommand({})));
     if (!upload.importId || !upload.uploadUrl) throw new RestoreRefusedError('Lex CreateUploadUrl answered without an importId and uploadUrl');
     const { importId, uploadUrl } = upload;
     checkUploadUrl(uploadUrl, guard);
-    const base = { destination, mergeStrategy: merge, sources, notes };
+    const base = {
+      destination,
+      mergeStrategy: merge,
+      sources,
+      notes,
+      ...(arns ? { arns } : {}),
+      ...(aliasesToRecreate ? { aliases: aliasesToRecreate } : {}),
+    };
     const start = async (): Promise<RestoreOutcome> => {
       // ---- from here on the provider is changed ----
-      await putUpload(uploadUrl, source.data, guard);
+      await putUpload(uploadUrl, data, guard);
       // A password-protected export is uploaded as stored and opened by Lex with its password (never shown).
       await aws('StartImport', () =>
         lex.send(
@@ -304,6 +371,9 @@ export const restoreLex: ProviderRestore = async (source, opts, env) => {
     throw lexRestoreRefusedError(err) ?? err;
   }
 };
+
+/** The destination's account and region, for the outcome (nothing without a RestoreDestination). */
+const where = (dest: RestoreEnv['destination']) => (dest ? { account: dest.account, region: dest.region } : {});
 
 /** The locales of a bot's DRAFT (ListBotLocales). */
 async function draftLocales(lex: LexModelsV2Client, aws: RestoreEnv['aws'], botId: string): Promise<string[]> {
