@@ -5,6 +5,12 @@
  * process), KMS with the stack's HMAC key, STS, and the CloudFormation
  * simulator holding the stack's outputs.
  *
+ * With `lexEstate`, Lex is an estate of accounts and regions instead
+ * (lex-estate.ts): the bots are the home tenant's (123456789012/us-east-1),
+ * and STS is a simulator sharing a credential registry with it, so the
+ * credentials its AssumeRole issues reach Lex in the role's account only
+ * (the stack's own STS is then not used).
+ *
  * `cli()` runs the real command line as a child process (`node
  * bin/botvault.mjs`), its AWS clients pointed at the simulators only through
  * the standard AWS_ENDPOINT_URL_<SERVICE> variables, as an operator's would be.
@@ -23,10 +29,12 @@ import { MAC_METADATA } from '../../lib/core/names';
 import type { BotVaultConfig } from '../../lib/config/config';
 import type { CfnSimulator } from '../simulators/cfn-simulator';
 import type { KmsSimulator } from '../simulators/kms-simulator';
-import { startLexSimulator, type LexSimulator, type SimBot } from '../simulators/lex-simulator';
+import { type LexEstate, startLexEstate } from '../simulators/lex-estate';
+import { startLexSimulator, type LexSimulator, type LexSimulatorOptions, type SimBot } from '../simulators/lex-simulator';
+import { SimCredentials } from '../simulators/sim-credentials';
 import { startSecretsSimulator } from '../simulators/secrets-simulator';
 import { startSimulatedStack } from '../simulators/stack';
-import type { StsSimulator } from '../simulators/sts-simulator';
+import { type SimRole, type StsSimulator, startStsSimulator } from '../simulators/sts-simulator';
 import type { SfnSimulator } from '../simulators/sfn-simulator';
 
 const BIN = resolve(import.meta.dirname, '../../bin/botvault.mjs');
@@ -37,8 +45,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The home account of the harness: the STS simulator's default caller's, and the one the Lambdas' jobs name. */
+export const HARNESS_ACCOUNT = '123456789012';
+
 export interface CliHarness {
+  /** The Lex the bots are in (with `lexEstate`: the estate's home tenant; its `url` is then not an API endpoint, `estate.url` is). */
   lex: LexSimulator;
+  /** With `lexEstate`: every account and region's Lex behind one endpoint. */
+  estate?: LexEstate;
   s3: S3Client;
   bucket: string;
   sfn: SfnSimulator;
@@ -76,24 +90,43 @@ export async function startCliHarness(opts: {
   testSets?: string[];
   /** Origins besides the Lex simulator's that the config's downloadAllowlist names (a Kore.ai simulator's). */
   downloadAllowlist?: string[];
+  /** The config's `accounts` (member accounts), as the file holds them. */
+  accounts?: Record<string, unknown>[];
+  /**
+   * Lex as an estate of accounts and regions, and STS with AssumeRole of `roles` over the same
+   * credential registry (the harness's credentials are the home account's, as
+   * `arn:aws:iam::123456789012:user/botvault-operator`). `tenants` are the other accounts and regions.
+   */
+  lexEstate?: { tenants?: Record<string, LexSimulatorOptions>; roles?: SimRole[] };
 }): Promise<CliHarness> {
-  const lex = await startLexSimulator({
+  const homeOptions: LexSimulatorOptions = {
     bots: opts.bots,
     defaultFaults: { exportLatencyMs: 100 },
     ...(opts.testSets ? { testSets: opts.testSets } : {}),
-  });
+  };
+  const registry = opts.lexEstate ? new SimCredentials({ home: [] }) : undefined;
+  const estateSts = registry ? await startStsSimulator({ credentials: registry, roles: opts.lexEstate!.roles ?? [] }) : undefined;
+  const estate = registry
+    ? await startLexEstate({ credentials: registry, tenants: { ...opts.lexEstate!.tenants, [`${HARNESS_ACCOUNT}/us-east-1`]: homeOptions } })
+    : undefined;
+  const lex = estate ? estate.tenant(HARNESS_ACCOUNT, 'us-east-1') : await startLexSimulator(homeOptions);
+  const lexUrl = estate?.url ?? lex.url;
   const secrets = opts.secrets ? await startSecretsSimulator({ secrets: opts.secrets }) : undefined;
   // The handlers run in this process (inside the Step Functions simulator): point their provider clients here.
   if (secrets) process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
-  process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lex.url;
+  process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = lexUrl;
   const rawConfig = {
     stackName: opts.stackName,
     maxConcurrency: 4,
-    downloadAllowlist: [lex.url, ...(opts.downloadAllowlist ?? [])],
+    downloadAllowlist: [lexUrl, ...(opts.downloadAllowlist ?? [])],
     targets: opts.targets,
+    ...(opts.accounts ? { accounts: opts.accounts } : {}),
   };
   const stack = await startSimulatedStack({ rawConfig, s3: opts.s3 ?? 's3rver', bucket: `botvault-cli-${randomBytes(5).toString('hex')}` });
-  const { s3, bucket, sfn, cfn, sts, kms, macKeyArn, config, credentials } = stack;
+  const { s3, bucket, sfn, cfn, kms, macKeyArn, config, credentials } = stack;
+  const sts = estateSts ?? stack.sts;
+  // The harness's credentials (the CLI's and the handlers') are the home account's, as the estate and its STS see them.
+  registry?.addHome({ ...credentials, accountId: HARNESS_ACCOUNT, arn: `arn:aws:iam::${HARNESS_ACCOUNT}:user/botvault-operator` });
 
   const dir = mkdtempSync(join(tmpdir(), 'botvault-cli-e2e-'));
   const configFile = join(dir, 'botvault.config.json');
@@ -119,6 +152,7 @@ export async function startCliHarness(opts: {
 
   return {
     lex,
+    ...(estate ? { estate } : {}),
     s3,
     bucket,
     sfn,
@@ -165,7 +199,10 @@ export async function startCliHarness(opts: {
     async close() {
       // The stack first: the Step Functions simulator lets running executions finish, and they still call the providers.
       await stack.close();
-      await lex.close();
+      if (estate) {
+        await estate.close();
+        await estateSts!.close();
+      } else await lex.close();
       await secrets?.close();
       if (secrets) delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
       rmSync(dir, { recursive: true, force: true });
