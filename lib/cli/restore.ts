@@ -111,7 +111,7 @@ function crossAccountFlags(opts: RestoreCommandOptions): CrossAccountFlags | und
 }
 
 /** The member template's restore role in the account of `backupRoleArn` (same partition and account, role BotVaultRestore). */
-export function defaultRestoreRole(backupRoleArn: string): string {
+function defaultRestoreRole(backupRoleArn: string): string {
   const [, partition, account] = /^arn:([^:]+):iam::(\d{12}):role\//.exec(backupRoleArn) ?? [];
   return `arn:${partition}:iam::${account}:role/${RESTORE_ROLE_NAME}`;
 }
@@ -278,7 +278,7 @@ export async function restoreCommand(target: string, opts: RestoreCommandOptions
  * `line` as lines of at most `width` columns: broken after a space, `.`, `/`, `:` or `,` where one
  * is near the end, the rest indented under the line's own indent. Nothing is cut.
  */
-export function wrapLine(line: string, width = TTY_COLUMNS): string[] {
+function wrapLine(line: string, width = TTY_COLUMNS): string[] {
   if (line.length <= width) return [line];
   const indent = ' '.repeat(Math.min((/^ */.exec(line)?.[0].length ?? 0) + 4, width / 2));
   const out: string[] = [];

@@ -97,7 +97,7 @@ export function parseArn(s: string): Arn | undefined {
   return { partition: m[1]!, service: m[2]!, region: m[3]!, account: m[4]!, resource: m[5]! };
 }
 
-export const formatArn = (a: Arn): string => `arn:${a.partition}:${a.service}:${a.region}:${a.account}:${a.resource}`;
+const formatArn = (a: Arn): string => `arn:${a.partition}:${a.service}:${a.region}:${a.account}:${a.resource}`;
 
 /** Every ARN in a text, in order (repeats included). */
 export function arnsInText(text: string): string[] {
@@ -167,7 +167,7 @@ export interface RewriteContext {
   readonly mappings: readonly ArnMapping[];
 }
 
-export type RewriteRule = 'mapped' | 'account' | 'region' | 'account and region';
+type RewriteRule = 'mapped' | 'account' | 'region' | 'account and region';
 
 export type ArnDecision =
   | { readonly action: 'rewrite'; readonly to: string; readonly rule: RewriteRule; readonly mapping?: string }
@@ -250,7 +250,7 @@ export function arnsInJson(value: unknown, label: (path: string) => string, path
 }
 
 /** `value` with every ARN in its strings (keys too) replaced as the table says. */
-export function rewriteJson<T>(value: T, table: ReadonlyMap<string, string>): T {
+function rewriteJson<T>(value: T, table: ReadonlyMap<string, string>): T {
   if (typeof value === 'string') return replaceArns(value, table) as T;
   if (Array.isArray(value)) return value.map((v) => rewriteJson(v, table)) as T;
   if (value && typeof value === 'object') {
