@@ -102,7 +102,9 @@ function createLexClientAt(where: LexEndpoint, env: Env): LexModelsV2Client {
               ...(where.externalId ? { ExternalId: where.externalId } : {}),
               DurationSeconds: 3600,
             },
-            clientConfig: { requestHandler: API_REQUEST_HANDLER },
+            // STS in the function's own region (the SDK would otherwise use the Lex client's: an opt-in region
+            // not enabled in the home account, or a VPC with only the home region's STS endpoint, would fail).
+            clientConfig: { requestHandler: API_REQUEST_HANDLER, ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}) },
           }),
         }
       : {}),
@@ -113,7 +115,7 @@ const lexClientsAt = new Map<string, LexModelsV2Client>();
 
 /** Lex at `where` (the home client when `where` is the functions' own region without a role). */
 export function lexClientAt(where: LexEndpoint, env: Env = process.env): LexModelsV2Client {
-  if (!where.roleArn && where.region === (env.AWS_REGION ?? env.AWS_DEFAULT_REGION)) return lexClient(env);
+  if (!where.roleArn && where.region === env.AWS_REGION) return lexClient(env);
   const key = `${fingerprint('AWS_ENDPOINT_URL_LEX_MODELS_V2', env)} ${fingerprint('AWS_ENDPOINT_URL_STS', env)} ${where.region} ${where.roleArn ?? ''} ${where.externalId ?? ''}`;
   const cachedClient = lexClientsAt.get(key);
   if (cachedClient) return cachedClient;

@@ -108,7 +108,8 @@ export function httpStatus(err: unknown): number | undefined {
  * unknown (no credentials for STS), every Lex id carries its account and region.
  */
 export async function cliHome(o: AwsOptions = {}): Promise<Home> {
-  const sts = new STSClient(regionOf(o));
+  // One short attempt: a machine that reaches S3 but not STS (an S3-only VPC endpoint) must not hang every command.
+  const sts = new STSClient({ ...regionOf(o), maxAttempts: 1, requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } });
   try {
     const region = await sts.config.region();
     const fromEnv = process.env.BOTVAULT_ACCOUNT_ID;

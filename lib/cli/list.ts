@@ -105,22 +105,37 @@ async function listCurrent(s3: S3Client, bucket: string, prefix: string): Promis
 function groupResources(versions: readonly ArchiveVersion[], home?: Home): Resource[] {
   const byKey = new Map<string, ArchiveVersion[]>();
   for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
-  const resources: Resource[] = [...byKey.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, vs]) => ({
-      ...keyInfo(key, home),
-      versions: [...vs].sort(
-        (a, b) => Number(b.isLatest) - Number(a.isLatest) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
-      ),
-    }));
-  const current = new Map(resources.filter((r) => !r.legacy && r.id).map((r) => [r.id!, r]));
+  const keys = [...byKey.keys()].sort((a, b) => a.localeCompare(b));
+  const where = home?.account ? home : { ...home, ...inferHomeAccount(keys) };
+  const resources: Resource[] = keys.map((key) => ({
+    ...keyInfo(key, where.region ? (where as Home) : undefined),
+    versions: [...byKey.get(key)!].sort(
+      (a, b) => Number(b.isLatest) - Number(a.isLatest) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
+    ),
+  }));
+  const successors = new Map(resources.filter((r) => !r.legacy && r.id).map((r) => [r.id!, r]));
   return resources.map((r) => {
-    const successor = r.legacy && r.id ? current.get(r.id) : undefined;
+    const successor = r.legacy && r.id ? successors.get(r.id) : undefined;
     if (!successor) return r;
     (successor as { earlierKey?: string }).earlierKey = r.key;
-    const { id: _id, ...rest } = r;
-    return rest;
+    // Its id stays (the mirror keeps a folder only for resources of a known id): supersededBy marks it.
+    return { ...r, supersededBy: successor.key };
   });
+}
+
+/**
+ * The home account when the CLI could not learn it (no BOTVAULT_ACCOUNT_ID, STS unreachable): only the home
+ * account ever had legacy `lex/<region>/<path>` keys, so the one account whose `lex/<account>/<region>/<path>`
+ * twins them is home. None or several: unknown, and every new key's id carries its account.
+ */
+function inferHomeAccount(keys: readonly string[]): { account?: string } {
+  const present = new Set(keys);
+  const candidates = new Set<string>();
+  for (const key of keys) {
+    const m = /^lex\/(\d{12})\/([^/]+)\/(.+)$/.exec(key);
+    if (m && present.has(`lex/${m[2]}/${m[3]}`)) candidates.add(m[1]!);
+  }
+  return candidates.size === 1 ? { account: [...candidates][0]! } : {};
 }
 
 /** The bucket's resources, narrowed to `target` when given (unknown target: CliError listing the known ones). */

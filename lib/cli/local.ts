@@ -6,6 +6,7 @@
  * with --json).
  */
 import { type BotVaultConfig, ConfigError, loadConfig } from '../config/config';
+import { LOCAL_ACCOUNT_ID } from '../core/accounts';
 import type { EventLog } from '../local/runner';
 import { CliError, formatJobLines, formatRunSummary, onTerminal, printLines, readableCause } from './output';
 import { type ProgressChange, type ProgressEvent, RunProgress } from './progress';
@@ -33,7 +34,9 @@ export async function runLocalCommand(opts: LocalCommandOptions): Promise<number
   }
   if (opts.only) {
     // The same check as `run --only` (lib/cli/targets.ts): a typo stops here, nothing runs.
-    const warning = unverifiedWarning(checkOnly(opts.only, config, process.env.AWS_REGION ?? 'us-east-1').unverified);
+    // The home the local runner gives Plan (lib/local/runner.ts): BOTVAULT_ACCOUNT_ID, AWS_REGION, or their local defaults.
+    const home = { account: process.env.BOTVAULT_ACCOUNT_ID ?? LOCAL_ACCOUNT_ID, region: process.env.AWS_REGION ?? 'us-east-1' };
+    const warning = unverifiedWarning(checkOnly(opts.only, config, home).unverified);
     if (warning) process.stderr.write(`botvault: warning: ${warning}\n`);
   }
   // Loaded on demand: it pulls in aws-cdk-lib, which `botvault --help` does not need.

@@ -17,7 +17,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { manifestKey as manifestKeyOf } from '../core/run-manifest';
-import { aws, regionFromArn, s3Client, sfnClient } from './aws';
+import { aws, cliHome, regionFromArn, s3Client, sfnClient } from './aws';
 import {
   CliError,
   fitLine,
@@ -162,7 +162,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   if (opts.only) {
     // The config is the list of what can be backed up; without it --only cannot be checked.
     const config = readConfig(opts.config, true)!;
-    const warning = unverifiedWarning(checkOnly(opts.only, config, opts.region).unverified);
+    const warning = unverifiedWarning(checkOnly(opts.only, config, await cliHome(opts)).unverified);
     if (warning) process.stderr.write(`botvault: warning: ${warning}\n`);
   }
   // --wait reads the run's manifest at the end: with the stack's key, to check its MAC.

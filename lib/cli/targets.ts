@@ -8,23 +8,28 @@
  * Pure functions: the commands feed them the config and the bucket listing.
  */
 import type { BotVaultConfig } from '../config/config';
+import type { Home } from '../core/accounts';
 import type { KeyInfo } from '../providers/definition';
 import { targetJobId } from '../providers/definitions';
 import { CliError } from './output';
 
 /** The name shown for a resource: its job id where known, else its key. */
-export const displayName = (info: KeyInfo) => info.id ?? info.key;
+export const displayName = (info: KeyInfo) => (info.supersededBy ? info.key : (info.id ?? info.key));
+
+/** The resources a name matches, without those a newer key supersedes when any other is left. */
+const current = <T extends KeyInfo>(found: T[]): T[] => {
+  const live = found.filter((i) => !i.supersededBy);
+  return live.length ? live : found;
+};
 
 /** Every resource `query` names: an exact key, an exact job id, or all resources of a bot (or test set) id. */
 export function matchResources<T extends KeyInfo>(query: string, infos: readonly T[]): T[] {
   const byKey = infos.filter((i) => i.key === query);
   if (byKey.length) return byKey;
-  const byId = infos.filter((i) => i.id === query);
-  if (byId.length) return byId;
-  const byBot = infos.filter((i) => i.botId === query || i.testSetId === query);
   // A legacy key whose history goes on under a new key (list.ts groupResources) is not a second match.
-  const current = byBot.filter((i) => !(i.legacy && i.id === undefined));
-  return current.length ? current : byBot;
+  const byId = infos.filter((i) => i.id === query);
+  if (byId.length) return current(byId);
+  return current(infos.filter((i) => i.botId === query || i.testSetId === query));
 }
 
 /** The CliError for a name that matches nothing: lists what the bucket does hold. */
@@ -62,9 +67,7 @@ export interface OnlyCheck {
  * may still match a discovered bot (by id or name): it is accepted and
  * reported as unverified, and Plan has the last word.
  */
-export function checkOnly(entries: readonly string[], config: BotVaultConfig, region = 'us-east-1'): OnlyCheck {
-  // The stack's account id is not needed: a target there has the short job id whatever the id is.
-  const home = { region };
+export function checkOnly(entries: readonly string[], config: BotVaultConfig, home: Home): OnlyCheck {
   const known = new Set<string>();
   /** `<provider>:<botId>` of targets whose job ids the CLI cannot compute (providers other than Lex). */
   const idPrefixes: string[] = [];

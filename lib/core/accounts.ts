@@ -14,6 +14,9 @@
 import * as z from 'zod/mini';
 import { InvalidInputError } from './errors';
 
+/** The home account of a local run (`botvault local`, the demo, the tests): the simulators' default account. */
+export const LOCAL_ACCOUNT_ID = '123456789012';
+
 /** How a target names the stack's own account (also the default when it names none). */
 export const HOME_ACCOUNT = 'home';
 

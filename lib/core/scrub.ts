@@ -5,7 +5,8 @@
  *
  * - A URL keeps its scheme, host and path (redactUrl); its query, where
  *   presigned URLs carry their signature, is dropped.
- * - Anything shaped like a JWT becomes `<jwt>`.
+ * - Anything shaped like a JWT becomes `<jwt>`; an AWS access key id `<aws-key>`,
+ *   a run of 40 or more base64 characters (a secret key, a session token) `<secret>`.
  * - Every credential this process handed to a provider (each Kore.ai JWT it
  *   signed: rememberSecret) is scrubbed in pieces too: any run of 8 or more
  *   base64url characters found inside one of them becomes `<jwt>`, so an
@@ -18,6 +19,10 @@ const JWT_LIKE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
 /** A URL, without the punctuation a sentence puts after it. */
 const URL_LIKE = /https?:\/\/[^\s"'<>]*[^\s"'<>.,;:!?)\]]/g;
 const BASE64URL_RUN = /[\w-]{8,}/g;
+/** AWS access key ids: long-term (AKIA) and temporary (ASIA) ones, 20 characters (IAM User Guide, "Unique identifiers"). */
+const AWS_KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g;
+/** A session token or secret key echoed back: a run of 40 or more base64 characters. */
+const LONG_BASE64 = /[A-Za-z0-9+/]{40,}={0,2}/g;
 /** The credentials remembered, newest last; bounded, since each lives a minute at most (a JWT's lifetime). */
 const remembered: string[] = [];
 const REMEMBERED_MAX = 256;
@@ -39,5 +44,7 @@ export function scrubText(text: string): string {
       }
     })
     .replace(JWT_LIKE, '<jwt>')
+    .replace(AWS_KEY_ID, '<aws-key>')
+    .replace(LONG_BASE64, '<secret>')
     .replace(BASE64URL_RUN, (run) => (remembered.some((s) => s.includes(run)) ? '<jwt>' : run));
 }

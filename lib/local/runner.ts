@@ -5,6 +5,7 @@
  * wherever the standard `AWS_ENDPOINT_URL_<SERVICE>` variables point (local
  * simulators), or to real AWS when none is set.
  */
+import { LOCAL_ACCOUNT_ID } from '../core/accounts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,9 +184,6 @@ function bindTask(handler: Handler, fault?: LambdaFault, timeoutMs?: number) {
     return JSON.parse(JSON.stringify(result ?? null));
   };
 }
-
-/** The home account of a local run: the Lex simulator's default account. */
-export const LOCAL_ACCOUNT_ID = '123456789012';
 
 /** Sets the environment the Lambdas get from the stack, for handlers running in this process. */
 function applyLambdaEnvironment(opts: LocalRunOptions, region: string): void {

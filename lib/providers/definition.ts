@@ -22,6 +22,8 @@ export interface KeyInfo {
   readonly region?: string;
   /** A key of an older layout (Lex `lex/<region>/…`, before account ids), kept where it was written. */
   readonly legacy?: boolean;
+  /** The newer key that carries this resource's history on (set by the CLI when both hold versions). */
+  readonly supersededBy?: string;
 }
 
 /** One config error found across targets: `targets[index].field: message`. */

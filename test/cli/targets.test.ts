@@ -96,19 +96,19 @@ describe('checkOnly', () => {
   });
 
   it('accepts job ids and bot ids of configured targets', () => {
-    expect(checkOnly(['lex:ABCDEFGHIJ:DRAFT', 'lex:ABCDEFGHIJ:3:en_US', 'ABCDEFGHIJ'], staticOnly)).toEqual({ unverified: [] });
+    expect(checkOnly(['lex:ABCDEFGHIJ:DRAFT', 'lex:ABCDEFGHIJ:3:en_US', 'ABCDEFGHIJ'], staticOnly, HOME)).toEqual({ unverified: [] });
   });
 
   it('refuses anything else, listing the known job ids', () => {
-    expect(() => checkOnly(['lex:ABCDEFGHIJ:9'], staticOnly)).toThrow(CliError);
-    expect(() => checkOnly(['lex:ABCDEFGHIJ:9', 'ABCDEFGHIJ'], staticOnly)).toThrow(
+    expect(() => checkOnly(['lex:ABCDEFGHIJ:9'], staticOnly, HOME)).toThrow(CliError);
+    expect(() => checkOnly(['lex:ABCDEFGHIJ:9', 'ABCDEFGHIJ'], staticOnly, HOME)).toThrow(
       '--only "lex:ABCDEFGHIJ:9": not in the config\'s targets; known: lex:ABCDEFGHIJ:DRAFT, lex:ABCDEFGHIJ:3:en_US (job id or bot id; a bot name selects only bots a discovery target finds)',
     );
   });
 
   it('with a discovery target, accepts unknown entries as unverified (discovery may find them)', () => {
     const withDiscovery = parseConfig({ targets: [...staticOnly.targets, { provider: 'lex', discover: true }] });
-    expect(checkOnly(['ABCDEFGHIJ', 'SupportBot', 'lex:QQQQQQQQQQ:DRAFT'], withDiscovery)).toEqual({
+    expect(checkOnly(['ABCDEFGHIJ', 'SupportBot', 'lex:QQQQQQQQQQ:DRAFT'], withDiscovery, HOME)).toEqual({
       unverified: ['SupportBot', 'lex:QQQQQQQQQQ:DRAFT'],
     });
     expect(unverifiedWarning(['SupportBot'])).toBe(
@@ -127,11 +127,11 @@ describe('checkOnly with Kore.ai targets', () => {
   });
 
   it('accepts its job id and its bot id', () => {
-    expect(checkOnly([`koreai:${KORE_BOT}:published`, KORE_BOT], config)).toEqual({ unverified: [] });
+    expect(checkOnly([`koreai:${KORE_BOT}:published`, KORE_BOT], config, HOME)).toEqual({ unverified: [] });
   });
 
   it('refuses another export type or bot, listing the known job ids', () => {
-    expect(() => checkOnly([`koreai:${KORE_BOT}:latest`], config)).toThrow(`known: lex:ABCDEFGHIJ:DRAFT, koreai:${KORE_BOT}:published`);
+    expect(() => checkOnly([`koreai:${KORE_BOT}:latest`], config, HOME)).toThrow(`known: lex:ABCDEFGHIJ:DRAFT, koreai:${KORE_BOT}:published`);
   });
 });
 
@@ -151,5 +151,24 @@ describe('defaultFileName', () => {
     expect(defaultFileName(infos[2]!, 'v/1+2')).toBe('ABCDEFGHIJ-3-en_US-v_1_2.zip');
     expect(defaultFileName(infos[4]!, 'abc')).toBe('test-set-TESTSET001-abc.zip');
     expect(defaultFileName(keyInfo('koreai/bots.kore.ai/st-1/published/bot.zip'), undefined)).toBe('st-1-published-current.zip');
+  });
+});
+
+describe('checkOnly with accounts and regions', () => {
+  const config = parseConfig({
+    accounts: [{ id: '222233334444', name: 'prod', roleArn: 'arn:aws:iam::222233334444:role/BotVaultBackup' }],
+    targets: [
+      { provider: 'lex', botId: 'ABCDEFGHIJ', botVersion: 'DRAFT', region: 'us-west-2' },
+      { provider: 'lex', botId: 'BBBBBBBBBB', botVersion: 'DRAFT', region: 'us-east-1' },
+      { provider: 'lex', botId: 'CCCCCCCCCC', botVersion: 'DRAFT', account: 'prod', region: 'eu-west-1' },
+    ],
+  });
+
+  it('accepts exactly the job ids Plan gives: short at home, with the account and region elsewhere', () => {
+    const ids = ['lex:123456789012:us-west-2:ABCDEFGHIJ:DRAFT', 'lex:BBBBBBBBBB:DRAFT', 'lex:222233334444:eu-west-1:CCCCCCCCCC:DRAFT'];
+    expect(checkOnly(ids, config, HOME)).toEqual({ unverified: [] });
+    expect(() => checkOnly(['lex:ABCDEFGHIJ:DRAFT'], config, HOME)).toThrow(
+      'known: lex:123456789012:us-west-2:ABCDEFGHIJ:DRAFT, lex:BBBBBBBBBB:DRAFT, lex:222233334444:eu-west-1:CCCCCCCCCC:DRAFT',
+    );
   });
 });

@@ -19,6 +19,11 @@ describe('Lex error mapping', () => {
     ['ResourceNotFoundException', 404, ProviderRequestError],
     ['AccessDeniedException', 403, ProviderAuthError],
     ['UnrecognizedClientException', 403, ProviderAuthError],
+    // STS (AssumeRole of a member role): its own spellings, 400 for throttling (STS API reference, Common Errors).
+    ['Throttling', 400, RateLimitedError],
+    ['RequestLimitExceeded', 400, RateLimitedError],
+    ['ExpiredToken', 400, ProviderAuthError],
+    ['AccessDenied', 403, ProviderAuthError],
     ['SomethingNew', 503, ProviderUnavailableError],
     ['SomethingElse', 418, ProviderRequestError],
   ] as const)('%s (HTTP %i) → %s', (name, status, expected) => {

@@ -10,7 +10,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { matchResources } from '../../lib/cli/targets';
+import { displayName, matchResources } from '../../lib/cli/targets';
 import { loadResources } from '../../lib/cli/list';
 import { kmsMacKey, macMetadata } from '../../lib/core/mac';
 import { MAC_METADATA } from '../../lib/core/names';
@@ -77,10 +77,15 @@ describe('legacy lex/<region>/… keys', () => {
     const current = resources.find((r) => r.key === NEW_KEY);
     const legacy = resources.find((r) => r.key === LEGACY_KEY);
     expect(current).toMatchObject({ id: 'lex:ALPHABOT01:DRAFT', earlierKey: LEGACY_KEY });
-    expect(legacy).toMatchObject({ legacy: true, botId: 'ALPHABOT01' });
-    expect(legacy!.id).toBeUndefined();
+    // The legacy key keeps its id (the mirror keeps folders of known ids only) and is marked superseded.
+    expect(legacy).toMatchObject({ legacy: true, botId: 'ALPHABOT01', id: 'lex:ALPHABOT01:DRAFT', supersededBy: NEW_KEY });
+    expect(displayName(legacy!)).toBe(LEGACY_KEY);
     expect(matchResources('ALPHABOT01', resources).map((r) => r.key)).toEqual([NEW_KEY]);
+    expect(matchResources('lex:ALPHABOT01:DRAFT', resources).map((r) => r.key)).toEqual([NEW_KEY]);
     expect(matchResources(LEGACY_KEY, resources).map((r) => r.key)).toEqual([LEGACY_KEY]);
+    // Without the account (no BOTVAULT_ACCOUNT_ID, STS unreachable), the legacy twin tells which account is home.
+    const unknownAccount = await loadResources(h.s3, h.bucket, undefined, { region: 'us-east-1' });
+    expect(unknownAccount.find((r) => r.key === NEW_KEY)).toMatchObject({ id: 'lex:ALPHABOT01:DRAFT', earlierKey: LEGACY_KEY });
   });
 
   it('before the first version under the new key, the legacy key alone is the resource, under its job id', async () => {

@@ -54,6 +54,9 @@ export const lexSpecSchema = z.object({
 });
 export type LexSpec = z.infer<typeof lexSpecSchema>;
 
+/** A failed discovery's job: named by its account and region, also at home (`lex:<account>:<region>:discovery`). */
+const DISCOVERY_ID = 'discovery';
+
 /** The key and job id of a resource, below `lex/<account>/<region>/` and after the id's prefix. */
 function resourcePath(spec: LexSpec): { path: string; id: string } {
   const { botId, botVersion, localeId, testSetId } = spec;
@@ -68,13 +71,13 @@ function resourcePath(spec: LexSpec): { path: string; id: string } {
       return { id: `test-set:${testSetId}`, path: `test-sets/${testSetId}/test-set.zip` };
     case 'discoveryFailed':
       // Never written: StartExport fails the job. Unique per account and region, like its id.
-      return { id: 'discovery', path: 'discovery' };
+      return { id: DISCOVERY_ID, path: DISCOVERY_ID };
   }
 }
 
 /** The job id of a resource at `where`: short at home, account and region in front elsewhere. */
 const jobId = (where: { account?: string; region: string }, id: string, home: Home) =>
-  isHome(where, home) ? `lex:${id}` : `lex:${where.account ?? '?'}:${where.region}:${id}`;
+  isHome(where, home) && id !== DISCOVERY_ID ? `lex:${id}` : `lex:${where.account ?? '?'}:${where.region}:${id}`;
 
 /** The job id `spec` gets at `where` (an account of undefined: the home account, whose id may be unknown to the CLI). */
 export const lexJobIdAt = (where: { account?: string; region: string }, spec: LexSpec, home: Home): string =>

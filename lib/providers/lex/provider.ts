@@ -78,7 +78,8 @@ export type LexEndpoint = Pick<Location, 'region' | 'roleArn' | 'externalId'>;
 
 // ---- error mapping ----
 
-const RATE_LIMITED = new Set(['ThrottlingException', 'TooManyRequestsException', 'LimitExceededException']);
+// STS answers throttling with `Throttling` (and the older `RequestLimitExceeded`), not Lex's ThrottlingException.
+const RATE_LIMITED = new Set(['ThrottlingException', 'TooManyRequestsException', 'LimitExceededException', 'Throttling', 'RequestLimitExceeded']);
 const UNAVAILABLE = new Set([
   'ConflictException',
   'InternalServerException',
@@ -96,8 +97,9 @@ const AUTH = new Set([
   'InvalidSignatureException',
   'ExpiredTokenException',
   'InvalidClientTokenId',
-  // STS AssumeRole of a member role that does not trust BotVault, or without the right external ID.
+  // STS AssumeRole of a member role that does not trust BotVault, or without the right external ID; STS's spelling of an expired token.
   'AccessDenied',
+  'ExpiredToken',
   'MissingAuthenticationTokenException',
 ]);
 const NETWORK_CODES = new Set([
@@ -210,7 +212,7 @@ export class LexProvider implements Provider {
         account: where.account,
         region: where.region,
         errorName: err.name,
-        errorMessage: err.message,
+        errorMessage: scrubText(err.message),
       });
       const failed: LexSpec = {
         kind: 'discoveryFailed',
