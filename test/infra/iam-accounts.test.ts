@@ -134,6 +134,18 @@ describe('config: accounts', () => {
     ]);
   });
 
+  it('a discovery naming one account or region twice is refused', () => {
+    expect(
+      issues({
+        accounts: ACCOUNTS.slice(0, 1),
+        targets: [{ provider: 'lex', discover: true, accounts: ['prod', PROD], regions: ['us-east-1', 'us-east-1'] }],
+      }),
+    ).toEqual([
+      `targets[0].accounts: names account ${PROD} twice (by id and by name, or repeated); name each once`,
+      'targets[0].regions: names us-east-1 twice; name each region once',
+    ]);
+  });
+
   it('a static target takes account/region, a discovery accounts/regions, and each says which', () => {
     expect(issues({ targets: [{ ...LEX, accounts: ['home'], regions: ['us-east-1'] }] })).toEqual([
       'targets[0].accounts: only applies with "discover": true; a static target lives in one place: "account": "…"',

@@ -15,6 +15,13 @@ function accountIdOf(ref: string | undefined, accounts: readonly Account[]): str
 function checkLexTargets(targets: readonly { index: number; target: LexTarget }[], config: { accounts: readonly Account[] }): TargetIssue[] {
   const issues: TargetIssue[] = [];
   for (const { index, target } of targets) {
+    // The same account (by name and by id) or region twice would list it twice: one Plan, twice the ListBots calls.
+    const ids = (target.accounts ?? []).map((ref) => accountIdOf(ref, config.accounts) ?? HOME_ACCOUNT);
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice) issues.push({ index, field: 'accounts', message: `names account ${twice} twice (by id and by name, or repeated); name each once` });
+    const regions = target.regions ?? [];
+    const again = regions.find((r, i) => regions.indexOf(r) !== i);
+    if (again) issues.push({ index, field: 'regions', message: `names ${again} twice; name each region once` });
     for (const [field, refs] of [
       ['account', target.account === undefined ? [] : [target.account]],
       ['accounts', target.accounts ?? []],
