@@ -64,6 +64,23 @@
  *   Order of checks: route → auth (401) → Admin Console app (403) →
  *   `listFaults` → account rate limit (429) → query validation (400).
  *
+ * - Imports (uploadfile → POST /api/public/bot/import, a new bot, or
+ *   /api/public/bot/{botId}/import → GET /api/public/bot/import/status/{bir};
+ *   Koredotcom/docs import-bot-as-new-bot.md, import-bot-into-an-existing-bot.md,
+ *   bot-import-status.md): the start reply carries both documented ids, `_id`
+ *   and `bir`, and `streamRefId`, the archive's refId; the status on success
+ *   `streamId`, the bot's id. A new bot takes the request's `name` (optional:
+ *   "If not provided, it is fetched from the existing bot's copy"), and its
+ *   'latest' export is the imported definition with the bot's own stream id
+ *   in botDefinition.json `_id` (a real export holds its bot's id there) and
+ *   that name in config.json and localeData.<defaultLanguage>.name; refId and
+ *   everything else stay the archive's. It is listed by Get Bots with its
+ *   creation time (`KoreBot.createdOn` for bots given up front). The
+ *   `lossyImport` fault drops dialogs and utterances (KoreLossyImport).
+ * - There is no delete-bot route: Kore.ai's public API has none
+ *   (Koredotcom/docs docs/xo/apis/automation/api-list.md lists the Bot
+ *   Definition and Admin APIs, and no delete), so bots, once created, stay.
+ *
  * Nothing here ever writes to the console: JWTs and client secrets are
  * credentials, and error bodies never echo the token.
  */
@@ -86,6 +103,12 @@ export interface KoreBot {
   publishedDialogs?: string[];
   /** Languages (the first is the default); several make a multilingual bot. @default ['en'] */
   languages?: string[];
+  /**
+   * When the bot was created: Get Bots' `createdOn`, so a test can hold a
+   * scratch bot "2 days old". @default a fixed day per bot in listing order
+   * (2024-01-01, 2024-01-02, …); bots created by an import: the import's time
+   */
+  createdOn?: Date | number | string;
 }
 
 export interface KoreApp {
@@ -146,6 +169,39 @@ interface KoreFaults {
   failImport?: string;
   /** An import's status stays 'pending' this long. */
   importLatencyMs?: number;
+  /**
+   * Imports into this bot (set in `newBotFaults`: of a new bot) silently lose
+   * part of the definition, as users report real imports do: see
+   * KoreLossyImport. What was lost is in the import's `losses`.
+   */
+  lossyImport?: KoreLossyImport;
+}
+
+/**
+ * What a lossy import loses, in the imported botDefinition.json: whole
+ * dialogs (`dropDialogs`: the dialog, its dialogComponents and its
+ * utterances), and of each dialog it applies to (every dialog with
+ * utterances, or those named in `dialogs`), per language, the LAST
+ * utterances (`sentences[]` whose taskId is one of the dialog's components,
+ * in the file's order) — `dropUtterancesPerDialog` of them when it is 1 or
+ * more (all, at most), or that fraction of them (rounded) when it is between
+ * 0 and 1. Dialogs are named as in dialogs[].localeData.<defaultLanguage>.name.
+ */
+export interface KoreLossyImport {
+  dropUtterancesPerDialog?: number;
+  dialogs?: string[];
+  dropDialogs?: string[];
+}
+
+/** What a lossy import lost: a dialog's utterances in one language, or a whole dialog. */
+interface KoreImportLoss {
+  dialog: string;
+  /** Utterance losses: the language, the dialog's utterances in it in the archive, those dropped. */
+  language?: string;
+  total?: number;
+  dropped: string[];
+  /** E.g. 'dialog BookTable (en): 2 of 5 utterances missing', 'dialog Refund missing'. */
+  summary: string;
 }
 
 /** A bot import (uploadfile → import → import/status), as of now. */
@@ -159,6 +215,8 @@ interface KoreImport {
   body: unknown;
   /** pending | success | failed, as of the last status call. */
   status: string;
+  /** What a lossyImport fault lost once the import applied ([] when nothing). */
+  losses?: KoreImportLoss[];
 }
 
 export interface KoreSimulatorOptions {
@@ -265,6 +323,93 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
 /** A stable, id-shaped hex string derived from the given parts (Kore ids are 24-hex Mongo ids). */
 const stableId = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 24);
 
+/**
+ * Changes one JSON file of an imported export in place, rewritten as Kore
+ * writes it (4-space indent) only if `change` changed something, so an import
+ * into the bot the archive came from keeps its files byte for byte.
+ */
+function rewriteKoreJson(files: Map<string, Buffer>, name: string, change: (json: Record<string, unknown>) => void): void {
+  const data = files.get(name);
+  if (!data) return;
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch {
+    return;
+  }
+  if (!isObject(json)) return;
+  const before = JSON.stringify(json);
+  change(json);
+  if (JSON.stringify(json) !== before) files.set(name, Buffer.from(JSON.stringify(json, null, 4), 'utf8'));
+}
+
+/** Applies a lossyImport fault to an imported export's botDefinition.json: what it lost. */
+function loseParts(files: Map<string, Buffer>, lossy: KoreLossyImport | undefined): KoreImportLoss[] {
+  if (!lossy) return [];
+  const losses: KoreImportLoss[] = [];
+  rewriteKoreJson(files, 'botDefinition.json', (def) => {
+    const lang = typeof def.defaultLanguage === 'string' ? def.defaultLanguage : 'en';
+    const dialogs = (Array.isArray(def.dialogs) ? def.dialogs : []).filter(isObject);
+    const components = (Array.isArray(def.dialogComponents) ? def.dialogComponents : []).filter(isObject);
+    const nameOf = (d: Record<string, unknown>) => {
+      const locale = isObject(d.localeData) ? d.localeData[lang] : undefined;
+      return String(isObject(locale) && typeof locale.name === 'string' ? locale.name : d.lname);
+    };
+    /** The dialog a component belongs to: its dialogId, or (older exports) a node of the dialog naming it. */
+    const dialogOfComponent = new Map<unknown, string>();
+    for (const d of dialogs) {
+      for (const c of components) if (c.dialogId === d._id) dialogOfComponent.set(c._id, nameOf(d));
+      for (const n of Array.isArray(d.nodes) ? d.nodes.filter(isObject) : []) dialogOfComponent.set(n.componentId, nameOf(d));
+    }
+    const dialogOf = (sentence: Record<string, unknown>) => dialogOfComponent.get(sentence.taskId);
+    const gone = new Set(lossy.dropDialogs ?? []);
+    if (gone.size) {
+      const removed = dialogs.filter((d) => gone.has(nameOf(d)));
+      const removedIds = new Set(removed.map((d) => d._id));
+      // A dialog's components: those naming it (dialogId) and those its nodes show (componentId).
+      const ownComponent = (c: Record<string, unknown>) =>
+        removedIds.has(c.dialogId) || removed.some((d) => Array.isArray(d.nodes) && d.nodes.some((n) => isObject(n) && n.componentId === c._id));
+      def.dialogs = dialogs.filter((d) => !removedIds.has(d._id));
+      def.dialogComponents = components.filter((c) => !ownComponent(c));
+      const sentences = (Array.isArray(def.sentences) ? def.sentences : []).filter(isObject);
+      def.sentences = sentences.filter((s) => !gone.has(dialogOf(s) ?? ''));
+      for (const d of removed)
+        losses.push({
+          dialog: nameOf(d),
+          dropped: sentences.filter((s) => dialogOf(s) === nameOf(d)).map((s) => String(s.sentence)),
+          summary: `dialog ${nameOf(d)} missing`,
+        });
+    }
+    const n = lossy.dropUtterancesPerDialog;
+    if (n === undefined) return;
+    const sentences = (Array.isArray(def.sentences) ? def.sentences : []).filter(isObject);
+    const drop = new Set<Record<string, unknown>>();
+    const groups = new Map<string, Record<string, unknown>[]>();
+    for (const s of sentences) {
+      const dialog = dialogOf(s);
+      if (dialog === undefined || (lossy.dialogs && !lossy.dialogs.includes(dialog))) continue;
+      const key = `${dialog}\0${String(s.language ?? lang)}`;
+      groups.set(key, [...(groups.get(key) ?? []), s]);
+    }
+    for (const [key, group] of groups) {
+      const [dialog, language] = key.split('\0') as [string, string];
+      const count = Math.min(group.length, Math.max(0, n >= 1 ? Math.floor(n) : Math.round(group.length * n)));
+      if (count === 0) continue;
+      const dropped = group.slice(group.length - count);
+      for (const s of dropped) drop.add(s);
+      losses.push({
+        dialog,
+        language,
+        total: group.length,
+        dropped: dropped.map((s) => String(s.sentence)),
+        summary: `dialog ${dialog} (${language}): ${count} of ${group.length} utterances missing`,
+      });
+    }
+    def.sentences = sentences.filter((s) => !drop.has(s));
+  });
+  return losses;
+}
+
 /** What a broken Kore.ai download link serves in place of the zip ('notzip'). */
 const koreErrorPage = () => Buffer.from('<html><head><title>Kore.ai</title></head><body>Service temporarily unavailable</body></html>\n');
 
@@ -361,6 +506,8 @@ interface BotState {
    * options aside) until modifyBot changes the dialogs.
    */
   imported?: { name: string; data: string | Uint8Array }[];
+  /** When it was created (Get Bots `createdOn`); undefined: a fixed day by listing order. */
+  createdAt?: number;
 }
 
 interface ExportState {
@@ -387,7 +534,12 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
   for (const bot of opts.bots) {
     if (!BOT_ID.test(bot.botId)) throw new Error(`KoreBot botId must be 'st-<uuid>' (lower-case hex): ${bot.botId}`);
     const dialogs = [...(bot.dialogs ?? ['Welcome'])];
-    bots.set(bot.botId, { bot: { ...bot }, dialogs, publishedDialogs: [...(bot.publishedDialogs ?? dialogs)] });
+    bots.set(bot.botId, {
+      bot: { ...bot },
+      dialogs,
+      publishedDialogs: [...(bot.publishedDialogs ?? dialogs)],
+      ...(bot.createdOn !== undefined ? { createdAt: new Date(bot.createdOn).getTime() } : {}),
+    });
   }
 
   const faults = new Map<string, KoreFaults>();
@@ -630,7 +782,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     return { status: 200, body: { fileId, hash: createHash('md5').update(uploads.get(fileId)!).digest('hex') } };
   }
 
-  function startImport(app: KoreApp, botId: string | undefined, raw: Buffer): Reply {
+  async function startImport(app: KoreApp, botId: string | undefined, raw: Buffer): Promise<Reply> {
     const body = parseJsonObject(raw, badRequest);
     if (body.uploadMode !== 'ZIP')
       throw new KoreError(400, 'This simulator imports uploadMode ZIP only (zipInfo: the fileId of an exported bot zip)');
@@ -648,18 +800,35 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       createdBy,
     });
     importsView.set(bir, view);
+    // The documented replies differ: `_id` (Koredotcom/docs import-bot-as-new-bot.md, 2024) or `bir` and
+    // `streamId` (developer.kore.ai v10-2 "Import Bot as a New Bot API"): both are sent. `streamRefId` is
+    // the archive's refId (the docs' sample answers the refId of the exported bot it imports).
+    const refId = await archiveRefId(body.zipInfo);
     return {
       status: 200,
       body: {
+        _id: bir,
+        ...(refId ? { streamRefId: refId } : {}),
         status: 'pending',
         ...(botId ? { streamId: botId } : {}),
-        statusLogs: [{ taskType: 'importRequest', status: 'success' }],
+        statusLogs: [{ taskType: 'importRequest', taskName: typeof body.name === 'string' ? body.name : 'importRequest', status: 'success' }],
         createdBy,
         requestType: 'Botimport',
         bir,
         createdOn: new Date(now()).toISOString(),
       },
     };
+  }
+
+  /** The `refId` of an uploaded export's botDefinition.json, if it is one. */
+  async function archiveRefId(fileId: string): Promise<string | undefined> {
+    try {
+      const files = await withZip(bufferByteSource(uploads.get(fileId)!), {}, (zip) => zip.readAll());
+      const refId = (JSON.parse(files.get('botDefinition.json')?.toString('utf8') ?? '') as { refId?: unknown }).refId;
+      return typeof refId === 'string' ? refId : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Applies an import once its latency has passed: the bot's in-development copy becomes the zip's definition, or nothing changes. */
@@ -688,15 +857,30 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
     }
     // Real exports name a dialog per language (dialogs[].localeData.<lang>.name), with lname its lower-cased form.
     const lang = typeof definition.defaultLanguage === 'string' ? definition.defaultLanguage : 'en';
+    i.view.losses = loseParts(files, f.lossyImport);
+    definition = JSON.parse(files.get('botDefinition.json')!.toString('utf8')) as typeof definition;
     const dialogs = (definition.dialogs ?? []).map((d) => String(d.localeData?.[lang]?.name ?? d.lname));
     let state = i.view.botId ? bots.get(i.view.botId) : undefined;
     if (!state) {
       const botId = `st-${randomUUID()}`;
       const named = (definition.localeData as Record<string, { name?: unknown }> | undefined)?.[lang]?.name;
       const botName = i.name ?? (typeof named === 'string' ? named : 'Imported bot');
-      state = { bot: { botId, botName }, dialogs, publishedDialogs: [] };
+      state = { bot: { botId, botName }, dialogs, publishedDialogs: [], createdAt: now() };
       bots.set(botId, state);
       i.view.botId = botId;
+      // A new bot's export is its own: its stream id in `_id` (refId stays the archive's: see startImport)
+      // and, when the import named it, that name in config.json and localeData.<defaultLanguage>.name
+      // (whether the other languages' names change too is unconfirmed; they are left as they are).
+      rewriteKoreJson(files, 'botDefinition.json', (d) => {
+        d._id = botId;
+        const locale = isObject(d.localeData) ? d.localeData[lang] : undefined;
+        if (i.name !== undefined && isObject(locale) && 'name' in locale) locale.name = i.name;
+      });
+      if (i.name !== undefined) rewriteKoreJson(files, 'config.json', (c) => void (c.name = i.name));
+    } else {
+      // An import into an existing bot keeps that bot's id in the export.
+      const id = state.bot.botId;
+      rewriteKoreJson(files, 'botDefinition.json', (d) => void (d._id = id));
     }
     state.dialogs = dialogs;
     state.imported = [...files].map(([name, data]) => ({ name, data: new Uint8Array(data) }));
@@ -770,7 +954,7 @@ export async function startKoreSimulator(opts: KoreSimulatorOptions): Promise<Ko
       _id: state.bot.botId,
       accountId,
       purpose: 'customer',
-      createdOn: createdOn(index),
+      createdOn: state.createdAt !== undefined ? new Date(state.createdAt).toISOString() : createdOn(index),
       createdBy: createdByFor('owner'),
       type: 'default',
       defaultLanguage: state.bot.languages?.[0] ?? 'en',
