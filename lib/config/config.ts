@@ -15,8 +15,8 @@ import { accountsSchema, HOME_ACCOUNT, roleAccount } from '../core/accounts';
 import { DEFAULT_ARCHIVE_LIMITS } from '../core/archive/limits';
 import { MAX_ARCHIVE_MIB_LIMIT } from '../core/env';
 import { DEFAULT_STACK_NAME } from '../core/names';
-import { cronSchema, describeIssue, formatPath, originSchema, pollingSchema, timezoneSchema, wholeNumber } from '../core/schemas';
-import { checkTargets, targetSchema } from '../providers/definitions';
+import { cronSchema, describeIssue, formatPath, originSchema, pollingSchema, secretRefSchema, timezoneSchema, wholeNumber } from '../core/schemas';
+import { checkTargets, targetJobId, targetSchema } from '../providers/definitions';
 
 /** A name the Public Suffix List (ICANN and private sections, via tldts) lists: `com`, `co.uk`, `s3.amazonaws.com`. */
 const isPublicSuffix = (name: string) => getPublicSuffix(name, { allowPrivateDomains: true }) === name;
@@ -58,7 +58,7 @@ const configSchema = z
     mapMode: z._default(
       z.enum(['inline', 'distributed'], {
         message:
-          'must be "inline" (one Map in the execution: its 25,000-event history holds about 390 jobs that need five polls) or "distributed" (a Distributed Map: each job a child execution with its own history); in both modes about 350-500 bots fit one run\'s 256 KiB state (README "Scaling")',
+          'must be "inline" (one Map in the execution: its 25,000-event history holds about 390 jobs that need five polls) or "distributed" (a Distributed Map: each job a child execution with its own history); in both modes about 440-600 bots fit one run\'s 256 KiB state (README "Scaling")',
       }),
       'inline',
     ),
@@ -205,6 +205,51 @@ const configSchema = z
       {},
     ),
     /**
+     * Proof of restore (README "Proving restores"): on its own schedule, a Lambda imports a few stored
+     * archives into scratch bots, builds them, exports them again and compares; off by default.
+     */
+    deepDrill: z.prefault(
+      z.strictObject({
+        enabled: z._default(z.boolean({ message: 'must be true (run the deep drill on its schedule) or false' }), false),
+        /** EventBridge Scheduler cron, six fields. */
+        cron: z._default(cronSchema, 'cron(0 7 ? * SUN *)'),
+        timezone: z._default(timezoneSchema, 'UTC'),
+        /** N archives chosen at random each run (default 2 when `targets` is not given). */
+        sample: z.optional(
+          wholeNumber(1, 20, {
+            type: 'must be a whole number of archives from 1 to 20',
+            min: 'must be at least 1',
+            max: 'must be at most 20 (one 15-minute run imports, builds and exports each; use targets or several schedules for more)',
+          }),
+        ),
+        /** These archives every run: job ids, bot ids or bot names, as `botvault run --only` takes them. */
+        targets: z.optional(
+          z
+            .array(z.string().check(z.minLength(1, { message: 'must be a job id, a bot id or a bot name' })))
+            .check(z.minLength(1, { message: 'must name at least one archive (or leave it out and use sample)' }), z.maxLength(20, { message: 'must name at most 20 archives (one 15-minute run)' })),
+        ),
+        /** Archives drilled at once (Lex builds at most 5 locales at once per account: the drill waits for a slot). */
+        concurrency: z._default(wholeNumber(1, 5, { type: 'must be a whole number from 1 to 5', min: 'must be at least 1', max: 'must be at most 5' }), 2),
+        /** Seconds between two polls of an import, a build or an export. */
+        pollSeconds: z._default(wholeNumber(1, 60, { type: 'must be a whole number of seconds from 1 to 60', min: 'must be at least 1', max: 'must be at most 60' }), 10),
+        /** The IAM role Lex V2 scratch bots run under (StartImport roleArn); the drill may pass this role, and only this one, to Lex. */
+        lexBotRoleArn: z.optional(
+          z.string().check(
+            z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/, {
+              message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/BotVaultDrillBot" (the scratch bots\' role, trusted by lexv2.amazonaws.com)',
+            }),
+          ),
+        ),
+        /** Kore.ai: an Admin Console app with Bot Definition > Bot Import and Bot Export, which imports and exports the scratch bots. */
+        koreaiCredentialsSecret: z.optional(
+          secretRefSchema(
+            'must be a Secrets Manager secret name or ARN holding {"clientId", "clientSecret"} of an Admin Console app with the scopes Bot Definition > Bot Import and Bot Export',
+          ),
+        ),
+      }),
+      {},
+    ),
+    /**
      * Member accounts: other AWS accounts whose Lex bots this stack backs up, each through the role
      * its functions assume there (README "Many accounts and regions"). Targets name them by id or name.
      */
@@ -237,6 +282,7 @@ const configSchema = z
       })) {
         ctx.addIssue({ code: 'custom', path: ['targets', issue.index, issue.field], message: issue.message });
       }
+      for (const issue of deepDrillIssues(config)) ctx.addIssue({ code: 'custom', path: ['deepDrill', ...issue.path], message: issue.message });
       if (config.archiveLimits.maxUncompressedMiB < config.maxArchiveMiB) {
         ctx.addIssue({
           code: 'custom',
@@ -248,6 +294,58 @@ const configSchema = z
   );
 
 export type BotVaultConfig = z.infer<typeof configSchema>;
+
+/**
+ * The deep drill's rules across the config (only when it is enabled): `sample` or `targets`, not both;
+ * every `targets` entry selects a configured target (a name only a discovery target could find is
+ * accepted when one exists); and each provider whose archives it may drill has what that needs —
+ * Lex the scratch bots' role, Kore.ai an Admin Console app (a bot's own app cannot create bots).
+ */
+function deepDrillIssues(config: z.infer<typeof configSchema>): { path: PropertyKey[]; message: string }[] {
+  const d = config.deepDrill;
+  if (!d.enabled) return [];
+  const issues: { path: PropertyKey[]; message: string }[] = [];
+  if (d.sample !== undefined && d.targets !== undefined)
+    issues.push({
+      path: ['targets'],
+      message: 'cannot be given with deepDrill.sample: give sample (N archives at random each run) or targets (these archives every run), not both',
+    });
+  const home = { region: 'home' };
+  const selects = (entry: string) =>
+    config.targets.filter(
+      (t) => targetJobId(t, home, config.accounts) === entry || t.botId === entry || ('testSetId' in t && t.testSetId === entry),
+    );
+  const discovery = config.targets.filter((t) => t.discover);
+  let drilled = config.targets;
+  if (d.targets) {
+    const hit: typeof config.targets = [];
+    d.targets.forEach((entry, i) => {
+      const found = selects(entry);
+      // A job id of a Lex target in another account or region names it; a bot name can only be matched at run time.
+      if (found.length) hit.push(...found);
+      else if (discovery.length) hit.push(...discovery);
+      else
+        issues.push({
+          path: ['targets', i],
+          message: `"${entry}" selects none of the config's targets: give a job id (e.g. "lex:ABCDEFGHIJ:DRAFT"), a bot id, or the name of a bot a discovery target finds`,
+        });
+    });
+    drilled = hit;
+  }
+  if (drilled.some((t) => t.provider === 'lex') && d.lexBotRoleArn === undefined)
+    issues.push({
+      path: ['lexBotRoleArn'],
+      message:
+        'is required to drill Lex archives: the IAM role the scratch bots run under (trusted by lexv2.amazonaws.com), the only role the drill may pass to Lex',
+    });
+  if (drilled.some((t) => t.provider === 'koreai') && d.koreaiCredentialsSecret === undefined)
+    issues.push({
+      path: ['koreaiCredentialsSecret'],
+      message:
+        "is required to drill Kore.ai archives: the Secrets Manager secret of an Admin Console app with Bot Definition > Bot Import and Bot Export (a bot's own app cannot create the scratch bot)",
+    });
+  return issues;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -170,8 +170,8 @@ describe('loadConfig names the bad field', () => {
     const scaling = readme.slice(readme.indexOf('### Scaling'), readme.indexOf('## How the code is organised'));
     expect(message).toContain('about 390 jobs that need five polls');
     expect(scaling).toContain('~390 at five');
-    expect(message).toContain('about 350-500 bots fit');
-    expect(scaling).toMatch(/about\s+500 bots fit in one run in either mode, and about 350/);
+    expect(message).toContain('about 440-600 bots fit');
+    expect(scaling).toMatch(/one run holds about 600 bots in either mode, about 440 if all of them may\s+change/);
   });
 
   it('not JSON, and a missing file, are ConfigErrors too', () => {
