@@ -128,7 +128,7 @@ export interface KoreApp {
 }
 
 /** Faults of the Admin API's Get Bots, counted over its calls that pass auth (the first is 1). */
-export interface KoreListFaults {
+interface KoreListFaults {
   /** These calls answer 429 with Kore's rate-limit body. */
   rateLimitOnCalls?: number[];
   /** These calls answer 503. */
@@ -187,7 +187,7 @@ interface KoreFaults {
  * more (all, at most), or that fraction of them (rounded) when it is between
  * 0 and 1. Dialogs are named as in dialogs[].localeData.<defaultLanguage>.name.
  */
-export interface KoreLossyImport {
+interface KoreLossyImport {
   dropUtterancesPerDialog?: number;
   dialogs?: string[];
   dropDialogs?: string[];

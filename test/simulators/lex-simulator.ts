@@ -176,7 +176,7 @@ export interface LexFaults {
  * that fraction of them (rounded) when it is between 0 and 1. An intent left
  * with none exports `sampleUtterances: null`, as Lex writes an empty list.
  */
-export interface LexLossyImport {
+interface LexLossyImport {
   dropUtterancesPerIntent: number;
   intents?: string[];
   locales?: string[];
