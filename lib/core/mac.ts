@@ -30,7 +30,7 @@ const RECORD_VERSION = 'v1';
 const MAX_MESSAGE_BYTES = 4096;
 
 /** What kind of object a record describes: a MAC of one kind never verifies as another. */
-type MacKind = 'archive' | 'sidecar' | 'manifest' | 'changes';
+type MacKind = 'archive' | 'sidecar' | 'manifest' | 'changes' | 'drill';
 
 /** The fields a MAC covers, in this order; metadata fields absent on the object are null. */
 const METADATA_FIELDS: Record<MacKind, readonly string[]> = {
@@ -38,6 +38,8 @@ const METADATA_FIELDS: Record<MacKind, readonly string[]> = {
   sidecar: [RESTORE_INFO_SHA256_METADATA, RUN_ID_METADATA, 'source'],
   manifest: [RUN_ID_METADATA],
   changes: [RUN_ID_METADATA, 'source'],
+  /** Deep drill reports and the drill's scratch bot records (lambdas/deep-drill). */
+  drill: [RUN_ID_METADATA],
 };
 
 export interface MacSubject {
