@@ -20,6 +20,7 @@ import { AuthenticationKey } from './constructs/authentication-key';
 import { BackupFunction, type BackupFunctionProps } from './constructs/backup-function';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { BackupWorkflow, type BackupFunctions } from './constructs/backup-workflow';
+import { DeepDrill } from './constructs/deep-drill';
 import { EncryptionKey } from './constructs/encryption-key';
 import { RestoreDrill } from './constructs/restore-drill';
 import type { GrantContext } from './providers/grant-context';
@@ -50,6 +51,8 @@ export class BotVaultStack extends Stack {
   public readonly alarms: BackupAlarms;
   /** The scheduled restore drill, when the config enables it. */
   public readonly restoreDrill?: RestoreDrill;
+  /** The scheduled deep drill (restores into scratch bots), when the config enables it. */
+  public readonly deepDrill?: DeepDrill;
 
   constructor(scope: Construct, id: string, props: BotVaultStackProps) {
     super(scope, id, {
@@ -104,8 +107,36 @@ export class BotVaultStack extends Stack {
     };
     const f = this.functions;
 
-    // Only the two functions that write archives, sidecars and manifests may make MACs.
-    this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', { writers: [f.storeArchive.role, f.summarize.role] });
+    // The deep drill authenticates its reports: made before the HMAC key, whose writers it joins.
+    const drill = config.deepDrill;
+    const koreaiDrillSecret = drill.koreaiCredentialsSecret;
+    this.deepDrill = drill.enabled
+      ? new DeepDrill(this, 'DeepDrill', {
+          archiveBucket: this.archiveBucket,
+          cron: drill.cron,
+          timezone: drill.timezone,
+          ...(drill.targets ? { targets: drill.targets } : { sample: drill.sample ?? 2 }),
+          concurrency: drill.concurrency,
+          pollSeconds: drill.pollSeconds,
+          ...(drill.lexBotRoleArn ? { lexBotRoleArn: drill.lexBotRoleArn } : {}),
+          ...(koreaiDrillSecret
+            ? {
+                koreaiCredentialsSecret: koreaiDrillSecret,
+                koreaiCredentialsSecretArn: this.secretArn(koreaiDrillSecret),
+                koreaiTargets: config.targets.filter((t) => t.provider === 'koreai'),
+              }
+            : {}),
+          passwordSecretArns: archiveSecrets(config.targets).map((s) => this.secretArn(s)),
+          logRetention,
+          logEncryptionKey: key,
+          environment: { ...allowlist, BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits) },
+        })
+      : undefined;
+
+    // Only the functions that write archives, sidecars, manifests (and deep drill reports) may make MACs.
+    this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', {
+      writers: [f.storeArchive.role, f.summarize.role, ...(this.deepDrill ? [this.deepDrill.function.role] : [])],
+    });
     for (const writer of [f.storeArchive, f.summarize]) writer.function.addEnvironment('BOTVAULT_MAC_KEY_ID', this.authenticationKey.key.keyArn);
     // StoreArchive also checks the current version's MAC before it calls a bot unchanged (archive-store.ts).
     this.authenticationKey.grantVerify(f.storeArchive.function);
@@ -183,6 +214,12 @@ export class BotVaultStack extends Stack {
         passwordSecretArns: archiveSecrets(config.targets).map((s) => this.secretArn(s)),
         environment: { BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits) },
       });
+    }
+
+    if (this.deepDrill) {
+      this.deepDrill.authenticateWith(this.authenticationKey);
+      this.deepDrill.notifyTo(this.alarms.topic);
+      this.alarms.addDrillAlarms('Deep drill (restores into scratch bots)', [this.deepDrill.findingsAlarm, this.deepDrill.errorsAlarm]);
     }
 
     // Top-level outputs: their logical ids are their OutputKeys (no construct-path hash), which the CLI looks up.

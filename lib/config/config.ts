@@ -226,17 +226,27 @@ const configSchema = z
         targets: z.optional(
           z
             .array(z.string().check(z.minLength(1, { message: 'must be a job id, a bot id or a bot name' })))
-            .check(z.minLength(1, { message: 'must name at least one archive (or leave it out and use sample)' }), z.maxLength(20, { message: 'must name at most 20 archives (one 15-minute run)' })),
+            .check(
+              z.minLength(1, { message: 'must name at least one archive (or leave it out and use sample)' }),
+              z.maxLength(20, { message: 'must name at most 20 archives (one 15-minute run)' }),
+            ),
         ),
         /** Archives drilled at once (Lex builds at most 5 locales at once per account: the drill waits for a slot). */
-        concurrency: z._default(wholeNumber(1, 5, { type: 'must be a whole number from 1 to 5', min: 'must be at least 1', max: 'must be at most 5' }), 2),
+        concurrency: z._default(
+          wholeNumber(1, 5, { type: 'must be a whole number from 1 to 5', min: 'must be at least 1', max: 'must be at most 5' }),
+          2,
+        ),
         /** Seconds between two polls of an import, a build or an export. */
-        pollSeconds: z._default(wholeNumber(1, 60, { type: 'must be a whole number of seconds from 1 to 60', min: 'must be at least 1', max: 'must be at most 60' }), 10),
+        pollSeconds: z._default(
+          wholeNumber(1, 60, { type: 'must be a whole number of seconds from 1 to 60', min: 'must be at least 1', max: 'must be at most 60' }),
+          10,
+        ),
         /** The IAM role Lex V2 scratch bots run under (StartImport roleArn); the drill may pass this role, and only this one, to Lex. */
         lexBotRoleArn: z.optional(
           z.string().check(
             z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/, {
-              message: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/BotVaultDrillBot" (the scratch bots\' role, trusted by lexv2.amazonaws.com)',
+              message:
+                'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/BotVaultDrillBot" (the scratch bots\' role, trusted by lexv2.amazonaws.com)',
             }),
           ),
         ),
@@ -312,9 +322,7 @@ function deepDrillIssues(config: z.infer<typeof configSchema>): { path: Property
     });
   const home = { region: 'home' };
   const selects = (entry: string) =>
-    config.targets.filter(
-      (t) => targetJobId(t, home, config.accounts) === entry || t.botId === entry || ('testSetId' in t && t.testSetId === entry),
-    );
+    config.targets.filter((t) => targetJobId(t, home, config.accounts) === entry || t.botId === entry || ('testSetId' in t && t.testSetId === entry));
   const discovery = config.targets.filter((t) => t.discover);
   let drilled = config.targets;
   if (d.targets) {

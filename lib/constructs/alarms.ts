@@ -217,6 +217,11 @@ export class BackupAlarms extends Construct {
     this.dashboard = this.createDashboard(`${prefix}-Backups`, machine, windowHours);
   }
 
+  /** A row of the dashboard with a drill's alarms (the deep drill's, lib/constructs/deep-drill.ts). */
+  addDrillAlarms(title: string, alarms: readonly cloudwatch.IAlarm[]): void {
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title, width: 24, height: 3, alarms: [...alarms] }));
+  }
+
   private createDashboard(name: string, machine: sfn.IStateMachine, windowHours: number): cloudwatch.Dashboard {
     const daily = { statistic: cloudwatch.Stats.SUM, period: Duration.days(1) };
     const botvault = (metricName: string, label: string, statistic: string = cloudwatch.Stats.SUM) =>
