@@ -74,13 +74,13 @@ const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
 const MAX_NOTIFICATION_BYTES = 200 * 1024;
 
 /** The part of Powertools Metrics the drill needs. */
-export interface MetricsSink {
+interface MetricsSink {
   addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
   publishStoredMetrics(): unknown;
 }
 
 /** What the drill chooses and how hard it works (config `deepDrill`, BOTVAULT_DEEP_DRILL). */
-export interface DeepDrillSettings {
+interface DeepDrillSettings {
   /** N archives chosen at random each run; exclusive with `targets`. */
   readonly sample?: number;
   /** These archives every run: job ids, bot ids or bot names, as `--only` takes them. */
@@ -130,7 +130,7 @@ export interface DeepDrillDeps {
 type Step = 'verify' | 'import' | 'build' | 'export' | 'compare' | 'delete';
 
 /** One archive's result in the report. */
-export interface ArchiveDrillResult {
+interface ArchiveDrillResult {
   key: string;
   versionId?: string;
   provider: string;
