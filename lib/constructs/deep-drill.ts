@@ -55,8 +55,12 @@ const LEX_BOTS_QUOTA = 'L-36FA8BD2';
  * lists the same).
  */
 export const DEEP_DRILL_LEX_ACTIONS = {
-  /** No resource type (Service Authorization Reference): `*`. ListBots counts the account's bots and finds scratch bots. */
-  unscoped: ['lex:CreateUploadUrl', 'lex:ListBots'],
+  /**
+   * `*`: ListBots and CreateUploadUrl have no resource type (Service Authorization Reference); ListBots counts
+   * the account's bots and finds scratch bots. DescribeImport's resource type (`bot`) is optional, and while a
+   * new bot's import runs there may be no bot, nor a tag, to authorize it against: it only reads an import's status.
+   */
+  unscoped: ['lex:CreateUploadUrl', 'lex:DescribeImport', 'lex:ListBots'],
   /** Creating a bot: only with the drill tag in the request (aws:RequestTag, aws:TagKeys), on `bot` and `bot alias`. */
   create: ['lex:CreateBot', 'lex:StartImport'],
   /** Tagging on creation (CreateBot with tags is authorized as lex:TagResource too): only the drill tag. */
@@ -76,7 +80,6 @@ export const DEEP_DRILL_LEX_ACTIONS = {
       'lex:DescribeBotLocale',
       'lex:DescribeBotVersion',
       'lex:DescribeExport',
-      'lex:DescribeImport',
       ...LEX_DESCRIBE_EXPORT_BOT_ACTIONS,
       'lex:ListTagsForResource',
       'lex:UpdateBot',
@@ -403,7 +406,8 @@ export class DeepDrill extends Construct {
     Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${at}:bot-alias/*/*]`, reason: reason("Any bot's alias") });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'lex:ListBots and lex:CreateUploadUrl support no resource-level permissions (Service Authorization Reference); X-Ray likewise.',
+      reason:
+        'lex:ListBots and lex:CreateUploadUrl support no resource-level permissions (Service Authorization Reference), lex:DescribeImport (read-only) has no bot to name while a new bot is imported; X-Ray likewise.',
     });
   }
 }

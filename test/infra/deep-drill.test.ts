@@ -107,7 +107,7 @@ describe('deep drill from the config', () => {
     it('Lex: created only with the drill tag in the request, touched only while it carries it; exactly these statements', () => {
       const lex = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lex:')));
       expect(lex.map(sorted)).toEqual([
-        { Sid: 'LexUnscoped', Effect: 'Allow', Action: ['lex:CreateUploadUrl', 'lex:ListBots'], Resource: '*' },
+        { Sid: 'LexUnscoped', Effect: 'Allow', Action: ['lex:CreateUploadUrl', 'lex:DescribeImport', 'lex:ListBots'], Resource: '*' },
         {
           Sid: 'CreateScratchBotsOnlyWithTheDrillTag',
           Effect: 'Allow',
@@ -136,7 +136,11 @@ describe('deep drill from the config', () => {
         expect.arrayContaining(['lex:BuildBotLocale', 'lex:CreateExport', 'lex:DeleteBot', 'lex:UpdateIntent']),
       );
       for (const s of lex.filter((x) => x.Condition === undefined))
-        expect(actionsOf(s).every((a) => ['lex:CreateUploadUrl', 'lex:ListBots', 'lex:DeleteBot', 'lex:DescribeBotAlias'].includes(a))).toBe(true);
+        expect(
+          actionsOf(s).every((a) =>
+            ['lex:CreateUploadUrl', 'lex:DescribeImport', 'lex:ListBots', 'lex:DeleteBot', 'lex:DescribeBotAlias'].includes(a),
+          ),
+        ).toBe(true);
     });
 
     it("iam:PassRole of the configured scratch bot role only, to Lex V2 only; GetServiceQuota of Lex's bots quota only", () => {
