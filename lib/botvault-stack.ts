@@ -129,7 +129,8 @@ export class BotVaultStack extends Stack {
           passwordSecretArns: archiveSecrets(config.targets).map((s) => this.secretArn(s)),
           logRetention,
           logEncryptionKey: key,
-          environment: { ...allowlist, BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits) },
+          // bucketEnv: with Object Lock, its report writes need the checksums every writer sends.
+          environment: { ...bucketEnv, ...allowlist, BOTVAULT_ARCHIVE_LIMITS: JSON.stringify(config.archiveLimits) },
         })
       : undefined;
 

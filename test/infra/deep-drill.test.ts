@@ -243,6 +243,13 @@ describe('deep drill from the config', () => {
     });
   });
 
+  it('with Object Lock, its report writes carry the checksums S3 then requires (BOTVAULT_S3_CHECKSUMS, as every writer)', () => {
+    const { json } = synth({ ...ENABLED, objectLock: { mode: 'GOVERNANCE', days: 30 } });
+    const fn = logicalId(json, 'AWS::Lambda::Function', 'DeepDrillFunction');
+    const env = (render(json.Resources[fn]!.Properties) as { Environment: { Variables: Record<string, string> } }).Environment.Variables;
+    expect(env.BOTVAULT_S3_CHECKSUMS).toBe('WHEN_SUPPORTED');
+  });
+
   it('deepDrill.targets instead of a sample: the settings carry them, and without Kore.ai targets no Kore.ai secret', () => {
     const { json } = synth({ targets: [TARGETS[0]], deepDrill: { enabled: true, targets: ['lex:ABCDEFGHIJ:DRAFT'], lexBotRoleArn: ROLE } });
     const fn = logicalId(json, 'AWS::Lambda::Function', 'DeepDrillFunction');
