@@ -61,6 +61,7 @@ let config: BotVaultConfig;
 let koreHost: string;
 /** Every drill of the suite, for the sentinel check at the end. */
 const drills: LocalDeepDrill[] = [];
+const savedEnv: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   lex = await startLexSimulator({ bots: LEX_BOTS, defaultFaults: lexFaults, maxBots: MAX_BOTS, maxParallelBuilds: 1 });
@@ -71,7 +72,8 @@ beforeAll(async () => {
   mac = await startKmsForHandlers();
   sns = await startSnsSimulator();
   quotas = await startServiceQuotasSimulator();
-  Object.assign(process.env, {
+  // Files of the e2e project share their workers: what is set here is put back in afterAll.
+  const env = {
     AWS_ENDPOINT_URL_LEX_MODELS_V2: lex.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     AWS_ENDPOINT_URL_SNS: sns.url,
@@ -80,7 +82,9 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: process.env.BOTVAULT_SWIFT_S3_ACCESS_KEY,
     AWS_SECRET_ACCESS_KEY: process.env.BOTVAULT_SWIFT_S3_SECRET_KEY,
-  });
+  };
+  for (const k of Object.keys(env)) savedEnv[k] = process.env[k];
+  Object.assign(process.env, env);
   lexClient = new LexModelsV2Client({ endpoint: lex.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   await createVersionedBucket(s3, bucket);
   koreHost = new URL(kore.url).host;
@@ -96,6 +100,10 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   lexClient?.destroy();
   await lex?.close();
   await kore?.close();
