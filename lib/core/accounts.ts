@@ -21,7 +21,7 @@ export const LOCAL_ACCOUNT_ID = '123456789012';
 export const HOME_ACCOUNT = 'home';
 
 /** A 12-digit AWS account id. */
-export const ACCOUNT_ID = /^\d{12}$/;
+const ACCOUNT_ID = /^\d{12}$/;
 /**
  * An AWS region name: `us-east-1`, `eu-central-2`, `ap-southeast-5`, `us-gov-west-1`, `cn-north-1`
  * (the partitions' region names, botocore's endpoints.json `regionRegex`es).

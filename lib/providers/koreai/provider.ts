@@ -83,7 +83,7 @@ export interface KoreaiProviderDeps {
  *   this API has been reached".
  */
 /** Get Bots' largest page (get-bots.md: "The maximum applicable limit is 50"). */
-export const KOREAI_LIST_LIMIT = 50;
+const KOREAI_LIST_LIMIT = 50;
 /** A listing that has not ended after this many pages (10,000 bots) is not believed. */
 const MAX_LIST_PAGES = 200;
 const GET_BOTS_SCOPE =
