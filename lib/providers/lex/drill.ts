@@ -454,9 +454,19 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
         return true;
       } catch (err) {
         if (errorName(err) === 'ResourceNotFoundException') return true;
-        if (BUSY.has(errorName(err))) return false;
-        deleteError = err;
-        return true;
+        if (!BUSY.has(errorName(err))) {
+          deleteError = err;
+          return true;
+        }
+        // DeleteBot declares no ResourceNotFoundException: Lex answers a bot already gone with 412, one already
+        // being deleted with 409. Look before asking again, or the loop would spin until the grace ends.
+        try {
+          const now = await ctx.call('lex:DescribeBot', () => client.send(new DescribeBotCommand({ botId })));
+          return now.botStatus === 'Deleting';
+        } catch (describeErr) {
+          if (errorName(describeErr) === 'ResourceNotFoundException') return true;
+          throw describeErr;
+        }
       }
     });
     if (deleteError) throw deleteError;
