@@ -467,9 +467,12 @@ async function drillArchive(
 function summaryLine(report: DeepDrillReport): string {
   const c = report.counts;
   const left = report.scratchBotsLeft.length;
+  const kept = report.scratchBotsKept.length;
   return (
     `${c.archives} archive${c.archives === 1 ? '' : 's'} restored into scratch bots: ${c.identical} identical, ${c.different} with differences, ${c.failed} failed` +
-    `${left ? `; ${left} scratch bot${left === 1 ? '' : 's'} left` : '; no scratch bot left'}`
+    `${left ? `; ${left} scratch bot${left === 1 ? '' : 's'} left` : '; no scratch bot left'}` +
+    // Kore.ai has no public delete API: its one scratch bot per host stays, to be reused (lib/providers/koreai/drill.ts).
+    (kept ? ` (${kept} Kore.ai scratch bot${kept === 1 ? '' : 's'} kept for reuse: no delete API)` : '')
   );
 }
 

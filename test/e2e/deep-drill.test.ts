@@ -187,7 +187,7 @@ describe('deep drill on the demo bucket', () => {
     expect(d.alarm).toMatchObject({ state: 'OK', value: 0, threshold: 1 });
     expect(sns.published.at(-1)).toMatchObject({ topicArn: sns.topicArn, subject: 'BotVault deep drill: 7 of 7 archives restored intact' });
     expect(sns.published.at(-1)!.message).toContain(
-      '7 archives restored into scratch bots: 7 identical, 0 with differences, 0 failed; no scratch bot left.',
+      '7 archives restored into scratch bots: 7 identical, 0 with differences, 0 failed; no scratch bot left (1 Kore.ai scratch bot kept for reuse: no delete API).',
     );
   });
 
