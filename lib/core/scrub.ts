@@ -45,6 +45,6 @@ export function scrubText(text: string): string {
     })
     .replace(JWT_LIKE, '<jwt>')
     .replace(AWS_KEY_ID, '<aws-key>')
-    .replace(LONG_BASE64, '<secret>')
-    .replace(BASE64URL_RUN, (run) => (remembered.some((s) => s.includes(run)) ? '<jwt>' : run));
+    .replace(BASE64URL_RUN, (run) => (remembered.some((s) => s.includes(run)) ? '<jwt>' : run))
+    .replace(LONG_BASE64, '<secret>');
 }

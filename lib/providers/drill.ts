@@ -205,14 +205,16 @@ export interface LexQuotas {
   readonly source: Readonly<Record<'botsPerAccount' | 'parallelLocaleBuilds', 'service-quotas' | 'default'>>;
 }
 
-const DRILLS = {
+/** Built when asked: each provider's drill imports this module, so a table built at load could see one unset (restore.ts says more). */
+const drills = (): Record<ProviderName, (deps: DrillDeps) => ProviderDrill> => ({
   lex: lexDrill,
   koreai: koreaiDrill,
-} satisfies Record<ProviderName, (deps: DrillDeps) => ProviderDrill>;
+});
 
 /** The deep drill of `provider`'s archives; undefined for a provider BotVault does not know. */
 export function drillFor(provider: string, deps: DrillDeps): ProviderDrill | undefined {
-  return Object.hasOwn(DRILLS, provider) ? DRILLS[provider as ProviderName](deps) : undefined;
+  const all = drills();
+  return Object.hasOwn(all, provider) ? all[provider as ProviderName](deps) : undefined;
 }
 
 // ---- what every provider's drill uses ----

@@ -139,14 +139,20 @@ export class RestoreRefusedError extends Error {
 /** Plans a restore: every check a restore makes before its first change, for a dry run and a real restore alike. */
 export type ProviderRestore = (source: RestoreSource, request: RestoreRequest, env: RestoreEnv) => Promise<RestorePlan>;
 
-const RESTORES = {
+/**
+ * Built when asked, not at load: each provider's restore imports this module (RestoreRefusedError, sleep),
+ * so whichever of the two a process loads first, an object built at load time could catch the other's
+ * export still unset (it did in a shared test worker: restoreFor('koreai') was undefined).
+ */
+const restores = (): Record<ProviderName, ProviderRestore> => ({
   lex: restoreLex,
   koreai: restoreKoreai,
-} satisfies Record<ProviderName, ProviderRestore>;
+});
 
 /** The restore of `provider`'s archives; undefined for a provider BotVault does not know. */
 export function restoreFor(provider: string): ProviderRestore | undefined {
-  return Object.hasOwn(RESTORES, provider) ? RESTORES[provider as ProviderName] : undefined;
+  const all = restores();
+  return Object.hasOwn(all, provider) ? all[provider as ProviderName] : undefined;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
