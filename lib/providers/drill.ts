@@ -107,6 +107,12 @@ export interface StepOutcome {
   readonly reasons?: readonly string[];
 }
 
+/** An import's outcome: the bot it made (to be deleted), or the id of an import still running that may make one. */
+interface ImportOutcome extends StepOutcome {
+  readonly bot?: ScratchBot;
+  readonly pendingImport?: string;
+}
+
 /** Counts one archive's provider API calls by operation, and runs the waits. */
 export interface DrillContext {
   readonly runId: string;
@@ -137,7 +143,12 @@ export interface ProviderDrill {
    * Imports the archive as a NEW bot named `name`, through the provider's
    * restore. Refuses (never imports) when a bot of that name exists.
    */
-  importArchive(source: DrillSource, name: string, ctx: DrillContext): Promise<StepOutcome & { bot?: ScratchBot }>;
+  importArchive(source: DrillSource, name: string, ctx: DrillContext): Promise<ImportOutcome>;
+  /**
+   * An import that was accepted but had not ended at the steps' deadline (`pendingImport`): polled in the delete
+   * phase (ctx.deadline is then the hard deadline) until it ends; the bot it made, if any, to be deleted.
+   */
+  settleImport?(importId: string, name: string, ctx: DrillContext): Promise<ScratchBot | undefined>;
   /** What the provider must build before a bot is usable (Lex: every locale); absent when there is nothing to build (Kore.ai). */
   build?(bot: ScratchBot, ctx: DrillContext): Promise<StepOutcome>;
   /** Exports the scratch bot as a backup would, and returns the export's entries. */
@@ -221,11 +232,14 @@ export function drillFor(provider: string, deps: DrillDeps): ProviderDrill | und
 
 /**
  * Calls `attempt` until it answers true, every `pollMs`, as long as the
- * deadline allows another try; false when the deadline came first. With
- * `quota`, the time between attempts is counted as waiting for a quota.
+ * deadline allows another try; false when the deadline came first — also
+ * before the first try, so that nothing is asked of a provider once the
+ * deadline has passed. With `quota`, the time between attempts is counted
+ * as waiting for a quota.
  */
 export async function waitFor(ctx: DrillContext, attempt: () => Promise<boolean>, quota = false): Promise<boolean> {
   for (;;) {
+    if (ctx.now() >= ctx.deadline) return false;
     if (await attempt()) return true;
     if (ctx.now() + ctx.pollMs > ctx.deadline) return false;
     if (quota) ctx.waited('quota', ctx.pollMs);

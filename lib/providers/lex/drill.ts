@@ -23,6 +23,7 @@ import {
   DeleteBotCommand,
   DescribeBotCommand,
   DescribeBotLocaleCommand,
+  DescribeImportCommand,
   type LexModelsV2Client,
   ListTagsForResourceCommand,
   paginateListBotLocales,
@@ -75,6 +76,13 @@ const BOT_TRANSIENT = new Set(['Creating', 'Importing', 'Updating', 'Versioning'
 /** Locale statuses of a finished build (BotLocaleStatus): Built, or ReadyExpressTesting (usable, still optimizing). */
 const LOCALE_BUILT = new Set(['Built', 'ReadyExpressTesting']);
 const LOCALE_FAILED = new Set(['Failed']);
+
+/**
+ * StartImport is not asked for with less time than this before the steps' deadline: an import, a build and an
+ * export of even a small bot take longer, and an import begun then would only leave a bot to clean up.
+ */
+const MIN_START_MS = 30_000;
+const minStartMs = (ctx: DrillContext) => Math.max(MIN_START_MS, 2 * ctx.pollMs);
 
 const errorName = (err: unknown) => (err as Error | undefined)?.name ?? 'Error';
 const isBusy = (err: unknown) =>
@@ -166,6 +174,30 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
         };
   }
 
+  /** DescribeImport until the import ends or the deadline comes, waiting out throttling. */
+  async function pollImport(
+    importId: string,
+    ctx: DrillContext,
+  ): Promise<{ status: 'Completed' | 'Failed' | 'Deleting' | 'running'; botId?: string; reasons: readonly string[] }> {
+    let last: { importStatus?: string; importedResourceId?: string; failureReasons?: string[] } = {};
+    const ended = await waitFor(ctx, async () => {
+      try {
+        last = await ctx.call('lex:DescribeImport', () => client.send(new DescribeImportCommand({ importId })));
+      } catch (err) {
+        if (errorName(err) === 'ResourceNotFoundException') {
+          last = { importStatus: 'Failed', failureReasons: [`DescribeImport: import ${importId} not found`] };
+          return true;
+        }
+        // Throttled, or any other answer: the import runs at Lex all the same; ask again until the deadline.
+        ctx.log('DescribeImport did not answer: asking again', { importId, error: errorName(err) });
+        return false;
+      }
+      return last.importStatus === 'Completed' || last.importStatus === 'Failed' || last.importStatus === 'Deleting';
+    });
+    const status = ended ? (last.importStatus as 'Completed' | 'Failed' | 'Deleting') : 'running';
+    return { status, ...(last.importedResourceId ? { botId: last.importedResourceId } : {}), reasons: last.failureReasons ?? [] };
+  }
+
   async function findByName(name: string, ctx: DrillContext): Promise<ScratchBot | undefined> {
     const hit = (await listBots(ctx, name)).find((b) => b.botName === name);
     return hit ? { id: hit.botId, name } : undefined;
@@ -204,11 +236,24 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
             tags: { [DRILL_TAG.key]: DRILL_TAG.value },
           },
         };
+        // What the restore's plan did so far: once StartImport is accepted, the import is this run's, whatever
+        // happens to the calls after it (a throttled DescribeImport must not start the whole restore again).
+        let importId: string | undefined;
+        let accepted = false;
         const env = {
           targets: [],
           allowedOrigins: deps.allowedOrigins,
           secrets: deps.secrets,
-          aws: <T>(what: string, call: () => Promise<T>) => ctx.call(`lex:${what.split(' ')[0]}`, call),
+          aws: async <T>(what: string, call: () => Promise<T>) => {
+            if (what === 'StartImport' && ctx.deadline - ctx.now() < minStartMs(ctx))
+              throw new Error(
+                `${Math.max(0, Math.round((ctx.deadline - ctx.now()) / 1000))} s left before the drill's deadline: too little to start an import (nothing was imported)`,
+              );
+            const out = await ctx.call(`lex:${what.split(' ')[0]}`, call);
+            if (what === 'CreateUploadUrl') importId = (out as { importId?: string }).importId;
+            if (what === 'StartImport') accepted = true;
+            return out;
+          },
           callerAccount: async () => lex.home.account,
         };
         let outcome: Awaited<ReturnType<Awaited<ReturnType<typeof restoreLex>>['start']>> | undefined;
@@ -241,6 +286,8 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
                 plan.close();
               }
             } catch (err) {
+              // Accepted: the import runs at Lex whatever the caller hears; it is polled below, never started again.
+              if (accepted) return true;
               if (isBusy(err)) {
                 ctx.log('Lex is busy or at a quota: waiting to import again', { key: source.resource.key, error: (err as Error).message });
                 return false;
@@ -256,6 +303,19 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
           const bot = refused.startsWith('a bot named') ? undefined : await findByName(name, ctx).catch(() => undefined);
           return { ok: false, reasons: [refused], ...(bot ? { bot } : {}) };
         }
+        if (!outcome && accepted && importId) {
+          // StartImport was accepted and a later call failed (DescribeImport throttled past the SDK's retries): poll it.
+          const polled = await pollImport(importId, ctx);
+          if (polled.status === 'Completed' && polled.botId) return { ok: true, bot: { id: polled.botId, name } };
+          const bot = polled.botId ? { id: polled.botId, name } : await findByName(name, ctx).catch(() => undefined);
+          if (polled.status === 'running')
+            return {
+              ok: false,
+              reasons: [`import ${importId} was still running at the drill's deadline`],
+              ...(bot ? { bot } : { pendingImport: importId }),
+            };
+          return { ok: false, reasons: polled.reasons.length ? polled.reasons : [`import ${importId} ${polled.status}`], ...(bot ? { bot } : {}) };
+        }
         if (!outcome) {
           const bot = await findByName(name, ctx).catch(() => undefined);
           return {
@@ -269,10 +329,23 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
         const bot = await findByName(name, ctx).catch(() => undefined);
         const reasons =
           outcome.status === 'TIMED_OUT' ? [`import ${outcome.importId} was still running at the drill's deadline`] : outcome.failureReasons;
-        return { ok: false, reasons: reasons.length ? reasons : [`import ${outcome.importId} ${outcome.status}`], ...(bot ? { bot } : {}) };
+        return {
+          ok: false,
+          reasons: reasons.length ? reasons : [`import ${outcome.importId} ${outcome.status}`],
+          // Still running and no bot yet: the delete phase polls it until its bot exists, then deletes that.
+          ...(bot ? { bot } : outcome.status === 'TIMED_OUT' ? { pendingImport: outcome.importId } : {}),
+        };
       } finally {
         creating--;
       }
+    },
+
+    async settleImport(importId: string, name: string, ctx: DrillContext) {
+      const polled = await pollImport(importId, ctx);
+      if (polled.botId) return { id: polled.botId, name };
+      if (polled.status === 'running')
+        throw new Error(`import ${importId} was still running at the drill's end: the next drill's sweep deletes its bot`);
+      return findByName(name, ctx);
     },
 
     async build(bot: ScratchBot, ctx: DrillContext) {
@@ -445,10 +518,11 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
       (await ctx.call('lex:ListTagsForResource', () => client.send(new ListTagsForResourceCommand({ resourceARN: botArn(botId) })))).tags ?? {};
     if (tags[DRILL_TAG.key] !== DRILL_TAG.value)
       throw new Error(`refusing to delete bot ${botId} (${described.botName}): it has no ${DRILL_TAG.key} tag`);
-    // A bot still importing or building refuses deletion for a moment (ConflictException): wait it out, past the steps' deadline too.
-    const grace = { ...ctx, deadline: Math.max(ctx.deadline, ctx.now()) + 120_000 };
+    // A bot still importing or building refuses deletion for a moment (ConflictException): wait it out, until ctx.deadline
+    // (the delete phase gets the hard deadline: the function's end less what the report needs), never past it.
     let deleteError: unknown;
-    await waitFor(grace, async () => {
+    let lastRefusal = '';
+    const accepted = await waitFor(ctx, async () => {
       try {
         await ctx.call('lex:DeleteBot', () => client.send(new DeleteBotCommand({ botId, skipResourceInUseCheck: true })));
         return true;
@@ -458,8 +532,9 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
           deleteError = err;
           return true;
         }
+        lastRefusal = `${errorName(err)}: ${(err as Error).message}`;
         // DeleteBot declares no ResourceNotFoundException: Lex answers a bot already gone with 412, one already
-        // being deleted with 409. Look before asking again, or the loop would spin until the grace ends.
+        // being deleted with 409. Look before asking again, or the loop would spin until the deadline.
         try {
           const now = await ctx.call('lex:DescribeBot', () => client.send(new DescribeBotCommand({ botId })));
           return now.botStatus === 'Deleting';
@@ -470,7 +545,9 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
       }
     });
     if (deleteError) throw deleteError;
-    const gone = await waitFor(grace, async () => {
+    if (!accepted)
+      throw new Error(`DeleteBot of bot ${botId} was not accepted before the drill's end${lastRefusal ? ` (last answer ${lastRefusal})` : ''}`);
+    const gone = await waitFor(ctx, async () => {
       try {
         await ctx.call('lex:DescribeBot', () => client.send(new DescribeBotCommand({ botId })));
         return false;
@@ -479,6 +556,6 @@ export function lexDrill(deps: DrillDeps): ProviderDrill {
         throw err;
       }
     });
-    if (!gone) throw new Error(`bot ${botId} was still being deleted two minutes after DeleteBot`);
+    if (!gone) throw new Error(`bot ${botId} was still being deleted at the drill's end (DeleteBot was accepted)`);
   }
 }
