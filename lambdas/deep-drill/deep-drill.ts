@@ -146,6 +146,8 @@ interface ArchiveDrillResult {
   identical: boolean | null;
   differences: DrillDifference[];
   error?: { step: Step; message: string };
+  /** Why the archive was not drilled at all (the steps' deadline came before its turn); absent when it was. */
+  notDrilled?: string;
   /** `deleted`; `kept` (Kore.ai's one scratch bot per host); `failed` (see deleteError; the next drill's sweep retries); null: none was created. */
   scratchBotAfter: 'deleted' | 'kept' | 'failed' | null;
   deleteError?: string;
@@ -161,7 +163,8 @@ export interface DeepDrillReport {
   finishedAt: string;
   durationSeconds: number;
   selection: { mode: 'sample' | 'targets'; sample?: number; targets?: readonly string[]; candidates: number; chosen: number };
-  counts: { archives: number; identical: number; different: number; failed: number };
+  /** `notDrilled`: chosen but not started before the steps' deadline (not in the other three). */
+  counts: { archives: number; identical: number; different: number; failed: number; notDrilled: number };
   sweep: SweptBot[];
   /** Scratch bots of any run still there when this one ended (none, unless a delete failed). */
   scratchBotsLeft: (ScratchBot & { provider: string })[];
@@ -191,6 +194,26 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
     }),
   );
   return results;
+}
+
+/**
+ * Drills the lanes' archives (a lane's one after the other, `limit` lanes at a time) and gives each archive that
+ * would start at or after `deadline` to `skip` instead: nothing of it is read, imported or created.
+ */
+export async function drillInLanes<T>(
+  lanes: readonly (readonly T[])[],
+  limit: number,
+  deadline: number,
+  now: () => number,
+  drillOne: (item: T) => Promise<void>,
+  skip: (item: T) => void,
+): Promise<void> {
+  await mapLimit(lanes, limit, async (lane) => {
+    for (const item of lane) {
+      if (now() >= deadline) skip(item);
+      else await drillOne(item);
+    }
+  });
 }
 
 /** The current archive keys a drill could restore: the providers' bot archives. */
@@ -326,6 +349,25 @@ function scratchBotStore(deps: DeepDrillDeps, runId: string, log: (m: string, f:
   };
 }
 
+/** An archive whose turn came after the steps' deadline: reported, nothing done. */
+function notDrilledResult(info: KeyInfo): ArchiveDrillResult {
+  return {
+    key: info.key,
+    provider: info.provider,
+    ...(info.id ? { target: info.id } : {}),
+    verified: false,
+    imported: false,
+    built: null,
+    reExported: false,
+    identical: null,
+    differences: [],
+    notDrilled: "the drill's deadline came before its turn (fewer archives, or a higher concurrency, fit the function's 15 minutes)",
+    scratchBotAfter: null,
+    timings: {},
+    calls: {},
+  };
+}
+
 /** One archive through every step; the scratch bot is deleted in `finally`. */
 async function drillArchive(
   info: KeyInfo,
@@ -378,6 +420,8 @@ async function drillArchive(
     return ms;
   };
   let bot: ScratchBot | undefined;
+  /** An import still running at the steps' deadline: its bot, once it exists, is deleted like any other. */
+  let pending: { importId: string; name: string } | undefined;
   try {
     // 1. Nothing from the bucket is trusted unverified: sha256, MAC, the password, every entry's CRC.
     const read = await readVerified(deps, info.key, 'archive', count);
@@ -411,6 +455,7 @@ async function drillArchive(
     const name = scratchBotName(runId, info.key, read.versionId);
     const imported = await drill.importArchive(source, name, ctx);
     bot = imported.bot;
+    if (!bot && imported.pendingImport) pending = { importId: imported.pendingImport, name };
     if (bot) result.scratchBot = bot;
     result.timings.import = timed();
     if (!imported.ok) throw new Error((imported.reasons ?? ['the import failed']).join('; '));
@@ -440,16 +485,25 @@ async function drillArchive(
     result.timings[step] = timed();
   } finally {
     // 3. Always: the scratch bot goes, whatever happened (within the function's remaining time).
+    t = now();
+    if (!bot && pending && drill.settleImport) {
+      try {
+        bot = await drill.settleImport(pending.importId, pending.name, ctxFor(deps.hardDeadline));
+        if (bot) result.scratchBot = bot;
+      } catch (err) {
+        result.scratchBotAfter = 'failed';
+        result.deleteError = `${(err as Error).name}: ${(err as Error).message}`;
+      }
+    }
     if (bot) {
-      t = now();
       try {
         result.scratchBotAfter = await drill.deleteBot(bot, ctxFor(deps.hardDeadline));
       } catch (err) {
         result.scratchBotAfter = 'failed';
         result.deleteError = `${(err as Error).name}: ${(err as Error).message}`;
       }
-      result.timings.delete = now() - t;
     }
+    if (bot || pending) result.timings.delete = now() - t;
     result.timings.total = now() - started;
   }
   log(result.error ? 'Archive failed the deep drill' : result.identical ? 'Archive restored identical' : 'Archive lost content in the restore', {
@@ -468,8 +522,10 @@ function summaryLine(report: DeepDrillReport): string {
   const c = report.counts;
   const left = report.scratchBotsLeft.length;
   const kept = report.scratchBotsKept.length;
+  const skipped = report.results.filter((r) => r.notDrilled !== undefined).map((r) => r.key);
   return (
     `${c.archives} archive${c.archives === 1 ? '' : 's'} restored into scratch bots: ${c.identical} identical, ${c.different} with differences, ${c.failed} failed` +
+    (skipped.length ? `, ${skipped.length} not drilled (the deadline came first: ${skipped.join(', ')})` : '') +
     `${left ? `; ${left} scratch bot${left === 1 ? '' : 's'} left` : '; no scratch bot left'}` +
     // Kore.ai has no public delete API: its one scratch bot per host stays, to be reused (lib/providers/koreai/drill.ts).
     (kept ? ` (${kept} Kore.ai scratch bot${kept === 1 ? '' : 's'} kept for reuse: no delete API)` : '')
@@ -482,7 +538,9 @@ async function notify(deps: DeepDrillDeps, report: DeepDrillReport, reportUrl: s
   const verdict =
     c.different || c.failed
       ? `${c.different + c.failed} of ${c.archives} archives did not restore intact`
-      : `${c.archives} of ${c.archives} archives restored intact`;
+      : c.notDrilled
+        ? `${c.identical} of ${c.archives} archives restored intact, ${c.notDrilled} not drilled`
+        : `${c.archives} of ${c.archives} archives restored intact`;
   const subject = `BotVault deep drill: ${verdict}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 99);
   const lines = [
     `Deep drill ${report.runId} (${report.trigger}): ${summaryLine(report)}.`,
@@ -558,9 +616,19 @@ export async function runDeepDrill(input: DeepDrillInput, deps: DeepDrillDeps): 
     lanes.set(lane, [...(lanes.get(lane) ?? []), info]);
   }
   const byKey = new Map<string, ArchiveDrillResult>();
-  await mapLimit([...lanes.values()], deps.settings.concurrency, async (lane) => {
-    for (const info of lane) byKey.set(info.key, await drillArchive(info, drill(info.provider)!, runId, deps, log));
-  });
+  await drillInLanes(
+    [...lanes.values()],
+    deps.settings.concurrency,
+    deps.deadline,
+    now,
+    async (info) => {
+      byKey.set(info.key, await drillArchive(info, drill(info.provider)!, runId, deps, log));
+    },
+    (info) => {
+      log("Archive not drilled: the steps' deadline came before its turn", { key: info.key });
+      byKey.set(info.key, notDrilledResult(info));
+    },
+  );
   const results = chosen.map((c) => byKey.get(c.key)!);
 
   // The closing check: which scratch bots are still there.
@@ -579,6 +647,7 @@ export async function runDeepDrill(input: DeepDrillInput, deps: DeepDrillDeps): 
     identical: results.filter((r) => r.identical === true).length,
     different: results.filter((r) => r.identical === false).length,
     failed: results.filter((r) => r.error !== undefined).length,
+    notDrilled: results.filter((r) => r.notDrilled !== undefined).length,
   };
   const report: DeepDrillReport = {
     format: REPORT_FORMAT,

@@ -158,7 +158,7 @@ describe('deep drill on the demo bucket', () => {
       expect(a.scratchBotAfter).toBe(a.provider === 'lex' ? 'deleted' : 'kept');
       expect(a.scratchBot?.name).toMatch(/^botvault-drill-[0-9a-f]{12}$/);
     }
-    expect(r.counts).toEqual({ archives: 7, identical: 7, different: 0, failed: 0 });
+    expect(r.counts).toEqual({ archives: 7, identical: 7, different: 0, failed: 0, notDrilled: 0 });
 
     // What Lex was asked: new bots named as scratch bots, with the drill's role and tag; the password-protected one with its password.
     const drillImports = [...lex.imports.values()].filter((i) => JSON.stringify(i.spec ?? {}).includes(SCRATCH_BOT_PREFIX));
@@ -222,7 +222,7 @@ describe('deep drill on the demo bucket', () => {
       expect(koreResult.differences.map((x) => x.text)).toEqual([
         `${koreLosses[0]!.language}: dialog BookRoom: ${koreLosses[0]!.dropped.length} of ${koreLosses[0]!.total} utterances missing after import`,
       ]);
-      expect(d.report.counts).toEqual({ archives: 2, identical: 0, different: 2, failed: 0 });
+      expect(d.report.counts).toEqual({ archives: 2, identical: 0, different: 2, failed: 0, notDrilled: 0 });
       expect(d.metrics).toMatchObject({ DeepDrillDifferences: 2, DeepDrillFailures: 0 });
       expect(d.alarm).toMatchObject({ state: 'ALARM', value: 2 });
       const note = sns.published.at(-1)!;
@@ -322,7 +322,7 @@ describe('deep drill on the demo bucket', () => {
       await lexClient.send(new BuildBotLocaleCommand({ botId: 'WEATHERBOT', botVersion: 'DRAFT', localeId: 'en_GB' }));
       const before = lex.calls.length;
       const d = await drill({ targets: ['lex:ORDRFLWRS1:DRAFT'] });
-      expect(d.report.counts).toEqual({ archives: 1, identical: 1, different: 0, failed: 0 });
+      expect(d.report.counts).toEqual({ archives: 1, identical: 1, different: 0, failed: 0, notDrilled: 0 });
       const builds = lex.calls
         .slice(before)
         .filter((c) => c.op === 'BuildBotLocale')
@@ -341,7 +341,7 @@ describe('deep drill on the demo bucket', () => {
     quotas.setApplied('lex', LEX_BOTS_QUOTA, LEX_BOTS.length + 1);
     try {
       const d = await drill({ targets: ['lex:ORDRFLWRS1:DRAFT', 'lex:PAYROLLBOT:DRAFT', 'lex:WEATHERBOT:3'] });
-      expect(d.report.counts).toEqual({ archives: 3, identical: 3, different: 0, failed: 0 });
+      expect(d.report.counts).toEqual({ archives: 3, identical: 3, different: 0, failed: 0, notDrilled: 0 });
       expect(d.report.results.some((a) => (a.timings.quotaWait ?? 0) > 0)).toBe(true);
       expect(quotas.calls).toContainEqual(
         expect.objectContaining({ op: 'GetServiceQuota', serviceCode: 'lex', quotaCode: LEX_BOTS_QUOTA, status: 200 }),
@@ -353,7 +353,7 @@ describe('deep drill on the demo bucket', () => {
     lex.addBot({ botId: 'EXTRABOT01', botName: 'ExtraBot', intents: ['Hello'] });
     const refusedBefore = lex.calls.filter((c) => c.op === 'StartImport' && c.status === 402).length;
     const d = await drill({ targets: ['lex:ORDRFLWRS1:DRAFT', 'lex:PAYROLLBOT:DRAFT'] });
-    expect(d.report.counts).toEqual({ archives: 2, identical: 2, different: 0, failed: 0 });
+    expect(d.report.counts).toEqual({ archives: 2, identical: 2, different: 0, failed: 0, notDrilled: 0 });
     expect(lex.calls.filter((c) => c.op === 'StartImport' && c.status === 402).length).toBeGreaterThan(refusedBefore);
     expect(await lexScratchBots()).toEqual([]);
   });
