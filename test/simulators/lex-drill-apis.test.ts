@@ -217,6 +217,24 @@ describe('Lex simulator: a scratch bot from an archive (StartImport with tags, r
 });
 
 describe('Lex simulator: BuildBotLocale and DescribeBotLocale', () => {
+  it('an import is applied on its own schedule: once importLatencyMs has passed, ListBots shows the bot though nobody asked DescribeImport', async () => {
+    const { lex } = await lexWith({ defaultFaults: { importLatencyMs: 100 } });
+    const { importId, uploadUrl } = await lex.send(new CreateUploadUrlCommand({}));
+    expect((await fetch(uploadUrl!, { method: 'PUT', body: await lexExportZip(orderBot()) })).status).toBe(200);
+    await lex.send(
+      new StartImportCommand({
+        importId,
+        mergeStrategy: 'FailOnConflict',
+        resourceSpecification: {
+          botImportSpecification: { botName: 'UnpolledBot', roleArn: ROLE, dataPrivacy: { childDirected: false }, botTags: DRILL_TAGS },
+        },
+      }),
+    );
+    await sleep(150);
+    const names = (await lex.send(new ListBotsCommand({}))).botSummaries?.map((b) => b.botName);
+    expect(names).toContain('UnpolledBot');
+  });
+
   it('Building for buildLatencyMs, then Built; the SDK waiter sees it through; DescribeBotLocale has the locale settings', async () => {
     const { lex } = await lexWith({ defaultFaults: { buildLatencyMs: 300 } });
     const { importedResourceId: botId } = await importAsNewBot(lex, await lexExportZip(orderBot()), 'botvault-drill-build');

@@ -1711,6 +1711,9 @@ export function createLexTenant(opts: LexSimulatorOptions, baseUrl: string, onCa
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
     const call: Op = { op: 'Unknown' };
     let status = 500;
+    // Lex imports on its own schedule, whether or not anyone asks DescribeImport: an import whose latency has
+    // passed is applied before any call is answered (ListBots, DescribeBot, ... see the bot it made).
+    for (const i of importStates.values()) if (i.view.started && !i.applied) await settleImport(i);
     try {
       // Route first, so that even a refused call is recorded under its operation.
       const [a, b, c, d, e, f] = segments;
