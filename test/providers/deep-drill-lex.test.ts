@@ -170,7 +170,7 @@ describe('deep drill deadlines (Lex)', () => {
   });
 
   it("an import still running at the steps' deadline (DescribeImport throttled throughout): the delete phase polls it until its bot exists, then deletes it", async () => {
-    const r = await start({ importLatencyMs: 1_500 });
+    const r = await start({ importLatencyMs: 5_000 });
     const source = await backup(r);
     const name = scratchBotName('run-1', KEY, 'slow');
     r.fault.fn = (req) =>
