@@ -24,17 +24,11 @@ import type { Target } from './definitions';
 import type { DownloadTarget } from './types';
 import { koreaiDrill } from './koreai/drill';
 import { lexDrill } from './lex/drill';
+import { SCRATCH_BOT_PREFIX } from './scratch-names';
 
 // ---- the scratch bots ----
 
-/**
- * Every scratch bot's name starts with this: `botvault-drill-<12 hex>`. Lex V2
- * bot names are 1-100 characters matching `^([0-9a-zA-Z][_-]?)+$` (the
- * lexv2-models service model, CreateBot/StartImport `botName`): letters and
- * digits, each followed by at most one `_` or `-`, which this name keeps.
- */
-export const SCRATCH_BOT_PREFIX = 'botvault-drill-';
-const SCRATCH_BOT_NAME = /^botvault-drill-[0-9a-f]{12}$/;
+export { isScratchBotName, SCRATCH_BOT_PREFIX } from './scratch-names';
 
 /**
  * The tag every Lex scratch bot is created with (StartImport botTags): the
@@ -60,9 +54,6 @@ export function scratchBotName(runId: string, key: string, versionId?: string): 
     .digest('hex');
   return `${SCRATCH_BOT_PREFIX}${hash.slice(0, 12)}`;
 }
-
-/** True only for a name scratchBotName makes: what the drill may ever delete. */
-export const isScratchBotName = (name: string | undefined): boolean => name !== undefined && SCRATCH_BOT_NAME.test(name);
 
 // ---- the report ----
 

@@ -190,6 +190,16 @@ describe('Kore.ai discovery: name patterns', () => {
     botName,
   }));
 
+  it("the deep drill's scratch bot (botvault-drill-<12 hex>) is never a discovered bot, whatever the patterns; a look-alike is", async () => {
+    const s = await simulator({
+      bots: [...NAMED.slice(0, 2), { botId: botId(600), botName: 'botvault-drill-0123456789ab' }, { botId: botId(601), botName: 'botvault-drill-x' }],
+    });
+    const lines: string[] = [];
+    const jobs = await withCapturedLogs(lines, () => provider({}, s.url).plan(target({}, s.url), CONTEXT));
+    expect(names(jobs)).toEqual(['Order Desk', 'Order Test', 'botvault-drill-x']);
+    expect(lines.join('')).toMatch(new RegExp(`Discovery skips the deep drill scratch bot.*${botId(600)}`));
+  });
+
   it('include and exclude globs, without regard to case; exclude wins', async () => {
     const s = await simulator({ bots: NAMED });
     const plan = (extra: Record<string, unknown>) => provider({}, s.url).plan(target(extra, s.url), CONTEXT).then(names);

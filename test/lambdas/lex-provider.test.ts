@@ -12,6 +12,7 @@ import type { Job } from '../../lib/core/contracts';
 import { ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../lib/core/errors';
 import { startLexSimulator, type LexSimulator } from '../simulators/lex-simulator';
 import type { Target } from '../../lib/providers/definitions';
+import { withCapturedLogs } from '../helpers/capture-logs';
 
 const BOTS = [
   { botId: 'ALPHABOT01', botName: 'Alpha', versions: ['1'], locales: ['en_US', 'de_DE'], intents: ['Greet', 'Order'] },
@@ -154,6 +155,31 @@ describe('Lex discovery (ListBots / ListBotVersions / ListBotLocales, paged)', (
     });
     // Planning reads no secret: only the name travels in the job.
     expect(secretReads).toEqual([]);
+  });
+
+  it("skips the deep drill's scratch bots (botvault-drill-<12 hex>), with a log line; a look-alike name is backed up", async () => {
+    const s = await startLexSimulator({
+      bots: [
+        ...BOTS.slice(0, 2),
+        { botId: 'SCRATCH001', botName: 'botvault-drill-0123456789ab' },
+        { botId: 'LOOKALIKE1', botName: 'botvault-drill-notes' },
+      ],
+    });
+    const c = lexClient(s.url);
+    try {
+      const lines: string[] = [];
+      const jobs = await withCapturedLogs(lines, () =>
+        new LexProvider({ lex: c }).plan(target({ provider: 'lex', discover: true }), {
+          home: { account: '123456789012', region: 'us-east-1' },
+          accounts: [],
+        }),
+      );
+      expect(jobs.map((j) => j.name).sort()).toEqual(['Alpha', 'Bravo', 'botvault-drill-notes']);
+      expect(lines.join('')).toMatch(/Discovery skips a deep drill scratch bot.*SCRATCH001/);
+    } finally {
+      c.destroy();
+      await s.close();
+    }
   });
 
   it('a discovery that matches nothing plans no jobs', async () => {

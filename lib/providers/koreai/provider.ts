@@ -26,6 +26,7 @@ import { nonEmptyString, type ExportRef, type Job } from '../../core/contracts';
 import { downloadAllowlist } from '../../core/env';
 import { InvalidInputError, ProviderRequestError, ProviderUnavailableError, RateLimitedError } from '../../core/errors';
 import { logger } from '../../core/logger';
+import { isScratchBotName } from '../scratch-names';
 import { globMatcher } from '../../core/schemas';
 import type { SecretReader } from '../../core/secrets';
 import type { ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
@@ -278,7 +279,14 @@ export class KoreaiProvider implements Provider {
     }
 
     const jobs: Job[] = [];
-    for (const bot of listed.values()) if (wanted(bot.name ?? '')) jobs.push(koreaiJob(t, bot));
+    for (const bot of listed.values()) {
+      if (isScratchBotName(bot.name)) {
+        // The deep drill's scratch bot of this host (lib/providers/koreai/drill.ts): reused by every drill, never backed up.
+        logger.info('Discovery skips the deep drill scratch bot', { host, botId: bot.botId, botName: bot.name });
+        continue;
+      }
+      if (wanted(bot.name ?? '')) jobs.push(koreaiJob(t, bot));
+    }
     logger.info('Kore.ai discovery finished', { host, pages, offsetCounts, listed: listed.size, jobs: jobs.length, exportType: t.exportType });
     return jobs;
   }

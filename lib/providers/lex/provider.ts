@@ -34,6 +34,7 @@ import {
   RateLimitedError,
 } from '../../core/errors';
 import { logger } from '../../core/logger';
+import { isScratchBotName } from '../scratch-names';
 import { passwordFromSecret, type SecretReader } from '../../core/secrets';
 import type { ArchivePassword, ArchiveReader, CheckResult, DownloadTarget, PlanContext, Provider } from '../types';
 import { scrubText } from '../../core/scrub';
@@ -423,6 +424,11 @@ export class LexProvider implements Provider {
       for (const b of page.botSummaries ?? []) {
         if (!b.botId || !b.botName || !wanted(b.botName)) continue;
         if (b.botStatus === 'Deleting') continue; // an export of a bot being deleted can only fail
+        if (isScratchBotName(b.botName)) {
+          // The deep drill's scratch bot (lib/providers/drill.ts): a copy of an archive, deleted by the drill, never backed up.
+          logger.info('Discovery skips a deep drill scratch bot', { botId: b.botId, botName: b.botName });
+          continue;
+        }
         bots.push({ botId: b.botId, botName: b.botName });
       }
     }
