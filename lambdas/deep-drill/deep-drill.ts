@@ -108,7 +108,7 @@ export interface DeepDrillDeps {
   /** The stack's account and region: the home of `lex/<account>/<region>/…` keys' ids. */
   readonly home: Home;
   /** The providers' drill dependencies (without the scratch bot store, which this module makes). */
-  readonly drills: Omit<DrillDeps, 'koreai'> & { readonly koreai?: Omit<NonNullable<DrillDeps['koreai']>, 'scratchBots'> };
+  readonly drills: Omit<DrillDeps, 'koreai'> & { readonly koreai?: Omit<NonNullable<DrillDeps['koreai']>, 'scratchBots' | 'archivedBotIds'> };
   /** Reads export passwords (`password-secret` metadata). */
   readonly secrets: SecretReader;
   /** The stack's HMAC key: archives are verified with it, the report is authenticated with it. @default none (tests of other concerns) */
@@ -326,17 +326,18 @@ function scratchBotStore(deps: DeepDrillDeps, runId: string, log: (m: string, f:
   const keyOf = (host: string) => `${SCRATCH_RECORD_PREFIX}koreai/${host.replace(/[^\w.:-]/g, '_')}.json`;
   return {
     async get(host) {
-      try {
-        const read = await readVerified(deps, keyOf(host), 'drill', () => undefined);
-        if (!read) return undefined;
-        const record = JSON.parse(read.data.toString('utf8')) as { host?: unknown; id?: unknown; name?: unknown };
-        if (record.host !== host || typeof record.id !== 'string' || typeof record.name !== 'string') return undefined;
-        return { id: record.id, name: record.name };
-      } catch (err) {
-        // A record that does not verify is not used: the drill makes a scratch bot of its own.
-        log('Scratch bot record not usable; a new scratch bot will be made', { host, error: (err as Error).message });
-        return undefined;
-      }
+      // Absent: none yet. Anything else that is not a verified record of this host (S3 or KMS failing now, a MAC
+      // that does not verify, another host's record) is thrown: the archive fails, no bot is made, the record stays.
+      const key = keyOf(host);
+      const read = await readVerified(deps, key, 'drill', () => undefined).catch((err: Error) => {
+        log('Scratch bot record not usable; the archive fails', { host, key, error: err.message });
+        throw err;
+      });
+      if (!read) return undefined;
+      const record = JSON.parse(read.data.toString('utf8')) as { host?: unknown; id?: unknown; name?: unknown };
+      if (record.host !== host || typeof record.id !== 'string' || typeof record.name !== 'string')
+        throw new Error(`${key} is not a scratch bot record of ${host}`);
+      return { id: record.id, name: record.name };
     },
     async put(host, bot) {
       await putAuthenticated(
@@ -569,7 +570,21 @@ export async function runDeepDrill(input: DeepDrillInput, deps: DeepDrillDeps): 
   const startedAt = new Date(now());
   const runId = input.runId ?? `deep-drill-${startedAt.toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const { koreai, ...others } = deps.drills;
-  const drillDeps: DrillDeps = { ...others, ...(koreai ? { koreai: { ...koreai, scratchBots: scratchBotStore(deps, runId, log) } } : {}) };
+  let archived: Promise<ReadonlySet<string>> | undefined;
+  const archivedBotIds = () => {
+    archived ??= (async () => {
+      const ids = new Set<string>();
+      for await (const page of paginateListObjectsV2({ client: deps.s3 }, { Bucket: deps.bucket, Prefix: 'koreai/' }))
+        for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) ids.add(o.Key.split('/')[2] ?? '');
+      ids.delete('');
+      return ids;
+    })();
+    return archived;
+  };
+  const drillDeps: DrillDeps = {
+    ...others,
+    ...(koreai ? { koreai: { ...koreai, scratchBots: scratchBotStore(deps, runId, log), archivedBotIds } } : {}),
+  };
   const drills = new Map<string, ProviderDrill | undefined>();
   const drill = (provider: string) => {
     if (!drills.has(provider)) drills.set(provider, drillFor(provider, drillDeps));

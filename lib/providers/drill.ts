@@ -188,11 +188,14 @@ export interface DrillDeps {
     readonly targets: readonly Target[];
     /** Where the one scratch bot of each host is recorded (Kore.ai has no public API to delete a bot: it is reused). */
     readonly scratchBots: ScratchBotStore;
+    /** The Kore.ai bot ids the bucket holds archives of (koreai/<host>/<botId>/…): never a scratch bot. */
+    readonly archivedBotIds: () => Promise<ReadonlySet<string>>;
   };
 }
 
 /** The scratch bots a provider keeps between drills, by host (authenticated records in the bucket). */
 export interface ScratchBotStore {
+  /** The recorded bot; undefined only when there is no record. Throws when the record cannot be read now or does not verify. */
   get(host: string): Promise<ScratchBot | undefined>;
   put(host: string, bot: ScratchBot): Promise<void>;
 }

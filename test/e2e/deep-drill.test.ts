@@ -15,14 +15,14 @@
  * The tests share one bucket and run in order (the sweep test, which leaves
  * bots behind on purpose and fills Lex's bots per account, last).
  */
-import { randomBytes } from 'node:crypto';
-import { HeadObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { HeadObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { BuildBotLocaleCommand, DeleteBotCommand, LexModelsV2Client, paginateListBots } from '@aws-sdk/client-lex-models-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { parseConfig, type BotVaultConfig } from '../../lib/config/config';
-import { checkMac, kmsMacKey } from '../../lib/core/mac';
+import { checkMac, kmsMacKey, macMetadata } from '../../lib/core/mac';
 import { runLocal } from '../../lib/local/runner';
 import { SCRATCH_BOT_PREFIX, scratchBotName } from '../../lib/providers/drill';
 import { koreaiScratchBotName } from '../../lib/providers/koreai/drill';
@@ -356,6 +356,71 @@ describe('deep drill on the demo bucket', () => {
     expect(d.report.counts).toEqual({ archives: 2, identical: 2, different: 0, failed: 0, notDrilled: 0 });
     expect(lex.calls.filter((c) => c.op === 'StartImport' && c.status === 402).length).toBeGreaterThan(refusedBefore);
     expect(await lexScratchBots()).toEqual([]);
+  });
+
+  describe("Kore.ai's recorded scratch bot (drills/scratch-bots/koreai/<host>.json)", () => {
+    const recordKey = () => `drills/scratch-bots/koreai/${koreHost.replace(/[^\w.:-]/g, '_')}.json`;
+    const koreBot = KORE_BOTS[0]!.botId;
+    /** Writes a record as the drill would (sha256, run-id, MAC of kind drill), or with a MAC that does not verify. */
+    async function record(id: string, opts: { badMac?: boolean } = {}): Promise<string> {
+      const body = JSON.stringify({
+        provider: 'koreai',
+        host: koreHost,
+        id,
+        name: koreaiScratchBotName(koreHost),
+        recordedAt: new Date().toISOString(),
+        runId: 'e2e',
+      });
+      const metadata: Record<string, string> = { sha256: createHash('sha256').update(body).digest('hex'), 'run-id': 'e2e' };
+      const macKey = kmsMacKey(
+        new KMSClient({ endpoint: mac.kms.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
+        mac.macKeyArn,
+      );
+      metadata.mac = await macMetadata(macKey, {
+        kind: 'drill',
+        key: recordKey(),
+        bytes: Buffer.byteLength(body),
+        sha256: metadata.sha256!,
+        metadata,
+      });
+      if (opts.badMac) metadata.mac = metadata.mac.replace(/[A-Za-z0-9]/, (c) => (c === 'A' ? 'B' : 'A'));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: recordKey(), Body: body, Metadata: metadata }));
+      return body;
+    }
+    const recordBody = async () => await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: recordKey() }))).Body!.transformToString();
+
+    it('the recorded bot gone at Kore.ai (deleted in the Bot Builder): a new scratch bot is made and recorded', async () => {
+      const gone = `st-${randomUUID()}`;
+      await record(gone);
+      const d = await drill({ targets: [koreBot] });
+      expect(d.report.counts).toMatchObject({ archives: 1, identical: 1, failed: 0 });
+      const now = JSON.parse(await recordBody()) as { id: string };
+      expect(now.id).not.toBe(gone);
+      expect(d.report.results[0]!.scratchBot?.id).toBe(now.id);
+    });
+
+    it('a record whose MAC does not verify is a finding: the archive fails, no bot is made, the record is not overwritten', async () => {
+      const before = await record(kore.botIdByName(koreaiScratchBotName(koreHost))!, { badMac: true });
+      const imports = kore.calls.filter((c) => c.op === 'Import').length;
+      const d = await drill({ targets: [koreBot] });
+      expect(d.report.results[0]!.error).toMatchObject({
+        step: 'import',
+        message: expect.stringMatching(/scratch bot record .* cannot be used.*not authenticated/),
+      });
+      expect(d.alarm.state).toBe('ALARM');
+      expect(kore.calls.filter((c) => c.op === 'Import').length).toBe(imports);
+      expect(await recordBody()).toBe(before);
+    });
+
+    it('a record naming a bot the bucket holds archives of is refused: nothing is imported into it', async () => {
+      await record(koreBot);
+      const imports = kore.calls.filter((c) => c.op === 'Import').length;
+      const d = await drill({ targets: [koreBot] });
+      expect(d.report.results[0]!.error).toMatchObject({ step: 'import', message: expect.stringMatching(/refusing the recorded scratch bot/) });
+      expect(kore.calls.filter((c) => c.op === 'Import').length).toBe(imports);
+      // Put back a good record for what follows.
+      await record(kore.botIdByName(koreaiScratchBotName(koreHost))!);
+    });
   });
 
   it("a crashed drill's day-old scratch bot is swept; a young one, an untagged look-alike and every real bot are left alone", async () => {

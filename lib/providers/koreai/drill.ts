@@ -81,9 +81,46 @@ export function koreaiDrill(deps: DrillDeps): ProviderDrill {
     if (!target) return { ok: false, reasons: [`${source.resource.key}: no Kore.ai target of the config backs it up, so its host is unknown`] };
     const host = hostOf(source.resource);
     const name = koreaiScratchBotName(host);
-    const recorded = await kore.scratchBots.get(host);
-    // Never a bot the config backs up, and only one of the drill's own name.
-    const existing = recorded && recorded.name === name && KOREAI_BOT_ID.test(recorded.id) && !configuredBots.has(recorded.id) ? recorded : undefined;
+    // The record is trusted only when it verifies; one that cannot be read now (S3, KMS) or does not verify fails
+    // the archive: a new bot is made only when there is no record, or Kore.ai no longer has the recorded bot.
+    let recorded: ScratchBot | undefined;
+    try {
+      recorded = await kore.scratchBots.get(host);
+    } catch (err) {
+      return {
+        ok: false,
+        reasons: [`the scratch bot record of ${host} cannot be used (no bot is made, the record is kept): ${(err as Error).message}`],
+      };
+    }
+    let existing: ScratchBot | undefined;
+    if (recorded) {
+      // Never a bot the config backs up or the bucket holds archives of, and only one of the drill's own name.
+      const archived = await kore.archivedBotIds();
+      if (recorded.name !== name || !KOREAI_BOT_ID.test(recorded.id) || configuredBots.has(recorded.id) || archived.has(recorded.id))
+        return {
+          ok: false,
+          reasons: [
+            `refusing the recorded scratch bot ${recorded.id} (${recorded.name}) of ${host}: not the drill's own (its name, or a bot BotVault backs up)`,
+          ],
+        };
+      // And at Kore.ai: the bot is there under the scratch name (Get Bots with the drill's admin app), or it is gone.
+      let listed: { botId: string; name?: string }[];
+      try {
+        listed = await ctx.call('koreai:bots', () =>
+          provider.listBots({ ...drillTarget(target, source.resource.botId!), adminCredentialsSecret: kore.credentialsSecret }),
+        );
+      } catch (err) {
+        return { ok: false, reasons: [`Kore.ai Get Bots, to check the recorded scratch bot ${recorded.id}: ${(err as Error).message}`] };
+      }
+      const at = listed.find((b) => b.botId === recorded.id);
+      if (at && at.name !== name)
+        return {
+          ok: false,
+          reasons: [`refusing to import into bot ${recorded.id}: Kore.ai names it ${JSON.stringify(at.name ?? '')}, not the scratch name ${name}`],
+        };
+      if (at) existing = recorded;
+      else ctx.log('The recorded Kore.ai scratch bot is gone: a new one is made', { host, botId: recorded.id });
+    }
     const env: RestoreEnv = {
       // restoreKoreai finds the archive's host and credentials in the target of its key: that target, with the drill's app.
       targets: [drillTarget(target, source.resource.botId!)],
@@ -98,14 +135,14 @@ export function koreaiDrill(deps: DrillDeps): ProviderDrill {
       : { toBot: name, pollMs: ctx.pollMs, timeout };
     let plan: Awaited<ReturnType<typeof restoreKoreai>>;
     try {
-      plan = await ctx.call('koreai:export/status', () => restoreKoreai(source, request, env));
+      plan = await ctx.call('koreai:restore plan', () => restoreKoreai(source, request, env));
     } catch (err) {
       return { ok: false, reasons: [(err as Error).message] };
     }
     try {
       // The restore's start(): uploadfile, import, then import/status until it settles (its polls are not counted one by one).
-      const outcome = await ctx.call('koreai:uploadfile', () => plan.start());
-      ctx.count('koreai:import');
+      const outcome = await ctx.call('koreai:import', () => plan.start());
+      ctx.count('koreai:uploadfile');
       ctx.count('koreai:import/status');
       const botId = outcome.destination.botId ?? existing?.id;
       if (!existing && botId && KOREAI_BOT_ID.test(botId)) await kore.scratchBots.put(host, { id: botId, name });

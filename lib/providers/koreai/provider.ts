@@ -239,6 +239,28 @@ export class KoreaiProvider implements Provider {
     const exclude = (t.exclude ?? []).map(globMatcher);
     const wanted = (name: string) => (include.length === 0 || include.some((m) => m(name))) && !exclude.some((m) => m(name));
     const host = new URL(t.host).origin;
+    const { listed, pages, offsetCounts } = await this.listAll(t);
+
+    const jobs: Job[] = [];
+    for (const bot of listed.values()) {
+      if (isScratchBotName(bot.name)) {
+        // The deep drill's scratch bot of this host (lib/providers/koreai/drill.ts): reused by every drill, never backed up.
+        logger.info('Discovery skips the deep drill scratch bot', { host, botId: bot.botId, botName: bot.name });
+        continue;
+      }
+      if (wanted(bot.name ?? '')) jobs.push(koreaiJob(t, bot));
+    }
+    logger.info('Kore.ai discovery finished', { host, pages, offsetCounts, listed: listed.size, jobs: jobs.length, exportType: t.exportType });
+    return jobs;
+  }
+
+  /** Every bot of the account, as Get Bots lists it with `t`'s admin app (adminCredentialsSecret): the deep drill's check of its scratch bot. */
+  async listBots(t: KoreaiTarget): Promise<DiscoveredKoreBot[]> {
+    return [...(await this.listAll(t)).listed.values()];
+  }
+
+  private async listAll(t: KoreaiTarget): Promise<{ listed: Map<string, DiscoveredKoreBot>; pages: number; offsetCounts: 'pages' | 'bots' }> {
+    const host = new URL(t.host).origin;
 
     const listed = new Map<string, DiscoveredKoreBot>();
     let offsetCounts: 'pages' | 'bots' = 'pages';
@@ -277,18 +299,7 @@ export class KoreaiProvider implements Provider {
     if (total !== undefined && listed.size < total) {
       logger.warn('Kore.ai Get Bots listed fewer bots than its total', { host, listed: listed.size, total });
     }
-
-    const jobs: Job[] = [];
-    for (const bot of listed.values()) {
-      if (isScratchBotName(bot.name)) {
-        // The deep drill's scratch bot of this host (lib/providers/koreai/drill.ts): reused by every drill, never backed up.
-        logger.info('Discovery skips the deep drill scratch bot', { host, botId: bot.botId, botName: bot.name });
-        continue;
-      }
-      if (wanted(bot.name ?? '')) jobs.push(koreaiJob(t, bot));
-    }
-    logger.info('Kore.ai discovery finished', { host, pages, offsetCounts, listed: listed.size, jobs: jobs.length, exportType: t.exportType });
-    return jobs;
+    return { listed, pages, offsetCounts };
   }
 
   /**
