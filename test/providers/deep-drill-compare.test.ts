@@ -23,7 +23,12 @@ const lex = drillFor('lex', {
 })!;
 const kore = drillFor('koreai', {
   ...deps,
-  koreai: { credentialsSecret: 'x', targets: [], scratchBots: { get: async () => undefined, put: async () => undefined }, archivedBotIds: async () => new Set() },
+  koreai: {
+    credentialsSecret: 'x',
+    targets: [],
+    scratchBots: { get: async () => undefined, put: async () => undefined },
+    archivedBotIds: async () => new Set(),
+  },
 })!;
 
 /** OrderFlowers: OrderFlowers and CancelOrder, 3 utterances each, in en_US and de_DE. */
