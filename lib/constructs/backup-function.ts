@@ -65,6 +65,11 @@ export interface BackupFunctionProps {
    */
   readonly timeout?: Duration;
   /**
+   * Concurrent executions reserved for the function (and the most it may run at once).
+   * @default - none reserved: the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * How long the function's log group keeps logs.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -153,6 +158,7 @@ export class BackupFunction extends Construct {
       memorySize,
       ...(props.ephemeralStorageMiB !== undefined ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB) } : {}),
       timeout,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment,

@@ -76,7 +76,13 @@ export const DEEP_DRILL_LEX_ACTIONS = {
       'lex:CreateSlot',
       'lex:CreateSlotType',
       'lex:DeleteBot',
+      // StartImport's dependent actions (Service Authorization Reference, "Amazon Lex V2": StartImport lists the
+      // Create*/Update*/Delete* of bot locales, intents, slots and slot types): an import replaces what it holds.
+      'lex:DeleteBotLocale',
       'lex:DeleteExport',
+      'lex:DeleteIntent',
+      'lex:DeleteSlot',
+      'lex:DeleteSlotType',
       'lex:DescribeBotLocale',
       'lex:DescribeBotVersion',
       'lex:DescribeExport',
@@ -232,6 +238,8 @@ export class DeepDrill extends Construct {
       // Both sides of a comparison are held unpacked in memory (a bot definition: kilobytes to megabytes).
       memorySize: 1024,
       timeout: Duration.minutes(15),
+      // One drill at a time: two runs would import into the same Kore.ai scratch bot of a host at once.
+      reservedConcurrentExecutions: 1,
       logRetention: props.logRetention,
       logEncryptionKey: props.logEncryptionKey,
       environment: {

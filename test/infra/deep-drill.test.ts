@@ -79,14 +79,17 @@ describe('deep drill from the config', () => {
       expect(invokeConfigs).toContainEqual(expect.objectContaining({ FunctionName: `Ref(${fn})`, MaximumRetryAttempts: 0 }));
     });
 
-    it("the Lambda: 15 minutes, the config's settings in BOTVAULT_DEEP_DRILL (identifiers only), the HMAC key and the alarm topic", () => {
+    it("the Lambda: 15 minutes, one run at a time, the config's settings in BOTVAULT_DEEP_DRILL (identifiers only), the HMAC key and the alarm topic", () => {
       const props = render(json.Resources[fn]!.Properties) as {
         Environment: { Variables: Record<string, string> };
         Timeout: number;
         MemorySize: number;
+        ReservedConcurrentExecutions: number;
       };
       expect(props.Timeout).toBe(900);
       expect(props.MemorySize).toBe(1024);
+      // Two runs at once would import into the same Kore.ai scratch bot of a host.
+      expect(props.ReservedConcurrentExecutions).toBe(1);
       const env = props.Environment.Variables;
       expect(env).toMatchObject({
         BOTVAULT_BUCKET: `Ref(${bucket})`,
@@ -131,9 +134,19 @@ describe('deep drill from the config', () => {
         },
         { Sid: 'ScratchBotAliases', Effect: 'Allow', Action: ['lex:DeleteBot', 'lex:DescribeBotAlias'], Resource: `${LEX}:bot-alias/*/*` },
       ]);
-      // Build, export and delete are among the tag-held actions; nothing that changes a bot is allowed without a tag condition.
+      // Build, export and delete are among the tag-held actions, and StartImport's dependent deletes (an import replaces
+      // locales, intents, slots and slot types); nothing that changes a bot is allowed without a tag condition.
       expect(DEEP_DRILL_LEX_ACTIONS.scratchBot).toEqual(
-        expect.arrayContaining(['lex:BuildBotLocale', 'lex:CreateExport', 'lex:DeleteBot', 'lex:UpdateIntent']),
+        expect.arrayContaining([
+          'lex:BuildBotLocale',
+          'lex:CreateExport',
+          'lex:DeleteBot',
+          'lex:UpdateIntent',
+          'lex:DeleteBotLocale',
+          'lex:DeleteIntent',
+          'lex:DeleteSlot',
+          'lex:DeleteSlotType',
+        ]),
       );
       for (const s of lex.filter((x) => x.Condition === undefined))
         expect(
