@@ -161,6 +161,10 @@ export interface ProviderDrill {
    * so that a scratch bot compares equal to the bot it came from.
    */
   withoutBotName(entries: ReadonlyMap<string, Buffer>, placeholder: string): Map<string, Buffer>;
+  /** Differences the change summary does not see (Kore.ai: config.json, its name and ids aside), on the renamed entries. @default none */
+  otherChanges?(before: ReadonlyMap<string, Buffer>, after: ReadonlyMap<string, Buffer>): BotChange[];
+  /** The entries the change summary (or otherChanges) reads, whose loss it words itself. @default every `.json` */
+  summarised?(path: string): boolean;
   /** Archives with the same answer are drilled one after the other (Kore.ai: one scratch bot per host). @default none: in parallel */
   exclusive?(resource: KeyInfo): string | undefined;
   /** The archive keys this provider can deep-drill (Lex: bot archives; locale and vocabulary archives need an existing bot). */
@@ -338,6 +342,7 @@ function difference(change: BotChange, total: (noun: string) => number | undefin
   const what = (rest: string) => `${where}${change.subject}: ${rest}`;
   const parts = change.detail.split(', ').map((part) => {
     if (part === 'removed') return 'missing after import';
+    if (part === 'not valid JSON after import' || part === 'valid JSON only after import') return part;
     if (part === 'added') return 'present after import but not in the backup';
     const counted = countedPart(part);
     if (counted) {
@@ -372,7 +377,7 @@ export function restoreDifferences(
   provider: string,
   backup: ReadonlyMap<string, Buffer>,
   reExport: ReadonlyMap<string, Buffer>,
-  opts: { readonly scratchName: string; readonly drill: Pick<ProviderDrill, 'totalOf' | 'withoutBotName'> },
+  opts: { readonly scratchName: string; readonly drill: Pick<ProviderDrill, 'totalOf' | 'withoutBotName' | 'otherChanges' | 'summarised'> },
 ): DrillDifference[] | undefined {
   // The scratch name is random hex no bot content holds: every occurrence of it is the bot's own name.
   // The backup's own name is replaced only where the provider keeps the bot's name (an intent may share it).
@@ -380,7 +385,36 @@ export function restoreDifferences(
   const after = opts.drill.withoutBotName(renameIn(reExport, opts.scratchName, BOT_NAME_PLACEHOLDER), BOT_NAME_PLACEHOLDER);
   const changes = changeSummary(provider, before, after);
   if (changes === undefined) return undefined;
-  return changes.map((c) => difference(c, (noun) => opts.drill.totalOf(before, c, noun)));
+  const summarised = opts.drill.summarised ?? ((path: string) => path.endsWith('.json'));
+  const all = [...changes, ...entryChanges(before, after, summarised), ...(opts.drill.otherChanges?.(before, after) ?? [])];
+  return all.map((c) => difference(c, (noun) => opts.drill.totalOf(before, c, noun)));
+}
+
+/**
+ * What the change summary does not look at: files of the backup the re-export lacks or adds (a Kore.ai bot
+ * function's .js, an icon), and JSON that parses on one side only (the summaries skip what they cannot read).
+ * Paths are compared after both sides' bot names are made one.
+ */
+function entryChanges(before: ReadonlyMap<string, Buffer>, after: ReadonlyMap<string, Buffer>, summarised: (path: string) => boolean): BotChange[] {
+  const out: BotChange[] = [];
+  // A file the change summary reads (a Lex intent's Intent.json) is worded by it already ("intent X: missing").
+  for (const name of before.keys()) if (!after.has(name) && !summarised(name)) out.push({ subject: `file ${name}`, detail: 'removed' });
+  for (const name of after.keys()) if (!before.has(name) && !summarised(name)) out.push({ subject: `file ${name}`, detail: 'added' });
+  const parses = (data: Buffer) => {
+    try {
+      JSON.parse(data.toString('utf8'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const [name, data] of before) {
+    const other = after.get(name);
+    if (!name.endsWith('.json') || !other) continue;
+    const [b, a] = [parses(data), parses(other)];
+    if (b !== a) out.push({ subject: `file ${name}`, detail: b ? 'not valid JSON after import' : 'valid JSON only after import' });
+  }
+  return out;
 }
 
 /** A run's differences and failures on one line each, for the notification and the error (at most `max`). */

@@ -163,6 +163,44 @@ describe('deep drill comparison (Kore.ai)', () => {
   });
 });
 
+describe('deep drill comparison: what the change summaries do not read', () => {
+  const koreBackup = async () => {
+    const entries = await readZipEntries(await koreExportZip(koreBot()));
+    // A bot function's script and the bot's icon, as a real export carries them beside botDefinition.json.
+    entries.set('functions.js', Buffer.from('function checkAvailability(room) { return callPms(room); }'));
+    entries.set('assets/banner.png', Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    return entries;
+  };
+
+  it('Kore.ai: a bot function script and an image lost in the import are named, file by file', async () => {
+    const d = restoreDifferences('koreai', await koreBackup(), await koreScratch(koreBot()), { scratchName: SCRATCH, drill: kore });
+    expect(d?.map((x) => x.text)).toEqual(['file functions.js: missing after import', 'file assets/banner.png: missing after import']);
+  });
+
+  it('Kore.ai config.json: its name and ids are no difference; a setting that changed is', async () => {
+    const backup = await koreBackup();
+    const same = await koreScratch(koreBot());
+    for (const f of ['functions.js', 'assets/banner.png']) same.set(f, backup.get(f)!);
+    const config = JSON.parse(same.get('config.json')!.toString('utf8')) as Record<string, unknown>;
+    same.set('config.json', Buffer.from(JSON.stringify({ ...config, _id: 'st-00000000-0000-4000-8000-000000000009' })));
+    expect(restoreDifferences('koreai', backup, same, { scratchName: SCRATCH, drill: kore })).toEqual([]);
+    const changed = new Map(same);
+    changed.set('config.json', Buffer.from(JSON.stringify({ ...config, timezone: 'Europe/Paris' })));
+    expect(restoreDifferences('koreai', backup, changed, { scratchName: SCRATCH, drill: kore })?.map((x) => x.text)).toEqual([
+      'config.json: bot settings changed by the import',
+    ]);
+  });
+
+  it('JSON that parses on one side only is a difference, not skipped', async () => {
+    const backup = await lexEntries(lexBot(), 1);
+    const reExport = asScratch(await lexEntries(lexBot(), 5), 'OrderFlowers');
+    const intent = [...reExport.keys()].find((k) => k.endsWith('/Intent.json'))!;
+    reExport.set(intent, Buffer.from('{"name": "OrderFlowers", '));
+    const d = restoreDifferences('lex', backup, reExport, { scratchName: SCRATCH, drill: lex });
+    expect(d?.map((x) => x.text)).toContainEqual(`file ${intent.replace(SCRATCH, 'botvault-drill-bot')}: not valid JSON after import`);
+  });
+});
+
 describe('scratch bot names', () => {
   it("botvault-drill- and 12 hex digits: within Lex V2's botName rule (1-100 of ^([0-9a-zA-Z][_-]?)+$), stable per run, key and version", () => {
     const name = scratchBotName('deep-drill-2026-12-06', 'lex/123456789012/us-east-1/ORDRFLWRS1/DRAFT/bot.zip', 'v1');

@@ -61,6 +61,32 @@ function targetOf(targets: readonly Target[], resource: KeyInfo): KoreaiTarget |
   );
 }
 
+/** Keys of config.json that name the bot or are ids Kore.ai gives anew: a scratch bot's differ by nature. */
+const CONFIG_IDENTITY = new Set(['name', '_id', 'botId', 'streamId', 'id', 'createdOn', 'modifiedOn', 'createdBy', 'modifiedBy']);
+
+/** config.json as canonical JSON (sorted keys) without the bot's name and ids; undefined when absent or not JSON. */
+function configWithoutIds(data: Buffer | undefined): string | undefined {
+  if (!data) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(data.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const canonical = (v: unknown, top: boolean): unknown =>
+    Array.isArray(v)
+      ? v.map((x) => canonical(x, false))
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .filter(([k]) => !(top ? CONFIG_IDENTITY.has(k) : k === '_id'))
+              .sort(([x], [y]) => x.localeCompare(y))
+              .map(([k, x]) => [k, canonical(x, false)]),
+          )
+        : v;
+  return JSON.stringify(canonical(doc, true));
+}
+
 export function koreaiDrill(deps: DrillDeps): ProviderDrill {
   const kore = deps.koreai;
   if (!kore)
@@ -225,6 +251,16 @@ export function koreaiDrill(deps: DrillDeps): ProviderDrill {
         }
       }
       return out;
+    },
+
+    // The change summary reads botDefinition.json, otherChanges config.json; any other file is compared by its presence.
+    summarised: (path: string) => path === 'botDefinition.json' || path === 'config.json',
+
+    otherChanges(before: ReadonlyMap<string, Buffer>, after: ReadonlyMap<string, Buffer>) {
+      // config.json (bot settings, environment variables, bot functions): compared whole, its name and ids aside.
+      const [b, a] = [configWithoutIds(before.get('config.json')), configWithoutIds(after.get('config.json'))];
+      if (b === undefined || a === undefined || b === a) return [];
+      return [{ subject: 'config.json', detail: 'bot settings changed' }];
     },
 
     totalOf(entries: ReadonlyMap<string, Buffer>, change, noun) {
