@@ -15,6 +15,22 @@ export interface BotChange {
   readonly removed?: readonly string[];
 }
 
+/** The one part of a detail that holds a comma itself (lex/change-summary.ts, an intent's other content). */
+export const INTENT_REST_CHANGED = 'prompts, responses or settings changed';
+
+/**
+ * A detail's parts: the summaries join them with ", " (`+3 utterances, -1 utterance, slot Size added`);
+ * a part that holds ", " itself (INTENT_REST_CHANGED) stays whole.
+ */
+export function detailParts(detail: string): string[] {
+  const marker = '\u0000';
+  return detail
+    .split(INTENT_REST_CHANGED)
+    .join(marker)
+    .split(', ')
+    .map((part) => part.split(marker).join(INTENT_REST_CHANGED));
+}
+
 /** Added and removed members of two lists, each once, in the order they appear. */
 export function setDelta(before: Iterable<string>, after: Iterable<string>): { added: string[]; removed: string[] } {
   const a = new Set(before);

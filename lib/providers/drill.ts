@@ -17,7 +17,7 @@ import type { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import type { ProviderName } from '../core/contracts';
 import { openDownload } from '../core/download-guard';
 import type { SecretReader } from '../core/secrets';
-import { type BotChange, clipLine } from './changes';
+import { type BotChange, clipLine, detailParts } from './changes';
 import { changeSummary } from './change-summaries';
 import type { KeyInfo } from './definition';
 import type { Target } from './definitions';
@@ -340,7 +340,8 @@ const plural = (noun: string) => (noun.endsWith('s') ? noun : `${noun}s`);
 function difference(change: BotChange, total: (noun: string) => number | undefined): DrillDifference {
   const where = change.scope ? `${change.scope}: ` : '';
   const what = (rest: string) => `${where}${change.subject}: ${rest}`;
-  const parts = change.detail.split(', ').map((part) => {
+  // The summary's own parts: a part may hold a comma itself (`prompts, responses or settings changed`).
+  const parts = detailParts(change.detail).map((part) => {
     if (part === 'removed') return 'missing after import';
     if (part === 'not valid JSON after import' || part === 'valid JSON only after import') return part;
     if (part === 'added') return 'present after import but not in the backup';

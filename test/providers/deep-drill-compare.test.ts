@@ -201,6 +201,29 @@ describe('deep drill comparison: what the change summaries do not read', () => {
   });
 });
 
+describe('deep drill wording', () => {
+  it("a part that holds a comma itself stays whole: 'prompts, responses or settings changed by the import'", () => {
+    const intent = (prompt: string) =>
+      Buffer.from(
+        JSON.stringify({
+          name: 'OrderFlowers',
+          identifier: 'X',
+          sampleUtterances: [{ utterance: 'order flowers' }],
+          intentClosingSetting: { closingResponse: { messageGroupsList: [{ message: { plainTextMessage: { value: prompt } } }] } },
+        }),
+      );
+    const side = (bot: string, prompt: string) =>
+      new Map([
+        ['Manifest.json', Buffer.from('{"metaData":{"resourceType":"BOT"}}')],
+        [`${bot}/Bot.json`, Buffer.from(JSON.stringify({ name: bot, dataPrivacy: { childDirected: false }, idleSessionTTLInSeconds: 300 }))],
+        [`${bot}/BotLocales/en_US/BotLocale.json`, Buffer.from('{"localeId":"en_US"}')],
+        [`${bot}/BotLocales/en_US/Intents/OrderFlowers/Intent.json`, intent(prompt)],
+      ]);
+    const d = restoreDifferences('lex', side('OrderBot', 'Thanks, your order is placed'), side(SCRATCH, ''), { scratchName: SCRATCH, drill: lex });
+    expect(d?.map((x) => x.text)).toEqual(['en_US: intent OrderFlowers: prompts, responses or settings changed by the import']);
+  });
+});
+
 describe('scratch bot names', () => {
   it("botvault-drill- and 12 hex digits: within Lex V2's botName rule (1-100 of ^([0-9a-zA-Z][_-]?)+$), stable per run, key and version", () => {
     const name = scratchBotName('deep-drill-2026-12-06', 'lex/123456789012/us-east-1/ORDRFLWRS1/DRAFT/bot.zip', 'v1');

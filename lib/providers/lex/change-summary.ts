@@ -14,7 +14,7 @@
  * bot — reordered, re-keyed, re-stamped — show no change.
  */
 import { canonicalJson } from '../../core/archive/canonical-json';
-import { type BotChange, countedDelta as plusMinus, setDelta as delta, withMembers } from '../changes';
+import { type BotChange, countedDelta as plusMinus, INTENT_REST_CHANGED, setDelta as delta, withMembers } from '../changes';
 
 interface IntentDef {
   readonly utterances: readonly string[];
@@ -148,7 +148,7 @@ export function lexChanges(before: LexDefinition, after: LexDefinition): BotChan
         ...slots.added.map((s) => `slot ${s} added`),
         ...slots.removed.map((s) => `slot ${s} removed`),
         ...changedSlots.map((s) => `slot ${s} changed`),
-        ...(x.rest !== y.rest ? ['prompts, responses or settings changed'] : []),
+        ...(x.rest !== y.rest ? [INTENT_REST_CHANGED] : []),
       ];
       if (details.length) {
         out.push(withMembers({ scope: id, subject: `intent ${name}`, detail: details.join(', ') }, utterances));
