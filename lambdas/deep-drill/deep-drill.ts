@@ -168,6 +168,8 @@ export interface DeepDrillReport {
   sweep: SweptBot[];
   /** Scratch bots of any run still there when this one ended (none, unless a delete failed). */
   scratchBotsLeft: (ScratchBot & { provider: string })[];
+  /** Providers whose closing ListBots failed: which of their scratch bots are left is unknown. */
+  closingCheckFailed: { provider: string; error: string }[];
   /** Scratch bots kept on purpose between drills (Kore.ai: one per host). */
   scratchBotsKept: (ScratchBot & { provider: string })[];
   results: ArchiveDrillResult[];
@@ -527,7 +529,11 @@ function summaryLine(report: DeepDrillReport): string {
   return (
     `${c.archives} archive${c.archives === 1 ? '' : 's'} restored into scratch bots: ${c.identical} identical, ${c.different} with differences, ${c.failed} failed` +
     (skipped.length ? `, ${skipped.length} not drilled (the deadline came first: ${skipped.join(', ')})` : '') +
-    `${left ? `; ${left} scratch bot${left === 1 ? '' : 's'} left` : '; no scratch bot left'}` +
+    (report.closingCheckFailed.length
+      ? `; scratch bots left unknown (the closing check of ${report.closingCheckFailed.map((f) => f.provider).join(', ')} failed)${left ? `, ${left} seen` : ''}`
+      : left
+        ? `; ${left} scratch bot${left === 1 ? '' : 's'} left`
+        : '; no scratch bot left') +
     // Kore.ai has no public delete API: its one scratch bot per host stays, to be reused (lib/providers/koreai/drill.ts).
     (kept ? ` (${kept} Kore.ai scratch bot${kept === 1 ? '' : 's'} kept for reuse: no delete API)` : '')
   );
@@ -536,16 +542,29 @@ function summaryLine(report: DeepDrillReport): string {
 async function notify(deps: DeepDrillDeps, report: DeepDrillReport, reportUrl: string, log: (m: string, f: Record<string, unknown>) => void) {
   if (!deps.notify) return;
   const c = report.counts;
+  const cleanup =
+    report.results.filter((r) => r.scratchBotAfter === 'failed').length +
+    report.sweep.filter((s) => !s.deleted).length +
+    (report.closingCheckFailed.length ? 1 : 0);
   const verdict =
     c.different || c.failed
       ? `${c.different + c.failed} of ${c.archives} archives did not restore intact`
-      : c.notDrilled
-        ? `${c.identical} of ${c.archives} archives restored intact, ${c.notDrilled} not drilled`
-        : `${c.archives} of ${c.archives} archives restored intact`;
+      : cleanup
+        ? `${c.identical} of ${c.archives} archives identical, but ${cleanup} scratch bot delete or check${cleanup === 1 ? '' : 's'} failed`
+        : c.notDrilled
+          ? `${c.identical} of ${c.archives} archives restored intact, ${c.notDrilled} not drilled`
+          : `${c.archives} of ${c.archives} archives restored intact`;
   const subject = `BotVault deep drill: ${verdict}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 99);
   const lines = [
     `Deep drill ${report.runId} (${report.trigger}): ${summaryLine(report)}.`,
     ...findingLines(report.results).map((l) => `  ${l}`),
+    ...report.results
+      .filter((r) => r.scratchBotAfter === 'failed')
+      .map(
+        (r) =>
+          `  ${r.key}: scratch bot ${r.scratchBot ? `${r.scratchBot.name} (${r.scratchBot.id}) ` : ''}not deleted: ${r.deleteError ?? 'no reason recorded'}`,
+      ),
+    ...report.closingCheckFailed.map((f) => `  the closing check of ${f.provider}'s scratch bots failed (which are left is unknown): ${f.error}`),
     ...report.sweep.map(
       (s) => `  swept ${s.provider} scratch bot ${s.name} (${s.id}, ${s.ageHours} h old): ${s.deleted ? 'deleted' : `not deleted: ${s.error}`}`,
     ),
@@ -649,9 +668,13 @@ export async function runDeepDrill(input: DeepDrillInput, deps: DeepDrillDeps): 
   // The closing check: which scratch bots are still there.
   const scratchBotsLeft: DeepDrillReport['scratchBotsLeft'] = [];
   const scratchBotsKept: DeepDrillReport['scratchBotsKept'] = [];
+  const closingCheckFailed: DeepDrillReport['closingCheckFailed'] = [];
   for (const provider of configured) {
     const d = drill(provider)!;
-    const bots = await d.scratchBotsNow(sweepCtx()).catch(() => [] as ScratchBot[]);
+    const bots = await d.scratchBotsNow({ ...sweepCtx(), deadline: deps.hardDeadline }).catch((err: Error) => {
+      closingCheckFailed.push({ provider, error: `${err.name}: ${err.message}` });
+      return [] as ScratchBot[];
+    });
     const kept = provider === 'koreai';
     for (const b of bots) (kept ? scratchBotsKept : scratchBotsLeft).push({ provider, ...b });
   }
@@ -676,13 +699,15 @@ export async function runDeepDrill(input: DeepDrillInput, deps: DeepDrillDeps): 
     sweep,
     scratchBotsLeft,
     scratchBotsKept,
+    closingCheckFailed,
     results,
   };
   const reportKey = drillReportKey(runId, startedAt);
   await putAuthenticated(deps, reportKey, JSON.stringify(report, null, 2), runId);
 
   // A delete that failed (the bot is left) or a sweep that failed is a failure too: the alarm must see it.
-  const failures = counts.failed + results.filter((r) => r.scratchBotAfter === 'failed').length + sweep.filter((s) => !s.deleted).length;
+  const failures =
+    counts.failed + results.filter((r) => r.scratchBotAfter === 'failed').length + sweep.filter((s) => !s.deleted).length + closingCheckFailed.length;
   deps.metrics.addMetric(DEEP_DRILL_METRICS.archives, MetricUnit.Count, counts.archives);
   deps.metrics.addMetric(DEEP_DRILL_METRICS.identical, MetricUnit.Count, counts.identical);
   deps.metrics.addMetric(DEEP_DRILL_METRICS.differences, MetricUnit.Count, counts.different);

@@ -318,8 +318,10 @@ export class DeepDrill extends Construct {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
-      // The drill runs weekly: no data in between is normal (the errors alarm covers a drill that never reports).
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // The drill runs weekly and reports once: the hours in between have no data, and IGNORE keeps the alarm where the
+      // last drill put it (NOT_BREACHING turned a finding OK an hour later and sent an OK notification, as if it were
+      // fixed). It goes OK when a later drill reports no finding; the errors alarm covers a drill that never reports.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
       alarmDescription: 'BotVault deep drill: the drill Lambda failed or timed out (its scratch bots are swept by the next drill).',
@@ -340,7 +342,7 @@ export class DeepDrill extends Construct {
     key.grantVerify(this.function.function);
   }
 
-  /** The summary of every drill, and both alarms (alarm and OK), go to `topic`. */
+  /** The summary of every drill, and both alarms (alarm and OK: the findings alarm's OK is a later clean drill), go to `topic`. */
   notifyTo(topic: sns.ITopic): void {
     this.function.function.addEnvironment('BOTVAULT_DEEP_DRILL_TOPIC_ARN', topic.topicArn);
     topic.grantPublish(this.function.function);

@@ -16,6 +16,7 @@
  * bots behind on purpose and fills Lex's bots per account, last).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { HeadObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { BuildBotLocaleCommand, DeleteBotCommand, LexModelsV2Client, paginateListBots } from '@aws-sdk/client-lex-models-v2';
@@ -356,6 +357,56 @@ describe('deep drill on the demo bucket', () => {
     expect(d.report.counts).toEqual({ archives: 2, identical: 2, different: 0, failed: 0, notDrilled: 0 });
     expect(lex.calls.filter((c) => c.op === 'StartImport' && c.status === 402).length).toBeGreaterThan(refusedBefore);
     expect(await lexScratchBots()).toEqual([]);
+  });
+
+  it('a DeleteBot refused and the closing ListBots failing: the subject does not say intact, the notification names the bot, the alarm fires', async () => {
+    // A proxy in front of Lex: DeleteBot of a scratch bot is refused (AccessDenied, not retried), and once one was,
+    // every ListBots fails (the closing check).
+    let refusedDelete = false;
+    const proxy = createServer(async (req, res) => {
+      const path = req.url ?? '';
+      if (req.method === 'DELETE' && /^\/bots\/[^/?]+\/?(\?|$)/.test(path)) {
+        refusedDelete = true;
+        req.resume();
+        res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' });
+        return res.end(JSON.stringify({ message: 'not authorized to perform: lex:DeleteBot (fault)' }));
+      }
+      if (refusedDelete && req.method === 'POST' && /^\/bots\/?$/.test(path)) {
+        req.resume();
+        res.writeHead(500, { 'content-type': 'application/json', 'x-amzn-errortype': 'InternalServerException' });
+        return res.end(JSON.stringify({ message: 'ListBots is down (fault)' }));
+      }
+      const body = await new Promise<Buffer>((ok) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => ok(Buffer.concat(chunks)));
+      });
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection')) as Record<string, string>;
+      const upstream = await fetch(`${lex.url}${path}`, { method: req.method!, headers, ...(body.length ? { body } : {}) });
+      res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const saved = process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2;
+    process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    let d: LocalDeepDrill;
+    try {
+      d = await drill({ targets: ['lex:ORDRFLWRS1:DRAFT'] });
+    } finally {
+      process.env.AWS_ENDPOINT_URL_LEX_MODELS_V2 = saved;
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+    const r = d.report.results[0]!;
+    expect(r).toMatchObject({ identical: true, scratchBotAfter: 'failed', deleteError: expect.stringMatching(/AccessDenied/) });
+    expect(d.report.closingCheckFailed).toEqual([{ provider: 'lex', error: expect.stringMatching(/ListBots is down/) }]);
+    expect(d.output.summary).not.toContain('no scratch bot left');
+    expect(d.output.summary).toContain('scratch bots left unknown');
+    const note = sns.published.at(-1)!;
+    expect(note.subject).not.toMatch(/restored intact/);
+    expect(note.message).toContain(`scratch bot ${r.scratchBot!.name} (${r.scratchBot!.id}) not deleted: AccessDeniedException`);
+    expect(d.alarm.state).toBe('ALARM');
+    // What the drill could not delete, deleted here (the suite's later tests count the bots).
+    await lexClient.send(new DeleteBotCommand({ botId: r.scratchBot!.id, skipResourceInUseCheck: true }));
+    for (let i = 0; i < 100 && (await lexScratchBots()).length; i++) await new Promise((res) => setTimeout(res, 20));
   });
 
   describe("Kore.ai's recorded scratch bot (drills/scratch-bots/koreai/<host>.json)", () => {
