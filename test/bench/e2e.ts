@@ -128,7 +128,7 @@ export async function benchE2e(bots: number, maxConcurrency: number, latencySeco
       if (e.type === 'StateEntered') entered.set(id, e.timestamp);
       else spent.set(e.state.name, [...(spent.get(e.state.name) ?? []), e.timestamp - (entered.get(id) ?? e.timestamp)]);
     }
-    // The parent execution's state after the Map holds the job list and every job's result: Step Functions' 256 KiB cap.
+    // The parent execution's state after the Map: every job's result, which replaced the job list (backup-workflow.ts), under Step Functions' 256 KiB cap.
     const mapExit = events.find(
       (e): e is Extract<EventLog, { type: 'StateExited' }> =>
         e.type === 'StateExited' && e.state.name === 'BackUpEachTarget' && e.index === undefined,
