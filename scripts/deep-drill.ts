@@ -4,14 +4,15 @@
  *
  * Starts the demo's simulators (scripts/local-estate.ts: five Lex V2 bots,
  * one exported with a password, two Kore.ai bots; Secrets Manager, KMS with
- * the stack's HMAC key, SNS with the alarm topic, Service Quotas, S3),
- * backs the bots up with the synthesized workflow (runLocal), then runs the
- * deep drill's real handler as the deployed stack would
+ * the stack's HMAC key and the drill's own, SNS with the alarm topic,
+ * Service Quotas, S3), backs the bots up with the synthesized workflow
+ * (runLocal), then runs the deep drill's real handler as the deployed stack would
  * (scripts/deep-drill-local.ts) over every bot archive, and prints the
  * report: per archive imported, built, re-exported, identical or what was
  * lost, the scratch bot and what became of it, the calls and the time; the
  * metrics, the FindingsAlarm's state, and the notification the topic got.
  *
+ * --report-file FILE: also write the report to FILE.
  * --lossy: the simulators' imports drop sample utterances (Lex: the last 2
  * of every OrderFlowers intent; Kore.ai: the last utterance of every dialog
  * of the import that creates the host's scratch bot), as users report real
@@ -22,6 +23,7 @@
  * the deployed bucket), otherwise s3rver in-process.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { LexModelsV2Client, paginateListBots } from '@aws-sdk/client-lex-models-v2';
 import { parseConfig } from '../lib/config/config';
@@ -100,7 +102,9 @@ async function main(): Promise<number> {
       const scratch = kore.botIdByName(koreaiScratchBotName(new URL(kore.url).host));
       if (scratch) kore.setFaults(scratch, { lossyImport: kore.newBotFaults.lossyImport });
     }
-    const drill = await runDeepDrillLocally({ config, bucket, macKeyArn: mac.macKeyArn, topicArn: sns.topicArn });
+    // The drill's reports and scratch bot records: its own key, as the stack's DeepDrillAuthenticationKey.
+    const drillMacKeyArn = mac.kms.createKey({ alias: 'alias/botvault-drill-mac' });
+    const drill = await runDeepDrillLocally({ config, bucket, macKeyArn: mac.macKeyArn, drillMacKeyArn, topicArn: sns.topicArn });
     const r = drill.report;
     console.log(`\n== deep drill ${r.runId}: ${drill.output.summary} (${drill.seconds.toFixed(1)} s)`);
     console.log(
@@ -132,6 +136,12 @@ async function main(): Promise<number> {
       `   Kore.ai scratch bots kept (one per host, reused: no public delete API): ${r.scratchBotsKept.map((b) => `${b.name} (${b.id})`).join(', ') || 'none'}`,
     );
     console.log(`   report: s3://${bucket}/${drill.output.reportKey}`);
+    // The bucket is gone with the demo: --report-file FILE keeps the report (as read back and verified) to read later.
+    const reportFile = process.argv[process.argv.indexOf('--report-file') + 1];
+    if (process.argv.includes('--report-file') && reportFile) {
+      writeFileSync(reportFile, `${JSON.stringify(r, null, 2)}\n`);
+      console.log(`   report written to ${reportFile}`);
+    }
     console.log(
       `\n== metrics (EMF): ${Object.entries(drill.metrics)
         .map(([k, v]) => `${k}=${v}`)
