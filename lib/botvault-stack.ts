@@ -107,7 +107,7 @@ export class BotVaultStack extends Stack {
     };
     const f = this.functions;
 
-    // The deep drill authenticates its reports: made before the HMAC key, whose writers it joins.
+    // The deep drill MACs its reports with its own key (DeepDrill.authenticationKey), never with the archive key.
     const drill = config.deepDrill;
     const koreaiDrillSecret = drill.koreaiCredentialsSecret;
     this.deepDrill = drill.enabled
@@ -134,10 +134,8 @@ export class BotVaultStack extends Stack {
         })
       : undefined;
 
-    // Only the functions that write archives, sidecars, manifests (and deep drill reports) may make MACs.
-    this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', {
-      writers: [f.storeArchive.role, f.summarize.role, ...(this.deepDrill ? [this.deepDrill.function.role] : [])],
-    });
+    // Only the functions that write archives, sidecars and manifests may make MACs with the archive key.
+    this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', { writers: [f.storeArchive.role, f.summarize.role] });
     for (const writer of [f.storeArchive, f.summarize]) writer.function.addEnvironment('BOTVAULT_MAC_KEY_ID', this.authenticationKey.key.keyArn);
     // StoreArchive also checks the current version's MAC before it calls a bot unchanged (archive-store.ts).
     this.authenticationKey.grantVerify(f.storeArchive.function);
@@ -218,7 +216,7 @@ export class BotVaultStack extends Stack {
     }
 
     if (this.deepDrill) {
-      this.deepDrill.authenticateWith(this.authenticationKey);
+      this.deepDrill.verifyArchivesWith(this.authenticationKey);
       this.deepDrill.notifyTo(this.alarms.topic);
       this.alarms.addDrillAlarms('Deep drill (restores into scratch bots)', [this.deepDrill.findingsAlarm, this.deepDrill.errorsAlarm]);
     }

@@ -40,7 +40,7 @@ export function synthesizedDeepDrill(config: BotVaultConfig, region = 'us-east-1
     );
     if (!fn) throw new Error('The synthesized stack has no deep drill function: is deepDrill.enabled true in the config?');
     const variables = (fn[1].Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
-    // Only the literal values: the bucket, the key and the topic are this machine's, set by the caller.
+    // Only the literal values: the bucket, the keys and the topic are this machine's, set by the caller.
     const environment = Object.fromEntries(Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const alarm = resources.find(([id, r]) => r.Type === 'AWS::CloudWatch::Alarm' && id.startsWith('DeepDrillFindingsAlarm'));
     if (!alarm) throw new Error('The synthesized stack has no deep drill findings alarm.');
@@ -84,8 +84,13 @@ export interface LocalDeepDrill {
 export interface LocalDeepDrillOptions {
   readonly config: BotVaultConfig;
   readonly bucket: string;
-  /** The stack's HMAC key (the KMS simulator's). */
+  /** The stack's archive HMAC key (the KMS simulator's): the drill verifies archives with it (BOTVAULT_MAC_KEY_ID). */
   readonly macKeyArn: string;
+  /**
+   * The drill's own HMAC key (a second key of the KMS simulator): its reports and scratch bot records are
+   * MACed and verified with it (BOTVAULT_DRILL_MAC_KEY_ID), as the stack's DeepDrillAuthenticationKey.
+   */
+  readonly drillMacKeyArn: string;
   /** The alarm topic the summary goes to. @default none */
   readonly topicArn?: string;
   /** Polls every 20 ms instead of the configured seconds (simulators answer at once). @default true */
@@ -110,6 +115,7 @@ export async function runDeepDrillLocally(opts: LocalDeepDrillOptions): Promise<
     BOTVAULT_BUCKET: opts.bucket,
     BOTVAULT_ACCOUNT_ID: account,
     BOTVAULT_MAC_KEY_ID: opts.macKeyArn,
+    BOTVAULT_DRILL_MAC_KEY_ID: opts.drillMacKeyArn,
     BOTVAULT_DEEP_DRILL_TOPIC_ARN: opts.topicArn,
     AWS_REGION: region,
     POWERTOOLS_SERVICE_NAME: 'botvault',

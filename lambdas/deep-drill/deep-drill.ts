@@ -14,7 +14,8 @@
  *      anything else, sweeps scratch bots older than a day that a crashed
  *      drill left;
  *   4. writes the report `drills/<yyyy>/<mm>/<dd>/<runId>.json` (sha256 and
- *      MAC like a run manifest), emits DeepDrillDifferences and
+ *      MAC like a run manifest, but with the drill's own HMAC key: the drill
+ *      may only verify with the archive key), emits DeepDrillDifferences and
  *      DeepDrillFailures (the alarm), and publishes the summary.
  *
  * One Lambda with a deadline, not a state machine: a drill is a weekly
@@ -111,8 +112,13 @@ export interface DeepDrillDeps {
   readonly drills: Omit<DrillDeps, 'koreai'> & { readonly koreai?: Omit<NonNullable<DrillDeps['koreai']>, 'scratchBots' | 'archivedBotIds'> };
   /** Reads export passwords (`password-secret` metadata). */
   readonly secrets: SecretReader;
-  /** The stack's HMAC key: archives are verified with it, the report is authenticated with it. @default none (tests of other concerns) */
+  /** The stack's archive HMAC key: archives are verified with it (the drill may not make MACs with it). @default none (tests of other concerns) */
   readonly mac?: MacKey;
+  /**
+   * The drill's own HMAC key: its reports and scratch bot records are authenticated and verified with it.
+   * @default none (tests of other concerns): written without a MAC, records read unchecked
+   */
+  readonly drillMac?: MacKey;
   readonly limits?: ArchiveLimits;
   /** Where the summary goes (the alarm topic). @default none */
   readonly notify?: { readonly sns: SNSClient; readonly topicArn: string };
@@ -298,22 +304,24 @@ async function readVerified(
   const sha256 = createHash('sha256').update(data).digest('hex');
   if (!expected) throw new Error(`${key} has no sha256 metadata: nothing vouches for its bytes`);
   if (sha256 !== expected) throw new Error(`${key}: sha256 mismatch (the bytes hash to ${sha256}, the metadata says ${expected})`);
-  if (deps.mac) {
+  // Archives with the archive key; the drill's own objects with the drill's key (a MAC of one never verifies with the other).
+  const macKey = kind === 'archive' ? deps.mac : deps.drillMac;
+  if (macKey) {
     count('kms:VerifyMac');
-    const verdict = await checkMac(deps.mac, { kind, key, bytes: data.length, sha256, metadata });
+    const verdict = await checkMac(macKey, { kind, key, bytes: data.length, sha256, metadata });
     if (verdict.status !== 'authentic') throw new Error(`${key} is not authenticated: ${verdict.reason}`);
   }
   return { data, ...(versionId ? { versionId } : {}), metadata };
 }
 
-/** Writes one authenticated JSON object under drills/ (sha256, run-id and MAC metadata, like a run manifest). */
+/** Writes one authenticated JSON object under drills/ (sha256, run-id and MAC metadata of the drill's own key, like a run manifest). */
 async function putAuthenticated(deps: DeepDrillDeps, key: string, body: string, runId: string): Promise<void> {
   const metadata: Record<string, string> = {
     [SHA256_METADATA]: createHash('sha256').update(body).digest('hex'),
     [RUN_ID_METADATA]: headerSafe(runId),
   };
-  if (deps.mac)
-    metadata[MAC_METADATA] = await macMetadata(deps.mac, {
+  if (deps.drillMac)
+    metadata[MAC_METADATA] = await macMetadata(deps.drillMac, {
       kind: 'drill',
       key,
       bytes: Buffer.byteLength(body),

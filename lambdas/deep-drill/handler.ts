@@ -2,7 +2,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 // zod/mini: bundled into the Lambda (lib/core/schemas.ts says why).
 import * as z from 'zod/mini';
-import { archiveLimits, bucketName, downloadAllowlist, homeAccount, macKeyId, region } from '../../lib/core/env';
+import { archiveLimits, bucketName, downloadAllowlist, drillMacKeyId, homeAccount, macKeyId, region } from '../../lib/core/env';
 import { EnvironmentError } from '../../lib/core/errors';
 import { logger } from '../../lib/core/logger';
 import { kmsMacKey } from '../../lib/core/mac';
@@ -95,6 +95,7 @@ export const handler = defineHandler(
       },
       secrets,
       mac: kmsMacKey(kmsClient(), macKeyId()),
+      drillMac: kmsMacKey(kmsClient(), drillMacKeyId()),
       limits: archiveLimits(),
       ...(topicArn ? { notify: { sns: snsClient(), topicArn } } : {}),
       deadline: start + Math.max(0, remaining - RESERVE_MS),

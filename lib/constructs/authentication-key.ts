@@ -12,6 +12,11 @@
  * HMAC_256 with GENERATE_VERIFY_MAC (KMS Developer Guide, "HMAC keys in
  * KMS"); KMS rotates only symmetric encryption keys automatically, so no
  * rotation. Retained with the stack: without the key no MAC verifies.
+ *
+ * The stack holds two: the archive key (writers StoreArchive and Summarize)
+ * and, with the deep drill, the drill's own key (writer: the drill's role
+ * only, for its reports and scratch bot records), so a MAC the drill can
+ * make never verifies as an archive, a sidecar or a manifest.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,6 +26,11 @@ import { Construct } from 'constructs';
 export interface AuthenticationKeyProps {
   /** The roles that write authenticated objects: the only principals allowed kms:GenerateMac. */
   readonly writers: readonly iam.IRole[];
+  /**
+   * The key's description (what its MACs authenticate).
+   * @default 'BotVault: MACs that authenticate archive versions, restore sidecars and run manifests'
+   */
+  readonly description?: string;
 }
 
 /** An HMAC key that only `writers` may make MACs with. */
@@ -32,7 +42,7 @@ export class AuthenticationKey extends Construct {
     super(scope, id);
     if (props.writers.length === 0) throw new Error('AuthenticationKey: writers must name at least one role.');
     this.key = new kms.Key(this, 'Key', {
-      description: 'BotVault: MACs that authenticate archive versions, restore sidecars and run manifests',
+      description: props.description ?? 'BotVault: MACs that authenticate archive versions, restore sidecars and run manifests',
       keySpec: kms.KeySpec.HMAC_256,
       keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
       enableKeyRotation: false,

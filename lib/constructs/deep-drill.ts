@@ -9,6 +9,11 @@
  *    scratch bots and writing the report); a failed drill is not retried;
  *  - alarms: any archive that lost content or failed (DeepDrillDifferences +
  *    DeepDrillFailures ≥ 1), and the drill itself failing to run (Errors);
+ *  - its own HMAC key (an AuthenticationKey whose one writer is the drill's
+ *    role): its reports and scratch bot records are MACed and verified with
+ *    it, never with the archive key, of which the drill may only VerifyMac —
+ *    so the drill's role (a Kore.ai Admin app's secret, Lex rights on scratch
+ *    bots) cannot make a MAC that verifies as an archive, sidecar or manifest;
  *  - IAM: read the archives (and verify their MACs), write `drills/*`, and on
  *    Lex V2 only what the drill calls, limited to scratch bots by tag —
  *    Lex V2 has no condition key on a bot's name, only aws:RequestTag,
@@ -37,7 +42,7 @@ import type { Target } from '../providers/definitions';
 import { DEEP_DRILL_METRICS, DRILL_REPORT_PREFIX, DRILL_TAG } from '../providers/drill';
 import { LEX_DESCRIBE_EXPORT_BOT_ACTIONS } from '../providers/lex/grants';
 import type { ArchiveBucket } from './archive-bucket';
-import type { AuthenticationKey } from './authentication-key';
+import { AuthenticationKey } from './authentication-key';
 import { BackupFunction } from './backup-function';
 import { schedulerRole } from './scheduler-role';
 
@@ -188,6 +193,11 @@ export class DeepDrill extends Construct {
   public readonly findingsAlarm: cloudwatch.Alarm;
   /** Fires when the drill could not run to the end (error, timeout). */
   public readonly errorsAlarm: cloudwatch.Alarm;
+  /**
+   * The drill's own HMAC key: only the drill's role may make (and verify) MACs with it, for its reports and
+   * scratch bot records (BOTVAULT_DRILL_MAC_KEY_ID). Not the archive key: see `verifyArchivesWith`.
+   */
+  public readonly authenticationKey: AuthenticationKey;
 
   constructor(scope: Construct, id: string, props: DeepDrillProps) {
     super(scope, id);
@@ -252,6 +262,13 @@ export class DeepDrill extends Construct {
     const fn = this.function.function;
     const role = this.function.role;
     props.archiveBucket.grantRead(fn);
+    // Its reports and scratch bot records carry MACs of this key only: the drill is its one writer and reader.
+    this.authenticationKey = new AuthenticationKey(this, 'AuthenticationKey', {
+      writers: [role],
+      description: "BotVault: MACs that authenticate the deep drill's reports and scratch bot records (drills/)",
+    });
+    this.authenticationKey.grantVerify(fn);
+    fn.addEnvironment('BOTVAULT_DRILL_MAC_KEY_ID', this.authenticationKey.key.keyArn);
     // Its reports and Kore.ai's scratch bot records: drills/*, nothing else of the bucket is written.
     iam.Grant.addToPrincipal({
       grantee: fn,
@@ -334,10 +351,10 @@ export class DeepDrill extends Construct {
   }
 
   /**
-   * Verifies archives with the stack's HMAC key and authenticates its reports with it (the key must list
-   * this function's role among its writers: `this.function.role`).
+   * Verifies archives with the stack's archive HMAC key (kms:VerifyMac only: the drill is not one of its
+   * writers; its own MACs are made with `this.authenticationKey`).
    */
-  authenticateWith(key: AuthenticationKey): void {
+  verifyArchivesWith(key: AuthenticationKey): void {
     this.function.function.addEnvironment('BOTVAULT_MAC_KEY_ID', key.key.keyArn);
     key.grantVerify(this.function.function);
   }

@@ -30,6 +30,18 @@ export function macKeyId(env: Env = process.env): string {
 }
 
 /**
+ * BOTVAULT_DRILL_MAC_KEY_ID: the deep drill's own KMS HMAC key (its ARN), with which its reports and scratch bot
+ * records are authenticated and verified; never the archive key, which the drill may only verify with.
+ */
+export function drillMacKeyId(env: Env = process.env): string {
+  return required(
+    'BOTVAULT_DRILL_MAC_KEY_ID',
+    env,
+    "it names the deep drill's own KMS HMAC key, which authenticates its reports and scratch bot records (the stack sets it on the DeepDrill function).",
+  );
+}
+
+/**
  * BOTVAULT_ACCOUNT_ID: the stack's own account (the stack sets it from AWS::AccountId on Plan), the
  * home account of `lex/<account>/<region>/…` keys.
  */

@@ -11,7 +11,11 @@
  * a version that verifies, even when it recomputes every `sha256`. The
  * record is built from the metadata as stored, so the writer and every
  * reader compute it from the same strings, and the verifier always uses
- * the key it was configured with, never one an object names.
+ * the key it was configured with, never one an object names. The deep
+ * drill is not a writer of that key: it MACs its own reports and scratch
+ * bot records (kind `drill`) with a key of its own (BOTVAULT_DRILL_MAC_KEY_ID)
+ * and may only VerifyMac with the archive key, so its role cannot make an
+ * archive, sidecar or manifest MAC either.
  *
  * KMS facts (KMS API reference GenerateMac/VerifyMac; @aws-sdk/client-kms
  * 3.1164's command docs): Message is 1–4,096 bytes; a MAC that does not
@@ -38,7 +42,7 @@ const METADATA_FIELDS: Record<MacKind, readonly string[]> = {
   sidecar: [RESTORE_INFO_SHA256_METADATA, RUN_ID_METADATA, 'source'],
   manifest: [RUN_ID_METADATA],
   changes: [RUN_ID_METADATA, 'source'],
-  /** Deep drill reports and the drill's scratch bot records (lambdas/deep-drill). */
+  /** Deep drill reports and the drill's scratch bot records (lambdas/deep-drill), made with the drill's own key, not the archive key. */
   drill: [RUN_ID_METADATA],
 };
 

@@ -55,6 +55,10 @@ let lex: LexSimulator;
 let kore: KoreSimulator;
 let secrets: SecretsSimulator;
 let mac: { kms: KmsSimulator; macKeyArn: string; close(): Promise<void> };
+/** The drill's own HMAC key (the stack's DeepDrillAuthenticationKey): its reports and scratch bot records. */
+let drillMacKeyArn: string;
+/** KMS calls up to the end of the backup run (the drills' come after). */
+let kmsCallsOfTheBackup = 0;
 let sns: SnsSimulator;
 let quotas: ServiceQuotasSimulator;
 let lexClient: LexModelsV2Client;
@@ -71,6 +75,7 @@ beforeAll(async () => {
     secrets: { ...secretValues, [DRILL_APP_SECRET]: JSON.stringify({ clientId: drillApp.clientId, clientSecret: drillApp.clientSecret }) },
   });
   mac = await startKmsForHandlers();
+  drillMacKeyArn = mac.kms.createKey({ alias: 'alias/botvault-drill-mac' });
   sns = await startSnsSimulator();
   quotas = await startServiceQuotasSimulator();
   // Files of the e2e project share their workers: what is set here is put back in afterAll.
@@ -98,6 +103,7 @@ beforeAll(async () => {
   });
   const backup = await runLocal({ config, bucket, fast: true, macKeyId: mac.macKeyArn });
   expect(backup.status).toBe('SUCCEEDED');
+  kmsCallsOfTheBackup = mac.kms.calls.length;
 }, 180_000);
 
 afterAll(async () => {
@@ -119,6 +125,7 @@ async function drill(event: Record<string, unknown>): Promise<LocalDeepDrill> {
     config,
     bucket,
     macKeyArn: mac.macKeyArn,
+    drillMacKeyArn,
     topicArn: sns.topicArn,
     event: { trigger: 'deep-drill', ...event },
   });
@@ -188,18 +195,29 @@ describe('deep drill on the demo bucket', () => {
     );
   });
 
-  it("the report is in the bucket under drills/<date>/, its sha256 and MAC (kind drill) verified with the stack's key", async () => {
+  it("the report is in the bucket under drills/<date>/, its sha256 and MAC (kind drill) verified with the drill's own key, not the archive key", async () => {
     const d = drills[0]!;
     expect(d.output.reportKey).toMatch(/^drills\/\d{4}\/\d{2}\/\d{2}\/deep-drill-[\w-]+\.json$/);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: d.output.reportKey }));
     const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: d.output.reportKey }))).Body!.transformToByteArray());
     const sha256 = createHash('sha256').update(body).digest('hex');
     expect(head.Metadata?.sha256).toBe(sha256);
-    const key = kmsMacKey(new KMSClient({ endpoint: mac.kms.url, region: 'us-east-1' }), mac.macKeyArn);
+    const kms = new KMSClient({ endpoint: mac.kms.url, region: 'us-east-1' });
+    const key = kmsMacKey(kms, drillMacKeyArn);
     const subject = { key: d.output.reportKey, bytes: body.length, sha256, metadata: head.Metadata ?? {} };
     expect(await checkMac(key, { kind: 'drill', ...subject })).toEqual({ status: 'authentic' });
     // A MAC of one kind never verifies as another.
     expect((await checkMac(key, { kind: 'manifest', ...subject })).status).toBe('invalid');
+    // Made with the drill's key, not the archive key: with the archive key it verifies as nothing (the drill cannot make its MACs).
+    const archiveKey = kmsMacKey(kms, mac.macKeyArn);
+    for (const kind of ['drill', 'archive', 'sidecar', 'manifest'] as const)
+      expect((await checkMac(archiveKey, { kind, ...subject })).status).toBe('invalid');
+    kms.destroy();
+    // The drill makes MACs with its own key only; of the archive key it only asks VerifyMac.
+    const drillCalls = mac.kms.calls.slice(kmsCallsOfTheBackup);
+    expect(new Set(drillCalls.filter((c) => c.op === 'GenerateMac').map((c) => c.keyId))).toEqual(new Set([drillMacKeyArn]));
+    expect(drillCalls.filter((c) => c.keyId === mac.macKeyArn).map((c) => c.op)).toContain('VerifyMac');
+    expect(drillCalls.filter((c) => c.keyId === mac.macKeyArn && c.op !== 'VerifyMac')).toEqual([]);
   });
 
   it('a lossy import: the drill names exactly what the simulators dropped, the alarm fires, the notification says it', async () => {
@@ -290,7 +308,9 @@ describe('deep drill on the demo bucket', () => {
   it("no secret anywhere: not the Kore.ai apps' client secrets, not the export password — in no report, record, notification or log", async () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
     try {
-      drills.push(await runDeepDrillLocally({ config, bucket, macKeyArn: mac.macKeyArn, topicArn: sns.topicArn, event: { sample: 20 } }));
+      drills.push(
+        await runDeepDrillLocally({ config, bucket, macKeyArn: mac.macKeyArn, drillMacKeyArn, topicArn: sns.topicArn, event: { sample: 20 } }),
+      );
     } finally {
       process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     }
@@ -412,8 +432,11 @@ describe('deep drill on the demo bucket', () => {
   describe("Kore.ai's recorded scratch bot (drills/scratch-bots/koreai/<host>.json)", () => {
     const recordKey = () => `drills/scratch-bots/koreai/${koreHost.replace(/[^\w.:-]/g, '_')}.json`;
     const koreBot = KORE_BOTS[0]!.botId;
-    /** Writes a record as the drill would (sha256, run-id, MAC of kind drill), or with a MAC that does not verify. */
-    async function record(id: string, opts: { badMac?: boolean } = {}): Promise<string> {
+    /**
+     * Writes a record as the drill would (sha256, run-id, MAC of kind drill with the drill's key), or with a MAC
+     * that does not verify, or one made with the archive key (what a writer of archives could plant).
+     */
+    async function record(id: string, opts: { badMac?: boolean; archiveKey?: boolean } = {}): Promise<string> {
       const body = JSON.stringify({
         provider: 'koreai',
         host: koreHost,
@@ -425,7 +448,7 @@ describe('deep drill on the demo bucket', () => {
       const metadata: Record<string, string> = { sha256: createHash('sha256').update(body).digest('hex'), 'run-id': 'e2e' };
       const macKey = kmsMacKey(
         new KMSClient({ endpoint: mac.kms.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
-        mac.macKeyArn,
+        opts.archiveKey ? mac.macKeyArn : drillMacKeyArn,
       );
       metadata.mac = await macMetadata(macKey, {
         kind: 'drill',
@@ -459,6 +482,18 @@ describe('deep drill on the demo bucket', () => {
         message: expect.stringMatching(/scratch bot record .* cannot be used.*not authenticated/),
       });
       expect(d.alarm.state).toBe('ALARM');
+      expect(kore.calls.filter((c) => c.op === 'Import').length).toBe(imports);
+      expect(await recordBody()).toBe(before);
+    });
+
+    it("a record MACed with the archive key, not the drill's, does not verify: the archive fails, nothing is imported", async () => {
+      const before = await record(kore.botIdByName(koreaiScratchBotName(koreHost))!, { archiveKey: true });
+      const imports = kore.calls.filter((c) => c.op === 'Import').length;
+      const d = await drill({ targets: [koreBot] });
+      expect(d.report.results[0]!.error).toMatchObject({
+        step: 'import',
+        message: expect.stringMatching(/scratch bot record .* cannot be used.*not authenticated.*does not verify with key/),
+      });
       expect(kore.calls.filter((c) => c.op === 'Import').length).toBe(imports);
       expect(await recordBody()).toBe(before);
     });

@@ -64,6 +64,7 @@ describe('deep drill from the config', () => {
     const bucket = logicalId(json, 'AWS::S3::Bucket', 'ArchiveBucket');
     const topic = logicalId(json, 'AWS::SNS::Topic', 'AlarmsTopic');
     const macKey = logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey');
+    const drillMacKey = logicalId(json, 'AWS::KMS::Key', 'DeepDrillAuthenticationKey');
     const statements = functionStatements(json, 'DeepDrillFunction') as Statement[];
 
     it('a Scheduler schedule invokes it on its own cron and time zone; its failed invocations are not retried', () => {
@@ -94,6 +95,7 @@ describe('deep drill from the config', () => {
       expect(env).toMatchObject({
         BOTVAULT_BUCKET: `Ref(${bucket})`,
         BOTVAULT_MAC_KEY_ID: `${macKey}.Arn`,
+        BOTVAULT_DRILL_MAC_KEY_ID: `${drillMacKey}.Arn`,
         BOTVAULT_DEEP_DRILL_TOPIC_ARN: `Ref(${topic})`,
         BOTVAULT_ACCOUNT_ID: ACCOUNT,
       });
@@ -192,13 +194,41 @@ describe('deep drill from the config', () => {
       ]);
     });
 
-    it('its reports are authenticated: its role may make MACs (the key policy names it among the writers) and verify them', () => {
-      const role = (render(json.Resources[fn]!.Properties!.Role) as string).replace(/\.Arn$/, '');
-      const policy = render((json.Resources[macKey]!.Properties as { KeyPolicy: unknown }).KeyPolicy) as { Statement: Statement[] };
+    const role = (render(json.Resources[fn]!.Properties!.Role) as string).replace(/\.Arn$/, '');
+    const roleOf = (name: string) => `${logicalId(json, 'AWS::IAM::Role', `${name}Role`)}.Arn`;
+    /** The principals a key policy's Deny of GenerateMac spares: the key's only writers. */
+    const writersOf = (keyId: string) => {
+      const policy = render((json.Resources[keyId]!.Properties as { KeyPolicy: unknown }).KeyPolicy) as { Statement: Statement[] };
       const deny = policy.Statement.find((s) => s.Sid === 'GenerateMacOnlyByTheWritingFunctions')!;
-      expect((deny.Condition as { ArnNotEquals: { 'aws:PrincipalArn': string[] } }).ArnNotEquals['aws:PrincipalArn']).toContain(`${role}.Arn`);
-      const kms = statements.filter((s) => actionsOf(s).some((a) => a.endsWith('Mac')));
-      expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:GenerateMac', 'kms:VerifyMac']);
+      expect(deny).toMatchObject({ Effect: 'Deny', Action: 'kms:GenerateMac', Principal: { AWS: '*' }, Resource: '*' });
+      return (deny.Condition as { ArnNotEquals: { 'aws:PrincipalArn': string | string[] } }).ArnNotEquals['aws:PrincipalArn'];
+    };
+
+    it("its reports and scratch bot records: its own HMAC key, whose only writer is the drill's role", () => {
+      const key = json.Resources[drillMacKey]!;
+      expect(key.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', EnableKeyRotation: false });
+      expect(key.DeletionPolicy).toBe('Retain');
+      expect([writersOf(drillMacKey)].flat()).toEqual([`${role}.Arn`]);
+    });
+
+    it('the archive key: GenerateMac only by StoreArchive and Summarize, never the drill (which may only VerifyMac with it)', () => {
+      expect([writersOf(macKey)].flat()).toEqual([roleOf('StoreArchive'), roleOf('Summarize')]);
+      const kms = statements.filter((s) => actionsOf(s).some((a) => a.endsWith('Mac') || a === 'kms:*'));
+      expect(kms.map(sorted)).toEqual([
+        { Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac'], Resource: `${drillMacKey}.Arn` },
+        { Effect: 'Allow', Action: 'kms:VerifyMac', Resource: `${macKey}.Arn` },
+      ]);
+    });
+
+    it("GenerateMac with the drill's key is in the drill's policy only; no other role may verify with it either", () => {
+      const grants: string[] = [];
+      for (const [id, r] of Object.entries(json.Resources)) {
+        if (r.Type !== 'AWS::IAM::Policy') continue;
+        const doc = render(r.Properties!.PolicyDocument) as { Statement: Statement[] };
+        for (const st of doc.Statement)
+          if ([st.Resource].flat().includes(`${drillMacKey}.Arn`)) grants.push(...actionsOf(st).map((a) => `${id.replace(/[0-9A-F]{8}$/, '')} ${a}`));
+      }
+      expect(grants.sort()).toEqual(['DeepDrillFunctionRoleDefaultPolicy kms:GenerateMac', 'DeepDrillFunctionRoleDefaultPolicy kms:VerifyMac']);
     });
 
     it('alarms: any difference or failure (FILL(DeepDrillDifferences) + FILL(DeepDrillFailures) >= 1) and the Lambda failing, both to the alarm topic', () => {

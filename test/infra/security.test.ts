@@ -146,6 +146,49 @@ describe('the authentication key (MACs of archives, sidecars, manifests)', () =>
     }
     expect(render(json.Outputs?.AuthenticationKeyArn?.Value)).toBe(`${keyId}.Arn`);
   });
+
+  describe('with the deep drill: its own key, and only VerifyMac on this one', () => {
+    const { json } = synth({
+      targets: TARGETS,
+      deepDrill: { enabled: true, lexBotRoleArn: `arn:aws:iam::${ACCOUNT}:role/BotVaultDrillBot` },
+    });
+    const archiveKey = logicalId(json, 'AWS::KMS::Key', 'AuthenticationKey');
+    const drillKey = logicalId(json, 'AWS::KMS::Key', 'DeepDrillAuthenticationKey');
+    const roleArn = (name: string) => `${logicalId(json, 'AWS::IAM::Role', `${name}Role`)}.Arn`;
+    const spared = (id: string) => {
+      const policy = render(json.Resources[id]!.Properties!.KeyPolicy) as { Statement: { Sid?: string; Condition?: unknown }[] };
+      const deny = policy.Statement.find((st) => st.Sid === 'GenerateMacOnlyByTheWritingFunctions')!;
+      return [(deny.Condition as { ArnNotEquals: { 'aws:PrincipalArn': string | string[] } }).ArnNotEquals['aws:PrincipalArn']].flat();
+    };
+
+    it("key policies: the archive key's Deny spares StoreArchive and Summarize only; the drill key's the drill's role only", () => {
+      expect(spared(archiveKey)).toEqual([roleArn('StoreArchive'), roleArn('Summarize')]);
+      expect(spared(drillKey)).toEqual([roleArn('DeepDrillFunction')]);
+      expect(json.Resources[drillKey]!.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    });
+
+    it('IAM: GenerateMac on the archive key for the two writers only; the drill GenerateMacs and VerifyMacs its own key and only VerifyMacs the archive key', () => {
+      const grants: Record<string, string[]> = {};
+      for (const r of Object.values(json.Resources)) {
+        if (r.Type !== 'AWS::IAM::Policy') continue;
+        const doc = render(r.Properties!.PolicyDocument) as { Statement: { Action: string | string[]; Resource: unknown }[] };
+        const roleName = String(render((r.Properties!.Roles as unknown[])[0])).replace(/^Ref\((.*)Role[0-9A-F]{8}\)$/, '$1');
+        for (const st of doc.Statement) {
+          for (const a of [st.Action].flat()) {
+            if (!/^kms:(GenerateMac|VerifyMac|\*)$/.test(a)) continue;
+            const key = st.Resource === `${archiveKey}.Arn` ? 'archive' : st.Resource === `${drillKey}.Arn` ? 'drill' : String(st.Resource);
+            (grants[`${key} ${a}`] ??= []).push(roleName);
+          }
+        }
+      }
+      expect(grants).toEqual({
+        'archive kms:GenerateMac': ['StoreArchive', 'Summarize'],
+        'archive kms:VerifyMac': ['StoreArchive', 'DeepDrillFunction'],
+        'drill kms:GenerateMac': ['DeepDrillFunction'],
+        'drill kms:VerifyMac': ['DeepDrillFunction'],
+      });
+    });
+  });
 });
 
 describe('Step Functions', () => {
