@@ -360,8 +360,8 @@ function scratchBotStore(deps: DeepDrillDeps, runId: string, log: (m: string, f:
   };
 }
 
-/** An archive whose turn came after the steps' deadline: reported, nothing done. */
-function notDrilledResult(info: KeyInfo): ArchiveDrillResult {
+/** An archive's result before any step: nothing verified, imported or compared yet. */
+function emptyResult(info: KeyInfo): ArchiveDrillResult {
   return {
     key: info.key,
     provider: info.provider,
@@ -372,10 +372,17 @@ function notDrilledResult(info: KeyInfo): ArchiveDrillResult {
     reExported: false,
     identical: null,
     differences: [],
-    notDrilled: "the drill's deadline came before its turn (fewer archives, or a higher concurrency, fit the function's 15 minutes)",
     scratchBotAfter: null,
     timings: {},
     calls: {},
+  };
+}
+
+/** An archive whose turn came after the steps' deadline: reported, nothing done. */
+function notDrilledResult(info: KeyInfo): ArchiveDrillResult {
+  return {
+    ...emptyResult(info),
+    notDrilled: "the drill's deadline came before its turn (fewer archives, or a higher concurrency, fit the function's 15 minutes)",
   };
 }
 
@@ -389,20 +396,7 @@ async function drillArchive(
 ): Promise<ArchiveDrillResult> {
   const now = deps.now ?? Date.now;
   const started = now();
-  const result: ArchiveDrillResult = {
-    key: info.key,
-    provider: info.provider,
-    ...(info.id ? { target: info.id } : {}),
-    verified: false,
-    imported: false,
-    built: null,
-    reExported: false,
-    identical: null,
-    differences: [],
-    scratchBotAfter: null,
-    timings: {},
-    calls: {},
-  };
+  const result = emptyResult(info);
   const count = (op: string) => {
     result.calls[op] = (result.calls[op] ?? 0) + 1;
   };
